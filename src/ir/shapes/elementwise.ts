@@ -7,7 +7,7 @@ const same: ShapeRule = (n) => [like(n, 0, staticShape(n, 0))];
 const UNARY = [
   'Relu', 'LeakyRelu', 'Sigmoid', 'Tanh', 'HardSigmoid', 'HardSwish', 'Clip', 'Identity', 'Neg', 'Abs', 'Exp', 'Log',
   'Sqrt', 'Reciprocal', 'Floor', 'Ceil', 'Sign', 'Softmax', 'LogSoftmax', 'Elu', 'Selu', 'Softplus', 'Erf', 'Round',
-  'Not', 'Cos', 'Sin', 'Gelu', 'Mish', 'PRelu',
+  'Not', 'Cos', 'Sin', 'Gelu', 'Mish', 'PRelu', 'Softsign', 'ThresholdedRelu', 'Shrink', 'Celu', 'HardMax', 'Hardmax', 'Tan', 'Atan', 'Asin', 'Acos', 'Sinh', 'Cosh',
 ];
 
 function broadcastAll(n: Node, dtypeFrom = 0, outDtype?: ValueType['dtype']): (ValueType | undefined)[] {
