@@ -1,0 +1,82 @@
+import { Builder } from '../ir/builder.js';
+import { Graph, Node, type Value } from '../ir/graph.js';
+import { topoSort } from '../ir/passes/toposort.js';
+
+// Private domain of the compiler's pseudo-ops: they exist between autodiff and expansion, never in a saved model.
+export const PSEUDO_DOMAIN = 'ai.onnx_distill';
+
+// A BatchNormalization turned into training form, with the running-stat updates it produces.
+export interface TrainBN {
+  node: Node;
+  runningMean: Value;
+  runningVar: Value;
+  newMean: Value;
+  newVar: Value;
+}
+
+// Replace each BatchNormalization (inference or training_mode export) by the BatchNormTrain pseudo-op:
+// batch statistics forward, running stats updated as PyTorch does (unbiased variance, ONNX momentum semantics).
+export function toTrainingBatchNorm(g: Graph, only?: (n: Node) => boolean): TrainBN[] {
+  const out: TrainBN[] = [];
+  for (const n of [...g.nodes]) {
+    if (n.opType !== 'BatchNormalization' || n.domain !== '' || (only && !only(n))) continue;
+    const [x, scale, bias, mean, vr] = [0, 1, 2, 3, 4].map((i) => n.input(i));
+    const eps = n.attrFloat('epsilon', 1e-5);
+    const momentum = n.attrFloat('momentum', 0.9);
+    const y = n.outputs[0]!;
+    const extra = n.outputs.slice(1);
+    g.removeNode(n);
+    const bn = new Node('BatchNormTrain', n.name, PSEUDO_DOMAIN);
+    bn.attributes.set('epsilon', { kind: 'float', value: eps });
+    bn.attributes.set('momentum', { kind: 'float', value: momentum });
+    const c = scale!.shape;
+    const newMean = g.newValue(`${mean!.name}.new`, { dtype: 'float32', shape: [...c] });
+    const newVar = g.newValue(`${vr!.name}.new`, { dtype: 'float32', shape: [...c] });
+    const xhat = g.newValue(`${n.name}/xhat`, { dtype: 'float32', shape: [...x!.shape] });
+    const bshape = x!.shape.map((d, i) => (i === 1 ? d : 1));
+    const invstd = g.newValue(`${n.name}/invstd`, { dtype: 'float32', shape: bshape });
+    g.addNode(bn, [x, scale, bias, mean, vr], [y, newMean, newVar, xhat, invstd]);
+    // A training-mode export's extra outputs (running stats) now come from the update.
+    if (extra[0]) g.replaceAllUses(extra[0], newMean);
+    if (extra[1]) g.replaceAllUses(extra[1], newVar);
+    out.push({ node: bn, runningMean: mean!, runningVar: vr!, newMean, newVar });
+  }
+  topoSort(g);
+  return out;
+}
+
+// Reduce over batch and spatial axes in two stages: one long reduction loses float32 precision.
+export function reduceNHW(b: Builder, v: Value, op: 'ReduceMean' | 'ReduceSum'): Value {
+  const r = v.rank;
+  const spatial = Array.from({ length: r - 2 }, (_, i) => i + 2);
+  const first = spatial.length ? b.node(op, [v, b.constant(spatial, 'int64')], { keepdims: 1 })[0]! : v;
+  return b.node(op, [first, b.constant([0], 'int64')], { keepdims: 1 })[0]!;
+}
+
+// Lower every BatchNormTrain pseudo-op to standard ONNX ops (after autodiff has used its fused gradient rule).
+export function expandTrainingBatchNorm(g: Graph): void {
+  for (const n of [...g.nodes]) {
+    if (n.opType !== 'BatchNormTrain' || n.domain !== PSEUDO_DOMAIN) continue;
+    const b = new Builder(g, n.name);
+    const [x, scale, bias, rm, rv] = [0, 1, 2, 3, 4].map((i) => n.input(i));
+    const eps = n.attrFloat('epsilon');
+    const mom = n.attrFloat('momentum');
+    const bshape = x!.shape.map((d, i) => (i === 1 ? d : 1));
+    const count = x!.shape.reduce((p, d, i) => (i === 1 ? p : p * d), 1);
+    const mean = reduceNHW(b, x!, 'ReduceMean');
+    const xc = b.sub(x!, mean);
+    const vr = reduceNHW(b, b.mul(xc, xc), 'ReduceMean');
+    const invstd = b.op.Reciprocal!([b.op.Sqrt!([b.add(vr, eps)])]);
+    const xhat = b.mul(xc, invstd);
+    const y = b.add(b.mul(xhat, b.reshape(scale!, bshape)), b.reshape(bias!, bshape));
+    const c = [scale!.shape[0]!];
+    const newMean = b.add(b.mul(rm!, mom), b.mul(b.reshape(mean, c), 1 - mom));
+    const unbiased = count > 1 ? count / (count - 1) : 1;
+    const newVar = b.add(b.mul(rv!, mom), b.mul(b.reshape(vr, c), unbiased * (1 - mom)));
+    const repl = [y, newMean, newVar, xhat, invstd];
+    const outs = [...n.outputs];
+    g.removeNode(n);
+    outs.forEach((o, i) => g.replaceAllUses(o, repl[i]!));
+  }
+  topoSort(g);
+}

@@ -1,0 +1,21 @@
+import type { Builder } from '../../ir/builder.js';
+import type { Value } from '../../ir/graph.js';
+import type { LossTermDef } from './types.js';
+
+// Mean cross-entropy with label smoothing eps, as torch.nn.CrossEntropyLoss(label_smoothing=eps):
+// CE = -(1/N) sum_n sum_c t_nc log softmax(z)_nc,  t = (1-eps)*onehot + eps/C.
+export function crossEntropy(b: Builder, logits: Value, onehot: Value, smoothing = 0): Value {
+  const [n, c] = logits.shape as [number, number];
+  const logp = b.op.LogSoftmax!([logits], { axis: 1 });
+  const target = smoothing > 0 ? b.add(b.mul(onehot, 1 - smoothing), smoothing / c) : onehot;
+  return b.mul(b.reduceSum(b.mul(target, logp), [0, 1], false), -1 / n);
+}
+
+// The hard-label term every recipe starts from.
+export const term: LossTermDef = {
+  name: 'ce',
+  describe: 'cross-entropy with the labels (optional label smoothing)',
+  reads: ['logits'],
+  defaults: { smoothing: 0 },
+  build: ({ b, labels, taps, options }) => crossEntropy(b, taps.logits!, labels, options.smoothing ?? 0),
+};

@@ -1,0 +1,16 @@
+import { UserError } from '../../util/errors.js';
+import { importFolder } from '../../util/registry.js';
+import type { LossTermDef } from './types.js';
+
+// Every loss term file in this folder, by name.
+export const TERMS: Map<string, LossTermDef> = new Map(
+  (await importFolder(new URL('./', import.meta.url), (m) => m.term as LossTermDef | undefined)).map((t) => [t.name, t]),
+);
+
+// Look up a term by name or fail naming it.
+export function termByName(name: string): LossTermDef {
+  const t = TERMS.get(name);
+  if (!t) throw new UserError(`unknown loss term '${name}'; known terms: ${[...TERMS.keys()].join(', ')}`);
+  return t;
+}
+export type { LossTermDef, TermInputs } from './types.js';

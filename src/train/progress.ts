@@ -1,0 +1,24 @@
+import cliProgress from 'cli-progress';
+
+// A per-epoch progress bar (loss, accuracy, img/s, ETA) on stderr; silent when disabled or not a terminal.
+export class EpochBar {
+  private bar: cliProgress.SingleBar | undefined;
+
+  constructor(epoch: number, epochs: number, total: number, enabled: boolean) {
+    if (!enabled || !process.stderr.isTTY) return;
+    this.bar = new cliProgress.SingleBar({
+      format: `epoch ${epoch + 1}/${epochs} [{bar}] {value}/{total} | loss {loss} | acc {acc}% | {imgs} img/s | ETA {eta_formatted}`,
+      stream: process.stderr, hideCursor: true, clearOnComplete: true,
+    }, cliProgress.Presets.shades_classic);
+    this.bar.start(total, 0, { loss: '-', acc: '-', imgs: '-' });
+  }
+
+  update(value: number, m: { loss: number; acc: number; imgs: number }): void {
+    this.bar?.update(value, { loss: m.loss.toFixed(4), acc: (m.acc * 100).toFixed(2), imgs: m.imgs.toFixed(0) });
+  }
+
+  stop(): void {
+    this.bar?.stop();
+    this.bar = undefined;
+  }
+}

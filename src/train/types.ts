@@ -1,0 +1,24 @@
+// A batch as the trainer consumes it: NCHW float32 images and integer labels.
+export interface Batch {
+  x: Float32Array;
+  y: Int32Array;
+  n: number;
+}
+
+// One split of a dataset as the trainer sees it; the data layer adapts to this.
+export interface DataSplit {
+  size: number;
+  batches(opts: { batchSize: number; epoch: number; seed: number; shuffle: boolean; dropLast: boolean }): AsyncIterable<Batch>;
+}
+
+// Per-epoch numbers recorded in run.json and the checkpoint.
+export interface EpochRecord {
+  epoch: number;
+  lr: number;
+  loss: number;
+  terms: Record<string, number>;
+  trainAcc: number;
+  valAcc?: number;
+  seconds: number;
+  imagesPerSecond: number;
+}
