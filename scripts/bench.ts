@@ -1,0 +1,85 @@
+// `npm run bench`: training-step img/s and peak RSS for zoo students (ours vs PyTorch eager, same machine, same run),
+// plus data-loader throughput. Writes bench-results/bench.json and BENCHMARKS.md. Not a test: numbers, no assertions.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { writeFileAtomic } from '../src/util/fs.js';
+
+interface Row {
+  model: string; input: string; batch: number; threads: number;
+  ours?: { img_per_s: number; median_step_s: number; spread_s: [number, number]; peak_rss_mb: number };
+  torch?: { img_per_s: number; median_step_s: number; spread_s: [number, number]; peak_rss_mb: number; system: string };
+  error?: string;
+}
+
+const root = new URL('..', import.meta.url).pathname;
+const args = process.argv.slice(2);
+const quick = args.includes('--quick');
+const threads = Number(process.env.BENCH_THREADS ?? cpus().length);
+const steps = quick ? 10 : 30;
+const models = (process.env.BENCH_MODELS ?? (quick ? 'resnet8' : 'cnn,resnet8,resnet14,resnet20,resnet8x4')).split(',');
+const inputs = (process.env.BENCH_INPUTS ?? '1x28x28,3x32x32').split(',');
+const batch = Number(process.env.BENCH_BATCH ?? 128);
+
+function runJson(cmd: string, argv: string[]): Record<string, unknown> {
+  const r = spawnSync(cmd, argv, { cwd: root, encoding: 'utf8', maxBuffer: 1 << 24 });
+  if (r.status !== 0) throw new Error(`${cmd} ${argv.join(' ')} failed: ${r.stderr.slice(-800)}`);
+  const line = r.stdout.trim().split('\n').pop()!;
+  return JSON.parse(line) as Record<string, unknown>;
+}
+
+const rows: Row[] = [];
+const havePy = existsSync('/usr/bin/python3') && spawnSync('/usr/bin/python3', ['-c', 'import torch'], { encoding: 'utf8' }).status === 0;
+for (const input of inputs) {
+  for (const model of models) {
+    const row: Row = { model, input, batch, threads };
+    try {
+      // Each measurement runs in its own process so peak RSS belongs to it alone.
+      row.ours = runJson(process.execPath, ['--import', 'tsx', 'scripts/bench/step.ts', '--model', model, '--input', input, '--batch', String(batch), '--steps', String(steps), '--threads', String(threads)]) as Row['ours'];
+      if (havePy) {
+        try {
+          row.torch = runJson('/usr/bin/python3', ['scripts/bench/torch_step.py', '--model', model, '--input', input, '--classes', '10', '--batch', String(batch), '--steps', String(steps), '--threads', String(threads)]) as Row['torch'];
+        } catch (err: unknown) {
+          row.error = `pytorch: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`;
+        }
+      }
+    } catch (err: unknown) {
+      row.error = err instanceof Error ? err.message.slice(0, 400) : String(err);
+    }
+    rows.push(row);
+    console.error(JSON.stringify(row));
+  }
+}
+
+let loader: Record<string, number> | undefined;
+if (!args.includes('--no-loader') && existsSync(join(root, 'scripts/bench/loader.ts'))) {
+  try {
+    loader = runJson(process.execPath, ['--import', 'tsx', 'scripts/bench/loader.ts']) as Record<string, number>;
+  } catch (err: unknown) {
+    console.error(`loader benchmark failed: ${String(err)}`);
+  }
+}
+
+const cpuModel = cpus()[0]?.model ?? 'unknown';
+const ortVersion = (JSON.parse(execFileSync(process.execPath, ['-e', "console.log(JSON.stringify(require('onnxruntime-node/package.json').version))"], { cwd: root, encoding: 'utf8' })) as string);
+const machine = { cpu: cpuModel, cores: cpus().length, memory_gb: Math.round(totalmem() / 2 ** 30), node: process.version, onnxruntime: ortVersion, threads };
+mkdirSync(join(root, 'bench-results'), { recursive: true });
+writeFileAtomic(join(root, 'bench-results/bench.json'), JSON.stringify({ date: new Date().toISOString(), machine, steps, rows, loader }, null, 2));
+
+const fmt = (n: number | undefined, d = 0) => (n === undefined ? '—' : n.toFixed(d));
+const md = [
+  '# Benchmarks',
+  '',
+  `Taken ${new Date().toISOString().slice(0, 10)} with \`npm run bench\` on ${cpuModel}, ${cpus().length} cores, ${machine.memory_gb} GiB; ${threads} threads for both systems; Node ${process.version}, onnxruntime-node ${ortVersion}.`,
+  `Training step = forward + cross-entropy + backward + SGD(momentum 0.9, wd 5e-4) update, BatchNorm in training mode, batch ${batch}.`,
+  `Throughput is the median of ${steps} timed steps after warm-up (spread = fastest/slowest step); PyTorch eager was measured in the same run on the same machine; the ratio is ours / PyTorch. Peak RSS is the whole process's.`,
+  '',
+  '| model | input | ours img/s | PyTorch img/s | ratio | ours step s (spread) | ours peak RSS MB | PyTorch peak RSS MB | RSS ratio |',
+  '|---|---|---|---|---|---|---|---|---|',
+  ...rows.map((r) => `| ${r.model} | ${r.input} | ${fmt(r.ours?.img_per_s)} | ${fmt(r.torch?.img_per_s)} | ${r.ours && r.torch ? (r.ours.img_per_s / r.torch.img_per_s).toFixed(2) : '—'} | ${r.ours ? `${r.ours.median_step_s.toFixed(3)} (${r.ours.spread_s.map((s) => s.toFixed(3)).join('–')})` : r.error ?? '—'} | ${fmt(r.ours?.peak_rss_mb)} | ${fmt(r.torch?.peak_rss_mb)} | ${r.ours && r.torch ? (r.ours.peak_rss_mb / r.torch.peak_rss_mb).toFixed(2) : '—'} |`),
+  '',
+  ...(loader ? ['## Data loader', '', '| measurement | value |', '|---|---|', ...Object.entries(loader).map(([k, v]) => `| ${k} | ${typeof v === 'number' ? v.toFixed(1) : String(v)} |`), ''] : []),
+];
+writeFileAtomic(join(root, 'BENCHMARKS.md'), md.join('\n'));
+console.log(md.join('\n'));
