@@ -36,7 +36,8 @@ export function spatialAttrs(node: Node, inShape: number[], kernel: number[]): S
 export function windowOut(inp: number, k: number, s: number, d: number, pb: number, pe: number, ceil: boolean): number {
   const span = inp + pb + pe - d * (k - 1) - 1;
   let out = (ceil ? Math.ceil(span / s) : Math.floor(span / s)) + 1;
-  // PyTorch/ONNX rule: the last window must start inside the (left-padded) input.
+  // PyTorch's rule, which onnxruntime's pooling kernels follow: the last window must start inside the left-padded input.
+  // (onnxruntime's graph-level shape inference omits it, so graphs where it matters fail to load there.)
   if (ceil && (out - 1) * s >= inp + pb) out--;
   return out;
 }
