@@ -27,6 +27,8 @@ export interface TrainStepSpec {
   hyper: GroupHyper;
   // Parameters that get no weight decay (e.g. BatchNorm and biases), by name.
   noDecay?: (name: string) => boolean;
+  // Also output each parameter's gradient as `grad.<name>` (for checks against a reference).
+  exposeGradients?: boolean;
 }
 
 // A tensor the host keeps between steps, by graph-input name.
@@ -104,6 +106,7 @@ export function compileTrainStep(spec: TrainStepSpec): CompiledStep {
   for (const p of params) {
     const grad = grads.get(p);
     if (!grad) throw new UserError(`parameter '${p.name}' gets no gradient from the loss; freeze it or check the graph`);
+    if (spec.exposeGradients) outputs.push(b.identity(grad, `grad.${p.name}`));
     const state = opt.slots.map((s) => {
       const name = `${p.name}.${s}`;
       slots.push({ name, shape: p.shape, param: p.name, slot: s });
