@@ -1,0 +1,83 @@
+import { existsSync } from 'node:fs';
+import { loadModel, type Model } from '../ir/model.js';
+import { slimModel, type SlimCriterion } from '../models/slim.js';
+import { UserError } from '../util/errors.js';
+import { importFolder } from '../util/registry.js';
+import type { ZooEntry, ZooOptions } from './types.js';
+
+// Every zoo architecture, found from the family files in ./families (one file per family), by name.
+export const ZOO: Map<string, ZooEntry> = new Map(
+  (await importFolder(new URL('./families/', import.meta.url), (m) => m.models as ZooEntry[] | undefined))
+    .flat()
+    .map((e) => [e.name, e]),
+);
+
+// Accept RepDistiller's spellings too: `wrn_40_2`, `ShuffleV1`, `vgg8_bn`, `mobile_half`.
+export function canonicalZooName(name: string): string {
+  return name.trim().toLowerCase().replace(/_/g, '-').replace(/^(vgg\d+)-bn$/, '$1');
+}
+
+// Look a zoo entry up by name, or throw a UserError listing the zoo.
+export function zooEntry(name: string): ZooEntry {
+  const e = ZOO.get(canonicalZooName(name));
+  if (!e) throw new UserError(`unknown zoo model '${name}'; choose one of ${[...ZOO.keys()].join(', ')}`);
+  return e;
+}
+
+// Build an initialised zoo model for an image shape [C,H,W] and class count (seed 0 unless given).
+export function buildZooModel(name: string, opts: { input: [number, number, number]; classes: number; seed?: number }): Model {
+  const [inChannels, height, width] = opts.input;
+  if (![inChannels, height, width, opts.classes].every((d) => Number.isInteger(d) && d > 0)) {
+    throw new UserError(`zoo:${name}: input ${opts.input.join('x')} and classes ${opts.classes} must be positive whole numbers`);
+  }
+  const full: ZooOptions = { inChannels, height, width, classes: opts.classes, seed: opts.seed ?? 0 };
+  try {
+    return zooEntry(name).build(full);
+  } catch (err: unknown) {
+    if (err instanceof UserError) throw err;
+    throw new UserError(`zoo:${name} cannot be built for input ${opts.input.join('x')}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
+// A model named on the command line: `zoo:<name>` (built fresh) or a path to an .onnx file.
+export function resolveModelSpec(spec: string, opts: { input: [number, number, number]; classes: number; seed?: number }): Model {
+  if (spec.startsWith('zoo:')) return buildZooModel(spec.slice(4), opts);
+  if (spec.startsWith('slim:')) throw new UserError(`'${spec}' derives a student from a teacher; it is only valid where a teacher is given (--student of train/distill)`);
+  if (existsSync(spec) || spec.endsWith('.onnx')) return loadModel(spec);
+  throw new UserError(`model '${spec}': expected zoo:<name> (one of ${[...ZOO.keys()].join(', ')}), slim:<ratio> or a path to an .onnx file`);
+}
+
+// Parse `slim:<ratio>[:l1|bn-gamma]`.
+export function parseSlimSpec(spec: string): { ratio: number; criterion: SlimCriterion } {
+  const [, ratioText = '', crit = 'l1', ...rest] = spec.split(':');
+  const ratio = Number(ratioText);
+  if (rest.length || ratioText.trim() === '' || !Number.isFinite(ratio)) throw new UserError(`'${spec}': expected slim:<ratio>[:l1|bn-gamma], e.g. slim:0.5`);
+  if (crit !== 'l1' && crit !== 'bn-gamma') throw new UserError(`'${spec}': unknown importance criterion '${crit}'; use l1 or bn-gamma`);
+  return { ratio, criterion: crit };
+}
+
+// A student for a teacher: `slim:<ratio>` slims the teacher; `zoo:<name>` is built for the teacher's input and classes
+// (unless given); anything else is a path. The teacher is never modified.
+export function deriveStudent(teacher: Model, spec: string, opts: { input?: [number, number, number]; classes?: number; seed?: number } = {}): Model {
+  if (spec.startsWith('slim:')) {
+    const { ratio, criterion } = parseSlimSpec(spec);
+    return slimModel(teacher, ratio, { criterion });
+  }
+  const io = teacherIO(teacher);
+  return resolveModelSpec(spec, { input: opts.input ?? io.input, classes: opts.classes ?? io.classes, ...(opts.seed !== undefined ? { seed: opts.seed } : {}) });
+}
+
+// Image shape [C,H,W] and class count of a classifier, from its first input and first output.
+export function teacherIO(model: Model): { input: [number, number, number]; classes: number } {
+  const x = model.graph.inputs.find((v) => !v.constant);
+  const y = model.graph.outputs[0];
+  const xs = x?.type?.shape;
+  const ys = y?.type?.shape;
+  if (!xs || xs.length !== 4 || xs.slice(1).some((d) => typeof d !== 'number') || !ys || typeof ys[ys.length - 1] !== 'number') {
+    throw new UserError(`cannot read the teacher's input [N,C,H,W] and class count from its graph (input ${JSON.stringify(xs)}, output ${JSON.stringify(ys)}); give --input and --classes`);
+  }
+  return { input: xs.slice(1) as [number, number, number], classes: ys[ys.length - 1] as number };
+}
+
+export type { ZooEntry, ZooOptions };
+export { TAP_NAMES, TAPS_METADATA_KEY, ZOO_METADATA_KEY } from './types.js';

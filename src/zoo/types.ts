@@ -1,0 +1,28 @@
+import type { Model } from '../ir/model.js';
+
+// What every zoo builder is parameterised by: the data's image shape, the class count and the weight seed.
+export interface ZooOptions {
+  inChannels: number;
+  height: number;
+  width: number;
+  classes: number;
+  seed: number;
+}
+
+// One named architecture of the zoo; `reference` says which public code its layout and init follow.
+export interface ZooEntry {
+  name: string;
+  family: string;
+  describe: string;
+  reference: string;
+  build: (opts: ZooOptions) => Model;
+}
+
+// Tap names every zoo model exposes (methods.md §1.1); `f4` may equal `embedding` (ResNet, WRN, ShuffleNet).
+export const TAP_NAMES = ['f0', 'f1', 'f2', 'f3', 'f4', 'embedding', 'logits'] as const;
+export type TapName = (typeof TAP_NAMES)[number];
+
+// Metadata key holding the tap map (tap name -> value name) as JSON.
+export const TAPS_METADATA_KEY = 'onnx_distill.taps';
+// Metadata key holding how a zoo model was built (name, input, classes, seed) as JSON.
+export const ZOO_METADATA_KEY = 'onnx_distill.zoo';
