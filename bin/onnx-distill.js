@@ -1,0 +1,14 @@
+#!/usr/bin/env node
+// Runs the built CLI (dist/, made by `npm run build` / npm ci's prepare); in a dev checkout without dist/ (or with
+// ONNX_DISTILL_SOURCE=1) it runs the TypeScript sources through tsx. Only this file decides the process exit code.
+import { existsSync } from 'node:fs';
+
+const built = new URL('../dist/cli/main.js', import.meta.url);
+let entry = built;
+if (process.env.ONNX_DISTILL_SOURCE === '1' || !existsSync(built)) {
+  const { register } = await import('tsx/esm/api');
+  register();
+  entry = new URL('../src/cli/main.ts', import.meta.url);
+}
+const { main } = await import(entry.href);
+process.exitCode = await main(process.argv.slice(2));

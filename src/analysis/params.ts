@@ -1,0 +1,41 @@
+import type { Graph, Value } from '../ir/graph.js';
+
+// Parameter totals of a model: what "size" means when comparing a teacher and its students.
+export interface ParamCount {
+  // Number of weight elements (float initializers, BatchNorm running statistics excluded).
+  count: number;
+  // Bytes those weights take in the file's dtypes.
+  bytes: number;
+  // How many initializer tensors were counted.
+  tensors: number;
+  // Elements of BatchNorm running mean/var (buffers, not parameters; reported apart).
+  buffers: number;
+}
+
+const FLOAT = new Set(['float32', 'float16', 'bfloat16', 'float64']);
+
+// Initializers read as BatchNormalization running mean/var (inputs 3 and 4): buffers, not weights.
+function runningStats(g: Graph): Set<Value> {
+  const out = new Set<Value>();
+  for (const n of g.nodes) {
+    if (n.opType !== 'BatchNormalization' && n.opType !== 'BatchNormTrain') continue;
+    for (const i of [3, 4]) { const v = n.inputs[i]; if (v) out.add(v); }
+  }
+  return out;
+}
+
+// Count weights as PyTorch's `sum(p.numel() for p in model.parameters())` would: float initializers only,
+// BN scale/bias included, BN running stats and integer/shape constants excluded.
+export function countParameters(g: Graph): ParamCount {
+  const stats = runningStats(g);
+  const res: ParamCount = { count: 0, bytes: 0, tensors: 0, buffers: 0 };
+  for (const v of g.initializers) {
+    const t = v.constant;
+    if (!t || !FLOAT.has(t.dtype)) continue;
+    if (stats.has(v)) { res.buffers += t.size; continue; }
+    res.count += t.size;
+    res.bytes += t.byteLength;
+    res.tensors += 1;
+  }
+  return res;
+}
