@@ -10,5 +10,7 @@ if (process.env.ONNX_DISTILL_SOURCE === '1' || !existsSync(built)) {
   register();
   entry = new URL('../src/cli/main.ts', import.meta.url);
 }
+// `onnx-distill inspect m.onnx | head` closes stdout early: that is the reader's choice, not an error.
+process.stdout.on('error', (err) => { if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0); else throw err; });
 const { main } = await import(entry.href);
 process.exitCode = await main(process.argv.slice(2));
