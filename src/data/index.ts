@@ -1,0 +1,143 @@
+import { existsSync, statSync } from 'node:fs';
+import { UserError } from '../util/errors.js';
+import { decodeImage } from './decode.js';
+import { DataSplit } from './loader.js';
+import { mix, Rng } from './random.js';
+import { openFolder } from './sources/folder.js';
+import { isIdxFolder, openIdx } from './sources/idx.js';
+import { openList } from './sources/list.js';
+import { NAMED, openNamed } from './sources/named.js';
+import { computeStats, type Stats } from './transforms.js';
+import type { Failure, FileImages, MemoryImages, OpenedSource, SplitSource } from './types.js';
+
+// What `openData` needs from the run: the model's input, seeds and policies.
+export interface DataOptions {
+  // [C, H, W] the model takes; default: the data's own size (IDX) or 3x32x32.
+  input?: [number, number, number];
+  valSplit?: number;
+  seed?: number;
+  strict?: boolean;
+  augment?: 'auto' | 'none' | 'cifar' | 'imagenet';
+  mean?: number[];
+  std?: number[];
+  // Images at most this many pixels on a side are decoded once and kept in memory (default 64).
+  cacheBelow?: number;
+}
+
+// An opened dataset: splits ready for loaders, class names, the input shape and normalisation used.
+export interface Dataset {
+  train: DataSplit;
+  val: DataSplit | undefined;
+  classes: string[];
+  input: [number, number, number];
+  stats: Stats;
+  description: string;
+  failures(): Failure[];
+}
+
+function openSource(spec: string): OpenedSource {
+  if (NAMED[spec]) return openNamed(spec);
+  if (!existsSync(spec)) throw new UserError(`--data: '${spec}' does not exist; give an image folder, an IDX folder, a .csv/.jsonl list, or one of ${Object.keys(NAMED).join(', ')}`);
+  if (statSync(spec).isFile()) {
+    if (/\.(csv|jsonl)$/i.test(spec)) return openList(spec);
+    throw new UserError(`--data: '${spec}' is a file but not a .csv or .jsonl list`);
+  }
+  return isIdxFolder(spec) ? openIdx(spec) : openFolder(spec);
+}
+
+// Decode a file split into memory once (small images), recording unreadable files.
+async function toMemory(src: FileImages, input: [number, number, number], strict: boolean, failures: Failure[]): Promise<MemoryImages> {
+  const [c, h, w] = input;
+  const per = c * h * w;
+  const images = new Uint8Array(src.samples.length * per);
+  const labels: number[] = [];
+  let next = 0, kept = 0;
+  const slots: number[] = new Array<number>(src.samples.length).fill(-1);
+  const worker = async () => {
+    while (next < src.samples.length) {
+      const i = next++;
+      const s = src.samples[i]!;
+      try {
+        const img = await decodeImage(s.path, c, h, w);
+        slots[i] = 1;
+        images.set(img, i * per);
+      } catch (err: unknown) {
+        const reason = err instanceof Error ? err.message : String(err);
+        if (strict) throw new UserError(`${s.path}: cannot decode image (${reason}); run without --strict to skip unreadable files`);
+        failures.push({ path: s.path, reason });
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: 16 }, worker));
+  // Compact: drop the failed slots, keeping file order.
+  const out = new Uint8Array((src.samples.length - failures.length) * per);
+  src.samples.forEach((s, i) => {
+    if (slots[i] !== 1) return;
+    out.set(images.subarray(i * per, (i + 1) * per), kept * per);
+    labels.push(s.label);
+    kept++;
+  });
+  failures.sort((a, b) => a.path.localeCompare(b.path));
+  return { kind: 'memory', images: out.subarray(0, kept * per), labels: Int32Array.from(labels), shape: input };
+}
+
+// Hold out a seeded, stratified fraction of a split for validation.
+function holdOut<T extends SplitSource>(src: T, fraction: number, seed: number): [T, T] {
+  if (!(fraction > 0 && fraction < 1)) throw new UserError(`--val-split: ${fraction} must be between 0 and 1`);
+  const labels = src.kind === 'memory' ? Array.from(src.labels) : src.samples.map((s) => s.label);
+  const rng = new Rng(mix(seed, 0x7a1));
+  const perm = rng.permutation(labels.length);
+  const seen = new Map<number, number>();
+  const total = new Map<number, number>();
+  for (const l of labels) total.set(l, (total.get(l) ?? 0) + 1);
+  const isVal = new Uint8Array(labels.length);
+  for (const i of perm) {
+    const l = labels[i]!;
+    const k = seen.get(l) ?? 0;
+    if (k < Math.round(total.get(l)! * fraction)) { isVal[i] = 1; seen.set(l, k + 1); }
+  }
+  const pick = (v: number) => {
+    const ids = labels.map((_, i) => i).filter((i) => isVal[i] === v);
+    if (src.kind === 'files') return { kind: 'files', samples: ids.map((i) => src.samples[i]!) } as T;
+    const per = src.shape.reduce((a, b) => a * b, 1);
+    const images = new Uint8Array(ids.length * per);
+    ids.forEach((i, r) => images.set(src.images.subarray(i * per, (i + 1) * per), r * per));
+    return { kind: 'memory', images, labels: Int32Array.from(ids, (i) => src.labels[i]!), shape: src.shape } as T;
+  };
+  return [pick(0), pick(1)];
+}
+
+// Open `--data` for a model input: sources, validation split, in-memory cache of small images, normalisation, augmentation.
+export async function openData(spec: string, o: DataOptions = {}): Promise<Dataset> {
+  const src = openSource(spec);
+  const input = o.input ?? src.nativeShape ?? [3, 32, 32];
+  const failures: Failure[] = [];
+  let train = src.train;
+  let val = src.val;
+  if (train.kind === 'memory' && (train.shape[0] !== input[0] || train.shape[1] !== input[1] || train.shape[2] !== input[2])) {
+    throw new UserError(`--data: ${src.description} holds ${train.shape.join('x')} images but the model takes ${input.join('x')}; use a model built for ${train.shape.join('x')} (e.g. --input ${train.shape.join('x')} for zoo models)`);
+  }
+  const small = Math.max(input[1], input[2]) <= (o.cacheBelow ?? 64);
+  if (small && train.kind === 'files') train = await toMemory(train, input, !!o.strict, failures);
+  if (small && val?.kind === 'files') val = await toMemory(val, input, !!o.strict, failures);
+  if (!val && o.valSplit) [train, val] = holdOut(train, o.valSplit, o.seed ?? 0);
+  const present = new Set(train.kind === 'memory' ? train.labels : train.samples.map((s) => s.label));
+  const missing = src.classes.filter((_, i) => !present.has(i));
+  if (missing.length) throw new UserError(`--data: class '${missing[0]}' has no readable training images in ${src.description}`);
+  const stats: Stats = o.mean && o.std ? { mean: o.mean, std: o.std }
+    : train.kind === 'memory' ? computeStats(train.images, train.labels.length, input[0], input[1] * input[2])
+      : input[0] === 3 ? { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] } : { mean: [0.5], std: [0.5] };
+  const aug = o.augment ?? 'auto';
+  const augment = aug === 'none' ? undefined
+    : aug === 'imagenet' || (aug === 'auto' && !small) ? { padCrop: 0, flip: true, randomResizedCrop: true }
+      : { padCrop: Math.max(1, Math.round(Math.min(input[1], input[2]) / 8)), flip: true };
+  const strict = !!o.strict;
+  const trainSplit = new DataSplit(train, { input, stats, strict, ...(augment ? { augment } : {}) });
+  const valSplit = val ? new DataSplit(val, { input, stats, strict }) : undefined;
+  return {
+    train: trainSplit, val: valSplit, classes: src.classes, input, stats, description: src.description,
+    failures: () => [...failures, ...trainSplit.failures, ...(valSplit?.failures ?? [])],
+  };
+}
+export { DataSplit } from './loader.js';
+export type { Batch, LoaderOptions } from './loader.js';

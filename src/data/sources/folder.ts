@@ -1,0 +1,43 @@
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { extname, join } from 'node:path';
+import { UserError } from '../../util/errors.js';
+import type { OpenedSource, Sample } from '../types.js';
+
+// File extensions sharp decodes.
+export const IMAGE_EXTENSIONS = new Set(['.png', '.jpg', '.jpeg', '.webp', '.avif', '.tif', '.tiff', '.gif', '.bmp', '.heic', '.heif', '.jxl']);
+
+function classDirs(root: string): string[] {
+  return readdirSync(root).filter((d) => !d.startsWith('.') && statSync(join(root, d)).isDirectory()).sort();
+}
+
+function samplesOf(root: string, classes: string[], where: string): Sample[] {
+  const out: Sample[] = [];
+  classes.forEach((c, label) => {
+    const dir = join(root, c);
+    if (!existsSync(dir)) return;
+    const files = readdirSync(dir).filter((f) => IMAGE_EXTENSIONS.has(extname(f).toLowerCase())).sort();
+    if (files.length === 0) throw new UserError(`${dir}: class folder '${c}' of the ${where} set has no images (${[...IMAGE_EXTENSIONS].join(', ')})`);
+    for (const f of files) out.push({ path: join(dir, f), label });
+  });
+  return out;
+}
+
+// Open `root/<class>/*`, or `root/{train,val|test}/<class>/*`; class names sorted are the label indices.
+export function openFolder(root: string): OpenedSource {
+  const sub = ['val', 'test', 'validation'].find((d) => existsSync(join(root, d)));
+  if (existsSync(join(root, 'train')) && sub) {
+    const classes = classDirs(join(root, 'train'));
+    if (classes.length === 0) throw new UserError(`${join(root, 'train')}: no class folders`);
+    const extra = classDirs(join(root, sub)).filter((c) => !classes.includes(c));
+    if (extra.length) throw new UserError(`${join(root, sub)}: class '${extra[0]}' is absent from ${join(root, 'train')}`);
+    return {
+      classes,
+      train: { kind: 'files', samples: samplesOf(join(root, 'train'), classes, 'training') },
+      val: { kind: 'files', samples: samplesOf(join(root, sub), classes, 'validation') },
+      description: `image folder ${root} (train/ and ${sub}/)`,
+    };
+  }
+  const classes = classDirs(root);
+  if (classes.length === 0) throw new UserError(`${root}: no class folders; expected root/<class>/<image> or root/{train,val}/<class>/<image>`);
+  return { classes, train: { kind: 'files', samples: samplesOf(root, classes, 'training') }, description: `image folder ${root}` };
+}

@@ -1,0 +1,38 @@
+// One labelled example before decoding: a file path (or an index into an in-memory array) and its class.
+export interface Sample {
+  path: string;
+  label: number;
+}
+
+// A decoded image set kept in memory as uint8 CHW (small datasets: IDX files, or images of 64 px or less).
+export interface MemoryImages {
+  kind: 'memory';
+  images: Uint8Array; // [N, C, H, W]
+  labels: Int32Array;
+  shape: [number, number, number];
+}
+
+// A set of image files decoded per batch with sharp (large images).
+export interface FileImages {
+  kind: 'files';
+  samples: Sample[];
+}
+
+// Where a split's pixels come from.
+export type SplitSource = MemoryImages | FileImages;
+
+// A source as opened: class names and the train / validation sources.
+export interface OpenedSource {
+  classes: string[];
+  train: SplitSource;
+  val?: SplitSource;
+  // The images' own size, when the source knows it (IDX files).
+  nativeShape?: [number, number, number];
+  description: string;
+}
+
+// A file that could not be decoded, kept for the end-of-run report.
+export interface Failure {
+  path: string;
+  reason: string;
+}

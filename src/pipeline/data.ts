@@ -1,0 +1,65 @@
+import { existsSync } from 'node:fs';
+import { openData } from '../data/index.js';
+import type { CliContext } from '../cli/command.js';
+import { loadModel } from '../ir/model.js';
+import type { DataSplit } from '../train/types.js';
+import { UserError } from '../util/errors.js';
+import { zooEntry } from '../zoo/index.js';
+
+// The data side of a run as the trainer needs it, plus the report of skipped files.
+export interface TrainingData {
+  train: DataSplit;
+  val: DataSplit | undefined;
+  classes: string[];
+  input: [number, number, number];
+  report(ctx: CliContext): void;
+}
+
+// The input shape a file model expects ([C,H,W] from its first input), when it is static.
+function modelInput(spec: string): [number, number, number] | undefined {
+  if (spec.startsWith('zoo:')) {
+    zooEntry(spec.slice(4));
+    return undefined;
+  }
+  if (!existsSync(spec)) return undefined;
+  const g = loadModel(spec).graph;
+  const x = g.inputs.find((v) => !v.constant);
+  const s = x?.type?.shape;
+  if (!s || s.length !== 4 || s.slice(1).some((d) => typeof d !== 'number')) return undefined;
+  return s.slice(1) as [number, number, number];
+}
+
+// Open `--data` for a model spec: the input shape comes from --input, the model file, or the data's own size.
+export async function loadTrainingData(
+  spec: string,
+  o: { input?: [number, number, number]; model: string; seed: number; strict: boolean; augment: string; valSplit?: number },
+  ctx: CliContext,
+): Promise<TrainingData> {
+  const fromModel = modelInput(o.model);
+  if (o.input && fromModel && o.input.join('x') !== fromModel.join('x')) {
+    throw new UserError(`--input ${o.input.join('x')} disagrees with the model '${o.model}', which takes ${fromModel.join('x')}`);
+  }
+  const ds = await openData(spec, {
+    ...((o.input ?? fromModel) ? { input: (o.input ?? fromModel)! } : {}),
+    seed: o.seed, strict: o.strict, augment: o.augment as 'auto',
+    ...(o.valSplit !== undefined ? { valSplit: o.valSplit } : {}),
+  });
+  const split = (s: typeof ds.train): DataSplit => ({
+    size: s.size,
+    batches: (b) => s.loader({ batchSize: b.batchSize, seed: b.seed, epoch: b.epoch, shuffle: b.shuffle, dropLast: b.dropLast }),
+  });
+  ctx.log(`data: ${ds.train.size} training and ${ds.val?.size ?? 0} validation images, ${ds.classes.length} classes, input ${ds.input.join('x')}`);
+  return {
+    train: split(ds.train),
+    val: ds.val ? split(ds.val) : undefined,
+    classes: ds.classes,
+    input: ds.input,
+    report: (c) => {
+      const failures = ds.failures();
+      if (failures.length) {
+        c.log(`skipped ${failures.length} unreadable image(s):`);
+        for (const f of failures) c.log(`  ${f.path}: ${f.reason}`);
+      }
+    },
+  };
+}
