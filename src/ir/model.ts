@@ -275,7 +275,8 @@ function graphToProto(g: Graph, ext: { chunks: Uint8Array[]; offset: number; loc
     np.opType = n.opType;
     np.domain = n.domain;
     np.input = n.inputs.map((v) => v?.name ?? '');
-    np.output = n.outputs.map((v) => v.name);
+    // Optional outputs the file left unnamed ('') stay unnamed while nothing reads them (else ORT computes them).
+    np.output = n.outputs.map((v, i) => (n.proto?.output[i] === '' && v.uses.length === 0 && !g.outputs.includes(v) ? '' : v.name));
     np.attribute = [...n.attributes].map(([k, a]) => attrToProto(k, a));
     return np;
   });

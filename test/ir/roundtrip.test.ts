@@ -79,6 +79,16 @@ describe('IR round-trip', () => {
     assert.equal(create(NodeProtoSchema).$typeName, 'onnx.NodeProto');
   });
 
+  test('an unnamed optional output stays unnamed after a round-trip', () => {
+    const { graph, b } = newGraph('drop');
+    const x = addInput(graph, 'x', 'float32', [2]);
+    graph.outputs = [b.node('Dropout', [x], {}, { outputNames: ['y', 'mask'] })[0]!];
+    const proto = fromBinary(ModelProtoSchema, serializeModel(newModel(graph, 17)).onnx);
+    proto.graph!.node[0]!.output = ['y', ''];
+    const back = fromBinary(ModelProtoSchema, serializeModel(parseModel(toBinary(ModelProtoSchema, proto))).onnx);
+    assert.deepEqual(back.graph!.node[0]!.output, ['y', '']);
+  });
+
   test('INT64_MAX in a Slice `ends` initializer and in an int attribute survives exactly', async () => {
     const { graph, b } = newGraph('slice');
     const x = addInput(graph, 'x', 'float32', [2, 5]);
