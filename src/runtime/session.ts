@@ -35,10 +35,13 @@ export class Runtime {
       if (msg.error !== undefined) p.reject(new Error(msg.error));
       else p.resolve(msg.value);
     });
-    this.worker.on('error', (err) => {
+    const failAll = (err: Error) => {
       for (const p of this.pending.values()) p.reject(err);
       this.pending.clear();
-    });
+    };
+    this.worker.on('error', failAll);
+    // A worker that dies (out of memory, native crash) must not leave callers waiting forever.
+    this.worker.on('exit', (code) => { if (this.pending.size) failAll(new Error(`the onnxruntime worker exited (code ${code})`)); });
     this.worker.unref();
   }
 

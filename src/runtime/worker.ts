@@ -54,7 +54,8 @@ async function handle(req: Request): Promise<{ value: unknown; transfer: ArrayBu
       for (const name of req.fetch) {
         const t = fromOrt(results[name]!);
         value[name] = t;
-        if (!(name in req.carry) && !req.keepFetched) transfer.push(t.data.buffer as ArrayBuffer);
+        const buf = (t.data as { buffer?: unknown }).buffer;
+        if (!(name in req.carry) && !req.keepFetched && buf instanceof ArrayBuffer && !transfer.includes(buf)) transfer.push(buf);
       }
       return { value, transfer };
     }
@@ -85,7 +86,13 @@ async function handle(req: Request): Promise<{ value: unknown; transfer: ArrayBu
 
 parentPort!.on('message', (msg: { id: number; req: Request }) => {
   handle(msg.req).then(
-    ({ value, transfer }) => parentPort!.postMessage({ id: msg.id, value }, transfer),
+    ({ value, transfer }) => {
+      try {
+        parentPort!.postMessage({ id: msg.id, value }, transfer);
+      } catch (err: unknown) {
+        parentPort!.postMessage({ id: msg.id, error: `cannot return the results: ${err instanceof Error ? err.message : String(err)}` });
+      }
+    },
     (err: unknown) => parentPort!.postMessage({ id: msg.id, error: err instanceof Error ? err.message : String(err) }),
   );
 });

@@ -37,6 +37,7 @@ export function openFolder(root: string): OpenedSource {
       description: `image folder ${root} (train/ and ${sub}/)`,
     };
   }
+  if (existsSync(join(root, 'train')) && classDirs(root).length === 1) return { ...openFolder(join(root, 'train')), description: `image folder ${join(root, 'train')}` };
   const classes = classDirs(root);
   if (classes.length === 0) throw new UserError(`${root}: no class folders; expected root/<class>/<image> or root/{train,val}/<class>/<image>`);
   return { classes, train: { kind: 'files', samples: samplesOf(root, classes, 'training') }, description: `image folder ${root}` };
