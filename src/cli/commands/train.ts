@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Argv } from 'yargs';
 import { loadTrainingData } from '../../pipeline/data.js';
 import { resolveStudentModel } from '../../pipeline/models.js';
@@ -7,13 +8,16 @@ import { train } from '../../train/trainer.js';
 import type { CommandDef } from '../command.js';
 import { parseDims, positive } from '../options.js';
 
+// The dataset shipped in the package (models/fashion-mnist-subset): the default, so a bare `train` runs anywhere.
+export const EMBEDDED_DATA = fileURLToPath(new URL('../../../models/fashion-mnist-subset', import.meta.url));
+
 // `onnx-distill train`: supervised training of one network (zoo model or ONNX file) with the compiled training step.
 export const command: CommandDef = {
   command: 'train',
   describe: 'train one network (a zoo model or your ONNX file) on a dataset, and export it as ONNX',
   builder: (y: Argv) => y
-    .option('model', { type: 'string', demandOption: true, describe: 'zoo:<name> (see `onnx-distill models`) or a path to an .onnx classifier' })
-    .option('data', { type: 'string', demandOption: true, describe: 'dataset: an image folder root/<class>/*, IDX folder, CSV/JSONL list, or fashion-mnist | mnist' })
+    .option('model', { type: 'string', default: 'zoo:resnet8', describe: 'zoo:<name> (see `onnx-distill models`) or a path to an .onnx classifier' })
+    .option('data', { type: 'string', default: EMBEDDED_DATA, defaultDescription: 'the embedded Fashion-MNIST subset', describe: 'dataset: an image folder root/<class>/*, IDX folder, CSV/JSONL list, or fashion-mnist | mnist' })
     .option('input', { type: 'string', describe: 'input CxHxW for zoo models (default: the data\'s own size)' })
     .option('epochs', { type: 'number', default: 10, describe: 'passes over the training set' })
     .option('batch-size', { type: 'number', default: 128, describe: 'images per step (the last incomplete batch is dropped)' })
@@ -35,7 +39,8 @@ export const command: CommandDef = {
     .option('out', { type: 'string', default: 'runs/train', describe: 'output folder: model.onnx, run.json, checkpoint.bin' })
     .option('resume', { type: 'string', describe: 'resume from the checkpoint in this run folder' }),
   examples: [
-    ['$0 train --model zoo:resnet8 --data fashion-mnist --epochs 10', 'train a CIFAR-style ResNet-8 on Fashion-MNIST'],
+    ['$0 train', 'train ResNet-8 on the embedded 12k-image Fashion-MNIST subset (the demo)'],
+    ['$0 train --model zoo:resnet8 --data fashion-mnist --epochs 10', 'train a CIFAR-style ResNet-8 on the full Fashion-MNIST (Debian package)'],
     ['$0 train --model my.onnx --data photos/ --val-split 0.1 --out runs/mine', 'fine-tune your own ONNX model on an image folder'],
     ['$0 train --resume runs/mine --model my.onnx --data photos/ --val-split 0.1', 'continue an interrupted run'],
   ],
