@@ -51,7 +51,7 @@ async function toMemory(src: FileImages, input: [number, number, number], strict
   const per = c * h * w;
   const images = new Uint8Array(src.samples.length * per);
   const labels: number[] = [];
-  let next = 0, kept = 0;
+  let next = 0, kept = 0, failed = 0;
   const slots: number[] = new Array<number>(src.samples.length).fill(-1);
   const worker = async () => {
     while (next < src.samples.length) {
@@ -65,12 +65,13 @@ async function toMemory(src: FileImages, input: [number, number, number], strict
         const reason = err instanceof Error ? err.message : String(err);
         if (strict) throw new UserError(`${s.path}: cannot decode image (${reason}); run without --strict to skip unreadable files`);
         failures.push({ path: s.path, reason });
+        failed++;
       }
     }
   };
   await Promise.all(Array.from({ length: 16 }, worker));
   // Compact: drop the failed slots, keeping file order.
-  const out = new Uint8Array((src.samples.length - failures.length) * per);
+  const out = new Uint8Array((src.samples.length - failed) * per);
   src.samples.forEach((s, i) => {
     if (slots[i] !== 1) return;
     out.set(images.subarray(i * per, (i + 1) * per), kept * per);

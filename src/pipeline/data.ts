@@ -21,7 +21,7 @@ function modelInput(spec: string): [number, number, number] | undefined {
     zooEntry(spec.slice(4));
     return undefined;
   }
-  if (!existsSync(spec)) return undefined;
+  if (!existsSync(spec)) throw new UserError(`--model: '${spec}' is neither a zoo:<name> nor an existing .onnx file (list the zoo with \`onnx-distill models\`)`);
   const g = loadModel(spec).graph;
   const x = g.inputs.find((v) => !v.constant);
   const s = x?.type?.shape;
