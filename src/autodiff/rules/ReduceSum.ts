@@ -1,15 +1,12 @@
-import { reduceAxes } from '../../ir/shapes/tensorOps.js';
+import { reducedView } from '../reduce.js';
 import type { GradRuleDef } from '../types.js';
 
 // d sum(x) = dy expanded back over the reduced axes.
 export const rule: GradRuleDef = {
   ops: ['ReduceSum'],
-  grad: ({ b, node, gradOut: [dy] }) => {
-    if (!dy) return [undefined];
-    const x = node.input(0);
-    const axes = reduceAxes(node, x.rank);
-    const keep = x.shape.map((d, i) => (axes.includes(i) ? 1 : d));
-    const g = node.attrInt('keepdims', 1) ? dy : b.reshape(dy, keep);
+  grad: ({ b, node, gradOut: [dy], needs }) => {
+    if (!dy || !needs[0]) return [];
+    const { x, g } = reducedView(b, node, dy);
     return [b.op.Expand!([g, b.constant(x.shape, 'int64')])];
   },
 };
