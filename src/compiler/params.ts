@@ -50,3 +50,15 @@ export function toInferenceBatchNorm(g: Graph): void {
     n.outputs.length = 1;
   }
 }
+
+// Parameters conventionally exempt from weight decay: normalisation scales/shifts and biases (found by their slot, not name).
+export function normAndBiasParams(g: Graph): Set<string> {
+  const out = new Set<string>();
+  for (const n of g.nodes) {
+    if (n.domain !== '') continue;
+    const slots = n.opType === 'BatchNormalization' || n.opType === 'InstanceNormalization' || n.opType === 'LayerNormalization' ? [1, 2]
+      : n.opType === 'Conv' || n.opType === 'ConvTranspose' || n.opType === 'Gemm' ? [2] : [];
+    for (const i of slots) if (n.inputs[i]?.constant) out.add(n.inputs[i]!.name);
+  }
+  return out;
+}

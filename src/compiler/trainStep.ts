@@ -9,7 +9,7 @@ import { expandTrainingBatchNorm, toTrainingBatchNorm } from './bnTrain.js';
 import { termByName } from './losses/index.js';
 import { upgradeToOpset18, TRAIN_OPSET } from './opset.js';
 import { optimizerByName, type GroupHyper } from './optim/index.js';
-import { classifyInitializers, liftToInputs } from './params.js';
+import { classifyInitializers, liftToInputs, normAndBiasParams } from './params.js';
 
 // One weighted loss term of a step: the weight is a graph input `w_<name>` so schedules never recompile.
 export interface TermSpec {
@@ -25,8 +25,8 @@ export interface TrainStepSpec {
   terms: TermSpec[];
   optimizer: string;
   hyper: GroupHyper;
-  // Parameters that get no weight decay (e.g. BatchNorm and biases), by name.
-  noDecay?: (name: string) => boolean;
+  // Parameters that get no weight decay: 'norm-and-bias' (BatchNorm scale/shift and biases, found by slot) or a predicate.
+  noDecay?: 'norm-and-bias' | ((name: string) => boolean);
   // Also output each parameter's gradient as `grad.<name>` (for checks against a reference).
   exposeGradients?: boolean;
 }
@@ -77,6 +77,8 @@ export function compileTrainStep(spec: TrainStepSpec): CompiledStep {
   if (logits.rank !== 2) throw new UserError(`the model's first output '${logits.name}' must be logits [N, classes]; it is ${JSON.stringify(logits.shape)}`);
   const classes = logits.shape[1]!;
   const { params, buffers } = classifyInitializers(g);
+  const exempt = spec.noDecay === 'norm-and-bias' ? normAndBiasParams(g) : undefined;
+  const noDecay = (name: string) => (exempt ? exempt.has(name) : typeof spec.noDecay === 'function' ? spec.noDecay(name) : false);
   const bns = toTrainingBatchNorm(g);
   liftToInputs(g, [...params, ...buffers]);
   const b = new Builder(g, 'train');
@@ -112,7 +114,7 @@ export function compileTrainStep(spec: TrainStepSpec): CompiledStep {
       slots.push({ name, shape: p.shape, param: p.name, slot: s });
       return input(name, p.shape);
     });
-    const hyper = spec.noDecay?.(p.name) ? { ...spec.hyper, weightDecay: 0 } : spec.hyper;
+    const hyper = noDecay(p.name) ? { ...spec.hyper, weightDecay: 0 } : spec.hyper;
     const upd = opt.update(b.scoped(p.name), p, grad, state, { lr, ...(bc1 ? { bc1, bc2: bc2! } : {}) }, hyper);
     outputs.push(b.identity(upd.param, `${p.name}.new`));
     carry[`${p.name}.new`] = p.name;

@@ -26,7 +26,7 @@ export interface TrainOptions {
   schedule: ScheduleSpec;
   optimizer: string;
   hyper: GroupHyper;
-  noDecay?: (name: string) => boolean;
+  noDecay?: 'norm-and-bias' | ((name: string) => boolean);
   terms?: TermSpec[];
   device?: string;
   threads?: number;

@@ -103,3 +103,29 @@ for (const [key, o] of [
     for (const p of step.params) close(`${key} ${p.name}`, results[1]!.state[p.name]!.data as Float32Array, want.params_after_2_steps[p.name]!.values);
   });
 }
+
+test("parameter groups: 'norm-and-bias' exempts exactly BatchNorm scale/shift and biases from weight decay", async () => {
+  const model = loadModel(fixture('small_resnet_train.onnx'));
+  const hyper = { weightDecay: 0.5, momentum: 0, nesterov: false, beta1: 0.9, beta2: 0.999, eps: 1e-8 };
+  const step = compileTrainStep({ model, batch: 8, terms: [{ term: 'ce' }], optimizer: 'sgd', hyper, noDecay: 'norm-and-bias', exposeGradients: true });
+  await rt.clearState();
+  const init: Record<string, TensorData> = {};
+  for (const e of [...step.params, ...step.buffers]) init[e.name] = { type: 'float32', dims: e.shape, data: Float32Array.from(ref.initial[e.name]!.values) };
+  for (const e of step.slots) init[e.name] = { type: 'float32', dims: e.shape, data: new Float32Array(e.shape.reduce((a, b) => a * b, 1)) };
+  await rt.setState(init);
+  const s = await rt.session(step.bytes);
+  const r = await s.run({
+    [step.inputName]: { type: 'float32', dims: [8, 1, 28, 28], data: Float32Array.from(ref.x.values) },
+    labels: { type: 'float32', dims: [8, 10], data: oneHot(Int32Array.from(ref.y.values), 8, 10) },
+    lr: { type: 'float32', dims: [], data: Float32Array.of(0.1) }, w_ce: { type: 'float32', dims: [], data: Float32Array.of(1) },
+  }, step.params.map((p) => `grad.${p.name}`), step.carry);
+  const after = await rt.getState(step.params.map((p) => p.name));
+  for (const p of step.params) {
+    const exempt = /(^|\.)bn\d?\.|downsample\.1\.|fc\.bias/.test(p.name);
+    const g = r[`grad.${p.name}`]!.data as Float32Array;
+    const w0 = ref.initial[p.name]!.values;
+    const want = w0.map((w, i) => w - 0.1 * (g[i]! + (exempt ? 0 : 0.5 * w)));
+    close(`${p.name} (${exempt ? 'no decay' : 'decayed'})`, after[p.name]!.data as Float32Array, want, 1e-6, 1e-5);
+  }
+  await s.release();
+});

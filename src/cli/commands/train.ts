@@ -62,7 +62,7 @@ export const command: CommandDef = {
       schedule: parseSchedule(String(a.schedule), lr, epochs, Number(a.warmup)),
       optimizer: String(a.optimizer),
       hyper: { weightDecay: Number(a['weight-decay']), momentum: Number(a.momentum), nesterov: Boolean(a.nesterov), beta1: 0.9, beta2: 0.999, eps: 1e-8 },
-      ...(noDecayBnBias ? { noDecay: (name: string) => /bias|bn|norm/i.test(name) } : {}),
+      ...(noDecayBnBias ? { noDecay: 'norm-and-bias' as const } : {}),
       terms: [{ term: 'ce', options: { smoothing: Number(a['label-smoothing']) } }],
       device: String(a.device), ...(a.threads ? { threads: positive(a.threads, '--threads', true) } : {}),
       seed: Number(a.seed), resume: a.resume !== undefined, log: ctx.log, progress: !ctx.json,
