@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { loadModel } from '../../src/ir/model.js';
 import { loadCheckpoint } from '../../src/train/checkpoint.js';
+import { buildZooModel } from '../../src/zoo/index.js';
 import { train, type TrainOptions } from '../../src/train/trainer.js';
 import { UserError } from '../../src/util/errors.js';
 import { quadrantData } from './synthetic.js';
@@ -40,6 +41,14 @@ test('the same seed on CPU gives identical weights', async () => {
   const [a, b] = [tmp(), tmp()];
   await train(options(a, { epochs: 2 }));
   await train(options(b, { epochs: 2 }));
+  assert.ok(readFileSync(join(a, 'model.onnx')).equals(readFileSync(join(b, 'model.onnx'))));
+});
+
+test('the same seed repeats exactly with 2 onnxruntime threads on a zoo ResNet-8 too', async () => {
+  const [a, b] = [tmp(), tmp()];
+  const zoo = () => buildZooModel('resnet8', { input: [1, 28, 28], classes: 10, seed: 0 });
+  await train(options(a, { model: zoo(), threads: 2, epochs: 1, train: quadrantData(256, 1), batchSize: 128 }));
+  await train(options(b, { model: zoo(), threads: 2, epochs: 1, train: quadrantData(256, 1), batchSize: 128 }));
   assert.ok(readFileSync(join(a, 'model.onnx')).equals(readFileSync(join(b, 'model.onnx'))));
 });
 
