@@ -52,6 +52,14 @@ for (const input of inputs) {
   }
 }
 
+// Where the time goes in one step (onnxruntime's profiler), for the ratio analysis.
+let profile: { kernel_ms_per_step: number; ops: { op: string; ms_per_step: number; share: number }[] } | undefined;
+try {
+  profile = runJson(process.execPath, ['--import', 'tsx', 'scripts/bench/profile.ts', '--model', 'resnet8', '--input', '1x28x28', '--batch', String(batch), '--threads', String(threads)]) as typeof profile;
+} catch (err: unknown) {
+  console.error(`profile failed: ${String(err)}`);
+}
+
 let loader: Record<string, number> | undefined;
 if (!args.includes('--no-loader') && existsSync(join(root, 'scripts/bench/loader.ts'))) {
   try {
@@ -65,8 +73,17 @@ const cpuModel = cpus()[0]?.model ?? 'unknown';
 const ortVersion = (JSON.parse(execFileSync(process.execPath, ['-e', "console.log(JSON.stringify(require('onnxruntime-node/package.json').version))"], { cwd: root, encoding: 'utf8' })) as string);
 const machine = { cpu: cpuModel, cores: cpus().length, memory_gb: Math.round(totalmem() / 2 ** 30), node: process.version, onnxruntime: ortVersion, threads };
 mkdirSync(join(root, 'bench-results'), { recursive: true });
-writeFileAtomic(join(root, 'bench-results/bench.json'), JSON.stringify({ date: new Date().toISOString(), machine, steps, rows, loader }, null, 2));
+writeFileAtomic(join(root, 'bench-results/bench.json'), JSON.stringify({ date: new Date().toISOString(), machine, steps, rows, profile, loader }, null, 2));
 
+const OP_ROLE: Record<string, string> = {
+  Conv: 'forward convolutions, and input gradients of stride-1 convs (flipped-kernel Conv)',
+  Gemm: 'conv weight gradients (one Gemm per kernel tap) and the classifier',
+  Slice: 'strided kernel taps of the padded input for weight gradients (the im2col copies)',
+  ConvTranspose: 'input gradients of strided convs',
+  Mul: 'BatchNorm forward/backward, optimizer update',
+  Sub: 'BatchNorm centring, optimizer update', Add: 'residuals, BatchNorm, optimizer', Transpose: 'NCHW to CNHW for weight gradients',
+  Pad: 'zero padding before taps', Where: 'ReLU backward', Sum: 'gradient accumulation at residual forks',
+};
 const fmt = (n: number | undefined, d = 0) => (n === undefined ? '—' : n.toFixed(d));
 const md = [
   '# Benchmarks',
@@ -79,6 +96,12 @@ const md = [
   '|---|---|---|---|---|---|---|---|---|',
   ...rows.map((r) => `| ${r.model} | ${r.input} | ${fmt(r.ours?.img_per_s)} | ${fmt(r.torch?.img_per_s)} | ${r.ours && r.torch ? (r.ours.img_per_s / r.torch.img_per_s).toFixed(2) : '—'} | ${r.ours ? `${r.ours.median_step_s.toFixed(3)} (${r.ours.spread_s.map((s) => s.toFixed(3)).join('–')})` : r.error ?? '—'} | ${fmt(r.ours?.peak_rss_mb)} | ${fmt(r.torch?.peak_rss_mb)} | ${r.ours && r.torch ? (r.ours.peak_rss_mb / r.torch.peak_rss_mb).toFixed(2) : '—'} |`),
   '',
+  ...(profile ? [
+    '## Where a step\'s time goes (resnet8, 1x28x28, batch ' + batch + ')', '',
+    'onnxruntime profiler, kernel time per op type (profiling adds overhead; shares are what matter):', '',
+    '| op type | share | what it is in the step |', '|---|---|---|',
+    ...profile.ops.slice(0, 10).map((o) => `| ${o.op} | ${(o.share * 100).toFixed(1)}% | ${OP_ROLE[o.op] ?? ''} |`), '',
+  ] : []),
   ...(loader ? ['## Data loader', '', '| measurement | value |', '|---|---|', ...Object.entries(loader).map(([k, v]) => `| ${k} | ${typeof v === 'number' ? v.toFixed(1) : String(v)} |`), ''] : []),
 ];
 writeFileAtomic(join(root, 'BENCHMARKS.md'), md.join('\n'));
