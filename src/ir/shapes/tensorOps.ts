@@ -218,10 +218,22 @@ export const tensorRules: Record<string, ShapeRule> = {
   Resize: (n) => {
     const x = staticShape(n, 0);
     if (!x) return [like(n, 0, undefined)];
+    // Opset 18: scales/sizes may cover only the `axes` attribute's axes; sizes may keep the aspect ratio.
+    const axes = n.hasAttr('axes') ? n.attrInts('axes').map((a) => normAxis(a, x.length)) : x.map((_, i) => i);
+    const out = [...x];
     const sizes = n.inputs[3] ? constInts(n, 3) : undefined;
-    if (sizes && sizes.length) return [like(n, 0, sizes)];
+    if (sizes && sizes.length) {
+      const policy = n.attrString('keep_aspect_ratio_policy', 'stretch');
+      const ratios = axes.map((a, j) => sizes[j]! / x[a]!);
+      const common = policy === 'not_larger' ? Math.min(...ratios) : policy === 'not_smaller' ? Math.max(...ratios) : undefined;
+      axes.forEach((a, j) => { out[a] = common === undefined ? sizes[j]! : Math.round(common * x[a]!); });
+      return [like(n, 0, out)];
+    }
     const scales = n.inputs[2]?.constant?.toNumbers();
-    if (scales && scales.length) return [like(n, 0, x.map((d, i) => Math.floor(d * scales[i]!)))];
+    if (scales && scales.length) {
+      axes.forEach((a, j) => { out[a] = Math.floor(x[a]! * scales[j]!); });
+      return [like(n, 0, out)];
+    }
     return [like(n, 0, undefined)];
   },
   Upsample: (n) => {
