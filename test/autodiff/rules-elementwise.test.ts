@@ -85,7 +85,7 @@ async function runGrad(shape: number[], xs: Float32Array, rs: Float32Array, f: (
   const b = new Builder(g);
   const xv = addInput(g, 'x', 'float32', shape);
   const { y: yv, extra = [] } = f(b, xv);
-  const loss = b.op.ReduceSum!([b.mul(yv, b.constant(Tensor.float32(shape, rs)))], { keepdims: 0 });
+  const loss = b.op.ReduceSum!([b.mul(yv, b.constant(Tensor.float32(yv.shape, rs)))], { keepdims: 0 });
   const grads = backward(g, { loss, wrt: [xv] });
   g.outputs = [b.identity(grads.get(xv)!, 'grad_x'), ...(keepForward ? [b.identity(yv, 'y'), ...extra.map((v, i) => b.identity(v, `extra${i}`))] : [])];
   eliminateDeadCode(g);
@@ -143,4 +143,17 @@ test('Gelu (opset 20, both approximations) against its closed-form derivative', 
       assert.ok(Math.abs(gx[i]! - want) < 2e-3 * (1 + Math.abs(want)), `${approximate} x=${xs[i]}: ${gx[i]} vs ${want}`);
     }
   }
+});
+
+test('ties: Max/Min split dy evenly between equal inputs, ReduceMax evenly between equal maxima', async () => {
+  const xs = Float32Array.from([1, 2, 3, 2, 5, 5]);
+  const c = Tensor.float32([6], [1, 0, 3, 4, 5, 0]);
+  const rs = Float32Array.from([2, 4, 6, 8, 10, 12]);
+  const max = await runGrad([6], xs, rs, (b, xv) => ({ y: b.op.Max!([xv, b.constant(c)]) }), false);
+  assert.deepEqual(Array.from(max.grad_x!.data as Float32Array), [1, 4, 3, 0, 5, 12]);
+  const min = await runGrad([6], xs, rs, (b, xv) => ({ y: b.op.Min!([xv, b.constant(c)]) }), false);
+  assert.deepEqual(Array.from(min.grad_x!.data as Float32Array), [1, 0, 3, 8, 5, 0]);
+  // Rows [1, 2, 3] and [2, 5, 5]: the second row's two maxima share its dy.
+  const rmax = await runGrad([2, 3], xs, Float32Array.from([3, 8]), (b, xv) => ({ y: b.op.ReduceMax!([xv, b.constant([1], 'int64')], { keepdims: 0 }) }), false);
+  assert.deepEqual(Array.from(rmax.grad_x!.data as Float32Array), [0, 0, 3, 0, 4, 4]);
 });

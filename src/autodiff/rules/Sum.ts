@@ -1,11 +1,7 @@
 import { unbroadcast } from '../broadcast.js';
 import type { GradRuleDef } from '../types.js';
-// d sum(x_1..x_k) = dy for each input (summed over its broadcast axes); Mean divides by k.
+// d sum(x_1..x_k) = dy for each input, summed over its broadcast axes.
 export const rule: GradRuleDef = {
-  ops: ['Sum', 'Mean'],
-  grad: ({ b, node, gradOut: [dy], needs }) => {
-    if (!dy) return [];
-    const g = node.opType === 'Mean' ? b.mul(dy, 1 / node.inputs.length) : dy;
-    return node.inputs.map((v, i) => (needs[i] ? unbroadcast(b, g, v!.shape) : undefined));
-  },
+  ops: ['Sum'],
+  grad: ({ b, node, gradOut: [dy], needs }) => (dy ? node.inputs.map((v, i) => (needs[i] ? unbroadcast(b, dy, v!.shape) : undefined)) : []),
 };
