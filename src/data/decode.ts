@@ -6,15 +6,17 @@ export type CropMode = { kind: 'center' } | { kind: 'random-resized'; rng: Rng; 
 
 // Decode one image with sharp to uint8 CHW of the given size and channel count (EXIF rotation applied, alpha flattened on black).
 export async function decodeImage(path: string, c: number, h: number, w: number, crop: CropMode = { kind: 'center' }): Promise<Uint8Array> {
-  let img = sharp(path, { failOn: 'error' }).rotate();
+  // One sharp instance per image: the header read for the crop region is reused by the decode (no second file read).
+  let img = sharp(path, { failOn: 'error', sequentialRead: true }).rotate();
   if (crop.kind === 'random-resized') {
-    const meta = await sharp(path, { failOn: 'error' }).rotate().metadata();
+    const meta = await img.metadata();
     const swap = (meta.orientation ?? 1) >= 5;
     const [iw, ih] = swap ? [meta.height!, meta.width!] : [meta.width!, meta.height!];
     const region = randomRegion(iw, ih, crop);
     img = img.extract(region);
   }
-  img = img.resize({ width: w, height: h, fit: 'cover', position: 'centre' }).flatten({ background: '#000000' });
+  // Bilinear, as torchvision's transforms resize (and ~1.5x faster than sharp's default lanczos3).
+  img = img.resize({ width: w, height: h, fit: 'cover', position: 'centre', kernel: 'linear' }).flatten({ background: '#000000' });
   img = c === 1 ? img.toColourspace('b-w') : img.toColourspace('srgb');
   const { data, info } = await img.raw().toBuffer({ resolveWithObject: true });
   return toCHW(data, info.channels, c, h, w);
