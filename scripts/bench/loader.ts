@@ -38,9 +38,18 @@ export async function benchLoader(): Promise<Record<string, number>> {
     for (let i = 0; i < count; i++) {
       const c = `c${i % 4}`;
       mkdirSync(join(jpgDir, c), { recursive: true });
+      // Photo-like content (smooth colour fields, edges and mild sensor noise), 320x256 so the shorter side is 256:
+      // uniform noise would compress like no photograph and make decode unrepresentatively slow.
       const w = 320, h = 256;
       const px = Buffer.alloc(w * h * 3);
-      for (let p = 0; p < w * h; p++) { px[3 * p] = (p * 7 + i) % 256; px[3 * p + 1] = ((p / w) * 3 + i * 5) % 256; px[3 * p + 2] = (p * 13) % 251; }
+      for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
+        const p = y * w + x;
+        const edge = (x + y * ((i % 5) - 2)) % 97 < 48 ? 60 : 0;
+        const noise = ((p * 2654435761 + i * 40503) >>> 24) & 15;
+        px[3 * p] = (128 + 100 * Math.sin((x + i) / 40) + edge + noise) & 255;
+        px[3 * p + 1] = (128 + 90 * Math.cos((y + 3 * i) / 55) + noise) & 255;
+        px[3 * p + 2] = (90 + (x * y) / 400 + edge / 2 + noise) & 255;
+      }
       await sharp(px, { raw: { width: w, height: h, channels: 3 } }).jpeg({ quality: 90 }).toFile(join(jpgDir, c, `${i}.jpg`));
     }
     const big = await openData(jpgDir, { input: [3, 224, 224] });
