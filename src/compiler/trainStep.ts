@@ -64,8 +64,35 @@ export function imageInput(g: Graph): Value {
   return ins[0]!;
 }
 
-// Compile forward + loss + backward + optimizer update into one ONNX graph of standard ops.
-export function compileTrainStep(spec: TrainStepSpec): CompiledStep {
+// The step graph being assembled: new inputs the host feeds, and outputs that either report (loss, logits) or carry state.
+class StepGraph {
+  readonly b: Builder;
+  readonly outputs: Value[] = [];
+  readonly carry: Record<string, string> = {};
+
+  constructor(readonly g: Graph) {
+    this.b = new Builder(g, 'train');
+  }
+
+  input(name: string, shape: number[]): Value {
+    const v = this.g.value(name, { dtype: 'float32', shape });
+    this.g.inputs.push(v);
+    return v;
+  }
+
+  report(v: Value, name: string): void {
+    this.outputs.push(this.b.identity(v, name));
+  }
+
+  // An output fed back as input `into` on the next step.
+  carryOut(v: Value, name: string, into: string): void {
+    this.report(v, name);
+    this.carry[name] = into;
+  }
+}
+
+// Copy the network, give it the fixed training input shape and infer every static shape; returns the image input and logits.
+function prepareForward(spec: TrainStepSpec): { g: Graph; x: Value; logits: Value; inputShape: number[] } {
   const g = copyGraph(spec.model);
   upgradeToOpset18(g);
   const x = imageInput(g);
@@ -75,71 +102,73 @@ export function compileTrainStep(spec: TrainStepSpec): CompiledStep {
   inferShapes(g, { inputShapes: { [x.name]: inputShape }, fold: true });
   const logits = g.outputs[0]!;
   if (logits.rank !== 2) throw new UserError(`the model's first output '${logits.name}' must be logits [N, classes]; it is ${JSON.stringify(logits.shape)}`);
+  return { g, x, logits, inputShape };
+}
+
+// The weighted sum of loss terms; each weight is a scalar input `w_<name>`.
+function addLoss(sg: StepGraph, spec: TrainStepSpec, logits: Value, labels: Value): { loss: Value; termNames: string[] } {
+  const weighted = spec.terms.map((t) => {
+    const def = termByName(t.term);
+    const name = t.name ?? t.term;
+    const value = def.build({ b: sg.b.scoped(name), labels, taps: { logits }, options: { ...def.defaults, ...t.options } });
+    return { name, value, w: sg.input(`w_${name}`, []) };
+  });
+  const loss = weighted.map((t) => sg.b.mul(t.value, t.w)).reduce((a, c) => sg.b.add(a, c));
+  sg.report(loss, 'loss');
+  for (const t of weighted) sg.report(t.value, `term_${t.name}`);
+  return { loss, termNames: weighted.map((t) => t.name) };
+}
+
+// One optimizer update per parameter: new weights and slot states carried to the next step.
+function addUpdates(sg: StepGraph, spec: TrainStepSpec, params: Value[], grads: Map<Value, Value>, noDecay: (name: string) => boolean): { slots: CompiledStep['slots']; biasCorrection: boolean } {
+  const opt = optimizerByName(spec.optimizer);
+  const lr = sg.input('lr', []);
+  const bc = opt.biasCorrection ? { bc1: sg.input('bc1', []), bc2: sg.input('bc2', []) } : {};
+  const slots: CompiledStep['slots'] = [];
+  for (const p of params) {
+    const grad = grads.get(p);
+    if (!grad) throw new UserError(`parameter '${p.name}' gets no gradient from the loss; freeze it or check the graph`);
+    if (spec.exposeGradients) sg.report(grad, `grad.${p.name}`);
+    const state = opt.slots.map((s) => {
+      slots.push({ name: `${p.name}.${s}`, shape: p.shape, param: p.name, slot: s });
+      return sg.input(`${p.name}.${s}`, p.shape);
+    });
+    const hyper = noDecay(p.name) ? { ...spec.hyper, weightDecay: 0 } : spec.hyper;
+    const upd = opt.update(sg.b.scoped(p.name), p, grad, state, { lr, ...bc }, hyper);
+    sg.carryOut(upd.param, `${p.name}.new`, p.name);
+    upd.state.forEach((v, i) => sg.carryOut(v, `${state[i]!.name}.new`, state[i]!.name));
+  }
+  return { slots, biasCorrection: opt.biasCorrection };
+}
+
+// Compile forward + loss + backward + optimizer update into one ONNX graph of standard ops.
+export function compileTrainStep(spec: TrainStepSpec): CompiledStep {
+  const { g, x, logits, inputShape } = prepareForward(spec);
   const classes = logits.shape[1]!;
   const { params, buffers } = classifyInitializers(g);
   const exempt = spec.noDecay === 'norm-and-bias' ? normAndBiasParams(g) : undefined;
   const noDecay = (name: string) => (exempt ? exempt.has(name) : typeof spec.noDecay === 'function' ? spec.noDecay(name) : false);
   const bns = toTrainingBatchNorm(g);
   liftToInputs(g, [...params, ...buffers]);
-  const b = new Builder(g, 'train');
-  const input = (name: string, shape: number[]) => {
-    const v = g.value(name, { dtype: 'float32', shape });
-    g.inputs.push(v);
-    return v;
-  };
-  const labels = input('labels', [spec.batch, classes]);
-  const lr = input('lr', []);
-  const opt = optimizerByName(spec.optimizer);
-  const bc1 = opt.biasCorrection ? input('bc1', []) : undefined;
-  const bc2 = opt.biasCorrection ? input('bc2', []) : undefined;
-  const termNames: string[] = [];
-  const weighted = spec.terms.map((t) => {
-    const def = termByName(t.term);
-    const name = t.name ?? t.term;
-    termNames.push(name);
-    const value = def.build({ b: b.scoped(name), labels, taps: { logits }, options: { ...def.defaults, ...t.options } });
-    return { name, value, w: input(`w_${name}`, []) };
-  });
-  const loss = weighted.map((t) => b.mul(t.value, t.w)).reduce((a, c) => b.add(a, c));
+  const sg = new StepGraph(g);
+  const labels = sg.input('labels', [spec.batch, classes]);
+  const { loss, termNames } = addLoss(sg, spec, logits, labels);
+  sg.report(logits, 'logits_out');
   const grads = backward(g, { loss, wrt: params });
-  const outputs: Value[] = [b.identity(loss, 'loss'), ...weighted.map((t) => b.identity(t.value, `term_${t.name}`)), b.identity(logits, 'logits_out')];
-  const carry: Record<string, string> = {};
-  const slots: CompiledStep['slots'] = [];
-  for (const p of params) {
-    const grad = grads.get(p);
-    if (!grad) throw new UserError(`parameter '${p.name}' gets no gradient from the loss; freeze it or check the graph`);
-    if (spec.exposeGradients) outputs.push(b.identity(grad, `grad.${p.name}`));
-    const state = opt.slots.map((s) => {
-      const name = `${p.name}.${s}`;
-      slots.push({ name, shape: p.shape, param: p.name, slot: s });
-      return input(name, p.shape);
-    });
-    const hyper = noDecay(p.name) ? { ...spec.hyper, weightDecay: 0 } : spec.hyper;
-    const upd = opt.update(b.scoped(p.name), p, grad, state, { lr, ...(bc1 ? { bc1, bc2: bc2! } : {}) }, hyper);
-    outputs.push(b.identity(upd.param, `${p.name}.new`));
-    carry[`${p.name}.new`] = p.name;
-    upd.state.forEach((s, i) => {
-      outputs.push(b.identity(s, `${state[i]!.name}.new`));
-      carry[`${state[i]!.name}.new`] = state[i]!.name;
-    });
-  }
+  const { slots, biasCorrection } = addUpdates(sg, spec, params, grads, noDecay);
   const bufferSet = new Set(buffers);
   for (const bn of bns) {
     for (const [stat, upd] of [[bn.runningMean, bn.newMean], [bn.runningVar, bn.newVar]] as const) {
-      if (!bufferSet.has(stat)) continue;
-      const out = b.identity(upd, `${stat.name}.updated`);
-      outputs.push(out);
-      carry[out.name] = stat.name;
+      if (bufferSet.has(stat)) sg.carryOut(upd, `${stat.name}.updated`, stat.name);
     }
   }
   expandTrainingBatchNorm(g);
-  g.outputs = outputs;
+  g.outputs = sg.outputs;
   eliminateDeadCode(g);
-  const m = new Model(g, new Map([['', TRAIN_OPSET]]));
   return {
-    bytes: serializeModel(m).onnx, inputName: x.name, classes, inputShape, termNames,
+    bytes: serializeModel(new Model(g, new Map([['', TRAIN_OPSET]]))).onnx, inputName: x.name, classes, inputShape, termNames,
     params: params.map((p) => ({ name: p.name, shape: p.shape })),
     buffers: buffers.map((v) => ({ name: v.name, shape: v.shape })),
-    slots, carry, biasCorrection: opt.biasCorrection,
+    slots, carry: sg.carry, biasCorrection,
   };
 }
