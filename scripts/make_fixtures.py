@@ -6,7 +6,7 @@ Run with Debian's interpreter (torch 1.13.1, torchvision 0.14.1, onnx 1.12.0):
 
     /usr/bin/python3 scripts/make_fixtures.py [--only NAME [--only NAME ...]]
 
-NAME is one of: resnet18, mobilenetv2, small_ext, small_resnet, step, repdistiller.
+NAME is one of: resnet18, mobilenetv2, small_ext, small_resnet, step, resample, repdistiller.
 
 The repdistiller fixture needs HobbitLong/RepDistiller's models/ package in a scratch
 directory outside the repo (its code is never committed here), e.g.
@@ -469,6 +469,28 @@ def make_repdistiller(rd_dir):
     write_json("repdistiller_params.json", obj)
 
 
+# ----------------------------------------------------------------------------- 7. resampling reference
+
+def make_resample():
+    """torch's antialiased bilinear interpolate (what torchvision's Resize / RandomResizedCrop apply to tensors,
+    and the same triangle filter as PIL's BILINEAR) on crops of a random uint8 image: up, down and mixed scales."""
+    import torch.nn.functional as F
+    g = torch.Generator().manual_seed(7)
+    img = torch.randint(0, 256, (3, 19, 23), generator=g, dtype=torch.uint8)
+    cases = []
+    # (top, left, height, width) crop of the 19x23 image, then (out_h, out_w)
+    for box, out in [((0, 0, 19, 23), (19, 23)), ((0, 0, 19, 23), (7, 9)), ((2, 3, 5, 6), (13, 17)),
+                     ((1, 0, 17, 23), (8, 31)), ((4, 5, 11, 3), (11, 3)), ((0, 2, 19, 19), (5, 5))]:
+        t, l, h, w = box
+        crop = img[:, t:t + h, l:l + w].to(torch.float32)[None]
+        y = F.interpolate(crop, size=out, mode="bilinear", align_corners=False, antialias=True)[0]
+        cases.append({"box": {"top": t, "left": l, "height": h, "width": w}, "out": list(out), "expected": tensor_json(y)})
+    write_json("resample_torch.json", {
+        "meta": {"source": "torch.nn.functional.interpolate(mode='bilinear', align_corners=False, antialias=True) on "
+                           "img[:, top:top+height, left:left+width] as float32", "torch": torch.__version__},
+        "image": tensor_json(img.to(torch.int64)), "cases": cases})
+
+
 # ----------------------------------------------------------------------------- main
 
 STEPS = {
@@ -477,6 +499,7 @@ STEPS = {
     "small_ext": make_small_ext,
     "small_resnet": make_small_resnet,
     "step": make_step,
+    "resample": make_resample,
 }
 
 

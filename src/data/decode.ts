@@ -1,29 +1,60 @@
+import { readFile } from 'node:fs';
 import sharp from 'sharp';
 import type { Rng } from './random.js';
+import { resampleInto, type Box, type RawImage } from './resample.js';
 
-// How to cut the image before resizing: the whole image covered and center-cropped, or an Inception-style random crop.
-export type CropMode = { kind: 'center' } | { kind: 'random-resized'; rng: Rng; scale: [number, number]; ratio: [number, number] };
+// How to cut the image before resizing: a centred crop covering `fraction` of the resized shorter side
+// (1 = the whole shorter side; 0.875 = resize to 256, crop 224), or an Inception-style random crop.
+export type CropMode =
+  | { kind: 'center'; fraction: number }
+  | { kind: 'random-resized'; rng: Rng; scale: [number, number]; ratio: [number, number] };
 
-// Decode one image with sharp to uint8 CHW of the given size and channel count (EXIF rotation applied, alpha flattened on black).
-export async function decodeImage(path: string, c: number, h: number, w: number, crop: CropMode = { kind: 'center' }): Promise<Uint8Array> {
-  // One sharp instance per image: the header read for the crop region is reused by the decode (no second file read).
-  let img = sharp(path, { failOn: 'error', sequentialRead: true }).rotate();
-  if (crop.kind === 'random-resized') {
-    const meta = await img.metadata();
-    const swap = (meta.orientation ?? 1) >= 5;
-    const [iw, ih] = swap ? [meta.height!, meta.width!] : [meta.width!, meta.height!];
-    const region = randomRegion(iw, ih, crop);
-    img = img.extract(region);
-  }
-  // Bilinear, as torchvision's transforms resize (and ~1.5x faster than sharp's default lanczos3).
-  img = img.resize({ width: w, height: h, fit: 'cover', position: 'centre', kernel: 'linear' }).flatten({ background: '#000000' });
-  img = c === 1 ? img.toColourspace('b-w') : img.toColourspace('srgb');
-  const { data, info } = await img.raw().toBuffer({ resolveWithObject: true });
-  return toCHW(data, info.channels, c, h, w);
+// The whole shorter side, centred: what evaluation of small images and the decode-once cache use.
+export const COVER: CropMode = { kind: 'center', fraction: 1 };
+
+// libvips' operation cache keeps recent decodes for reuse; a loader never decodes the same crop twice, so it only
+// costs memory and hashing (measured: ~10% of decode throughput).
+sharp.cache(false);
+
+// fs.readFile with a callback: the promise API's chunked reads cost ~25% of loader throughput on 25 KB JPEGs.
+function readBytes(path: string): Promise<Buffer> {
+  return new Promise((resolve, reject) => readFile(path, (err, data) => (err ? reject(err) : resolve(data))));
 }
 
-// torchvision's RandomResizedCrop region: area fraction in `scale`, aspect ratio log-uniform in `ratio`, 10 tries then center.
-export function randomRegion(iw: number, ih: number, m: Extract<CropMode, { kind: 'random-resized' }>): { left: number; top: number; width: number; height: number } {
+// Decode one file with sharp to 8-bit interleaved gray or RGB: EXIF rotation applied, alpha flattened on black,
+// CMYK / 16-bit / palette converted. One libvips call; cropping and resizing happen afterwards in one JS pass.
+export async function decodeRaw(path: string): Promise<RawImage> {
+  const bytes = await readBytes(path);
+  let img = sharp(bytes, { failOn: 'error' }).rotate().flatten({ background: '#000000' });
+  let { data, info } = await img.raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
+  if (info.channels !== 1 && info.channels !== 3) {
+    // Unusual layouts (CMYK kept as 4 bands, 2-band gray without alpha): ask libvips for sRGB explicitly.
+    img = sharp(bytes, { failOn: 'error' }).rotate().flatten({ background: '#000000' }).toColourspace('srgb');
+    ({ data, info } = await img.raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true }));
+  }
+  return { data, width: info.width, height: info.height, channels: info.channels };
+}
+
+// The input region an output of w x h shows under a crop mode (in the decoded, rotated image's pixels).
+export function cropBox(iw: number, ih: number, w: number, h: number, crop: CropMode): Box {
+  if (crop.kind === 'random-resized') return randomRegion(iw, ih, crop);
+  // Resize so the output covers the image (shorter side fits), enlarge by 1/fraction, keep the centre.
+  const s = Math.max(w / iw, h / ih) / crop.fraction;
+  const bw = Math.min(w / s, iw), bh = Math.min(h / s, ih);
+  return { left: (iw - bw) / 2, top: (ih - bh) / 2, width: bw, height: bh };
+}
+
+// Decode one image to uint8 CHW of the given size and channel count (the decode-once cache of small images).
+export async function decodeImage(path: string, c: number, h: number, w: number, crop: CropMode = COVER): Promise<Uint8Array> {
+  const raw = await decodeRaw(path);
+  const out = new Uint8Array(c * h * w);
+  const ones = new Array<number>(c).fill(1), zeros = new Array<number>(c).fill(0);
+  resampleInto(raw, cropBox(raw.width, raw.height, w, h, crop), { channels: c, height: h, width: w, scale: ones, shift: zeros, flip: false }, out, 0);
+  return out;
+}
+
+// torchvision's RandomResizedCrop region: area fraction in `scale`, aspect ratio log-uniform in `ratio`, 10 tries, then the centre.
+export function randomRegion(iw: number, ih: number, m: Extract<CropMode, { kind: 'random-resized' }>): Box {
   const area = iw * ih;
   for (let t = 0; t < 10; t++) {
     const a = area * (m.scale[0] + m.rng.next() * (m.scale[1] - m.scale[0]));
@@ -31,25 +62,10 @@ export function randomRegion(iw: number, ih: number, m: Extract<CropMode, { kind
     const r = Math.exp(logr);
     const cw = Math.round(Math.sqrt(a * r));
     const ch = Math.round(Math.sqrt(a / r));
-    if (cw > 0 && ch > 0 && cw <= iw && ch <= ih) return { left: m.rng.int(iw - cw + 1), top: m.rng.int(ih - ch + 1), width: cw, height: ch };
+    if (cw > 0 && ch > 0 && cw <= iw && ch <= ih) return { left: m.rng.int(iw - cw + 1), top: m.rng.int(ih - ch + 1), width: cw, height: ch, cut: true };
   }
-  const s = Math.min(iw, ih);
-  return { left: Math.floor((iw - s) / 2), top: Math.floor((ih - s) / 2), width: s, height: s };
-}
-
-// Interleaved HWC bytes to planar CHW, converting channel counts (RGB -> gray by luma, gray -> RGB by copy).
-export function toCHW(hwc: Uint8Array, have: number, want: number, h: number, w: number): Uint8Array {
-  const out = new Uint8Array(want * h * w);
-  const plane = h * w;
-  for (let p = 0; p < plane; p++) {
-    const base = p * have;
-    if (want === have || (want === 1 && have === 2)) {
-      for (let ch = 0; ch < want; ch++) out[ch * plane + p] = hwc[base + ch]!;
-    } else if (want === 1) {
-      out[p] = Math.round(0.299 * hwc[base]! + 0.587 * hwc[base + 1]! + 0.114 * hwc[base + 2]!);
-    } else {
-      for (let ch = 0; ch < want; ch++) out[ch * plane + p] = hwc[base + Math.min(ch, have - 1)]!;
-    }
-  }
-  return out;
+  // Fallback as torchvision: the whole image, trimmed to the nearest allowed aspect ratio, centred.
+  const inRatio = iw / ih;
+  const [cw, ch] = inRatio < m.ratio[0] ? [iw, Math.round(iw / m.ratio[0])] : inRatio > m.ratio[1] ? [Math.round(ih * m.ratio[1]), ih] : [iw, ih];
+  return { left: Math.floor((iw - cw) / 2), top: Math.floor((ih - ch) / 2), width: cw, height: ch, cut: true };
 }

@@ -1,6 +1,6 @@
 import { existsSync, statSync } from 'node:fs';
 import { UserError } from '../util/errors.js';
-import { decodeImage } from './decode.js';
+import { decodeImage, type CropMode } from './decode.js';
 import { DataSplit } from './loader.js';
 import { mix, Rng } from './random.js';
 import { openFolder } from './sources/folder.js';
@@ -22,6 +22,9 @@ export interface DataOptions {
   std?: number[];
   // Images at most this many pixels on a side are decoded once and kept in memory (default 64).
   cacheBelow?: number;
+  // Centre crop for evaluation of file-backed images, as a fraction of the resized shorter side
+  // (default 0.875 with random-resized-crop training, i.e. 256 -> 224; otherwise 1).
+  cropFraction?: number;
 }
 
 // An opened dataset: splits ready for loaders, class names, the input shape and normalisation used.
@@ -133,8 +136,12 @@ export async function openData(spec: string, o: DataOptions = {}): Promise<Datas
     : aug === 'imagenet' || (aug === 'auto' && !small) ? { padCrop: 0, flip: true, randomResizedCrop: true }
       : { padCrop: Math.max(1, Math.round(Math.min(input[1], input[2]) / 8)), flip: true };
   const strict = !!o.strict;
-  const trainSplit = new DataSplit(train, { input, stats, strict, ...(augment ? { augment } : {}) });
-  const valSplit = val ? new DataSplit(val, { input, stats, strict }) : undefined;
+  // Evaluation of large images as the ImageNet recipe (resize to 256, centre 224) when training used random crops.
+  const fraction = o.cropFraction ?? (augment && 'randomResizedCrop' in augment ? 0.875 : 1);
+  if (!(fraction > 0 && fraction <= 1)) throw new UserError(`--crop-fraction: ${fraction} must be in (0, 1]`);
+  const center: CropMode = { kind: 'center', fraction };
+  const trainSplit = new DataSplit(train, { input, stats, strict, center, ...(augment ? { augment } : {}) });
+  const valSplit = val ? new DataSplit(val, { input, stats, strict, center }) : undefined;
   return {
     train: trainSplit, val: valSplit, classes: src.classes, input, stats, description: src.description,
     failures: () => [...failures, ...trainSplit.failures, ...(valSplit?.failures ?? [])],

@@ -1,7 +1,9 @@
+import pLimit from 'p-limit';
 import { UserError } from '../util/errors.js';
-import { decodeImage } from './decode.js';
+import { cropBox, decodeRaw, type CropMode } from './decode.js';
 import { mix, Rng } from './random.js';
-import { writeNormalized, type Augment, type Stats } from './transforms.js';
+import { resampleInto } from './resample.js';
+import { affine, writeNormalized, type Augment, type Stats } from './transforms.js';
 import type { Failure, FileImages, MemoryImages } from './types.js';
 
 // A batch of NCHW float32 images with integer labels, and which samples they were.
@@ -22,6 +24,11 @@ export interface LoaderOptions {
   dropLast: boolean;
   // Batches prepared ahead of the consumer (file-backed splits), bounding memory.
   prefetch?: number;
+  // Reuse a ring of batch buffers: a batch's arrays stay valid only until the next one is requested. Saves
+  // page-faulting fresh memory for every batch (38 MB for 64 images at 224 px); for consumers that copy.
+  reuse?: boolean;
+  // Start at this batch of the epoch's order (resuming mid-epoch) without decoding the ones before it.
+  skip?: number;
 }
 
 // How a split turns samples into tensors.
@@ -30,6 +37,8 @@ export interface SplitConfig {
   stats: Stats;
   // Training augmentation; undefined for evaluation.
   augment?: Augment & { randomResizedCrop?: boolean };
+  // How file-backed images are cut when not randomly cropped (evaluation): centred, `fraction` of the shorter side.
+  center: CropMode;
   strict: boolean;
 }
 
@@ -37,6 +46,11 @@ export interface SplitConfig {
 export class DataSplit {
   readonly failures: Failure[] = [];
   private bad = new Set<number>();
+  // Decodes in flight across all prefetched batches: enough to keep libuv's threads busy, few enough that decoded
+  // frames do not pile up waiting for the JS pass.
+  private ring: Float32Array[] = [];
+  private ringSize = 0;
+  private lanes = pLimit(8);
 
   constructor(readonly source: MemoryImages | FileImages, readonly cfg: SplitConfig) {}
 
@@ -58,10 +72,18 @@ export class DataSplit {
   async *loader(o: LoaderOptions): AsyncGenerator<Batch> {
     const order = this.order(o);
     const count = o.dropLast ? Math.floor(order.length / o.batchSize) : Math.ceil(order.length / o.batchSize);
-    const make = (k: number) => this.batch(order.subarray(k * o.batchSize, Math.min((k + 1) * o.batchSize, order.length)), o, k);
     const ahead = this.source.kind === 'files' ? Math.max(1, o.prefetch ?? 3) : 1;
+    // Batch k is built while k-ahead..k-1 wait or are being consumed: ahead + 1 buffers cover the ring, which is
+    // kept across epochs (one loader of a split at a time when reusing).
+    const per = this.cfg.input.reduce((a, b) => a * b, 1);
+    if (this.ringSize !== o.batchSize * per * (ahead + 1)) { this.ring = []; this.ringSize = o.batchSize * per * (ahead + 1); }
+    const buffer = (k: number): Float32Array => {
+      if (!o.reuse) return new Float32Array(o.batchSize * per);
+      return (this.ring[k % (ahead + 1)] ??= new Float32Array(o.batchSize * per));
+    };
+    const make = (k: number) => this.batch(order.subarray(k * o.batchSize, Math.min((k + 1) * o.batchSize, order.length)), o, k, buffer(k));
     const queue: Promise<Batch | undefined>[] = [];
-    let next = 0;
+    let next = Math.max(0, o.skip ?? 0);
     while (next < count && queue.length < ahead) queue.push(make(next++));
     while (queue.length) {
       const b = await queue.shift()!;
@@ -70,43 +92,50 @@ export class DataSplit {
     }
   }
 
-  private async batch(idx: Int32Array, o: LoaderOptions, k: number): Promise<Batch | undefined> {
+  private async batch(idx: Int32Array, o: LoaderOptions, k: number, x: Float32Array): Promise<Batch | undefined> {
     const [c, h, w] = this.cfg.input;
     const per = c * h * w;
-    const rng = this.cfg.augment ? new Rng(mix(o.seed, o.epoch, k, 0xa06)) : undefined;
-    const x = new Float32Array(idx.length * per);
     const y = new Int32Array(idx.length);
     const kept: number[] = [];
     if (this.source.kind === 'memory') {
       const src = this.source;
+      const rng = this.cfg.augment ? new Rng(mix(o.seed, o.epoch, k, 0xa06)) : undefined;
       idx.forEach((s, r) => {
         writeNormalized(src.images, s * per, x, r * per, c, h, w, this.cfg.stats, this.cfg.augment, rng);
         y[r] = src.labels[s]!;
         kept.push(s);
       });
-      return { x, y, n: idx.length, shape: [idx.length, c, h, w], indices: Int32Array.from(kept) };
+      return { x: x.subarray(0, idx.length * per), y, n: idx.length, shape: [idx.length, c, h, w], indices: Int32Array.from(kept) };
     }
     const samples = this.source.samples;
-    const decoded = await Promise.all(Array.from(idx, async (s) => {
-      if (this.bad.has(s)) return undefined;
-      const crop = this.cfg.augment?.randomResizedCrop && rng
-        ? { kind: 'random-resized' as const, rng: new Rng(mix(o.seed, o.epoch, s)), scale: [0.08, 1] as [number, number], ratio: [3 / 4, 4 / 3] as [number, number] }
-        : { kind: 'center' as const };
+    const { scale, shift } = affine(this.cfg.stats);
+    const rrc = !!this.cfg.augment?.randomResizedCrop;
+    const flip = !!this.cfg.augment?.flip;
+    // Each image is cropped, resized, flipped and normalised into its batch slot as soon as it is decoded, so the
+    // decoded bytes are dropped at once and the JS pass overlaps the decoding of the rest. Crop and flip draw from
+    // a per-sample stream: the same seed gives the same pixels whatever order the decodes finish in.
+    const ok = await Promise.all(Array.from(idx, async (s, j) => {
+      if (this.bad.has(s)) return false;
+      let raw;
       try {
-        return await decodeImage(samples[s]!.path, c, h, w, crop);
+        raw = await this.lanes(() => decodeRaw(samples[s]!.path));
       } catch (err: unknown) {
         const reason = err instanceof Error ? err.message : String(err);
         if (this.cfg.strict) throw new UserError(`${samples[s]!.path}: cannot decode image (${reason}); run without --strict to skip unreadable files`);
         this.bad.add(s);
         this.failures.push({ path: samples[s]!.path, reason });
-        return undefined;
+        return false;
       }
+      const srng = new Rng(mix(o.seed, o.epoch, s));
+      const crop: CropMode = rrc && this.cfg.augment ? { kind: 'random-resized', rng: srng, scale: [0.08, 1], ratio: [3 / 4, 4 / 3] } : this.cfg.center;
+      const box = cropBox(raw.width, raw.height, w, h, crop);
+      resampleInto(raw, box, { channels: c, height: h, width: w, scale, shift, flip: flip && srng.next() < 0.5 }, x, j * per);
+      return true;
     }));
     let r = 0;
-    decoded.forEach((img, j) => {
-      if (!img) return;
-      const flipOnly = this.cfg.augment ? { padCrop: this.cfg.augment.randomResizedCrop ? 0 : this.cfg.augment.padCrop, flip: this.cfg.augment.flip } : undefined;
-      writeNormalized(img, 0, x, r * per, c, h, w, this.cfg.stats, flipOnly, rng);
+    ok.forEach((good, j) => {
+      if (!good) return;
+      if (r !== j) x.copyWithin(r * per, j * per, (j + 1) * per);
       y[r] = samples[idx[j]!]!.label;
       kept.push(idx[j]!);
       r++;

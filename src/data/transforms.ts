@@ -23,15 +23,15 @@ export function writeNormalized(
   const flip = !!aug?.flip && !!rng && rng.next() < 0.5;
   for (let ch = 0; ch < c; ch++) {
     const scale = 1 / (255 * stats.std[ch]!);
-    const shift = stats.mean[ch]! / stats.std[ch]!;
-    const zero = -shift;
+    const shift = -stats.mean[ch]! / stats.std[ch]!;
+    const zero = shift;
     const sBase = srcOff + ch * h * w;
     const dBase = dstOff + ch * h * w;
     for (let y = 0; y < h; y++) {
       const sy = y + dy;
       for (let x = 0; x < w; x++) {
         const sx = (flip ? w - 1 - x : x) + dx;
-        dst[dBase + y * w + x] = sy < 0 || sy >= h || sx < 0 || sx >= w ? zero : src[sBase + sy * w + sx]! * scale - shift;
+        dst[dBase + y * w + x] = sy < 0 || sy >= h || sx < 0 || sx >= w ? zero : src[sBase + sy * w + sx]! * scale + shift;
       }
     }
   }
@@ -51,4 +51,9 @@ export function computeStats(images: Uint8Array, n: number, c: number, hw: numbe
     std.push(Math.sqrt(Math.max(s2 / (n * hw) - m * m, 1e-12)));
   }
   return { mean, std };
+}
+
+// Normalisation as `byte * scale + shift` per channel, the form the resampler applies while writing.
+export function affine(stats: Stats): { scale: number[]; shift: number[] } {
+  return { scale: stats.std.map((s) => 1 / (255 * s)), shift: stats.mean.map((m, c) => -m / stats.std[c]!) };
 }
