@@ -14,7 +14,7 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 async function pass(split: Awaited<ReturnType<typeof openData>>['train'], batchSize: number, epoch: number): Promise<number> {
   const t = performance.now();
   let n = 0;
-  for await (const b of split.loader({ batchSize, seed: 0, epoch, shuffle: true, dropLast: true, prefetch: 4 })) n += b.n;
+  for await (const b of split.loader({ batchSize, seed: 0, epoch, shuffle: true, dropLast: true, prefetch: 4, reuse: true })) n += b.n;
   return n / ((performance.now() - t) / 1000);
 }
 
@@ -34,7 +34,7 @@ export async function benchLoader(): Promise<Record<string, number>> {
     for (const e of smallRates) rates28.push(await pass(small.train, 128, e));
 
     const jpgDir = join(dir, 'jpg');
-    const count = 384;
+    const count = 1024;
     for (let i = 0; i < count; i++) {
       const c = `c${i % 4}`;
       mkdirSync(join(jpgDir, c), { recursive: true });

@@ -122,11 +122,11 @@ async function runEpoch(o: TrainOptions, step: CompiledStep, s: Session, epoch: 
   const bar = new EpochBar(epoch, o.epochs, stepsPerEpoch, o.progress ?? false);
   const start = performance.now();
   const skip = epoch === meta.epoch ? meta.batchInEpoch : 0;
-  let i = 0, seen = 0, correct = 0, lossSum = 0, lr = 0;
+  let i = skip, seen = 0, correct = 0, lossSum = 0, lr = 0;
   const termSums: Record<string, number> = Object.fromEntries(step.termNames.map((t) => [t, 0]));
   const fetch = ['loss', 'logits_out', ...step.termNames.map((t) => `term_${t}`)];
-  for await (const batch of o.train.batches({ batchSize: o.batchSize, epoch, seed: o.seed, shuffle: true, dropLast: true })) {
-    if (i++ < skip) continue;
+  for await (const batch of o.train.batches({ batchSize: o.batchSize, epoch, seed: o.seed, shuffle: true, dropLast: true, skip })) {
+    i++;
     lr = lrAt(o.schedule, epoch + (i - 1) / stepsPerEpoch);
     const t = meta.step + 1;
     const feeds: Record<string, TensorData> = {

@@ -5,10 +5,12 @@ export interface Batch {
   n: number;
 }
 
-// One split of a dataset as the trainer sees it; the data layer adapts to this.
+// One split of a dataset as the trainer sees it; the data layer adapts to this. A batch's arrays may be reused
+// once the next batch is requested (the trainer hands them to the session before asking); `skip` starts the
+// epoch's order at that batch (resuming mid-epoch) without preparing the ones before.
 export interface DataSplit {
   size: number;
-  batches(opts: { batchSize: number; epoch: number; seed: number; shuffle: boolean; dropLast: boolean }): AsyncIterable<Batch>;
+  batches(opts: { batchSize: number; epoch: number; seed: number; shuffle: boolean; dropLast: boolean; skip?: number }): AsyncIterable<Batch>;
 }
 
 // Per-epoch numbers recorded in run.json and the checkpoint.

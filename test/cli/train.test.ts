@@ -32,14 +32,16 @@ before(async () => {
 
 test('trains a zoo student on an image folder, skipping and listing the unreadable files', () => {
   const out = join(root, 'run-zoo');
-  const r = run(['train', '--model', 'zoo:resnet8', '--data', images, '--epochs', '2', '--batch-size', '50', '--lr', '0.1', '--out', out, '--threads', '1']);
+  // Three epochs: the cosine schedule's low final lr settles BatchNorm's running stats (after two, validation
+  // accuracy still swings between 17% and 48% across seeds; after three it is 48-56%).
+  const r = run(['train', '--model', 'zoo:resnet8', '--data', images, '--epochs', '3', '--batch-size', '50', '--lr', '0.1', '--out', out, '--threads', '1']);
   assert.equal(r.status, 0, r.stderr);
   const listed = r.stderr.split('\n').filter((l) => /^\s+\S+: /.test(l) && l.includes('broken-')).map((l) => l.trim().split(':')[0]!.replace(/^.*\/train\//, ''));
   assert.match(r.stderr, /skipped 5 unreadable image\(s\):/);
   assert.deepEqual(listed.sort(), ['Bag/broken-1.png', 'Coat/broken-2.png', 'Dress/broken-3.png', 'Sandal/broken-4.jpg', 'Shirt/broken-5.webp']);
   const rec = JSON.parse(readFileSync(join(out, 'run.json'), 'utf8')) as { history: { valAcc: number; loss: number }[] };
-  assert.equal(rec.history.length, 2);
-  assert.ok(rec.history[1]!.valAcc > 0.3, `val acc ${rec.history[1]!.valAcc}`);
+  assert.equal(rec.history.length, 3);
+  assert.ok(rec.history[2]!.valAcc > 0.3, `val acc ${rec.history[2]!.valAcc}`);
   assert.ok(existsSync(join(out, 'model.onnx')) && existsSync(join(out, 'checkpoint.bin')));
   assert.match(r.stdout, /done: .*model\.onnx/);
 });

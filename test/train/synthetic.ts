@@ -17,7 +17,7 @@ export function quadrantData(size: number, seed: number, onBatch?: (epoch: numbe
   }
   return {
     size,
-    async *batches({ batchSize, epoch, seed: sd, shuffle, dropLast }): AsyncIterable<Batch> {
+    async *batches({ batchSize, epoch, seed: sd, shuffle, dropLast, skip = 0 }): AsyncIterable<Batch> {
       const order = Array.from({ length: size }, (_, i) => i);
       if (shuffle) {
         let t = (sd * 7919 + epoch * 104729) >>> 0 || 1;
@@ -27,7 +27,7 @@ export function quadrantData(size: number, seed: number, onBatch?: (epoch: numbe
           [order[i], order[j]] = [order[j]!, order[i]!];
         }
       }
-      for (let start = 0, i = 0; start < size; start += batchSize, i++) {
+      for (let start = skip * batchSize, i = skip; start < size; start += batchSize, i++) {
         const idx = order.slice(start, start + batchSize);
         if (dropLast && idx.length < batchSize) break;
         onBatch?.(epoch, i);
