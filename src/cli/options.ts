@@ -11,6 +11,16 @@ export function parseDims(text: string, option: string, rank?: number[]): number
   return dims;
 }
 
+// Parse a comma-separated list of numbers (`0.485,0.456,0.406`), naming the option on error.
+export function parseNumbers(text: string, option: string): number[] {
+  const parts = text.split(',').map((p) => p.trim());
+  const values = parts.map(Number);
+  if (parts.some((p) => p === '') || values.some((v) => !Number.isFinite(v))) {
+    throw new UserError(`${option}: '${text}' is not a comma-separated list of numbers like 0.485,0.456,0.406`);
+  }
+  return values;
+}
+
 // A number option that must be positive (and whole, when asked), naming the option on error.
 export function positive(value: unknown, option: string, whole = false): number {
   const n = Number(value);

@@ -1,4 +1,5 @@
 import { existsSync, statSync } from 'node:fs';
+import pLimit from 'p-limit';
 import { UserError } from '../util/errors.js';
 import { decodeImage, type CropMode } from './decode.js';
 import { DataSplit } from './loader.js';
@@ -25,6 +26,21 @@ export interface DataOptions {
   // Centre crop for evaluation of file-backed images, as a fraction of the resized shorter side
   // (default 0.875 with random-resized-crop training, i.e. 256 -> 224; otherwise 1).
   cropFraction?: number;
+  // Normalisation statistics from the training images: always for in-memory data unless mean/std are given;
+  // for file-backed data only when asked (a seeded sample of `statsSample` images, default 2,000), else ImageNet's.
+  computeStats?: boolean;
+  statsSample?: number;
+}
+
+// How the model's inputs were made, saved in the exported model so inference can repeat it.
+export interface Preprocess {
+  input: [number, number, number];
+  // Pixels scaled to 0..1, then (x - mean) / std per channel; gray models see ITU-R 601 luma.
+  mean: number[];
+  std: number[];
+  statsFrom: 'given' | 'data' | 'default';
+  // Evaluation: resize so the shorter side covers input / fraction, keep the centre (bilinear, antialiased).
+  cropFraction: number;
 }
 
 // An opened dataset: splits ready for loaders, class names, the input shape and normalisation used.
@@ -34,6 +50,7 @@ export interface Dataset {
   classes: string[];
   input: [number, number, number];
   stats: Stats;
+  preprocess: Preprocess;
   description: string;
   failures(): Failure[];
 }
@@ -85,6 +102,36 @@ async function toMemory(src: FileImages, input: [number, number, number], strict
   return { kind: 'memory', images: out.subarray(0, kept * per), labels: Int32Array.from(labels), shape: input };
 }
 
+// --mean/--std as given: one value per channel (or one for all), std positive.
+function givenStats(o: DataOptions, channels: number): Stats | undefined {
+  if (!o.mean && !o.std) return undefined;
+  if (!o.mean || !o.std) throw new UserError(`--mean and --std go together; give both (values on the 0..1 pixel scale, one per channel)`);
+  const fit = (v: number[], name: string) => {
+    if (v.length === 1) return new Array<number>(channels).fill(v[0]!);
+    if (v.length !== channels) throw new UserError(`${name}: ${v.length} values for a ${channels}-channel input; give ${channels} (or one for all)`);
+    return v;
+  };
+  const mean = fit(o.mean, '--mean');
+  const std = fit(o.std, '--std');
+  if (std.some((v) => !(v > 0))) throw new UserError(`--std: every value must be positive (got ${o.std.join(',')})`);
+  return { mean, std };
+}
+
+// Statistics of a seeded sample of file-backed training images, decoded as evaluation sees them.
+async function sampleStats(src: FileImages, input: [number, number, number], n: number, seed: number): Promise<Stats> {
+  const [c, h, w] = input;
+  const pick = new Rng(mix(seed, 0x57a7)).permutation(src.samples.length).subarray(0, Math.min(n, src.samples.length));
+  const per = c * h * w;
+  const limit = pLimit(8);
+  // Decoded in parallel but summed in sample order, so the statistics are bit-identical from run to run.
+  const decoded = await Promise.all(Array.from(pick, (i) => limit(() => decodeImage(src.samples[i]!.path, c, h, w).catch(() => undefined))));
+  const good = decoded.filter((d): d is Uint8Array => d !== undefined);
+  if (good.length === 0) throw new UserError(`--compute-stats: none of the ${pick.length} sampled training images could be decoded`);
+  const images = new Uint8Array(good.length * per);
+  good.forEach((d, k) => images.set(d, k * per));
+  return computeStats(images, good.length, c, h * w);
+}
+
 // Hold out a seeded, stratified fraction of a split for validation.
 function holdOut<T extends SplitSource>(src: T, fraction: number, seed: number): [T, T] {
   if (!(fraction > 0 && fraction < 1)) throw new UserError(`--val-split: ${fraction} must be between 0 and 1`);
@@ -128,9 +175,13 @@ export async function openData(spec: string, o: DataOptions = {}): Promise<Datas
   const present = new Set(train.kind === 'memory' ? train.labels : train.samples.map((s) => s.label));
   const missing = src.classes.filter((_, i) => !present.has(i));
   if (missing.length) throw new UserError(`--data: class '${missing[0]}' has no readable training images in ${src.description}`);
-  const stats: Stats = o.mean && o.std ? { mean: o.mean, std: o.std }
-    : train.kind === 'memory' ? computeStats(train.images, train.labels.length, input[0], input[1] * input[2])
-      : input[0] === 3 ? { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] } : { mean: [0.5], std: [0.5] };
+  const given = givenStats(o, input[0]);
+  const measure = o.computeStats ?? train.kind === 'memory';
+  const statsFrom = given ? 'given' : measure ? 'data' : 'default';
+  const stats: Stats = given
+    ?? (!measure ? (input[0] === 3 ? { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] } : { mean: new Array<number>(input[0]).fill(0.5), std: new Array<number>(input[0]).fill(0.5) })
+      : train.kind === 'memory' ? computeStats(train.images, train.labels.length, input[0], input[1] * input[2])
+        : await sampleStats(train, input, o.statsSample ?? 2000, o.seed ?? 0));
   const aug = o.augment ?? 'auto';
   const augment = aug === 'none' ? undefined
     : aug === 'imagenet' || (aug === 'auto' && !small) ? { padCrop: 0, flip: true, randomResizedCrop: true }
@@ -144,6 +195,7 @@ export async function openData(spec: string, o: DataOptions = {}): Promise<Datas
   const valSplit = val ? new DataSplit(val, { input, stats, strict, center }) : undefined;
   return {
     train: trainSplit, val: valSplit, classes: src.classes, input, stats, description: src.description,
+    preprocess: { input, mean: stats.mean, std: stats.std, statsFrom, cropFraction: fraction },
     failures: () => [...failures, ...trainSplit.failures, ...(valSplit?.failures ?? [])],
   };
 }

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { openData } from '../data/index.js';
+import { openData, type DataOptions, type Preprocess } from '../data/index.js';
 import type { CliContext } from '../cli/command.js';
 import { loadModel } from '../ir/model.js';
 import type { DataSplit } from '../train/types.js';
@@ -12,8 +12,12 @@ export interface TrainingData {
   val: DataSplit | undefined;
   classes: string[];
   input: [number, number, number];
+  preprocess: Preprocess;
   report(ctx: CliContext): void;
 }
+
+// The data options of a command line, as `openData` takes them.
+export type DataFlags = Pick<DataOptions, 'mean' | 'std' | 'computeStats' | 'cropFraction'>;
 
 // The input shape a file model expects ([C,H,W] from its first input), when it is static.
 function modelInput(spec: string): [number, number, number] | undefined {
@@ -32,7 +36,7 @@ function modelInput(spec: string): [number, number, number] | undefined {
 // Open `--data` for a model spec: the input shape comes from --input, the model file, or the data's own size.
 export async function loadTrainingData(
   spec: string,
-  o: { input?: [number, number, number]; model: string; seed: number; strict: boolean; augment: string; valSplit?: number },
+  o: { input?: [number, number, number]; model: string; seed: number; strict: boolean; augment: string; valSplit?: number } & DataFlags,
   ctx: CliContext,
 ): Promise<TrainingData> {
   const fromModel = modelInput(o.model);
@@ -43,17 +47,23 @@ export async function loadTrainingData(
     ...((o.input ?? fromModel) ? { input: (o.input ?? fromModel)! } : {}),
     seed: o.seed, strict: o.strict, augment: o.augment as 'auto',
     ...(o.valSplit !== undefined ? { valSplit: o.valSplit } : {}),
+    ...(o.mean ? { mean: o.mean } : {}), ...(o.std ? { std: o.std } : {}),
+    ...(o.computeStats !== undefined ? { computeStats: o.computeStats } : {}), ...(o.cropFraction !== undefined ? { cropFraction: o.cropFraction } : {}),
   });
   const split = (s: typeof ds.train): DataSplit => ({
     size: s.size,
     batches: (b) => s.loader({ batchSize: b.batchSize, seed: b.seed, epoch: b.epoch, shuffle: b.shuffle, dropLast: b.dropLast, reuse: true, skip: b.skip ?? 0 }),
   });
   ctx.log(`data: ${ds.train.size} training and ${ds.val?.size ?? 0} validation images, ${ds.classes.length} classes, input ${ds.input.join('x')}`);
+  const fmt = (v: number[]) => v.map((x) => x.toFixed(4)).join(',');
+  const from = { given: 'as given', data: 'computed from the training images', default: 'ImageNet defaults; --compute-stats to use your data\'s' }[ds.preprocess.statsFrom];
+  ctx.log(`normalisation: mean ${fmt(ds.stats.mean)} std ${fmt(ds.stats.std)} (${from})`);
   return {
     train: split(ds.train),
     val: ds.val ? split(ds.val) : undefined,
     classes: ds.classes,
     input: ds.input,
+    preprocess: ds.preprocess,
     report: (c) => {
       const failures = ds.failures();
       if (failures.length) {

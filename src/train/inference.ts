@@ -13,8 +13,9 @@ export function compileEvalGraph(model: Model): Uint8Array {
   return serializeModel(new Model(g, model.opsets)).onnx;
 }
 
-// The deployable model: the original graph with trained weights and running stats baked in, class names in metadata.
-export function exportTrained(model: Model, state: Record<string, TensorData>, classes: string[]): Model {
+// The deployable model: the original graph with trained weights and running stats baked in; class names and the
+// preprocessing (normalisation, input size, crop) in metadata so predictions map to names from raw images.
+export function exportTrained(model: Model, state: Record<string, TensorData>, classes: string[], preprocess?: unknown): Model {
   const g = copyGraph(model);
   toInferenceBatchNorm(g);
   for (const v of g.initializers) {
@@ -23,6 +24,7 @@ export function exportTrained(model: Model, state: Record<string, TensorData>, c
   }
   const out = new Model(g, new Map(model.opsets), model.proto);
   out.setMetadata('onnx_distill.classes', JSON.stringify(classes));
+  if (preprocess !== undefined) out.setMetadata('onnx_distill.preprocess', JSON.stringify(preprocess));
   return out;
 }
 

@@ -21,6 +21,8 @@ export interface TrainOptions {
   train: DataSplit;
   val?: DataSplit;
   classes: string[];
+  // How inputs were made (normalisation, size, crop), saved in the exported model's metadata.
+  preprocess?: unknown;
   epochs: number;
   batchSize: number;
   schedule: ScheduleSpec;
@@ -100,7 +102,7 @@ export async function train(o: TrainOptions): Promise<RunRecord> {
     }
     const finalState = await rt.getState([...step.params, ...step.buffers].map((s) => s.name));
     const modelPath = join(o.outDir, 'model.onnx');
-    if (!interrupted) saveModel(exportTrained(o.model, finalState, o.classes), modelPath);
+    if (!interrupted) saveModel(exportTrained(o.model, finalState, o.classes, o.preprocess), modelPath);
     const vals = history.filter((h) => h.valAcc !== undefined);
     const best = vals.reduce<EpochRecord | undefined>((a, h) => (!a || h.valAcc! > a.valAcc! ? h : a), undefined);
     const record: RunRecord = {

@@ -6,6 +6,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { loadModel } from '../../src/ir/model.js';
 import { openIdx } from '../../src/data/sources/idx.js';
 import type { MemoryImages } from '../../src/data/types.js';
 import { exportSplit } from '../../scripts/export-fashion-mnist-png.js';
@@ -43,6 +44,10 @@ test('trains a zoo student on an image folder, skipping and listing the unreadab
   assert.equal(rec.history.length, 3);
   assert.ok(rec.history[2]!.valAcc > 0.3, `val acc ${rec.history[2]!.valAcc}`);
   assert.ok(existsSync(join(out, 'model.onnx')) && existsSync(join(out, 'checkpoint.bin')));
+  // The export says how to prepare an image for it: the statistics measured on the 995 readable PNGs.
+  const pre = JSON.parse(loadModel(join(out, 'model.onnx')).metadata().get('onnx_distill.preprocess')!) as { input: number[]; mean: number[]; statsFrom: string };
+  assert.deepEqual([pre.input, pre.statsFrom, pre.mean.length], [[3, 32, 32], 'data', 3]);
+  assert.match(r.stderr, /normalisation: mean [\d.,]+ std [\d.,]+ \(computed from the training images\)/);
   assert.match(r.stdout, /done: .*model\.onnx/);
 });
 
@@ -66,6 +71,8 @@ test('option mistakes exit 2 with a message naming the option or file', () => {
     [['train', '--model', join(FIXTURES, 'small_resnet_eval.onnx'), '--data', images, '--input', '3x32x32'], /--input 3x32x32 disagrees with the model .* which takes 1x28x28/],
     [['train', '--schedule', 'wobbly', '--data', images], /--schedule: unknown schedule 'wobbly'/],
     [['train', '--resume', join(root, 'images'), '--data', images], /--resume: no checkpoint at/],
+    [['train', '--data', images, '--mean', '0.5,x', '--std', '0.2'], /--mean: '0.5,x' is not a comma-separated list of numbers/],
+    [['train', '--data', images, '--mean', '0.5,0.5', '--std', '0.2,0.2'], /--mean: 2 values for a 3-channel input/],
   ];
   for (const [argv, msg] of cases) {
     const r = run(argv);

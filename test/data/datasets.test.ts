@@ -119,3 +119,20 @@ test('clear errors: empty class, class only in val, wrong input shape, label out
   await assert.rejects(openData(join(root, 'idx')), /label 3 has no class name/);
   await assert.rejects(openData('no-such-dataset-here'), /does not exist/);
 });
+
+test('normalisation: measured on image files with --compute-stats, given values checked, recorded for export', async () => {
+  // 100 images of gray 40 and 100 of gray 200 (plus the broken files, left out): mean 120/255, std 80/255.
+  const measured = await openData(broken, { input: [3, 8, 8], cacheBelow: 0, computeStats: true });
+  assert.equal(measured.train.source.kind, 'files');
+  measured.stats.mean.forEach((m) => assert.ok(Math.abs(m - 120 / 255) < 1e-9, `mean ${m}`));
+  measured.stats.std.forEach((s) => assert.ok(Math.abs(s - 80 / 255) < 1e-9, `std ${s}`));
+  assert.equal(measured.preprocess.statsFrom, 'data');
+  const plain = await openData(broken, { input: [3, 8, 8], cacheBelow: 0 });
+  assert.deepEqual([plain.stats.mean, plain.preprocess.statsFrom], [[0.485, 0.456, 0.406], 'default']);
+  const given = await openData(broken, { input: [3, 8, 8], mean: [0.5], std: [0.25] });
+  assert.deepEqual([given.stats, given.preprocess.statsFrom], [{ mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25] }, 'given']);
+  await assert.rejects(openData(broken, { input: [3, 8, 8], mean: [0.5, 0.5], std: [0.2, 0.2] }), /--mean: 2 values for a 3-channel input/);
+  await assert.rejects(openData(broken, { input: [3, 8, 8], mean: [0.5], std: [0] }), /--std: every value must be positive/);
+  await assert.rejects(openData(broken, { input: [3, 8, 8], mean: [0.5] }), /--mean and --std go together/);
+  await assert.rejects(openData(broken, { input: [3, 8, 8], cropFraction: 1.5 }), /--crop-fraction: 1.5 must be in \(0, 1\]/);
+});

@@ -6,7 +6,7 @@ import { resolveStudentModel } from '../../pipeline/models.js';
 import { parseSchedule } from '../../train/schedule.js';
 import { train } from '../../train/trainer.js';
 import type { CommandDef } from '../command.js';
-import { parseDims, positive } from '../options.js';
+import { parseDims, parseNumbers, positive } from '../options.js';
 
 // The dataset shipped in the package (models/fashion-mnist-subset): the default, so a bare `train` runs anywhere.
 export const EMBEDDED_DATA = fileURLToPath(new URL('../../../models/fashion-mnist-subset', import.meta.url));
@@ -32,6 +32,10 @@ export const command: CommandDef = {
     .option('label-smoothing', { type: 'number', default: 0, describe: 'cross-entropy label smoothing' })
     .option('val-split', { type: 'number', describe: 'fraction of the training data held out when the dataset has no val/test split' })
     .option('augment', { type: 'string', default: 'auto', choices: ['auto', 'none', 'cifar', 'imagenet'], describe: 'training augmentation' })
+    .option('mean', { type: 'string', describe: 'per-channel mean on the 0..1 pixel scale, e.g. 0.485,0.456,0.406 (with --std)' })
+    .option('std', { type: 'string', describe: 'per-channel std on the 0..1 pixel scale, e.g. 0.229,0.224,0.225 (with --mean)' })
+    .option('compute-stats', { type: 'boolean', describe: 'normalise with mean/std measured on (a 2,000-image sample of) the training images; default: yes for small in-memory data, ImageNet\'s for image files' })
+    .option('crop-fraction', { type: 'number', describe: 'evaluation centre crop as a fraction of the resized shorter side (default 0.875 with --augment imagenet, else 1)' })
     .option('strict', { type: 'boolean', default: false, describe: 'fail on the first unreadable image instead of skipping it' })
     .option('device', { type: 'string', default: 'cpu', describe: 'cpu | cuda | webgpu | auto (tried in priority order)' })
     .option('threads', { type: 'number', describe: 'CPU threads for onnxruntime (default: all cores)' })
@@ -53,12 +57,16 @@ export const command: CommandDef = {
     const data = await loadTrainingData(String(a.data), {
       ...(input ? { input } : {}), model: String(a.model), seed: Number(a.seed), strict: Boolean(a.strict), augment: String(a.augment),
       ...(a['val-split'] !== undefined ? { valSplit: Number(a['val-split']) } : {}),
+      ...(a.mean !== undefined ? { mean: parseNumbers(String(a.mean), '--mean') } : {}),
+      ...(a.std !== undefined ? { std: parseNumbers(String(a.std), '--std') } : {}),
+      ...(a['compute-stats'] !== undefined ? { computeStats: Boolean(a['compute-stats']) } : {}),
+      ...(a['crop-fraction'] !== undefined ? { cropFraction: Number(a['crop-fraction']) } : {}),
     }, ctx);
     const model = resolveStudentModel(String(a.model), { input: data.input, classes: data.classes.length, seed: Number(a.seed) });
     const config = { command: 'train', model: a.model, data: a.data, epochs, batchSize, lr, optimizer: a.optimizer, schedule: a.schedule, seed: a.seed, input: data.input };
     const noDecayBnBias = Boolean(a['no-decay-bn-bias']);
     const record = await train({
-      model, train: data.train, val: data.val, classes: data.classes, epochs, batchSize, outDir, config,
+      model, train: data.train, val: data.val, classes: data.classes, preprocess: data.preprocess, epochs, batchSize, outDir, config,
       schedule: parseSchedule(String(a.schedule), lr, epochs, Number(a.warmup)),
       optimizer: String(a.optimizer),
       hyper: { weightDecay: Number(a['weight-decay']), momentum: Number(a.momentum), nesterov: Boolean(a.nesterov), beta1: 0.9, beta2: 0.999, eps: 1e-8 },
