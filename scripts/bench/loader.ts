@@ -25,7 +25,7 @@ export async function benchLoader(): Promise<Record<string, number>> {
     const idx = openIdx(new URL('../../models/fashion-mnist-subset', import.meta.url).pathname);
     const pngDir = join(dir, 'png');
     await exportSplit(idx.train as MemoryImages, idx.classes, join(pngDir, 'train'), 4000);
-    let t = performance.now();
+    const t = performance.now();
     const small = await openData(pngDir, { input: [1, 28, 28] });
     const decodeOnce = small.train.size / ((performance.now() - t) / 1000);
     await pass(small.train, 128, 0);
@@ -35,6 +35,7 @@ export async function benchLoader(): Promise<Record<string, number>> {
 
     const jpgDir = join(dir, 'jpg');
     const count = 1024;
+    let jpegBytes = 0;
     for (let i = 0; i < count; i++) {
       const c = `c${i % 4}`;
       mkdirSync(join(jpgDir, c), { recursive: true });
@@ -50,17 +51,20 @@ export async function benchLoader(): Promise<Record<string, number>> {
         px[3 * p + 1] = (128 + 90 * Math.cos((y + 3 * i) / 55) + noise) & 255;
         px[3 * p + 2] = (90 + (x * y) / 400 + edge / 2 + noise) & 255;
       }
-      await sharp(px, { raw: { width: w, height: h, channels: 3 } }).jpeg({ quality: 90 }).toFile(join(jpgDir, c, `${i}.jpg`));
+      jpegBytes += (await sharp(px, { raw: { width: w, height: h, channels: 3 } }).jpeg({ quality: 90 }).toFile(join(jpgDir, c, `${i}.jpg`))).size;
     }
     const big = await openData(jpgDir, { input: [3, 224, 224] });
     await pass(big.train, 64, 0);
     const rates224: number[] = [];
-    for (const e of [1, 2, 3]) rates224.push(await pass(big.train, 64, e));
-    t = performance.now();
+    for (const e of [1, 2, 3, 4, 5]) rates224.push(await pass(big.train, 64, e));
     return {
       png28_decode_once_img_per_s: decodeOnce,
       png28_epoch_img_per_s: median(rates28),
       jpeg256_to_224_random_resized_crop_img_per_s: median(rates224),
+      jpeg256_to_224_min_img_per_s: Math.min(...rates224),
+      jpeg256_to_224_max_img_per_s: Math.max(...rates224),
+      jpeg_files: count,
+      jpeg_bytes_mean: Math.round(jpegBytes / count),
     };
   } finally {
     rmSync(dir, { recursive: true, force: true });

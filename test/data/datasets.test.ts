@@ -136,3 +136,33 @@ test('normalisation: measured on image files with --compute-stats, given values 
   await assert.rejects(openData(broken, { input: [3, 8, 8], mean: [0.5] }), /--mean and --std go together/);
   await assert.rejects(openData(broken, { input: [3, 8, 8], cropFraction: 1.5 }), /--crop-fraction: 1.5 must be in \(0, 1\]/);
 });
+
+test('CSV and JSONL lists: quoted paths with commas, header and comments, names or indices, errors with line numbers', async () => {
+  const dir = join(root, 'lists');
+  mkdirSync(join(dir, 'imgs'), { recursive: true });
+  await png(join(dir, 'imgs', 'a, 1.png'), 10);
+  await png(join(dir, 'imgs', 'b.png'), 20);
+  await png(join(dir, 'imgs', 'c.png'), 30);
+  const csv = join(dir, 'named.csv');
+  writeFileSync(csv, 'path,label\n# a comment\n"imgs/a, 1.png",zebra\nimgs/b.png , ant\n\nimgs/c.png,zebra\n');
+  const named = await openData(csv, { input: [3, 8, 8] });
+  assert.deepEqual(named.classes, ['ant', 'zebra']);
+  assert.equal(named.train.size, 3);
+  assert.deepEqual([0, 1, 2].map((i) => named.train.label(i)), [1, 0, 1]);
+  const jsonl = join(dir, 'indexed.jsonl');
+  writeFileSync(jsonl, '{"path":"imgs/b.png","label":1}\n{"path":"imgs/c.png","label":0}\n');
+  const indexed = await openData(jsonl, { input: [3, 8, 8] });
+  assert.deepEqual(indexed.classes, ['0', '1']);
+  const bad: [string, string, RegExp][] = [
+    ['bad.csv', 'imgs/b.png,ant\nimgs/c.png\n', /bad\.csv:2: expected 'path,label'/],
+    ['mixed.csv', 'imgs/b.png,ant\nimgs/c.png,3\n', /mixed\.csv:2: label '3' is a number but other labels are class names/],
+    ['bad.jsonl', '{"path":"imgs/b.png","label":1}\n{"path": 3}\n', /bad\.jsonl:2: each line needs a string "path"/],
+    ['broken.jsonl', '{"path":\n', /broken\.jsonl:1: not valid JSON/],
+    ['empty.csv', 'path,label\n', /empty\.csv: the list is empty/],
+    ['gap.csv', 'imgs/b.png,0\nimgs/c.png,2\n', /class '1' has no readable training images/],
+  ];
+  for (const [name, text, msg] of bad) {
+    writeFileSync(join(dir, name), text);
+    await assert.rejects(openData(join(dir, name), { input: [3, 8, 8] }), msg);
+  }
+});

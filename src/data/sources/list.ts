@@ -1,33 +1,63 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { parse } from 'csv-parse/sync';
 import { UserError } from '../../util/errors.js';
 import type { OpenedSource, Sample } from '../types.js';
 
-// Open a CSV (`path,label`) or JSONL (`{"path":..., "label":...}`) list; labels are class names or integers, paths relative to the list.
-export function openList(file: string): OpenedSource {
-  const base = dirname(resolve(file));
-  const rows: { path: string; label: string }[] = [];
-  readFileSync(file, 'utf8').split(/\r?\n/).forEach((line, i) => {
+interface Row {
+  path: string;
+  label: string;
+  line: number;
+}
+
+// CSV rows `path,label` (RFC 4180 quoting, so paths may hold commas; an optional `path,label` header; `#` comments).
+function csvRows(file: string, text: string): Row[] {
+  let records: { record: string[]; info: { lines: number } }[];
+  try {
+    records = parse(text, { skip_empty_lines: true, comment: '#', trim: true, relax_column_count: true, info: true }) as unknown as typeof records;
+  } catch (err: unknown) {
+    throw new UserError(`${file}: not a valid CSV list (${err instanceof Error ? err.message : String(err)})`);
+  }
+  return records.flatMap(({ record, info }, i) => {
+    if (i === 0 && /^path$/i.test(record[0] ?? '') && /^label$/i.test(record[1] ?? '')) return [];
+    if (record.length !== 2 || !record[0] || !record[1]) throw new UserError(`${file}:${info.lines}: expected 'path,label' (quote paths that contain commas)`);
+    return [{ path: record[0], label: record[1], line: info.lines }];
+  });
+}
+
+// JSONL rows `{"path": ..., "label": ...}`, one object per line.
+function jsonlRows(file: string, text: string): Row[] {
+  const rows: Row[] = [];
+  text.split(/\r?\n/).forEach((line, i) => {
     const t = line.trim();
     if (!t || t.startsWith('#')) return;
-    if (file.endsWith('.jsonl')) {
-      let o: { path?: unknown; label?: unknown };
-      try { o = JSON.parse(t) as typeof o; } catch { throw new UserError(`${file}:${i + 1}: not valid JSON`); }
-      if (typeof o.path !== 'string' || o.label === undefined) throw new UserError(`${file}:${i + 1}: each line needs "path" and "label"`);
-      rows.push({ path: o.path, label: String(o.label) });
-      return;
+    let o: { path?: unknown; label?: unknown };
+    try { o = JSON.parse(t) as typeof o; } catch { throw new UserError(`${file}:${i + 1}: not valid JSON`); }
+    if (typeof o.path !== 'string' || (typeof o.label !== 'string' && typeof o.label !== 'number')) {
+      throw new UserError(`${file}:${i + 1}: each line needs a string "path" and a "label" (class name or index)`);
     }
-    const k = t.lastIndexOf(',');
-    if (k < 0) throw new UserError(`${file}:${i + 1}: expected 'path,label'`);
-    const [p, l] = [t.slice(0, k).trim(), t.slice(k + 1).trim()];
-    if (i === 0 && /^path$/i.test(p) && /^label$/i.test(l)) return;
-    rows.push({ path: p, label: l });
+    rows.push({ path: o.path, label: String(o.label), line: i + 1 });
   });
+  return rows;
+}
+
+// Open a CSV or JSONL list of labelled images; labels are all class names or all integers, paths relative to the list.
+export function openList(file: string): OpenedSource {
+  const base = dirname(resolve(file));
+  const text = readFileSync(file, 'utf8');
+  const rows = file.toLowerCase().endsWith('.jsonl') ? jsonlRows(file, text) : csvRows(file, text);
   if (rows.length === 0) throw new UserError(`${file}: the list is empty`);
   const numeric = rows.every((r) => /^\d+$/.test(r.label));
+  if (!numeric) {
+    const num = rows.find((r) => /^\d+$/.test(r.label));
+    if (num && rows.some((r) => !/^\d+$/.test(r.label))) {
+      throw new UserError(`${file}:${num.line}: label '${num.label}' is a number but other labels are class names; use one kind throughout`);
+    }
+  }
   const classes = numeric
     ? Array.from({ length: Math.max(...rows.map((r) => Number(r.label))) + 1 }, (_, i) => String(i))
     : [...new Set(rows.map((r) => r.label))].sort();
-  const samples: Sample[] = rows.map((r) => ({ path: resolve(base, r.path), label: numeric ? Number(r.label) : classes.indexOf(r.label) }));
+  const index = new Map(classes.map((c, i) => [c, i]));
+  const samples: Sample[] = rows.map((r) => ({ path: resolve(base, r.path), label: numeric ? Number(r.label) : index.get(r.label)! }));
   return { classes, train: { kind: 'files', samples }, description: `list ${file}` };
 }
