@@ -1,6 +1,6 @@
 import pLimit from 'p-limit';
 import { UserError } from '../util/errors.js';
-import { cropBox, decodeRaw, type CropMode } from './decode.js';
+import { cropBox, decodeRaw, randomRegion, type CropMode } from './decode.js';
 import { mix, Rng } from './random.js';
 import { resampleInto } from './resample.js';
 import { affine, writeNormalized, type Augment, type Stats } from './transforms.js';
@@ -100,8 +100,19 @@ export class DataSplit {
     if (this.source.kind === 'memory') {
       const src = this.source;
       const rng = this.cfg.augment ? new Rng(mix(o.seed, o.epoch, k, 0xa06)) : undefined;
+      const rrc = this.cfg.augment?.randomResizedCrop ? { ...affine(this.cfg.stats), flip: this.cfg.augment.flip, hwc: new Uint8Array(per) } : undefined;
       idx.forEach((s, r) => {
-        writeNormalized(src.images, s * per, x, r * per, c, h, w, this.cfg.stats, this.cfg.augment, rng);
+        if (rrc) {
+          // Random-resized crops of in-memory images too (--augment imagenet on small data): planar to interleaved, then
+          // the same resampler as files, with the per-sample stream.
+          const plane = h * w;
+          for (let ch = 0; ch < c; ch++) for (let p = 0; p < plane; p++) rrc.hwc[p * c + ch] = src.images[s * per + ch * plane + p]!;
+          const srng = new Rng(mix(o.seed, o.epoch, s));
+          const box = randomRegion(w, h, { kind: 'random-resized', rng: srng, scale: [0.08, 1], ratio: [3 / 4, 4 / 3] });
+          resampleInto({ data: rrc.hwc, width: w, height: h, channels: c }, box, { channels: c, height: h, width: w, scale: rrc.scale, shift: rrc.shift, flip: rrc.flip && srng.next() < 0.5 }, x, r * per);
+        } else {
+          writeNormalized(src.images, s * per, x, r * per, c, h, w, this.cfg.stats, this.cfg.augment, rng);
+        }
         y[r] = src.labels[s]!;
         kept.push(s);
       });

@@ -95,3 +95,15 @@ test('skip starts the epoch at a batch without changing what follows', async () 
   assert.equal(tail.length, all.length - 2);
   tail.forEach((x, k) => { assert.deepEqual(x.indices, all[k + 2]!.indices); assert.deepEqual(x.x, all[k + 2]!.x); });
 });
+
+test('--augment imagenet on in-memory images applies seeded random-resized crops too', async () => {
+  const ds = await openData(photos, { input: [3, 32, 32], augment: 'imagenet' });
+  assert.equal(ds.train.source.kind, 'memory');
+  const plain = await openData(photos, { input: [3, 32, 32], augment: 'none' });
+  const a = await collect(ds.train), b = await collect(ds.train);
+  const p = await collect(plain.train);
+  a.forEach((x, k) => assert.deepEqual(x.x, b[k]!.x));
+  // Same samples in the same order, different pixels: the crops changed the images, not the order.
+  assert.deepEqual(a[0]!.indices, p[0]!.indices);
+  assert.notDeepEqual(a[0]!.x, p[0]!.x);
+});

@@ -31,7 +31,7 @@ export const command: CommandDef = {
     .option('warmup', { type: 'number', default: 0, describe: 'linear warm-up epochs' })
     .option('label-smoothing', { type: 'number', default: 0, describe: 'cross-entropy label smoothing' })
     .option('val-split', { type: 'number', describe: 'fraction of the training data held out when the dataset has no val/test split' })
-    .option('augment', { type: 'string', default: 'auto', choices: ['auto', 'none', 'cifar', 'imagenet'], describe: 'training augmentation' })
+    .option('augment', { type: 'string', default: 'auto', choices: ['auto', 'none', 'cifar', 'imagenet'], describe: 'training augmentation: cifar = random crop with padding + flip, imagenet = random-resized crop + flip; auto = cifar up to 64 px, imagenet above' })
     .option('mean', { type: 'string', describe: 'per-channel mean on the 0..1 pixel scale, e.g. 0.485,0.456,0.406 (with --std)' })
     .option('std', { type: 'string', describe: 'per-channel std on the 0..1 pixel scale, e.g. 0.229,0.224,0.225 (with --mean)' })
     .option('compute-stats', { type: 'boolean', describe: 'normalise with mean/std measured on (a 2,000-image sample of) the training images; default: yes for small in-memory data, ImageNet\'s for image files' })
