@@ -30,7 +30,11 @@ export interface DataOptions {
   // for file-backed data only when asked (a seeded sample of `statsSample` images, default 2,000), else ImageNet's.
   computeStats?: boolean;
   statsSample?: number;
+  // Called during long one-off work (decoding a small-image folder into memory), for a progress bar.
+  onProgress?: (stage: string, done: number, total: number) => void;
 }
+
+type Progress = (done: number, total: number) => void;
 
 // How the model's inputs were made, saved in the exported model so inference can repeat it.
 export interface Preprocess {
@@ -66,7 +70,7 @@ function openSource(spec: string): OpenedSource {
 }
 
 // Decode a file split into memory once (small images), recording unreadable files.
-async function toMemory(src: FileImages, input: [number, number, number], strict: boolean, failures: Failure[]): Promise<MemoryImages> {
+async function toMemory(src: FileImages, input: [number, number, number], strict: boolean, failures: Failure[], progress?: Progress): Promise<MemoryImages> {
   const [c, h, w] = input;
   const per = c * h * w;
   const images = new Uint8Array(src.samples.length * per);
@@ -77,6 +81,7 @@ async function toMemory(src: FileImages, input: [number, number, number], strict
     while (next < src.samples.length) {
       const i = next++;
       const s = src.samples[i]!;
+      if (progress && (i & 255) === 0) progress(i, src.samples.length);
       try {
         const img = await decodeImage(s.path, c, h, w);
         slots[i] = 1;
@@ -90,6 +95,7 @@ async function toMemory(src: FileImages, input: [number, number, number], strict
     }
   };
   await Promise.all(Array.from({ length: 16 }, worker));
+  progress?.(src.samples.length, src.samples.length);
   // Compact: drop the failed slots, keeping file order.
   const out = new Uint8Array((src.samples.length - failed) * per);
   src.samples.forEach((s, i) => {
@@ -169,8 +175,8 @@ export async function openData(spec: string, o: DataOptions = {}): Promise<Datas
     throw new UserError(`--data: ${src.description} holds ${train.shape.join('x')} images but the model takes ${input.join('x')}; use a model built for ${train.shape.join('x')} (e.g. --input ${train.shape.join('x')} for zoo models)`);
   }
   const small = Math.max(input[1], input[2]) <= (o.cacheBelow ?? 64);
-  if (small && train.kind === 'files') train = await toMemory(train, input, !!o.strict, failures);
-  if (small && val?.kind === 'files') val = await toMemory(val, input, !!o.strict, failures);
+  if (small && train.kind === 'files') train = await toMemory(train, input, !!o.strict, failures, o.onProgress && ((d, t) => o.onProgress!('decoding training images', d, t)));
+  if (small && val?.kind === 'files') val = await toMemory(val, input, !!o.strict, failures, o.onProgress && ((d, t) => o.onProgress!('decoding validation images', d, t)));
   if (!val && o.valSplit) [train, val] = holdOut(train, o.valSplit, o.seed ?? 0);
   const present = new Set(train.kind === 'memory' ? train.labels : train.samples.map((s) => s.label));
   const missing = src.classes.filter((_, i) => !present.has(i));

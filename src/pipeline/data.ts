@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { openData, type DataOptions, type Preprocess } from '../data/index.js';
+import { StageBar } from '../train/progress.js';
 import type { CliContext } from '../cli/command.js';
 import { loadModel } from '../ir/model.js';
 import type { DataSplit } from '../train/types.js';
@@ -43,13 +44,15 @@ export async function loadTrainingData(
   if (o.input && fromModel && o.input.join('x') !== fromModel.join('x')) {
     throw new UserError(`--input ${o.input.join('x')} disagrees with the model '${o.model}', which takes ${fromModel.join('x')}`);
   }
+  const bar = new StageBar(!ctx.json);
   const ds = await openData(spec, {
+    onProgress: (stage, done, total) => bar.update(stage, done, total),
     ...((o.input ?? fromModel) ? { input: (o.input ?? fromModel)! } : {}),
     seed: o.seed, strict: o.strict, augment: o.augment as 'auto',
     ...(o.valSplit !== undefined ? { valSplit: o.valSplit } : {}),
     ...(o.mean ? { mean: o.mean } : {}), ...(o.std ? { std: o.std } : {}),
     ...(o.computeStats !== undefined ? { computeStats: o.computeStats } : {}), ...(o.cropFraction !== undefined ? { cropFraction: o.cropFraction } : {}),
-  });
+  }).finally(() => bar.stop());
   const split = (s: typeof ds.train): DataSplit => ({
     size: s.size,
     batches: (b) => s.loader({ batchSize: b.batchSize, seed: b.seed, epoch: b.epoch, shuffle: b.shuffle, dropLast: b.dropLast, reuse: true, skip: b.skip ?? 0 }),

@@ -1,5 +1,30 @@
 import cliProgress from 'cli-progress';
 
+// A bar for one-off work before training (decoding a folder into memory), one bar per stage; silent off a terminal.
+export class StageBar {
+  private bar: cliProgress.SingleBar | undefined;
+  private stage = '';
+
+  constructor(private readonly enabled: boolean) {}
+
+  update(stage: string, done: number, total: number): void {
+    if (!this.enabled || !process.stderr.isTTY) return;
+    if (stage !== this.stage) {
+      this.stop();
+      this.stage = stage;
+      this.bar = new cliProgress.SingleBar({ format: `${stage} [{bar}] {value}/{total} | ETA {eta_formatted}`, stream: process.stderr, hideCursor: true, clearOnComplete: true }, cliProgress.Presets.shades_classic);
+      this.bar.start(total, done);
+    }
+    this.bar?.update(done);
+    if (done >= total) this.stop();
+  }
+
+  stop(): void {
+    this.bar?.stop();
+    this.bar = undefined;
+  }
+}
+
 // A per-epoch progress bar (loss, accuracy, img/s, ETA) on stderr; silent when disabled or not a terminal.
 export class EpochBar {
   private bar: cliProgress.SingleBar | undefined;

@@ -166,3 +166,11 @@ test('CSV and JSONL lists: quoted paths with commas, header and comments, names 
     await assert.rejects(openData(join(dir, name), { input: [3, 8, 8] }), msg);
   }
 });
+
+test('decoding a small-image folder into memory reports progress up to the total', async () => {
+  const seen: [string, number, number][] = [];
+  await openData(broken, { input: [3, 8, 8], onProgress: (stage, done, total) => seen.push([stage, done, total]) });
+  assert.ok(seen.length >= 2);
+  assert.deepEqual(seen[seen.length - 1], ['decoding training images', 205, 205]);
+  assert.ok(seen.every(([, d, t], i) => d <= t && (i === 0 || d >= seen[i - 1]![1])));
+});
