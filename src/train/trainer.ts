@@ -98,7 +98,8 @@ export async function train(o: TrainOptions): Promise<RunRecord> {
       meta = { ...meta, epoch: epoch + 1, batchInEpoch: 0, history, reason: 'epoch' };
       saveCheckpoint(o.outDir, meta, await rt.getState(stateNames));
       log(`epoch ${epoch + 1}/${o.epochs}: loss ${rec.loss.toFixed(4)}, train acc ${(rec.trainAcc * 100).toFixed(2)}%` +
-        (rec.valAcc !== undefined ? `, val acc ${(rec.valAcc * 100).toFixed(2)}%` : '') + `, ${rec.imagesPerSecond.toFixed(0)} img/s`);
+        (rec.valAcc !== undefined ? `, val acc ${(rec.valAcc * 100).toFixed(2)}%` : '') + `, ${rec.imagesPerSecond.toFixed(0)} img/s` +
+        (rec.dataWaitSeconds > 0.05 * rec.seconds ? ` (${(100 * rec.dataWaitSeconds / rec.seconds).toFixed(0)}% of the epoch waiting for data: the loader is the bottleneck)` : ''));
     }
     const finalState = await rt.getState([...step.params, ...step.buffers].map((s) => s.name));
     const modelPath = join(o.outDir, 'model.onnx');
@@ -127,7 +128,10 @@ async function runEpoch(o: TrainOptions, step: CompiledStep, s: Session, epoch: 
   let i = skip, seen = 0, correct = 0, lossSum = 0, lr = 0;
   const termSums: Record<string, number> = Object.fromEntries(step.termNames.map((t) => [t, 0]));
   const fetch = ['loss', 'logits_out', ...step.termNames.map((t) => `term_${t}`)];
+  // Time the step spends waiting for its batch: ~0 when the loader's prefetch keeps up.
+  let waited = 0, asked = performance.now();
   for await (const batch of o.train.batches({ batchSize: o.batchSize, epoch, seed: o.seed, shuffle: true, dropLast: true, skip })) {
+    waited += performance.now() - asked;
     i++;
     lr = lrAt(o.schedule, epoch + (i - 1) / stepsPerEpoch);
     const t = meta.step + 1;
@@ -155,13 +159,14 @@ async function runEpoch(o: TrainOptions, step: CompiledStep, s: Session, epoch: 
     seen += batch.n;
     bar.update(i, { loss: lossSum / seen, acc: correct / seen, imgs: seen / ((performance.now() - start) / 1000) });
     if (stop()) break;
+    asked = performance.now();
   }
   bar.stop();
   const seconds = (performance.now() - start) / 1000;
   return {
     epoch: epoch + 1, lr, loss: lossSum / Math.max(seen, 1), trainAcc: correct / Math.max(seen, 1), seconds,
     terms: Object.fromEntries(Object.entries(termSums).map(([k, v]) => [k, v / Math.max(seen, 1)])),
-    imagesPerSecond: seen / seconds,
+    imagesPerSecond: seen / seconds, dataWaitSeconds: waited / 1000,
   };
 }
 

@@ -23,4 +23,6 @@ export interface EpochRecord {
   valAcc?: number;
   seconds: number;
   imagesPerSecond: number;
+  // Of `seconds`, the time the training step waited for the loader's next batch.
+  dataWaitSeconds: number;
 }

@@ -83,3 +83,20 @@ test('a NaN loss stops the run with a clear error and keeps the last good checkp
   assert.ok(Object.values(ck.tensors).every((t) => (t.data as Float32Array).every(Number.isFinite)));
   assert.equal(existsSync(join(out, 'model.onnx')), false);
 });
+
+test('time spent waiting for the loader is measured and a loader-bound epoch is called out', async () => {
+  const fast = quadrantData(128, 1);
+  // The same data behind a loader that takes 60 ms per batch: 4 batches, at least 0.24 s of waiting.
+  const slow: typeof fast = {
+    size: fast.size,
+    async *batches(o) {
+      for await (const b of fast.batches(o)) { await new Promise((r) => setTimeout(r, 60)); yield b; }
+    },
+  };
+  const lines: string[] = [];
+  const rec = await train(options(tmp(), { epochs: 1, train: slow, log: (l) => lines.push(l) }));
+  assert.ok(rec.history[0]!.dataWaitSeconds >= 0.2, `waited ${rec.history[0]!.dataWaitSeconds}`);
+  assert.match(lines.join('\n'), /% of the epoch waiting for data: the loader is the bottleneck/);
+  const quick = await train(options(tmp(), { epochs: 1, train: fast }));
+  assert.ok(quick.history[0]!.dataWaitSeconds < rec.history[0]!.dataWaitSeconds / 4);
+});
