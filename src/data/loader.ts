@@ -46,10 +46,11 @@ export interface SplitConfig {
 export class DataSplit {
   readonly failures: Failure[] = [];
   private bad = new Set<number>();
-  // Decodes in flight across all prefetched batches: enough to keep libuv's threads busy, few enough that decoded
-  // frames do not pile up waiting for the JS pass.
+  // Batch buffers reused across epochs when the consumer allows it (see LoaderOptions.reuse).
   private ring: Float32Array[] = [];
   private ringSize = 0;
+  // Decodes in flight across all prefetched batches: enough to keep libuv's threads busy, few enough that decoded
+  // frames do not pile up waiting for the JS pass.
   private lanes = pLimit(8);
 
   constructor(readonly source: MemoryImages | FileImages, readonly cfg: SplitConfig) {}
@@ -85,10 +86,17 @@ export class DataSplit {
     const queue: Promise<Batch | undefined>[] = [];
     let next = Math.max(0, o.skip ?? 0);
     while (next < count && queue.length < ahead) queue.push(make(next++));
-    while (queue.length) {
-      const b = await queue.shift()!;
-      if (next < count) queue.push(make(next++));
-      if (b) yield b;
+    let finished = false;
+    try {
+      while (queue.length) {
+        const b = await queue.shift()!;
+        if (next < count) queue.push(make(next++));
+        if (b) yield b;
+      }
+      finished = true;
+    } finally {
+      // Left early (break, error): batches still being built write into the ring, so the next pass gets new buffers.
+      if (!finished) { this.ring = []; this.ringSize = 0; }
     }
   }
 

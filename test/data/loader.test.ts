@@ -107,3 +107,16 @@ test('--augment imagenet on in-memory images applies seeded random-resized crops
   assert.deepEqual(a[0]!.indices, p[0]!.indices);
   assert.notDeepEqual(a[0]!.x, p[0]!.x);
 });
+
+test('a pass left early does not let its unfinished batches write into the next pass', async () => {
+  const ds = await openData(photos, { input: [3, 32, 32], augment: 'imagenet', cacheBelow: 0 });
+  const opts = { batchSize: 5, seed: 3, epoch: 1, shuffle: true, dropLast: true, prefetch: 2, reuse: true };
+  const buffers = new Set<ArrayBufferLike>();
+  // Left after one batch: the next two are still being decoded into their buffers.
+  for await (const b of ds.train.loader(opts)) { buffers.add(b.x.buffer); break; }
+  const whole = await collect(ds.train, { reuse: true });
+  for await (const b of ds.train.loader(opts)) assert.ok(!buffers.has(b.x.buffer), 'a buffer of the abandoned pass was handed out again');
+  // A pass that ran to the end keeps its ring: the next pass reuses it and still sees the right pixels.
+  const again = await collect(ds.train, { reuse: true });
+  again.forEach((x, k) => assert.deepEqual(x.x, whole[k]!.x, `batch ${k}`));
+});
