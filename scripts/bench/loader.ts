@@ -1,6 +1,6 @@
-// Data-loader throughput on this machine (part of `npm run bench`): 28x28 PNG folders and 224x224 crops of
-// 256-pixel JPEGs decoded with sharp. Prints one JSON line; medians of several timed passes after a warm-up.
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+// Data-loader throughput on this machine (part of `npm run bench`): 28x28 PNG folders and 224x224 random-resized
+// crops of 256-pixel JPEGs of real photos. Prints one JSON line; medians of several timed passes after a warm-up.
+import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -29,29 +29,26 @@ export async function benchLoader(): Promise<Record<string, number>> {
     const small = await openData(pngDir, { input: [1, 28, 28] });
     const decodeOnce = small.train.size / ((performance.now() - t) / 1000);
     await pass(small.train, 128, 0);
-    const smallRates = [1, 2, 3, 4, 5].map((e) => e);
     const rates28: number[] = [];
-    for (const e of smallRates) rates28.push(await pass(small.train, 128, e));
+    for (const e of [1, 2, 3, 4, 5]) rates28.push(await pass(small.train, 128, e));
 
+    // 1,024 JPEGs with a 256-pixel shorter side (320x256, quality 90), each a different crop of four real photos
+    // (scripts/bench/photos, CC0 / public domain): varied position, scale and mirroring.
     const jpgDir = join(dir, 'jpg');
+    const photosDir = new URL('./photos/', import.meta.url).pathname;
+    const photos = readdirSync(photosDir).filter((f) => f.endsWith('.jpg')).map((f) => join(photosDir, f));
     const count = 1024;
     let jpegBytes = 0;
     for (let i = 0; i < count; i++) {
       const c = `c${i % 4}`;
       mkdirSync(join(jpgDir, c), { recursive: true });
-      // Photo-like content (smooth colour fields, edges and mild sensor noise), 320x256 so the shorter side is 256:
-      // uniform noise would compress like no photograph and make decode unrepresentatively slow.
-      const w = 320, h = 256;
-      const px = Buffer.alloc(w * h * 3);
-      for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
-        const p = y * w + x;
-        const edge = (x + y * ((i % 5) - 2)) % 97 < 48 ? 60 : 0;
-        const noise = ((p * 2654435761 + i * 40503) >>> 24) & 15;
-        px[3 * p] = (128 + 100 * Math.sin((x + i) / 40) + edge + noise) & 255;
-        px[3 * p + 1] = (128 + 90 * Math.cos((y + 3 * i) / 55) + noise) & 255;
-        px[3 * p + 2] = (90 + (x * y) / 400 + edge / 2 + noise) & 255;
-      }
-      jpegBytes += (await sharp(px, { raw: { width: w, height: h, channels: 3 } }).jpeg({ quality: 90 }).toFile(join(jpgDir, c, `${i}.jpg`))).size;
+      const src = sharp(photos[i % photos.length]!);
+      const { width: pw, height: ph } = await src.metadata();
+      const cw = Math.min(pw!, Math.round(pw! * (0.5 + 0.5 * (((i * 37) % 101) / 100))));
+      const ch = Math.min(ph!, Math.round(cw * 0.8));
+      const left = (i * 53) % (pw! - cw + 1), top = (i * 29) % (ph! - ch + 1);
+      jpegBytes += (await src.extract({ left, top, width: cw, height: ch }).resize(320, 256, { fit: 'fill' }).flop(i % 3 === 0)
+        .jpeg({ quality: 90 }).toFile(join(jpgDir, c, `${i}.jpg`))).size;
     }
     const big = await openData(jpgDir, { input: [3, 224, 224] });
     await pass(big.train, 64, 0);
