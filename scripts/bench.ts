@@ -98,7 +98,7 @@ function loaderSection(l: Record<string, number>): string[] {
   const jpeg = l.jpeg256_to_224_random_resized_crop_img_per_s!;
   return [
     '## Data loader', '',
-    `Loader alone, as the trainer consumes it (batch buffers reused, ${4} batches prefetched). JPEGs: ${l.jpeg_files} 320x256 quality-90 crops of four CC0 photos (scripts/bench/photos) (${fmt((l.jpeg_bytes_mean ?? 0) / 1024)} KB mean); median of 5 epochs (range in brackets).`, '',
+    `Loader alone, consumed as the trainer does (batch buffers reused; 4 batches prefetched, the trainer uses 3). JPEGs: ${l.jpeg_files} 320x256 quality-90 crops of four CC0 photos (scripts/bench/photos) (${fmt((l.jpeg_bytes_mean ?? 0) / 1024)} KB mean); median of 5 epochs (range in brackets).`, '',
     '| measurement | img/s | target | |', '|---|---|---|---|',
     `| 28x28 PNG folder, first pass: decode once into memory | ${fmt(l.png28_decode_once_img_per_s)} | once per run | |`,
     `| 28x28 PNG folder, each epoch from memory (pad-crop, flip, normalise) | ${fmt(l.png28_epoch_img_per_s)} | ≥ 3x the fastest 28x28 student${small ? ` (${small.model}: 3 x ${fmt(small.ours!.img_per_s)} = ${fmt(need28)})` : ''} | ${met(need28 === undefined ? undefined : l.png28_epoch_img_per_s! >= need28)} |`,
