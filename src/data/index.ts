@@ -69,43 +69,38 @@ function openSource(spec: string): OpenedSource {
   return isIdxFolder(spec) ? openIdx(spec) : openFolder(spec);
 }
 
-// Decode a file split into memory once (small images), recording unreadable files.
+// Decode a file split into memory once (small images), recording unreadable files; file order is kept.
 async function toMemory(src: FileImages, input: [number, number, number], strict: boolean, failures: Failure[], progress?: Progress): Promise<MemoryImages> {
   const [c, h, w] = input;
   const per = c * h * w;
-  const images = new Uint8Array(src.samples.length * per);
-  const labels: number[] = [];
-  let next = 0, kept = 0, failed = 0;
-  const slots: number[] = new Array<number>(src.samples.length).fill(-1);
-  const worker = async () => {
-    while (next < src.samples.length) {
-      const i = next++;
-      const s = src.samples[i]!;
-      if (progress && (i & 255) === 0) progress(i, src.samples.length);
-      try {
-        const img = await decodeImage(s.path, c, h, w);
-        slots[i] = 1;
-        images.set(img, i * per);
-      } catch (err: unknown) {
-        const reason = err instanceof Error ? err.message : String(err);
-        if (strict) throw new UserError(`${s.path}: cannot decode image (${reason}); run without --strict to skip unreadable files`);
-        failures.push({ path: s.path, reason });
-        failed++;
+  const n = src.samples.length;
+  const images = new Uint8Array(n * per);
+  const limit = pLimit(16);
+  const ok = await Promise.all(src.samples.map((s, i) => limit(async () => {
+    if (progress && (i & 255) === 0) progress(i, n);
+    try {
+      images.set(await decodeImage(s.path, c, h, w), i * per);
+      return true;
+    } catch (err: unknown) {
+      const reason = err instanceof Error ? err.message : String(err);
+      if (strict) {
+        limit.clearQueue();
+        throw new UserError(`${s.path}: cannot decode image (${reason}); run without --strict to skip unreadable files`);
       }
+      failures.push({ path: s.path, reason });
+      return false;
     }
-  };
-  await Promise.all(Array.from({ length: 16 }, worker));
-  progress?.(src.samples.length, src.samples.length);
+  })));
+  progress?.(n, n);
   // Compact: drop the failed slots, keeping file order.
-  const out = new Uint8Array((src.samples.length - failed) * per);
-  src.samples.forEach((s, i) => {
-    if (slots[i] !== 1) return;
-    out.set(images.subarray(i * per, (i + 1) * per), kept * per);
-    labels.push(s.label);
-    kept++;
+  const labels: number[] = [];
+  ok.forEach((good, i) => {
+    if (!good) return;
+    if (labels.length !== i) images.copyWithin(labels.length * per, i * per, (i + 1) * per);
+    labels.push(src.samples[i]!.label);
   });
   failures.sort((a, b) => a.path.localeCompare(b.path));
-  return { kind: 'memory', images: out.subarray(0, kept * per), labels: Int32Array.from(labels), shape: input };
+  return { kind: 'memory', images: images.subarray(0, labels.length * per), labels: Int32Array.from(labels), shape: input };
 }
 
 // --mean/--std as given: one value per channel (or one for all), std positive.
@@ -123,19 +118,13 @@ function givenStats(o: DataOptions, channels: number): Stats | undefined {
   return { mean, std };
 }
 
-// Statistics of a seeded sample of file-backed training images, decoded as evaluation sees them.
+// Statistics of a seeded sample of file-backed training images, decoded as the in-memory cache would hold them
+// (unreadable ones left out: the loader reports them). Summed in sample order, so bit-identical from run to run.
 async function sampleStats(src: FileImages, input: [number, number, number], n: number, seed: number): Promise<Stats> {
-  const [c, h, w] = input;
   const pick = new Rng(mix(seed, 0x57a7)).permutation(src.samples.length).subarray(0, Math.min(n, src.samples.length));
-  const per = c * h * w;
-  const limit = pLimit(8);
-  // Decoded in parallel but summed in sample order, so the statistics are bit-identical from run to run.
-  const decoded = await Promise.all(Array.from(pick, (i) => limit(() => decodeImage(src.samples[i]!.path, c, h, w).catch(() => undefined))));
-  const good = decoded.filter((d): d is Uint8Array => d !== undefined);
-  if (good.length === 0) throw new UserError(`--compute-stats: none of the ${pick.length} sampled training images could be decoded`);
-  const images = new Uint8Array(good.length * per);
-  good.forEach((d, k) => images.set(d, k * per));
-  return computeStats(images, good.length, c, h * w);
+  const sample = await toMemory({ kind: 'files', samples: Array.from(pick, (i) => src.samples[i]!) }, input, false, []);
+  if (sample.labels.length === 0) throw new UserError(`--compute-stats: none of the ${pick.length} sampled training images could be decoded`);
+  return computeStats(sample.images, sample.labels.length, input[0], input[1] * input[2]);
 }
 
 // Hold out a seeded, stratified fraction of a split for validation.
