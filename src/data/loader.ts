@@ -1,10 +1,13 @@
 import pLimit from 'p-limit';
 import { UserError } from '../util/errors.js';
-import { cropBox, decodeRaw, randomRegion, type CropMode } from './decode.js';
+import { cropBox, decodeRaw, type CropMode } from './decode.js';
 import { mix, Rng } from './random.js';
-import { resampleInto } from './resample.js';
+import { resampleInto, type RawImage } from './resample.js';
 import { affine, writeNormalized, type Augment, type Stats } from './transforms.js';
 import type { Failure, FileImages, MemoryImages } from './types.js';
+
+// torchvision's RandomResizedCrop defaults: 8-100% of the area, aspect ratio 3/4 to 4/3.
+const INCEPTION_CROP = { scale: [0.08, 1] as [number, number], ratio: [3 / 4, 4 / 3] as [number, number] };
 
 // A batch of NCHW float32 images with integer labels, and which samples they were.
 export interface Batch {
@@ -53,7 +56,14 @@ export class DataSplit {
   // frames do not pile up waiting for the JS pass.
   private lanes = pLimit(8);
 
-  constructor(readonly source: MemoryImages | FileImages, readonly cfg: SplitConfig) {}
+  // Normalisation as the resampler applies it, and the identity (bytes out unchanged).
+  private readonly norm: { scale: number[]; shift: number[] };
+  private readonly identity: { scale: number[]; shift: number[] };
+
+  constructor(readonly source: MemoryImages | FileImages, readonly cfg: SplitConfig) {
+    this.norm = affine(cfg.stats);
+    this.identity = { scale: new Array<number>(cfg.input[0]).fill(1), shift: new Array<number>(cfg.input[0]).fill(0) };
+  }
 
   get size(): number {
     return this.source.kind === 'memory' ? this.source.labels.length : this.source.samples.length;
@@ -100,6 +110,25 @@ export class DataSplit {
     }
   }
 
+  // Crop, resize, flip and normalise one decoded image into a batch slot: a random-resized crop when training with
+  // one, else the centre (then the padded random crop when the recipe has one). Crop and flip draw from a per-sample
+  // stream, so a seed gives the same pixels whatever order the decodes finish in.
+  private place(raw: RawImage, s: number, o: LoaderOptions, x: Float32Array, offset: number): void {
+    const [c, h, w] = this.cfg.input;
+    const aug = this.cfg.augment;
+    const rng = new Rng(mix(o.seed, o.epoch, s));
+    const crop: CropMode = aug?.randomResizedCrop ? { kind: 'random-resized', rng, ...INCEPTION_CROP } : this.cfg.center;
+    const box = cropBox(raw.width, raw.height, w, h, crop);
+    if (aug && !aug.randomResizedCrop && aug.padCrop > 0) {
+      // The CIFAR recipe on decoded files: centre crop to bytes, then the same padded crop and flip as in memory.
+      const bytes = new Uint8Array(c * h * w);
+      resampleInto(raw, box, { channels: c, height: h, width: w, scale: this.identity.scale, shift: this.identity.shift, flip: false }, bytes, 0);
+      writeNormalized(bytes, 0, x, offset, c, h, w, this.cfg.stats, aug, rng);
+      return;
+    }
+    resampleInto(raw, box, { channels: c, height: h, width: w, ...this.norm, flip: !!aug?.flip && rng.next() < 0.5 }, x, offset);
+  }
+
   private async batch(idx: Int32Array, o: LoaderOptions, k: number, x: Float32Array): Promise<Batch | undefined> {
     const [c, h, w] = this.cfg.input;
     const per = c * h * w;
@@ -108,16 +137,14 @@ export class DataSplit {
     if (this.source.kind === 'memory') {
       const src = this.source;
       const rng = this.cfg.augment ? new Rng(mix(o.seed, o.epoch, k, 0xa06)) : undefined;
-      const rrc = this.cfg.augment?.randomResizedCrop ? { ...affine(this.cfg.stats), flip: this.cfg.augment.flip, hwc: new Uint8Array(per) } : undefined;
+      const hwc = this.cfg.augment?.randomResizedCrop ? new Uint8Array(per) : undefined;
       idx.forEach((s, r) => {
-        if (rrc) {
-          // Random-resized crops of in-memory images too (--augment imagenet on small data): planar to interleaved, then
-          // the same resampler as files, with the per-sample stream.
+        if (hwc) {
+          // Random-resized crops of in-memory images too (--augment imagenet on small data): planar to interleaved,
+          // then the same path as decoded files.
           const plane = h * w;
-          for (let ch = 0; ch < c; ch++) for (let p = 0; p < plane; p++) rrc.hwc[p * c + ch] = src.images[s * per + ch * plane + p]!;
-          const srng = new Rng(mix(o.seed, o.epoch, s));
-          const box = randomRegion(w, h, { kind: 'random-resized', rng: srng, scale: [0.08, 1], ratio: [3 / 4, 4 / 3] });
-          resampleInto({ data: rrc.hwc, width: w, height: h, channels: c }, box, { channels: c, height: h, width: w, scale: rrc.scale, shift: rrc.shift, flip: rrc.flip && srng.next() < 0.5 }, x, r * per);
+          for (let ch = 0; ch < c; ch++) for (let p = 0; p < plane; p++) hwc[p * c + ch] = src.images[s * per + ch * plane + p]!;
+          this.place({ data: hwc, width: w, height: h, channels: c }, s, o, x, r * per);
         } else {
           writeNormalized(src.images, s * per, x, r * per, c, h, w, this.cfg.stats, this.cfg.augment, rng);
         }
@@ -127,12 +154,8 @@ export class DataSplit {
       return { x: x.subarray(0, idx.length * per), y, n: idx.length, shape: [idx.length, c, h, w], indices: Int32Array.from(kept) };
     }
     const samples = this.source.samples;
-    const { scale, shift } = affine(this.cfg.stats);
-    const rrc = !!this.cfg.augment?.randomResizedCrop;
-    const flip = !!this.cfg.augment?.flip;
-    // Each image is cropped, resized, flipped and normalised into its batch slot as soon as it is decoded, so the
-    // decoded bytes are dropped at once and the JS pass overlaps the decoding of the rest. Crop and flip draw from
-    // a per-sample stream: the same seed gives the same pixels whatever order the decodes finish in.
+    // Each image is placed into its batch slot as soon as it is decoded, so the decoded bytes are dropped at once and
+    // the JS pass overlaps the decoding of the rest.
     const ok = await Promise.all(Array.from(idx, async (s, j) => {
       if (this.bad.has(s)) return false;
       let raw;
@@ -145,10 +168,7 @@ export class DataSplit {
         this.failures.push({ path: samples[s]!.path, reason });
         return false;
       }
-      const srng = new Rng(mix(o.seed, o.epoch, s));
-      const crop: CropMode = rrc && this.cfg.augment ? { kind: 'random-resized', rng: srng, scale: [0.08, 1], ratio: [3 / 4, 4 / 3] } : this.cfg.center;
-      const box = cropBox(raw.width, raw.height, w, h, crop);
-      resampleInto(raw, box, { channels: c, height: h, width: w, scale, shift, flip: flip && srng.next() < 0.5 }, x, j * per);
+      this.place(raw, s, o, x, j * per);
       return true;
     }));
     let r = 0;

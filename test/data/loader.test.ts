@@ -120,3 +120,17 @@ test('a pass left early does not let its unfinished batches write into the next 
   const again = await collect(ds.train, { reuse: true });
   again.forEach((x, k) => assert.deepEqual(x.x, whole[k]!.x, `batch ${k}`));
 });
+
+test('--augment cifar on image files pads and randomly crops, as it does in memory', async () => {
+  const cifar = await openData(photos, { input: [3, 32, 32], augment: 'cifar', cacheBelow: 0 });
+  const plain = await openData(photos, { input: [3, 32, 32], augment: 'none', cacheBelow: 0 });
+  const [a, b, p] = [await collect(cifar.train), await collect(cifar.train), await collect(plain.train)];
+  a.forEach((x, k) => assert.deepEqual(x.x, b[k]!.x));
+  // Padding shows as the normalised value of a black pixel along some border of some image.
+  const zero = (ch: number) => -cifar.stats.mean[ch]! / cifar.stats.std[ch]!;
+  const per = 3 * 32 * 32;
+  const padded = a.flatMap((x) => Array.from({ length: x.n }, (_, i) => x.x.subarray(i * per, (i + 1) * per)))
+    .filter((img) => Math.abs(img[0]! - zero(0)) < 1e-6 || Math.abs(img[32 * 32 - 1]! - zero(0)) < 1e-6);
+  assert.ok(padded.length > 0, 'no image shows padding');
+  assert.notDeepEqual(a[0]!.x, p[0]!.x);
+});
