@@ -22,8 +22,8 @@ const models = (process.env.BENCH_MODELS ?? (quick ? 'resnet8' : 'cnn,resnet8,re
 const inputs = (process.env.BENCH_INPUTS ?? '1x28x28,3x32x32').split(',');
 const batch = Number(process.env.BENCH_BATCH ?? 128);
 
-function runJson(cmd: string, argv: string[]): Record<string, unknown> {
-  const r = spawnSync(cmd, argv, { cwd: root, encoding: 'utf8', maxBuffer: 1 << 24 });
+function runJson(cmd: string, argv: string[], env: NodeJS.ProcessEnv = process.env): Record<string, unknown> {
+  const r = spawnSync(cmd, argv, { cwd: root, encoding: 'utf8', maxBuffer: 1 << 24, env });
   if (r.status !== 0) throw new Error(`${cmd} ${argv.join(' ')} failed: ${r.stderr.slice(-800)}`);
   const line = r.stdout.trim().split('\n').pop()!;
   return JSON.parse(line) as Record<string, unknown>;
@@ -65,8 +65,8 @@ if (!args.includes('--no-loader') && existsSync(join(root, 'scripts/bench/loader
   try {
     loader = runJson(process.execPath, ['--import', 'tsx', 'scripts/bench/loader.ts']) as Record<string, number>;
     // The same with one libuv thread per core instead of Node's default 4 (the README's tip for small machines).
-    const uv = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/bench/loader.ts'], { cwd: root, encoding: 'utf8', env: { ...process.env, UV_THREADPOOL_SIZE: String(cpus().length) } });
-    if (uv.status === 0) loader.jpeg256_to_224_uv_cores_img_per_s = (JSON.parse(uv.stdout.trim().split('\n').pop()!) as Record<string, number>).jpeg256_to_224_random_resized_crop_img_per_s!;
+    const uv = runJson(process.execPath, ['--import', 'tsx', 'scripts/bench/loader.ts'], { ...process.env, UV_THREADPOOL_SIZE: String(cpus().length) });
+    loader.jpeg256_to_224_uv_cores_img_per_s = uv.jpeg256_to_224_random_resized_crop_img_per_s as number;
   } catch (err: unknown) {
     console.error(`loader benchmark failed: ${String(err)}`);
   }

@@ -25,13 +25,13 @@ function readBytes(path: string): Promise<Buffer> {
 // CMYK / 16-bit / palette converted. One libvips call; cropping and resizing happen afterwards in one JS pass.
 export async function decodeRaw(path: string): Promise<RawImage> {
   const bytes = await readBytes(path);
-  let img = sharp(bytes, { failOn: 'error' }).rotate().flatten({ background: '#000000' });
-  let { data, info } = await img.raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
-  if (info.channels !== 1 && info.channels !== 3) {
-    // Unusual layouts (CMYK kept as 4 bands, 2-band gray without alpha): ask libvips for sRGB explicitly.
-    img = sharp(bytes, { failOn: 'error' }).rotate().flatten({ background: '#000000' }).toColourspace('srgb');
-    ({ data, info } = await img.raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true }));
-  }
+  const decode = (srgb: boolean) => {
+    const img = sharp(bytes, { failOn: 'error' }).rotate().flatten({ background: '#000000' });
+    return (srgb ? img.toColourspace('srgb') : img).raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
+  };
+  let { data, info } = await decode(false);
+  // Unusual layouts (CMYK kept as 4 bands, 2-band gray without alpha): ask libvips for sRGB explicitly.
+  if (info.channels !== 1 && info.channels !== 3) ({ data, info } = await decode(true));
   return { data, width: info.width, height: info.height, channels: info.channels };
 }
 

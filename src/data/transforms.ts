@@ -21,10 +21,10 @@ export function writeNormalized(
   const dy = pad && rng ? rng.int(2 * pad + 1) - pad : 0;
   const dx = pad && rng ? rng.int(2 * pad + 1) - pad : 0;
   const flip = !!aug?.flip && !!rng && rng.next() < 0.5;
+  const norm = affine(stats);
   for (let ch = 0; ch < c; ch++) {
-    const scale = 1 / (255 * stats.std[ch]!);
-    const shift = -stats.mean[ch]! / stats.std[ch]!;
-    const zero = shift;
+    const scale = norm.scale[ch]!, shift = norm.shift[ch]!;
+    const zero = shift; // a padded (black) pixel
     const sBase = srcOff + ch * h * w;
     const dBase = dstOff + ch * h * w;
     for (let y = 0; y < h; y++) {

@@ -48,12 +48,8 @@ export function openList(file: string): OpenedSource {
   const rows = file.toLowerCase().endsWith('.jsonl') ? jsonlRows(file, text) : csvRows(file, text);
   if (rows.length === 0) throw new UserError(`${file}: the list is empty`);
   const numeric = rows.every((r) => /^\d+$/.test(r.label));
-  if (!numeric) {
-    const num = rows.find((r) => /^\d+$/.test(r.label));
-    if (num && rows.some((r) => !/^\d+$/.test(r.label))) {
-      throw new UserError(`${file}:${num.line}: label '${num.label}' is a number but other labels are class names; use one kind throughout`);
-    }
-  }
+  const stray = numeric ? undefined : rows.find((r) => /^\d+$/.test(r.label));
+  if (stray) throw new UserError(`${file}:${stray.line}: label '${stray.label}' is a number but other labels are class names; use one kind throughout`);
   const classes = numeric
     ? Array.from({ length: Math.max(...rows.map((r) => Number(r.label))) + 1 }, (_, i) => String(i))
     : [...new Set(rows.map((r) => r.label))].sort();
