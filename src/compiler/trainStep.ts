@@ -5,6 +5,7 @@ import { Model, parseModel, serializeModel } from '../ir/model.js';
 import { eliminateDeadCode } from '../ir/passes/dce.js';
 import { inferShapes } from '../ir/passes/shapes.js';
 import { UserError } from '../util/errors.js';
+import { Rng } from '../zoo/init.js';
 import { expandTrainingBatchNorm, toTrainingBatchNorm } from './bnTrain.js';
 import { termByName } from './losses/index.js';
 import { upgradeToOpset18, TRAIN_OPSET } from './opset.js';
@@ -110,7 +111,8 @@ function addLoss(sg: StepGraph, spec: TrainStepSpec, logits: Value, labels: Valu
   const weighted = spec.terms.map((t) => {
     const def = termByName(t.term);
     const name = t.name ?? t.term;
-    const value = def.build({ b: sg.b.scoped(name), labels, taps: { logits }, options: { ...def.defaults, ...t.options } });
+    const module = { param: () => { throw new Error('auxiliary modules need the multi-network step'); }, buffer: () => { throw new Error('auxiliary modules need the multi-network step'); }, rng: new Rng(0) };
+    const value = def.build({ b: sg.b.scoped(name), labels, taps: { [def.slots[0]!.name]: logits }, options: { ...def.defaults, ...t.options }, module });
     return { name, value, w: sg.input(`w_${name}`, []) };
   });
   const loss = weighted.map((t) => sg.b.mul(t.value, t.w)).reduce((a, c) => sg.b.add(a, c));

@@ -15,7 +15,8 @@ export function crossEntropy(b: Builder, logits: Value, onehot: Value, smoothing
 export const term: LossTermDef = {
   name: 'ce',
   describe: 'cross-entropy with the labels (optional label smoothing)',
-  reads: ['logits'],
+  slots: [{ name: 'logits', tap: 'logits' }],
   defaults: { smoothing: 0 },
+  label: (o) => (o.smoothing ? `smoothing ${o.smoothing}` : ''),
   build: ({ b, labels, taps, options }) => crossEntropy(b, taps.logits!, labels, options.smoothing ?? 0),
 };
