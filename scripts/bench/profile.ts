@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { compileTrainStep } from '../../src/compiler/trainStep.js';
-import { initialState } from '../../src/train/inference.js';
+import { initialState } from '../../src/train/state.js';
 import { resolveModelSpec } from '../../src/zoo/index.js';
 
 const arg = (k: string, d: string) => { const i = process.argv.indexOf(`--${k}`); return i > 0 ? process.argv[i + 1]! : d; };
@@ -16,7 +16,7 @@ const step = compileTrainStep({ model, batch, terms: [{ term: 'ce' }], optimizer
 const prefix = join(tmpdir(), `od-profile-${process.pid}`);
 const s = await ort.InferenceSession.create(step.bytes, { intraOpNumThreads: Number(arg('threads', '2')), enableProfiling: true, profileFilePrefix: prefix });
 const feeds: Record<string, ort.Tensor> = {};
-for (const [k, t] of Object.entries(initialState(model, [...step.params, ...step.buffers].map((p) => p.name)))) feeds[k] = new ort.Tensor('float32', t.data as Float32Array, t.dims);
+for (const [k, t] of Object.entries(initialState(step))) feeds[k] = new ort.Tensor('float32', t.data as Float32Array, t.dims);
 for (const sl of step.slots) feeds[sl.name] = new ort.Tensor('float32', new Float32Array(sl.shape.reduce((a, b) => a * b, 1)), sl.shape);
 feeds[step.inputName] = new ort.Tensor('float32', Float32Array.from({ length: batch * c * h * w }, (_, i) => Math.sin(i)), [batch, c, h, w]);
 const labels = new Float32Array(batch * 10);

@@ -2,7 +2,7 @@
 import { compileTrainStep } from '../../src/compiler/trainStep.js';
 import { Runtime } from '../../src/runtime/session.js';
 import type { TensorData } from '../../src/runtime/tensor.js';
-import { initialState } from '../../src/train/inference.js';
+import { initialState } from '../../src/train/state.js';
 import { resolveModelSpec } from '../../src/zoo/index.js';
 
 const arg = (k: string, d: string) => { const i = process.argv.indexOf(`--${k}`); return i > 0 ? process.argv[i + 1]! : d; };
@@ -20,8 +20,7 @@ const step = compileTrainStep({
 });
 const rt = new Runtime({ threads });
 const s = await rt.session(step.bytes);
-const init = initialState(m, [...step.params, ...step.buffers].map((p) => p.name));
-for (const sl of step.slots) init[sl.name] = { type: 'float32', dims: sl.shape, data: new Float32Array(sl.shape.reduce((a, b) => a * b, 1)) };
+const init = initialState(step);
 await rt.setState(init);
 const x = Float32Array.from({ length: batch * c * h * w }, () => Math.random() * 2 - 1);
 const labels = new Float32Array(batch * classes);

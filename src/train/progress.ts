@@ -29,17 +29,20 @@ export class StageBar {
 export class EpochBar {
   private bar: cliProgress.SingleBar | undefined;
 
-  constructor(epoch: number, epochs: number, total: number, enabled: boolean) {
+  // `terms`: names of the loss terms shown beside the total (when there are several).
+  constructor(epoch: number, epochs: number, total: number, enabled: boolean, private terms: string[] = []) {
     if (!enabled || !process.stderr.isTTY) return;
     this.bar = new cliProgress.SingleBar({
-      format: `epoch ${epoch + 1}/${epochs} [{bar}] {value}/{total} | loss {loss} | acc {acc}% | {imgs} img/s | ETA {eta_formatted}`,
+      format: `epoch ${epoch + 1}/${epochs} [{bar}] {value}/{total} | loss {loss}{terms} | acc {acc}% | {imgs} img/s | ETA {eta_formatted}`,
       stream: process.stderr, hideCursor: true, clearOnComplete: true,
     }, cliProgress.Presets.shades_classic);
-    this.bar.start(total, 0, { loss: '-', acc: '-', imgs: '-' });
+    this.bar.start(total, 0, { loss: '-', acc: '-', imgs: '-', terms: '' });
   }
 
-  update(value: number, m: { loss: number; acc: number; imgs: number }): void {
-    this.bar?.update(value, { loss: m.loss.toFixed(4), acc: (m.acc * 100).toFixed(2), imgs: m.imgs.toFixed(0) });
+  update(value: number, m: { loss: number; acc: number; imgs: number; terms?: Record<string, number> }): void {
+    if (!this.bar) return;
+    const terms = this.terms.length ? ` (${this.terms.map((t) => `${t} ${(m.terms?.[t] ?? 0).toFixed(3)}`).join(', ')})` : '';
+    this.bar.update(value, { loss: m.loss.toFixed(4), acc: (m.acc * 100).toFixed(2), imgs: m.imgs.toFixed(0), terms });
   }
 
   stop(): void {

@@ -13,12 +13,24 @@ export interface DataSplit {
   batches(opts: { batchSize: number; epoch: number; seed: number; shuffle: boolean; dropLast: boolean; skip?: number }): AsyncIterable<Batch>;
 }
 
+// Per-network figures of one epoch.
+export interface NetworkEpoch {
+  trainAcc?: number;
+  valAcc?: number;
+}
+
 // Per-epoch numbers recorded in run.json and the checkpoint.
 export interface EpochRecord {
   epoch: number;
   lr: number;
+  // The weighted total loss, mean over the epoch's batches.
   loss: number;
+  // Each term's unweighted value and the weight it had this epoch.
   terms: Record<string, number>;
+  weights: Record<string, number>;
+  networks: Record<string, NetworkEpoch>;
+  ensembleValAcc?: number;
+  // The first trainable network's accuracies (the only network of `train`).
   trainAcc: number;
   valAcc?: number;
   seconds: number;

@@ -41,7 +41,7 @@ async function run(file: string, o: Opt, steps: number) {
   });
   await rt.clearState();
   const init: Record<string, TensorData> = {};
-  for (const e of [...step.params, ...step.buffers]) init[e.name] = { type: 'float32', dims: e.shape, data: Float32Array.from(ref.initial[e.name]!.values) };
+  for (const e of [...step.params, ...step.buffers]) init[e.name] = { type: 'float32', dims: e.shape, data: Float32Array.from(ref.initial[e.source]!.values) };
   for (const s of step.slots) init[s.name] = { type: 'float32', dims: s.shape, data: new Float32Array(s.shape.reduce((a, b) => a * b, 1)) };
   await rt.setState(init);
   const session = await rt.session(step.bytes, 'reference step');
@@ -58,7 +58,7 @@ async function run(file: string, o: Opt, steps: number) {
       feeds.bc1 = { type: 'float32', dims: [], data: Float32Array.of(1 - 0.9 ** t) };
       feeds.bc2 = { type: 'float32', dims: [], data: Float32Array.of(1 - 0.999 ** t) };
     }
-    const fetch = ['loss', 'logits_out', ...step.params.map((p) => `grad.${p.name}`)];
+    const fetch = ['loss', 'logits.model', ...step.params.map((p) => `grad.${p.name}`)];
     const r = await session.run(feeds, fetch, step.carry);
     const state = await rt.getState([...step.params, ...step.buffers].map((p) => p.name));
     results.push({ r, state });
@@ -74,10 +74,10 @@ test('training-mode PyTorch export: two SGD steps match PyTorch (loss, logits, g
   results.forEach(({ r, state }, i) => {
     const want = ref.sgd.steps[i]!;
     close(`step ${i + 1} loss`, r.loss!.data as Float32Array, [want.loss]);
-    close(`step ${i + 1} logits`, r.logits_out!.data as Float32Array, want.logits.values);
-    for (const p of step.params) close(`step ${i + 1} grad ${p.name}`, r[`grad.${p.name}`]!.data as Float32Array, want.grads[p.name]!.values, 1e-5);
-    for (const p of step.params) close(`step ${i + 1} ${p.name}`, state[p.name]!.data as Float32Array, want.params_after[p.name]!.values);
-    for (const bname of step.buffers.map((x) => x.name)) close(`step ${i + 1} ${bname}`, state[bname]!.data as Float32Array, want.buffers_after[bname]!.values);
+    close(`step ${i + 1} logits`, r['logits.model']!.data as Float32Array, want.logits.values);
+    for (const p of step.params) close(`step ${i + 1} grad ${p.name}`, r[`grad.${p.name}`]!.data as Float32Array, want.grads[p.source]!.values, 1e-5);
+    for (const p of step.params) close(`step ${i + 1} ${p.name}`, state[p.name]!.data as Float32Array, want.params_after[p.source]!.values);
+    for (const bf of step.buffers) close(`step ${i + 1} ${bf.name}`, state[bf.name]!.data as Float32Array, want.buffers_after[bf.source]!.values);
   });
 });
 
@@ -100,7 +100,7 @@ for (const [key, o] of [
     const { step, results } = await run('small_resnet_train.onnx', o, 2);
     const want = ref[key];
     results.forEach(({ r }, i) => close(`${key} loss ${i + 1}`, r.loss!.data as Float32Array, [want.losses[i]!]));
-    for (const p of step.params) close(`${key} ${p.name}`, results[1]!.state[p.name]!.data as Float32Array, want.params_after_2_steps[p.name]!.values);
+    for (const p of step.params) close(`${key} ${p.name}`, results[1]!.state[p.name]!.data as Float32Array, want.params_after_2_steps[p.source]!.values);
   });
 }
 
@@ -110,7 +110,7 @@ test("parameter groups: 'norm-and-bias' exempts exactly BatchNorm scale/shift an
   const step = compileTrainStep({ model, batch: 8, terms: [{ term: 'ce' }], optimizer: 'sgd', hyper, noDecay: 'norm-and-bias', exposeGradients: true });
   await rt.clearState();
   const init: Record<string, TensorData> = {};
-  for (const e of [...step.params, ...step.buffers]) init[e.name] = { type: 'float32', dims: e.shape, data: Float32Array.from(ref.initial[e.name]!.values) };
+  for (const e of [...step.params, ...step.buffers]) init[e.name] = { type: 'float32', dims: e.shape, data: Float32Array.from(ref.initial[e.source]!.values) };
   for (const e of step.slots) init[e.name] = { type: 'float32', dims: e.shape, data: new Float32Array(e.shape.reduce((a, b) => a * b, 1)) };
   await rt.setState(init);
   const s = await rt.session(step.bytes);
@@ -121,9 +121,9 @@ test("parameter groups: 'norm-and-bias' exempts exactly BatchNorm scale/shift an
   }, step.params.map((p) => `grad.${p.name}`), step.carry);
   const after = await rt.getState(step.params.map((p) => p.name));
   for (const p of step.params) {
-    const exempt = /(^|\.)bn\d?\.|downsample\.1\.|fc\.bias/.test(p.name);
+    const exempt = /(^|\.)bn\d?\.|downsample\.1\.|fc\.bias/.test(p.source);
     const g = r[`grad.${p.name}`]!.data as Float32Array;
-    const w0 = ref.initial[p.name]!.values;
+    const w0 = ref.initial[p.source]!.values;
     const want = w0.map((w, i) => w - 0.1 * (g[i]! + (exempt ? 0 : 0.5 * w)));
     close(`${p.name} (${exempt ? 'no decay' : 'decayed'})`, after[p.name]!.data as Float32Array, want, 1e-6, 1e-5);
   }

@@ -18,5 +18,6 @@ function buildCnn(name: string, widths: number[], opts: ZooOptions) {
 // Plain CNNs for quick runs and tests.
 export const models: ZooEntry[] = [
   { name: 'cnn', family: 'cnn', reference: 'ours', describe: 'plain CNN, 16/32/64/128 channels', build: (o) => buildCnn('cnn', [16, 32, 64, 128], o) },
+  { name: 'cnn-wide', family: 'cnn', reference: 'ours', describe: 'plain CNN, 32/64/128/256 channels (the shipped teacher)', build: (o) => buildCnn('cnn-wide', [32, 64, 128, 256], o) },
   { name: 'cnn-tiny', family: 'cnn', reference: 'ours', describe: 'plain CNN, 8/16/32/64 channels', build: (o) => buildCnn('cnn-tiny', [8, 16, 32, 64], o) },
 ];

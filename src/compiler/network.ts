@@ -1,0 +1,117 @@
+import type { Graph, Node, Value } from '../ir/graph.js';
+import { Model } from '../ir/model.js';
+import { inferShapes } from '../ir/passes/shapes.js';
+import type { Tensor } from '../ir/tensor.js';
+import { findTaps, type Taps } from '../models/taps.js';
+import { UserError } from '../util/errors.js';
+import { upgradeToOpset18 } from './opset.js';
+import { classifyInitializers, normAndBiasParams, toInferenceBatchNorm } from './params.js';
+import { copyGraph, imageInput } from './graphs.js';
+
+// One network of a step as the compiler takes it: a model, its role, and whether (and how) it learns.
+export interface NetworkSpec {
+  // Unique, no dots: addresses taps as `<name>.<tap>` and prefixes every value (`student/conv1.weight`).
+  name: string;
+  model: Model;
+  role: 'teacher' | 'student' | 'auxiliary';
+  trainable: boolean;
+  // Learning-rate multiplier of this network's parameter group.
+  lrScale?: number;
+  weightDecay?: number;
+  noDecay?: 'norm-and-bias' | ((name: string) => boolean);
+}
+
+// A network copied into a shared graph: its values renamed under `<name>/`, fed by the shared image input.
+export interface PlacedNetwork {
+  spec: NetworkSpec;
+  logits: Value;
+  // Learned weights and BatchNorm running statistics (trainable networks only), with their original names.
+  params: Value[];
+  buffers: Value[];
+  source: Map<Value, string>;
+  noDecay: Set<Value>;
+  taps: Taps | undefined;
+  // Values of the placed graph by their original name (for taps named by value).
+  byOriginal: Map<string, Value>;
+  nodes: Node[];
+}
+
+// How a network is placed: `train` keeps trainable BatchNorm nodes as they are (the compiler makes them training-mode),
+// `infer` puts every BatchNorm in inference form. With `batch`, shapes are made static (taps need them).
+export interface PlaceOptions {
+  mode: 'train' | 'infer';
+  batch?: number;
+}
+
+// Copy one network into `target`, fed by `input`; frozen networks keep their weights as initializers (forward only).
+export function placeNetwork(target: Graph, input: Value, spec: NetworkSpec, o: PlaceOptions): PlacedNetwork {
+  if (!/^[A-Za-z][A-Za-z0-9_-]*$/.test(spec.name)) throw new UserError(`network name '${spec.name}' must be a letter followed by letters, digits, '_' or '-'`);
+  const g = copyGraph(spec.model);
+  upgradeToOpset18(g);
+  const x = imageInput(g);
+  let taps: Taps | undefined;
+  if (o.batch !== undefined) {
+    const dims = x.type?.shape ?? [];
+    const shape = [o.batch, ...dims.slice(1).map((d) => (typeof d === 'number' ? d : NaN))];
+    if (shape.some((d) => !Number.isFinite(d))) throw new UserError(`${spec.name}: input '${x.name}' has symbolic spatial dims ${JSON.stringify(dims)}; give a fixed input size`);
+    inferShapes(g, { inputShapes: { [x.name]: shape }, fold: true });
+    const logits = g.outputs[0]!;
+    if (logits.rank !== 2) throw new UserError(`${spec.name}: the model's first output '${logits.name}' must be logits [N, classes]; it is ${JSON.stringify(logits.shape)}`);
+    taps = tapsOf(spec, g);
+  }
+  if (o.mode === 'infer' || !spec.trainable) toInferenceBatchNorm(g);
+  const { params, buffers } = spec.trainable ? classifyInitializers(g) : { params: [], buffers: [] };
+  const exempt = spec.trainable && spec.noDecay === 'norm-and-bias' ? normAndBiasParams(g) : new Set<string>();
+  const source = new Map<Value, string>();
+  for (const v of [...params, ...buffers]) source.set(v, v.name);
+  const noDecay = new Set([...params].filter((p) => exempt.has(p.name) || (typeof spec.noDecay === 'function' && spec.noDecay(p.name))));
+  const byOriginal = new Map(g.values);
+  moveInto(target, g, x, input, `${spec.name}/`);
+  return { spec, logits: g.outputs[0]!, params, buffers, source, noDecay, taps, byOriginal, nodes: g.nodes };
+}
+
+function tapsOf(spec: NetworkSpec, g: Graph): Taps | undefined {
+  try {
+    return findTaps(new Model(g, spec.model.opsets, spec.model.proto));
+  } catch (err: unknown) {
+    // A graph without a recognisable classifier still trains on its logits; only named taps are unavailable.
+    if (err instanceof UserError) return undefined;
+    throw err;
+  }
+}
+
+// Rename every value and node of `g` under `prefix` and move them into `target`, with `x` replaced by `input`.
+function moveInto(target: Graph, g: Graph, x: Value, input: Value, prefix: string): void {
+  for (const u of [...x.uses]) g.setInput(u.node, u.index, input);
+  for (const v of g.values.values()) {
+    if (v === x) continue;
+    v.name = `${prefix}${v.name}`;
+    if (target.values.has(v.name)) throw new Error(`value '${v.name}' already exists in the step graph`);
+    target.values.set(v.name, v);
+  }
+  for (const n of g.nodes) {
+    n.name = `${prefix}${n.name}`;
+    target.nodes.push(n);
+  }
+  target.initializers.push(...g.initializers);
+}
+
+// The tensor of a tap: `f2`, `embedding`, `logits`, or any value name of the network's own graph.
+export function tapValue(net: PlacedNetwork, tap: string): Value {
+  const t = net.taps;
+  const known = t ? [...(t.stem ? [t.stem] : []), ...t.stages, t.embedding, t.logits] : [];
+  if (tap === 'logits') return net.logits;
+  const named = known.find((k) => k.name === tap);
+  const v = net.byOriginal.get(named ? named.value : tap);
+  if (v && !v.constant) return v;
+  const names = known.map((k) => k.name);
+  throw new UserError(`network '${net.spec.name}' has no tap '${tap}'`,
+    `available taps: ${(names.length ? names : ['logits']).join(', ')}; any value name of the graph works too (see \`onnx-distill inspect\`)`);
+}
+
+// The initial values of a network's learned tensors, under their placed names.
+export function initialValues(net: PlacedNetwork): Map<string, Tensor> {
+  const out = new Map<string, Tensor>();
+  for (const v of [...net.params, ...net.buffers]) out.set(v.name, v.constant!);
+  return out;
+}

@@ -1,0 +1,222 @@
+import { backward } from '../autodiff/backward.js';
+import { Builder } from '../ir/builder.js';
+import { Graph, type Value } from '../ir/graph.js';
+import { Model, serializeModel } from '../ir/model.js';
+import { eliminateDeadCode } from '../ir/passes/dce.js';
+import type { Tensor } from '../ir/tensor.js';
+import { UserError } from '../util/errors.js';
+import { Rng } from '../zoo/init.js';
+import { expandTrainingBatchNorm, toTrainingBatchNorm } from './bnTrain.js';
+import { termByName } from './losses/index.js';
+import { placeNetwork, tapValue, type NetworkSpec, type PlacedNetwork } from './network.js';
+import { TRAIN_OPSET } from './opset.js';
+import { optimizerByName, type GroupHyper } from './optim/index.js';
+import { liftToInputs } from './params.js';
+
+// One use of a loss term in a step: which taps feed its slots (`student.logits`, `teacher.f2`) and its options.
+// Its weight is the scalar input `w_<name>`, set by the host each step, so schedules never recompile.
+export interface TermUse {
+  term: string;
+  name: string;
+  // Slot name -> tap address `<network>.<tap>`; slots left out read their default tap of the first network given.
+  taps: Record<string, string>;
+  options?: Record<string, number>;
+}
+
+// Everything the compiler needs for a training step of one or more networks (plain parameters, never the CLI config).
+export interface StepSpec {
+  networks: NetworkSpec[];
+  terms: TermUse[];
+  batch: number;
+  optimizer: string;
+  hyper: GroupHyper;
+  // Seeds the auxiliary modules' initial weights.
+  seed?: number;
+  // Also output each parameter's gradient as `grad.<name>` (for checks against a reference).
+  exposeGradients?: boolean;
+}
+
+// A tensor the host keeps between steps, by graph-input name; `network` owns it, `source` is its name in that network.
+export interface StateEntry {
+  name: string;
+  shape: number[];
+  network: string;
+  source: string;
+}
+
+// The compiled step: the ONNX bytes plus the contract the host loop follows.
+export interface CompiledStep {
+  bytes: Uint8Array;
+  inputName: string;
+  inputShape: number[];
+  classes: number;
+  params: StateEntry[];
+  buffers: StateEntry[];
+  slots: (StateEntry & { param: string; slot: string })[];
+  // Initial values of params and buffers (slots start at zero).
+  initial: Record<string, Tensor>;
+  // Step output name -> input name it feeds next step.
+  carry: Record<string, string>;
+  terms: { name: string; term: string; text: string }[];
+  // Per network, the step output with its logits on the training batch.
+  logits: Record<string, string>;
+  biasCorrection: boolean;
+}
+
+// Compile forward (all networks) + weighted loss terms + backward + optimizer update into one ONNX graph.
+export function compileStep(spec: StepSpec): CompiledStep {
+  if (spec.networks.length === 0) throw new UserError('a step needs at least one network');
+  const names = new Set<string>();
+  for (const n of spec.networks) {
+    if (names.has(n.name)) throw new UserError(`two networks are named '${n.name}'`);
+    names.add(n.name);
+  }
+  const g = new Graph('train_step');
+  const first = spec.networks[0]!;
+  const dims = first.model.graph.inputs.find((v) => !v.constant)?.type?.shape ?? [];
+  const inputShape = [spec.batch, ...dims.slice(1).map((d) => (typeof d === 'number' ? d : NaN))];
+  const x = g.value('input', { dtype: 'float32', shape: inputShape });
+  g.inputs.push(x);
+  const nets = spec.networks.map((n) => placeNetwork(g, x, n, { mode: 'train', batch: spec.batch }));
+  const classes = checkClasses(nets);
+  const b = new Builder(g, 'train');
+  const labels = g.value('labels', { dtype: 'float32', shape: [spec.batch, classes] });
+  g.inputs.push(labels);
+  const modules = new ModuleParams(g, spec.seed ?? 0);
+  const stop = new Set<Value>();
+  const outputs: Value[] = [];
+  const report = (v: Value, name: string) => { outputs.push(b.identity(v, name)); };
+  const weighted = spec.terms.map((use, i) => buildTerm(b, nets, use, i, labels, modules, stop));
+  const loss = weighted.map((t) => b.mul(t.value, addScalar(g, `w_${t.name}`))).reduce((a, c) => b.add(a, c));
+  report(loss, 'loss');
+  for (const t of weighted) report(t.value, `term_${t.name}`);
+  const logits: Record<string, string> = {};
+  for (const n of nets) { report(n.logits, `logits.${n.spec.name}`); logits[n.spec.name] = `logits.${n.spec.name}`; }
+  const groups = [...nets.flatMap((n) => n.params.map((p) => ({ p, net: n.spec, noDecay: n.noDecay.has(p) }))), ...modules.params];
+  const buffers = [...nets.flatMap((n) => n.buffers.map((v) => ({ v, net: n.spec.name }))), ...modules.buffers];
+  const trainableScales = new Set(groups.map((x) => x.p));
+  const bns = toTrainingBatchNorm(g, (n) => !!n.inputs[1] && trainableScales.has(n.inputs[1]));
+  const initial: Record<string, Tensor> = {};
+  for (const v of [...groups.map((x) => x.p), ...buffers.map((x) => x.v)]) initial[v.name] = v.constant!;
+  liftToInputs(g, [...groups.map((x) => x.p), ...buffers.map((x) => x.v)]);
+  if (groups.length === 0) throw new UserError('no network of this step is trainable');
+  const grads = backward(g, { loss, wrt: groups.map((x) => x.p), stopGradient: stop });
+  const opt = optimizerByName(spec.optimizer);
+  const lr = addScalar(g, 'lr');
+  const bc = opt.biasCorrection ? { bc1: addScalar(g, 'bc1'), bc2: addScalar(g, 'bc2') } : {};
+  const carry: Record<string, string> = {};
+  const carryOut = (v: Value, name: string, into: string) => { report(v, name); carry[name] = into; };
+  const slots: CompiledStep['slots'] = [];
+  const source = new Map(nets.flatMap((n) => [...n.source.entries()]));
+  const entry = (v: Value, network: string): StateEntry => ({ name: v.name, shape: v.shape, network, source: source.get(v) ?? v.name.slice(network.length + 1) });
+  for (const { p, net, noDecay } of groups) {
+    const grad = grads.get(p);
+    if (!grad) throw new UserError(`parameter '${p.name}' of network '${net.name}' gets no gradient from the loss; freeze the network or add a term that reads it`);
+    if (spec.exposeGradients) report(grad, `grad.${p.name}`);
+    const pb = b.scoped(p.name);
+    const state = opt.slots.map((s) => {
+      slots.push({ ...entry(p, net.name), name: `${p.name}.${s}`, param: p.name, slot: s });
+      return addScalar(g, `${p.name}.${s}`, p.shape);
+    });
+    const wd = noDecay ? 0 : net.weightDecay ?? spec.hyper.weightDecay;
+    const scale = net.lrScale ?? 1;
+    const upd = opt.update(pb, p, grad, state, { lr: scale === 1 ? lr : pb.mul(lr, scale), ...bc }, { ...spec.hyper, weightDecay: wd });
+    carryOut(upd.param, `${p.name}.new`, p.name);
+    upd.state.forEach((v, i) => carryOut(v, `${state[i]!.name}.new`, state[i]!.name));
+  }
+  const bufferSet = new Set(buffers.map((x) => x.v));
+  for (const bn of bns) {
+    for (const [stat, upd] of [[bn.runningMean, bn.newMean], [bn.runningVar, bn.newVar]] as const) {
+      if (bufferSet.has(stat)) carryOut(upd, `${stat.name}.updated`, stat.name);
+    }
+  }
+  expandTrainingBatchNorm(g);
+  g.outputs = outputs;
+  eliminateDeadCode(g);
+  return {
+    bytes: serializeModel(new Model(g, new Map([['', TRAIN_OPSET]]))).onnx, inputName: x.name, inputShape, classes, initial, carry, logits,
+    params: groups.map((x) => entry(x.p, x.net.name)),
+    buffers: buffers.map((x) => entry(x.v, x.net)),
+    slots, biasCorrection: opt.biasCorrection,
+    terms: weighted.map((t) => ({ name: t.name, term: t.term, text: t.text })),
+  };
+}
+
+function addScalar(g: Graph, name: string, shape: number[] = []): Value {
+  if (g.values.has(name)) throw new UserError(`two inputs of the step are named '${name}' (term names must be unique)`);
+  const v = g.value(name, { dtype: 'float32', shape });
+  g.inputs.push(v);
+  return v;
+}
+
+// Every network must predict the same classes.
+function checkClasses(nets: PlacedNetwork[]): number {
+  const c = nets[0]!.logits.shape[1]!;
+  for (const n of nets.slice(1)) {
+    const k = n.logits.shape[1]!;
+    if (k !== c) throw new UserError(`network '${n.spec.name}' outputs ${k} classes but '${nets[0]!.spec.name}' outputs ${c}; a teacher and its students must predict the same classes`);
+  }
+  return c;
+}
+
+// Parameters and buffers that terms add (auxiliary modules), trained with the network of the term's first input slot.
+class ModuleParams {
+  readonly params: { p: Value; net: NetworkSpec; noDecay: boolean }[] = [];
+  readonly buffers: { v: Value; net: string }[] = [];
+
+  constructor(private g: Graph, private seed: number) {}
+
+  builder(scope: string, owner: NetworkSpec, index: number) {
+    const add = (name: string, init: Tensor) => {
+      const full = `${scope}/${name}`;
+      if (this.g.values.has(full)) throw new Error(`module value '${full}' defined twice`);
+      return this.g.addInitializer(full, init);
+    };
+    return {
+      param: (name: string, init: Tensor) => { const p = add(name, init); this.params.push({ p, net: { ...owner, name: scope }, noDecay: false }); return p; },
+      buffer: (name: string, init: Tensor) => { const v = add(name, init); this.buffers.push({ v, net: scope }); return v; },
+      rng: new Rng(this.seed * 1000003 + index + 1),
+    };
+  }
+}
+
+// Wire one term: resolve its taps (targets behind a stop-gradient), check shapes, build its subgraph.
+function buildTerm(b: Builder, nets: PlacedNetwork[], use: TermUse, index: number, labels: Value, modules: ModuleParams, stop: Set<Value>) {
+  const def = termByName(use.term);
+  const byName = new Map(nets.map((n) => [n.spec.name, n]));
+  const options = { ...def.defaults, ...use.options };
+  for (const k of Object.keys(use.options ?? {})) {
+    if (!(k in def.defaults)) throw new UserError(`term '${use.name}' (${def.name}): unknown option '${k}'; options: ${Object.keys(def.defaults).join(', ') || 'none'}`);
+  }
+  const taps: Record<string, Value> = {};
+  const shapes: Record<string, number[]> = {};
+  const where: Record<string, string> = {};
+  let owner: PlacedNetwork | undefined;
+  for (const slot of def.slots) {
+    const addr = use.taps[slot.name];
+    if (!addr) throw new UserError(`term '${use.name}' (${def.name}): slot '${slot.name}' is not wired to a tap (e.g. ${slot.name}=student.${slot.tap})`);
+    const dot = addr.indexOf('.');
+    const netName = dot < 0 ? addr : addr.slice(0, dot);
+    const tap = dot < 0 ? slot.tap : addr.slice(dot + 1);
+    const net = byName.get(netName);
+    if (!net) throw new UserError(`term '${use.name}': no network '${netName}' (networks: ${[...byName.keys()].join(', ')})`);
+    let v = tapValue(net, tap);
+    if (slot.target) {
+      v = b.identity(v, `sg/${use.name}/${slot.name}`);
+      stop.add(v);
+    } else owner ??= net;
+    taps[slot.name] = v;
+    shapes[slot.name] = v.shape;
+    where[slot.name] = `${netName}.${tap}`;
+  }
+  if (!owner) throw new UserError(`term '${use.name}' (${def.name}) reads only targets, so it trains nothing`);
+  def.check?.(shapes, options);
+  const module = modules.builder(use.name, owner.spec, index);
+  const value = def.build({ b: b.scoped(use.name), labels, taps, options, module });
+  if (value.shape.length !== 0) throw new Error(`term '${def.name}' returned shape ${JSON.stringify(value.shape)}, not a scalar`);
+  const inputs = def.slots.filter((s) => !s.target).map((s) => where[s.name]!);
+  const targets = def.slots.filter((s) => s.target).map((s) => where[s.name]!);
+  const extra = def.label?.(options);
+  const text = `${def.name}(${inputs.join(', ')}${targets.length ? ` ← ${targets.join(', ')}` : ''}${extra ? `, ${extra}` : ''})`;
+  return { name: use.name, term: def.name, value, text };
+}

@@ -1,0 +1,48 @@
+import { join } from 'node:path';
+import { compileInference } from '../compiler/inference.js';
+import { TRAIN_OPSET } from '../compiler/opset.js';
+import type { CompiledStep } from '../compiler/step.js';
+import { Model, saveModel } from '../ir/model.js';
+import type { TensorData } from '../runtime/tensor.js';
+import { exportTrained } from './inference.js';
+import type { RunOptions } from './loop.js';
+
+// What a run writes when it ends: which trained networks go to which file, and what their metadata says.
+export interface ExportSpec {
+  // Network name -> file name in the run folder (e.g. { student: 'student.onnx' }).
+  files: Record<string, string>;
+  // How inputs were made (normalisation, size, crop), saved in each model's metadata.
+  preprocess?: unknown;
+  // Extra metadata entries (method, the teacher's hash).
+  metadata?: Record<string, string>;
+  // The file for the students' ensemble (mean of their softmax), when the run has one.
+  ensembleFile?: string;
+}
+
+// Write each trained network as a deployable ONNX (weights baked, BatchNorm in inference form) and the ensemble.
+export function exportNetworks(o: RunOptions, step: CompiledStep, state: Record<string, TensorData>): Record<string, string> {
+  const out: Record<string, string> = {};
+  const entries = [...step.params, ...step.buffers];
+  const tag = (m: Model) => { for (const [k, v] of Object.entries(o.exports.metadata ?? {})) m.setMetadata(k, v); return m; };
+  for (const [name, file] of Object.entries(o.exports.files)) {
+    const net = o.networks.find((n) => n.name === name);
+    if (!net) throw new Error(`export of unknown network '${name}'`);
+    const bySource = Object.fromEntries(entries.filter((e) => e.network === name).map((e) => [e.source, state[e.name]!]));
+    const path = join(o.outDir, file);
+    saveModel(tag(exportTrained(net.model, bySource, o.classes, o.exports.preprocess)), path);
+    out[name] = path;
+  }
+  if (o.exports.ensembleFile && o.ensemble && o.ensemble.length >= 2) {
+    const members = o.ensemble.map((n) => o.networks.find((x) => x.name === n)!);
+    const weights = Object.fromEntries(entries.map((e) => [e.name, state[e.name]!.data as Float32Array]));
+    const { graph } = compileInference(members, { ensemble: o.ensemble, weights, ensembleOnly: true });
+    const m = new Model(graph, new Map([['', TRAIN_OPSET]]));
+    m.setMetadata('onnx_distill.classes', JSON.stringify(o.classes));
+    if (o.exports.preprocess !== undefined) m.setMetadata('onnx_distill.preprocess', JSON.stringify(o.exports.preprocess));
+    m.setMetadata('onnx_distill.ensemble', JSON.stringify(o.ensemble));
+    const path = join(o.outDir, o.exports.ensembleFile);
+    saveModel(tag(m), path);
+    out.ensemble = path;
+  }
+  return out;
+}

@@ -1,0 +1,192 @@
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+import { countParameters } from '../analysis/params.js';
+import { compileInference } from '../compiler/inference.js';
+import type { NetworkSpec } from '../compiler/network.js';
+import type { GroupHyper } from '../compiler/optim/index.js';
+import { compileStep, type CompiledStep, type TermUse } from '../compiler/step.js';
+import { Runtime, type Session } from '../runtime/session.js';
+import { UserError } from '../util/errors.js';
+import { writeFileAtomic } from '../util/fs.js';
+import { loadCheckpoint, saveCheckpoint, type CheckpointMeta } from './checkpoint.js';
+import { runEpoch } from './epoch.js';
+import { initialState } from './state.js';
+import { evaluateNetworks, type Evaluation } from './evaluate.js';
+import { exportNetworks, type ExportSpec } from './exports.js';
+import type { ScheduleSpec } from './schedule.js';
+import type { DataSplit, EpochRecord } from './types.js';
+import { describeWeightSchedule, type WeightSchedule } from './weights.js';
+
+// A term of a run: its use in the step plus the host-side weight and schedule.
+export interface RunTerm extends TermUse {
+  weight: number;
+  schedule?: WeightSchedule;
+}
+
+// Everything one training run of one or more networks needs; `train` and `distill` both build this.
+export interface RunOptions {
+  networks: NetworkSpec[];
+  terms: RunTerm[];
+  train: DataSplit;
+  val?: DataSplit;
+  classes: string[];
+  epochs: number;
+  batchSize: number;
+  schedule: ScheduleSpec;
+  optimizer: string;
+  hyper: GroupHyper;
+  // Students averaged into the ensemble (evaluated each epoch, exported as ensemble.onnx).
+  ensemble?: string[];
+  exports: ExportSpec;
+  device?: string;
+  threads?: number;
+  seed: number;
+  outDir: string;
+  resume?: boolean;
+  config?: unknown;
+  log?: (line: string) => void;
+  progress?: boolean;
+}
+
+// Per network, the summary `--json` and run.json report.
+export interface NetworkSummary {
+  name: string;
+  role: NetworkSpec['role'];
+  trainable: boolean;
+  params: number;
+  bestValAcc?: number;
+  bestEpoch?: number;
+  lastValAcc?: number;
+}
+
+// The JSON record of a run (run.json).
+export interface RunRecord {
+  config: unknown;
+  device: string;
+  compileSeconds: number;
+  loss: string;
+  history: EpochRecord[];
+  networks: NetworkSummary[];
+  ensemble: { bestValAcc: number; bestEpoch: number; lastValAcc: number } | null;
+  // The first trainable network's figures, for single-network readers.
+  bestValAcc?: number;
+  bestEpoch?: number;
+  lastValAcc?: number;
+  outputs: Record<string, string>;
+  interrupted: boolean;
+}
+
+// The loss as a printable weighted sum of named terms, e.g. `0.1·ce(student.logits) + 0.9·kd(student.logits ← teacher.logits, τ 4)`.
+export function lossFormula(step: CompiledStep, terms: RunTerm[]): string {
+  return step.terms.map((t, i) => {
+    const s = describeWeightSchedule(terms[i]!.schedule);
+    return `${terms[i]!.weight}·${t.text}${s ? ` [${s}]` : ''}`;
+  }).join(' + ');
+}
+
+// Train every trainable network of a run in one compiled step per batch: checkpoint, evaluate, export, record.
+export async function runNetworks(o: RunOptions): Promise<RunRecord> {
+  const log = o.log ?? (() => {});
+  const t0 = performance.now();
+  const step = compileStep({ networks: o.networks, terms: o.terms, batch: o.batchSize, optimizer: o.optimizer, hyper: o.hyper, seed: o.seed });
+  const compileSeconds = (performance.now() - t0) / 1000;
+  if (o.classes.length !== step.classes) throw new UserError(`the data has ${o.classes.length} classes but the networks output ${step.classes} logits`);
+  const formula = lossFormula(step, o.terms);
+  log(`compiled training step: ${o.networks.length} network(s), ${step.params.length} parameter tensors, ${(step.bytes.byteLength / 1e6).toFixed(1)} MB graph, ${compileSeconds.toFixed(2)} s`);
+  log(`loss = ${formula}`);
+  const rt = new Runtime({ device: o.device ?? 'cpu', threads: o.threads ?? cpus().length });
+  let interrupted = false;
+  const onSigint = () => { interrupted = true; log('interrupt: finishing the current step and saving a checkpoint (Ctrl-C again to abort)'); process.off('SIGINT', onSigint); };
+  process.on('SIGINT', onSigint);
+  try {
+    const stepSession = await rt.session(step.bytes, 'the training step');
+    const trainable = o.networks.filter((n) => n.trainable);
+    const frozen = o.networks.filter((n) => !n.trainable);
+    const evalSession = o.val ? await rt.session(compileInference(trainable, o.ensemble ? { ensemble: o.ensemble } : {}).bytes, 'the evaluation graph') : undefined;
+    const stateNames = [...step.params, ...step.buffers, ...step.slots].map((s) => s.name);
+    let meta: CheckpointMeta = { version: 1, epoch: 0, step: 0, batchInEpoch: 0, config: o.config, history: [], reason: 'epoch' };
+    if (o.resume) {
+      const ck = loadCheckpoint(o.outDir);
+      const missing = stateNames.filter((n) => !ck.tensors[n]);
+      if (missing.length) throw new UserError(`${join(o.outDir, 'checkpoint.bin')} does not match this run: it lacks ${missing.slice(0, 3).join(', ')}${missing.length > 3 ? ` and ${missing.length - 3} more` : ''} (same networks, terms and options as the interrupted run are needed)`);
+      meta = ck.meta;
+      await rt.setState(ck.tensors);
+      log(`resumed from ${join(o.outDir, 'checkpoint.bin')}: epoch ${meta.epoch}, batch ${meta.batchInEpoch}`);
+    } else await rt.setState(initialState(step));
+    const frozenAcc: Evaluation = o.val && frozen.length ? await evaluateFrozen(rt, frozen, o, step.inputShape.slice(1)) : { networks: {} };
+    const history = meta.history as EpochRecord[];
+    const primary = trainable[0]!.name;
+    for (let epoch = meta.epoch; epoch < o.epochs && !interrupted; epoch++) {
+      const rec = await runEpoch({ o, step, session: stepSession, epoch, meta, stop: () => interrupted, primary });
+      if (interrupted) {
+        const ck = saveCheckpoint(o.outDir, { ...meta, reason: 'interrupt', history }, await rt.getState(stateNames));
+        log(`saved ${ck}; resume with --resume ${o.outDir}`);
+        break;
+      }
+      if (evalSession && o.val) {
+        const ev = await evaluateNetworks(evalSession, o.val, o.batchSize, step.classes, step.inputShape.slice(1));
+        for (const [k, v] of Object.entries({ ...frozenAcc.networks, ...ev.networks })) rec.networks[k] = { ...rec.networks[k], valAcc: v };
+        if (ev.ensemble !== undefined) rec.ensembleValAcc = ev.ensemble;
+        rec.valAcc = ev.networks[primary];
+      }
+      history.push(rec);
+      meta = { ...meta, epoch: epoch + 1, batchInEpoch: 0, history, reason: 'epoch' };
+      saveCheckpoint(o.outDir, meta, await rt.getState(stateNames));
+      log(epochLine(rec, o.epochs));
+    }
+    const finalState = await rt.getState([...step.params, ...step.buffers].map((s) => s.name));
+    const outputs = interrupted ? {} : exportNetworks(o, step, finalState);
+    const record: RunRecord = {
+      config: o.config, device: stepSession.device, compileSeconds, loss: formula, history, interrupted,
+      networks: summaries(o.networks, history, frozenAcc), ensemble: ensembleSummary(history),
+      ...primaryFigures(history), outputs: { ...outputs, checkpoint: join(o.outDir, 'checkpoint.bin') },
+    };
+    writeFileAtomic(join(o.outDir, 'run.json'), JSON.stringify(record, null, 2));
+    return record;
+  } finally {
+    process.off('SIGINT', onSigint);
+    await rt.close();
+  }
+}
+
+// A frozen network's accuracy never changes: measure it once.
+async function evaluateFrozen(rt: Runtime, frozen: NetworkSpec[], o: RunOptions, chw: number[]): Promise<Evaluation> {
+  const s: Session = await rt.session(compileInference(frozen).bytes, 'the frozen networks');
+  try {
+    return await evaluateNetworks(s, o.val!, o.batchSize, o.classes.length, chw);
+  } finally {
+    await s.release();
+  }
+}
+
+function epochLine(rec: EpochRecord, epochs: number): string {
+  const nets = Object.entries(rec.networks).map(([k, v]) => `${k} ${v.valAcc !== undefined ? (v.valAcc * 100).toFixed(2) + '%' : '-'}`);
+  if (rec.ensembleValAcc !== undefined) nets.push(`ensemble ${(rec.ensembleValAcc * 100).toFixed(2)}%`);
+  const slow = rec.dataWaitSeconds > 0.05 * rec.seconds ? ` (${(100 * rec.dataWaitSeconds / rec.seconds).toFixed(0)}% of the epoch waiting for data: the loader is the bottleneck)` : '';
+  return `epoch ${rec.epoch}/${epochs}: loss ${rec.loss.toFixed(4)}, train acc ${(rec.trainAcc * 100).toFixed(2)}%` +
+    (rec.valAcc !== undefined || nets.length ? `, val acc ${nets.join(', ')}` : '') + `, ${rec.imagesPerSecond.toFixed(0)} img/s${slow}`;
+}
+
+function best(history: EpochRecord[], acc: (h: EpochRecord) => number | undefined) {
+  const vals = history.filter((h) => acc(h) !== undefined);
+  if (!vals.length) return undefined;
+  const top = vals.reduce((a, h) => (acc(h)! > acc(a)! ? h : a));
+  return { bestValAcc: acc(top)!, bestEpoch: top.epoch, lastValAcc: acc(vals[vals.length - 1]!)! };
+}
+
+function summaries(networks: NetworkSpec[], history: EpochRecord[], frozen: Evaluation): NetworkSummary[] {
+  return networks.map((n) => {
+    const params = countParameters(n.model.graph).count;
+    const f = frozen.networks[n.name];
+    const figures = f !== undefined ? { bestValAcc: f, bestEpoch: 0, lastValAcc: f } : best(history, (h) => h.networks[n.name]?.valAcc);
+    return { name: n.name, role: n.role, trainable: n.trainable, params, ...figures };
+  });
+}
+
+function ensembleSummary(history: EpochRecord[]) {
+  return best(history, (h) => h.ensembleValAcc) ?? null;
+}
+
+function primaryFigures(history: EpochRecord[]) {
+  return best(history, (h) => h.valAcc) ?? {};
+}
