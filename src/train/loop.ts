@@ -9,6 +9,7 @@ import { Runtime, type Session } from '../runtime/session.js';
 import { UserError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { loadCheckpoint, saveCheckpoint, type CheckpointMeta } from './checkpoint.js';
+import { writeArtifacts } from './artifacts.js';
 import { runEpoch } from './epoch.js';
 import { initialState } from './state.js';
 import { evaluateNetworks, type Evaluation } from './evaluate.js';
@@ -38,6 +39,8 @@ export interface RunOptions {
   // Students averaged into the ensemble (evaluated each epoch, exported as ensemble.onnx).
   ensemble?: string[];
   exports: ExportSpec;
+  // Also write the compiled graphs, initial state and JSON contract here (see artifacts.ts).
+  saveArtifacts?: string;
   device?: string;
   threads?: number;
   seed: number;
@@ -102,7 +105,12 @@ export async function runNetworks(o: RunOptions): Promise<RunRecord> {
     const stepSession = await rt.session(step.bytes, 'the training step');
     const trainable = o.networks.filter((n) => n.trainable);
     const frozen = o.networks.filter((n) => !n.trainable);
-    const evalSession = o.val ? await rt.session(compileInference(trainable, o.ensemble ? { ensemble: o.ensemble } : {}).bytes, 'the evaluation graph') : undefined;
+    const evalGraph = compileInference(trainable, o.ensemble ? { ensemble: o.ensemble } : {});
+    if (o.saveArtifacts) {
+      writeArtifacts(o.saveArtifacts, o, step, { ...evalGraph, outputs: evalGraph.graph.outputs.map((v) => v.name) });
+      log(`wrote the training artifacts to ${o.saveArtifacts} (contract.json says how to run them)`);
+    }
+    const evalSession = o.val ? await rt.session(evalGraph.bytes, 'the evaluation graph') : undefined;
     const stateNames = [...step.params, ...step.buffers, ...step.slots].map((s) => s.name);
     let meta: CheckpointMeta = { version: 1, epoch: 0, step: 0, batchInEpoch: 0, config: o.config, history: [], reason: 'epoch' };
     if (o.resume) {
@@ -151,7 +159,12 @@ export async function runNetworks(o: RunOptions): Promise<RunRecord> {
 
 // A frozen network's accuracy never changes: measure it once.
 async function evaluateFrozen(rt: Runtime, frozen: NetworkSpec[], o: RunOptions, chw: number[]): Promise<Evaluation> {
-  const s: Session = await rt.session(compileInference(frozen).bytes, 'the frozen networks');
+  let s: Session;
+  try {
+    s = await rt.session(compileInference(frozen).bytes, 'the frozen networks');
+  } catch (err: unknown) {
+    throw new UserError(`onnxruntime cannot run the ${frozen.map((n) => n.name).join(', ')} network forward: ${err instanceof Error ? err.message : String(err)}`);
+  }
   try {
     return await evaluateNetworks(s, o.val!, o.batchSize, o.classes.length, chw);
   } finally {

@@ -1,0 +1,59 @@
+import type { Argv } from 'yargs';
+import { COMMON_OPTIONS, DISTILL_OPTIONS } from '../../config/options.js';
+import { declareOptions } from '../../config/resolve.js';
+import { METHODS } from '../../methods/index.js';
+import { distill, printConfig, resolveDistillConfig } from '../../pipeline/distill.js';
+import type { DistillOptions } from '../../pipeline/options.js';
+import type { RunRecord } from '../../train/loop.js';
+import type { CommandDef } from '../command.js';
+
+// The parsed flags as config keys (yargs gives camelCase aliases); `config` and `print-config` are the command's own.
+function givenOptions(a: Record<string, unknown>): DistillOptions & { config?: string } {
+  const keys = [...COMMON_OPTIONS, ...DISTILL_OPTIONS].map((o) => o.key);
+  const out: Record<string, unknown> = Object.fromEntries(keys.filter((k) => a[k] !== undefined).map((k) => [k, a[k]]));
+  if (a.config !== undefined) out.config = String(a.config);
+  return out as DistillOptions & { config?: string };
+}
+
+const pct = (v: number | undefined) => (v === undefined ? '-' : `${(v * 100).toFixed(2)}%`);
+
+// What `--json` prints: the networks with their accuracies (fractions), the ensemble, the loss and the outputs.
+export function summaryJson(r: RunRecord): object {
+  return {
+    networks: r.networks.map((n) => ({ name: n.name, role: n.role, params: n.params, bestValAcc: n.bestValAcc ?? null, bestEpoch: n.bestEpoch ?? null, lastValAcc: n.lastValAcc ?? null })),
+    ensemble: r.ensemble, loss: r.loss, outputs: r.outputs, interrupted: r.interrupted, history: r.history,
+  };
+}
+
+// `onnx-distill distill`: train students from a teacher with one or more methods, and export them.
+export const command: CommandDef = {
+  command: 'distill',
+  describe: 'distil compact students from a teacher (KD, DML, KD + mutual learning, FitNets, AT, SP, PKT, DKD) and export them as ONNX',
+  builder: (y: Argv) => declareOptions(y, [...DISTILL_OPTIONS, ...COMMON_OPTIONS])
+    .option('config', { type: 'string', describe: 'a YAML run config (keys as the options, camelCase); flags override it' })
+    .option('print-config', { type: 'boolean', default: false, describe: 'print the resolved config as YAML and exit' })
+    .epilogue(`Methods: ${[...METHODS.values()].map((m) => `${m.name} — ${m.describe}`).join('; ')}.`),
+  examples: [
+    ['$0 distill --student zoo:cnn --method kd', 'Hinton KD from the shipped Fashion-MNIST teacher on the embedded data'],
+    ['$0 distill --teacher t.onnx --data photos/ --student slim:0.5 --method kd+at', 'a half-width copy of your teacher, KD plus attention transfer'],
+    ['$0 distill --method kdml --students 2 --teacher zoo:resnet20', 'a teacher trained online with two students that also learn from each other'],
+    ['$0 distill --method dkd --terms ce=1,dkd=2 --tau 2', 'decoupled KD with your own weights and temperature'],
+    ['$0 distill --config run.yaml --epochs 2', 'a config file with a flag override'],
+    ['$0 distill --resume runs/distill', 'continue an interrupted run (its config is read from the run folder)'],
+  ],
+  run: async (a, ctx) => {
+    const given = givenOptions(a);
+    if (a['print-config']) {
+      ctx.print(printConfig(resolveDistillConfig(given)).trimEnd());
+      return;
+    }
+    const r = await distill(given, ctx);
+    if (ctx.json) {
+      ctx.print(JSON.stringify(summaryJson(r), null, 2));
+      return;
+    }
+    for (const n of r.networks) ctx.print(`${n.name.padEnd(10)} ${n.role.padEnd(8)} ${String(n.params).padStart(10)} params  val acc best ${pct(n.bestValAcc)} (epoch ${n.bestEpoch ?? '-'}), last ${pct(n.lastValAcc)}`);
+    if (r.ensemble) ctx.print(`${'ensemble'.padEnd(10)} ${''.padEnd(8)} ${''.padStart(10)}         val acc best ${pct(r.ensemble.bestValAcc)} (epoch ${r.ensemble.bestEpoch}), last ${pct(r.ensemble.lastValAcc)}`);
+    ctx.print(r.interrupted ? `interrupted; resume with --resume ${r.outputs.checkpoint?.replace(/\/checkpoint\.bin$/, '')}` : `wrote ${Object.values(r.outputs).filter((p) => p.endsWith('.onnx')).join(', ')}`);
+  },
+};

@@ -1,0 +1,66 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { Ajv, type ErrorObject } from 'ajv';
+import { LineCounter, parseDocument, stringify } from 'yaml';
+import { UserError } from '../util/errors.js';
+import type { OptionDef } from './options.js';
+
+// The JSON Schema of a run config: one property per option, nothing else allowed.
+export function configSchema(options: OptionDef[]): object {
+  const prop = (o: OptionDef): object => {
+    switch (o.type) {
+      case 'string': return { type: 'string', ...(o.choices ? { enum: o.choices } : {}) };
+      case 'boolean': return { type: 'boolean' };
+      case 'number': return { type: o.integer ? 'integer' : 'number', ...(o.positive ? { exclusiveMinimum: 0 } : {}) };
+      case 'strings': return { anyOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' }, minItems: 1 }] };
+      case 'terms': return { anyOf: [{ type: 'string' }, { type: 'object', additionalProperties: { type: 'number', minimum: 0 } }] };
+    }
+  };
+  return { type: 'object', additionalProperties: false, properties: Object.fromEntries(options.map((o) => [o.key, prop(o)])) };
+}
+
+// Keys whose values are paths: resolved relative to the config file, unless a zoo/slim spec or a named dataset.
+const PATH_KEYS = new Set(['data', 'teacher', 'student', 'out', 'resume', 'saveArtifacts']);
+const NOT_PATHS = /^(zoo:|slim:|fashion-mnist$|mnist$)/;
+
+function resolvePaths(cfg: Record<string, unknown>, base: string): Record<string, unknown> {
+  const fix = (v: unknown) => (typeof v === 'string' && !NOT_PATHS.test(v) && !isAbsolute(v) ? resolve(base, v) : v);
+  return Object.fromEntries(Object.entries(cfg).map(([k, v]) => [k, PATH_KEYS.has(k) ? (Array.isArray(v) ? v.map(fix) : fix(v)) : v]));
+}
+
+// Read a YAML run config: plain data only (no custom tags), validated against the options; errors name file, line, key.
+export function loadConfigFile(path: string, options: OptionDef[]): Record<string, unknown> {
+  if (!existsSync(path)) throw new UserError(`--config: ${path}: no such file`);
+  const text = readFileSync(path, 'utf8');
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, customTags: [], uniqueKeys: true });
+  const problem = doc.errors[0] ?? doc.warnings[0];
+  if (problem) {
+    const pos = lines.linePos(problem.pos[0]);
+    throw new UserError(`${path}:${pos.line}: ${problem.message.split('\n')[0]}`);
+  }
+  const value: unknown = doc.toJS({ maxAliasCount: 50 });
+  if (value === null || value === undefined) return {};
+  const lineOf = (key: string | undefined): string => {
+    const node = key === undefined ? undefined : doc.getIn([key], true) as { range?: [number, number] } | undefined;
+    const pair = key === undefined ? undefined : (doc.contents as { items?: { key?: { value?: unknown; range?: [number, number] } }[] } | null)?.items?.find((i) => i.key?.value === key);
+    const offset = pair?.key?.range?.[0] ?? node?.range?.[0];
+    return offset === undefined ? '' : `:${lines.linePos(offset).line}`;
+  };
+  const ajv = new Ajv({ allErrors: false });
+  const validate = ajv.compile(configSchema(options));
+  if (!validate(value)) {
+    const e = validate.errors![0]! as ErrorObject;
+    if (e.keyword === 'type' && e.instancePath === '') throw new UserError(`${path}: a config is a mapping of option names to values`);
+    const key = e.keyword === 'additionalProperties' ? String((e.params as { additionalProperty: string }).additionalProperty) : e.instancePath.split('/')[1];
+    const known = options.map((o) => o.key).join(', ');
+    if (e.keyword === 'additionalProperties') throw new UserError(`${path}${lineOf(key)}: unknown key '${key}'`, `valid keys: ${known}`);
+    throw new UserError(`${path}${lineOf(key)}: '${key}' ${e.message ?? 'is not valid'}${e.keyword === 'enum' ? ` (${(e.params as { allowedValues: string[] }).allowedValues.join(', ')})` : ''}`);
+  }
+  return resolvePaths(value as Record<string, unknown>, dirname(resolve(path)));
+}
+
+// The resolved config as YAML (for --print-config), keys in table order, unset options left out.
+export function configToYaml(cfg: Record<string, unknown>): string {
+  return stringify(Object.fromEntries(Object.entries(cfg).filter(([, v]) => v !== undefined)));
+}

@@ -1,0 +1,61 @@
+// The options of a training run, declared once: yargs flags, the config file's JSON Schema and the defaults all come
+// from this table, so a flag and its config key can never drift apart. Keys are camelCase in files, kebab-case as flags.
+export interface OptionDef {
+  key: string;
+  type: 'string' | 'number' | 'boolean' | 'strings' | 'terms';
+  describe: string;
+  default?: unknown;
+  defaultDescription?: string;
+  choices?: string[];
+  // Whole numbers only / strictly positive.
+  integer?: boolean;
+  positive?: boolean;
+  // Shared with `train` (the rest are distill's own).
+  common?: boolean;
+}
+
+// Options `train` and `distill` share.
+export const COMMON_OPTIONS: OptionDef[] = [
+  { key: 'data', type: 'string', describe: 'dataset: an image folder root/<class>/*, IDX folder, CSV/JSONL list, or fashion-mnist | mnist', defaultDescription: 'the embedded Fashion-MNIST subset' },
+  { key: 'input', type: 'string', describe: 'input CxHxW for zoo models (default: the teacher\'s or the data\'s own size)' },
+  { key: 'epochs', type: 'number', default: 10, integer: true, positive: true, describe: 'passes over the training set' },
+  { key: 'batchSize', type: 'number', default: 128, integer: true, positive: true, describe: 'images per step (the last incomplete batch is dropped)' },
+  { key: 'lr', type: 'number', default: 0.05, positive: true, describe: 'peak learning rate' },
+  { key: 'optimizer', type: 'string', default: 'sgd', choices: ['sgd', 'adam', 'adamw'], describe: 'update rule (PyTorch semantics)' },
+  { key: 'momentum', type: 'number', default: 0.9, describe: 'SGD momentum' },
+  { key: 'nesterov', type: 'boolean', default: false, describe: 'Nesterov momentum (SGD)' },
+  { key: 'weightDecay', type: 'number', default: 5e-4, describe: 'L2 weight decay (decoupled for adamw)' },
+  { key: 'noDecayBnBias', type: 'boolean', default: false, describe: 'exempt BatchNorm parameters and biases from weight decay' },
+  { key: 'schedule', type: 'string', default: 'cosine', describe: 'learning-rate schedule: constant | cosine | step[:N] | multistep[:e1,e2,...]' },
+  { key: 'warmup', type: 'number', default: 0, describe: 'linear learning-rate warm-up epochs' },
+  { key: 'labelSmoothing', type: 'number', default: 0, describe: 'cross-entropy label smoothing' },
+  { key: 'valSplit', type: 'number', describe: 'fraction of the training data held out when the dataset has no val/test split' },
+  { key: 'augment', type: 'string', default: 'auto', choices: ['auto', 'none', 'cifar', 'imagenet'], describe: 'training augmentation: cifar = random crop with padding + flip, imagenet = random-resized crop + flip; auto = cifar up to 64 px, imagenet above' },
+  { key: 'mean', type: 'string', describe: 'per-channel mean on the 0..1 pixel scale, e.g. 0.485,0.456,0.406 (with --std)' },
+  { key: 'std', type: 'string', describe: 'per-channel std on the 0..1 pixel scale, e.g. 0.229,0.224,0.225 (with --mean)' },
+  { key: 'computeStats', type: 'boolean', describe: 'normalise with mean/std measured on (a sample of) the training images' },
+  { key: 'cropFraction', type: 'number', describe: 'evaluation centre crop as a fraction of the resized shorter side' },
+  { key: 'strict', type: 'boolean', default: false, describe: 'fail on the first unreadable image instead of skipping it' },
+  { key: 'device', type: 'string', default: 'cpu', describe: 'cpu | cuda | webgpu | auto (tried in priority order)' },
+  { key: 'threads', type: 'number', integer: true, positive: true, describe: 'CPU threads for onnxruntime (default: all cores)' },
+  { key: 'seed', type: 'number', default: 0, integer: true, describe: 'seed for initialisation, shuffling and augmentation' },
+].map((o) => ({ ...o, common: true }) as OptionDef);
+
+// Options only `distill` has.
+export const DISTILL_OPTIONS: OptionDef[] = [
+  { key: 'teacher', type: 'string', describe: 'the teacher: an .onnx classifier or zoo:<name> (trained from scratch by online methods)', defaultDescription: 'the shipped Fashion-MNIST teacher' },
+  { key: 'student', type: 'strings', default: ['zoo:cnn'], describe: 'a student: zoo:<name>, an .onnx file, or slim:<ratio> of the teacher; repeat for several' },
+  { key: 'students', type: 'number', integer: true, positive: true, describe: 'K copies of the (single) --student spec, each with its own seed' },
+  { key: 'method', type: 'string', default: 'kd', describe: 'method preset(s), mixed with +: ce, kd, dml, kdml, fitnet, at, sp, pkt, dkd (e.g. kd+at)' },
+  { key: 'terms', type: 'terms', describe: 'term weights, e.g. ce=0.1,kd=0.9,at=1000 (a name selects every use of that term)' },
+  { key: 'tau', type: 'number', positive: true, describe: 'KD temperature (default: each method\'s own, 4 for kd)' },
+  { key: 'teacherLr', type: 'number', positive: true, describe: 'learning-rate multiplier of a trainable (online) teacher', default: 1 },
+  { key: 'out', type: 'string', default: 'runs/distill', describe: 'output folder: <student>.onnx, ensemble.onnx, run.json, checkpoint.bin' },
+  { key: 'resume', type: 'string', describe: 'resume from the checkpoint in this run folder' },
+  { key: 'saveArtifacts', type: 'string', describe: 'also write the compiled training-step and evaluation graphs, the initial state and a JSON contract to this folder' },
+];
+
+// camelCase key -> --kebab-case flag.
+export function flagOf(key: string): string {
+  return key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+}

@@ -1,0 +1,47 @@
+import type { Argv } from 'yargs';
+import { UserError } from '../util/errors.js';
+import { loadConfigFile } from './file.js';
+import { flagOf, type OptionDef } from './options.js';
+
+// Declare the table's options as yargs flags WITHOUT defaults, so a flag the user typed can be told from a default
+// (flags override the config file, which overrides the defaults).
+export function declareOptions(y: Argv, options: OptionDef[]): Argv {
+  for (const o of options) {
+    const type = o.type === 'strings' ? 'string' : o.type === 'terms' ? 'string' : o.type;
+    const shown = o.defaultDescription ?? (o.default === undefined ? undefined : Array.isArray(o.default) ? o.default.join(' ') : String(o.default));
+    y = y.option(flagOf(o.key), {
+      type, describe: o.describe, ...(o.type === 'strings' ? { array: true } : {}), ...(o.choices ? { choices: o.choices } : {}),
+      ...(shown !== undefined ? { defaultDescription: shown } : {}),
+    });
+  }
+  return y;
+}
+
+// Check one value against its option (from a flag or a file), naming where it came from.
+function checkValue(o: OptionDef, v: unknown, where: string): unknown {
+  if (o.type === 'number') {
+    const n = Number(v);
+    if (typeof v === 'boolean' || !Number.isFinite(n)) throw new UserError(`${where}: '${String(v)}' is not a number`);
+    if (o.integer && !Number.isInteger(n)) throw new UserError(`${where}: '${String(v)}' must be a whole number`);
+    if (o.positive && n <= 0) throw new UserError(`${where}: '${String(v)}' must be positive`);
+    return n;
+  }
+  if (o.type === 'strings') return (Array.isArray(v) ? v : [v]).map(String);
+  if (o.choices && !o.choices.includes(String(v))) throw new UserError(`${where}: '${String(v)}' is not one of ${o.choices.join(', ')}`);
+  return v;
+}
+
+// Defaults, then the config file (if any), then the flags given on the command line: the resolved config.
+export function resolveConfig(options: OptionDef[], argv: Record<string, unknown>, configPath?: string): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const o of options) if (o.default !== undefined) out[o.key] = o.default;
+  if (configPath) {
+    const file = loadConfigFile(configPath, options);
+    for (const o of options) if (file[o.key] !== undefined) out[o.key] = checkValue(o, file[o.key], `${configPath}: '${o.key}'`);
+  }
+  for (const o of options) {
+    const v = argv[o.key];
+    if (v !== undefined) out[o.key] = checkValue(o, v, `--${flagOf(o.key)}`);
+  }
+  return out;
+}

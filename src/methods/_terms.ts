@@ -1,0 +1,33 @@
+import type { RunTerm } from '../train/loop.js';
+import type { MethodContext } from './types.js';
+
+// Shared pieces of the presets: a term use with a name that stays readable with one or several students.
+
+// `ce` for one student, `ce.student2` for several.
+export function termName(base: string, student: string, ctx: MethodContext): string {
+  return ctx.students.length > 1 ? `${base}.${student}` : base;
+}
+
+// Cross-entropy with the labels for each student.
+export function ceTerms(ctx: MethodContext, weight: number): RunTerm[] {
+  return ctx.students.map((s) => ({ term: 'ce', name: termName('ce', s, ctx), taps: { logits: `${s}.logits` }, weight }));
+}
+
+// The teacher a method needs, or a clear error (the pipeline always supplies one when the method asks).
+export function teacherOf(ctx: MethodContext, method: string): string {
+  if (!ctx.teacher) throw new Error(`method '${method}' needs a teacher network`);
+  return ctx.teacher;
+}
+
+// A feature term on pairs of stage taps of the student and the teacher (the last `count`, paired from the end).
+export function stagePairs(ctx: MethodContext, student: string, teacher: string, count: number): [string, string][] {
+  const s = ctx.stages(student);
+  const t = ctx.stages(teacher);
+  const n = Math.min(count, s.length, t.length);
+  return Array.from({ length: n }, (_, i) => [s[s.length - n + i]!, t[t.length - n + i]!]);
+}
+
+// The middle stage (FitNets' hint layer: f2 of a three-stage CIFAR ResNet).
+export function middleStage(stages: string[]): string | undefined {
+  return stages[Math.floor((stages.length - 1) / 2)];
+}

@@ -1,0 +1,150 @@
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { CliContext } from '../cli/command.js';
+import { resolveConfig } from '../config/resolve.js';
+import { COMMON_OPTIONS, DISTILL_OPTIONS } from '../config/options.js';
+import { configToYaml, loadConfigFile } from '../config/file.js';
+import type { NetworkSpec } from '../compiler/network.js';
+import { loadModel, type Model } from '../ir/model.js';
+import { applyTermWeights, mixTerms, parseMethods, parseTermWeights, teacherMode } from '../methods/index.js';
+import { parseSchedule } from '../train/schedule.js';
+import { runNetworks, type RunRecord } from '../train/loop.js';
+import { UserError } from '../util/errors.js';
+import { writeFileAtomic } from '../util/fs.js';
+import { buildZooModel, deriveStudent, teacherIO } from '../zoo/index.js';
+import { loadTrainingData } from './data.js';
+import { stageTaps } from './taps.js';
+import type { DistillOptions } from './options.js';
+
+// The teacher shipped in the package (models/fashion-mnist-teacher), used when no --teacher is given.
+export const SHIPPED_TEACHER = fileURLToPath(new URL('../../models/fashion-mnist-teacher/model.onnx', import.meta.url));
+// The dataset shipped in the package (models/fashion-mnist-subset).
+export const EMBEDDED_DATA = fileURLToPath(new URL('../../models/fashion-mnist-subset', import.meta.url));
+
+const ALL_OPTIONS = [...COMMON_OPTIONS, ...DISTILL_OPTIONS];
+
+// Options as given (library call or parsed flags) -> the resolved config: defaults, then `config` file, then these.
+// `--resume DIR` starts from the config that run saved (DIR/config.yaml), so resuming needs no other flag.
+export function resolveDistillConfig(given: DistillOptions & { config?: string }): DistillOptions {
+  const { config, ...flags } = given;
+  const saved = flags.resume ? join(resolve(flags.resume), 'config.yaml') : undefined;
+  const base = saved && existsSync(saved) ? loadConfigFile(saved, ALL_OPTIONS) : {};
+  const cfg = resolveConfig(ALL_OPTIONS, { ...base, ...flags } as Record<string, unknown>, config) as DistillOptions;
+  if (flags.resume) cfg.out = resolve(flags.resume);
+  return cfg;
+}
+
+// The resolved config as YAML (`--print-config`).
+export function printConfig(cfg: DistillOptions): string {
+  return configToYaml(cfg as Record<string, unknown>);
+}
+
+// Where a teacher's bytes come from, for the hash recorded in every student's metadata.
+function sha256(path: string): string {
+  return createHash('sha256').update(readFileSync(path)).digest('hex');
+}
+
+// Distil one or more students from a teacher with the chosen method(s): the whole `distill` command as a library call.
+export async function distill(options: DistillOptions & { config?: string }, ctx?: CliContext): Promise<RunRecord> {
+  const cfg = resolveDistillConfig(options);
+  const c = ctx ?? { json: false, verbose: false, print: () => {}, log: () => {} };
+  const methods = parseMethods(cfg.method!);
+  const mode = teacherMode(methods);
+  const studentSpecs = expandStudents(cfg);
+  const needTeacher = mode !== 'none' || studentSpecs.some((s) => s.startsWith('slim:'));
+  const teacherSpec = cfg.teacher ?? SHIPPED_TEACHER;
+  if (cfg.teacher === undefined && needTeacher && !existsSync(SHIPPED_TEACHER)) throw new UserError(`no --teacher given and the shipped teacher is missing (${SHIPPED_TEACHER})`);
+  const teacherFile = needTeacher && !teacherSpec.startsWith('zoo:') ? resolve(teacherSpec) : undefined;
+  const teacherFileModel = teacherFile ? loadModel(teacherFile) : undefined;
+  const io = teacherFileModel ? teacherIO(teacherFileModel) : undefined;
+  const pre = teacherFileModel ? teacherPreprocess(teacherFileModel) : undefined;
+  const data = await loadTrainingData(cfg.data ?? EMBEDDED_DATA, {
+    ...(cfg.input ? { input: parseShape(cfg.input) } : io ? { input: io.input } : {}), model: teacherFile ?? studentSpecs.find((s) => !s.startsWith('slim:')) ?? 'zoo:cnn',
+    seed: cfg.seed!, strict: cfg.strict!, augment: cfg.augment!, ...(cfg.valSplit !== undefined ? { valSplit: cfg.valSplit } : {}),
+    ...(cfg.mean ? { mean: numbers(cfg.mean, '--mean') } : pre?.mean ? { mean: pre.mean } : {}),
+    ...(cfg.std ? { std: numbers(cfg.std, '--std') } : pre?.std ? { std: pre.std } : {}),
+    ...(cfg.computeStats !== undefined ? { computeStats: cfg.computeStats } : {}),
+    ...(cfg.cropFraction !== undefined ? { cropFraction: cfg.cropFraction } : pre?.cropFraction ? { cropFraction: pre.cropFraction } : {}),
+  }, c);
+  const classes = data.classes.length;
+  const teacher = needTeacher ? (teacherFileModel ?? buildZooModel(teacherSpec.slice(4), { input: data.input, classes, seed: cfg.seed! })) : undefined;
+  if (teacher && io && io.classes !== classes) throw new UserError(`the teacher ${teacherSpec} predicts ${io.classes} classes but the data ${cfg.data ?? 'embedded'} has ${classes}`);
+  const students = studentSpecs.map((spec, k) => {
+    const name = studentSpecs.length > 1 ? `student${k + 1}` : 'student';
+    const seed = cfg.seed! + k;
+    const model: Model = teacher ? deriveStudent(teacher, spec, { input: data.input, classes, seed }) : deriveStudentWithoutTeacher(spec, data.input, classes, seed);
+    return { name, model, role: 'student' as const, trainable: true, ...(cfg.noDecayBnBias ? { noDecay: 'norm-and-bias' as const } : {}) };
+  });
+  for (const s of students) {
+    const k = teacherIO(s.model).classes;
+    if (k !== classes) throw new UserError(`student '${s.name}' predicts ${k} classes but the data has ${classes}${teacher ? ` (and the teacher ${io?.classes ?? classes})` : ''}`);
+  }
+  const networks: NetworkSpec[] = [...(teacher && mode !== 'none' ? [{
+    name: 'teacher', model: teacher, role: 'teacher' as const, trainable: mode === 'trainable', lrScale: cfg.teacherLr ?? 1,
+    ...(cfg.noDecayBnBias ? { noDecay: 'norm-and-bias' as const } : {}),
+  }] : []), ...students];
+  for (const m of methods) {
+    if (students.length < m.minStudents) throw new UserError(`--method ${m.name} needs at least ${m.minStudents} students; give --students ${m.minStudents} or repeat --student`);
+  }
+  const stages = stageTaps(networks);
+  const mctx = { teacher: networks.some((n) => n.role === 'teacher') ? 'teacher' : undefined, students: students.map((s) => s.name), stages, ...(cfg.tau !== undefined ? { tau: cfg.tau } : {}) };
+  let terms = mixTerms(methods, mctx).map((t) => (t.term === 'ce' && cfg.labelSmoothing ? { ...t, options: { ...t.options, smoothing: cfg.labelSmoothing } } : t));
+  if (cfg.terms !== undefined) terms = applyTermWeights(terms, typeof cfg.terms === 'string' ? parseTermWeights(cfg.terms) : cfg.terms);
+  const outDir = resolve(cfg.out!);
+  writeFileAtomic(join(outDir, 'config.yaml'), printConfig({ ...cfg, out: outDir }));
+  const metadata: Record<string, string> = { 'onnx_distill.method': cfg.method!, ...(teacherFile ? { 'onnx_distill.teacher_sha256': sha256(teacherFile) } : {}) };
+  const files: Record<string, string> = Object.fromEntries(students.map((s) => [s.name, `${s.name}.onnx`]));
+  if (mode === 'trainable') files.teacher = 'teacher.onnx';
+  const record = await runNetworks({
+    networks, terms, train: data.train, val: data.val, classes: data.classes, epochs: cfg.epochs!, batchSize: cfg.batchSize!,
+    schedule: parseSchedule(cfg.schedule!, cfg.lr!, cfg.epochs!, cfg.warmup ?? 0), optimizer: cfg.optimizer!,
+    hyper: { weightDecay: cfg.weightDecay!, momentum: cfg.momentum!, nesterov: cfg.nesterov!, beta1: 0.9, beta2: 0.999, eps: 1e-8 },
+    ...(students.length >= 2 ? { ensemble: students.map((s) => s.name) } : {}),
+    exports: { files, preprocess: data.preprocess, metadata, ensembleFile: 'ensemble.onnx' },
+    device: cfg.device!, ...(cfg.threads ? { threads: cfg.threads } : {}), seed: cfg.seed!, outDir, resume: cfg.resume !== undefined,
+    config: { command: 'distill', ...cfg, out: outDir }, log: c.log, progress: !c.json,
+    ...(cfg.saveArtifacts ? { saveArtifacts: resolve(cfg.saveArtifacts) } : {}),
+  });
+  data.report(c);
+  return record;
+}
+
+// `--student a --student b`, or `--students K` copies of one spec.
+function expandStudents(cfg: DistillOptions): string[] {
+  const list = Array.isArray(cfg.student) ? cfg.student : [cfg.student ?? 'zoo:cnn'];
+  if (cfg.students === undefined) return list;
+  if (list.length > 1) throw new UserError(`--students ${cfg.students} copies one --student spec, but ${list.length} were given (${list.join(', ')})`);
+  return Array.from({ length: cfg.students }, () => list[0]!);
+}
+
+function deriveStudentWithoutTeacher(spec: string, input: [number, number, number], classes: number, seed: number): Model {
+  if (spec.startsWith('zoo:')) return buildZooModel(spec.slice(4), { input, classes, seed });
+  if (!existsSync(spec)) throw new UserError(`--student: '${spec}' is neither zoo:<name>, slim:<ratio> nor an existing .onnx file`);
+  return loadModel(spec);
+}
+
+// The normalisation a teacher this tool trained was fed (so the students see the same inputs).
+function teacherPreprocess(m: Model): { mean?: number[]; std?: number[]; cropFraction?: number } | undefined {
+  const text = m.metadata().get('onnx_distill.preprocess');
+  if (!text) return undefined;
+  try {
+    const p = JSON.parse(text) as { mean?: number[]; std?: number[]; cropFraction?: number };
+    return { ...(Array.isArray(p.mean) ? { mean: p.mean } : {}), ...(Array.isArray(p.std) ? { std: p.std } : {}), ...(typeof p.cropFraction === 'number' ? { cropFraction: p.cropFraction } : {}) };
+  } catch {
+    return undefined;
+  }
+}
+
+function parseShape(text: string): [number, number, number] {
+  const d = text.toLowerCase().split('x').map(Number);
+  if (d.length !== 3 || d.some((x) => !Number.isInteger(x) || x <= 0)) throw new UserError(`--input: '${text}' is not a shape like 3x32x32`);
+  return d as [number, number, number];
+}
+
+function numbers(text: string, option: string): number[] {
+  const v = text.split(',').map((p) => Number(p.trim()));
+  if (v.some((x) => !Number.isFinite(x))) throw new UserError(`${option}: '${text}' is not a comma-separated list of numbers`);
+  return v;
+}

@@ -1,0 +1,37 @@
+// The options of `distill` (and of its library call `distill()`), keys as in a run config file; every key is
+// optional and defaults as `onnx-distill distill --help` says.
+export interface DistillOptions {
+  teacher?: string;
+  student?: string | string[];
+  students?: number;
+  method?: string;
+  terms?: string | Record<string, number>;
+  tau?: number;
+  teacherLr?: number;
+  data?: string;
+  input?: string;
+  epochs?: number;
+  batchSize?: number;
+  lr?: number;
+  optimizer?: string;
+  momentum?: number;
+  nesterov?: boolean;
+  weightDecay?: number;
+  noDecayBnBias?: boolean;
+  schedule?: string;
+  warmup?: number;
+  labelSmoothing?: number;
+  valSplit?: number;
+  augment?: string;
+  mean?: string;
+  std?: string;
+  computeStats?: boolean;
+  cropFraction?: number;
+  strict?: boolean;
+  device?: string;
+  threads?: number;
+  seed?: number;
+  out?: string;
+  resume?: string;
+  saveArtifacts?: string;
+}

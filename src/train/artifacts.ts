@@ -1,0 +1,65 @@
+import { join } from 'node:path';
+import { Builder } from '../ir/builder.js';
+import { Graph } from '../ir/graph.js';
+import { newModel, serializeModel } from '../ir/model.js';
+import type { CompiledStep } from '../compiler/step.js';
+import { writeFileAtomic } from '../util/fs.js';
+import type { RunOptions } from './loop.js';
+import { weightAt } from './weights.js';
+
+// The JSON contract beside the artifacts: everything a plain onnxruntime loop in any language needs to repeat the run.
+export interface ArtifactContract {
+  format: 'onnx-distill-training-artifacts/1';
+  step: {
+    file: string;
+    image: { input: string; shape: number[]; layout: 'NCHW float32, normalised as preprocess says' };
+    labels: { input: string; shape: number[]; encoding: 'one-hot float32' };
+    lr: { input: string; schedule: unknown };
+    biasCorrection?: { bc1: string; bc2: string; rule: string };
+    termWeights: { input: string; term: string; weight: number; schedule: unknown; perEpoch: number[] }[];
+    // Step output -> the input it feeds on the next step (weights, optimizer slots, BatchNorm statistics).
+    carry: Record<string, string>;
+    report: { loss: string; terms: Record<string, string>; logits: Record<string, string> };
+  };
+  eval: { file: string; image: string; outputs: string[]; stateInputs: string[] };
+  initialState: { file: string; note: string; names: string[] };
+  optimizer: { name: string; hyper: unknown };
+  epochs: number;
+  batchSize: number;
+  stepsPerEpoch: number;
+  preprocess?: unknown;
+}
+
+// Write what the run executes: the step and evaluation graphs, the initial state (an ONNX model with no inputs whose
+// outputs are the state tensors) and the contract.
+export function writeArtifacts(dir: string, o: RunOptions, step: CompiledStep, evalGraph: { bytes: Uint8Array; stateNames: string[]; outputs: string[] }): void {
+  writeFileAtomic(join(dir, 'train_step.onnx'), step.bytes);
+  writeFileAtomic(join(dir, 'eval.onnx'), evalGraph.bytes);
+  const g = new Graph('initial_state');
+  const b = new Builder(g);
+  const names = [...step.params, ...step.buffers].map((e) => e.name);
+  g.outputs = names.map((n) => b.identity(g.addInitializer(`init/${n}`, step.initial[n]!), n));
+  writeFileAtomic(join(dir, 'initial_state.onnx'), serializeModel(newModel(g, 18)).onnx);
+  const contract: ArtifactContract = {
+    format: 'onnx-distill-training-artifacts/1',
+    step: {
+      file: 'train_step.onnx',
+      image: { input: step.inputName, shape: step.inputShape, layout: 'NCHW float32, normalised as preprocess says' },
+      labels: { input: 'labels', shape: [step.inputShape[0]!, step.classes], encoding: 'one-hot float32' },
+      lr: { input: 'lr', schedule: o.schedule },
+      ...(step.biasCorrection ? { biasCorrection: { bc1: 'bc1', bc2: 'bc2', rule: 'bc1 = 1 - beta1^t, bc2 = 1 - beta2^t, t = optimizer steps done + 1' } } : {}),
+      termWeights: o.terms.map((t) => ({ input: `w_${t.name}`, term: t.term, weight: t.weight, schedule: t.schedule ?? { kind: 'constant' }, perEpoch: Array.from({ length: o.epochs }, (_, e) => weightAt(t.weight, t.schedule, e)) })),
+      carry: step.carry,
+      report: { loss: 'loss', terms: Object.fromEntries(step.terms.map((t) => [t.name, `term_${t.name}`])), logits: step.logits },
+    },
+    eval: { file: 'eval.onnx', image: 'input', outputs: evalGraph.outputs, stateInputs: evalGraph.stateNames },
+    initialState: {
+      file: 'initial_state.onnx', names,
+      note: 'run it with no inputs: each output is the starting value of the step input of the same name; optimizer slots (step inputs ending in their slot name) start at zero',
+    },
+    optimizer: { name: o.optimizer, hyper: o.hyper },
+    epochs: o.epochs, batchSize: o.batchSize, stepsPerEpoch: Math.floor(o.train.size / o.batchSize),
+    ...(o.exports.preprocess !== undefined ? { preprocess: o.exports.preprocess } : {}),
+  };
+  writeFileAtomic(join(dir, 'contract.json'), JSON.stringify(contract, null, 2));
+}
