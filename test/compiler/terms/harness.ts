@@ -23,6 +23,7 @@ export interface BuiltTerm {
   params: { name: string; init: Tensor }[];
 }
 
+// The one-hot labels input a case gets: [N, classes].
 export function labelShape(c: TermCase): number[] {
   const s = c.shapes[c.term.slots[0]!.name]!;
   return [s[0]!, c.classes ?? s[1]!];
