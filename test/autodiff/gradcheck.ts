@@ -33,6 +33,8 @@ export interface CheckCase {
   atol?: number;
   directions?: number;
   seed?: number;
+  // Runs on the graph after autodiff, before it is serialised (e.g. lowering the compiler's pseudo-ops).
+  lower?: (g: Graph) => void;
 }
 
 export interface CheckResult {
@@ -56,6 +58,7 @@ export async function gradcheck(c: CheckCase, rt?: Runtime): Promise<CheckResult
   const wrt = ins.filter((_, i) => c.inputs[i]!.grad !== false && (c.inputs[i]!.dtype ?? 'float32') === 'float32');
   const grads = backward(g, { loss, wrt });
   g.outputs = [b.identity(loss, 'loss'), ...wrt.map((w) => b.identity(grads.get(w) ?? b.op.Mul!([w, 0]), `grad_${w.name}`))];
+  c.lower?.(g);
   const bytes = serializeModel(newModel(g, 18)).onnx;
   const own = !rt;
   const runtime = rt ?? new Runtime({ threads: 1 });

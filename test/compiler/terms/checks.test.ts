@@ -1,0 +1,43 @@
+// Each term's check(): shapes it cannot match give a UserError that names the slots involved.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { termByName } from '../../../src/compiler/losses/index.js';
+import { UserError } from '../../../src/util/errors.js';
+
+const bad: { term: string; shapes: Record<string, number[]>; why: string; slots: string[] }[] = [
+  { term: 'kd', shapes: { student: [5, 7], teacher: [5, 8] }, why: 'class counts differ', slots: ['student', 'teacher'] },
+  { term: 'kd', shapes: { student: [5, 7, 1], teacher: [5, 7, 1] }, why: 'not logits', slots: ['student', 'teacher'] },
+  { term: 'kl', shapes: { student: [4, 7], peer: [5, 7] }, why: 'batch sizes differ', slots: ['student', 'peer'] },
+  { term: 'mse', shapes: { student: [5, 3, 4, 4], teacher: [5, 4, 4, 4] }, why: 'channels differ', slots: ['student', 'teacher'] },
+  { term: 'dkd', shapes: { student: [5, 7], teacher: [5, 6] }, why: 'class counts differ', slots: ['student', 'teacher'] },
+  { term: 'at', shapes: { student: [5, 3, 6, 6], teacher: [5, 4, 4, 4] }, why: 'sizes do not divide', slots: ['student', 'teacher'] },
+  { term: 'at', shapes: { student: [5, 3, 8, 8], teacher: [4, 4, 8, 8] }, why: 'batch sizes differ', slots: ['student', 'teacher'] },
+  { term: 'at', shapes: { student: [5, 3, 8], teacher: [5, 3, 8] }, why: 'not feature maps', slots: ['student', 'teacher'] },
+  { term: 'sp', shapes: { student: [5, 3, 4, 4], teacher: [6, 3, 4, 4] }, why: 'batch sizes differ', slots: ['student', 'teacher'] },
+  { term: 'pkt', shapes: { student: [5, 6], teacher: [4, 6] }, why: 'batch sizes differ', slots: ['student', 'teacher'] },
+  { term: 'fitnet', shapes: { student: [5, 3, 4, 4], teacher: [5, 4, 6, 6] }, why: 'student smaller, not half', slots: ['student', 'teacher'] },
+  { term: 'fitnet', shapes: { student: [5, 3, 8, 6], teacher: [5, 4, 4, 4] }, why: 'stride-2 conv gives 4×3', slots: ['student', 'teacher'] },
+  { term: 'fitnet', shapes: { student: [5, 3, 8, 8], teacher: [5, 4] }, why: 'teacher not a map', slots: ['student', 'teacher'] },
+];
+
+for (const c of bad) {
+  test(`${c.term} check() rejects ${JSON.stringify(c.shapes)} (${c.why}) naming the slots`, () => {
+    const term = termByName(c.term);
+    assert.throws(() => term.check!(c.shapes, term.defaults), (err: unknown) => {
+      assert.ok(err instanceof UserError, `expected a UserError, got ${String(err)}`);
+      assert.match(err.message, new RegExp(`^${c.term}:`));
+      for (const s of c.slots) assert.ok(err.message.includes(`'${s}'`), `message names slot '${s}': ${err.message}`);
+      return true;
+    });
+  });
+}
+
+test('every term accepts the shapes it is meant for', () => {
+  const good: Record<string, Record<string, number[]>> = {
+    kd: { student: [5, 7], teacher: [5, 7] }, kl: { student: [5, 7], peer: [5, 7] }, dkd: { student: [5, 7], teacher: [5, 7] },
+    mse: { student: [5, 3, 4, 4], teacher: [5, 3, 4, 4] }, at: { student: [5, 3, 8, 8], teacher: [5, 4, 4, 4] },
+    sp: { student: [5, 3, 4, 4], teacher: [5, 8, 2, 2] }, pkt: { student: [5, 6], teacher: [5, 9] },
+    fitnet: { student: [5, 3, 4, 4], teacher: [5, 4, 8, 8] },
+  };
+  for (const [name, shapes] of Object.entries(good)) termByName(name).check?.(shapes, termByName(name).defaults);
+});
