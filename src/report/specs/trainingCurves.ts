@@ -64,7 +64,8 @@ export function trainingCurvesSpec(history: TrainingHistory, o: TrainingCurvesOp
       mark: line,
       encoding: {
         x,
-        y: { field: 'value', type: 'quantitative', title: 'Accuracy', scale: { zero: false, padding: 8 }, axis: { format: '.0%' } },
+        y: { field: 'value', type: 'quantitative', title: 'Accuracy', scale: { domain: paddedDomain(acc.map((p) => p.value), 0, 1), nice: false },
+          axis: { format: '.0%' } },
         color: { field: 'network', type: 'nominal', scale: { domain: networks, range: seriesColors(networks) }, legend },
         strokeDash: { field: 'split', type: 'nominal', scale: { domain: splits, range: splits.map((s) => (s === 'validation' ? [1, 0] : [6, 4])) },
           legend: splits.length > 1 ? { ...legend, columns: 2, symbolType: 'stroke', symbolSize: 400,
@@ -90,7 +91,8 @@ export function trainingCurvesSpec(history: TrainingHistory, o: TrainingCurvesOp
         y: log
           ? { field: 'value', type: 'quantitative', title: 'Loss', scale: { type: 'log', domain: lossDomain, nice: false },
               axis: { format: '~g', values: logTicks(lossDomain[0]!, lossDomain[1]!) } }
-          : { field: 'value', type: 'quantitative', title: 'Loss', scale: { zero: false, padding: 8 }, axis: { format: '~g' } },
+          : { field: 'value', type: 'quantitative', title: 'Loss', scale: { domain: paddedDomain(loss.map((p) => p.value), positive ? 0 : -Infinity, Infinity), nice: false },
+              axis: { format: '~g' } },
         color: { field: 'term', type: 'nominal', scale: { domain: terms, range: seriesColors(terms) }, legend },
       },
     });
@@ -106,6 +108,15 @@ export function trainingCurvesSpec(history: TrainingHistory, o: TrainingCurvesOp
 }
 
 // A fixed colour per series in order of appearance, cycling past ten (more networks than that are unreadable anyway).
+// The values' range widened by 5% each side (so no point sits on the frame) but not past what the quantity can be:
+// accuracy stays in [0, 1], a non-negative loss does not get a negative axis.
+function paddedDomain(vs: number[], min: number, max: number): [number, number] {
+  const lo = Math.min(...vs);
+  const hi = Math.max(...vs);
+  const pad = hi > lo ? 0.05 * (hi - lo) : Math.max(0.01, 0.05 * Math.abs(hi));
+  return [Math.max(min, lo - pad), Math.min(max, hi + pad)];
+}
+
 // The ensemble keeps the purple it has in the trade-off plots.
 function seriesColors(names: string[]): string[] {
   let k = 0;
