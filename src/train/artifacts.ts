@@ -22,7 +22,7 @@ export interface ArtifactContract {
     report: { loss: string; terms: Record<string, string>; logits: Record<string, string> };
   };
   eval: { file: string; image: string; outputs: string[]; stateInputs: string[] };
-  initialState: { file: string; note: string; names: string[] };
+  initialState: { file: string; note: string; names: string[]; zeroSlots: { name: string; shape: number[] }[] };
   optimizer: { name: string; hyper: unknown };
   epochs: number;
   batchSize: number;
@@ -54,8 +54,8 @@ export function writeArtifacts(dir: string, o: RunOptions, step: CompiledStep, e
     },
     eval: { file: 'eval.onnx', image: 'input', outputs: evalGraph.outputs, stateInputs: evalGraph.stateNames },
     initialState: {
-      file: 'initial_state.onnx', names,
-      note: 'run it with no inputs: each output is the starting value of the step input of the same name; optimizer slots (step inputs ending in their slot name) start at zero',
+      file: 'initial_state.onnx', names, zeroSlots: step.slots.map((s) => ({ name: s.name, shape: s.shape })),
+      note: 'run it with no inputs: each output is the starting value of the step input of the same name; the optimizer slots in zeroSlots start at zero',
     },
     optimizer: { name: o.optimizer, hyper: o.hyper },
     epochs: o.epochs, batchSize: o.batchSize, stepsPerEpoch: Math.floor(o.train.size / o.batchSize),
