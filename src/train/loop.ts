@@ -5,6 +5,7 @@ import { compileInference } from '../compiler/inference.js';
 import type { NetworkSpec } from '../compiler/network.js';
 import type { GroupHyper } from '../compiler/optim/index.js';
 import { compileStep, type CompiledStep, type TermUse } from '../compiler/step.js';
+import { writeTrainingCurves } from '../report/index.js';
 import { Runtime, type Session } from '../runtime/session.js';
 import { UserError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/fs.js';
@@ -149,6 +150,7 @@ export async function runNetworks(o: RunOptions): Promise<RunRecord> {
       networks: summaries(o.networks, history, frozenAcc), ensemble: ensembleSummary(history),
       ...primaryFigures(history), outputs: { ...outputs, checkpoint: join(o.outDir, 'checkpoint.bin') },
     };
+    if (history.length && !interrupted) record.outputs.curves = await plotCurves(join(o.outDir, 'training-curves.png'), history, log);
     writeFileAtomic(join(o.outDir, 'run.json'), JSON.stringify(record, null, 2));
     return record;
   } finally {
@@ -169,6 +171,17 @@ async function evaluateFrozen(rt: Runtime, frozen: NetworkSpec[], o: RunOptions,
     return await evaluateNetworks(s, o.val!, o.batchSize, o.classes.length, chw);
   } finally {
     await s.release();
+  }
+}
+
+// The training-curve plot (validation accuracy per network, loss per term); a failed plot never fails a finished run.
+async function plotCurves(path: string, history: EpochRecord[], log: (l: string) => void): Promise<string> {
+  try {
+    await writeTrainingCurves(path, history);
+    return path;
+  } catch (err: unknown) {
+    log(`warning: could not draw ${path}: ${err instanceof Error ? err.message : String(err)}`);
+    return '';
   }
 }
 
