@@ -113,6 +113,10 @@ async function runStep(session: Session, step: CompiledStep, state: Record<strin
 
 const data = (t: TensorData | undefined) => t!.data as Float32Array;
 
+test('every method preset has a PyTorch golden', () => {
+  assert.deepEqual([...METHODS.keys()].sort(), Object.keys(ref.methods).sort());
+});
+
 for (const method of Object.keys(ref.methods)) {
   test(`${method}: step-0 terms, loss and logits match PyTorch${ref.methods[method]!.after ? ', and one SGD step' : ''}`, async (t) => {
     worstSeen = { ratio: 0, name: '' };
