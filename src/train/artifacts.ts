@@ -5,6 +5,7 @@ import { newModel, serializeModel } from '../ir/model.js';
 import type { CompiledStep } from '../compiler/step.js';
 import { writeFileAtomic } from '../util/fs.js';
 import type { RunOptions } from './loop.js';
+import { lrAt } from './schedule.js';
 import { weightAt } from './weights.js';
 
 // The JSON contract beside the artifacts: everything a plain onnxruntime loop in any language needs to repeat the run.
@@ -14,7 +15,7 @@ export interface ArtifactContract {
     file: string;
     image: { input: string; shape: number[]; layout: 'NCHW float32, normalised as preprocess says' };
     labels: { input: string; shape: number[]; encoding: 'one-hot float32' };
-    lr: { input: string; schedule: unknown };
+    lr: { input: string; schedule: unknown; perStep: number[] };
     biasCorrection?: { bc1: string; bc2: string; rule: string };
     termWeights: { input: string; term: string; weight: number; schedule: unknown; perEpoch: number[] }[];
     // Step output -> the input it feeds on the next step (weights, optimizer slots, BatchNorm statistics).
@@ -46,7 +47,7 @@ export function writeArtifacts(dir: string, o: RunOptions, step: CompiledStep, e
       file: 'train_step.onnx',
       image: { input: step.inputName, shape: step.inputShape, layout: 'NCHW float32, normalised as preprocess says' },
       labels: { input: 'labels', shape: [step.inputShape[0]!, step.classes], encoding: 'one-hot float32' },
-      lr: { input: 'lr', schedule: o.schedule },
+      lr: { input: 'lr', schedule: o.schedule, perStep: lrPerStep(o) },
       ...(step.biasCorrection ? { biasCorrection: { bc1: 'bc1', bc2: 'bc2', rule: 'bc1 = 1 - beta1^t, bc2 = 1 - beta2^t, t = optimizer steps done + 1' } } : {}),
       termWeights: o.terms.map((t) => ({ input: `w_${t.name}`, term: t.term, weight: t.weight, schedule: t.schedule ?? { kind: 'constant' }, perEpoch: Array.from({ length: o.epochs }, (_, e) => weightAt(t.weight, t.schedule, e)) })),
       carry: step.carry,
@@ -62,4 +63,10 @@ export function writeArtifacts(dir: string, o: RunOptions, step: CompiledStep, e
     ...(o.exports.preprocess !== undefined ? { preprocess: o.exports.preprocess } : {}),
   };
   writeFileAtomic(join(dir, 'contract.json'), JSON.stringify(contract, null, 2));
+}
+
+// The learning rate of every step of the run, as the loop feeds it (fractional epochs for warm-up).
+function lrPerStep(o: RunOptions): number[] {
+  const steps = Math.floor(o.train.size / o.batchSize);
+  return Array.from({ length: o.epochs * steps }, (_, k) => lrAt(o.schedule, Math.floor(k / steps) + (k % steps) / steps));
 }
