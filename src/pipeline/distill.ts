@@ -10,7 +10,10 @@ import type { NetworkSpec } from '../compiler/network.js';
 import { loadModel, type Model } from '../ir/model.js';
 import { applyTermWeights, mixTerms, parseMethods, parseTermWeights, teacherMode } from '../methods/index.js';
 import { parseSchedule } from '../train/schedule.js';
-import { runNetworks, type RunRecord } from '../train/loop.js';
+import { compileInference } from '../compiler/inference.js';
+import { compileStep } from '../compiler/step.js';
+import { writeArtifacts, type ArtifactContract } from '../train/artifacts.js';
+import { runNetworks, type RunOptions, type RunRecord } from '../train/loop.js';
 import { UserError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { buildZooModel, deriveStudent, teacherIO } from '../zoo/index.js';
@@ -48,7 +51,22 @@ function sha256(path: string): string {
 
 // Distil one or more students from a teacher with the chosen method(s): the whole `distill` command as a library call.
 export async function distill(options: DistillOptions & { config?: string }, ctx?: CliContext): Promise<RunRecord> {
-  const cfg = resolveDistillConfig(options);
+  const { run, report } = await prepareDistill(resolveDistillConfig(options), ctx);
+  const record = await runNetworks(run);
+  report();
+  return record;
+}
+
+// Compile what a distill run would execute and write it as artifacts to `dir`, without training (`onnx-distill compile`).
+export async function compileDistill(options: DistillOptions & { config?: string }, dir: string, ctx?: CliContext): Promise<ArtifactContract> {
+  const { run } = await prepareDistill({ ...resolveDistillConfig(options), saveArtifacts: dir }, ctx);
+  const step = compileStep({ networks: run.networks, terms: run.terms, batch: run.batchSize, optimizer: run.optimizer, hyper: run.hyper, seed: run.seed });
+  const ev = compileInference(run.networks.filter((n) => n.trainable), run.ensemble ? { ensemble: run.ensemble } : {});
+  return writeArtifacts(dir, run, step, { ...ev, outputs: ev.graph.outputs.map((v) => v.name) });
+}
+
+// Everything a distill run needs, from a resolved config: data, networks, terms, exports.
+async function prepareDistill(cfg: DistillOptions, ctx?: CliContext): Promise<{ run: RunOptions; report: () => void }> {
   const c = ctx ?? { json: false, verbose: false, print: () => {}, log: () => {} };
   const methods = parseMethods(cfg.method!);
   const mode = teacherMode(methods);
@@ -97,7 +115,7 @@ export async function distill(options: DistillOptions & { config?: string }, ctx
   const metadata: Record<string, string> = { 'onnx_distill.method': cfg.method!, ...(teacherFile ? { 'onnx_distill.teacher_sha256': sha256(teacherFile) } : {}) };
   const files: Record<string, string> = Object.fromEntries(students.map((s) => [s.name, `${s.name}.onnx`]));
   if (mode === 'trainable') files.teacher = 'teacher.onnx';
-  const record = await runNetworks({
+  const run: RunOptions = {
     networks, terms, train: data.train, val: data.val, classes: data.classes, epochs: cfg.epochs!, batchSize: cfg.batchSize!,
     schedule: parseSchedule(cfg.schedule!, cfg.lr!, cfg.epochs!, cfg.warmup ?? 0), optimizer: cfg.optimizer!,
     hyper: { weightDecay: cfg.weightDecay!, momentum: cfg.momentum!, nesterov: cfg.nesterov!, beta1: 0.9, beta2: 0.999, eps: 1e-8 },
@@ -106,9 +124,8 @@ export async function distill(options: DistillOptions & { config?: string }, ctx
     device: cfg.device!, ...(cfg.threads ? { threads: cfg.threads } : {}), seed: cfg.seed!, outDir, resume: cfg.resume !== undefined,
     config: { command: 'distill', ...cfg, out: outDir }, log: c.log, progress: !c.json,
     ...(cfg.saveArtifacts ? { saveArtifacts: resolve(cfg.saveArtifacts) } : {}),
-  });
-  data.report(c);
-  return record;
+  };
+  return { run, report: () => data.report(c) };
 }
 
 // `--student a --student b`, or `--students K` copies of one spec.

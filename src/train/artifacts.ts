@@ -33,7 +33,7 @@ export interface ArtifactContract {
 
 // Write what the run executes: the step and evaluation graphs, the initial state (an ONNX model with no inputs whose
 // outputs are the state tensors) and the contract.
-export function writeArtifacts(dir: string, o: RunOptions, step: CompiledStep, evalGraph: { bytes: Uint8Array; stateNames: string[]; outputs: string[] }): void {
+export function writeArtifacts(dir: string, o: RunOptions, step: CompiledStep, evalGraph: { bytes: Uint8Array; stateNames: string[]; outputs: string[] }): ArtifactContract {
   writeFileAtomic(join(dir, 'train_step.onnx'), step.bytes);
   writeFileAtomic(join(dir, 'eval.onnx'), evalGraph.bytes);
   const g = new Graph('initial_state');
@@ -63,6 +63,7 @@ export function writeArtifacts(dir: string, o: RunOptions, step: CompiledStep, e
     ...(o.exports.preprocess !== undefined ? { preprocess: o.exports.preprocess } : {}),
   };
   writeFileAtomic(join(dir, 'contract.json'), JSON.stringify(contract, null, 2));
+  return contract;
 }
 
 // The learning rate of every step of the run, as the loop feeds it (fractional epochs for warm-up).

@@ -8,7 +8,7 @@ import type { RunRecord } from '../../train/loop.js';
 import type { CommandDef } from '../command.js';
 
 // The parsed flags as config keys (yargs gives camelCase aliases); `config` and `print-config` are the command's own.
-function givenOptions(a: Record<string, unknown>): DistillOptions & { config?: string } {
+export function givenOptions(a: Record<string, unknown>): DistillOptions & { config?: string } {
   const keys = [...COMMON_OPTIONS, ...DISTILL_OPTIONS].map((o) => o.key);
   const out: Record<string, unknown> = Object.fromEntries(keys.filter((k) => a[k] !== undefined).map((k) => [k, a[k]]));
   if (a.config !== undefined) out.config = String(a.config);

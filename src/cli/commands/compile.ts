@@ -1,0 +1,25 @@
+import type { Argv } from 'yargs';
+import { COMMON_OPTIONS, DISTILL_OPTIONS } from '../../config/options.js';
+import { declareOptions } from '../../config/resolve.js';
+import { compileDistill } from '../../pipeline/distill.js';
+import type { CommandDef } from '../command.js';
+import { givenOptions } from './distill.js';
+
+// `onnx-distill compile`: write the training artifacts of a distill run (step graph, eval graph, initial state,
+// JSON contract) without training, for any onnxruntime in any language (or Netron).
+export const command: CommandDef = {
+  command: 'compile',
+  describe: 'write the training artifacts of a distill run (compiled step and eval graphs, initial state, JSON contract) without training',
+  builder: (y: Argv) => declareOptions(y, [...DISTILL_OPTIONS.filter((o) => !['resume', 'saveArtifacts'].includes(o.key)), ...COMMON_OPTIONS])
+    .option('config', { type: 'string', describe: 'a YAML run config (keys as the options, camelCase); flags override it' }),
+  examples: [
+    ['$0 compile --method kd --student zoo:cnn --out artifacts/', 'the KD step of the shipped teacher and a plain CNN, ready for onnxruntime anywhere'],
+  ],
+  run: async (a, ctx) => {
+    const given = givenOptions(a);
+    const dir = String(given.out ?? 'artifacts');
+    const c = await compileDistill({ ...given, out: dir }, dir, ctx);
+    if (ctx.json) ctx.print(JSON.stringify(c, null, 2));
+    else ctx.print(`wrote ${dir}/${c.step.file}, ${c.eval.file}, ${c.initialState.file} and contract.json (${c.step.termWeights.length} terms, ${c.initialState.names.length} state tensors)`);
+  },
+};
