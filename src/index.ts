@@ -1,0 +1,23 @@
+// The library: the same operations as the CLI, as typed functions taking the same options as a run config file.
+
+// Distil students from a teacher (options as in a `--config` file), or only write the training artifacts.
+export { distill, compileDistill, resolveDistillConfig, SHIPPED_TEACHER, EMBEDDED_DATA } from './pipeline/distill.js';
+export type { DistillOptions } from './pipeline/options.js';
+// One network trained alone (the one-network case of the same loop).
+export { train, type TrainOptions } from './train/trainer.js';
+// The loop itself, for custom networks and terms.
+export { runNetworks, type RunOptions, type RunRecord, type RunTerm, type NetworkSummary } from './train/loop.js';
+export type { EpochRecord } from './train/types.js';
+// The compiler: multi-network training steps and inference graphs of standard ONNX ops.
+export { compileStep, type StepSpec, type CompiledStep, type TermUse } from './compiler/step.js';
+export { compileInference } from './compiler/inference.js';
+export type { NetworkSpec } from './compiler/network.js';
+// Registries: methods and loss terms by name.
+export { METHODS } from './methods/index.js';
+export { TERMS } from './compiler/losses/index.js';
+// ONNX files in and out, and the model zoo.
+export { loadModel, saveModel, Model } from './ir/model.js';
+export { buildZooModel, deriveStudent, ZOO } from './zoo/index.js';
+// Reports and plots.
+export { writeReport, writeTrainingCurves, type ReportRow } from './report/index.js';
+export { UserError } from './util/errors.js';
