@@ -1,0 +1,96 @@
+// Distillation benchmark (issue: engine): one row per method on the same recipe and epochs, seeds as asked, each run
+// a child `onnx-distill distill --json` process; writes bench-results/distill.json and its section of BENCHMARKS.md.
+// Not a test: numbers, no assertions.
+//   node --import tsx scripts/bench/distill.ts [--data fashion-mnist] [--epochs 4] [--seeds 0,1,2] [--students cnn,resnet8]
+import { spawnSync } from 'node:child_process';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { writeFileAtomic } from '../../src/util/fs.js';
+import { replaceSection } from './markdown.js';
+
+const root = new URL('../..', import.meta.url).pathname;
+const arg = (k: string, d: string) => { const i = process.argv.indexOf(`--${k}`); return i > 0 ? process.argv[i + 1]! : d; };
+const data = arg('data', 'fashion-mnist');
+const epochs = Number(arg('epochs', '4'));
+const seeds = arg('seeds', '0,1,2').split(',').map(Number);
+const students = arg('students', 'cnn').split(',');
+const threads = Number(arg('threads', String(cpus().length)));
+const only = arg('rows', '').split(',').filter(Boolean);
+const out = join(root, 'bench-results', 'distill');
+
+interface Net { name: string; role: string; params: number; bestValAcc: number | null; lastValAcc: number | null }
+interface Result { networks: Net[]; ensemble: { bestValAcc: number; lastValAcc: number } | null; history: { seconds: number; imagesPerSecond: number }[] }
+
+// Rows: method, students per run, whether it runs on every seed (the feature methods run on the first seed only).
+const ROWS: { label: string; method: string; k: number; allSeeds: boolean }[] = [
+  { label: 'CE', method: 'ce', k: 1, allSeeds: true },
+  { label: 'KD', method: 'kd', k: 1, allSeeds: true },
+  { label: 'DML (K = 2)', method: 'dml', k: 2, allSeeds: true },
+  { label: 'KDML (K = 2)', method: 'kdml', k: 2, allSeeds: true },
+  { label: 'FitNet', method: 'fitnet', k: 1, allSeeds: false },
+  { label: 'AT', method: 'at', k: 1, allSeeds: false },
+  { label: 'SP', method: 'sp', k: 1, allSeeds: false },
+  { label: 'PKT', method: 'pkt', k: 1, allSeeds: false },
+  { label: 'DKD', method: 'dkd', k: 1, allSeeds: false },
+];
+
+function distill(student: string, method: string, k: number, seed: number): { r: Result; wall: number } {
+  const dir = join(out, `${student}-${method}-s${seed}`);
+  const argv = ['bin/onnx-distill.js', 'distill', '--student', `zoo:${student}`, '--method', method, '--data', data, '--epochs', String(epochs),
+    '--seed', String(seed), '--threads', String(threads), '--out', dir, '--json', ...(k > 1 ? ['--students', String(k)] : [])];
+  const t = performance.now();
+  const p = spawnSync(process.execPath, argv, { cwd: root, encoding: 'utf8', maxBuffer: 1 << 26 });
+  if (p.status !== 0) throw new Error(`distill ${method} ${student} seed ${seed} failed:\n${p.stderr}`);
+  process.stderr.write(`  ${student} ${method} seed ${seed}: ${((performance.now() - t) / 1000).toFixed(0)} s\n`);
+  return { r: JSON.parse(p.stdout) as Result, wall: (performance.now() - t) / 1000 };
+}
+
+const stat = (v: number[]) => {
+  const m = v.reduce((a, b) => a + b, 0) / v.length;
+  const sd = v.length > 1 ? Math.sqrt(v.reduce((a, b) => a + (b - m) ** 2, 0) / (v.length - 1)) : 0;
+  return { mean: m, std: sd, n: v.length };
+};
+const fmt = (s: { mean: number; std: number; n: number }) => `${(100 * s.mean).toFixed(2)}${s.n > 1 ? ` ± ${(100 * s.std).toFixed(2)}` : ''}`;
+
+const table: string[] = [];
+const json: Record<string, unknown>[] = [];
+const epochCost: Record<string, number[]> = {};
+for (const student of students) {
+  for (const row of ROWS.filter((r) => !only.length || only.includes(r.method))) {
+    const runs = (row.allSeeds ? seeds : seeds.slice(0, 1)).map((s) => distill(student, row.method, row.k, s));
+    const first = runs[0]!.r;
+    const members = [...first.networks.filter((n) => n.role === 'student').map((n) => n.name), ...(first.ensemble ? ['ensemble'] : []), ...(row.method === 'kdml' ? ['teacher'] : [])];
+    const secs = runs.flatMap((x) => x.r.history.map((h) => h.seconds));
+    const perEpoch = secs.reduce((a, b) => a + b, 0) / secs.length;
+    (epochCost[`${student}:${row.method}`] ??= []).push(perEpoch);
+    const imgs = runs.flatMap((x) => x.r.history.map((h) => h.imagesPerSecond));
+    for (const m of members) {
+      const pick = (x: Result, key: 'bestValAcc' | 'lastValAcc') => (m === 'ensemble' ? x.ensemble![key] : x.networks.find((n) => n.name === m)![key]!);
+      const best = stat(runs.map((x) => pick(x.r, 'bestValAcc')));
+      const last = stat(runs.map((x) => pick(x.r, 'lastValAcc')));
+      table.push(`| ${student} | ${row.label} | ${m} | ${runs.length} | ${fmt(best)} | ${fmt(last)} | ${(runs.reduce((a, x) => a + x.wall, 0) / runs.length).toFixed(0)} | ${(imgs.reduce((a, b) => a + b, 0) / imgs.length).toFixed(0)} |`);
+      json.push({ student, method: row.method, member: m, seeds: runs.length, best, last, wallSeconds: runs.map((x) => x.wall), epochSeconds: perEpoch });
+    }
+  }
+}
+const ratio = (s: string) => {
+  const kd = epochCost[`${s}:kd`]?.[0];
+  const ce = epochCost[`${s}:ce`]?.[0];
+  return kd && ce ? `${(kd / ce).toFixed(2)}×` : '—';
+};
+const teacher = JSON.parse(readFileSync(join(root, 'models/fashion-mnist-teacher/README.json'), 'utf8')) as { architecture: string; testAccuracy: number };
+const lines = [
+  `Taken ${new Date().toISOString().slice(0, 10)} with \`npm run bench:distill -- --data ${data} --epochs ${epochs} --seeds ${seeds.join(',')} --students ${students.join(',')}\` on ${cpus()[0]?.model.trim()}, ${cpus().length} cores; ${threads} onnxruntime threads; Node ${process.version}.`,
+  `Teacher: the shipped \`models/fashion-mnist-teacher/model.onnx\` (${teacher.architecture}, ${(100 * teacher.testAccuracy).toFixed(2)}% on the 10,000 test images). Recipe for every row: SGD lr 0.05 cosine, momentum 0.9, wd 5e-4, batch 128, pad-crop + flip, ${epochs} epochs; each method's default terms and weights.`,
+  'Validation accuracy (%) as mean ± std over the seeds (sample std), best and last epoch; wall time is the whole child process (data loading, compile, training, evaluation, export) per run.',
+  '',
+  '| student | method | network | seeds | best val acc % | last val acc % | wall s / run | train img/s |',
+  '|---|---|---|---|---|---|---|---|',
+  ...table,
+  '',
+  `KD epoch cost over CE epoch cost (mean epoch seconds, same run): ${students.map((s) => `${s} ${ratio(s)}`).join(', ')}.`,
+];
+writeFileAtomic(join(root, 'bench-results', 'distill.json'), JSON.stringify({ date: new Date().toISOString(), data, epochs, seeds, rows: json }, null, 2));
+replaceSection(join(root, 'BENCHMARKS.md'), 'distill', '## Distillation methods (`npm run bench:distill`)', lines);
+console.log(lines.join('\n'));
