@@ -3,7 +3,7 @@
 // Usage: node --import tsx scripts/bench/export.ts [--model trained.onnx] [--epochs 3] [--threads 1,2]
 // Without --model it trains zoo:resnet8 on the embedded Fashion-MNIST subset first. Not a test: numbers, no assertions.
 import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { EMBEDDED_DATA } from '../../src/cli/commands/train.js';
 import { percentile } from '../../src/eval/latency.js';
@@ -29,7 +29,7 @@ async function trainedModel(): Promise<{ path: string; command: string }> {
   const argv = ['train', '--model', 'zoo:resnet8', '--epochs', epochs, '--threads', String(cpus().length), '--out', join(outDir, 'train'), '--json'];
   const r = await cli(argv);
   if (r.code !== 0) throw new Error(`training failed: ${r.stderr}`);
-  return { path: join(outDir, 'train/model.onnx'), command: `onnx-distill ${argv.join(' ')}` };
+  return { path: join(outDir, 'train/model.onnx'), command: `onnx-distill ${argv.join(' ').replace(root, '')}` };
 }
 
 // Median and spread of interleaved timings: ROUNDS rounds, each running every format PER_ROUND times in turn, so
@@ -75,10 +75,19 @@ const evals = {} as Record<Format, Awaited<ReturnType<typeof evaluateModel>>>;
 for (const f of formats) evals[f] = await evaluateModel(files[f], { data: EMBEDDED_DATA, threads: 1, latencyBatches: [], runs: 1 }, ctx);
 const input = evals.fp32.input;
 const timing: { batch: number; threads: number; byFormat: Awaited<ReturnType<typeof latencies>> }[] = [];
-for (const threads of threadList) for (const batch of [1, 32]) timing.push({ batch, threads, byFormat: await latencies(files, input, batch, threads) });
+const load: number[] = [];
+for (const threads of threadList) {
+  for (const batch of [1, 32]) {
+    load.push(loadavg()[0]!);
+    timing.push({ batch, threads, byFormat: await latencies(files, input, batch, threads) });
+  }
+}
 
 const versions = engineVersions();
-const machine = { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, memory_gb: Math.round(totalmem() / 2 ** 30), node: process.version, onnxruntime_node: versions.node, onnxruntime_web: versions.web };
+const machine = {
+  cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, memory_gb: Math.round(totalmem() / 2 ** 30), node: process.version,
+  onnxruntime_node: versions.node, onnxruntime_web: versions.web, load_average: [Math.min(...load), Math.max(...load)],
+};
 writeFileAtomic(join(root, 'bench-results/export.json'), JSON.stringify({ date: new Date().toISOString(), machine, model, exports, evals, timing }, null, 2));
 
 const pct = (x: number) => (x * 100).toFixed(2);
@@ -86,7 +95,7 @@ const kib = (f: Format) => statSync(files[f]).size / 1024;
 const md = [
   '## Export: fp32 / fp16 / int8',
   '',
-  `Taken ${new Date().toISOString().slice(0, 10)} with \`npm run bench:export\` on ${machine.cpu}, ${machine.cores} cores, ${machine.memory_gb} GiB; Node ${machine.node}, onnxruntime-node ${machine.onnxruntime_node}, onnxruntime-web ${machine.onnxruntime_web}.`,
+  `Taken ${new Date().toISOString().slice(0, 10)} with \`npm run bench:export\` on ${machine.cpu}, ${machine.cores} cores, ${machine.memory_gb} GiB; Node ${machine.node}, onnxruntime-node ${machine.onnxruntime_node}, onnxruntime-web ${machine.onnxruntime_web}; 1-minute load average ${machine.load_average.map((l) => l.toFixed(1)).join('–')} while timing (the machine is shared: with more runnable threads than cores, the 2-thread rows measure contention as much as the model).`,
   `Model: \`${model.command}\`, exported with \`onnx-distill export --format fp32|fp16|int8\` (int8: static QDQ, 512 calibration images, percentile ranges). Accuracy on the 2,000 held-out test images of the embedded subset; agreement = share of images whose top-1 class equals fp32's.`,
   `Latency: onnxruntime-node on the CPU, intra-op threads as stated, median of ${ROUNDS * PER_ROUND} timed runs after ${WARMUP} warm-up runs (spread = fastest–slowest), the three formats interleaved in ${ROUNDS} rounds of ${PER_ROUND} in the same process so the ratios share the machine's state.`,
   '',

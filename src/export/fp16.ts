@@ -85,16 +85,18 @@ export function toFloat16(model: Model, io: IoType = 'fp32'): Model {
     const h = cast(g, x, 'float16');
     for (const u of readers) g.setInput(u.node, u.index, h);
   }
-  // Graph outputs keep their names and, with fp32 io, their type: the producer writes a renamed float16 value.
+  // Graph outputs keep their names and get the io type: a producer of the other float type writes a renamed value
+  // that one cast turns into the output.
+  const want = io === 'fp16' ? 'float16' : 'float32';
   g.outputs = g.outputs.map((y) => {
-    if (io === 'fp16' || y.type?.dtype !== 'float16' || !outputs.has(y)) return y;
+    const t = y.type?.dtype;
+    if (t === want || (t !== 'float16' && t !== 'float32') || !outputs.has(y) || inputs.has(y)) return y;
     const p = y.producer;
-    const h = g.newValue(`${y.name}_fp16`, { ...y.type, dtype: 'float16' });
+    const h = g.newValue(`${y.name}_${t === 'float16' ? 'fp16' : 'fp32'}`, { ...y.type!, dtype: t });
     if (p) { p.outputs[p.outputs.indexOf(y)] = h; h.producer = p; y.producer = undefined; }
     for (const u of [...y.uses]) g.setInput(u.node, u.index, h);
-    setDtype(y, 'float32');
     g.values.delete(y.name);
-    return cast(g, h, 'float32', y.name);
+    return cast(g, h, want, y.name);
   });
   topoSort(g);
   return model;

@@ -82,7 +82,7 @@ export async function verifyExport(
     runners.push(web);
     const cmp = { node: new Compare(), web: new Compare(), nodeVsWeb: new Compare() };
     const correct = { fp32: 0, node: 0, web: 0 };
-    let images_ = 0;
+    let seen = 0;
     for await (const b of images()) {
       const [r, a, w] = await Promise.all([ref, node, web].map(async (s) => (await s.run(b.x, b.dims))[s.outputNames[0]!]!));
       const k = r!.dims[1]!;
@@ -95,13 +95,13 @@ export async function verifyExport(
         if (argmax(a!.data, i, k) === label) correct.node++;
         if (argmax(w!.data, i, k) === label) correct.web++;
       }
-      images_ += b.n;
-      o.progress?.(images_);
+      seen += b.n;
+      o.progress?.(seen);
     }
     const res = { node: cmp.node.result(), web: cmp.web.result(), nodeVsWeb: cmp.nodeVsWeb.result() };
     const failures = judge(res, o);
-    const acc = (c: number) => c / (images_ || 1);
-    return { images: images_, ...res, top1: { fp32: acc(correct.fp32), node: acc(correct.node), web: acc(correct.web) }, passed: failures.length === 0, failures };
+    const acc = (c: number) => c / (seen || 1);
+    return { images: seen, ...res, top1: { fp32: acc(correct.fp32), node: acc(correct.node), web: acc(correct.web) }, passed: failures.length === 0, failures };
   } finally {
     for (const r of runners) await r.close();
   }
