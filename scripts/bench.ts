@@ -1,10 +1,11 @@
 // `npm run bench`: training-step img/s and peak RSS for zoo students (ours vs PyTorch eager, same machine, same run),
 // plus data-loader throughput. Writes bench-results/bench.json and BENCHMARKS.md. Not a test: numbers, no assertions.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../src/util/fs.js';
+import { sectionsOf } from './bench/sections.js';
 
 interface Row {
   model: string; input: string; batch: number; threads: number;
@@ -126,5 +127,7 @@ const md = [
   ] : []),
   ...(loader ? loaderSection(loader) : []),
 ];
-writeFileAtomic(join(root, 'BENCHMARKS.md'), md.join('\n'));
+// Sections other bench scripts own (bench:export, ...) are carried over unchanged.
+const kept = existsSync(join(root, 'BENCHMARKS.md')) ? sectionsOf(readFileSync(join(root, 'BENCHMARKS.md'), 'utf8')) : [];
+writeFileAtomic(join(root, 'BENCHMARKS.md'), [...md, ...kept.flatMap((k) => ['', k])].join('\n'));
 console.log(md.join('\n'));

@@ -24,14 +24,28 @@ function runningStats(g: Graph): Set<Value> {
   return out;
 }
 
-// Count weights as PyTorch's `sum(p.numel() for p in model.parameters())` would: float initializers only,
+// Quantised models: integer weights behind a DequantizeLinear are parameters; the scales and zero points of any
+// Quantize/DequantizeLinear are bookkeeping, not weights.
+function quantization(g: Graph): { weights: Set<Value>; qparams: Set<Value> } {
+  const weights = new Set<Value>(), qparams = new Set<Value>();
+  for (const n of g.nodes) {
+    if (n.opType !== 'DequantizeLinear' && n.opType !== 'QuantizeLinear') continue;
+    if (n.opType === 'DequantizeLinear' && n.inputs[0]?.constant) weights.add(n.inputs[0]);
+    for (const i of [1, 2]) { const v = n.inputs[i]; if (v) qparams.add(v); }
+  }
+  return { weights, qparams };
+}
+
+// Count weights as PyTorch's `sum(p.numel() for p in model.parameters())` would: float initializers (and the integer
+// weights of a quantised model),
 // BN scale/bias included, BN running stats and integer/shape constants excluded.
 export function countParameters(g: Graph): ParamCount {
   const stats = runningStats(g);
+  const q = quantization(g);
   const res: ParamCount = { count: 0, bytes: 0, tensors: 0, buffers: 0 };
   for (const v of g.initializers) {
     const t = v.constant;
-    if (!t || !FLOAT.has(t.dtype)) continue;
+    if (!t || q.qparams.has(v) || (!FLOAT.has(t.dtype) && !q.weights.has(v))) continue;
     if (stats.has(v)) { res.buffers += t.size; continue; }
     res.count += t.size;
     res.bytes += t.byteLength;

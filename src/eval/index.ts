@@ -1,0 +1,90 @@
+import { fromBinary } from '@bufbuild/protobuf';
+import { readFileSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { countMacs } from '../analysis/macs.js';
+import { countParameters } from '../analysis/params.js';
+import type { CliContext } from '../cli/command.js';
+import { loadModel, parseModel, serializeModel } from '../ir/model.js';
+import { inferShapes } from '../ir/passes/shapes.js';
+import { ModelProtoSchema } from '../onnx/onnx_pb.js';
+import { batchesOf, describeClassifier, openModelData, type PreprocessFlags } from '../pipeline/modelData.js';
+import { engineVersions, openRunner } from '../runtime/inference.js';
+import { StageBar } from '../train/progress.js';
+import { AccuracyMeter, type AccuracyReport } from './metrics.js';
+import { measureLatency, type LatencyReport } from './latency.js';
+
+export { AccuracyMeter } from './metrics.js';
+export { measureLatency } from './latency.js';
+
+// What `eval` measures of a classifier.
+export interface EvalReport {
+  model: string;
+  data: string;
+  classes: string[];
+  accuracy: AccuracyReport;
+  latency: LatencyReport[];
+  // Bytes on disk: the .onnx file plus any external data files it names.
+  sizeBytes: number;
+  parameters: number;
+  macs: number;
+  input: [number, number, number];
+  runtime: { engine: 'onnxruntime-node'; version: string; threads: number };
+}
+
+// Options of an evaluation; `batches` are the latency batch sizes (default 1 and 32).
+export interface EvalOptions {
+  data: string;
+  preprocess?: PreprocessFlags;
+  limit?: number;
+  batchSize?: number;
+  threads?: number;
+  latencyBatches?: number[];
+  runs?: number;
+}
+
+function sizeOnDisk(path: string): number {
+  let total = statSync(path).size;
+  const seen = new Set<string>();
+  for (const t of fromBinary(ModelProtoSchema, readFileSync(path)).graph?.initializer ?? []) {
+    const loc = t.externalData.find((e) => e.key === 'location')?.value;
+    if (loc && !seen.has(loc)) { seen.add(loc); total += statSync(resolve(dirname(path), loc)).size; }
+  }
+  return total;
+}
+
+// Evaluate any ONNX image classifier: accuracy (top-1, top-5, per class, confusion) on the validation split, latency
+// at batch 1 and 32 in onnxruntime-node, size on disk, parameters and MACs.
+export async function evaluateModel(path: string, o: EvalOptions, ctx: CliContext): Promise<EvalReport> {
+  const model = loadModel(path);
+  const info = describeClassifier(model, path, o.preprocess);
+  const data = await openModelData(o.data, info, o.preprocess ?? {}, ctx);
+  const bytes = serializeModel(model).onnx;
+  const threads = o.threads ?? 1;
+  const inputType = info.inputType === 'float16' ? 'float16' as const : undefined;
+  const runner = await openRunner('node', bytes, { threads, ...(inputType ? { inputType } : {}) });
+  const meter = new AccuracyMeter(info.classes);
+  const total = Math.min(o.limit ?? Infinity, data.val.size);
+  const bar = new StageBar(!ctx.json);
+  try {
+    let done = 0;
+    for await (const b of batchesOf(data.val, o.batchSize ?? 64, total)) {
+      const out = (await runner.run(b.x, b.dims))[runner.outputNames[0]!]!;
+      meter.add(out.data, b.y, b.n);
+      bar.update('evaluating', (done += b.n), total);
+    }
+  } finally {
+    bar.stop();
+    await runner.close();
+  }
+  const latency: LatencyReport[] = [];
+  for (const batch of o.latencyBatches ?? [1, 32]) {
+    latency.push(await measureLatency(bytes, info.input, { batch, threads, runs: o.runs ?? 30, ...(inputType ? { inputType } : {}) }));
+  }
+  const shaped = parseModel(bytes, path).graph;
+  inferShapes(shaped, { inputShapes: { [info.inputName]: [1, ...info.input] } });
+  return {
+    model: path, data: data.description, classes: data.classes, accuracy: meter.report(), latency,
+    sizeBytes: sizeOnDisk(path), parameters: countParameters(shaped).count, macs: countMacs(shaped).total,
+    input: info.input, runtime: { engine: 'onnxruntime-node', version: engineVersions().node, threads },
+  };
+}

@@ -1,0 +1,52 @@
+// Classification metrics from logits and labels: accumulated batch by batch, read once at the end.
+
+// What `eval` reports about predictions.
+export interface AccuracyReport {
+  images: number;
+  top1: number;
+  top5: number;
+  // Accuracy per true class (recall), NaN-free: classes without images get null.
+  perClass: (number | null)[];
+  // confusion[true][predicted] image counts.
+  confusion: number[][];
+}
+
+// Running top-1/top-5 counts and the confusion matrix over K classes.
+export class AccuracyMeter {
+  private readonly confusion: number[][];
+  private top5 = 0;
+  private n = 0;
+
+  constructor(readonly classes: number) {
+    this.confusion = Array.from({ length: classes }, () => new Array<number>(classes).fill(0));
+  }
+
+  // Add a batch: logits [n, K] row-major, labels [n].
+  add(logits: Float32Array, labels: Int32Array, n: number): void {
+    const k = this.classes;
+    for (let r = 0; r < n; r++) {
+      const label = labels[r]!;
+      const row = logits.subarray(r * k, (r + 1) * k);
+      let best = 0;
+      for (let j = 1; j < k; j++) if (row[j]! > row[best]!) best = j;
+      this.confusion[label]![best]!++;
+      // The label is in the top 5 when fewer than 5 classes score strictly higher (ties count for the label).
+      const v = row[label]!;
+      let higher = 0;
+      for (let j = 0; j < k; j++) if (row[j]! > v) higher++;
+      if (higher < 5) this.top5++;
+      this.n++;
+    }
+  }
+
+  report(): AccuracyReport {
+    const diag = this.confusion.reduce((s, row, i) => s + row[i]!, 0);
+    return {
+      images: this.n,
+      top1: diag / (this.n || 1),
+      top5: this.top5 / (this.n || 1),
+      perClass: this.confusion.map((row, i) => { const t = row.reduce((a, b) => a + b, 0); return t ? row[i]! / t : null; }),
+      confusion: this.confusion.map((r) => [...r]),
+    };
+  }
+}

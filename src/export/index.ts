@@ -1,0 +1,119 @@
+import type { CliContext } from '../cli/command.js';
+import { loadModel, parseModel, serializeModel, type Model } from '../ir/model.js';
+import { batchesOf, describeClassifier, openModelData, type ClassifierInfo, type ModelData, type PreprocessFlags } from '../pipeline/modelData.js';
+import { openRunner } from '../runtime/inference.js';
+import { StageBar } from '../train/progress.js';
+import { UserError } from '../util/errors.js';
+import { writeFileAtomic } from '../util/fs.js';
+import { calibratorNamed, collectStats } from './calibrate/index.js';
+import { toFloat16, type IoType } from './fp16.js';
+import { cleanInferenceGraph, type CleanReport } from './fp32.js';
+import { planInt8, quantizeDynamic, quantizeStatic } from './int8.js';
+import { verifyExport, VerificationError, type Verification, type VerifyCriteria } from './verify.js';
+
+// The formats `export --format` writes.
+export const FORMATS = ['fp32', 'fp16', 'int8'] as const;
+export type Format = (typeof FORMATS)[number];
+
+// Everything an export needs besides the model; defaults in DEFAULTS.
+export interface ExportOptions {
+  format: Format;
+  io?: IoType;
+  // int8: calibration images from the training split, the range calibrator, or dynamic quantisation instead.
+  calibration?: number;
+  calibrate?: string;
+  dynamic?: boolean;
+  data: string;
+  // Validation images verification runs on.
+  verifyImages?: number;
+  criteria?: VerifyCriteria;
+  threads?: number;
+  preprocess?: PreprocessFlags;
+}
+
+// Defaults: 512 calibration images (onnxruntime's examples use a few hundred), 1,000 verification images.
+export const DEFAULTS = { calibration: 512, calibrate: 'percentile', verifyImages: 1000, io: 'fp32' as IoType };
+
+// Pass criteria by format: fp32 is a rewrite and must match to float rounding, fp16 to 1% of the logit scale,
+// int8 by predictions (97% top-1 agreement).
+export const CRITERIA: Record<Format, VerifyCriteria> = {
+  fp32: { tolerance: 1e-4 },
+  fp16: { tolerance: 1e-2 },
+  int8: { minAgreement: 0.97 },
+};
+
+// A verified export, not yet written.
+export interface ExportResult {
+  format: Format;
+  bytes: Uint8Array;
+  sourceBytes: number;
+  clean: CleanReport;
+  calibration?: { images: number; calibrator: string; tensors: number } | { dynamic: true };
+  verification: Verification;
+  classifier: ClassifierInfo;
+}
+
+const BATCH = 32;
+
+async function convert(model: Model, o: ExportOptions, data: ModelData, ctx: CliContext): Promise<{ model: Model; calibration?: ExportResult['calibration'] }> {
+  if (o.format === 'fp32') return { model };
+  if (o.format === 'fp16') return { model: toFloat16(model, o.io ?? DEFAULTS.io) };
+  if (o.io === 'fp16') throw new UserError('--io fp16 goes with --format fp16; int8 models take and give float32');
+  if (o.dynamic) return { model: quantizeDynamic(model), calibration: { dynamic: true } };
+  const calibrator = await calibratorNamed(o.calibrate ?? DEFAULTS.calibrate);
+  const fp32 = serializeModel(model).onnx;
+  const plan = planInt8(model.graph);
+  const probe = parseModel(fp32);
+  const names = plan.calibrated.map((v) => v.name);
+  probe.graph.outputs = [...probe.graph.outputs, ...names.filter((n) => !probe.graph.outputs.some((v) => v.name === n)).map((n) => {
+    const v = probe.graph.values.get(n);
+    if (!v) throw new Error(`calibration tensor '${n}' is missing from the fp32 graph`);
+    v.type = { dtype: 'float32' };
+    return v;
+  })];
+  const images = Math.min(o.calibration ?? DEFAULTS.calibration, data.train.size);
+  const runner = await openRunner('node', serializeModel(probe).onnx, o.threads ? { threads: o.threads } : {});
+  const bar = new StageBar(!ctx.json);
+  try {
+    const stats = await collectStats(runner, names, () => batchesOf(data.train, BATCH, images, true), calibrator.histogram, (stage, done) => bar.update(stage, done, images));
+    return { model: quantizeStatic(model, plan, stats, calibrator), calibration: { images, calibrator: calibrator.name, tensors: names.length } };
+  } finally {
+    bar.stop();
+    await runner.close();
+  }
+}
+
+// Convert a classifier to a format and verify it in onnxruntime-node and onnxruntime-web against the fp32 model on
+// validation images. Throws VerificationError (nothing to write) when it fails.
+export async function exportModel(path: string, o: ExportOptions, ctx: CliContext): Promise<ExportResult> {
+  if (!FORMATS.includes(o.format)) throw new UserError(`--format: unknown format '${String(o.format)}'; choose one of ${FORMATS.join(', ')}`);
+  if (o.io !== undefined && o.io !== 'fp32' && o.io !== 'fp16') throw new UserError(`--io: '${String(o.io)}' is not fp32 or fp16`);
+  const source = loadModel(path);
+  const reference = serializeModel(source).onnx;
+  const info = describeClassifier(source, path, o.preprocess);
+  const data = await openModelData(o.data, info, o.preprocess ?? {}, ctx, o.format === 'int8' && !o.dynamic ? '--data (calibration and validation)' : '--data');
+  const { model: clean, report } = cleanInferenceGraph(parseModel(reference, path));
+  const { model, calibration } = await convert(clean, o, data, ctx);
+  const bytes = serializeModel(model).onnx;
+  const n = Math.min(o.verifyImages ?? DEFAULTS.verifyImages, data.val.size);
+  const bar = new StageBar(!ctx.json);
+  const verification = await verifyExport(reference, bytes, () => batchesOf(data.val, BATCH, n), {
+    ...(o.criteria ?? CRITERIA[o.format]), ...(o.threads ? { threads: o.threads } : {}),
+    ...(o.format === 'fp16' && o.io === 'fp16' ? { inputType: 'float16' as const } : {}),
+    progress: (done) => bar.update('verifying in onnxruntime-node and -web', done, n),
+  }).finally(() => bar.stop());
+  const result: ExportResult = {
+    format: o.format, bytes, sourceBytes: reference.byteLength, clean: report, verification, classifier: info,
+    ...(calibration ? { calibration } : {}),
+  };
+  if (!verification.passed) {
+    throw new VerificationError(`${path}: the ${o.format} export failed verification on ${verification.images} validation images, nothing was written:\n  ${verification.failures.join('\n  ')}`,
+      o.format === 'int8' ? 'try --calibrate entropy or minmax, more --calibration images, or --dynamic' : undefined);
+  }
+  return result;
+}
+
+// Write a verified export atomically (a reader never sees half a file).
+export function writeExport(result: ExportResult, out: string): void {
+  writeFileAtomic(out, result.bytes);
+}

@@ -1,0 +1,87 @@
+import { Node, type Graph, type Value } from '../ir/graph.js';
+import { Tensor } from '../ir/tensor.js';
+
+// Affine 8-bit parameters of one tensor: real = scale · (q − zeroPoint). Activations are uint8 (zero point 0..255)
+// with int8 weights, the U8S8 form onnxruntime's x86 and wasm kernels take: int8 activations read by more than one
+// node are not converted by onnxruntime's S8→U8 pass, and its x86 Conv fusion then refuses them.
+export interface QParams {
+  scale: number;
+  zeroPoint: number;
+}
+
+// Asymmetric uint8 parameters covering [lo, hi] (widened to include 0, so zero is exact and padding stays zero).
+// A range starting at 0 (after ReLU) gets zero point 0: the quantiser's clamp then is the ReLU.
+export function activationParams(lo: number, hi: number): QParams {
+  const a = Math.min(lo, 0), b = Math.max(hi, 0);
+  const scale = b > a ? (b - a) / 255 : 1;
+  const zeroPoint = Math.max(0, Math.min(255, Math.round(-a / scale)));
+  return { scale, zeroPoint };
+}
+
+// Per-channel symmetric int8 weights along `axis`: scale_c = max|w_c| / 127, zero point 0, values in [−127, 127].
+export function quantizeWeights(w: Tensor, axis: number): { q: Tensor; scales: Float32Array } {
+  const data = w.data as Float32Array;
+  const C = w.dims[axis]!;
+  const inner = w.dims.slice(axis + 1).reduce((a, b) => a * b, 1);
+  const channel = (i: number) => Math.floor(i / inner) % C;
+  const amax = new Float64Array(C);
+  for (let i = 0; i < data.length; i++) amax[channel(i)] = Math.max(amax[channel(i)]!, Math.abs(data[i]!));
+  const scales = Float32Array.from(amax, (m) => (m > 0 ? m / 127 : 1));
+  const q = new Int8Array(data.length);
+  for (let i = 0; i < data.length; i++) q[i] = Math.max(-127, Math.min(127, Math.round(data[i]! / scales[channel(i)]!)));
+  return { q: new Tensor('int8', w.dims, q), scales };
+}
+
+// Bias as int32 in the accumulator's scale (input scale · weight scale per channel), as QLinearConv expects.
+export function quantizeBias(b: Tensor, inputScale: number, weightScales: Float32Array): { q: Tensor; scales: Float32Array } {
+  const data = b.data as Float32Array;
+  const scales = Float32Array.from(weightScales, (s) => inputScale * s);
+  const q = Int32Array.from(data, (v, c) => Math.max(-(2 ** 31), Math.min(2 ** 31 - 1, Math.round(v / scales[c]!))));
+  return { q: new Tensor('int32', b.dims, q), scales };
+}
+
+function node(g: Graph, op: string, inputs: Value[], outputs: Value[], attrs: Record<string, number> = {}): Node {
+  const n = new Node(op, g.uniqueName(`${op}_${outputs[0]!.name}`));
+  for (const [k, v] of Object.entries(attrs)) n.attributes.set(k, { kind: 'int', value: v });
+  g.addNode(n, inputs, outputs);
+  return n;
+}
+
+// Replace every read of activation `x` with DequantizeLinear(QuantizeLinear(x)) at fixed parameters: one
+// QuantizeLinear, and one DequantizeLinear per reader, since onnxruntime fuses a node unit only around a DQ it owns.
+export function insertQdq(g: Graph, x: Value, p: QParams): void {
+  const scale = g.addInitializer(g.uniqueName(`${x.name}_scale`), Tensor.float32([], [p.scale]));
+  const zp = g.addInitializer(g.uniqueName(`${x.name}_zero_point`), new Tensor('uint8', [], Uint8Array.of(p.zeroPoint)));
+  const shape = x.type?.shape ? { shape: [...x.type.shape] } : {};
+  const q = g.newValue(`${x.name}_quantized`, { dtype: 'uint8', ...shape });
+  const readers = [...x.uses];
+  node(g, 'QuantizeLinear', [x, scale, zp], [q]);
+  for (const u of readers) {
+    const dq = g.newValue(`${x.name}_dequantized`, { dtype: 'float32', ...shape });
+    node(g, 'DequantizeLinear', [q, scale, zp], [dq]);
+    g.setInput(u.node, u.index, dq);
+  }
+}
+
+// Replace every read of `x` by `readers` with DequantizeLinear(DynamicQuantizeLinear(x)): scale found per run.
+export function insertDynamicQdq(g: Graph, x: Value, readers: { node: Node; index: number }[]): void {
+  const shape = x.type?.shape ? { shape: [...x.type.shape] } : {};
+  const q = g.newValue(`${x.name}_quantized`, { dtype: 'uint8', ...shape });
+  const s = g.newValue(`${x.name}_scale`, { dtype: 'float32', shape: [] });
+  const zp = g.newValue(`${x.name}_zero_point`, { dtype: 'uint8', shape: [] });
+  const dq = g.newValue(`${x.name}_dequantized`, { dtype: 'float32', ...shape });
+  node(g, 'DynamicQuantizeLinear', [x], [q, s, zp]);
+  node(g, 'DequantizeLinear', [q, s, zp], [dq]);
+  for (const u of readers) g.setInput(u.node, u.index, dq);
+}
+
+// Store a constant as int8/int32 values behind a DequantizeLinear (per-channel along `axis`), read by `reader`.
+export function dequantizedConstant(g: Graph, name: string, q: Tensor, scales: Float32Array, axis: number): Value {
+  const qv = g.addInitializer(g.uniqueName(`${name}_quantized`), q);
+  const sv = g.addInitializer(g.uniqueName(`${name}_scale`), Tensor.float32([scales.length], scales));
+  const zeros = q.dtype === 'int32' ? new Int32Array(scales.length) : new Int8Array(scales.length);
+  const zv = g.addInitializer(g.uniqueName(`${name}_zero_point`), new Tensor(q.dtype, [scales.length], zeros));
+  const out = g.newValue(`${name}_dequantized`, { dtype: 'float32', shape: [...q.dims] });
+  node(g, 'DequantizeLinear', [qv, sv, zv], [out], { axis });
+  return out;
+}

@@ -1,0 +1,117 @@
+import { openData, type DataSplit, type Preprocess } from '../data/index.js';
+import { parseModel, serializeModel, type Model } from '../ir/model.js';
+import { inferShapes } from '../ir/passes/shapes.js';
+import type { CliContext } from '../cli/command.js';
+import { StageBar } from '../train/progress.js';
+import { messageOf, UserError } from '../util/errors.js';
+
+// What export and eval need to know about a classifier: its image input, class count and names, preprocessing.
+export interface ClassifierInfo {
+  inputName: string;
+  inputType: string;
+  // [C, H, W] the model takes.
+  input: [number, number, number];
+  outputName: string;
+  classes: number;
+  // Class names from the model's metadata (`onnx_distill.classes`), when it has them.
+  classNames: string[] | undefined;
+  // From `onnx_distill.preprocess`, when the model records it.
+  preprocess: Preprocess | undefined;
+}
+
+// Preprocessing options given on the command line, for models that do not record theirs.
+export interface PreprocessFlags {
+  input?: [number, number, number];
+  mean?: number[];
+  std?: number[];
+}
+
+function metaJson<T>(model: Model, key: string, file: string): T | undefined {
+  const text = model.metadata().get(key);
+  if (text === undefined) return undefined;
+  try { return JSON.parse(text) as T; } catch (err: unknown) {
+    throw new UserError(`${file}: metadata '${key}' is not valid JSON (${messageOf(err)})`);
+  }
+}
+
+// Check that a model is an image classifier (one NCHW image input, an [N, classes] output) and read its metadata.
+// Shape inference runs on a copy, so the model's declared (dynamic) shapes stay as they are.
+export function describeClassifier(model: Model, file: string, flags: PreprocessFlags = {}): ClassifierInfo {
+  const g = parseModel(serializeModel(model).onnx, file).graph;
+  const ins = g.inputs.filter((v) => !v.constant);
+  if (ins.length !== 1) throw new UserError(`${file}: expected one image input, the model has ${ins.length} (${ins.map((v) => v.name).join(', ')})`);
+  const x = ins[0]!;
+  const pre = metaJson<Preprocess>(model, 'onnx_distill.preprocess', file);
+  const declared = x.type?.shape;
+  if (declared && declared.length !== 4) throw new UserError(`${file}: input '${x.name}' has rank ${declared.length}; expected an image batch NxCxHxW`);
+  const fromFile = declared && declared.slice(1).every((d) => typeof d === 'number') ? (declared.slice(1) as [number, number, number]) : undefined;
+  const input = pre?.input ?? flags.input ?? fromFile;
+  if (!input) throw new UserError(`${file}: input '${x.name}' has no static image size and the model records no preprocessing`, 'give the size with --input CxHxW');
+  if (fromFile && fromFile.join('x') !== input.join('x')) throw new UserError(`--input ${input.join('x')} disagrees with ${file}, whose input '${x.name}' is ${fromFile.join('x')}`);
+  try { inferShapes(g, { inputShapes: { [x.name]: [1, ...input] } }); } catch (err: unknown) {
+    throw new UserError(`${file}: the model cannot run at input 1x${input.join('x')} (${messageOf(err)})`);
+  }
+  const y = g.outputs[0];
+  const s = y?.type?.shape;
+  const dtype = y?.type?.dtype;
+  if (!y || !s || s.length !== 2 || typeof s[1] !== 'number' || s[1] < 2 || (dtype !== 'float32' && dtype !== 'float16')) {
+    throw new UserError(`${file}: output '${y?.name ?? '(none)'}' is ${dtype ?? '?'}[${(s ?? []).join('x')}], not classifier logits [batch, classes]`, 'export and eval take image classifiers whose first output is [N, K] float scores');
+  }
+  const classNames = metaJson<string[]>(model, 'onnx_distill.classes', file);
+  if (classNames && classNames.length !== s[1]) throw new UserError(`${file}: metadata lists ${classNames.length} classes but the output has ${s[1]}`);
+  return {
+    inputName: x.name, inputType: x.type?.dtype ?? 'float32', input, outputName: y.name, classes: s[1],
+    classNames, preprocess: pre,
+  };
+}
+
+// Labelled images for a classifier: calibration images from the training split, evaluation images from the
+// validation split (or the whole set when it has no split), preprocessed as the model was trained.
+export interface ModelData {
+  train: DataSplit;
+  val: DataSplit;
+  classes: string[];
+  preprocess: Preprocess;
+  description: string;
+}
+
+// Open `--data` for a classifier, with its recorded preprocessing (or the flags'), no augmentation.
+export async function openModelData(spec: string, info: ClassifierInfo, flags: PreprocessFlags, ctx: CliContext, option = '--data'): Promise<ModelData> {
+  const mean = info.preprocess?.mean ?? flags.mean;
+  const std = info.preprocess?.std ?? flags.std;
+  const bar = new StageBar(!ctx.json);
+  let ds;
+  try {
+    ds = await openData(spec, {
+      input: info.input, augment: 'none', seed: 0,
+      ...(mean && std ? { mean, std } : {}),
+      ...(info.preprocess ? { cropFraction: info.preprocess.cropFraction } : {}),
+      onProgress: (stage, done, total) => bar.update(stage, done, total),
+    });
+  } catch (err: unknown) {
+    if (err instanceof UserError && option !== '--data') throw new UserError(err.message.replace(/^--data/, option), err.hint);
+    throw err;
+  } finally {
+    bar.stop();
+  }
+  if (ds.classes.length !== info.classes) {
+    throw new UserError(`${option}: ${ds.description} has ${ds.classes.length} classes but the model outputs ${info.classes}`);
+  }
+  if (!info.preprocess && !(flags.mean && flags.std)) {
+    ctx.log(`normalisation: the model records none; using mean ${ds.stats.mean.map((v) => v.toFixed(4)).join(',')} std ${ds.stats.std.map((v) => v.toFixed(4)).join(',')} (${ds.preprocess.statsFrom === 'data' ? 'measured on the data' : 'defaults'}); give --mean/--std if it was trained otherwise`);
+  }
+  return { train: ds.train, val: ds.val ?? ds.train, classes: info.classNames ?? ds.classes, preprocess: ds.preprocess, description: ds.description };
+}
+
+// The first `limit` images of a split in a fixed order (seeded shuffle when asked), as whole float32 batches.
+export async function* batchesOf(split: DataSplit, batchSize: number, limit = Infinity, shuffle = false): AsyncGenerator<{ x: Float32Array; y: Int32Array; n: number; dims: number[] }> {
+  let seen = 0;
+  for await (const b of split.loader({ batchSize, seed: 0, epoch: 0, shuffle, dropLast: false })) {
+    const n = Math.min(b.n, limit - seen);
+    if (n <= 0) return;
+    const per = b.shape[1] * b.shape[2] * b.shape[3];
+    yield { x: b.x.slice(0, n * per), y: b.y.slice(0, n), n, dims: [n, b.shape[1], b.shape[2], b.shape[3]] };
+    seen += n;
+    if (seen >= limit) return;
+  }
+}
