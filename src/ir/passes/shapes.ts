@@ -1,4 +1,5 @@
-import type { Graph, Shape } from '../graph.js';
+import { UserError } from '../../util/errors.js';
+import type { Graph, Node, Shape } from '../graph.js';
 import { SHAPE_RULES } from '../shapes/index.js';
 import { foldNode } from './fold.js';
 import { topoSort } from './toposort.js';
@@ -21,19 +22,14 @@ export function inferShapes(g: Graph, opts: InferOptions = {}): boolean {
     if (node.domain === '') {
       const rule = SHAPE_RULES[node.opType];
       if (rule) {
-        let types;
-        try {
-          types = rule(node);
-        } catch (err: unknown) {
-          throw err instanceof Error ? err : new Error(String(err));
-        }
+        const types = modelProblem(node, () => rule(node));
         node.outputs.forEach((o, i) => {
           const t = types[i];
           if (t && (t.shape || !o.type?.shape)) o.type = t;
           else if (t && !o.type) o.type = t;
         });
       }
-      const folded = foldNode(node);
+      const folded = modelProblem(node, () => foldNode(node));
       if (folded) {
         node.outputs.forEach((o, i) => {
           o.constant = folded[i];
@@ -48,4 +44,17 @@ export function inferShapes(g: Graph, opts: InferOptions = {}): boolean {
     }
   }
   return modified;
+}
+
+// A rule that throws a plain Error met shapes or constants the model gets wrong (inputs that do not broadcast, an
+// axis past the rank, a missing attribute): a UserError naming the node. TypeError and friends stay bugs.
+function modelProblem<T>(node: Node, f: () => T): T {
+  try {
+    return f();
+  } catch (err: unknown) {
+    if (err instanceof Error && err.constructor === Error) {
+      throw new UserError(`shape inference failed at ${node.label}: ${err.message.replace(`${node.label}: `, '')}`, undefined);
+    }
+    throw err;
+  }
 }
