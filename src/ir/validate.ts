@@ -225,6 +225,7 @@ function checkValueInfo(vi: ValueInfoProto, ctx: Ctx, label: string): void {
   const tt = vi.type?.value.case === 'tensorType' ? vi.type.value.value : undefined;
   if (!tt) return;
   if (tt.elemType < 0 || tt.elemType > LAST_ONNX_DTYPE) ctx.fail(`${label} has element type code ${tt.elemType}, which is not an ONNX element type`);
+  if (tt.elemType === 0 && !label.startsWith('value_info')) ctx.fail(`${label} has a tensor type without an element type`);
   for (const d of tt.shape?.dim ?? []) {
     if (d.value.case === 'dimValue' && (d.value.value < 0n || d.value.value > BigInt(MAX_DIM))) {
       ctx.fail(`${label} declares dim ${d.value.value}; dims must be 0..${MAX_DIM} (or named, for dynamic dims)`);

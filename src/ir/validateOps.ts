@@ -160,8 +160,53 @@ export function checkOpArity(np: NodeProto, opset: number): string | undefined {
   return undefined;
 }
 
-// A problem with the node's attributes (wrong type or out of range), or undefined.
+// Every attribute name each common CNN op has had in any opset: an unknown one (a typo, a flipped byte) would be
+// silently ignored by the analysis, and onnxruntime refuses it.
+const WINDOW = ['auto_pad', 'kernel_shape', 'pads', 'strides', 'dilations'];
+const BROADCAST = ['axis', 'broadcast', 'consumed_inputs'];
+const ATTR_NAMES: Record<string, string[]> = {
+  Conv: [...WINDOW, 'group'], ConvTranspose: [...WINDOW, 'group', 'output_padding', 'output_shape'],
+  MaxPool: [...WINDOW, 'ceil_mode', 'storage_order'], AveragePool: [...WINDOW, 'ceil_mode', 'count_include_pad'], LpPool: [...WINDOW, 'ceil_mode', 'p'],
+  GlobalAveragePool: [], GlobalMaxPool: [],
+  BatchNormalization: ['epsilon', 'momentum', 'training_mode', 'spatial', 'is_test', 'consumed_inputs'],
+  Gemm: ['alpha', 'beta', 'transA', 'transB', 'broadcast'], MatMul: [],
+  Add: BROADCAST, Sub: BROADCAST, Mul: BROADCAST, Div: BROADCAST,
+  Relu: ['consumed_inputs'], Sigmoid: ['consumed_inputs'], Tanh: ['consumed_inputs'], LeakyRelu: ['alpha', 'consumed_inputs'],
+  Clip: ['min', 'max', 'consumed_inputs'], HardSigmoid: ['alpha', 'beta', 'consumed_inputs'], HardSwish: [],
+  Flatten: ['axis'], Concat: ['axis'], Softmax: ['axis'], LogSoftmax: ['axis'], Identity: [],
+  Reshape: ['shape', 'allowzero', 'consumed_inputs'], Transpose: ['perm'], Dropout: ['ratio', 'is_test', 'seed', 'consumed_inputs'],
+  Squeeze: ['axes'], Unsqueeze: ['axes'], ReduceMean: ['axes', 'keepdims', 'noop_with_empty_axes'],
+};
+
+// Attributes of those ops that exist only in a range of opsets: [first opset, first opset without it).
+const ATTR_OPSETS: Record<string, Record<string, [number, number]>> = {
+  MaxPool: { ceil_mode: [10, Infinity], dilations: [10, Infinity], storage_order: [8, Infinity] },
+  AveragePool: { ceil_mode: [10, Infinity], dilations: [19, Infinity], count_include_pad: [7, Infinity] },
+  BatchNormalization: { training_mode: [14, Infinity], spatial: [1, 9], is_test: [1, 7], consumed_inputs: [1, 6] },
+  Gemm: { broadcast: [1, 7] }, Add: { axis: [1, 7], broadcast: [1, 7], consumed_inputs: [1, 6] },
+  Sub: { axis: [1, 7], broadcast: [1, 7], consumed_inputs: [1, 6] }, Mul: { axis: [1, 7], broadcast: [1, 7], consumed_inputs: [1, 6] },
+  Div: { axis: [1, 7], broadcast: [1, 7], consumed_inputs: [1, 6] }, Relu: { consumed_inputs: [1, 6] },
+  Dropout: { ratio: [1, 12], is_test: [1, 7], consumed_inputs: [1, 6], seed: [12, Infinity] },
+  Reshape: { shape: [1, 5], consumed_inputs: [1, 5], allowzero: [14, Infinity] }, Clip: { min: [1, 11], max: [1, 11], consumed_inputs: [1, 6] },
+  Squeeze: { axes: [1, 13] }, Unsqueeze: { axes: [1, 13] }, ReduceMean: { axes: [1, 18], noop_with_empty_axes: [18, Infinity] },
+};
+
+// A problem with the node's attributes (unknown name or one its opset lacks, wrong type, out of range), or undefined.
 export function checkOpAttributes(np: NodeProto, opset: number): string | undefined {
+  const names = ATTR_NAMES[np.opType];
+  const unknown = names && np.attribute.find((x) => !names.includes(x.name));
+  if (unknown) return `unknown attribute '${unknown.name}' (${np.opType} has ${names.length ? names.join(', ') : 'none'})`;
+  for (const a of np.attribute) {
+    const range = ATTR_OPSETS[np.opType]?.[a.name];
+    if (range && (opset < range[0] || opset >= range[1])) {
+      return `attribute '${a.name}' exists in ${np.opType} ${range[1] === Infinity ? `from opset ${range[0]}` : `only before opset ${range[1]}`}, and the model imports opset ${opset}`;
+    }
+  }
+  if (np.opType === 'BatchNormalization' && opset >= 14) {
+    const training = np.attribute.find((a) => a.name === 'training_mode')?.i ?? 0n;
+    const outs = np.output.filter((o) => o !== '').length;
+    if (training === 0n && outs > 1) return `has ${outs} outputs, but in inference form (training_mode 0) it has exactly 1`;
+  }
   const check = ATTRS[np.opType];
   if (!check) return undefined;
   try {

@@ -18,6 +18,7 @@ export interface Outcome {
   code: number;
   message: string;
   ms: number;
+  ortRefused?: string;
 }
 
 export interface FuzzOptions {
@@ -35,6 +36,8 @@ export interface FuzzReport {
   counts: Record<Verdict, number>;
   byKind: Record<string, number>;
   failures: Outcome[];
+  // Mutants inspect accepted (exit 0) but onnxruntime would not load, with its reason: the report says so.
+  ortRefused: Outcome[];
   seconds: number;
 }
 
@@ -99,6 +102,7 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzReport> {
   const counts = Object.fromEntries((['ok', 'refused', ...FAILURES] as Verdict[]).map((v) => [v, 0])) as Record<Verdict, number>;
   const byKind: Record<string, number> = {};
   const failures: Outcome[] = [];
+  const ortRefused: Outcome[] = [];
   let runs = 0;
   try {
     for (let id = o.first ?? 0; id < (o.first ?? 0) + o.count; id++) {
@@ -114,7 +118,8 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzReport> {
         const c = r === 'hang' ? { verdict: 'hang' as const, message: `no result in ${o.timeoutMs ?? 20_000} ms`, code: -1 }
           : 'crash' in r ? { verdict: 'crash' as const, message: r.crash, code: -1 }
             : { ...classify(m, r), code: r.code };
-        const out: Outcome = { mutant: about, target: t.name, ...c, ms: Math.round(performance.now() - start) };
+        const out: Outcome = { mutant: about, target: t.name, ...c, ms: Math.round(performance.now() - start), ...(typeof r === 'object' && 'code' in r && r.ortRefused !== undefined ? { ortRefused: r.ortRefused } : {}) };
+        if (out.ortRefused !== undefined && out.verdict === 'ok') ortRefused.push(out);
         counts[out.verdict]++;
         runs++;
         if (FAILURES.includes(out.verdict)) failures.push(out);
@@ -126,5 +131,5 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzReport> {
     await runner.close();
     rmSync(scratch, { recursive: true, force: true });
   }
-  return { seed: o.seed, mutants: o.count, runs, counts, byKind, failures, seconds: (performance.now() - t0) / 1000 };
+  return { seed: o.seed, mutants: o.count, runs, counts, byKind, failures, ortRefused, seconds: (performance.now() - t0) / 1000 };
 }

@@ -15,6 +15,8 @@ export interface TargetRun {
   stderr: string;
   // For exit 0: why the result is wrong, or undefined when it checks out.
   wrong?: string;
+  // For exit 0 of inspect: onnxruntime's reason when it refuses a model our checks accept (reported, not a failure).
+  ortRefused?: string;
 }
 
 export interface Target {
@@ -41,9 +43,10 @@ const inspect: Target = {
     let stdout = '', stderr = '';
     const code = await main(['inspect', path, '--json'], { stdout: (t) => { stdout += t; }, stderr: (t) => { stderr += t; } });
     if (code !== 0) return { code, stdout, stderr };
-    let wrong: string | undefined;
+    let wrong: string | undefined, ortRefused: string | undefined;
     try {
-      const r = JSON.parse(stdout) as { nodes: number; ops: Record<string, number>; parameters: { count: number }; onnxruntime?: { loads: boolean } };
+      const r = JSON.parse(stdout) as { nodes: number; ops: Record<string, number>; parameters: { count: number }; onnxruntime?: { loads: boolean; reason?: string } };
+      if (r.onnxruntime?.loads === false) ortRefused = r.onnxruntime.reason ?? '';
       const nodes = fromBinary(ModelProtoSchema, readFileSync(path)).graph?.node.length;
       const opSum = Object.values(r.ops).reduce((a, b) => a + b, 0);
       if (r.nodes !== nodes) wrong = `reports ${r.nodes} nodes, the file has ${nodes}`;
@@ -53,7 +56,7 @@ const inspect: Target = {
     } catch (err: unknown) {
       wrong = `stdout is not the JSON report: ${String(err)}`;
     }
-    return { code, stdout, stderr, ...(wrong ? { wrong } : {}) };
+    return { code, stdout, stderr, ...(wrong ? { wrong } : {}), ...(ortRefused !== undefined ? { ortRefused } : {}) };
   },
 };
 

@@ -1,4 +1,5 @@
 import { UserError } from '../../util/errors.js';
+import { isFloat } from '../dtype.js';
 import type { Graph, Node, Shape } from '../graph.js';
 import { SHAPE_RULES } from '../shapes/index.js';
 import { foldNode } from './fold.js';
@@ -22,7 +23,9 @@ export function inferShapes(g: Graph, opts: InferOptions = {}): boolean {
     if (node.domain === '') {
       const rule = SHAPE_RULES[node.opType];
       if (rule) {
+        modelProblem(node, () => checkInputTypes(node));
         const types = modelProblem(node, () => rule(node));
+        modelProblem(node, () => checkDeclaredOutputs(node, types, g));
         node.outputs.forEach((o, i) => {
           const t = types[i];
           if (t && (t.shape || !o.type?.shape)) o.type = t;
@@ -44,6 +47,34 @@ export function inferShapes(g: Graph, opts: InferOptions = {}): boolean {
     }
   }
   return modified;
+}
+
+// Ops defined on floating-point tensors only (every input), and ops whose inputs share one element type.
+const FLOAT_ONLY = new Set(['Conv', 'ConvTranspose', 'BatchNormalization', 'InstanceNormalization', 'LayerNormalization', 'AveragePool',
+  'GlobalAveragePool', 'LpPool', 'Softmax', 'LogSoftmax', 'Sigmoid', 'Tanh', 'Elu', 'HardSigmoid', 'HardSwish', 'Gelu']);
+const SAME_TYPE = new Set(['Add', 'Sub', 'Mul', 'Div', 'Max', 'Min', 'Sum', 'Mean', 'Concat', 'Gemm', 'Conv', 'ConvTranspose', 'MatMul',
+  'Equal', 'Less', 'Greater', 'LessOrEqual', 'GreaterOrEqual']);
+
+// The element types onnxruntime's type check would refuse, where the file declares them (inputs, initializers).
+function checkInputTypes(node: Node): void {
+  const typed = node.inputs.filter((v) => v?.type);
+  if (FLOAT_ONLY.has(node.opType)) {
+    const bad = typed.find((v) => !isFloat(v!.type!.dtype));
+    if (bad) throw new Error(`input '${bad.name}' is ${bad.type!.dtype}; ${node.opType} takes floating-point tensors`);
+  }
+  if (SAME_TYPE.has(node.opType) && new Set(typed.map((v) => v!.type!.dtype)).size > 1) {
+    throw new Error(`its inputs mix element types (${typed.map((v) => `'${v!.name}' ${v!.type!.dtype}`).join(', ')})`);
+  }
+}
+
+// A graph output declared with another element type than its node computes.
+function checkDeclaredOutputs(node: Node, types: ReturnType<NonNullable<(typeof SHAPE_RULES)[string]>>, g: Graph): void {
+  node.outputs.forEach((o, i) => {
+    const t = types[i];
+    if (t && o.type && g.outputs.includes(o) && o.type.dtype !== t.dtype) {
+      throw new Error(`it computes ${t.dtype} for graph output '${o.name}', which the model declares as ${o.type.dtype}`);
+    }
+  });
 }
 
 // A rule that throws a plain Error met shapes or constants the model gets wrong (inputs that do not broadcast, an
