@@ -1,5 +1,5 @@
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readSync, realpathSync, statSync } from 'node:fs';
 import { basename, dirname, isAbsolute, relative, resolve } from 'node:path';
 import {
   AttributeProto_AttributeType as AT, AttributeProtoSchema, GraphProtoSchema, ModelProtoSchema, NodeProtoSchema,
@@ -76,38 +76,56 @@ export function parseModel(bytes: Uint8Array, path = '<bytes>'): Model {
   return model;
 }
 
+// Reads each external tensor's own byte range (positioned reads): nothing is allocated before the range is checked
+// against the file's real size, and the file must resolve, links included, inside the model's folder.
 class ExternalData {
-  private files = new Map<string, Buffer>();
+  private sizes = new Map<string, number>();
   constructor(private dir: string, private modelPath: string) {}
+
+  private fail(msg: string): never {
+    throw new UserError(`${this.modelPath}: ${msg}`);
+  }
+
+  private sizeOf(full: string, loc: string, name: string): number {
+    const known = this.sizes.get(full);
+    if (known !== undefined) return known;
+    if (!existsSync(full)) this.fail(`external data file '${loc}' for tensor '${name}' is missing (looked in ${this.dir})`);
+    const rel = relative(realpathSync(this.dir), realpathSync(full));
+    if (rel.startsWith('..') || isAbsolute(rel)) this.fail(`external data '${loc}' for tensor '${name}' is a link to a file outside the model's folder; refusing to read it`);
+    const st = statSync(full);
+    if (!st.isFile()) this.fail(`external data '${loc}' for tensor '${name}' is not a regular file`);
+    this.sizes.set(full, st.size);
+    return st.size;
+  }
 
   read(t: TensorProto): Uint8Array {
     const info = new Map(t.externalData.map((e) => [e.key, e.value]));
     const loc = info.get('location');
-    if (!loc) throw new UserError(`${this.modelPath}: tensor '${t.name}' is external but has no location`);
+    if (!loc) this.fail(`tensor '${t.name}' is external but has no location`);
     const full = resolve(this.dir, loc);
     const rel = relative(this.dir, full);
-    if (isAbsolute(loc) || rel.startsWith('..') || isAbsolute(rel)) {
-      throw new UserError(`${this.modelPath}: tensor '${t.name}' points at external data '${loc}' outside the model's folder; refusing to read it`);
+    if (isAbsolute(loc) || rel.startsWith('..') || isAbsolute(rel) || rel === '') {
+      this.fail(`tensor '${t.name}' points at external data '${loc}' outside the model's folder; refusing to read it`);
     }
-    let buf = this.files.get(full);
-    if (!buf) {
-      if (!existsSync(full)) throw new UserError(`${this.modelPath}: external data file '${loc}' for tensor '${t.name}' is missing (looked in ${this.dir})`);
-      if (!statSync(full).isFile()) throw new UserError(`${this.modelPath}: external data '${loc}' for tensor '${t.name}' is not a regular file`);
-      buf = readFileSync(full);
-      this.files.set(full, buf);
-    }
-    // validate.ts has checked that offset and length are byte counts and that length matches the dims.
+    const size = this.sizeOf(full, loc, t.name);
+    // validate.ts has checked that offset and length are byte counts and that a given length matches the dims.
     const offset = Number(info.get('offset') ?? 0);
-    const length = info.has('length') ? Number(info.get('length')) : buf.byteLength - offset;
-    if (offset > buf.byteLength || offset + length > buf.byteLength) {
-      throw new UserError(`${this.modelPath}: external data '${loc}' is too short for tensor '${t.name}' (needs bytes ${offset}..${offset + length}, file has ${buf.byteLength})`);
-    }
-    const bytes = buf.subarray(offset, offset + length);
     const need = numelOf(t.dims.map(Number)) * BYTES[dtypeFromCode(t.dataType)];
-    if (bytes.byteLength !== need) {
-      throw new UserError(`${this.modelPath}: external data for tensor '${t.name}' has ${bytes.byteLength} bytes but its dims [${t.dims.join(', ')}] need ${need}`);
+    if (offset + need > size) {
+      this.fail(`external data '${loc}' is too short for tensor '${t.name}' (needs bytes ${offset}..${offset + need}, file has ${size})`);
     }
-    return bytes;
+    const out = new Uint8Array(need);
+    const fd = openSync(full, 'r');
+    try {
+      for (let done = 0; done < need;) {
+        const n = readSync(fd, out, done, need - done, offset + done);
+        if (n === 0) this.fail(`external data '${loc}' ended while reading tensor '${t.name}'`);
+        done += n;
+      }
+    } finally {
+      closeSync(fd);
+    }
+    return out;
   }
 }
 
