@@ -20,6 +20,7 @@ const LAST_ONNX_DTYPE = 26;
 export const MAX_DIM = 2 ** 31 - 1;
 
 const MODELLED = new Set<number>(Object.values(ONNX_CODE));
+const EXTERNAL_KEYS = new Set(['location', 'offset', 'length', 'checksum']);
 
 class Ctx {
   constructor(readonly path: string, readonly opsets: Map<string, number>, readonly functions: Set<string>) {}
@@ -190,6 +191,9 @@ function checkTensor(t: TensorProto, ctx: Ctx, label: string, inAttribute = fals
   if (t.dataLocation === TensorProto_DataLocation.EXTERNAL) {
     if (inAttribute) ctx.fail(`${label} keeps its data in an external file, which onnx-distill reads only for initializers`);
     const info = new Map(t.externalData.map((e) => [e.key, e.value]));
+    const odd = t.externalData.find((e) => !EXTERNAL_KEYS.has(e.key));
+    if (odd) ctx.fail(`${label}: external data has key '${odd.key}'; ONNX knows location, offset, length and checksum`);
+    if (info.size !== t.externalData.length) ctx.fail(`${label}: external data repeats a key`);
     if (!info.get('location')) ctx.fail(`${label} is external but has no location`);
     for (const key of ['offset', 'length']) {
       const v = info.get(key);
@@ -226,6 +230,9 @@ function checkValueInfo(vi: ValueInfoProto, ctx: Ctx, label: string): void {
   if (!tt) return;
   if (tt.elemType < 0 || tt.elemType > LAST_ONNX_DTYPE) ctx.fail(`${label} has element type code ${tt.elemType}, which is not an ONNX element type`);
   if (tt.elemType === 0 && !label.startsWith('value_info')) ctx.fail(`${label} has a tensor type without an element type`);
+  if (tt.elemType !== 0 && !MODELLED.has(tt.elemType) && !label.startsWith('value_info')) {
+    ctx.fail(`${label} has ONNX element type ${tt.elemType} (complex, 8-bit or 4-bit float, or packed sub-byte), which onnx-distill does not handle`);
+  }
   for (const d of tt.shape?.dim ?? []) {
     if (d.value.case === 'dimValue' && (d.value.value < 0n || d.value.value > BigInt(MAX_DIM))) {
       ctx.fail(`${label} declares dim ${d.value.value}; dims must be 0..${MAX_DIM} (or named, for dynamic dims)`);

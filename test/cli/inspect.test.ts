@@ -2,11 +2,11 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fromBinary, toBinary } from '@bufbuild/protobuf';
+import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import { describe, test } from 'node:test';
 import type { ModelSummary } from '../../src/analysis/summary.js';
 import type { Taps } from '../../src/models/taps.js';
-import { ModelProtoSchema } from '../../src/onnx/onnx_pb.js';
+import { ModelProtoSchema, OperatorSetIdProtoSchema } from '../../src/onnx/onnx_pb.js';
 import { cli, FIXTURES } from './helpers.js';
 
 const resnet = join(FIXTURES, 'resnet18.onnx');
@@ -79,16 +79,18 @@ describe('inspect says whether onnxruntime loads the model', () => {
     assert.match(r.stdout, /^onnxruntime: loads the model$/m);
   });
 
-  test('a model onnxruntime refuses (an output declared as float8): the report gives its reason', async () => {
+  test('a model onnxruntime refuses (an unknown com.microsoft contrib op): the report gives its reason', async () => {
     const m = fromBinary(ModelProtoSchema, readFileSync(join(FIXTURES, 'small_resnet_eval.onnx')));
-    const t = m.graph!.output[0]!.type!.value;
-    if (t.case === 'tensorType') t.value.elemType = 17;
-    const p = join(mkdtempSync(join(tmpdir(), 'od-inspect-')), 'f8.onnx');
+    const relu = m.graph!.node.find((n) => n.opType === 'Relu')!;
+    relu.domain = 'com.microsoft';
+    relu.opType = 'NoSuchContribOp';
+    m.opsetImport.push(create(OperatorSetIdProtoSchema, { domain: 'com.microsoft', version: 1n }));
+    const p = join(mkdtempSync(join(tmpdir(), 'od-inspect-')), 'contrib.onnx');
     writeFileSync(p, toBinary(ModelProtoSchema, m));
     const r = await cli(['inspect', p, '--json']);
     assert.equal(r.code, 0, r.stderr);
     const s = JSON.parse(r.stdout) as { onnxruntime: { loads: boolean; reason?: string } };
     assert.equal(s.onnxruntime.loads, false);
-    assert.match(s.onnxruntime.reason!, /float8e4m3fn/);
+    assert.match(s.onnxruntime.reason!, /NoSuchContribOp/);
   });
 });

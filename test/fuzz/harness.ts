@@ -34,6 +34,8 @@ export interface FuzzReport {
   mutants: number;
   runs: number;
   counts: Record<Verdict, number>;
+  // The same counts per target (inspect, compile, ...).
+  byTarget: Record<string, Partial<Record<Verdict, number>>>;
   byKind: Record<string, number>;
   failures: Outcome[];
   // Mutants inspect accepted (exit 0) but onnxruntime would not load, with its reason: the report says so.
@@ -101,6 +103,7 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzReport> {
   const scratch = mkdtempSync(join(tmpdir(), 'onnx-distill-fuzz-'));
   const counts = Object.fromEntries((['ok', 'refused', ...FAILURES] as Verdict[]).map((v) => [v, 0])) as Record<Verdict, number>;
   const byKind: Record<string, number> = {};
+  const byTarget: FuzzReport['byTarget'] = {};
   const failures: Outcome[] = [];
   const ortRefused: Outcome[] = [];
   let runs = 0;
@@ -121,6 +124,8 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzReport> {
         const out: Outcome = { mutant: about, target: t.name, ...c, ms: Math.round(performance.now() - start), ...(typeof r === 'object' && 'code' in r && r.ortRefused !== undefined ? { ortRefused: r.ortRefused } : {}) };
         if (out.ortRefused !== undefined && out.verdict === 'ok') ortRefused.push(out);
         counts[out.verdict]++;
+        const tc = (byTarget[t.name] ??= {});
+        tc[out.verdict] = (tc[out.verdict] ?? 0) + 1;
         runs++;
         if (FAILURES.includes(out.verdict)) failures.push(out);
         o.onOutcome?.(out);
@@ -131,5 +136,5 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzReport> {
     await runner.close();
     rmSync(scratch, { recursive: true, force: true });
   }
-  return { seed: o.seed, mutants: o.count, runs, counts, byKind, failures, ortRefused, seconds: (performance.now() - t0) / 1000 };
+  return { seed: o.seed, mutants: o.count, runs, counts, byTarget, byKind, failures, ortRefused, seconds: (performance.now() - t0) / 1000 };
 }
