@@ -26,7 +26,10 @@ for (const f of report.failures) {
 for (const o of report.ortRefused) {
   if (verbose) console.log(`note #${o.mutant.id} ${o.mutant.kind} (${o.mutant.detail}): inspect reports onnxruntime cannot load it: ${o.ortRefused}`);
 }
+for (const o of report.ortLoads) {
+  if (verbose) console.log(`note #${o.mutant.id} ${o.mutant.kind} (${o.mutant.detail}): refused, though onnxruntime loads it: ${o.message}`);
+}
 const failed = FAILURES.reduce((s, v) => s + report.counts[v], 0);
-console.log(JSON.stringify({ seed, first, mutants: report.mutants, runs: report.runs, counts: report.counts, byTarget: report.byTarget, acceptedButOnnxruntimeRefuses: report.ortRefused.length, mutantKinds: report.byKind, seconds: Math.round(report.seconds) }, null, 2));
+console.log(JSON.stringify({ seed, first, mutants: report.mutants, runs: report.runs, counts: report.counts, byTarget: report.byTarget, acceptedButOnnxruntimeRefuses: report.ortRefused.length, refusedButOnnxruntimeLoads: report.ortLoads.length, mutantKinds: report.byKind, seconds: Math.round(report.seconds) }, null, 2));
 console.log(failed === 0 ? `${report.mutants} mutants, ${report.runs} runs: 0 crashes, 0 hangs, 0 internal errors, 0 wrong results` : `${failed} failing runs`);
 process.exit(failed === 0 ? 0 : 1);

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { FAILURES, runFuzz } from './harness.js';
 
-const COUNT = Number(process.env.FUZZ_COUNT ?? 200);
+const COUNT = Number(process.env.FUZZ_COUNT ?? 300);
 const SEED = Number(process.env.FUZZ_SEED ?? 20240);
 
 test(`${COUNT} seeded mutants (seed ${SEED}): no crash, hang, internal error or wrong result`, { timeout: 300_000 }, async () => {

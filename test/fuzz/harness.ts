@@ -19,6 +19,7 @@ export interface Outcome {
   message: string;
   ms: number;
   ortRefused?: string;
+  ortLoads?: boolean;
 }
 
 export interface FuzzOptions {
@@ -40,6 +41,8 @@ export interface FuzzReport {
   failures: Outcome[];
   // Mutants inspect accepted (exit 0) but onnxruntime would not load, with its reason: the report says so.
   ortRefused: Outcome[];
+  // Mutants inspect refused that onnxruntime loads.
+  ortLoads: Outcome[];
   seconds: number;
 }
 
@@ -106,6 +109,7 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzReport> {
   const byTarget: FuzzReport['byTarget'] = {};
   const failures: Outcome[] = [];
   const ortRefused: Outcome[] = [];
+  const ortLoads: Outcome[] = [];
   let runs = 0;
   try {
     for (let id = o.first ?? 0; id < (o.first ?? 0) + o.count; id++) {
@@ -123,6 +127,7 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzReport> {
             : { ...classify(m, r), code: r.code };
         const out: Outcome = { mutant: about, target: t.name, ...c, ms: Math.round(performance.now() - start), ...(typeof r === 'object' && 'code' in r && r.ortRefused !== undefined ? { ortRefused: r.ortRefused } : {}) };
         if (out.ortRefused !== undefined && out.verdict === 'ok') ortRefused.push(out);
+        if (typeof r === 'object' && 'code' in r && r.ortLoads) { out.ortLoads = true; if (out.verdict === 'refused') ortLoads.push(out); }
         counts[out.verdict]++;
         const tc = (byTarget[t.name] ??= {});
         tc[out.verdict] = (tc[out.verdict] ?? 0) + 1;
@@ -136,5 +141,5 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzReport> {
     await runner.close();
     rmSync(scratch, { recursive: true, force: true });
   }
-  return { seed: o.seed, mutants: o.count, runs, counts, byTarget, byKind, failures, ortRefused, seconds: (performance.now() - t0) / 1000 };
+  return { seed: o.seed, mutants: o.count, runs, counts, byTarget, byKind, failures, ortRefused, ortLoads, seconds: (performance.now() - t0) / 1000 };
 }

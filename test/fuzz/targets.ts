@@ -5,6 +5,7 @@ import { main } from '../../src/cli/main.js';
 import { compileTrainStep } from '../../src/compiler/trainStep.js';
 import { loadModel, parseModel } from '../../src/ir/model.js';
 import { ModelProtoSchema } from '../../src/onnx/onnx_pb.js';
+import { probeLoad } from '../../src/runtime/probe.js';
 
 // The code paths a mutant goes through. A target is one entry: run it on a model file, return the exit code the CLI
 // would give, what it printed, and (for exit 0) whether the result is correct. `export` joins here when it exists.
@@ -17,6 +18,8 @@ export interface TargetRun {
   wrong?: string;
   // For exit 0 of inspect: onnxruntime's reason when it refuses a model our checks accept (reported, not a failure).
   ortRefused?: string;
+  // For exit 2 of inspect: onnxruntime loads what we refused (stricter checks, or a false refusal: reported).
+  ortLoads?: boolean;
 }
 
 export interface Target {
@@ -42,7 +45,7 @@ const inspect: Target = {
   async run(path) {
     let stdout = '', stderr = '';
     const code = await main(['inspect', path, '--json'], { stdout: (t) => { stdout += t; }, stderr: (t) => { stderr += t; } });
-    if (code !== 0) return { code, stdout, stderr };
+    if (code !== 0) return { code, stdout, stderr, ...(code === 2 && (await probeLoad(path)).loads ? { ortLoads: true } : {}) };
     let wrong: string | undefined, ortRefused: string | undefined;
     try {
       const r = JSON.parse(stdout) as { nodes: number; ops: Record<string, number>; parameters: { count: number }; onnxruntime?: { loads: boolean; reason?: string } };
