@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { arrayCtor, BYTES, ONNX_CODE, type DType } from '../ir/dtype.js';
 import type { TensorData } from '../runtime/tensor.js';
@@ -45,6 +45,8 @@ export function saveCheckpoint(dir: string, meta: CheckpointMeta, tensors: Recor
   const len = Buffer.alloc(8);
   len.writeBigUInt64LE(BigInt(header.byteLength));
   const path = join(dir, 'checkpoint.bin');
+  // Temp files of writes that a kill -9 cut short: the checkpoint they would have replaced is still in place.
+  if (existsSync(dir)) for (const f of readdirSync(dir)) if (f.startsWith('checkpoint.bin.tmp-')) rmSync(join(dir, f), { force: true });
   try {
     writeFileAtomic(path, [MAGIC, len, sha256(header), header, ...entries.map(([, t]) => viewOf(t))]);
   } catch (err: unknown) {
@@ -78,7 +80,10 @@ export function loadCheckpoint(dir: string): { meta: CheckpointMeta; tensors: Re
     bad(buf.byteLength < base + parsed.dataBytes ? `truncated: ${buf.byteLength} bytes of ${base + parsed.dataBytes}` : `${buf.byteLength - base - parsed.dataBytes} unexpected bytes at the end`);
   }
   const tensors: Record<string, TensorData> = {};
+  if (!Array.isArray(parsed.index) || !Number.isSafeInteger(parsed.dataBytes)) bad('corrupt: the tensor index is malformed');
   for (const e of parsed.index) {
+    const whole = (x: unknown) => Number.isSafeInteger(x) && (x as number) >= 0;
+    if (typeof e.name !== 'string' || !Array.isArray(e.dims) || !e.dims.every(whole) || !whole(e.offset) || !whole(e.bytes)) bad('corrupt: a tensor index entry is malformed');
     if (!Object.hasOwn(ONNX_CODE, e.type) || e.type === 'string') bad(`tensor '${e.name}' has unknown type '${e.type}'`);
     const n = e.dims.reduce((a, b) => a * b, 1);
     if (n * BYTES[e.type] !== e.bytes || e.offset + e.bytes > parsed.dataBytes) bad(`tensor '${e.name}' has an inconsistent size`);
