@@ -50,6 +50,7 @@ export function summarizeModel(model: Model, inputShape: number[] = defaultInput
   try {
     inferShapes(g, { inputShapes: { [x.name]: inputShape } });
   } catch (err: unknown) {
+    if (err instanceof UserError) throw new UserError(`the model cannot be analysed at input shape ${inputShape.join('x')}: ${err.message}`, err.hint);
     throw new UserError(`--input-shape ${inputShape.join('x')}: the model cannot run at this shape (${messageOf(err)})`);
   }
   const withInferred = (list: ReturnType<typeof declared>, vs: typeof g.inputs): IOInfo[] =>

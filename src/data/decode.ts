@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs';
+import { readFile, stat } from 'node:fs';
 import sharp from 'sharp';
 import type { Rng } from './random.js';
 import { resampleInto, type Box, type RawImage } from './resample.js';
@@ -16,18 +16,34 @@ export const COVER: CropMode = { kind: 'center', fraction: 1 };
 // costs memory and hashing (measured: ~10% of decode throughput).
 sharp.cache(false);
 
+// Largest canvas a file may declare (8192 x 8192): a decompression bomb (a small file that claims a huge canvas) is
+// refused from its header, before libvips allocates anything, and counted like any other unreadable file.
+export const MAX_IMAGE_PIXELS = 8192 * 8192;
+
 // fs.readFile with a callback: the promise API's chunked reads cost ~25% of loader throughput on 25 KB JPEGs.
+// Only regular files are read: a FIFO or device named like an image would block the loader forever.
 function readBytes(path: string): Promise<Buffer> {
-  return new Promise((resolve, reject) => readFile(path, (err, data) => (err ? reject(err) : resolve(data))));
+  return new Promise((resolve, reject) => stat(path, (err, st) => {
+    if (err) reject(err);
+    else if (!st.isFile()) reject(new Error('not a regular file'));
+    else readFile(path, (e, data) => (e ? reject(e) : resolve(data)));
+  }));
 }
 
 // Decode one file with sharp to 8-bit interleaved gray or RGB: EXIF rotation applied, alpha flattened on black,
 // CMYK / 16-bit / palette converted. One libvips call; cropping and resizing happen afterwards in one JS pass.
 export async function decodeRaw(path: string): Promise<RawImage> {
   const bytes = await readBytes(path);
-  const decode = (srgb: boolean) => {
-    const img = sharp(bytes, { failOn: 'error' }).rotate().flatten({ background: '#000000' });
-    return (srgb ? img.toColourspace('srgb') : img).raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
+  const decode = async (srgb: boolean) => {
+    const img = sharp(bytes, { failOn: 'error', limitInputPixels: MAX_IMAGE_PIXELS }).rotate().flatten({ background: '#000000' });
+    try {
+      return await (srgb ? img.toColourspace('srgb') : img).raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
+    } catch (err: unknown) {
+      if (err instanceof Error && /pixel limit/i.test(err.message)) {
+        throw new Error(`declares a canvas over the ${MAX_IMAGE_PIXELS.toLocaleString('en-US')}-pixel limit (8192 x 8192); refused as a possible decompression bomb`);
+      }
+      throw err;
+    }
   };
   let { data, info } = await decode(false);
   // Unusual layouts (CMYK kept as 4 bands, 2-band gray without alpha): ask libvips for sRGB explicitly.

@@ -1,4 +1,4 @@
-import { existsSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import pLimit from 'p-limit';
 import { UserError } from '../util/errors.js';
 import { decodeImage, type CropMode } from './decode.js';
@@ -65,6 +65,11 @@ function openSource(spec: string): OpenedSource {
   if (statSync(spec).isFile()) {
     if (/\.(csv|jsonl)$/i.test(spec)) return openList(spec);
     throw new UserError(`--data: '${spec}' is a file but not a .csv or .jsonl list`);
+  }
+  try {
+    accessSync(spec, constants.R_OK | constants.X_OK);
+  } catch (err: unknown) {
+    throw new UserError(`--data: cannot read the folder '${spec}' (${String((err as { code?: unknown }).code ?? err)})`);
   }
   return isIdxFolder(spec) ? openIdx(spec) : openFolder(spec);
 }

@@ -1,21 +1,21 @@
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readSync, realpathSync, statSync } from 'node:fs';
 import { basename, dirname, isAbsolute, relative, resolve } from 'node:path';
 import {
   AttributeProto_AttributeType as AT, AttributeProtoSchema, GraphProtoSchema, ModelProtoSchema, NodeProtoSchema,
   OperatorSetIdProtoSchema, StringStringEntryProtoSchema, TensorProto_DataLocation, TensorProtoSchema,
   TensorShapeProto_DimensionSchema, TensorShapeProtoSchema, TypeProto_TensorSchema, TypeProtoSchema,
   ValueInfoProtoSchema,
-  type AttributeProto, type GraphProto, type ModelProto, type NodeProto, type TensorProto, type ValueInfoProto,
+  type AttributeProto, type GraphProto, type ModelProto, type TensorProto, type ValueInfoProto,
 } from '../onnx/onnx_pb.js';
 import { UserError, messageOf } from '../util/errors.js';
 import { writeFileAtomic } from '../util/fs.js';
-import { arrayCtor, dtypeFromCode, ONNX_CODE, type DType } from './dtype.js';
+import { arrayCtor, BYTES, dtypeFromCode, ONNX_CODE, type DType } from './dtype.js';
 import { Graph, Node, type Attribute, type Shape, type ValueType } from './graph.js';
 import { Tensor } from './tensor.js';
+import { validateModelProto } from './validate.js';
 
-// Op domains onnxruntime executes; anything else is refused at load with the node named.
-export const KNOWN_DOMAINS = new Set(['', 'ai.onnx', 'ai.onnx.ml', 'com.microsoft', 'ai.onnx.preview.training']);
+export { KNOWN_DOMAINS } from './validate.js';
 
 // An ONNX model: the graph in IR form plus the model-level fields kept verbatim for round-trips.
 export class Model {
@@ -44,11 +44,18 @@ export class Model {
 // Read an .onnx file (external data resolved next to it) into the IR; user errors name the file.
 export function loadModel(path: string): Model {
   if (!existsSync(path)) throw new UserError(`${path}: no such file`);
-  if (statSync(path).isDirectory()) throw new UserError(`${path}: is a folder, expected an .onnx file`);
+  const st = statSync(path);
+  if (st.isDirectory()) throw new UserError(`${path}: is a folder, expected an .onnx file`);
+  if (!st.isFile()) throw new UserError(`${path}: is not a regular file (a device, socket or pipe), expected an .onnx file`);
+  if (st.size > MAX_MODEL_BYTES) throw new UserError(`${path}: is ${st.size} bytes; protobuf caps an .onnx file at 2 GiB (keep large weights in external data)`);
   return parseModel(readFileSync(path), path);
 }
 
-// Parse model bytes; `path` locates external data and names the file in errors.
+// Protobuf's own limit on one message; larger weights live in external data files.
+const MAX_MODEL_BYTES = 2 ** 31 - 1;
+
+// Parse model bytes, validated as onnx's checker and onnxruntime's loader would (see validate.ts); `path` locates
+// external data and names the file in errors.
 export function parseModel(bytes: Uint8Array, path = '<bytes>'): Model {
   let proto: ModelProto;
   try {
@@ -59,45 +66,66 @@ export function parseModel(bytes: Uint8Array, path = '<bytes>'): Model {
   if (!proto.graph || proto.irVersion <= 0n || (proto.graph.node.length === 0 && proto.graph.output.length === 0)) {
     throw new UserError(`${path}: not an ONNX model (no graph or ir_version found)`);
   }
+  validateModelProto(proto, path);
   const opsets = new Map<string, number>();
   for (const o of proto.opsetImport) opsets.set(o.domain === 'ai.onnx' ? '' : o.domain, Number(o.version));
   const ext = new ExternalData(path === '<bytes>' ? process.cwd() : dirname(resolve(path)), path);
-  const functions = new Set(proto.functions.map((f) => `${f.domain}:${f.name}`));
-  const graph = graphFromProto(proto.graph, ext, (node) => {
-    if (!KNOWN_DOMAINS.has(node.domain) && !functions.has(`${node.domain}:${node.opType}`)) {
-      throw new UserError(`${path}: node '${node.name}' (${node.opType}) uses op domain '${node.domain}', which neither onnxruntime nor onnx-distill knows`);
-    }
-  });
+  const graph = graphFromProto(proto.graph, ext);
   const model = new Model(graph, opsets, proto);
   proto.graph = undefined;
   return model;
 }
 
+// Reads each external tensor's own byte range (positioned reads): nothing is allocated before the range is checked
+// against the file's real size, and the file must resolve, links included, inside the model's folder.
 class ExternalData {
-  private files = new Map<string, Buffer>();
+  private sizes = new Map<string, number>();
   constructor(private dir: string, private modelPath: string) {}
+
+  private fail(msg: string): never {
+    throw new UserError(`${this.modelPath}: ${msg}`);
+  }
+
+  private sizeOf(full: string, loc: string, name: string): number {
+    const known = this.sizes.get(full);
+    if (known !== undefined) return known;
+    if (!existsSync(full)) this.fail(`external data file '${loc}' for tensor '${name}' is missing (looked in ${this.dir})`);
+    const rel = relative(realpathSync(this.dir), realpathSync(full));
+    if (rel.startsWith('..') || isAbsolute(rel)) this.fail(`external data '${loc}' for tensor '${name}' is a link to a file outside the model's folder; refusing to read it`);
+    const st = statSync(full);
+    if (!st.isFile()) this.fail(`external data '${loc}' for tensor '${name}' is not a regular file`);
+    this.sizes.set(full, st.size);
+    return st.size;
+  }
 
   read(t: TensorProto): Uint8Array {
     const info = new Map(t.externalData.map((e) => [e.key, e.value]));
     const loc = info.get('location');
-    if (!loc) throw new UserError(`${this.modelPath}: tensor '${t.name}' is external but has no location`);
+    if (!loc) this.fail(`tensor '${t.name}' is external but has no location`);
     const full = resolve(this.dir, loc);
     const rel = relative(this.dir, full);
-    if (isAbsolute(loc) || rel.startsWith('..') || isAbsolute(rel)) {
-      throw new UserError(`${this.modelPath}: tensor '${t.name}' points at external data '${loc}' outside the model's folder; refusing to read it`);
+    if (isAbsolute(loc) || rel.startsWith('..') || isAbsolute(rel) || rel === '') {
+      this.fail(`tensor '${t.name}' points at external data '${loc}' outside the model's folder; refusing to read it`);
     }
-    let buf = this.files.get(full);
-    if (!buf) {
-      if (!existsSync(full)) throw new UserError(`${this.modelPath}: external data file '${loc}' for tensor '${t.name}' is missing (looked in ${this.dir})`);
-      buf = readFileSync(full);
-      this.files.set(full, buf);
-    }
+    const size = this.sizeOf(full, loc, t.name);
+    // validate.ts has checked that offset and length are byte counts and that a given length matches the dims.
     const offset = Number(info.get('offset') ?? 0);
-    const length = info.has('length') ? Number(info.get('length')) : buf.byteLength - offset;
-    if (offset + length > buf.byteLength) {
-      throw new UserError(`${this.modelPath}: external data '${loc}' is too short for tensor '${t.name}' (needs bytes ${offset}..${offset + length}, file has ${buf.byteLength})`);
+    const need = numelOf(t.dims.map(Number)) * BYTES[dtypeFromCode(t.dataType)];
+    if (offset + need > size) {
+      this.fail(`external data '${loc}' is too short for tensor '${t.name}' (needs bytes ${offset}..${offset + need}, file has ${size})`);
     }
-    return buf.subarray(offset, offset + length);
+    const out = new Uint8Array(need);
+    const fd = openSync(full, 'r');
+    try {
+      for (let done = 0; done < need;) {
+        const n = readSync(fd, out, done, need - done, offset + done);
+        if (n === 0) this.fail(`external data '${loc}' ended while reading tensor '${t.name}'`);
+        done += n;
+      }
+    } finally {
+      closeSync(fd);
+    }
+    return out;
   }
 }
 
@@ -106,7 +134,7 @@ export function tensorFromProto(t: TensorProto, ext?: ExternalData): Tensor {
   const dtype = dtypeFromCode(t.dataType);
   const dims = t.dims.map(Number);
   if (t.dataLocation === TensorProto_DataLocation.EXTERNAL) {
-    if (!ext) throw new Error(`tensor '${t.name}' has external data but no model folder is known`);
+    if (!ext) throw new UserError(`tensor '${t.name}' has external data but no model folder is known`);
     return Tensor.fromBytes(dtype, dims, ext.read(t));
   }
   if (t.rawData.byteLength > 0 || numelOf(dims) === 0) return Tensor.fromBytes(dtype, dims, t.rawData);
@@ -139,12 +167,16 @@ export function tensorToProto(name: string, t: Tensor): TensorProto {
   });
 }
 
+const MODELLED_CODES = new Set<number>(Object.values(ONNX_CODE));
+
 function typeFromProto(vi: ValueInfoProto): ValueType | undefined {
   const tt = vi.type?.value.case === 'tensorType' ? vi.type.value.value : undefined;
   if (!tt || !tt.elemType) return undefined;
   const shape: Shape | undefined = tt.shape
     ? tt.shape.dim.map((d, i) => (d.value.case === 'dimValue' ? Number(d.value.value) : d.value.case === 'dimParam' ? d.value.value : `?${vi.name}:${i}`))
     : undefined;
+  // Element types the IR does not model (complex, 8-bit floats) leave the value untyped; the original is kept on save.
+  if (!MODELLED_CODES.has(tt.elemType)) return undefined;
   return shape ? { dtype: dtypeFromCode(tt.elemType), shape } : { dtype: dtypeFromCode(tt.elemType) };
 }
 
@@ -156,12 +188,13 @@ function attrFromProto(a: AttributeProto): Attribute {
     case AT.FLOATS: return { kind: 'floats', value: [...a.floats], proto: a };
     case AT.INTS: return { kind: 'ints', value: a.ints.map(Number), proto: a };
     case AT.STRINGS: return { kind: 'strings', value: a.strings.map((s) => new TextDecoder().decode(s)), proto: a };
-    case AT.TENSOR: return a.t ? { kind: 'tensor', value: tensorFromProto(a.t), proto: a } : { kind: 'other', proto: a };
+    // String tensors (and types the IR does not model) stay opaque; they are kept verbatim on save.
+    case AT.TENSOR: return a.t && MODELLED_CODES.has(a.t.dataType) && a.t.dataType !== ONNX_CODE.string ? { kind: 'tensor', value: tensorFromProto(a.t), proto: a } : { kind: 'other', proto: a };
     default: return { kind: 'other', proto: a };
   }
 }
 
-function graphFromProto(gp: GraphProto, ext: ExternalData, check: (n: NodeProto) => void): Graph {
+function graphFromProto(gp: GraphProto, ext: ExternalData): Graph {
   const g = new Graph(gp.name || 'graph');
   g.docString = gp.docString;
   for (const t of gp.initializer) g.addInitializer(t.name, tensorFromProto(t, ext));
@@ -174,7 +207,6 @@ function graphFromProto(gp: GraphProto, ext: ExternalData, check: (n: NodeProto)
   for (const vi of gp.valueInfo) g.value(vi.name, typeFromProto(vi));
   for (const vi of gp.output) g.value(vi.name, typeFromProto(vi));
   gp.node.forEach((np, i) => {
-    check(np);
     const node = new Node(np.opType, np.name || `${np.opType}_${i}`, np.domain === 'ai.onnx' ? '' : np.domain);
     node.proto = np;
     for (const a of np.attribute) node.attributes.set(a.name, attrFromProto(a));

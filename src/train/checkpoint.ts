@@ -1,7 +1,9 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { arrayCtor, BYTES, ONNX_CODE, type DType } from '../ir/dtype.js';
 import type { TensorData } from '../runtime/tensor.js';
-import { UserError } from '../util/errors.js';
+import { messageOf, UserError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/fs.js';
 
 // What a checkpoint records besides tensors: where to resume and the history so far.
@@ -15,42 +17,80 @@ export interface CheckpointMeta {
   reason: 'epoch' | 'interrupt';
 }
 
-const MAGIC = 'ODCKPT1\n';
+// File layout: MAGIC | u64 header length | sha256 of the header (32 bytes) | header JSON | tensor bytes.
+// The header holds the meta and, per tensor, its dtype, dims, offset, length and sha256; the file length must match
+// exactly, so truncation, a flipped byte anywhere and trailing junk are each refused with the part named.
+const MAGIC = 'ODCKPT2\n';
+const OLD_MAGIC = 'ODCKPT1\n';
+const FIXED = MAGIC.length + 8 + 32;
 
-// Save all state tensors (weights, optimizer slots, running stats) and meta in one file, atomically.
+interface IndexEntry { name: string; type: DType; dims: number[]; offset: number; bytes: number; sha256: string }
+
+const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest();
+const viewOf = (t: TensorData) => new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+
+// Save all state tensors (weights, optimizer slots, running stats) and meta in one file, atomically: the previous
+// checkpoint stays in place until the new one is complete on disk. A failed write (disk full) is a UserError that
+// says the last good checkpoint is kept.
 export function saveCheckpoint(dir: string, meta: CheckpointMeta, tensors: Record<string, TensorData>): string {
   const entries = Object.entries(tensors);
   let offset = 0;
-  const index = entries.map(([name, t]) => {
-    const e = { name, type: t.type, dims: t.dims, offset, bytes: t.data.byteLength };
-    offset += t.data.byteLength;
+  const index: IndexEntry[] = entries.map(([name, t]) => {
+    const view = viewOf(t);
+    const e = { name, type: t.type, dims: t.dims, offset, bytes: view.byteLength, sha256: sha256(view).toString('hex') };
+    offset += view.byteLength;
     return e;
   });
-  const header = Buffer.from(JSON.stringify({ meta, index }));
+  const header = Buffer.from(JSON.stringify({ meta, index, dataBytes: offset }));
   const len = Buffer.alloc(8);
   len.writeBigUInt64LE(BigInt(header.byteLength));
   const path = join(dir, 'checkpoint.bin');
-  writeFileAtomic(path, [MAGIC, len, header, ...entries.map(([, t]) => new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength))]);
+  // Temp files of writes that a kill -9 cut short: the checkpoint they would have replaced is still in place.
+  if (existsSync(dir)) for (const f of readdirSync(dir)) if (f.startsWith('checkpoint.bin.tmp-')) rmSync(join(dir, f), { force: true });
+  try {
+    writeFileAtomic(path, [MAGIC, len, sha256(header), header, ...entries.map(([, t]) => viewOf(t))]);
+  } catch (err: unknown) {
+    const code = (err as { code?: unknown }).code;
+    const kept = existsSync(path) ? `the last good checkpoint ${path} is kept unchanged` : 'no earlier checkpoint exists';
+    throw new UserError(`could not write the checkpoint ${path} (${typeof code === 'string' ? code : messageOf(err)}${code === 'ENOSPC' ? ': the disk is full' : ''}); ${kept}`,
+      code === 'ENOSPC' ? 'free some space (or use another --out) and resume with --resume' : undefined, { cause: err });
+  }
   return path;
 }
 
-// Load a checkpoint written by saveCheckpoint; errors name the file.
+// Load a checkpoint written by saveCheckpoint, verifying the header and every tensor; errors name the file and part.
 export function loadCheckpoint(dir: string): { meta: CheckpointMeta; tensors: Record<string, TensorData> } {
   const path = join(dir, 'checkpoint.bin');
   if (!existsSync(path)) throw new UserError(`--resume: no checkpoint at ${path}`);
+  if (!statSync(path).isFile()) throw new UserError(`${path}: not a regular file`);
   const buf = readFileSync(path);
-  if (buf.subarray(0, MAGIC.length).toString() !== MAGIC) throw new UserError(`${path}: not an onnx-distill checkpoint`);
-  const hlen = Number(buf.readBigUInt64LE(MAGIC.length));
-  const start = MAGIC.length + 8;
-  const { meta, index } = JSON.parse(buf.subarray(start, start + hlen).toString()) as {
-    meta: CheckpointMeta; index: { name: string; type: 'float32'; dims: number[]; offset: number; bytes: number }[];
-  };
-  const base = start + hlen;
-  const tensors: Record<string, TensorData> = {};
-  for (const e of index) {
-    const bytes = buf.subarray(base + e.offset, base + e.offset + e.bytes);
-    if (bytes.byteLength !== e.bytes) throw new UserError(`${path}: truncated checkpoint (tensor '${e.name}')`);
-    tensors[e.name] = { type: e.type, dims: e.dims, data: new Float32Array(new Uint8Array(bytes).buffer) };
+  const bad = (what: string): never => { throw new UserError(`${path}: ${what}; refusing to resume from it`, 'start the run again without --resume (or restore the file from a backup)'); };
+  const magic = buf.subarray(0, MAGIC.length).toString('latin1');
+  if (magic === OLD_MAGIC) bad('written by an older onnx-distill without checksums');
+  if (magic !== MAGIC) bad('not an onnx-distill checkpoint (wrong signature)');
+  if (buf.byteLength < FIXED) bad(`truncated (${buf.byteLength} bytes)`);
+  const hlen = buf.readBigUInt64LE(MAGIC.length);
+  if (hlen > BigInt(buf.byteLength - FIXED)) bad(`truncated or corrupt: the header claims ${hlen} bytes, the file has ${buf.byteLength}`);
+  const header = buf.subarray(FIXED, FIXED + Number(hlen));
+  if (!sha256(header).equals(buf.subarray(MAGIC.length + 8, FIXED))) bad('corrupt: the metadata checksum does not match');
+  let parsed: { meta: CheckpointMeta; index: IndexEntry[]; dataBytes: number };
+  try { parsed = JSON.parse(header.toString('utf8')) as typeof parsed; } catch { return bad('corrupt: the metadata is not JSON'); }
+  const base = FIXED + Number(hlen);
+  if (buf.byteLength !== base + parsed.dataBytes) {
+    bad(buf.byteLength < base + parsed.dataBytes ? `truncated: ${buf.byteLength} bytes of ${base + parsed.dataBytes}` : `${buf.byteLength - base - parsed.dataBytes} unexpected bytes at the end`);
   }
-  return { meta, tensors };
+  const tensors: Record<string, TensorData> = {};
+  if (!Array.isArray(parsed.index) || !Number.isSafeInteger(parsed.dataBytes)) bad('corrupt: the tensor index is malformed');
+  for (const e of parsed.index) {
+    const whole = (x: unknown) => Number.isSafeInteger(x) && (x as number) >= 0;
+    if (typeof e.name !== 'string' || !Array.isArray(e.dims) || !e.dims.every(whole) || !whole(e.offset) || !whole(e.bytes)) bad('corrupt: a tensor index entry is malformed');
+    if (!Object.hasOwn(ONNX_CODE, e.type) || e.type === 'string') bad(`tensor '${e.name}' has unknown type '${e.type}'`);
+    const n = e.dims.reduce((a, b) => a * b, 1);
+    if (n * BYTES[e.type] !== e.bytes || e.offset + e.bytes > parsed.dataBytes) bad(`tensor '${e.name}' has an inconsistent size`);
+    const bytes = new Uint8Array(buf.subarray(base + e.offset, base + e.offset + e.bytes));
+    if (sha256(bytes).toString('hex') !== e.sha256) bad(`corrupt: tensor '${e.name}' does not match its checksum`);
+    const C = arrayCtor(e.type);
+    tensors[e.name] = { type: e.type, dims: e.dims, data: new C(bytes.buffer, 0, n) };
+  }
+  return { meta: parsed.meta, tensors };
 }

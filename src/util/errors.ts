@@ -1,8 +1,8 @@
 // One error type for mistakes the user can fix (bad file, option, node); the CLI maps it to exit code 2.
 export class UserError extends Error {
   override readonly name = 'UserError';
-  constructor(message: string, readonly hint?: string) {
-    super(message);
+  constructor(message: string, readonly hint?: string, options?: ErrorOptions) {
+    super(message, options);
   }
 }
 

@@ -1,6 +1,9 @@
 import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 
+// The write call writeFileAtomic uses; tests swap it to inject a failing disk (ENOSPC) without a small tmpfs.
+export const fileIO = { writeSync };
+
 // Write a file so readers never see it half-written: temp file in the same folder, fsync, rename.
 export function writeFileAtomic(path: string, chunks: Uint8Array | string | (Uint8Array | string)[]): void {
   mkdirSync(dirname(path), { recursive: true });
@@ -8,10 +11,10 @@ export function writeFileAtomic(path: string, chunks: Uint8Array | string | (Uin
   const fd = openSync(tmp, 'w');
   try {
     for (const c of Array.isArray(chunks) ? chunks : [chunks]) {
-      if (typeof c === 'string') writeSync(fd, c);
+      if (typeof c === 'string') fileIO.writeSync(fd, c);
       else {
         let off = 0;
-        while (off < c.byteLength) off += writeSync(fd, c, off, c.byteLength - off);
+        while (off < c.byteLength) off += fileIO.writeSync(fd, c, off, c.byteLength - off);
       }
     }
     fsyncSync(fd);

@@ -1,8 +1,12 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import { describe, test } from 'node:test';
 import type { ModelSummary } from '../../src/analysis/summary.js';
 import type { Taps } from '../../src/models/taps.js';
+import { ModelProtoSchema, OperatorSetIdProtoSchema } from '../../src/onnx/onnx_pb.js';
 import { cli, FIXTURES } from './helpers.js';
 
 const resnet = join(FIXTURES, 'resnet18.onnx');
@@ -65,5 +69,28 @@ describe('inspect on other models', () => {
     const s = JSON.parse(r.stdout) as ModelSummary;
     assert.equal(s.parameters.count, 691_218);
     assert.equal(s.parameters.buffers, 0);
+  });
+});
+
+describe('inspect says whether onnxruntime loads the model', () => {
+  test('a valid model: loads', async () => {
+    const r = await cli(['inspect', join(FIXTURES, 'small_resnet_eval.onnx')]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^onnxruntime: loads the model$/m);
+  });
+
+  test('a model onnxruntime refuses (an unknown com.microsoft contrib op): the report gives its reason', async () => {
+    const m = fromBinary(ModelProtoSchema, readFileSync(join(FIXTURES, 'small_resnet_eval.onnx')));
+    const relu = m.graph!.node.find((n) => n.opType === 'Relu')!;
+    relu.domain = 'com.microsoft';
+    relu.opType = 'NoSuchContribOp';
+    m.opsetImport.push(create(OperatorSetIdProtoSchema, { domain: 'com.microsoft', version: 1n }));
+    const p = join(mkdtempSync(join(tmpdir(), 'od-inspect-')), 'contrib.onnx');
+    writeFileSync(p, toBinary(ModelProtoSchema, m));
+    const r = await cli(['inspect', p, '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const s = JSON.parse(r.stdout) as { onnxruntime: { loads: boolean; reason?: string } };
+    assert.equal(s.onnxruntime.loads, false);
+    assert.match(s.onnxruntime.reason!, /NoSuchContribOp/);
   });
 });

@@ -1,7 +1,8 @@
 import type { Argv } from 'yargs';
 import { defaultInputShape, summarizeModel, type ModelSummary } from '../../analysis/summary.js';
 import type { Model } from '../../ir/model.js';
-import { loadModel } from '../../ir/model.js';
+import { loadModel, serializeModel } from '../../ir/model.js';
+import { probeLoad, type LoadVerdict } from '../../runtime/probe.js';
 import { UserError } from '../../util/errors.js';
 import { resolveModelSpec } from '../../zoo/index.js';
 import type { CommandDef } from '../command.js';
@@ -30,7 +31,7 @@ function tapLines(s: ModelSummary): string[] {
 }
 
 // The human report: one section per question a user asks before distilling a model.
-function render(spec: string, s: ModelSummary): string[] {
+function render(spec: string, s: ModelSummary, ort: LoadVerdict): string[] {
   const io = (l: ModelSummary['inputs']) => table(l.map((v) => [v.name, v.dtype, shapeText(v.shape), `-> ${shapeText(v.inferred)}`]));
   const diff = s.differentiable;
   return [
@@ -47,6 +48,7 @@ function render(spec: string, s: ModelSummary): string[] {
     diff.supported ? 'differentiable: yes, every op on the gradient path has a gradient rule'
       : 'differentiable: no, these ops lack a gradient rule:',
     ...diff.unsupported.map((u) => `  ${u.opType}: ${u.nodes.slice(0, 5).join(', ')}${u.nodes.length > 5 ? `, ... (${u.nodes.length} nodes)` : ''}`),
+    ort.loads ? 'onnxruntime: loads the model' : `onnxruntime: cannot load the model: ${ort.reason}`,
   ];
 }
 
@@ -67,9 +69,11 @@ export const command: CommandDef = {
     const spec = String(a.model);
     const shapeArg = a['input-shape'] === undefined ? undefined : String(a['input-shape']);
     const model = openModel(spec, shapeArg, Number(a.classes));
+    // Asked before the analysis, which rewrites the graph; a file is given by path so onnxruntime reads its external data.
+    const ort = await probeLoad(spec.startsWith('zoo:') ? serializeModel(model).onnx : spec);
     const shape = shapeArg === undefined ? defaultInputShape(model) : parseInputShape(shapeArg, model);
     const summary = summarizeModel(model, shape);
-    if (ctx.json) ctx.print(JSON.stringify({ model: spec, ...summary }, null, 2));
-    else for (const line of render(spec, summary)) ctx.print(line);
+    if (ctx.json) ctx.print(JSON.stringify({ model: spec, ...summary, onnxruntime: ort }, null, 2));
+    else for (const line of render(spec, summary, ort)) ctx.print(line);
   },
 };

@@ -6,8 +6,31 @@ import type { OpenedSource, Sample } from '../types.js';
 // File extensions sharp decodes.
 export const IMAGE_EXTENSIONS = new Set(['.png', '.jpg', '.jpeg', '.webp', '.avif', '.tif', '.tiff', '.gif', '.bmp', '.heic', '.heif', '.jxl']);
 
+// Entries of a folder, or a UserError naming it (unreadable, not a folder): never a stack trace.
+function listFolder(dir: string, what: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch (err: unknown) {
+    throw new UserError(`${dir}: cannot read the ${what} (${codeOf(err)})`, 'check the folder\'s permissions');
+  }
+}
+
+const codeOf = (err: unknown) => String((err as { code?: unknown }).code ?? (err instanceof Error ? err.message : err));
+
+// Class folders of a root: links are followed once (the tree is two levels deep, so a loop cannot recurse), a link
+// loop or an entry that cannot be examined is reported with its path, and a dangling link is not a class.
 function classDirs(root: string): string[] {
-  return readdirSync(root).filter((d) => !d.startsWith('.') && statSync(join(root, d)).isDirectory()).sort();
+  return listFolder(root, 'image folder').filter((d) => {
+    if (d.startsWith('.')) return false;
+    try {
+      return statSync(join(root, d)).isDirectory();
+    } catch (err: unknown) {
+      const code = codeOf(err);
+      if (code === 'ENOENT') return false;
+      throw new UserError(`${join(root, d)}: cannot examine this entry of the image folder (${code === 'ELOOP' ? 'a symbolic link loop' : code})`,
+        'remove or fix it, or move it out of the dataset folder');
+    }
+  }).sort();
 }
 
 function samplesOf(root: string, classes: string[], where: string): Sample[] {
@@ -15,7 +38,7 @@ function samplesOf(root: string, classes: string[], where: string): Sample[] {
   classes.forEach((c, label) => {
     const dir = join(root, c);
     if (!existsSync(dir)) return;
-    const files = readdirSync(dir).filter((f) => IMAGE_EXTENSIONS.has(extname(f).toLowerCase())).sort();
+    const files = listFolder(dir, `class folder '${c}'`).filter((f) => IMAGE_EXTENSIONS.has(extname(f).toLowerCase())).sort();
     if (files.length === 0) throw new UserError(`${dir}: class folder '${c}' of the ${where} set has no images (${[...IMAGE_EXTENSIONS].join(', ')})`);
     for (const f of files) out.push({ path: join(dir, f), label });
   });

@@ -1,4 +1,6 @@
-import type { Graph, Shape } from '../graph.js';
+import { UserError } from '../../util/errors.js';
+import { isFloat } from '../dtype.js';
+import type { Graph, Node, Shape } from '../graph.js';
 import { SHAPE_RULES } from '../shapes/index.js';
 import { foldNode } from './fold.js';
 import { topoSort } from './toposort.js';
@@ -21,19 +23,16 @@ export function inferShapes(g: Graph, opts: InferOptions = {}): boolean {
     if (node.domain === '') {
       const rule = SHAPE_RULES[node.opType];
       if (rule) {
-        let types;
-        try {
-          types = rule(node);
-        } catch (err: unknown) {
-          throw err instanceof Error ? err : new Error(String(err));
-        }
+        modelProblem(node, () => checkInputTypes(node));
+        const types = modelProblem(node, () => rule(node));
+        modelProblem(node, () => checkDeclaredOutputs(node, types, g));
         node.outputs.forEach((o, i) => {
           const t = types[i];
           if (t && (t.shape || !o.type?.shape)) o.type = t;
           else if (t && !o.type) o.type = t;
         });
       }
-      const folded = foldNode(node);
+      const folded = modelProblem(node, () => foldNode(node));
       if (folded) {
         node.outputs.forEach((o, i) => {
           o.constant = folded[i];
@@ -48,4 +47,45 @@ export function inferShapes(g: Graph, opts: InferOptions = {}): boolean {
     }
   }
   return modified;
+}
+
+// Ops defined on floating-point tensors only (every input), and ops whose inputs share one element type.
+const FLOAT_ONLY = new Set(['Conv', 'ConvTranspose', 'BatchNormalization', 'InstanceNormalization', 'LayerNormalization', 'AveragePool',
+  'GlobalAveragePool', 'LpPool', 'Softmax', 'LogSoftmax', 'Sigmoid', 'Tanh', 'Elu', 'HardSigmoid', 'HardSwish', 'Gelu']);
+const SAME_TYPE = new Set(['Add', 'Sub', 'Mul', 'Div', 'Max', 'Min', 'Sum', 'Mean', 'Concat', 'Gemm', 'Conv', 'ConvTranspose', 'MatMul',
+  'Equal', 'Less', 'Greater', 'LessOrEqual', 'GreaterOrEqual']);
+
+// The element types onnxruntime's type check would refuse, where the file declares them (inputs, initializers).
+function checkInputTypes(node: Node): void {
+  const typed = node.inputs.filter((v) => v?.type);
+  if (FLOAT_ONLY.has(node.opType)) {
+    const bad = typed.find((v) => !isFloat(v!.type!.dtype));
+    if (bad) throw new Error(`input '${bad.name}' is ${bad.type!.dtype}; ${node.opType} takes floating-point tensors`);
+  }
+  if (SAME_TYPE.has(node.opType) && new Set(typed.map((v) => v!.type!.dtype)).size > 1) {
+    throw new Error(`its inputs mix element types (${typed.map((v) => `'${v!.name}' ${v!.type!.dtype}`).join(', ')})`);
+  }
+}
+
+// A graph output declared with another element type than its node computes.
+function checkDeclaredOutputs(node: Node, types: ReturnType<NonNullable<(typeof SHAPE_RULES)[string]>>, g: Graph): void {
+  node.outputs.forEach((o, i) => {
+    const t = types[i];
+    if (t && o.type && g.outputs.includes(o) && o.type.dtype !== t.dtype) {
+      throw new Error(`it computes ${t.dtype} for graph output '${o.name}', which the model declares as ${o.type.dtype}`);
+    }
+  });
+}
+
+// A rule that throws a plain Error met shapes or constants the model gets wrong (inputs that do not broadcast, an
+// axis past the rank, a missing attribute): a UserError naming the node. TypeError and friends stay bugs.
+function modelProblem<T>(node: Node, f: () => T): T {
+  try {
+    return f();
+  } catch (err: unknown) {
+    if (err instanceof Error && err.constructor === Error) {
+      throw new UserError(`shape inference failed at ${node.label}: ${err.message.replace(`${node.label}: `, '')}`, undefined);
+    }
+    throw err;
+  }
 }

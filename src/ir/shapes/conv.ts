@@ -45,11 +45,23 @@ export function windowOut(inp: number, k: number, s: number, d: number, pb: numb
 function convLike(n: Node, outChannels: (x: number[], w: number[] | undefined) => number, kernelOf: (x: number[], w: number[] | undefined) => number[]) {
   const x = staticShape(n, 0);
   if (!x) return [like(n, 0, undefined)];
-  const w = n.opType === 'Conv' || n.opType === 'ConvTranspose' ? staticShape(n, 1) : undefined;
+  const isConv = n.opType === 'Conv' || n.opType === 'ConvTranspose';
+  const w = isConv ? staticShape(n, 1) : undefined;
+  if (isConv && !w) return [like(n, 0, undefined)];
+  // A model whose input rank or channels disagree with its weights is refused here, before anything is sized from it.
+  if (w && w.length !== x.length) throw new Error(`${n.label}: input ${JSON.stringify(x)} and weight ${JSON.stringify(w)} differ in rank`);
+  if (n.opType === 'Conv' && w && x[1] !== w[1]! * n.attrInt('group', 1)) {
+    throw new Error(`${n.label}: input has ${x[1]} channels but the weight ${JSON.stringify(w)} with group ${n.attrInt('group', 1)} expects ${w[1]! * n.attrInt('group', 1)}`);
+  }
   const k = kernelOf(x, w);
+  if (x.length !== k.length + 2) throw new Error(`${n.label}: a ${k.length}-d kernel needs a rank-${k.length + 2} input, got ${JSON.stringify(x)}`);
   const a = spatialAttrs(n, x, k);
   const r = k.length;
+  if (a.strides.length !== r || a.dilations.length !== r || a.pads.length !== 2 * r) {
+    throw new Error(`${n.label}: strides, dilations or pads do not match its ${r}-d kernel`);
+  }
   const spatial = k.map((kk, i) => windowOut(x[2 + i]!, kk, a.strides[i]!, a.dilations[i]!, a.pads[i]!, a.pads[i + r]!, a.ceil));
+  if (spatial.some((d) => !(d >= 1))) throw new Error(`${n.label}: input ${JSON.stringify(x)} is too small for its window (output ${JSON.stringify(spatial)})`);
   return [like(n, 0, [x[0]!, outChannels(x, w), ...spatial])];
 }
 

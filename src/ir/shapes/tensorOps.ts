@@ -64,8 +64,12 @@ export const tensorRules: Record<string, ShapeRule> = {
     const a = staticShape(n, 0);
     const b = staticShape(n, 1);
     if (!a || !b) return [like(n, 0, undefined)];
+    if (a.length !== 2 || b.length !== 2) throw new Error(`${n.label}: Gemm takes matrices, got ${JSON.stringify(a)} and ${JSON.stringify(b)}`);
     const m = n.attrInt('transA', 0) ? a[1]! : a[0]!;
     const k = n.attrInt('transB', 0) ? b[0]! : b[1]!;
+    const ka = n.attrInt('transA', 0) ? a[0]! : a[1]!;
+    const kb = n.attrInt('transB', 0) ? b[1]! : b[0]!;
+    if (ka !== kb) throw new Error(`${n.label}: inner dims differ (${JSON.stringify(a)} x ${JSON.stringify(b)}, transA ${n.attrInt('transA', 0)}, transB ${n.attrInt('transB', 0)})`);
     return [like(n, 0, [m, k])];
   },
   MatMul: (n) => {
@@ -74,6 +78,9 @@ export const tensorRules: Record<string, ShapeRule> = {
     if (!a || !b) return [like(n, 0, undefined)];
     const a2 = a.length === 1 ? [1, a[0]!] : a;
     const b2 = b.length === 1 ? [b[0]!, 1] : b;
+    if (a.length === 0 || b.length === 0 || a2[a2.length - 1] !== b2[b2.length - 2]) {
+      throw new Error(`${n.label}: inner dims differ (${JSON.stringify(a)} x ${JSON.stringify(b)})`);
+    }
     const batch = broadcastShapes(a2.slice(0, -2), b2.slice(0, -2), n);
     const out = [...batch, a2[a2.length - 2]!, b2[b2.length - 1]!];
     if (a.length === 1) out.splice(out.length - 2, 1);
