@@ -5,9 +5,9 @@
 import { spawnSync } from 'node:child_process';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { writeFileAtomic } from '../../src/util/fs.js';
-import { replaceSection } from './markdown.js';
+import { replaceSection } from './sections.js';
 
 const root = new URL('../..', import.meta.url).pathname;
 const arg = (k: string, d: string) => { const i = process.argv.indexOf(`--${k}`); return i > 0 ? process.argv[i + 1]! : d; };
@@ -92,5 +92,6 @@ const lines = [
   `KD epoch cost over CE epoch cost (mean epoch seconds, same run): ${students.map((s) => `${s} ${ratio(s)}`).join(', ')}.`,
 ];
 writeFileAtomic(join(root, 'bench-results', 'distill.json'), JSON.stringify({ date: new Date().toISOString(), data, epochs, seeds, rows: json }, null, 2));
-replaceSection(join(root, 'BENCHMARKS.md'), 'distill', '## Distillation methods (`npm run bench:distill`)', lines);
+const md = join(root, 'BENCHMARKS.md');
+writeFileAtomic(md, replaceSection(existsSync(md) ? readFileSync(md, 'utf8') : '# Benchmarks\n', 'distill', ['## Distillation methods (`npm run bench:distill`)', '', ...lines].join('\n')));
 console.log(lines.join('\n'));
