@@ -79,7 +79,7 @@ const ratio = (s: string) => {
   const ce = epochCost[`${s}:ce`]?.[0];
   return kd && ce ? `${(kd / ce).toFixed(2)}×` : '—';
 };
-const teacher = JSON.parse(readFileSync(join(root, 'models/fashion-mnist-teacher/README.json'), 'utf8')) as { architecture: string; testAccuracy: number };
+const teacher = JSON.parse(readFileSync(join(root, "models/fashion-mnist-teacher/teacher.json"), "utf8")) as { architecture: string; testAccuracy: number };
 const lines = [
   `Taken ${new Date().toISOString().slice(0, 10)} with \`npm run bench:distill -- --data ${data} --epochs ${epochs} --seeds ${seeds.join(',')} --students ${students.join(',')}\` on ${cpus()[0]?.model.trim()}, ${cpus().length} cores; ${threads} onnxruntime threads; Node ${process.version}.`,
   `Teacher: the shipped \`models/fashion-mnist-teacher/model.onnx\` (${teacher.architecture}, ${(100 * teacher.testAccuracy).toFixed(2)}% on the 10,000 test images). Recipe for every row: SGD lr 0.05 cosine, momentum 0.9, wd 5e-4, batch 128, pad-crop + flip, ${epochs} epochs; each method's default terms and weights.`,
