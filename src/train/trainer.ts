@@ -1,33 +1,14 @@
 import type { TermSpec } from '../compiler/trainStep.js';
-import type { GroupHyper } from '../compiler/optim/index.js';
 import type { Model } from '../ir/model.js';
-import { runNetworks, type RunRecord } from './loop.js';
-import type { ScheduleSpec } from './schedule.js';
-import type { DataSplit } from './types.js';
+import { runNetworks, type RunOptions, type RunRecord } from './loop.js';
 
-// Everything one supervised training run needs; the CLI builds this from flags.
-export interface TrainOptions {
+// Everything one supervised training run needs; the CLI builds this from flags. The loop's options, with one model
+// in place of the networks, terms that default to CE, and the preprocessing recorded in the exported model.
+export interface TrainOptions extends Omit<RunOptions, 'networks' | 'terms' | 'exports' | 'ensemble'> {
   model: Model;
-  train: DataSplit;
-  val?: DataSplit;
-  classes: string[];
-  // How inputs were made (normalisation, size, crop), saved in the exported model's metadata.
   preprocess?: unknown;
-  epochs: number;
-  batchSize: number;
-  schedule: ScheduleSpec;
-  optimizer: string;
-  hyper: GroupHyper;
   noDecay?: 'norm-and-bias' | ((name: string) => boolean);
   terms?: TermSpec[];
-  device?: string;
-  threads?: number;
-  seed: number;
-  outDir: string;
-  resume?: boolean;
-  config?: unknown;
-  log?: (line: string) => void;
-  progress?: boolean;
 }
 
 export type { RunRecord } from './loop.js';

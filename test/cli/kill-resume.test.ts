@@ -1,6 +1,6 @@
 // kill -9 in the middle of an epoch of `onnx-distill train`, then --resume: the final weights are bit-identical to
 // an uninterrupted run (the last epoch checkpoint is intact because every write is atomic, and the data order, the
-// augmentation and the step are all seeded). The `distill` counterpart joins when that command exists.
+// augmentation and the step are all seeded). The same for `onnx-distill distill`, whose resume needs only --resume.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -25,8 +25,10 @@ before(async () => {
   await exportSplit(idx.val as MemoryImages, idx.classes, join(images, 'val'), 100);
 });
 
-const args = (out: string) => ['train', '--model', join(FIXTURES, 'small_resnet_eval.onnx'), '--data', images, '--epochs', '3',
-  '--batch-size', '8', '--lr', '0.05', '--out', out, '--threads', '1', '--seed', '7', '--json'];
+const common = ['--data', images, '--epochs', '3', '--batch-size', '8', '--lr', '0.05', '--threads', '1', '--seed', '7', '--json'];
+const trainArgs = (out: string) => ['train', '--model', join(FIXTURES, 'small_resnet_eval.onnx'), ...common, '--out', out];
+const distillArgs = (out: string) => ['distill', '--teacher', join(FIXTURES, 'small_resnet_eval.onnx'), '--student', 'zoo:cnn-tiny', '--method', 'kd', ...common, '--out', out];
+let args = trainArgs;
 
 // Start a run and SIGKILL it once epoch 1's checkpoint is on disk and epoch 2 is part-way through.
 // Returns how long after the checkpoint the kill came, in ms.
@@ -58,7 +60,22 @@ test('train: kill -9 mid-epoch, then --resume, ends bit-identical to an uninterr
   assert.equal(ck.meta.epoch, 1, 'killed during epoch 2, after epoch 1 was checkpointed');
   assert.equal(existsSync(join(cut, 'model.onnx')), false);
   const resumed = spawnSync(process.execPath, [bin, ...args(cut).filter((a) => a !== '--out' && a !== cut), '--resume', cut], { env, encoding: 'utf8' });
-  assert.equal(resumed.status, 0, resumed.stderr);
-  assert.match(resumed.stderr, /resumed from .*checkpoint\.bin: epoch 1, batch 0/);
-  assert.ok(readFileSync(join(full, 'model.onnx')).equals(readFileSync(join(cut, 'model.onnx'))), 'final weights differ');
+  assertResumed(resumed, full, cut, 'model.onnx');
 });
+
+test('distill: kill -9 mid-epoch, then only --resume, ends bit-identical to an uninterrupted run', { timeout: 240_000 }, async () => {
+  args = distillArgs;
+  const full = join(root, 'dfull'), cut = join(root, 'dcut');
+  const ref = spawnSync(process.execPath, [bin, ...args(full)], { env, encoding: 'utf8' });
+  assert.equal(ref.status, 0, ref.stderr);
+  await killMidEpoch(cut);
+  assert.equal(loadCheckpoint(cut).meta.epoch, 1, 'killed during epoch 2, after epoch 1 was checkpointed');
+  const resumed = spawnSync(process.execPath, [bin, 'distill', '--resume', cut], { env, encoding: 'utf8' });
+  assertResumed(resumed, full, cut, 'student.onnx');
+});
+
+function assertResumed(resumed: ReturnType<typeof spawnSync>, full: string, cut: string, file: string): void {
+  assert.equal(resumed.status, 0, String(resumed.stderr));
+  assert.match(String(resumed.stderr), /resumed from .*checkpoint\.bin: epoch 1, batch 0/);
+  assert.ok(readFileSync(join(full, file)).equals(readFileSync(join(cut, file))), 'final weights differ');
+}
