@@ -55,6 +55,13 @@ export const DISTILL_OPTIONS: OptionDef[] = [
   { key: 'saveArtifacts', type: 'string', describe: 'also write the compiled training-step and evaluation graphs, the initial state and a JSON contract to this folder' },
 ];
 
+// Options only `train` has.
+export const TRAIN_OPTIONS: OptionDef[] = [
+  { key: 'model', type: 'string', default: 'zoo:resnet8', describe: 'zoo:<name> (see `onnx-distill models`) or a path to an .onnx classifier' },
+  { key: 'out', type: 'string', default: 'runs/train', describe: 'output folder: model.onnx, run.json, checkpoint.bin' },
+  { key: 'resume', type: 'string', describe: 'resume from the checkpoint in this run folder' },
+];
+
 // camelCase key -> --kebab-case flag.
 export function flagOf(key: string): string {
   return key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);

@@ -22,8 +22,8 @@ function checkValue(o: OptionDef, v: unknown, where: string): unknown {
   if (o.type === 'number') {
     const n = Number(v);
     if (typeof v === 'boolean' || !Number.isFinite(n)) throw new UserError(`${where}: '${String(v)}' is not a number`);
+    if (o.positive && (n <= 0 || (o.integer && !Number.isInteger(n)))) throw new UserError(`${where}: '${String(v)}' must be a positive ${o.integer ? 'whole number' : 'number'}`);
     if (o.integer && !Number.isInteger(n)) throw new UserError(`${where}: '${String(v)}' must be a whole number`);
-    if (o.positive && n <= 0) throw new UserError(`${where}: '${String(v)}' must be positive`);
     return n;
   }
   if (o.type === 'strings') return (Array.isArray(v) ? v : [v]).map(String);

@@ -88,7 +88,7 @@ test('bad input: a clear message naming what is wrong, exit 2', async () => {
     [['distill', '--config', bad], /bad\.yaml:2: unknown key 'epocs'/],
     [['distill', '--config', wrongType], /type\.yaml:2: 'epochs' must be integer/],
     [['distill', '--teacher', teacher, '--data', join(root, 'three'), '--val-split', '0.25'], /teacher .* predicts 10 classes but the data .* has 3/],
-    [['distill', ...small, '--epochs', '0'], /--epochs: '0' must be positive/],
+    [['distill', ...small, '--epochs', '0'], /--epochs: '0' must be a positive whole number/],
   ];
   for (const [argv, msg] of cases) {
     const r = await cli(argv);
