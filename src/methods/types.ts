@@ -1,3 +1,6 @@
+import type { NetworkSpec } from '../compiler/network.js';
+import type { Model } from '../ir/model.js';
+import type { GraftInit } from '../models/graft.js';
 import type { RunTerm } from '../train/loop.js';
 
 // What a method preset sees of the run: the networks by role and their 4-D stage taps (f1.., stem excluded).
@@ -18,4 +21,21 @@ export interface MethodDef {
   teacher: 'frozen' | 'trainable' | 'none';
   minStudents: number;
   terms(ctx: MethodContext): RunTerm[];
+  // Networks the method adds beside teacher and students (SOKD's knowledge bridge module), placed after them.
+  networks?(env: MethodEnv): MethodNetworks;
+}
+
+// What a method sees when it builds its own networks: the teacher and the method's options.
+export interface MethodEnv {
+  teacher: Model;
+  teacherName: string;
+  seed: number;
+  kbmTap?: string;
+  kbmInit?: GraftInit;
+}
+
+// Added networks, and which of them are exported together with the networks feeding them (network -> file).
+export interface MethodNetworks {
+  networks: NetworkSpec[];
+  composed?: Record<string, string>;
 }

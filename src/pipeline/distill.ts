@@ -61,7 +61,7 @@ export async function distill(options: DistillOptions & { config?: string }, ctx
 export async function compileDistill(options: DistillOptions & { config?: string }, dir: string, ctx?: CliContext): Promise<ArtifactContract> {
   const { run } = await prepareDistill({ ...resolveDistillConfig(options), saveArtifacts: dir }, ctx);
   const step = compileStep({ networks: run.networks, terms: run.terms, batch: run.batchSize, optimizer: run.optimizer, hyper: run.hyper, seed: run.seed });
-  const ev = compileInference(run.networks.filter((n) => n.trainable), run.ensemble ? { ensemble: run.ensemble } : {});
+  const ev = compileInference(run.networks.filter((n) => n.trainable), { ...(run.ensemble ? { ensemble: run.ensemble } : {}), feeders: run.networks.filter((n) => !n.trainable) });
   return writeArtifacts(dir, run, step, { ...ev, outputs: ev.graph.outputs.map((v) => v.name) });
 }
 
@@ -103,6 +103,14 @@ async function prepareDistill(cfg: DistillOptions, ctx?: CliContext): Promise<{ 
     name: 'teacher', model: teacher, role: 'teacher' as const, trainable: mode === 'trainable', lrScale: cfg.teacherLr ?? 1,
     ...(cfg.noDecayBnBias ? { noDecay: 'norm-and-bias' as const } : {}),
   }] : []), ...students];
+  const composed: Record<string, string> = {};
+  for (const m of methods) {
+    if (!m.networks) continue;
+    if (!teacher) throw new Error(`method '${m.name}' builds networks on a teacher`);
+    const added = m.networks({ teacher, teacherName: 'teacher', seed: cfg.seed!, ...(cfg.kbmTap ? { kbmTap: cfg.kbmTap } : {}), ...(cfg.kbmInit ? { kbmInit: cfg.kbmInit } : {}) });
+    networks.push(...added.networks);
+    Object.assign(composed, added.composed);
+  }
   for (const m of methods) {
     if (students.length < m.minStudents) throw new UserError(`--method ${m.name} needs at least ${m.minStudents} students; give --students ${m.minStudents} or repeat --student`);
   }
@@ -120,7 +128,7 @@ async function prepareDistill(cfg: DistillOptions, ctx?: CliContext): Promise<{ 
     schedule: parseSchedule(cfg.schedule!, cfg.lr!, cfg.epochs!, cfg.warmup ?? 0), optimizer: cfg.optimizer!,
     hyper: { weightDecay: cfg.weightDecay!, momentum: cfg.momentum!, nesterov: cfg.nesterov!, beta1: 0.9, beta2: 0.999, eps: 1e-8 },
     ...(students.length >= 2 ? { ensemble: students.map((s) => s.name) } : {}),
-    exports: { files, preprocess: data.preprocess, metadata, ensembleFile: 'ensemble.onnx' },
+    exports: { files, preprocess: data.preprocess, metadata, ensembleFile: 'ensemble.onnx', composed },
     device: cfg.device!, ...(cfg.threads ? { threads: cfg.threads } : {}), seed: cfg.seed!, outDir, resume: cfg.resume !== undefined,
     config: { command: 'distill', ...cfg, out: outDir }, log: c.log, progress: !c.json,
     ...(cfg.saveArtifacts ? { saveArtifacts: resolve(cfg.saveArtifacts) } : {}),

@@ -8,6 +8,8 @@ export interface DistillOptions {
   terms?: string | Record<string, number>;
   tau?: number;
   teacherLr?: number;
+  kbmTap?: string;
+  kbmInit?: 'random' | 'copy';
   data?: string;
   input?: string;
   epochs?: number;

@@ -106,7 +106,7 @@ export async function runNetworks(o: RunOptions): Promise<RunRecord> {
     const stepSession = await rt.session(step.bytes, 'the training step');
     const trainable = o.networks.filter((n) => n.trainable);
     const frozen = o.networks.filter((n) => !n.trainable);
-    const evalGraph = compileInference(trainable, o.ensemble ? { ensemble: o.ensemble } : {});
+    const evalGraph = compileInference(trainable, { ...(o.ensemble ? { ensemble: o.ensemble } : {}), feeders: frozen });
     if (o.saveArtifacts) {
       writeArtifacts(o.saveArtifacts, o, step, { ...evalGraph, outputs: evalGraph.graph.outputs.map((v) => v.name) });
       log(`wrote the training artifacts to ${o.saveArtifacts} (contract.json says how to run them)`);
