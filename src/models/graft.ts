@@ -52,7 +52,9 @@ export function graftHead(model: Model, o: GraftOptions): Graft {
   }
   const g = copyGraph(model);
   const folded = looksFolded(g);
-  const input = g.values.get(tap.value)!;
+  let input = g.values.get(tap.value)!;
+  // Zoo models name their taps with Identity side branches: cut at the aliased value itself.
+  while (input.producer?.opType === 'Identity' && input.producer.inputs[0] && !input.producer.inputs[0].constant) input = input.producer.inputs[0];
   cutAbove(g, input, g.outputs[0]!);
   input.type = { dtype: 'float32', shape: ['N', ...(shape.slice(1) as number[])] };
   if (folded) restoreBatchNorm(g);
