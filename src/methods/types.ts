@@ -23,6 +23,30 @@ export interface MethodDef {
   terms(ctx: MethodContext): RunTerm[];
   // Networks the method adds beside teacher and students (SOKD's knowledge bridge module), placed after them.
   networks?(env: MethodEnv): MethodNetworks;
+  // A staged method (MGD, IFM): its stages in order; `terms` is then unused. Mixed with base methods (`mgd+kd`).
+  stages?(env: StagedEnv): MethodStage[];
+}
+
+// What a staged method sees: the teacher, the students, the base methods it is mixed with, and its options.
+export interface StagedEnv {
+  teacher: Model;
+  students: NetworkSpec[];
+  base: MethodDef[];
+  seed: number;
+  tau?: number;
+  mgdVariant?: 'mag' | 'mas';
+}
+
+// One stage of a staged method: its networks (from what earlier stages trained, by network name), its terms, the
+// networks it exports (handed to later stages), and the optimizer settings its reference code uses.
+export interface MethodStage {
+  name: string;
+  networks(trained: Record<string, Model>): NetworkSpec[];
+  terms(ctx: MethodContext): RunTerm[];
+  exports: string[];
+  optimizer?: { name?: string; lr?: number };
+  // Part of the stage's cache key beside the teacher's bytes (the method's own settings).
+  key: unknown;
 }
 
 // What a method sees when it builds its own networks: the teacher and the method's options.

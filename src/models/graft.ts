@@ -63,6 +63,12 @@ export function graftHead(model: Model, o: GraftOptions): Graft {
   return { model: new Model(g, new Map(model.opsets)), tap: tapName, value: tap.value, shape: shape.slice(1) as number[], restoredBatchNorm: folded };
 }
 
+// The per-sample shape of a tap of a model (e.g. the embedding width of a teacher).
+export function tapShape(model: Model, tapName: string): number[] {
+  const shape = resolveTap(withShapes(copyGraph(model), model), tapName).shape ?? [];
+  return shape.slice(1).map((d) => (typeof d === 'number' ? d : NaN));
+}
+
 function withShapes(g: Graph, model: Model): Model {
   const x = imageInput(g);
   const dims = x.type?.shape ?? [];

@@ -10,6 +10,7 @@ export interface DistillOptions {
   teacherLr?: number;
   kbmTap?: string;
   kbmInit?: 'random' | 'copy';
+  mgdVariant?: 'mag' | 'mas';
   data?: string;
   input?: string;
   epochs?: number;
