@@ -116,7 +116,8 @@ async function runStep(session: Session, step: CompiledStep, state: Record<strin
 const data = (t: TensorData | undefined) => t!.data as Float32Array;
 
 test('every method preset has a PyTorch golden', () => {
-  assert.deepEqual([...METHODS.keys()].sort(), Object.keys(ref.methods).sort());
+  // Staged methods (mgd) are checked stage by stage in staged-golden.test.ts.
+  assert.deepEqual([...METHODS.values()].filter((m) => !m.stages).map((m) => m.name).sort(), Object.keys(ref.methods).sort());
 });
 
 for (const method of Object.keys(ref.methods)) {
