@@ -47,7 +47,7 @@ export function graftHead(model: Model, o: GraftOptions): Graft {
   const tap = resolveTap(probeModel, tapName);
   const shape = tap.shape;
   if (!shape || shape.length !== 4 || shape.slice(1).some((d) => typeof d !== 'number')) {
-    throw new UserError(`graft tap '${tapName}' (${tap.value}) is ${shape ? JSON.stringify(shape) : 'of unknown shape'}, not a 4-D feature map [N, C, H, W]`,
+    throw new UserError(`graft tap '${tapName}' (${tap.value}) is ${shape ? JSON.stringify(['N', ...shape.slice(1)]) : 'of unknown shape'}, not a 4-D feature map [N, C, H, W]`,
       'pick a stage output (f1, f2, ...) with --kbm-tap');
   }
   const g = copyGraph(model);
