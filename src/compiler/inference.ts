@@ -4,7 +4,7 @@ import { Model, serializeModel } from '../ir/model.js';
 import { eliminateDeadCode } from '../ir/passes/dce.js';
 import { Tensor } from '../ir/tensor.js';
 import { UserError } from '../util/errors.js';
-import { placeNetwork, type NetworkSpec } from './network.js';
+import { placeNetworks, type NetworkSpec } from './network.js';
 import { TRAIN_OPSET } from './opset.js';
 import { liftToInputs } from './params.js';
 
@@ -16,19 +16,26 @@ export interface InferenceOptions {
   weights?: Record<string, Float32Array>;
   // Output only the ensemble probabilities (a deployable ensemble model), not each network's logits.
   ensembleOnly?: boolean;
+  // Networks placed only to feed the others (a frozen teacher under a grafted head); no output of their own.
+  feeders?: NetworkSpec[];
+  // Name the outputs `logits` instead of `logits.<name>` (a single deployable network, such as teacher+KBM).
+  plainOutput?: boolean;
 }
 
 // An inference graph of several networks on one dynamic-batch input: BatchNorm in inference form, outputs
 // `logits.<name>` per network and optionally `ensemble` (mean of the members' softmax). State names match the step's.
 export function compileInference(networks: NetworkSpec[], o: InferenceOptions = {}): { graph: Graph; bytes: Uint8Array; stateNames: string[] } {
   const g = new Graph('inference');
-  const dims = networks[0]!.model.graph.inputs.find((v) => !v.constant)?.type?.shape ?? [];
+  const feeders = (o.feeders ?? []).filter((f) => !networks.some((n) => n.name === f.name));
+  const order = [...feeders, ...networks].sort((a, c) => rankOf(a, networks, feeders) - rankOf(c, networks, feeders));
+  const dims = order[0]!.model.graph.inputs.find((v) => !v.constant)?.type?.shape ?? [];
   const x = g.value('input', { dtype: 'float32', shape: ['N', ...dims.slice(1)] });
   g.inputs.push(x);
-  const placed = networks.map((n) => placeNetwork(g, x, n, { mode: 'infer' }));
+  const all = placeNetworks(g, x, order, { mode: 'infer' });
+  const placed = all.filter((p) => networks.includes(p.spec));
   const b = new Builder(g, 'infer');
   const outputs: Value[] = [];
-  if (!o.ensembleOnly) for (const p of placed) outputs.push(b.identity(p.logits, `logits.${p.spec.name}`));
+  if (!o.ensembleOnly) for (const p of placed) outputs.push(b.identity(p.logits, o.plainOutput && placed.length === 1 ? 'logits' : `logits.${p.spec.name}`));
   if (o.ensemble?.length) {
     const members = o.ensemble.map((name) => {
       const p = placed.find((q) => q.spec.name === name);
@@ -37,7 +44,7 @@ export function compileInference(networks: NetworkSpec[], o: InferenceOptions = 
     });
     outputs.push(b.identity(members.length === 1 ? members[0]! : b.op.Mean!(members), o.ensembleOnly ? 'probabilities' : 'ensemble'));
   }
-  const learned = placed.flatMap((p) => [...p.params, ...p.buffers]);
+  const learned = all.flatMap((p) => [...p.params, ...p.buffers]);
   if (o.weights) {
     for (const v of learned) {
       const w = o.weights[v.name];
@@ -48,4 +55,10 @@ export function compileInference(networks: NetworkSpec[], o: InferenceOptions = 
   g.outputs = outputs;
   eliminateDeadCode(g);
   return { graph: g, bytes: serializeModel(new Model(g, new Map([['', TRAIN_OPSET]]))).onnx, stateNames: o.weights ? [] : learned.map((v) => v.name) };
+}
+
+// Feeders keep their order and come first; the networks keep theirs (a network fed by another one follows it).
+function rankOf(n: NetworkSpec, networks: NetworkSpec[], feeders: NetworkSpec[]): number {
+  const f = feeders.indexOf(n);
+  return f >= 0 ? f : feeders.length + networks.indexOf(n);
 }

@@ -1,4 +1,5 @@
 import type { Graph, Node, Value } from '../ir/graph.js';
+import { Builder } from '../ir/builder.js';
 import { Model } from '../ir/model.js';
 import { inferShapes } from '../ir/passes/shapes.js';
 import type { Tensor } from '../ir/tensor.js';
@@ -19,6 +20,10 @@ export interface NetworkSpec {
   lrScale?: number;
   weightDecay?: number;
   noDecay?: 'norm-and-bias' | ((name: string) => boolean);
+  // Fed by another network's tap instead of the image (a grafted head, MLP heads on an embedding); that network must
+  // come earlier in the list. The tap is read behind a stop-gradient unless `stopGradient` is false (MGD's student
+  // encoders back-propagate into the student).
+  input?: { network: string; tap: string; stopGradient?: boolean };
 }
 
 // A network copied into a shared graph: its values renamed under `<name>/`, fed by the shared image input.
@@ -41,6 +46,32 @@ export interface PlacedNetwork {
 export interface PlaceOptions {
   mode: 'train' | 'infer';
   batch?: number;
+  // Networks whose taps are needed without a fixed batch (they feed others): found on a batch-1 probe.
+  tapsFor?: Set<string>;
+}
+
+// Place several networks, each fed by the image or by an earlier network's tap; `stop` collects the stop-gradient
+// marks of the feeds. Networks in `feeders` are placed only so that others can read their taps.
+export function placeNetworks(target: Graph, image: Value, specs: NetworkSpec[], o: PlaceOptions, stop = new Set<Value>()): PlacedNetwork[] {
+  const placed = new Map<string, PlacedNetwork>();
+  const b = new Builder(target, 'feed');
+  const feeding = new Set(specs.flatMap((s) => (s.input ? [s.input.network] : [])));
+  return specs.map((spec) => {
+    let input = image;
+    if (spec.input) {
+      const from = placed.get(spec.input.network);
+      if (!from) throw new UserError(`network '${spec.name}' is fed by '${spec.input.network}', which must be a network placed before it`);
+      const v = tapValue(from, spec.input.tap);
+      if (spec.input.stopGradient === false) input = v;
+      else {
+        input = b.identity(v, `sg/${spec.name}/input`);
+        stop.add(input);
+      }
+    }
+    const p = placeNetwork(target, input, spec, { ...o, tapsFor: feeding });
+    placed.set(spec.name, p);
+    return p;
+  });
 }
 
 // Copy one network into `target`, fed by `input`; frozen networks keep their weights as initializers (forward only).
@@ -58,7 +89,7 @@ export function placeNetwork(target: Graph, input: Value, spec: NetworkSpec, o: 
     const logits = g.outputs[0]!;
     if (logits.rank !== 2) throw new UserError(`${spec.name}: the model's first output '${logits.name}' must be logits [N, classes]; it is ${JSON.stringify(logits.shape)}`);
     taps = tapsOf(spec, g);
-  }
+  } else if (o.tapsFor?.has(spec.name)) taps = probeTaps(spec);
   if (o.mode === 'infer' || !spec.trainable) toInferenceBatchNorm(g);
   const { params, buffers } = spec.trainable ? classifyInitializers(g) : { params: [], buffers: [] };
   const exempt = spec.trainable && spec.noDecay === 'norm-and-bias' ? normAndBiasParams(g) : new Set<string>();
@@ -68,6 +99,16 @@ export function placeNetwork(target: Graph, input: Value, spec: NetworkSpec, o: 
   const byOriginal = new Map(g.values);
   moveInto(target, g, x, input, `${spec.name}/`);
   return { spec, logits: g.outputs[0]!, params, buffers, source, noDecay, taps, byOriginal, nodes: g.nodes };
+}
+
+// Tap value names of a network at batch 1 (valid for any batch: taps are named values, not shapes).
+function probeTaps(spec: NetworkSpec): Taps | undefined {
+  const g = copyGraph(spec.model);
+  upgradeToOpset18(g);
+  const x = imageInput(g);
+  const dims = x.type?.shape ?? [];
+  inferShapes(g, { inputShapes: { [x.name]: [1, ...dims.slice(1).map((d) => (typeof d === 'number' ? d : 1))] } });
+  return tapsOf(spec, g);
 }
 
 function tapsOf(spec: NetworkSpec, g: Graph): Taps | undefined {

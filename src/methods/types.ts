@@ -1,3 +1,6 @@
+import type { NetworkSpec } from '../compiler/network.js';
+import type { Model } from '../ir/model.js';
+import type { GraftInit } from '../models/graft.js';
 import type { RunTerm } from '../train/loop.js';
 
 // What a method preset sees of the run: the networks by role and their 4-D stage taps (f1.., stem excluded).
@@ -18,4 +21,45 @@ export interface MethodDef {
   teacher: 'frozen' | 'trainable' | 'none';
   minStudents: number;
   terms(ctx: MethodContext): RunTerm[];
+  // Networks the method adds beside teacher and students (SOKD's knowledge bridge module), placed after them.
+  networks?(env: MethodEnv): MethodNetworks;
+  // A staged method (MGD, IFM): its stages in order; `terms` is then unused. Mixed with base methods (`mgd+kd`).
+  stages?(env: StagedEnv): MethodStage[];
+}
+
+// What a staged method sees: the teacher, the students, the base methods it is mixed with, and its options.
+export interface StagedEnv {
+  teacher: Model;
+  students: NetworkSpec[];
+  base: MethodDef[];
+  seed: number;
+  tau?: number;
+  mgdVariant?: 'mag' | 'mas';
+}
+
+// One stage of a staged method: its networks (from what earlier stages trained, by network name), its terms, the
+// networks it exports (handed to later stages), and the optimizer settings its reference code uses.
+export interface MethodStage {
+  name: string;
+  networks(trained: Record<string, Model>): NetworkSpec[];
+  terms(ctx: MethodContext): RunTerm[];
+  exports: string[];
+  optimizer?: { name?: string; lr?: number };
+  // Part of the stage's cache key beside the teacher's bytes (the method's own settings).
+  key: unknown;
+}
+
+// What a method sees when it builds its own networks: the teacher and the method's options.
+export interface MethodEnv {
+  teacher: Model;
+  teacherName: string;
+  seed: number;
+  kbmTap?: string;
+  kbmInit?: GraftInit;
+}
+
+// Added networks, and which of them are exported together with the networks feeding them (network -> file).
+export interface MethodNetworks {
+  networks: NetworkSpec[];
+  composed?: Record<string, string>;
 }

@@ -14,6 +14,8 @@ import { compileInference } from '../compiler/inference.js';
 import { compileStep } from '../compiler/step.js';
 import { writeArtifacts, type ArtifactContract } from '../train/artifacts.js';
 import { runNetworks, type RunOptions, type RunRecord } from '../train/loop.js';
+import { runStages, type StageSpec } from '../train/stages.js';
+import { methodStages } from './staged.js';
 import { UserError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { buildZooModel, deriveStudent, teacherIO } from '../zoo/index.js';
@@ -51,22 +53,25 @@ function sha256(path: string): string {
 
 // Distil one or more students from a teacher with the chosen method(s): the whole `distill` command as a library call.
 export async function distill(options: DistillOptions & { config?: string }, ctx?: CliContext): Promise<RunRecord> {
-  const { run, report } = await prepareDistill(resolveDistillConfig(options), ctx);
-  const record = await runNetworks(run);
+  const { run, report, staged } = await prepareDistill(resolveDistillConfig(options), ctx);
+  const record = staged
+    ? await runStages(staged.stages, { outDir: run.outDir, ...(run.resume ? { resume: true } : {}), ...(staged.teacherBytes ? { teacherBytes: staged.teacherBytes } : {}), ...(run.log ? { log: run.log } : {}) })
+    : await runNetworks(run);
   report();
   return record;
 }
 
 // Compile what a distill run would execute and write it as artifacts to `dir`, without training (`onnx-distill compile`).
 export async function compileDistill(options: DistillOptions & { config?: string }, dir: string, ctx?: CliContext): Promise<ArtifactContract> {
-  const { run } = await prepareDistill({ ...resolveDistillConfig(options), saveArtifacts: dir }, ctx);
+  const { run, staged } = await prepareDistill({ ...resolveDistillConfig(options), saveArtifacts: dir }, ctx);
+  if (staged) throw new UserError('compile: staged methods (mgd) are not supported yet; compile runs one step graph');
   const step = compileStep({ networks: run.networks, terms: run.terms, batch: run.batchSize, optimizer: run.optimizer, hyper: run.hyper, seed: run.seed });
-  const ev = compileInference(run.networks.filter((n) => n.trainable), run.ensemble ? { ensemble: run.ensemble } : {});
+  const ev = compileInference(run.networks.filter((n) => n.trainable), { ...(run.ensemble ? { ensemble: run.ensemble } : {}), feeders: run.networks.filter((n) => !n.trainable) });
   return writeArtifacts(dir, run, step, { ...ev, outputs: ev.graph.outputs.map((v) => v.name) });
 }
 
 // Everything a distill run needs, from a resolved config: data, networks, terms, exports.
-async function prepareDistill(cfg: DistillOptions, ctx?: CliContext): Promise<{ run: RunOptions; report: () => void }> {
+async function prepareDistill(cfg: DistillOptions, ctx?: CliContext): Promise<{ run: RunOptions; report: () => void; staged?: { stages: StageSpec[]; teacherBytes?: Uint8Array } }> {
   const c = ctx ?? { json: false, verbose: false, print: () => {}, log: () => {} };
   const methods = parseMethods(cfg.method!);
   const mode = teacherMode(methods);
@@ -103,13 +108,21 @@ async function prepareDistill(cfg: DistillOptions, ctx?: CliContext): Promise<{ 
     name: 'teacher', model: teacher, role: 'teacher' as const, trainable: mode === 'trainable', lrScale: cfg.teacherLr ?? 1,
     ...(cfg.noDecayBnBias ? { noDecay: 'norm-and-bias' as const } : {}),
   }] : []), ...students];
+  const composed: Record<string, string> = {};
+  for (const m of methods) {
+    if (!m.networks) continue;
+    if (!teacher) throw new Error(`method '${m.name}' builds networks on a teacher`);
+    const added = m.networks({ teacher, teacherName: 'teacher', seed: cfg.seed!, ...(cfg.kbmTap ? { kbmTap: cfg.kbmTap } : {}), ...(cfg.kbmInit ? { kbmInit: cfg.kbmInit } : {}) });
+    networks.push(...added.networks);
+    Object.assign(composed, added.composed);
+  }
   for (const m of methods) {
     if (students.length < m.minStudents) throw new UserError(`--method ${m.name} needs at least ${m.minStudents} students; give --students ${m.minStudents} or repeat --student`);
   }
   const stages = stageTaps(networks);
   const mctx = { teacher: networks.some((n) => n.role === 'teacher') ? 'teacher' : undefined, students: students.map((s) => s.name), stages, ...(cfg.tau !== undefined ? { tau: cfg.tau } : {}) };
-  let terms = mixTerms(methods, mctx).map((t) => (t.term === 'ce' && cfg.labelSmoothing ? { ...t, options: { ...t.options, smoothing: cfg.labelSmoothing } } : t));
-  if (cfg.terms !== undefined) terms = applyTermWeights(terms, typeof cfg.terms === 'string' ? parseTermWeights(cfg.terms) : cfg.terms);
+  let terms = mixTerms(methods.filter((m) => !m.stages), mctx).map((t) => (t.term === 'ce' && cfg.labelSmoothing ? { ...t, options: { ...t.options, smoothing: cfg.labelSmoothing } } : t));
+  if (cfg.terms !== undefined && !methods.some((m) => m.stages)) terms = applyTermWeights(terms, typeof cfg.terms === 'string' ? parseTermWeights(cfg.terms) : cfg.terms);
   const outDir = resolve(cfg.out!);
   writeFileAtomic(join(outDir, 'config.yaml'), printConfig({ ...cfg, out: outDir }));
   const metadata: Record<string, string> = { 'onnx_distill.method': cfg.method!, ...(teacherFile ? { 'onnx_distill.teacher_sha256': sha256(teacherFile) } : {}) };
@@ -120,12 +133,23 @@ async function prepareDistill(cfg: DistillOptions, ctx?: CliContext): Promise<{ 
     schedule: parseSchedule(cfg.schedule!, cfg.lr!, cfg.epochs!, cfg.warmup ?? 0), optimizer: cfg.optimizer!,
     hyper: { weightDecay: cfg.weightDecay!, momentum: cfg.momentum!, nesterov: cfg.nesterov!, beta1: 0.9, beta2: 0.999, eps: 1e-8 },
     ...(students.length >= 2 ? { ensemble: students.map((s) => s.name) } : {}),
-    exports: { files, preprocess: data.preprocess, metadata, ensembleFile: 'ensemble.onnx' },
+    exports: { files, preprocess: data.preprocess, metadata, ensembleFile: 'ensemble.onnx', composed },
     device: cfg.device!, ...(cfg.threads ? { threads: cfg.threads } : {}), seed: cfg.seed!, outDir, resume: cfg.resume !== undefined,
     config: { command: 'distill', ...cfg, out: outDir }, log: c.log, progress: !c.json,
     ...(cfg.saveArtifacts ? { saveArtifacts: resolve(cfg.saveArtifacts) } : {}),
   };
-  return { run, report: () => data.report(c) };
+  const stagedDef = methods.find((m) => m.stages);
+  if (!stagedDef) return { run, report: () => data.report(c) };
+  if (!teacher) throw new Error(`method '${stagedDef.name}' needs a teacher`);
+  const { networks: _n, terms: _t, exports, schedule: _s, outDir: _o, resume: _r, ...shared } = run;
+  const stageSpecs = methodStages(stagedDef, {
+    teacher, students, base: methods.filter((m) => m !== stagedDef), seed: cfg.seed!,
+    ...(cfg.tau !== undefined ? { tau: cfg.tau } : {}), ...(cfg.mgdVariant ? { mgdVariant: cfg.mgdVariant } : {}),
+  }, {
+    ...shared, exports: { ...exports }, schedule: (lr) => parseSchedule(cfg.schedule!, lr ?? cfg.lr!, cfg.epochs!, cfg.warmup ?? 0),
+    ...(cfg.terms !== undefined ? { termWeights: typeof cfg.terms === 'string' ? parseTermWeights(cfg.terms) : cfg.terms } : {}),
+  });
+  return { run, report: () => data.report(c), staged: { stages: stageSpecs, ...(teacherFile ? { teacherBytes: readFileSync(teacherFile) } : {}) } };
 }
 
 // `--student a --student b`, or `--students K` copies of one spec.

@@ -8,6 +8,9 @@ export interface DistillOptions {
   terms?: string | Record<string, number>;
   tau?: number;
   teacherLr?: number;
+  kbmTap?: string;
+  kbmInit?: 'random' | 'copy';
+  mgdVariant?: 'mag' | 'mas';
   data?: string;
   input?: string;
   epochs?: number;

@@ -15,6 +15,8 @@ export interface CheckpointMeta {
   config: unknown;
   history: unknown[];
   reason: 'epoch' | 'interrupt';
+  // The stage of a staged run this checkpoint is inside.
+  stage?: string;
 }
 
 // File layout: MAGIC | u64 header length | sha256 of the header (32 bytes) | header JSON | tensor bytes.

@@ -17,6 +17,8 @@ export interface ExportSpec {
   metadata?: Record<string, string>;
   // The file for the students' ensemble (mean of their softmax), when the run has one.
   ensembleFile?: string;
+  // Networks exported together with the networks that feed them, as one model (SOKD's teacher-kbm.onnx): name -> file.
+  composed?: Record<string, string>;
 }
 
 // Write each trained network as a deployable ONNX (weights baked, BatchNorm in inference form) and the ensemble.
@@ -32,9 +34,22 @@ export function exportNetworks(o: RunOptions, step: CompiledStep, state: Record<
     saveModel(tag(exportTrained(net.model, bySource, o.classes, o.exports.preprocess)), path);
     out[name] = path;
   }
+  const weights = Object.fromEntries(entries.map((e) => [e.name, state[e.name]!.data as Float32Array]));
+  const finish = (m: Model) => {
+    m.setMetadata('onnx_distill.classes', JSON.stringify(o.classes));
+    if (o.exports.preprocess !== undefined) m.setMetadata('onnx_distill.preprocess', JSON.stringify(o.exports.preprocess));
+    return tag(m);
+  };
+  for (const [name, file] of Object.entries(o.exports.composed ?? {})) {
+    const net = o.networks.find((n) => n.name === name);
+    if (!net) throw new Error(`export of unknown network '${name}'`);
+    const { graph } = compileInference([net], { feeders: o.networks.filter((n) => n !== net), weights, plainOutput: true });
+    const path = join(o.outDir, file);
+    saveModel(finish(new Model(graph, new Map([['', TRAIN_OPSET]]))), path);
+    out[`${name}+feeders`] = path;
+  }
   if (o.exports.ensembleFile && o.ensemble && o.ensemble.length >= 2) {
     const members = o.ensemble.map((n) => o.networks.find((x) => x.name === n)!);
-    const weights = Object.fromEntries(entries.map((e) => [e.name, state[e.name]!.data as Float32Array]));
     const { graph } = compileInference(members, { ensemble: o.ensemble, weights, ensembleOnly: true });
     const m = new Model(graph, new Map([['', TRAIN_OPSET]]));
     m.setMetadata('onnx_distill.classes', JSON.stringify(o.classes));

@@ -47,6 +47,8 @@ export interface RunOptions {
   seed: number;
   outDir: string;
   resume?: boolean;
+  // The stage of a staged run this is (recorded in the checkpoint; --resume must continue the same stage).
+  stage?: string;
   config?: unknown;
   log?: (line: string) => void;
   progress?: boolean;
@@ -106,21 +108,22 @@ export async function runNetworks(o: RunOptions): Promise<RunRecord> {
     const stepSession = await rt.session(step.bytes, 'the training step');
     const trainable = o.networks.filter((n) => n.trainable);
     const frozen = o.networks.filter((n) => !n.trainable);
-    const evalGraph = compileInference(trainable, o.ensemble ? { ensemble: o.ensemble } : {});
+    const evalGraph = compileInference(trainable, { ...(o.ensemble ? { ensemble: o.ensemble } : {}), feeders: frozen });
     if (o.saveArtifacts) {
       writeArtifacts(o.saveArtifacts, o, step, { ...evalGraph, outputs: evalGraph.graph.outputs.map((v) => v.name) });
       log(`wrote the training artifacts to ${o.saveArtifacts} (contract.json says how to run them)`);
     }
     const evalSession = o.val ? await rt.session(evalGraph.bytes, 'the evaluation graph') : undefined;
     const stateNames = [...step.params, ...step.buffers, ...step.slots].map((s) => s.name);
-    let meta: CheckpointMeta = { version: 1, epoch: 0, step: 0, batchInEpoch: 0, config: o.config, history: [], reason: 'epoch' };
+    let meta: CheckpointMeta = { version: 1, epoch: 0, step: 0, batchInEpoch: 0, config: o.config, history: [], reason: 'epoch', ...(o.stage ? { stage: o.stage } : {}) };
     if (o.resume) {
       const ck = loadCheckpoint(o.outDir);
       const missing = stateNames.filter((n) => !ck.tensors[n]);
       if (missing.length) throw new UserError(`${join(o.outDir, 'checkpoint.bin')} does not match this run: it lacks ${missing.slice(0, 3).join(', ')}${missing.length > 3 ? ` and ${missing.length - 3} more` : ''} (same networks, terms and options as the interrupted run are needed)`);
+      if ((ck.meta.stage ?? undefined) !== o.stage) throw new UserError(`${join(o.outDir, 'checkpoint.bin')} belongs to stage '${ck.meta.stage ?? '(none)'}', not to stage '${o.stage ?? '(none)'}'`);
       meta = ck.meta;
       await rt.setState(ck.tensors);
-      log(`resumed from ${join(o.outDir, 'checkpoint.bin')}: epoch ${meta.epoch}, batch ${meta.batchInEpoch}`);
+      log(`resumed from ${join(o.outDir, 'checkpoint.bin')}${o.stage ? ` (stage ${o.stage})` : ''}: epoch ${meta.epoch}, batch ${meta.batchInEpoch}`);
     } else await rt.setState(initialState(step));
     const frozenAcc: Evaluation = o.val && frozen.length ? await evaluateFrozen(rt, frozen, o, step.inputShape.slice(1)) : { networks: {} };
     const history = meta.history as EpochRecord[];

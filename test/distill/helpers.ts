@@ -41,13 +41,20 @@ export function methodRun(method: string, teacher: Model | undefined, students: 
     ...(teacher && mode !== 'none' ? [{ name: 'teacher', model: teacher, role: 'teacher' as const, trainable: mode === 'trainable' }] : []),
     ...students.map((m, i) => ({ name: names[i]!, model: m, role: 'student' as const, trainable: true })),
   ];
+  const composed: Record<string, string> = {};
+  for (const m of ms) {
+    if (!m.networks || !teacher) continue;
+    const added = m.networks({ teacher, teacherName: 'teacher', seed: 5 });
+    networks.push(...added.networks);
+    Object.assign(composed, added.composed);
+  }
   const terms = mixTerms(ms, { teacher: mode === 'none' ? undefined : 'teacher', students: names, stages: stageTaps(networks) });
   const epochs = over.epochs ?? 3;
   return {
     networks, terms, train: quadrantData(512, 1), val: quadrantData(64, 2), classes, epochs, batchSize: 32,
     schedule: { kind: 'constant', lr: 0.05, epochs }, optimizer: 'sgd', hyper: { weightDecay: 5e-4, momentum: 0.9, nesterov: false, beta1: 0.9, beta2: 0.999, eps: 1e-8 },
     ...(names.length > 1 ? { ensemble: names } : {}),
-    exports: { files: Object.fromEntries(networks.filter((n) => n.trainable).map((n) => [n.name, `${n.name}.onnx`])), ensembleFile: 'ensemble.onnx' },
+    exports: { files: Object.fromEntries(networks.filter((n) => n.trainable && !n.input).map((n) => [n.name, `${n.name}.onnx`])), ensembleFile: 'ensemble.onnx', composed },
     seed: 5, outDir: tmp(), threads: 1, ...over,
   };
 }

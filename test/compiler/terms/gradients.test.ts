@@ -29,6 +29,11 @@ const cases: { title: string; c: Omit<TermCase, 'term'> & { term: string }; scal
   { title: 'fitnet Conv 3×3 stride 2 (6×6 -> 3×3)', c: { term: 'fitnet', shapes: { student: [5, 3, 6, 6], teacher: [5, 2, 3, 3] } }, eps: 1e-3, seed: 1 },
   { title: 'fitnet ConvTranspose 4×4 (3×3 -> 6×6)', c: { term: 'fitnet', shapes: { student: [5, 3, 3, 3], teacher: [5, 2, 6, 6] } }, eps: 1e-3, seed: 1 },
   { title: 'fitnet Conv 3×2 (5×4 -> 3×3)', c: { term: 'fitnet', shapes: { student: [5, 3, 5, 4], teacher: [5, 2, 3, 3] } }, eps: 1e-3, seed: 1 },
+  // gkd's encoder has a ReLU, so the same kink caveat as fitnet: a 1e-3 step and seed 1.
+  { title: 'gkd 6-d embedding, 4-d code τ 2 (encoder MLP)', c: { term: 'gkd', shapes: { student: [5, 6], teacher: [5, 4] } }, eps: 1e-3, seed: 1 },
+  // At τ 8 the codes' softmax is nearly flat and float32 differences at 1e-3 are noise: a 1e-2 step.
+  { title: 'gkd 3-d embedding, 9-d code τ 8', c: { term: 'gkd', shapes: { student: [5, 3], teacher: [5, 9] }, options: { tau: 8 } }, eps: 1e-2, seed: 2 },
+  { title: 'kdavg τ 4 (mean of three teacher heads)', c: { term: 'kdavg', shapes: { student: [5, 7], teacher: [5, 7], head1: [5, 7], head2: [5, 7] } } },
 ];
 
 for (const { title, c, scale, eps, seed } of cases) {

@@ -1,0 +1,84 @@
+// Step-0 goldens of the staged methods' final stage against PyTorch (scripts/fixtures/method_steps.py, `staged`):
+// MGD stage 2 on KD, MAG and MAS, with the teacher heads built from PyTorch's weights and the student encoders injected.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { after, test } from 'node:test';
+import { compileStep } from '../../src/compiler/step.js';
+import { loadModel } from '../../src/ir/model.js';
+import { METHODS } from '../../src/methods/index.js';
+import { GRANULARITIES } from '../../src/methods/mgd.js';
+import { granularityHead } from '../../src/models/heads.js';
+import { stageTaps } from '../../src/pipeline/taps.js';
+import { Runtime } from '../../src/runtime/session.js';
+import type { TensorData } from '../../src/runtime/tensor.js';
+import { oneHot } from '../../src/train/labels.js';
+
+interface T { shape: number[]; values: number[] }
+interface StagedRef {
+  terms: Record<string, { weight: number; value: number }>;
+  loss: number;
+  logits: Record<string, T>;
+  heads: Record<string, Record<string, T>>;
+  modules: Record<string, Record<string, T>>;
+}
+const ref = JSON.parse(readFileSync(new URL('../fixtures/method_steps.json', import.meta.url), 'utf8')) as {
+  networks: Record<string, { file: string }>; x: T; y: { values: number[] }; staged: Record<string, StagedRef>;
+};
+const N = 8, CLASSES = 10;
+const rt = new Runtime({ threads: 1 });
+after(() => rt.close());
+const fixture = (name: string) => loadModel(new URL(`../fixtures/${ref.networks[name]!.file}`, import.meta.url).pathname);
+const scalar = (v: number): TensorData => ({ type: 'float32', dims: [], data: Float32Array.of(v) });
+
+function close(name: string, got: ArrayLike<number>, want: number[], atol = 2e-5, rtol = 1e-3): number {
+  assert.equal(got.length, want.length, `${name}: length`);
+  let worst = 0;
+  for (let i = 0; i < want.length; i++) {
+    const e = Math.abs(got[i]! - want[i]!);
+    assert.ok(e <= atol + rtol * Math.abs(want[i]!), `${name}[${i}]: ${got[i]} vs PyTorch ${want[i]}`);
+    worst = Math.max(worst, e);
+  }
+  return worst;
+}
+
+for (const variant of ['mag', 'mas'] as const) {
+  test(`mgd+kd (${variant}) stage 2: step-0 terms, loss and logits match PyTorch`, async (t) => {
+    const r = ref.staged[`mgd+kd/${variant}`]!;
+    const teacher = fixture('teacher');
+    const students = [{ name: 'student', model: fixture('student_w4'), role: 'student' as const, trainable: true }];
+    const plan = METHODS.get('mgd')!.stages!({ teacher, students, base: [METHODS.get('kd')!], seed: 0, mgdVariant: variant })[1]!;
+    const heads = Object.fromEntries(GRANULARITIES.map((g) => [g.name, granularityHead({
+      inDim: 16, codeDim: g.dim, classes: CLASSES, seed: 0, weights: Object.fromEntries(Object.entries(r.heads[g.name]!).map(([k, v]) => [k, Float32Array.from(v.values)])),
+    })]));
+    const networks = plan.networks(heads);
+    const terms = plan.terms({ teacher: 'teacher', students: ['student'], stages: stageTaps(networks) });
+    assert.deepEqual(terms.map((x) => x.name), Object.keys(r.terms));
+    const step = compileStep({ networks, terms, batch: N, optimizer: 'sgd', seed: 0, hyper: { weightDecay: 5e-4, momentum: 0.9, nesterov: false, beta1: 0.9, beta2: 0.999, eps: 1e-8 } });
+    const state: Record<string, TensorData> = {};
+    for (const e of [...step.params, ...step.buffers]) {
+      const injected = r.modules[e.network]?.[e.source];
+      state[e.name] = { type: 'float32', dims: e.shape, data: Float32Array.from(injected ? injected.values : (step.initial[e.name]!.data as Float32Array)) };
+    }
+    assert.equal(step.params.filter((e) => r.modules[e.network]).length, 8, 'both student encoders are injected');
+    for (const s of step.slots) state[s.name] = { type: 'float32', dims: s.shape, data: new Float32Array(s.shape.reduce((a, b) => a * b, 1)) };
+    await rt.clearState();
+    await rt.setState(state);
+    const session = await rt.session(step.bytes);
+    try {
+      const feeds: Record<string, TensorData> = {
+        [step.inputName]: { type: 'float32', dims: ref.x.shape, data: Float32Array.from(ref.x.values) },
+        labels: { type: 'float32', dims: [N, CLASSES], data: oneHot(Int32Array.from(ref.y.values), N, CLASSES) },
+        lr: scalar(0.1), ...Object.fromEntries(terms.map((x) => [`w_${x.name}`, scalar(x.weight)])),
+      };
+      for (const x of terms) assert.equal(x.weight, r.terms[x.name]!.weight, `w_${x.name}`);
+      const out = await session.run(feeds, ['loss', ...terms.map((x) => `term_${x.name}`), ...Object.values(step.logits)], step.carry);
+      let worst = 0;
+      for (const [name, { value }] of Object.entries(r.terms)) worst = Math.max(worst, close(`term_${name}`, out[`term_${name}`]!.data as Float32Array, [value]));
+      worst = Math.max(worst, close('loss', out.loss!.data as Float32Array, [r.loss]));
+      for (const [net, want] of Object.entries(r.logits)) worst = Math.max(worst, close(`logits.${net}`, out[step.logits[net]!]!.data as Float32Array, want.values));
+      t.diagnostic(`max |Δ| ${worst.toExponential(2)}`);
+    } finally {
+      await session.release();
+    }
+  });
+}
