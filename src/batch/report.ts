@@ -89,12 +89,21 @@ export function aggregate(p: Pipeline, out: string, outcomes: Map<string, JobOut
   return { file: p.file, rows, jobs };
 }
 
-const label = (group: Record<string, unknown>) => Object.values(group).map((v) => (Array.isArray(v) ? v.join('+') : String(v))).join(' · ') || 'all jobs';
+// The group keys worth showing: those whose value differs between rows (all of them when none does).
+function shownKeys(r: PipelineReport): string[] {
+  const all = Object.keys(r.rows[0]?.group ?? {});
+  const varying = all.filter((k) => new Set(r.rows.map((row) => JSON.stringify(row.group[k]))).size > 1);
+  return varying.length ? varying : all;
+}
+
+const value = (v: unknown) => (Array.isArray(v) ? v.join('+') : String(v));
+const labelOf = (keys: string[]) => (group: Record<string, unknown>) => keys.map((k) => `${k} ${value(group[k])}`).join(', ') || 'all jobs';
 const pct = (s: Stat | null) => (s ? `${(100 * s.mean).toFixed(2)}% ± ${(100 * s.std).toFixed(2)}` : '-');
 
-// The group table as text lines (the terminal and pipeline-report.md show the same numbers).
+// The group table as text lines (the terminal and pipeline-report.md show the same numbers); a key with the same
+// value in every row (the data, the teacher...) is left out of the table, not of pipeline-report.json.
 export function reportTable(r: PipelineReport): string[][] {
-  const keys = Object.keys(r.rows[0]?.group ?? {});
+  const keys = shownKeys(r);
   return [
     [...keys, 'jobs', 'seeds', 'failed', 'best val acc', 'last val acc', 'wall s'],
     ...r.rows.map((row) => [
@@ -119,6 +128,7 @@ export async function writePipelineReport(out: string, r: PipelineReport, log: (
     '## Jobs', '', md(['id', 'source', 'state', 'best val acc', 'wall s']), md(['---', '---', '---', '---', '---']),
     ...r.jobs.map((j) => md([j.id, j.source, j.state, j.bestValAcc === undefined ? '-' : `${(100 * j.bestValAcc).toFixed(2)}%`, j.wallSeconds === undefined ? '-' : j.wallSeconds.toFixed(1)])), '',
   ];
+  const label = labelOf(shownKeys(r));
   const groups = r.rows.filter((row) => row.bestValAcc).map((row) => ({ label: label(row.group), mean: row.bestValAcc!.mean, std: row.bestValAcc!.std }));
   if (groups.length) {
     const png = join(out, 'pipeline-report.png');

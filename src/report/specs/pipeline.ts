@@ -21,7 +21,9 @@ export function pipelineSpec(groups: PipelineGroupPoint[], jobs: PipelineJobPoin
   const domain = groups.map((g) => g.label);
   const values = groups.map((g) => ({ ...g, lo: Math.max(0, g.mean - g.std), hi: Math.min(1, g.mean + g.std) }));
   const top = Math.min(1, Math.max(...values.map((v) => v.hi), ...jobs.map((j) => j.value)) * 1.05 + 0.01);
-  const x = { field: 'label', type: 'nominal', title: null, sort: domain, axis: { labelAngle: domain.length > 4 ? -30 : 0, labelLimit: 260 } } as const;
+  const x = { field: 'label', type: 'nominal', title: null, sort: domain, axis: { labelAngle: domain.length > 6 ? -30 : 0, labelLimit: 260 } } as const;
+  // Room for the longest label under each bar (about 7 px a character at the axis font size).
+  const band = Math.max(90, 7.5 * Math.max(...domain.map((l) => l.length)));
   const y = { type: 'quantitative', title: o.metric ?? 'Best validation accuracy', scale: { domain: [0, top], nice: false }, axis: { format: '.0%' } } as const;
   const layer: object[] = [
     { data: { values }, mark: { type: 'bar', color: SERIES_COLORS[0], opacity: 0.8, width: { band: 0.6 } }, encoding: { x, y: { ...y, field: 'mean' } } },
@@ -32,7 +34,7 @@ export function pipelineSpec(groups: PipelineGroupPoint[], jobs: PipelineJobPoin
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     config: plotConfig(),
     title: { text: o.title ?? 'Pipeline results', subtitle: 'bar: mean over seeds, whisker: ±1 std, dot: one job' },
-    width: Math.max(240, 90 * groups.length),
+    width: Math.max(240, (domain.length > 6 ? 60 : band) * groups.length),
     height: 320,
     layer,
   } as TopLevelSpec;
