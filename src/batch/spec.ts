@@ -114,8 +114,13 @@ function structureError(file: string, e: ErrorObject, doc: Document.Parsed, line
   const node = at.length ? doc.getIn(at, true) as { range?: [number, number] } | undefined : undefined;
   const where = `${file}${node?.range ? `:${lines.linePos(node.range[0]).line}` : ''}`;
   const shape = 'a pipeline file has `defaults:` (a mapping), `jobs:` (a list of mappings) and/or `matrix:` (a mapping of key: [values])';
-  if (e.keyword === 'additionalProperties') return new UserError(`${where}: unknown key '${(e.params as { additionalProperty: string }).additionalProperty}'`, shape);
-  if (e.keyword === 'anyOf' || (e.keyword === 'type' && at.length === 0)) return new UserError(`${where}: no jobs: give \`jobs:\` or \`matrix:\``, shape);
+  if (e.keyword === 'additionalProperties') {
+    const key = (e.params as { additionalProperty: string }).additionalProperty;
+    const pair = (doc.contents as { items?: { key?: { value?: unknown; range?: [number, number] } }[] } | null)?.items?.find((i) => i.key?.value === key);
+    const line = pair?.key?.range ? `:${lines.linePos(pair.key.range[0]).line}` : '';
+    return new UserError(`${file}${line}: unknown key '${key}'`, shape);
+  }
+  if (e.keyword === 'anyOf' || (e.keyword === 'required' && at.length === 0) || (e.keyword === 'type' && at.length === 0)) return new UserError(`${where}: no jobs: give \`jobs:\` or \`matrix:\``, shape);
   return new UserError(`${where}: '${at.join('.')}' ${e.message ?? 'is not valid'}`, shape);
 }
 
