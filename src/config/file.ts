@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { Ajv, type ErrorObject } from 'ajv';
-import { LineCounter, parseDocument, stringify } from 'yaml';
+import { type Document, LineCounter, parseDocument, stringify } from 'yaml';
 import { UserError } from '../util/errors.js';
 import type { OptionDef } from './options.js';
 
@@ -23,14 +23,16 @@ export function configSchema(options: OptionDef[]): object {
 const PATH_KEYS = new Set(['data', 'teacher', 'student', 'out', 'resume', 'saveArtifacts']);
 const NOT_PATHS = /^(zoo:|slim:|fashion-mnist$|mnist$)/;
 
-function resolvePaths(cfg: Record<string, unknown>, base: string): Record<string, unknown> {
+// Path keys of a config read from a file made absolute against the file's folder (shared with pipeline files).
+export function resolvePaths(cfg: Record<string, unknown>, base: string): Record<string, unknown> {
   const fix = (v: unknown) => (typeof v === 'string' && !NOT_PATHS.test(v) && !isAbsolute(v) ? resolve(base, v) : v);
   return Object.fromEntries(Object.entries(cfg).map(([k, v]) => [k, PATH_KEYS.has(k) ? (Array.isArray(v) ? v.map(fix) : fix(v)) : v]));
 }
 
-// Read a YAML run config: plain data only (no custom tags), validated against the options; errors name file, line, key.
-export function loadConfigFile(path: string, options: OptionDef[]): Record<string, unknown> {
-  if (!existsSync(path)) throw new UserError(`--config: ${path}: no such file`);
+// A YAML file parsed as plain data (no custom tags, unique keys), syntax errors as `file:line: message`; the
+// document and line counter come back too so that schema errors can name the line of the key they are about.
+export function parseYamlFile(path: string, flag: string): { value: unknown; doc: Document.Parsed; lines: LineCounter } {
+  if (!existsSync(path)) throw new UserError(`${flag}: ${path}: no such file`);
   const text = readFileSync(path, 'utf8');
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, customTags: [], uniqueKeys: true });
@@ -39,7 +41,12 @@ export function loadConfigFile(path: string, options: OptionDef[]): Record<strin
     const pos = lines.linePos(problem.pos[0]);
     throw new UserError(`${path}:${pos.line}: ${problem.message.split('\n')[0]}`);
   }
-  const value: unknown = doc.toJS({ maxAliasCount: 50 });
+  return { value: doc.toJS({ maxAliasCount: 50 }) as unknown, doc, lines };
+}
+
+// Read a YAML run config: plain data only (no custom tags), validated against the options; errors name file, line, key.
+export function loadConfigFile(path: string, options: OptionDef[]): Record<string, unknown> {
+  const { value, doc, lines } = parseYamlFile(path, '--config');
   if (value === null || value === undefined) return {};
   const lineOf = (key: string | undefined): string => {
     const node = key === undefined ? undefined : doc.getIn([key], true) as { range?: [number, number] } | undefined;

@@ -3,6 +3,7 @@ export type { EpochNetworkStats, EpochRecord, ReportFormat, ReportRole, ReportRo
 export { renderPng, renderSvg, svgToPng, type PngOptions } from './plots.js';
 export { accuracySizeSpec } from './specs/accuracySize.js';
 export { accuracyLatencySpec } from './specs/accuracyLatency.js';
+export { pipelineSpec, type PipelineGroupPoint, type PipelineJobPoint } from './specs/pipeline.js';
 export { trainingCurvesSpec, type TrainingCurvesOptions } from './specs/trainingCurves.js';
 export { formatTable, markdownTable } from './table.js';
 export { validateRows } from './validate.js';
