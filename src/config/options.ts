@@ -66,7 +66,7 @@ export const COMPRESS_OPTIONS: OptionDef[] = [
 
 // Default epochs of `compress`: the no-argument run (the shipped teacher, the embedded 12k-image subset, a student
 // of zoo:cnn's size) trains, exports and evaluates within 10 minutes on 2 CPU cores.
-export const COMPRESS_EPOCHS = 8;
+export const COMPRESS_EPOCHS = 10;
 
 // The option table of `compress`: distill's (student chosen by --size unless given, its own --out and --epochs
 // defaults) plus its own.

@@ -49,19 +49,25 @@ function teacherFamily(teacher: Model): string | undefined {
   }
 }
 
+// Parameter counts of the zoo by input and classes: building all of it takes seconds, and the counts never change.
+const zooCounts = new Map<string, { name: string; family: string; params: number }[]>();
+
 // Every zoo entry that builds for this input and class count, with its parameter count.
 function zooCandidates(io: { input: [number, number, number]; classes: number }, teacherParams: number): StudentCandidate[] {
-  const out: StudentCandidate[] = [];
-  for (const e of ZOO.values()) {
-    let params: number;
-    try {
-      params = countParameters(buildZooModel(e.name, { input: io.input, classes: io.classes }).graph).count;
-    } catch {
-      continue; // an architecture that cannot run at this input size (too many poolings) is no candidate
+  const key = `${io.input.join('x')}:${io.classes}`;
+  let counts = zooCounts.get(key);
+  if (!counts) {
+    counts = [];
+    for (const e of ZOO.values()) {
+      try {
+        counts.push({ name: e.name, family: e.family, params: countParameters(buildZooModel(e.name, { input: io.input, classes: io.classes }).graph).count });
+      } catch {
+        // an architecture that cannot run at this input size (too many poolings) is no candidate
+      }
     }
-    out.push({ spec: `zoo:${e.name}`, family: e.family, params, relative: params / teacherParams });
+    zooCounts.set(key, counts);
   }
-  return out;
+  return counts.map((e) => ({ spec: `zoo:${e.name}`, family: e.family, params: e.params, relative: e.params / teacherParams }));
 }
 
 // slim:<r> of the teacher for a few ratios plus the largest r (in hundredths) whose student fits the budget;

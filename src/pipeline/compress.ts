@@ -162,7 +162,7 @@ export async function compress(options: CompressOptions & { config?: string }, c
   const method = cfg.method ?? ((cfg.students ?? 1) >= 2 ? 'kdml' : 'kd');
   if (teacherSpec.startsWith('zoo:') && !/dml/.test(method)) c.log(`warning: the teacher ${teacherSpec} is built untrained, and ${method} does not train it; give a trained .onnx teacher for a useful student`);
 
-  stage(c, 2, `distilling (${method}, ${cfg.epochs} epoch${cfg.epochs === 1 ? "" : "s"})`);
+  stage(c, 2, `distilling (${method}, ${cfg.epochs} epoch${cfg.epochs === 1 ? '' : 's'})`);
   const distillCfg = Object.fromEntries(Object.entries(cfg).filter(([k, v]) => DISTILL_KEYS.has(k) && v !== undefined)) as DistillOptions;
   const t1 = performance.now();
   const run = await distill({ ...distillCfg, student, method }, c);
@@ -207,7 +207,7 @@ export async function compress(options: CompressOptions & { config?: string }, c
   seconds.total = (performance.now() - t0) / 1000;
 
   const meta = {
-    command: 'compress', teacher: shown(tFile, outDir), student, method, data, epochs: cfg.epochs,
+    command: 'compress', teacher: shown(tFile, outDir), student: Array.isArray(student) && student.length === 1 ? student[0] : student, method, data, epochs: cfg.epochs,
     ...(choice ? { choice: { size: cfg.size ?? DEFAULT_SIZE, budget: choice.budget, teacherParams: choice.teacherParams, reason: choice.reason, candidates: choice.candidates } } : {}),
     distill: { loss: run.loss, networks: run.networks, ensemble: run.ensemble },
     evaluation: { split: 'validation', images: teacherEval.accuracy.images, latency: { engine: teacherEval.runtime.engine, version: teacherEval.runtime.version, threads: teacherEval.runtime.threads, runs: teacherEval.latency[0]?.runs ?? 0, statistic: 'p50' } },

@@ -20,7 +20,9 @@ function givenOptions(a: Record<string, unknown>): CompressOptions & { config?: 
 export const command: CommandDef = {
   command: 'compress [teacher]',
   describe: 'choose a student under a size budget, distil it from the teacher, export fp32/fp16/int8, evaluate everything and write a report',
-  builder: (y: Argv) => declareOptions(y.positional('teacher', { type: 'string', describe: 'the teacher (.onnx classifier or zoo:<name>); the shipped Fashion-MNIST teacher when left out' }), compressOptionTable())
+  // The positional and --teacher are both arrays: otherwise yargs keeps the positional and silently drops the flag.
+  builder: (y: Argv) => declareOptions(y.positional('teacher', { type: 'string', array: true, describe: 'the teacher (.onnx classifier or zoo:<name>); the shipped Fashion-MNIST teacher when left out' }), compressOptionTable())
+    .option('teacher', { type: 'string', array: true, describe: 'the teacher, as a flag (the same as the argument)' })
     .option('config', { type: 'string', describe: 'a YAML run config (keys as the options, camelCase); flags override it' })
     .option('print-config', { type: 'boolean', default: false, describe: 'print the resolved config as YAML and exit' }),
   examples: [
