@@ -7,10 +7,10 @@ import { COMMON_OPTIONS, compressOptionTable, DISTILL_OPTIONS } from '../config/
 import { resolveConfig } from '../config/resolve.js';
 import { openData } from '../data/index.js';
 import { evaluateModel, type EvalReport } from '../eval/index.js';
-import { exportModel, FORMATS, writeExport, type ExportResult, type Format } from '../export/index.js';
+import { exportModel, FORMATS, writeExport, type ExportOptions, type ExportResult, type Format } from '../export/index.js';
 import { VerificationError } from '../export/verify.js';
 import { loadModel, saveModel, type Model } from '../ir/model.js';
-import { REPORT_FILES, writeReport, type ReportFormat, type ReportRole, type ReportRow, type WrittenReport } from '../report/index.js';
+import { writeReport, type ReportFormat, type ReportRole, type ReportRow, type WrittenReport } from '../report/index.js';
 import type { RunRecord } from '../train/loop.js';
 import { UserError } from '../util/errors.js';
 import { buildZooModel, teacherIO } from '../zoo/index.js';
@@ -137,6 +137,29 @@ function exportNotes(r: ExportResult): string {
   return `${how}top-1 agreement with fp32 ${(100 * v.node.top1Agreement).toFixed(1)}% (node), ${(100 * v.web.top1Agreement).toFixed(1)}% (web) on ${v.images} images`;
 }
 
+// Every trained network in every format, each verified before it is written; one that fails its verification is
+// skipped with a warning (the run's other exports and the report are still worth having).
+async function exportAll(trained: [string, string][], formats: Format[], o: Omit<ExportOptions, 'format'>, outDir: string, c: CliContext): Promise<{ exports: { model: string; format: Format; file: string; notes: string }[]; skipped: SkippedExport[] }> {
+  const exports: { model: string; format: Format; file: string; notes: string }[] = [];
+  const skipped: SkippedExport[] = [];
+  for (const [name, path] of trained) {
+    for (const format of formats) {
+      const file = join(outDir, `${name}.${format}.onnx`);
+      try {
+        const r = await exportModel(path, { ...o, format }, c);
+        writeExport(r, file);
+        exports.push({ model: name, format, file, notes: exportNotes(r) });
+        c.log(`  ${shown(file, outDir)}: ${exportNotes(r)}`);
+      } catch (err: unknown) {
+        if (!(err instanceof VerificationError)) throw err;
+        skipped.push({ model: name, format, reason: err.message });
+        c.log(`warning: ${name} ${format} not exported: ${err.message}${err.hint ? ` (${err.hint})` : ''}`);
+      }
+    }
+  }
+  return { exports, skipped };
+}
+
 // The whole `compress` command as a library call: choose a student for the budget (or take --student), distil it
 // from the teacher, export fp32/fp16/int8 (each verified in onnxruntime-node and -web), evaluate the teacher and
 // every export on the validation split, and write report.json, report.md and the plots to `out`.
@@ -174,26 +197,9 @@ export async function compress(options: CompressOptions & { config?: string }, c
   const split = { seed: cfg.seed ?? 0, ...(cfg.valSplit !== undefined ? { valSplit: cfg.valSplit } : {}) };
   const threads = cfg.threads ?? availableParallelism();
   const trained = Object.entries(run.outputs).filter(([k, p]) => p.endsWith('.onnx') && k !== 'teacher');
-  const roleOf = (name: string): ReportRole => (name === 'ensemble' ? 'ensemble' : 'student');
   stage(c, 3, `exporting ${trained.map(([k]) => k).join(', ')} as ${formats.join(', ')}`);
   const t2 = performance.now();
-  const exports: { model: string; format: Format; file: string; notes: string }[] = [];
-  const skipped: SkippedExport[] = [];
-  for (const [name, path] of trained) {
-    for (const format of formats) {
-      const file = join(outDir, `${name}.${format}.onnx`);
-      try {
-        const r = await exportModel(path, { format, data, calibration: cfg.calibration!, calibrate: cfg.calibrate!, verifyImages: cfg.verifyImages!, threads, split }, c);
-        writeExport(r, file);
-        exports.push({ model: name, format, file, notes: exportNotes(r) });
-        c.log(`  ${shown(file, outDir)}: ${exportNotes(r)}`);
-      } catch (err: unknown) {
-        if (!(err instanceof VerificationError)) throw err;
-        skipped.push({ model: name, format, reason: err.message });
-        c.log(`warning: ${name} ${format} not exported: ${err.message}${err.hint ? ` (${err.hint})` : ''}`);
-      }
-    }
-  }
+  const { exports, skipped } = await exportAll(trained, formats, { data, calibration: cfg.calibration!, calibrate: cfg.calibrate!, verifyImages: cfg.verifyImages!, threads, split }, outDir, c);
   seconds.export = (performance.now() - t2) / 1000;
 
   const tFile = teacherFile(teacherSpec, run, run.outputs[trained[0]![0]]!, outDir, cfg.seed ?? 0);
@@ -202,7 +208,7 @@ export async function compress(options: CompressOptions & { config?: string }, c
   const evalOpts = { data, split, threads: 1, preprocess: {} };
   const teacherEval = await evaluateModel(tFile, { ...evalOpts, preprocess: teacherPreprocessFlags(cfg) }, c);
   const rows = [row('teacher', 'teacher', storedFormat(loadModel(tFile)), tFile, outDir, teacherEval, run.outputs.teacher === tFile ? 'trained online with the students' : undefined)];
-  for (const e of exports) rows.push(row(e.model, roleOf(e.model), e.format, e.file, outDir, await evaluateModel(e.file, evalOpts, c), e.notes));
+  for (const e of exports) rows.push(row(e.model, e.model === 'ensemble' ? 'ensemble' : 'student', e.format, e.file, outDir, await evaluateModel(e.file, evalOpts, c), e.notes));
   seconds.evaluate = (performance.now() - t3) / 1000;
   seconds.total = (performance.now() - t0) / 1000;
 
@@ -227,4 +233,3 @@ function teacherPreprocessFlags(cfg: CompressOptions) {
   };
 }
 
-export { REPORT_FILES };
