@@ -137,6 +137,17 @@ function exportNotes(r: ExportResult): string {
   return `${how}top-1 agreement with fp32 ${(100 * v.node.top1Agreement).toFixed(1)}% (node), ${(100 * v.web.top1Agreement).toFixed(1)}% (web) on ${v.images} images`;
 }
 
+// The run's config.yaml is read back by --resume with paths relative to the run folder, so the paths given relative
+// to the working directory are made absolute before distill records them.
+function absolutePaths(cfg: DistillOptions): Pick<DistillOptions, 'teacher' | 'data' | 'student'> {
+  const abs = (v: string) => (/^(zoo:|slim:|fashion-mnist$|mnist$)/.test(v) || isAbsolute(v) ? v : resolve(v));
+  return {
+    ...(cfg.teacher !== undefined ? { teacher: abs(cfg.teacher) } : {}),
+    ...(cfg.data !== undefined ? { data: abs(cfg.data) } : {}),
+    ...(cfg.student !== undefined ? { student: Array.isArray(cfg.student) ? cfg.student.map(abs) : abs(cfg.student) } : {}),
+  };
+}
+
 // Every trained network in every format, each verified before it is written; one that fails its verification is
 // skipped with a warning (the run's other exports and the report are still worth having).
 async function exportAll(trained: [string, string][], formats: Format[], o: Omit<ExportOptions, 'format'>, outDir: string, c: CliContext): Promise<{ exports: { model: string; format: Format; file: string; notes: string }[]; skipped: SkippedExport[] }> {
@@ -188,7 +199,7 @@ export async function compress(options: CompressOptions & { config?: string }, c
   stage(c, 2, `distilling (${method}, ${cfg.epochs} epoch${cfg.epochs === 1 ? '' : 's'})`);
   const distillCfg = Object.fromEntries(Object.entries(cfg).filter(([k, v]) => DISTILL_KEYS.has(k) && v !== undefined)) as DistillOptions;
   const t1 = performance.now();
-  const run = await distill({ ...distillCfg, student, method }, c);
+  const run = await distill({ ...distillCfg, ...absolutePaths({ ...distillCfg, student }), method }, c);
   const outDir = resolve(cfg.out!);
   const seconds: Record<string, number> = { choose: (t1 - t0) / 1000, distill: (performance.now() - t1) / 1000 };
   if (run.interrupted) return { outDir, rows: [], report: undefined, reportJson: undefined, run, choice, skipped: [], interrupted: true };
