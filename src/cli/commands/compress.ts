@@ -21,8 +21,8 @@ export const command: CommandDef = {
   command: 'compress [teacher]',
   describe: 'choose a student under a size budget, distil it from the teacher, export fp32/fp16/int8, evaluate everything and write a report',
   // The positional and --teacher are both arrays: otherwise yargs keeps the positional and silently drops the flag.
-  builder: (y: Argv) => declareOptions(y.positional('teacher', { type: 'string', array: true, describe: 'the teacher (.onnx classifier or zoo:<name>); the shipped Fashion-MNIST teacher when left out' }), compressOptionTable())
-    .option('teacher', { type: 'string', array: true, describe: 'the teacher, as a flag (the same as the argument)' })
+  builder: (y: Argv) => declareOptions(y.positional('teacher', { type: 'string', array: true }), compressOptionTable())
+    .option('teacher', { type: 'string', array: true, describe: 'the teacher: an .onnx classifier or zoo:<name>, as the argument or as --teacher (zoo: teachers start untrained)' })
     .option('config', { type: 'string', describe: 'a YAML run config (keys as the options, camelCase); flags override it' })
     .option('print-config', { type: 'boolean', default: false, describe: 'print the resolved config as YAML and exit' }),
   examples: [
