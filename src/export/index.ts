@@ -31,6 +31,8 @@ export interface ExportOptions {
   preprocess?: PreprocessFlags;
   // The training run's hold-out, for data without a validation split.
   split?: SplitFlags;
+  // The data already opened for this model's input and preprocessing (compress exports several models from one).
+  opened?: ModelData;
 }
 
 // Defaults: 512 calibration images (onnxruntime's examples use a few hundred), 1,000 verification images.
@@ -93,7 +95,7 @@ export async function exportModel(path: string, o: ExportOptions, ctx: CliContex
   const source = loadModel(path);
   const reference = serializeModel(source).onnx;
   const info = describeClassifier(source, path, o.preprocess);
-  const data = await openModelData(o.data, info, o.preprocess ?? {}, ctx, o.format === 'int8' && !o.dynamic ? '--data (calibration and validation)' : '--data', o.split);
+  const data = o.opened ?? await openModelData(o.data, info, o.preprocess ?? {}, ctx, o.format === 'int8' && !o.dynamic ? '--data (calibration and validation)' : '--data', o.split);
   const { model: clean, report } = cleanInferenceGraph(parseModel(reference, path));
   const { model, calibration } = await convert(clean, o, data, ctx);
   const bytes = serializeModel(model).onnx;

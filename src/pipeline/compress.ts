@@ -16,7 +16,7 @@ import { UserError } from '../util/errors.js';
 import { buildZooModel, teacherIO } from '../zoo/index.js';
 import { chooseStudent, type StudentChoice } from './chooseStudent.js';
 import { distill, EMBEDDED_DATA, SHIPPED_TEACHER } from './distill.js';
-import { describeClassifier } from './modelData.js';
+import { describeClassifier, openModelData } from './modelData.js';
 import type { DistillOptions } from './options.js';
 
 // The options of `compress` (and of its library call): every distill option, plus the student budget, the export
@@ -210,16 +210,18 @@ export async function compress(options: CompressOptions & { config?: string }, c
   const trained = Object.entries(run.outputs).filter(([k, p]) => p.endsWith('.onnx') && k !== 'teacher');
   stage(c, 3, `exporting ${trained.map(([k]) => k).join(', ')} as ${formats.join(', ')}`);
   const t2 = performance.now();
-  const { exports, skipped } = await exportAll(trained, formats, { data, calibration: cfg.calibration!, calibrate: cfg.calibrate!, verifyImages: cfg.verifyImages!, threads, split }, outDir, c);
+  // Every network of one run was trained on the same images with the same preprocessing: open the data once for all.
+  const opened = await openModelData(data, describeClassifier(loadModel(trained[0]![1]), trained[0]![1]), {}, c, '--data', split);
+  const { exports, skipped } = await exportAll(trained, formats, { data, calibration: cfg.calibration!, calibrate: cfg.calibrate!, verifyImages: cfg.verifyImages!, threads, split, opened }, outDir, c);
   seconds.export = (performance.now() - t2) / 1000;
 
   const tFile = teacherFile(teacherSpec, run, run.outputs[trained[0]![0]]!, outDir, cfg.seed ?? 0);
   stage(c, 4, `evaluating the teacher and ${exports.length} export(s) on the validation split`);
   const t3 = performance.now();
-  const evalOpts = { data, split, threads: 1, preprocess: {} };
+  const evalOpts = { data, split, threads: 1 };
   const teacherEval = await evaluateModel(tFile, { ...evalOpts, preprocess: teacherPreprocessFlags(cfg) }, c);
   const rows = [row('teacher', 'teacher', storedFormat(loadModel(tFile)), tFile, outDir, teacherEval, run.outputs.teacher === tFile ? 'trained online with the students' : undefined)];
-  for (const e of exports) rows.push(row(e.model, e.model === 'ensemble' ? 'ensemble' : 'student', e.format, e.file, outDir, await evaluateModel(e.file, evalOpts, c), e.notes));
+  for (const e of exports) rows.push(row(e.model, e.model === 'ensemble' ? 'ensemble' : 'student', e.format, e.file, outDir, await evaluateModel(e.file, { ...evalOpts, opened }, c), e.notes));
   seconds.evaluate = (performance.now() - t3) / 1000;
   seconds.total = (performance.now() - t0) / 1000;
 
