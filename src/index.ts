@@ -2,6 +2,8 @@
 
 // Distil students from a teacher (options as in a `--config` file), or only write the training artifacts.
 export { distill, compileDistill, resolveDistillConfig, SHIPPED_TEACHER, EMBEDDED_DATA } from './pipeline/distill.js';
+// The whole job in one call: choose a student under a size budget, distil, export fp32/fp16/int8, evaluate, report.
+export { compress, DEFAULT_SIZE, type CompressOptions, type CompressResult } from './pipeline/compress.js';
 export type { DistillOptions } from './pipeline/options.js';
 // One network trained alone (the one-network case of the same loop).
 export { train, type TrainOptions } from './train/trainer.js';

@@ -7,7 +7,7 @@ import type { CliContext } from '../cli/command.js';
 import { loadModel, parseModel, serializeModel } from '../ir/model.js';
 import { inferShapes } from '../ir/passes/shapes.js';
 import { ModelProtoSchema } from '../onnx/onnx_pb.js';
-import { batchesOf, describeClassifier, openModelData, type PreprocessFlags } from '../pipeline/modelData.js';
+import { batchesOf, describeClassifier, openModelData, type ModelData, type PreprocessFlags, type SplitFlags } from '../pipeline/modelData.js';
 import { engineVersions, openRunner } from '../runtime/inference.js';
 import { StageBar } from '../train/progress.js';
 import { AccuracyMeter, type AccuracyReport } from './metrics.js';
@@ -40,6 +40,10 @@ export interface EvalOptions {
   threads?: number;
   latencyBatches?: number[];
   runs?: number;
+  // The training run's hold-out, for data without a validation split.
+  split?: SplitFlags;
+  // The data already opened for this model's input and preprocessing (compress evaluates several models on one).
+  opened?: ModelData;
 }
 
 function sizeOnDisk(path: string): number {
@@ -57,7 +61,7 @@ function sizeOnDisk(path: string): number {
 export async function evaluateModel(path: string, o: EvalOptions, ctx: CliContext): Promise<EvalReport> {
   const model = loadModel(path);
   const info = describeClassifier(model, path, o.preprocess);
-  const data = await openModelData(o.data, info, o.preprocess ?? {}, ctx);
+  const data = o.opened ?? await openModelData(o.data, info, o.preprocess ?? {}, ctx, '--data', o.split);
   const bytes = serializeModel(model).onnx;
   const threads = o.threads ?? 1;
   const inputType = info.inputType === 'float16' ? 'float16' as const : undefined;

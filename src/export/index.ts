@@ -1,6 +1,6 @@
 import type { CliContext } from '../cli/command.js';
 import { loadModel, parseModel, serializeModel, type Model } from '../ir/model.js';
-import { batchesOf, describeClassifier, openModelData, type ClassifierInfo, type ModelData, type PreprocessFlags } from '../pipeline/modelData.js';
+import { batchesOf, describeClassifier, openModelData, type ClassifierInfo, type ModelData, type PreprocessFlags, type SplitFlags } from '../pipeline/modelData.js';
 import { openRunner } from '../runtime/inference.js';
 import { StageBar } from '../train/progress.js';
 import { UserError } from '../util/errors.js';
@@ -29,6 +29,10 @@ export interface ExportOptions {
   criteria?: VerifyCriteria;
   threads?: number;
   preprocess?: PreprocessFlags;
+  // The training run's hold-out, for data without a validation split.
+  split?: SplitFlags;
+  // The data already opened for this model's input and preprocessing (compress exports several models from one).
+  opened?: ModelData;
 }
 
 // Defaults: 512 calibration images (onnxruntime's examples use a few hundred), 1,000 verification images.
@@ -91,7 +95,7 @@ export async function exportModel(path: string, o: ExportOptions, ctx: CliContex
   const source = loadModel(path);
   const reference = serializeModel(source).onnx;
   const info = describeClassifier(source, path, o.preprocess);
-  const data = await openModelData(o.data, info, o.preprocess ?? {}, ctx, o.format === 'int8' && !o.dynamic ? '--data (calibration and validation)' : '--data');
+  const data = o.opened ?? await openModelData(o.data, info, o.preprocess ?? {}, ctx, o.format === 'int8' && !o.dynamic ? '--data (calibration and validation)' : '--data', o.split);
   const { model: clean, report } = cleanInferenceGraph(parseModel(reference, path));
   const { model, calibration } = await convert(clean, o, data, ctx);
   const bytes = serializeModel(model).onnx;

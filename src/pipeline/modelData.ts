@@ -26,6 +26,13 @@ export interface PreprocessFlags {
   std?: number[];
 }
 
+// How a training run split a dataset that has no validation split of its own, so that calibration and evaluation
+// see the same training and held-out images the run did (compress passes its --val-split and --seed).
+export interface SplitFlags {
+  valSplit?: number;
+  seed?: number;
+}
+
 function metaJson<T>(model: Model, key: string, file: string): T | undefined {
   const text = model.metadata().get(key);
   if (text === undefined) return undefined;
@@ -76,14 +83,14 @@ export interface ModelData {
 }
 
 // Open `--data` for a classifier, with its recorded preprocessing (or the flags'), no augmentation.
-export async function openModelData(spec: string, info: ClassifierInfo, flags: PreprocessFlags, ctx: CliContext, option = '--data'): Promise<ModelData> {
+export async function openModelData(spec: string, info: ClassifierInfo, flags: PreprocessFlags, ctx: CliContext, option = '--data', split: SplitFlags = {}): Promise<ModelData> {
   const mean = info.preprocess?.mean ?? flags.mean;
   const std = info.preprocess?.std ?? flags.std;
   const bar = new StageBar(!ctx.json);
   let ds;
   try {
     ds = await openData(spec, {
-      input: info.input, augment: 'none', seed: 0,
+      input: info.input, augment: 'none', seed: split.seed ?? 0, ...(split.valSplit !== undefined ? { valSplit: split.valSplit } : {}),
       ...(mean && std ? { mean, std } : {}),
       ...(info.preprocess ? { cropFraction: info.preprocess.cropFraction } : {}),
       onProgress: (stage, done, total) => bar.update(stage, done, total),
