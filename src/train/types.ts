@@ -42,4 +42,6 @@ export interface EpochRecord {
   imagesPerSecond: number;
   // Of `seconds`, the time the training step waited for the loader's next batch.
   dataWaitSeconds: number;
+  // With the teacher cache: batches whose teacher logits were replayed (hits) or computed and stored (misses).
+  teacherCache?: { hits: number; misses: number };
 }
