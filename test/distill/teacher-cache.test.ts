@@ -1,9 +1,14 @@
 // The teacher cache: replayed teacher logits train the same student, bit for bit, as the teacher in the step; a warm
 // cache never runs the teacher; another teacher or other data misses; feature methods bypass it, saying why.
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { exportSplit } from '../../scripts/export-fashion-mnist-png.js';
+import { openIdx } from '../../src/data/sources/idx.js';
+import type { MemoryImages } from '../../src/data/types.js';
+import { distill } from '../../src/pipeline/distill.js';
+import { FIXTURES } from '../cli/helpers.js';
 import { runNetworks } from '../../src/train/loop.js';
 import type { RunRecord } from '../../src/train/loop.js';
 import { quadrantData } from '../train/synthetic.js';
@@ -74,4 +79,24 @@ test('an interrupted cold epoch publishes what it stored; the resumed run fills 
   assert.ok(student(full).equals(student(cut)));
   const warm = await runNetworks(methodRun('kd', teacher, [zoo('cnn-tiny', 4)], { epochs: 2, teacherCache: cache }));
   assert.deepEqual(misses(warm), [0, 0]);
+});
+
+test('distill --teacher-cache auto: an augmented image folder, the cache beside the run folder, replayed by another student', async () => {
+  const root = tmp();
+  const idx = openIdx(new URL('../../models/fashion-mnist-subset', import.meta.url).pathname);
+  await exportSplit(idx.train as MemoryImages, idx.classes, join(root, 'images', 'train'), 400);
+  const run = (out: string, teacherCache: string, student = 'zoo:cnn-tiny') => distill({
+    data: join(root, 'images'), teacher: join(FIXTURES, 'small_resnet_eval.onnx'), student, method: 'kd', epochs: 2, batchSize: 50,
+    threads: 1, augment: 'cifar', out: join(root, 'runs', out), teacherCache,
+  });
+  await run('off', 'off');
+  const cold = await run('cold', 'auto');
+  assert.ok(cold.teacherCache!.dirs.teacher!.startsWith(join(root, 'runs', '.teacher-cache')));
+  assert.deepEqual(misses(cold), [8, 8]);
+  const warm = await run('warm', 'auto');
+  assert.deepEqual(misses(warm), [0, 0]);
+  for (const r of ['cold', 'warm']) assert.ok(readFileSync(join(root, 'runs', 'off', 'student.onnx')).equals(readFileSync(join(root, 'runs', r, 'student.onnx'))), r);
+  const other = await run('other', 'auto', 'zoo:cnn');
+  assert.deepEqual(misses(other), [0, 0]);
+  assert.ok(!existsSync(join(root, 'runs', 'off', '.teacher-cache')));
 });
