@@ -12,6 +12,7 @@ import { placeNetworks, tapValue, type NetworkSpec, type PlacedNetwork } from '.
 import { TRAIN_OPSET } from './opset.js';
 import { optimizerByName, type GroupHyper } from './optim/index.js';
 import { liftToInputs } from './params.js';
+import { slotAddress } from './replay.js';
 
 // One use of a loss term in a step: which taps feed its slots (`student.logits`, `teacher.f2`) and its options.
 // Its weight is the scalar input `w_<name>`, set by the host each step, so schedules never recompile.
@@ -34,6 +35,9 @@ export interface StepSpec {
   seed?: number;
   // Also output each parameter's gradient as `grad.<name>` (for checks against a reference).
   exposeGradients?: boolean;
+  // Frozen networks not placed: their logits are the step input `cache.<name>.logits` [batch, classes] instead (the
+  // teacher cache feeds them). Every use of such a network must be a term's target slot reading its logits.
+  logitInputs?: string[];
 }
 
 // A tensor the host keeps between steps, by graph-input name; `network` owns it, `source` is its name in that network.
@@ -58,8 +62,10 @@ export interface CompiledStep {
   // Step output name -> input name it feeds next step.
   carry: Record<string, string>;
   terms: { name: string; term: string; text: string }[];
-  // Per network, the step output with its logits on the training batch.
+  // Per placed network, the step output with its logits on the training batch.
   logits: Record<string, string>;
+  // Per network of `logitInputs`, the step input its logits are fed to.
+  logitInputs: Record<string, string>;
   biasCorrection: boolean;
 }
 
@@ -72,22 +78,38 @@ export function compileStep(spec: StepSpec): CompiledStep {
     names.add(n.name);
   }
   const g = new Graph('train_step');
-  const first = spec.networks[0]!;
+  const fedNames = new Set(spec.logitInputs ?? []);
+  const placedSpecs = spec.networks.filter((n) => !fedNames.has(n.name));
+  for (const name of fedNames) {
+    const n = spec.networks.find((m) => m.name === name);
+    if (!n) throw new UserError(`logitInputs: no network '${name}'`);
+    if (n.trainable) throw new UserError(`logitInputs: network '${name}' is trainable; only a frozen network's logits can be fed`);
+    const fed = spec.networks.find((m) => m.input?.network === name);
+    if (fed) throw new UserError(`logitInputs: network '${name}' feeds '${fed.name}', so it must run in the step`);
+  }
+  if (placedSpecs.length === 0) throw new UserError('a step needs at least one network that runs in it');
+  const first = placedSpecs[0]!;
   const dims = first.model.graph.inputs.find((v) => !v.constant)?.type?.shape ?? [];
   const inputShape = [spec.batch, ...dims.slice(1).map((d) => (typeof d === 'number' ? d : NaN))];
   const x = g.value('input', { dtype: 'float32', shape: inputShape });
   g.inputs.push(x);
   if (first.input) throw new UserError(`the first network '${first.name}' must read the image, not another network`);
   const stop = new Set<Value>();
-  const nets = placeNetworks(g, x, spec.networks, { mode: 'train', batch: spec.batch }, stop);
+  const nets = placeNetworks(g, x, placedSpecs, { mode: 'train', batch: spec.batch }, stop);
   const classes = checkClasses(nets);
   const b = new Builder(g, 'train');
   const labels = g.value('labels', { dtype: 'float32', shape: [spec.batch, classes] });
   g.inputs.push(labels);
+  const logitInputs: Record<string, string> = {};
+  const fed = new Map([...fedNames].map((name) => {
+    const v = addScalar(g, `cache.${name}.logits`, [spec.batch, classes]);
+    logitInputs[name] = v.name;
+    return [name, v] as const;
+  }));
   const modules = new ModuleParams(g, spec.seed ?? 0);
   const outputs: Value[] = [];
   const report = (v: Value, name: string) => { outputs.push(b.identity(v, name)); };
-  const weighted = spec.terms.map((use, i) => buildTerm(b, nets, use, i, labels, modules, stop));
+  const weighted = spec.terms.map((use, i) => buildTerm(b, nets, fed, use, i, labels, modules, stop));
   const loss = weighted.map((t) => b.mul(t.value, addScalar(g, `w_${t.name}`))).reduce((a, c) => b.add(a, c));
   report(loss, 'loss');
   for (const t of weighted) report(t.value, `term_${t.name}`);
@@ -135,7 +157,7 @@ export function compileStep(spec: StepSpec): CompiledStep {
   g.outputs = outputs;
   eliminateDeadCode(g);
   return {
-    bytes: serializeModel(new Model(g, new Map([['', TRAIN_OPSET]]))).onnx, inputName: x.name, inputShape, classes, initial, carry, logits,
+    bytes: serializeModel(new Model(g, new Map([['', TRAIN_OPSET]]))).onnx, inputName: x.name, inputShape, classes, initial, carry, logits, logitInputs,
     params: groups.map((x) => entry(x.p, x.net.name)),
     buffers: buffers.map((x) => entry(x.v, x.net)),
     slots, biasCorrection: opt.biasCorrection,
@@ -181,8 +203,9 @@ class ModuleParams {
   }
 }
 
-// Wire one term: resolve its taps (targets behind a stop-gradient), check shapes, build its subgraph.
-function buildTerm(b: Builder, nets: PlacedNetwork[], use: TermUse, index: number, labels: Value, modules: ModuleParams, stop: Set<Value>) {
+// Wire one term: resolve its taps (targets behind a stop-gradient; fed logits from their input), check shapes, build
+// its subgraph.
+function buildTerm(b: Builder, nets: PlacedNetwork[], fed: Map<string, Value>, use: TermUse, index: number, labels: Value, modules: ModuleParams, stop: Set<Value>) {
   const def = termByName(use.term);
   const byName = new Map(nets.map((n) => [n.spec.name, n]));
   const options = { ...def.defaults, ...use.options };
@@ -194,18 +217,18 @@ function buildTerm(b: Builder, nets: PlacedNetwork[], use: TermUse, index: numbe
   const where: Record<string, string> = {};
   let owner: PlacedNetwork | undefined;
   for (const slot of def.slots) {
-    const addr = use.taps[slot.name];
-    if (!addr) throw new UserError(`term '${use.name}' (${def.name}): slot '${slot.name}' is not wired to a tap (e.g. ${slot.name}=student.${slot.tap})`);
-    const dot = addr.indexOf('.');
-    const netName = dot < 0 ? addr : addr.slice(0, dot);
-    const tap = dot < 0 ? slot.tap : addr.slice(dot + 1);
+    const at = slotAddress(use, slot);
+    if (!at) throw new UserError(`term '${use.name}' (${def.name}): slot '${slot.name}' is not wired to a tap (e.g. ${slot.name}=student.${slot.tap})`);
+    const { network: netName, tap } = at;
+    const given = fed.get(netName);
     const net = byName.get(netName);
-    if (!net) throw new UserError(`term '${use.name}': no network '${netName}' (networks: ${[...byName.keys()].join(', ')})`);
-    let v = tapValue(net, tap);
+    if (given && (tap !== 'logits' || !slot.target)) throw new UserError(`term '${use.name}' reads ${netName}.${tap}${slot.target ? '' : ' as an input'}, but only ${netName}'s logits are fed to the step (as a target)`);
+    if (!net && !given) throw new UserError(`term '${use.name}': no network '${netName}' (networks: ${[...byName.keys(), ...fed.keys()].join(', ')})`);
+    let v = given ?? tapValue(net!, tap);
     if (slot.target) {
       v = b.identity(v, `sg/${use.name}/${slot.name}`);
       stop.add(v);
-    } else owner ??= net;
+    } else owner ??= net!;
     taps[slot.name] = v;
     shapes[slot.name] = v.shape;
     where[slot.name] = `${netName}.${tap}`;

@@ -20,13 +20,15 @@ export function configSchema(options: OptionDef[]): object {
 }
 
 // Keys whose values are paths: resolved relative to the config file, unless a zoo/slim spec or a named dataset.
-const PATH_KEYS = new Set(['data', 'teacher', 'student', 'out', 'resume', 'saveArtifacts']);
+const PATH_KEYS = new Set(['data', 'teacher', 'student', 'out', 'resume', 'saveArtifacts', 'teacherCache']);
 const NOT_PATHS = /^(zoo:|slim:|fashion-mnist$|mnist$)/;
+// Words a path key also takes (`teacherCache: auto`), never resolved as paths.
+const WORDS: Record<string, string[]> = { teacherCache: ['auto', 'off'] };
 
 // Path keys of a config read from a file made absolute against the file's folder (shared with pipeline files).
 export function resolvePaths(cfg: Record<string, unknown>, base: string): Record<string, unknown> {
-  const fix = (v: unknown) => (typeof v === 'string' && !NOT_PATHS.test(v) && !isAbsolute(v) ? resolve(base, v) : v);
-  return Object.fromEntries(Object.entries(cfg).map(([k, v]) => [k, PATH_KEYS.has(k) ? (Array.isArray(v) ? v.map(fix) : fix(v)) : v]));
+  const fix = (k: string) => (v: unknown) => (typeof v === 'string' && !NOT_PATHS.test(v) && !WORDS[k]?.includes(v) && !isAbsolute(v) ? resolve(base, v) : v);
+  return Object.fromEntries(Object.entries(cfg).map(([k, v]) => [k, PATH_KEYS.has(k) ? (Array.isArray(v) ? v.map(fix(k)) : fix(k)(v)) : v]));
 }
 
 // A YAML file parsed as plain data (no custom tags, unique keys), syntax errors as `file:line: message`; the

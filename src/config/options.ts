@@ -55,6 +55,7 @@ export const DISTILL_OPTIONS: OptionDef[] = [
   { key: 'mgdVariant', type: 'string', default: 'mag', choices: ['mag', 'mas'], describe: 'mgd: granularity-wise distillation (mag) or stable excitation, KD towards the mean of the teacher\'s three logit heads (mas)' },
   { key: 'out', type: 'string', default: 'runs/distill', describe: 'output folder: <student>.onnx, ensemble.onnx, run.json, checkpoint.bin' },
   { key: 'resume', type: 'string', describe: 'resume from the checkpoint in this run folder' },
+  { key: 'teacherCache', type: 'string', default: 'off', describe: 'replay a frozen teacher\'s logits from disk (methods reading only its logits: kd, dkd): auto = <out>/../.teacher-cache, off, or a folder' },
   { key: 'saveArtifacts', type: 'string', describe: 'also write the compiled training-step and evaluation graphs, the initial state and a JSON contract to this folder' },
 ];
 

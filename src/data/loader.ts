@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+import { statSync } from 'node:fs';
 import pLimit from 'p-limit';
 import { UserError } from '../util/errors.js';
 import { cropBox, decodeRaw, type CropMode } from './decode.js';
@@ -55,14 +57,15 @@ export class DataSplit {
   // Decodes in flight across all prefetched batches: enough to keep libuv's threads busy, few enough that decoded
   // frames do not pile up waiting for the JS pass.
   private lanes = pLimit(8);
+  private identityHash: string | undefined;
 
-  // Normalisation as the resampler applies it, and the identity (bytes out unchanged).
+  // Normalisation as the resampler applies it, and none (bytes out unchanged).
   private readonly norm: { scale: number[]; shift: number[] };
-  private readonly identity: { scale: number[]; shift: number[] };
+  private readonly unscaled: { scale: number[]; shift: number[] };
 
   constructor(readonly source: MemoryImages | FileImages, readonly cfg: SplitConfig) {
     this.norm = affine(cfg.stats);
-    this.identity = { scale: new Array<number>(cfg.input[0]).fill(1), shift: new Array<number>(cfg.input[0]).fill(0) };
+    this.unscaled = { scale: new Array<number>(cfg.input[0]).fill(1), shift: new Array<number>(cfg.input[0]).fill(0) };
   }
 
   get size(): number {
@@ -92,7 +95,7 @@ export class DataSplit {
       if (!o.reuse) return new Float32Array(o.batchSize * per);
       return (this.ring[k % (ahead + 1)] ??= new Float32Array(o.batchSize * per));
     };
-    const make = (k: number) => this.batch(order.subarray(k * o.batchSize, Math.min((k + 1) * o.batchSize, order.length)), o, k, buffer(k));
+    const make = (k: number) => this.batch(order.subarray(k * o.batchSize, Math.min((k + 1) * o.batchSize, order.length)), o, buffer(k));
     const queue: Promise<Batch | undefined>[] = [];
     let next = Math.max(0, o.skip ?? 0);
     while (next < count && queue.length < ahead) queue.push(make(next++));
@@ -122,21 +125,35 @@ export class DataSplit {
     if (aug && !aug.randomResizedCrop && aug.padCrop > 0) {
       // The CIFAR recipe on decoded files: centre crop to bytes, then the same padded crop and flip as in memory.
       const bytes = new Uint8Array(c * h * w);
-      resampleInto(raw, box, { channels: c, height: h, width: w, scale: this.identity.scale, shift: this.identity.shift, flip: false }, bytes, 0);
+      resampleInto(raw, box, { channels: c, height: h, width: w, scale: this.unscaled.scale, shift: this.unscaled.shift, flip: false }, bytes, 0);
       writeNormalized(bytes, 0, x, offset, c, h, w, this.cfg.stats, aug, rng);
       return;
     }
     resampleInto(raw, box, { channels: c, height: h, width: w, ...this.norm, flip: !!aug?.flip && rng.next() < 0.5 }, x, offset);
   }
 
-  private async batch(idx: Int32Array, o: LoaderOptions, k: number, x: Float32Array): Promise<Batch | undefined> {
+  // Everything besides (seed, epoch, sample) that a sample's pixels depend on, hashed: the images (their bytes in
+  // memory; path, size and modification time of each file) and how they become tensors. Computed once.
+  identity(): string {
+    if (this.identityHash) return this.identityHash;
+    const h = createHash('sha256').update(JSON.stringify({ cfg: this.cfg, kind: this.source.kind }));
+    if (this.source.kind === 'memory') h.update(JSON.stringify(this.source.shape)).update(this.source.images);
+    else {
+      for (const s of this.source.samples) {
+        const st = statSync(s.path, { throwIfNoEntry: false });
+        h.update(`${s.path}\0${st?.size ?? -1}\0${st?.mtimeMs ?? -1}\n`);
+      }
+    }
+    return (this.identityHash = h.digest('hex'));
+  }
+
+  private async batch(idx: Int32Array, o: LoaderOptions, x: Float32Array): Promise<Batch | undefined> {
     const [c, h, w] = this.cfg.input;
     const per = c * h * w;
     const y = new Int32Array(idx.length);
     const kept: number[] = [];
     if (this.source.kind === 'memory') {
       const src = this.source;
-      const rng = this.cfg.augment ? new Rng(mix(o.seed, o.epoch, k, 0xa06)) : undefined;
       const hwc = this.cfg.augment?.randomResizedCrop ? new Uint8Array(per) : undefined;
       idx.forEach((s, r) => {
         if (hwc) {
@@ -146,6 +163,9 @@ export class DataSplit {
           for (let ch = 0; ch < c; ch++) for (let p = 0; p < plane; p++) hwc[p * c + ch] = src.images[s * per + ch * plane + p]!;
           this.place({ data: hwc, width: w, height: h, channels: c }, s, o, x, r * per);
         } else {
+          // A per-sample stream, as for files: a sample's pixels depend on (seed, epoch, sample) only, never on its
+          // batch or batch size (so the teacher cache can replay a teacher's outputs whatever the batching).
+          const rng = this.cfg.augment ? new Rng(mix(o.seed, o.epoch, s, 0xa06)) : undefined;
           writeNormalized(src.images, s * per, x, r * per, c, h, w, this.cfg.stats, this.cfg.augment, rng);
         }
         y[r] = src.labels[s]!;

@@ -56,6 +56,7 @@ export async function loadTrainingData(
   const split = (s: typeof ds.train): DataSplit => ({
     size: s.size,
     batches: (b) => s.loader({ batchSize: b.batchSize, seed: b.seed, epoch: b.epoch, shuffle: b.shuffle, dropLast: b.dropLast, reuse: true, skip: b.skip ?? 0 }),
+    identity: () => s.identity(),
   });
   ctx.log(`data: ${ds.train.size} training and ${ds.val?.size ?? 0} validation images, ${ds.classes.length} classes, input ${ds.input.join('x')}`);
   const fmt = (v: number[]) => v.map((x) => x.toFixed(4)).join(',');

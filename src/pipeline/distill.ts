@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CliContext } from '../cli/command.js';
 import { resolveConfig } from '../config/resolve.js';
@@ -137,6 +137,7 @@ async function prepareDistill(cfg: DistillOptions, ctx?: CliContext): Promise<{ 
     device: cfg.device!, ...(cfg.threads ? { threads: cfg.threads } : {}), seed: cfg.seed!, outDir, resume: cfg.resume !== undefined,
     config: { command: 'distill', ...cfg, out: outDir }, log: c.log, progress: !c.json,
     ...(cfg.saveArtifacts ? { saveArtifacts: resolve(cfg.saveArtifacts) } : {}),
+    ...teacherCacheDir(cfg.teacherCache, outDir),
   };
   const stagedDef = methods.find((m) => m.stages);
   if (!stagedDef) return { run, report: () => data.report(c) };
@@ -150,6 +151,12 @@ async function prepareDistill(cfg: DistillOptions, ctx?: CliContext): Promise<{ 
     ...(cfg.terms !== undefined ? { termWeights: typeof cfg.terms === 'string' ? parseTermWeights(cfg.terms) : cfg.terms } : {}),
   });
   return { run, report: () => data.report(c), staged: { stages: stageSpecs, ...(teacherFile ? { teacherBytes: readFileSync(teacherFile) } : {}) } };
+}
+
+// --teacher-cache: `auto` keeps the cache beside the run folder (runs under one folder, a pipeline's jobs, share it).
+function teacherCacheDir(given: string | undefined, outDir: string): { teacherCache?: string } {
+  if (given === undefined || given === 'off') return {};
+  return { teacherCache: given === 'auto' ? join(dirname(outDir), '.teacher-cache') : resolve(given) };
 }
 
 // `--student a --student b`, or `--students K` copies of one spec.

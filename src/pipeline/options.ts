@@ -37,4 +37,5 @@ export interface DistillOptions {
   out?: string;
   resume?: string;
   saveArtifacts?: string;
+  teacherCache?: string;
 }

@@ -7,6 +7,7 @@ import { countCorrect, oneHot } from './labels.js';
 import type { RunOptions } from './loop.js';
 import { EpochBar } from './progress.js';
 import { lrAt } from './schedule.js';
+import type { EpochReplay } from './teacherCache.js';
 import type { EpochRecord } from './types.js';
 import { weightAt } from './weights.js';
 
@@ -21,10 +22,12 @@ export interface EpochContext {
   meta: CheckpointMeta;
   stop: () => boolean;
   primary: string;
+  // Feeds the replayed teachers' logits (the teacher cache).
+  replay?: EpochReplay;
 }
 
 // One pass over the training split: feed each batch with the epoch's lr and term weights, carry the state.
-export async function runEpoch({ o, step, session, epoch, meta, stop, primary }: EpochContext): Promise<EpochRecord> {
+export async function runEpoch({ o, step, session, epoch, meta, stop, primary, replay }: EpochContext): Promise<EpochRecord> {
   const stepsPerEpoch = Math.floor(o.train.size / o.batchSize);
   if (stepsPerEpoch === 0) throw new UserError(`the training set has ${o.train.size} images, fewer than one batch of ${o.batchSize}`);
   const trainable = o.networks.filter((n) => n.trainable).map((n) => n.name);
@@ -49,6 +52,7 @@ export async function runEpoch({ o, step, session, epoch, meta, stop, primary }:
       lr: scalar(lr),
       ...Object.fromEntries(step.terms.map((term) => [`w_${term.name}`, scalar(weights[term.name]!)])),
     };
+    if (replay) Object.assign(feeds, await replay.feeds(batch));
     if (step.biasCorrection) {
       feeds.bc1 = scalar(1 - o.hyper.beta1 ** t);
       feeds.bc2 = scalar(1 - o.hyper.beta2 ** t);

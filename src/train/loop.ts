@@ -12,6 +12,7 @@ import { writeFileAtomic } from '../util/fs.js';
 import { loadCheckpoint, saveCheckpoint, type CheckpointMeta } from './checkpoint.js';
 import { writeArtifacts } from './artifacts.js';
 import { runEpoch } from './epoch.js';
+import { planTeacherCache, TeacherReplay, type CachePlan, type EpochReplay } from './teacherCache.js';
 import { initialState } from './state.js';
 import { evaluateNetworks, type Evaluation } from './evaluate.js';
 import { exportNetworks, type ExportSpec } from './exports.js';
@@ -47,6 +48,8 @@ export interface RunOptions {
   seed: number;
   outDir: string;
   resume?: boolean;
+  // Folder of the teacher cache (replay frozen teachers' logits; see teacherCache.ts); undefined: off.
+  teacherCache?: string;
   // The stage of a staged run this is (recorded in the checkpoint; --resume must continue the same stage).
   stage?: string;
   config?: unknown;
@@ -80,6 +83,8 @@ export interface RunRecord {
   lastValAcc?: number;
   outputs: Record<string, string>;
   interrupted: boolean;
+  // With --teacher-cache: the cache folder of each replayed network, and why the others ran in the step.
+  teacherCache?: { dirs: Record<string, string>; bypassed: CachePlan['bypassed'] };
 }
 
 // The loss as a printable weighted sum of named terms, e.g. `0.1·ce(student.logits) + 0.9·kd(student.logits ← teacher.logits, τ 4)`.
@@ -94,7 +99,9 @@ export function lossFormula(step: CompiledStep, terms: RunTerm[]): string {
 export async function runNetworks(o: RunOptions): Promise<RunRecord> {
   const log = o.log ?? (() => {});
   const t0 = performance.now();
-  const step = compileStep({ networks: o.networks, terms: o.terms, batch: o.batchSize, optimizer: o.optimizer, hyper: o.hyper, seed: o.seed });
+  const plan = o.teacherCache ? planTeacherCache(o.networks, o.terms, o.train) : undefined;
+  for (const b of plan?.bypassed ?? []) log(`teacher cache: not used for '${b.network}': ${b.reason}`);
+  const step = compileStep({ networks: o.networks, terms: o.terms, batch: o.batchSize, optimizer: o.optimizer, hyper: o.hyper, seed: o.seed, ...(plan?.replay.length ? { logitInputs: plan.replay } : {}) });
   const compileSeconds = (performance.now() - t0) / 1000;
   if (o.classes.length !== step.classes) throw new UserError(`the data has ${o.classes.length} classes but the networks output ${step.classes} logits`);
   const formula = lossFormula(step, o.terms);
@@ -126,10 +133,13 @@ export async function runNetworks(o: RunOptions): Promise<RunRecord> {
       log(`resumed from ${join(o.outDir, 'checkpoint.bin')}${o.stage ? ` (stage ${o.stage})` : ''}: epoch ${meta.epoch}, batch ${meta.batchInEpoch}`);
     } else await rt.setState(initialState(step));
     const frozenAcc: Evaluation = o.val && frozen.length ? await evaluateFrozen(rt, frozen, o, step.inputShape.slice(1)) : { networks: {} };
+    const cache = plan?.replay.length ? await TeacherReplay.open(rt, { ...o, dir: o.teacherCache!, inputs: step.logitInputs, classes: step.classes, chw: step.inputShape.slice(1) }) : undefined;
+    if (cache) log(`teacher cache: ${plan!.replay.join(', ')} replayed from ${Object.values(cache.dirs).join(', ')} (${cache.storedEpochs(o.epochs)} of ${o.epochs} epochs stored)`);
     const history = meta.history as EpochRecord[];
     const primary = trainable[0]!.name;
     for (let epoch = meta.epoch; epoch < o.epochs && !interrupted; epoch++) {
-      const rec = await runEpoch({ o, step, session: stepSession, epoch, meta, stop: () => interrupted, primary });
+      const replay = cache?.epoch(epoch);
+      const rec = await runReplayedEpoch(replay, () => runEpoch({ o, step, session: stepSession, epoch, meta, stop: () => interrupted, primary, ...(replay ? { replay } : {}) }));
       if (interrupted) {
         const ck = saveCheckpoint(o.outDir, { ...meta, reason: 'interrupt', history }, await rt.getState(stateNames));
         log(`saved ${ck}; resume with --resume ${o.outDir}`);
@@ -152,14 +162,30 @@ export async function runNetworks(o: RunOptions): Promise<RunRecord> {
       config: o.config, device: stepSession.device, compileSeconds, loss: formula, history, interrupted,
       networks: summaries(o.networks, history, frozenAcc), ensemble: ensembleSummary(history),
       ...primaryFigures(history), outputs: { ...outputs, checkpoint: join(o.outDir, 'checkpoint.bin') },
+      ...(plan ? { teacherCache: { dirs: cache?.dirs ?? {}, bypassed: plan.bypassed } } : {}),
     };
     if (history.length && !interrupted) record.outputs.curves = await plotCurves(join(o.outDir, 'training-curves.png'), history, log);
     writeFileAtomic(join(o.outDir, 'run.json'), JSON.stringify(record, null, 2));
+    await cache?.close();
     return record;
   } finally {
     process.off('SIGINT', onSigint);
     await rt.close();
   }
+}
+
+// An epoch with its cache files: published when the epoch ends or is interrupted, dropped when it fails.
+async function runReplayedEpoch(replay: EpochReplay | undefined, run: () => Promise<EpochRecord>): Promise<EpochRecord> {
+  let rec: EpochRecord;
+  try {
+    rec = await run();
+  } catch (err: unknown) {
+    replay?.discard();
+    throw err;
+  }
+  replay?.close();
+  if (replay) rec.teacherCache = { ...replay.counts };
+  return rec;
 }
 
 // A frozen network's accuracy never changes: measure it once.

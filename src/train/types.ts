@@ -1,8 +1,10 @@
-// A batch as the trainer consumes it: NCHW float32 images and integer labels.
+// A batch as the trainer consumes it: NCHW float32 images and integer labels; `indices` says which samples of the
+// split they are (the teacher cache needs it).
 export interface Batch {
   x: Float32Array;
   y: Int32Array;
   n: number;
+  indices?: Int32Array;
 }
 
 // One split of a dataset as the trainer sees it; the data layer adapts to this. A batch's arrays may be reused
@@ -11,6 +13,9 @@ export interface Batch {
 export interface DataSplit {
   size: number;
   batches(opts: { batchSize: number; epoch: number; seed: number; shuffle: boolean; dropLast: boolean; skip?: number }): AsyncIterable<Batch>;
+  // Everything besides (seed, epoch, sample) that a sample's training pixels depend on, as a hash: a split that
+  // promises this (and gives batch `indices`) lets a frozen teacher's outputs be cached; one without it never is.
+  identity?(): string;
 }
 
 // Per-network figures of one epoch.
@@ -37,4 +42,6 @@ export interface EpochRecord {
   imagesPerSecond: number;
   // Of `seconds`, the time the training step waited for the loader's next batch.
   dataWaitSeconds: number;
+  // With the teacher cache: batches whose teacher logits were replayed (hits) or computed and stored (misses).
+  teacherCache?: { hits: number; misses: number };
 }

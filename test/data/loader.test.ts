@@ -134,3 +134,24 @@ test('--augment cifar on image files pads and randomly crops, as it does in memo
   assert.ok(padded.length > 0, 'no image shows padding');
   assert.notDeepEqual(a[0]!.x, p[0]!.x);
 });
+
+// The teacher cache relies on this (design.md, "Teacher cache"): a sample's augmented pixels in an epoch depend on
+// (seed, epoch, sample) only, not on the batch it lands in, for in-memory and file-backed data alike.
+test('an augmented sample has the same pixels whatever the batch size, in memory and from files', async () => {
+  for (const cacheBelow of [64, 0]) {
+    const ds = await openData(photos, { input: [3, 32, 32], augment: 'cifar', cacheBelow });
+    const per = 3 * 32 * 32;
+    const bySample = async (batchSize: number) => {
+      const out = new Map<number, Float32Array>();
+      for await (const b of ds.train.loader({ batchSize, seed: 4, epoch: 2, shuffle: true, dropLast: false })) {
+        b.indices.forEach((s, r) => out.set(s, b.x.slice(r * per, (r + 1) * per)));
+      }
+      return out;
+    };
+    const [small, large] = [await bySample(3), await bySample(8)];
+    assert.equal(small.size, 24);
+    for (const [s, x] of small) assert.deepEqual(x, large.get(s), `sample ${s} (${cacheBelow ? 'memory' : 'files'})`);
+    assert.equal(ds.train.identity(), (await openData(photos, { input: [3, 32, 32], augment: 'cifar', cacheBelow })).train.identity());
+    assert.notEqual(ds.train.identity(), (await openData(photos, { input: [3, 32, 32], augment: 'none', cacheBelow })).train.identity());
+  }
+});

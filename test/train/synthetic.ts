@@ -1,6 +1,7 @@
 // A tiny learnable dataset for trainer tests: the class is which image quadrant is brightest (4 classes of 10 logits).
 import type { Batch, DataSplit } from '../../src/train/types.js';
 
+// No augmentation: a sample's pixels are fixed by (size, seed), which is its identity for the teacher cache.
 export function quadrantData(size: number, seed: number, onBatch?: (epoch: number, i: number) => void): DataSplit {
   let s = seed >>> 0 || 1;
   const rnd = () => { s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0; return s / 4294967296; };
@@ -17,6 +18,7 @@ export function quadrantData(size: number, seed: number, onBatch?: (epoch: numbe
   }
   return {
     size,
+    identity: () => `quadrant:${size}:${seed}`,
     async *batches({ batchSize, epoch, seed: sd, shuffle, dropLast, skip = 0 }): AsyncIterable<Batch> {
       const order = Array.from({ length: size }, (_, i) => i);
       if (shuffle) {
@@ -33,7 +35,7 @@ export function quadrantData(size: number, seed: number, onBatch?: (epoch: numbe
         onBatch?.(epoch, i);
         const x = new Float32Array(idx.length * hw);
         idx.forEach((k, r) => x.set(xs.subarray(k * hw, (k + 1) * hw), r * hw));
-        yield { x, y: Int32Array.from(idx, (k) => ys[k]!), n: idx.length };
+        yield { x, y: Int32Array.from(idx, (k) => ys[k]!), n: idx.length, indices: Int32Array.from(idx) };
       }
     },
   };
