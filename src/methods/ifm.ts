@@ -1,5 +1,6 @@
 import type { NetworkSpec } from '../compiler/network.js';
 import type { Model } from '../ir/model.js';
+import { constantsUpstreamOf } from '../models/graft.js';
 import type { RunTerm } from '../train/loop.js';
 import { UserError } from '../util/errors.js';
 import { widenZooModel, zooBuildOf } from '../zoo/index.js';
@@ -64,7 +65,11 @@ function proxyMatchStage(env: StagedEnv, proxies: Proxy[]): MethodStage {
     key: { method: 'ifm', stage: 'proxy-match', proxies: proxies.map((p) => p.key) },
     networks: (trained) => [
       { name: 'teacher', model: env.teacher, role: 'teacher', trainable: false },
-      ...proxies.map((p): NetworkSpec => ({ name: p.name, model: handed(trained, p.name, 'proxy-ce'), role: 'auxiliary', trainable: true })),
+      ...proxies.map((p): NetworkSpec => {
+        const model = handed(trained, p.name, 'proxy-ce');
+        const body = constantsUpstreamOf(model, 'embedding');
+        return { name: p.name, model, role: 'auxiliary', trainable: true, frozen: (name) => !body.has(name) };
+      }),
     ],
     // §6(b): only the final representation, teacher embedding → proxy embedding, weight 1; no CE [code].
     terms: () => proxies.map((p): RunTerm => ({
