@@ -20,6 +20,9 @@ export interface NetworkSpec {
   lrScale?: number;
   weightDecay?: number;
   noDecay?: 'norm-and-bias' | ((name: string) => boolean);
+  // Learned tensors (by their name in the model) kept constant in a trainable network, as torch's requires_grad_(False):
+  // a part no term reads (IFM's proxy classifier while its embedding is trained).
+  frozen?: (name: string) => boolean;
   // Fed by another network's tap instead of the image (a grafted head, MLP heads on an embedding); that network must
   // come earlier in the list. The tap is read behind a stop-gradient unless `stopGradient` is false (MGD's student
   // encoders back-propagate into the student).
@@ -91,7 +94,10 @@ export function placeNetwork(target: Graph, input: Value, spec: NetworkSpec, o: 
     taps = tapsOf(spec, g);
   } else if (o.tapsFor?.has(spec.name)) taps = probeTaps(spec);
   if (o.mode === 'infer' || !spec.trainable) toInferenceBatchNorm(g);
-  const { params, buffers } = spec.trainable ? classifyInitializers(g) : { params: [], buffers: [] };
+  const learned = spec.trainable ? classifyInitializers(g) : { params: [], buffers: [] };
+  const frozen = spec.frozen ?? (() => false);
+  const params = learned.params.filter((v) => !frozen(v.name));
+  const buffers = learned.buffers.filter((v) => !frozen(v.name));
   const exempt = spec.trainable && spec.noDecay === 'norm-and-bias' ? normAndBiasParams(g) : new Set<string>();
   const source = new Map<Value, string>();
   for (const v of [...params, ...buffers]) source.set(v, v.name);

@@ -35,6 +35,8 @@ export interface StagedEnv {
   seed: number;
   tau?: number;
   mgdVariant?: 'mag' | 'mas';
+  // ifm: the proxy teacher given by --proxy (else each zoo student is widened), and what identifies it in stage keys.
+  proxy?: { model: Model; key: string };
 }
 
 // One stage of a staged method: its networks (from what earlier stages trained, by network name), its terms, the
@@ -44,7 +46,7 @@ export interface MethodStage {
   networks(trained: Record<string, Model>): NetworkSpec[];
   terms(ctx: MethodContext): RunTerm[];
   exports: string[];
-  optimizer?: { name?: string; lr?: number };
+  optimizer?: { name?: string; lr?: number; weightDecay?: number };
   // Part of the stage's cache key beside the teacher's bytes (the method's own settings).
   key: unknown;
 }

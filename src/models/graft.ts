@@ -76,6 +76,26 @@ function withShapes(g: Graph, model: Model): Model {
   return new Model(g, model.opsets, model.proto);
 }
 
+// Names of the constants (weights, BatchNorm statistics) a tap depends on: what a term on that tap can train. IFM's
+// proxy-match stage trains the proxy up to its embedding and freezes the rest (its classifier gets no gradient).
+export function constantsUpstreamOf(model: Model, tapName: string): Set<string> {
+  const out = new Set<string>();
+  const seen = new Set<Node>();
+  const v = model.graph.values.get(resolveTap(model, tapName).value);
+  const stack = v?.producer ? [v.producer] : [];
+  while (stack.length) {
+    const n = stack.pop()!;
+    if (seen.has(n)) continue;
+    seen.add(n);
+    for (const x of n.inputs) {
+      if (!x) continue;
+      if (x.constant) out.add(x.name);
+      else if (x.producer) stack.push(x.producer);
+    }
+  }
+  return out;
+}
+
 // Keep only the nodes between `input` and `output`; every other path into them must be constant, else the tap does
 // not separate the head from the trunk (a skip connection around it, say).
 function cutAbove(g: Graph, input: Value, output: Value): void {

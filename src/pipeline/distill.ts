@@ -18,7 +18,7 @@ import { runStages, type StageSpec } from '../train/stages.js';
 import { methodStages } from './staged.js';
 import { UserError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/fs.js';
-import { buildZooModel, deriveStudent, teacherIO } from '../zoo/index.js';
+import { buildZooModel, deriveStudent, resolveModelSpec, teacherIO } from '../zoo/index.js';
 import { loadTrainingData } from './data.js';
 import { stageTaps } from './taps.js';
 import type { DistillOptions } from './options.js';
@@ -64,7 +64,7 @@ export async function distill(options: DistillOptions & { config?: string }, ctx
 // Compile what a distill run would execute and write it as artifacts to `dir`, without training (`onnx-distill compile`).
 export async function compileDistill(options: DistillOptions & { config?: string }, dir: string, ctx?: CliContext): Promise<ArtifactContract> {
   const { run, staged } = await prepareDistill({ ...resolveDistillConfig(options), saveArtifacts: dir }, ctx);
-  if (staged) throw new UserError('compile: staged methods (mgd) are not supported yet; compile runs one step graph');
+  if (staged) throw new UserError('compile: staged methods (mgd, ifm) are not supported yet; compile runs one step graph');
   const step = compileStep({ networks: run.networks, terms: run.terms, batch: run.batchSize, optimizer: run.optimizer, hyper: run.hyper, seed: run.seed });
   const ev = compileInference(run.networks.filter((n) => n.trainable), { ...(run.ensemble ? { ensemble: run.ensemble } : {}), feeders: run.networks.filter((n) => !n.trainable) });
   return writeArtifacts(dir, run, step, { ...ev, outputs: ev.graph.outputs.map((v) => v.name) });
@@ -116,6 +116,7 @@ async function prepareDistill(cfg: DistillOptions, ctx?: CliContext): Promise<{ 
     networks.push(...added.networks);
     Object.assign(composed, added.composed);
   }
+  if (cfg.proxy !== undefined && !methods.some((m) => m.name === 'ifm')) throw new UserError(`--proxy is the proxy teacher of --method ifm; this run's method is ${cfg.method}`);
   for (const m of methods) {
     if (students.length < m.minStudents) throw new UserError(`--method ${m.name} needs at least ${m.minStudents} students; give --students ${m.minStudents} or repeat --student`);
   }
@@ -146,7 +147,9 @@ async function prepareDistill(cfg: DistillOptions, ctx?: CliContext): Promise<{ 
   const stageSpecs = methodStages(stagedDef, {
     teacher, students, base: methods.filter((m) => m !== stagedDef), seed: cfg.seed!,
     ...(cfg.tau !== undefined ? { tau: cfg.tau } : {}), ...(cfg.mgdVariant ? { mgdVariant: cfg.mgdVariant } : {}),
+    ...(cfg.proxy ? { proxy: proxyModel(cfg.proxy, data.input, classes, cfg.seed!) } : {}),
   }, {
+    ...(cfg.stageOptimizer === 'run' ? { runOptimizer: true } : {}),
     ...shared, exports: { ...exports }, schedule: (lr) => parseSchedule(cfg.schedule!, lr ?? cfg.lr!, cfg.epochs!, cfg.warmup ?? 0),
     ...(cfg.terms !== undefined ? { termWeights: typeof cfg.terms === 'string' ? parseTermWeights(cfg.terms) : cfg.terms } : {}),
   });
@@ -157,6 +160,14 @@ async function prepareDistill(cfg: DistillOptions, ctx?: CliContext): Promise<{ 
 function teacherCacheDir(given: string | undefined, outDir: string): { teacherCache?: string } {
   if (given === undefined || given === 'off') return {};
   return { teacherCache: given === 'auto' ? join(dirname(outDir), '.teacher-cache') : resolve(given) };
+}
+
+// --proxy (ifm): a zoo model built for the data, or a classifier file; the stage key names the zoo spec or the bytes.
+function proxyModel(spec: string, input: [number, number, number], classes: number, seed: number): { model: Model; key: string } {
+  const model = resolveModelSpec(spec, { input, classes, seed: seed + 1000 });
+  const k = teacherIO(model).classes;
+  if (k !== classes) throw new UserError(`--proxy ${spec} predicts ${k} classes but the data has ${classes}`);
+  return { model, key: spec.startsWith('zoo:') ? `${spec}@${input.join('x')}/${classes}/${seed}` : sha256(resolve(spec)) };
 }
 
 // `--student a --student b`, or `--students K` copies of one spec.

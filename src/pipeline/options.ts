@@ -11,6 +11,8 @@ export interface DistillOptions {
   kbmTap?: string;
   kbmInit?: 'random' | 'copy';
   mgdVariant?: 'mag' | 'mas';
+  proxy?: string;
+  stageOptimizer?: 'method' | 'run';
   data?: string;
   input?: string;
   epochs?: number;

@@ -13,6 +13,8 @@ export type StageCommon = Omit<RunOptions, 'networks' | 'terms' | 'exports' | 'o
   exports: Omit<RunOptions['exports'], 'files'>;
   // --terms, applied to the stage whose terms they name (the last one when several could).
   termWeights?: Record<string, number>;
+  // --stage-optimizer run: every stage uses the run's --optimizer, --lr and --weight-decay instead of its method's.
+  runOptimizer?: boolean;
 };
 
 // The stages of `def` on `env`, ready for runStages.
@@ -22,17 +24,19 @@ export function methodStages(def: MethodDef, env: StagedEnv, common: StageCommon
 }
 
 function stageSpec(p: MethodStage, env: StagedEnv, common: StageCommon, last: boolean): StageSpec {
-  const { schedule, exports, termWeights, ...shared } = common;
+  const { schedule, exports, termWeights, runOptimizer, ...shared } = common;
+  const opt = runOptimizer ? undefined : p.optimizer;
+  const hyper = opt?.weightDecay !== undefined ? { ...shared.hyper, weightDecay: opt.weightDecay } : shared.hyper;
   return {
     name: p.name,
-    key: { stage: p.key, epochs: common.epochs, batch: common.batchSize, optimizer: p.optimizer ?? common.optimizer, schedule: schedule(p.optimizer?.lr), seed: common.seed },
+    key: { stage: p.key, epochs: common.epochs, batch: common.batchSize, optimizer: opt ?? common.optimizer, hyper, schedule: schedule(opt?.lr), seed: common.seed },
     build: (trained) => {
       const networks = p.networks(trained);
       const students = networks.filter((n) => n.role === 'student').map((n) => n.name);
       let terms = p.terms({ teacher: 'teacher', students, stages: stageTaps(networks), ...(env.tau !== undefined ? { tau: env.tau } : {}) });
       if (last && termWeights) terms = applyTermWeights(terms, termWeights);
       return {
-        ...shared, networks, terms, optimizer: p.optimizer?.name ?? common.optimizer, schedule: schedule(p.optimizer?.lr),
+        ...shared, networks, terms, optimizer: opt?.name ?? common.optimizer, hyper, schedule: schedule(opt?.lr),
         exports: { ...exports, files: Object.fromEntries(p.exports.map((n) => [n, `${n}.onnx`])) },
         ...(students.length >= 2 && last ? { ensemble: students } : {}),
       };

@@ -3,7 +3,7 @@ import { loadModel, type Model } from '../ir/model.js';
 import { slimModel, type SlimCriterion } from '../models/slim.js';
 import { UserError } from '../util/errors.js';
 import { importFolder } from '../util/registry.js';
-import type { ZooEntry, ZooOptions } from './types.js';
+import { ZOO_METADATA_KEY, type ZooEntry, type ZooOptions } from './types.js';
 
 // Every zoo architecture, found from the family files in ./families (one file per family), by name.
 export const ZOO: Map<string, ZooEntry> = new Map(
@@ -65,6 +65,29 @@ export function deriveStudent(teacher: Model, spec: string, opts: { input?: [num
   }
   const io = teacherIO(teacher);
   return resolveModelSpec(spec, { input: opts.input ?? io.input, classes: opts.classes ?? io.classes, ...(opts.seed !== undefined ? { seed: opts.seed } : {}) });
+}
+
+// How a zoo model was built, from its metadata (undefined for a model the zoo did not build).
+export function zooBuildOf(model: Model): { name: string; input: [number, number, number]; classes: number; seed: number } | undefined {
+  const text = model.metadata().get(ZOO_METADATA_KEY);
+  if (!text) return undefined;
+  try {
+    const z = JSON.parse(text) as { name?: unknown; input?: unknown; classes?: unknown; seed?: unknown };
+    if (typeof z.name !== 'string' || !Array.isArray(z.input) || z.input.length !== 3 || typeof z.classes !== 'number') return undefined;
+    return { name: z.name, input: z.input as [number, number, number], classes: z.classes, seed: typeof z.seed === 'number' ? z.seed : 0 };
+  } catch {
+    return undefined;
+  }
+}
+
+// The zoo model's architecture with every layer twice as wide, freshly initialised under `seed`, or undefined when the
+// model is not from the zoo or its family has no widened form (information-flow KD's proxy teacher).
+export function widenZooModel(model: Model, seed: number): Model | undefined {
+  const z = zooBuildOf(model);
+  const wide = z && ZOO.get(canonicalZooName(z.name))?.widen?.();
+  if (!z || !wide) return undefined;
+  const [inChannels, height, width] = z.input;
+  return wide.build({ inChannels, height, width, classes: z.classes, seed });
 }
 
 // Image shape [C,H,W] and class count of a classifier, from its first input and first output.

@@ -16,6 +16,8 @@ export interface ZooEntry {
   describe: string;
   reference: string;
   build: (opts: ZooOptions) => Model;
+  // The same architecture with every layer twice as wide (information-flow KD's proxy teacher, methods.md §6(a)).
+  widen?: () => ZooEntry;
 }
 
 // Tap names every zoo model exposes (methods.md §1.1); `f4` may equal `embedding` (ResNet, WRN, ShuffleNet).

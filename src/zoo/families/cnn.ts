@@ -15,9 +15,20 @@ function buildCnn(name: string, widths: number[], opts: ZooOptions) {
   return net.finish(logits, { f0, f1, f2, f3, f4: emb, embedding: emb });
 }
 
+const NAMED: Record<number, { name: string; note: string }> = {
+  16: { name: 'cnn', note: '' }, 32: { name: 'cnn-wide', note: ' (the shipped teacher)' }, 8: { name: 'cnn-tiny', note: '' },
+};
+
+// A CNN of first width w (then 2w, 4w, 8w); doubling gives the next named one (cnn-tiny → cnn → cnn-wide → cnn-x16...).
+function entry(w: number): ZooEntry {
+  const widths = [w, 2 * w, 4 * w, 8 * w];
+  const named = NAMED[w];
+  const name = named?.name ?? `cnn-x${w}`;
+  return {
+    name, family: 'cnn', reference: 'ours', describe: `plain CNN, ${widths.join('/')} channels${named?.note ?? ''}`,
+    build: (o) => buildCnn(name, widths, o), widen: () => entry(2 * w),
+  };
+}
+
 // Plain CNNs for quick runs and tests.
-export const models: ZooEntry[] = [
-  { name: 'cnn', family: 'cnn', reference: 'ours', describe: 'plain CNN, 16/32/64/128 channels', build: (o) => buildCnn('cnn', [16, 32, 64, 128], o) },
-  { name: 'cnn-wide', family: 'cnn', reference: 'ours', describe: 'plain CNN, 32/64/128/256 channels (the shipped teacher)', build: (o) => buildCnn('cnn-wide', [32, 64, 128, 256], o) },
-  { name: 'cnn-tiny', family: 'cnn', reference: 'ours', describe: 'plain CNN, 8/16/32/64 channels', build: (o) => buildCnn('cnn-tiny', [8, 16, 32, 64], o) },
-];
+export const models: ZooEntry[] = [entry(16), entry(32), entry(8)];

@@ -41,6 +41,7 @@ function entry(name: string, depth: number, filters: [number, number, number, nu
     name, family: 'resnet', reference: REF,
     describe: `CIFAR ResNet-${depth}, stage widths ${filters.slice(1).join('/')}`,
     build: (o) => buildResnet(name, depth, filters, o),
+    widen: () => entry(`${name}-x2`, depth, filters.map((f) => 2 * f) as [number, number, number, number]),
   };
 }
 

@@ -25,9 +25,8 @@ function block(net: Net, x: Value, name: string, widths: number[]): Value {
   return y;
 }
 
-function buildVgg(name: string, opts: ZooOptions) {
+function buildVgg(name: string, cfg: number[][], opts: ZooOptions) {
   const net = new Net(name, opts);
-  const cfg = CFG[name]!;
   const feats: Value[] = [];
   let x = net.input;
   for (let i = 0; i < 5; i++) {
@@ -40,9 +39,12 @@ function buildVgg(name: string, opts: ZooOptions) {
   return net.finish(logits, { f0: feats[0]!, f1: feats[1]!, f2: feats[2]!, f3: feats[3]!, f4: feats[4]!, embedding: emb });
 }
 
+function entry(name: string, cfg: number[][], describe: string): ZooEntry {
+  return {
+    name, family: 'vgg', reference: REF, describe, build: (o: ZooOptions) => buildVgg(name, cfg, o),
+    widen: () => entry(`${name}-x2`, cfg.map((b) => b.map((w) => 2 * w)), `${describe}, every conv twice as wide`),
+  };
+}
+
 // VGG-8/11/13/16/19 with BN (RepDistiller's vgg8 … vgg19).
-export const models: ZooEntry[] = Object.keys(CFG).map((name) => ({
-  name, family: 'vgg', reference: REF,
-  describe: `VGG-${name.slice(3)} with BatchNorm, CIFAR head (one Linear)`,
-  build: (o: ZooOptions) => buildVgg(name, o),
-}));
+export const models: ZooEntry[] = Object.entries(CFG).map(([name, cfg]) => entry(name, cfg, `VGG-${name.slice(3)} with BatchNorm, CIFAR head (one Linear)`));

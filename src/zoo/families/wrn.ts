@@ -16,9 +16,8 @@ function block(net: Net, x: Value, name: string, out: number, stride: number): V
   return net.b.add(short, y);
 }
 
-function buildWrn(name: string, depth: number, k: number, opts: ZooOptions) {
+function buildWrn(name: string, depth: number, widths: number[], opts: ZooOptions) {
   const net = new Net(name, opts);
-  const widths = [16, 16 * k, 32 * k, 64 * k];
   const n = (depth - 4) / 6;
   const f0 = net.conv(net.input, 'conv1', { k: 3, out: widths[0]!, init: 'kaiming-fan-out' });
   let x = f0;
@@ -32,9 +31,14 @@ function buildWrn(name: string, depth: number, k: number, opts: ZooOptions) {
   return net.finish(logits, { f0, f1: stages[0]!, f2: stages[1]!, f3: stages[2]!, f4: emb, embedding: emb });
 }
 
+// WRN-d with stem and stage widths; widening doubles all four (the stem too, so it is not WRN-d-2k).
+function entry(name: string, depth: number, widths: number[], describe: string): ZooEntry {
+  return {
+    name, family: 'wrn', reference: REF, describe, build: (o: ZooOptions) => buildWrn(name, depth, widths, o),
+    widen: () => entry(`${name}-x2`, depth, widths.map((w) => 2 * w), `Wide ResNet depth ${depth}, widths ${widths.map((w) => 2 * w).join('/')}`),
+  };
+}
+
 // WRN-d-k as RepDistiller names them (wrn_16_1 … wrn_40_2).
-export const models: ZooEntry[] = ([[16, 1], [16, 2], [40, 1], [40, 2]] as const).map(([d, k]) => ({
-  name: `wrn-${d}-${k}`, family: 'wrn', reference: REF,
-  describe: `Wide ResNet depth ${d}, widen factor ${k}`,
-  build: (o: ZooOptions) => buildWrn(`wrn-${d}-${k}`, d, k, o),
-}));
+export const models: ZooEntry[] = ([[16, 1], [16, 2], [40, 1], [40, 2]] as const).map(([d, k]) =>
+  entry(`wrn-${d}-${k}`, d, [16, 16 * k, 32 * k, 64 * k], `Wide ResNet depth ${d}, widen factor ${k}`));

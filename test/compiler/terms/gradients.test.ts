@@ -33,6 +33,10 @@ const cases: { title: string; c: Omit<TermCase, 'term'> & { term: string }; scal
   { title: 'gkd 6-d embedding, 4-d code τ 2 (encoder MLP)', c: { term: 'gkd', shapes: { student: [5, 6], teacher: [5, 4] } }, eps: 1e-3, seed: 1 },
   // At τ 8 the codes' softmax is nearly flat and float32 differences at 1e-3 are noise: a 1e-2 step.
   { title: 'gkd 3-d embedding, 9-d code τ 8', c: { term: 'gkd', shapes: { student: [5, 3], teacher: [5, 9] }, options: { tau: 8 } }, eps: 1e-2, seed: 2 },
+  { title: 'ifm 6-d vs 9-d embeddings, diagonal excluded', c: { term: 'ifm', shapes: { student: [5, 6], teacher: [5, 9] } }, scale: 100 },
+  { title: 'ifm diagonal included (pkth parity)', c: { term: 'ifm', shapes: { student: [5, 6], teacher: [5, 9] }, options: { exclude_diagonal: 0 } }, scale: 100 },
+  { title: 'ifm 3×16×16 vs 4×16×16 pooled to 4×4', c: { term: 'ifm', shapes: { student: [5, 3, 16, 16], teacher: [5, 4, 16, 16] } }, scale: 100 },
+  { title: 'ifm 3×7×7 vs 4×7×7 pooled to 2×2 (overlapping windows)', c: { term: 'ifm', shapes: { student: [5, 3, 7, 7], teacher: [5, 4, 7, 7] } }, scale: 100 },
   { title: 'kdavg τ 4 (mean of three teacher heads)', c: { term: 'kdavg', shapes: { student: [5, 7], teacher: [5, 7], head1: [5, 7], head2: [5, 7] } } },
 ];
 
