@@ -26,7 +26,7 @@ export class Runtime {
     const workerUrl = new URL(`./worker${ext}`, here);
     // Under tsx (tests, development) the worker registers tsx itself; a built package runs worker.js directly.
     this.worker = ext === '.ts'
-      ? new Worker(`import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(workerUrl.href)}); })`, { eval: true })
+      ? new Worker(`import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((m) => { m.register(); return import(${JSON.stringify(workerUrl.href)}); })`, { eval: true })
       : new Worker(workerUrl);
     this.worker.on('message', (msg: { id: number; value?: unknown; error?: string }) => {
       const p = this.pending.get(msg.id);
