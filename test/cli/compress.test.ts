@@ -89,7 +89,7 @@ test('compress through the binary: teacher and three exports evaluated, report f
 test('bad options: a clear message, exit 2, before any training', async () => {
   const small = ['compress', teacher, '--data', images, '--out', join(root, 'bad')];
   const cases: [string[], RegExp][] = [
-    [[...small, '--size', '0'], /--size: '0' must be positive/],
+    [[...small, '--size', '0'], /--size: '0' must be a positive number/],
     [[...small, '--size', 'big'], /--size: '.*' is not a number/],
     [[...small, '--size', '1.5'], /--size: '1\.5' must be a fraction of the teacher's parameters in \(0, 1\]/],
     [[...small, '--size', '0.0001'], /no student fits 0 parameters/],
