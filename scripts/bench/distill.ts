@@ -2,6 +2,7 @@
 // a child `onnx-distill distill --json` process; writes bench-results/distill.json and its section of BENCHMARKS.md.
 // Not a test: numbers, no assertions.
 //   node --import tsx scripts/bench/distill.ts [--data fashion-mnist] [--epochs 4] [--seeds 0,1,2] [--students cnn,resnet8]
+//     [--rows ce,kd,...] [--section NAME]   (a section other than `distill` keeps the main table as it is)
 import { spawnSync } from 'node:child_process';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
@@ -17,7 +18,8 @@ const seeds = arg('seeds', '0,1,2').split(',').map(Number);
 const students = arg('students', 'cnn').split(',');
 const threads = Number(arg('threads', String(cpus().length)));
 const only = arg('rows', '').split(',').filter(Boolean);
-const out = join(root, 'bench-results', 'distill');
+const section = arg('section', 'distill');
+const out = join(root, 'bench-results', section);
 
 interface Net { name: string; role: string; params: number; bestValAcc: number | null; lastValAcc: number | null }
 interface Result { networks: Net[]; ensemble: { bestValAcc: number; lastValAcc: number } | null; history: { seconds: number; imagesPerSecond: number }[] }
@@ -81,7 +83,7 @@ const ratio = (s: string) => {
 };
 const teacher = JSON.parse(readFileSync(join(root, "models/fashion-mnist-teacher/teacher.json"), "utf8")) as { architecture: string; testAccuracy: number };
 const lines = [
-  `Taken ${new Date().toISOString().slice(0, 10)} with \`npm run bench:distill -- --data ${data} --epochs ${epochs} --seeds ${seeds.join(',')} --students ${students.join(',')}\` on ${cpus()[0]?.model.trim()}, ${cpus().length} cores; ${threads} onnxruntime threads; Node ${process.version}.`,
+  `Taken ${new Date().toISOString().slice(0, 10)} with \`npm run bench:distill -- --data ${data} --epochs ${epochs} --seeds ${seeds.join(',')} --students ${students.join(',')}${only.length ? ` --rows ${only.join(',')}` : ''}${section === 'distill' ? '' : ` --section ${section}`}\` on ${cpus()[0]?.model.trim()}, ${cpus().length} cores; ${threads} onnxruntime threads; Node ${process.version}.`,
   `Teacher: the shipped \`models/fashion-mnist-teacher/model.onnx\` (${teacher.architecture}, ${(100 * teacher.testAccuracy).toFixed(2)}% on the 10,000 test images). Recipe for every row: SGD lr 0.05 cosine, momentum 0.9, wd 5e-4, batch 128, pad-crop + flip, ${epochs} epochs; each method's default terms and weights.`,
   'Validation accuracy (%) as mean ± std over the seeds (sample std), best and last epoch; wall time is the whole child process (data loading, compile, training, evaluation, export) per run.',
   '',
@@ -91,7 +93,7 @@ const lines = [
   '',
   `KD epoch cost over CE epoch cost (mean epoch seconds, same run): ${students.map((s) => `${s} ${ratio(s)}`).join(', ')}.`,
 ];
-writeFileAtomic(join(root, 'bench-results', 'distill.json'), JSON.stringify({ date: new Date().toISOString(), data, epochs, seeds, rows: json }, null, 2));
+writeFileAtomic(join(root, 'bench-results', `${section}.json`), JSON.stringify({ date: new Date().toISOString(), data, epochs, seeds, rows: json }, null, 2));
 const md = join(root, 'BENCHMARKS.md');
-writeFileAtomic(md, replaceSection(existsSync(md) ? readFileSync(md, 'utf8') : '# Benchmarks\n', 'distill', ['## Distillation methods (`npm run bench:distill`)', '', ...lines].join('\n')));
+writeFileAtomic(md, replaceSection(existsSync(md) ? readFileSync(md, 'utf8') : '# Benchmarks\n', section, [`## Distillation methods (\`npm run bench:distill\`${section === 'distill' ? '' : `, section ${section}`})`, '', ...lines].join('\n')));
 console.log(lines.join('\n'));
