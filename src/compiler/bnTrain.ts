@@ -1,9 +1,7 @@
 import { Builder } from '../ir/builder.js';
 import { Graph, Node, type Value } from '../ir/graph.js';
 import { topoSort } from '../ir/passes/toposort.js';
-
-// Private domain of the compiler's pseudo-ops: they exist between autodiff and expansion, never in a saved model.
-export const PSEUDO_DOMAIN = 'ai.onnx_distill';
+import { PSEUDO_DOMAIN, reduceNHW } from '../autodiff/pseudo.js';
 
 // A BatchNormalization turned into training form, with the running-stat updates it produces.
 export interface TrainBN {
@@ -43,14 +41,6 @@ export function toTrainingBatchNorm(g: Graph, only?: (n: Node) => boolean): Trai
   }
   topoSort(g);
   return out;
-}
-
-// Reduce over batch and spatial axes in two stages: one long reduction loses float32 precision.
-export function reduceNHW(b: Builder, v: Value, op: 'ReduceMean' | 'ReduceSum'): Value {
-  const r = v.rank;
-  const spatial = Array.from({ length: r - 2 }, (_, i) => i + 2);
-  const first = spatial.length ? b.node(op, [v, b.constant(spatial, 'int64')], { keepdims: 1 })[0]! : v;
-  return b.node(op, [first, b.constant([0], 'int64')], { keepdims: 1 })[0]!;
 }
 
 // Lower every BatchNormTrain pseudo-op to standard ONNX ops (after autodiff has used its fused gradient rule).

@@ -1,4 +1,4 @@
-import { PSEUDO_DOMAIN, reduceNHW } from '../../compiler/bnTrain.js';
+import { PSEUDO_DOMAIN, reduceNHW } from '../pseudo.js';
 import type { GradRuleDef } from '../types.js';
 
 // Fused training-mode BatchNorm backward (batch statistics), with g = dy * gamma and M = N*H*W:
