@@ -34,9 +34,7 @@ export interface JobKind {
 }
 
 // Commands known to be on their way, so a pipeline that names one gets told why it cannot run yet.
-const PLANNED: Record<string, string> = {
-  compress: 'the compress job kind joins when the `compress` command is merged (src/pipeline/compress.ts); until then use command: distill',
-};
+const PLANNED: Record<string, string> = {};
 
 let kinds: Map<string, JobKind> | undefined;
 

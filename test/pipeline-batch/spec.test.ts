@@ -44,7 +44,7 @@ test('mistakes name the file, the line and the key', async () => {
     ['defaults:\n  epochs: 2\nmatrix:\n  method: [kd]\n  epocs: [1, 2]\n', /:5: matrix \{method: "kd", epocs: 1\}: unknown key 'epocs'/],
     ['jobs:\n  - method: kd\n  - method: kd\n    epochs: zero\n', /:4: jobs\[1\]: 'epochs' must be integer/],
     ['jobs:\n  - { method: kd, out: runs/x }\n', /:2: jobs\[0\]: 'out' is set by the pipeline/],
-    ['jobs:\n  - { command: compress, student: zoo:cnn }\n', /:2: jobs\[0\]: 'command: compress' is not available yet/],
+    ['jobs:\n  - { command: compres, student: zoo:cnn }\n', /:2: jobs\[0\]: unknown command 'compres'/],
     ['jobs:\n  - { command: quantise }\n', /unknown command 'quantise'/],
     ['jobs:\n  - { seed: 1 }\n  - { seed: 1, epochs: 10 }\n', /jobs\[1\] and jobs\[0\] are the same job/],
     ['jobs: [ { method: kd }\n', /:\d+: /],
