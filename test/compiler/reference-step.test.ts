@@ -8,6 +8,7 @@ import { loadModel } from '../../src/ir/model.js';
 import { Runtime } from '../../src/runtime/session.js';
 import type { TensorData } from '../../src/runtime/tensor.js';
 import { oneHot } from '../../src/train/labels.js';
+import { assertClose } from '../helpers/close.js';
 
 interface T { shape: number[]; values: number[] }
 const ref = JSON.parse(readFileSync(new URL('../fixtures/small_resnet_step.json', import.meta.url), 'utf8')) as {
@@ -22,15 +23,7 @@ const fixture = (f: string) => new URL(`../fixtures/${f}`, import.meta.url).path
 const rt = new Runtime({ threads: 1 });
 after(() => rt.close());
 
-function close(name: string, got: ArrayLike<number>, want: number[], atol = 2e-5, rtol = 1e-3): void {
-  assert.equal(got.length, want.length, `${name}: length`);
-  let worst = 0, at = 0;
-  for (let i = 0; i < want.length; i++) {
-    const e = Math.abs(got[i]! - want[i]!) / (atol + rtol * Math.abs(want[i]!));
-    if (e > worst) { worst = e; at = i; }
-  }
-  assert.ok(worst <= 1, `${name}: element ${at} is ${got[at]}, PyTorch has ${want[at]} (ratio ${worst.toFixed(2)})`);
-}
+const close = (name: string, got: ArrayLike<number>, want: number[], atol?: number, rtol?: number): void => { assertClose(name, got, want, atol, rtol); };
 
 type Opt = { optimizer: string; lr: number; wd: number; momentum?: number; nesterov?: boolean; smoothing?: number };
 async function run(file: string, o: Opt, steps: number) {

@@ -15,6 +15,7 @@ import type { TensorData } from '../../src/runtime/tensor.js';
 import { oneHot } from '../../src/train/labels.js';
 import type { RunTerm } from '../../src/train/loop.js';
 import { weightAt } from '../../src/train/weights.js';
+import { assertClose } from '../helpers/close.js';
 
 interface T { shape: number[]; values: number[] }
 interface MethodRef {
@@ -38,16 +39,10 @@ after(() => rt.close());
 // The worst comparison of the running test (its ratio to the tolerance), printed as a diagnostic.
 let worstSeen = { ratio: 0, name: '' };
 
-// |got − want| ≤ atol + rtol·|want| element-wise, reporting the worst element.
+// The shared check, also recording the worst comparison of the running test.
 function close(name: string, got: ArrayLike<number>, want: number[], atol = 2e-5, rtol = 1e-3): void {
-  assert.equal(got.length, want.length, `${name}: length`);
-  let worst = 0, at = 0;
-  for (let i = 0; i < want.length; i++) {
-    const e = Math.abs(got[i]! - want[i]!) / (atol + rtol * Math.abs(want[i]!));
-    if (e > worst) { worst = e; at = i; }
-  }
-  if (worst > worstSeen.ratio) worstSeen = { ratio: worst, name: `${name}[${at}] |Δ| ${Math.abs(got[at]! - want[at]!).toExponential(2)}` };
-  assert.ok(worst <= 1, `${name}: element ${at} is ${got[at]}, PyTorch has ${want[at]} (ratio ${worst.toFixed(2)})`);
+  const w = assertClose(name, got, want, atol, rtol);
+  if (w.ratio > worstSeen.ratio) worstSeen = { ratio: w.ratio, name: `${name}[${w.at}] |Δ| ${Math.abs(got[w.at]! - want[w.at]!).toExponential(2)}` };
 }
 
 const scalar = (v: number): TensorData => ({ type: 'float32', dims: [], data: Float32Array.of(v) });

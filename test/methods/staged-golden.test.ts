@@ -15,6 +15,7 @@ import { Runtime } from '../../src/runtime/session.js';
 import type { TensorData } from '../../src/runtime/tensor.js';
 import { oneHot } from '../../src/train/labels.js';
 import type { RunTerm } from '../../src/train/loop.js';
+import { assertClose } from '../helpers/close.js';
 
 interface T { shape: number[]; values: number[] }
 interface StagedRef {
@@ -33,16 +34,7 @@ after(() => rt.close());
 const fixture = (name: string) => loadModel(new URL(`../fixtures/${ref.networks[name]!.file}`, import.meta.url).pathname);
 const scalar = (v: number): TensorData => ({ type: 'float32', dims: [], data: Float32Array.of(v) });
 
-function close(name: string, got: ArrayLike<number>, want: number[], atol = 2e-5, rtol = 1e-3): number {
-  assert.equal(got.length, want.length, `${name}: length`);
-  let worst = 0;
-  for (let i = 0; i < want.length; i++) {
-    const e = Math.abs(got[i]! - want[i]!);
-    assert.ok(e <= atol + rtol * Math.abs(want[i]!), `${name}[${i}]: ${got[i]} vs PyTorch ${want[i]}`);
-    worst = Math.max(worst, e);
-  }
-  return worst;
-}
+const close = (name: string, got: ArrayLike<number>, want: number[], atol?: number, rtol?: number): number => assertClose(name, got, want, atol, rtol).abs;
 
 // Compile the stage's step, inject `r.modules` into its state, run step 0 on the fixture batch and compare every term,
 // the loss and the logits with PyTorch; returns the largest absolute difference.
