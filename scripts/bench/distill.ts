@@ -3,6 +3,8 @@
 // Not a test: numbers, no assertions.
 //   node --import tsx scripts/bench/distill.ts [--data fashion-mnist] [--epochs 4] [--seeds 0,1,2] [--students cnn,resnet8]
 //     [--rows ce,kd,...] [--section NAME]   (a section other than `distill` keeps the main table as it is)
+//     [--all-seeds]   (the feature rows too run on every seed)
+//   The staged seed methods' table: --rows ce,kd,pkt,sokd,mgd-mag,mgd-mas,ifm --all-seeds --section distill-staged
 import { spawnSync } from 'node:child_process';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
@@ -19,13 +21,16 @@ const students = arg('students', 'cnn').split(',');
 const threads = Number(arg('threads', String(cpus().length)));
 const only = arg('rows', '').split(',').filter(Boolean);
 const section = arg('section', 'distill');
+const allSeeds = process.argv.includes('--all-seeds');
 const out = join(root, 'bench-results', section);
 
 interface Net { name: string; role: string; params: number; bestValAcc: number | null; lastValAcc: number | null }
 interface Result { networks: Net[]; ensemble: { bestValAcc: number; lastValAcc: number } | null; history: { seconds: number; imagesPerSecond: number }[] }
 
-// Rows: method, students per run, whether it runs on every seed (the feature methods run on the first seed only).
-const ROWS: { label: string; method: string; k: number; allSeeds: boolean }[] = [
+// Rows: method, students per run, whether it runs on every seed (the feature methods run on the first seed only unless
+// --all-seeds), and the row's key (for --rows and folder names) and extra flags when one method has variants.
+interface Row { label: string; method: string; k: number; allSeeds: boolean; key?: string; flags?: string[] }
+const ROWS: Row[] = [
   { label: 'CE', method: 'ce', k: 1, allSeeds: true },
   { label: 'KD', method: 'kd', k: 1, allSeeds: true },
   { label: 'DML (K = 2)', method: 'dml', k: 2, allSeeds: true },
@@ -35,12 +40,18 @@ const ROWS: { label: string; method: string; k: number; allSeeds: boolean }[] = 
   { label: 'SP', method: 'sp', k: 1, allSeeds: false },
   { label: 'PKT', method: 'pkt', k: 1, allSeeds: false },
   { label: 'DKD', method: 'dkd', k: 1, allSeeds: false },
+  { label: 'SOKD', method: 'sokd', k: 1, allSeeds: true },
+  { label: 'MGD (MAG) on KD', method: 'mgd+kd', k: 1, allSeeds: true, key: 'mgd-mag', flags: ['--mgd-variant', 'mag'] },
+  { label: 'MGD (MAS) on KD', method: 'mgd+kd', k: 1, allSeeds: true, key: 'mgd-mas', flags: ['--mgd-variant', 'mas'] },
+  { label: 'IFM (proxy teacher)', method: 'ifm', k: 1, allSeeds: true },
 ];
+const keyOf = (r: Row) => r.key ?? r.method;
 
-function distill(student: string, method: string, k: number, seed: number): { r: Result; wall: number } {
-  const dir = join(out, `${student}-${method}-s${seed}`);
+function distill(student: string, row: Row, seed: number): { r: Result; wall: number } {
+  const { method, k } = row;
+  const dir = join(out, `${student}-${keyOf(row)}-s${seed}`);
   const argv = ['bin/onnx-distill.js', 'distill', '--student', `zoo:${student}`, '--method', method, '--data', data, '--epochs', String(epochs),
-    '--seed', String(seed), '--threads', String(threads), '--out', dir, '--json', ...(k > 1 ? ['--students', String(k)] : [])];
+    '--seed', String(seed), '--threads', String(threads), '--out', dir, '--json', ...(k > 1 ? ['--students', String(k)] : []), ...(row.flags ?? [])];
   const t = performance.now();
   const p = spawnSync(process.execPath, argv, { cwd: root, encoding: 'utf8', maxBuffer: 1 << 26 });
   if (p.status !== 0) throw new Error(`distill ${method} ${student} seed ${seed} failed:\n${p.stderr}`);
@@ -59,20 +70,22 @@ const table: string[] = [];
 const json: Record<string, unknown>[] = [];
 const epochCost: Record<string, number[]> = {};
 for (const student of students) {
-  for (const row of ROWS.filter((r) => !only.length || only.includes(r.method))) {
-    const runs = (row.allSeeds ? seeds : seeds.slice(0, 1)).map((s) => distill(student, row.method, row.k, s));
+  for (const row of ROWS.filter((r) => !only.length || only.includes(keyOf(r)))) {
+    const runs = (row.allSeeds || allSeeds ? seeds : seeds.slice(0, 1)).map((s) => distill(student, row, s));
     const first = runs[0]!.r;
-    const members = [...first.networks.filter((n) => n.role === 'student').map((n) => n.name), ...(first.ensemble ? ['ensemble'] : []), ...(row.method === 'kdml' ? ['teacher'] : [])];
+    // Students, the ensemble, an online teacher (kdml) and trained auxiliary networks (sokd's KBM: the improved teacher).
+    const members = [...first.networks.filter((n) => n.role === 'student').map((n) => n.name), ...(first.ensemble ? ['ensemble'] : []),
+      ...first.networks.filter((n) => (n.role === 'teacher' && n.bestValAcc !== null) || (n.role === 'auxiliary' && n.bestValAcc !== null)).map((n) => n.name)];
     const secs = runs.flatMap((x) => x.r.history.map((h) => h.seconds));
     const perEpoch = secs.reduce((a, b) => a + b, 0) / secs.length;
-    (epochCost[`${student}:${row.method}`] ??= []).push(perEpoch);
+    (epochCost[`${student}:${keyOf(row)}`] ??= []).push(perEpoch);
     const imgs = runs.flatMap((x) => x.r.history.map((h) => h.imagesPerSecond));
     for (const m of members) {
       const pick = (x: Result, key: 'bestValAcc' | 'lastValAcc') => (m === 'ensemble' ? x.ensemble![key] : x.networks.find((n) => n.name === m)![key]!);
       const best = stat(runs.map((x) => pick(x.r, 'bestValAcc')));
       const last = stat(runs.map((x) => pick(x.r, 'lastValAcc')));
       table.push(`| ${student} | ${row.label} | ${m} | ${runs.length} | ${fmt(best)} | ${fmt(last)} | ${(runs.reduce((a, x) => a + x.wall, 0) / runs.length).toFixed(0)} | ${(imgs.reduce((a, b) => a + b, 0) / imgs.length).toFixed(0)} |`);
-      json.push({ student, method: row.method, member: m, seeds: runs.length, best, last, wallSeconds: runs.map((x) => x.wall), epochSeconds: perEpoch });
+      json.push({ student, method: keyOf(row), member: m, seeds: runs.length, best, last, wallSeconds: runs.map((x) => x.wall), epochSeconds: perEpoch });
     }
   }
 }
@@ -83,7 +96,7 @@ const ratio = (s: string) => {
 };
 const teacher = JSON.parse(readFileSync(join(root, "models/fashion-mnist-teacher/teacher.json"), "utf8")) as { architecture: string; testAccuracy: number };
 const lines = [
-  `Taken ${new Date().toISOString().slice(0, 10)} with \`npm run bench:distill -- --data ${data} --epochs ${epochs} --seeds ${seeds.join(',')} --students ${students.join(',')}${only.length ? ` --rows ${only.join(',')}` : ''}${section === 'distill' ? '' : ` --section ${section}`}\` on ${cpus()[0]?.model.trim()}, ${cpus().length} cores; ${threads} onnxruntime threads; Node ${process.version}.`,
+  `Taken ${new Date().toISOString().slice(0, 10)} with \`npm run bench:distill -- --data ${data} --epochs ${epochs} --seeds ${seeds.join(',')} --students ${students.join(',')}${only.length ? ` --rows ${only.join(',')}` : ''}${allSeeds ? ' --all-seeds' : ''}${section === 'distill' ? '' : ` --section ${section}`}\` on ${cpus()[0]?.model.trim()}, ${cpus().length} cores; ${threads} onnxruntime threads; Node ${process.version}.`,
   `Teacher: the shipped \`models/fashion-mnist-teacher/model.onnx\` (${teacher.architecture}, ${(100 * teacher.testAccuracy).toFixed(2)}% on the 10,000 test images). Recipe for every row: SGD lr 0.05 cosine, momentum 0.9, wd 5e-4, batch 128, pad-crop + flip, ${epochs} epochs; each method's default terms and weights.`,
   'Validation accuracy (%) as mean ± std over the seeds (sample std), best and last epoch; wall time is the whole child process (data loading, compile, training, evaluation, export) per run.',
   '',
