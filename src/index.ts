@@ -19,7 +19,8 @@ export { METHODS } from './methods/index.js';
 export { TERMS } from './compiler/losses/index.js';
 // ONNX files in and out, and the model zoo.
 export { loadModel, saveModel, Model } from './ir/model.js';
-export { buildZooModel, deriveStudent, ZOO } from './zoo/index.js';
+export { buildZooModel, ZOO } from './zoo/index.js';
+export { deriveStudent } from './models/student.js';
 // Reports and plots.
 export { writeReport, writeTrainingCurves, type ReportRow } from './report/index.js';
 export { UserError } from './util/errors.js';

@@ -1,7 +1,8 @@
 import { countParameters } from '../analysis/params.js';
 import type { Model } from '../ir/model.js';
 import { messageOf, UserError } from '../util/errors.js';
-import { buildZooModel, deriveStudent, ZOO, ZOO_METADATA_KEY } from '../zoo/index.js';
+import { buildZooModel, ZOO, ZOO_METADATA_KEY } from '../zoo/index.js';
+import { deriveStudent } from '../models/student.js';
 
 // One student `compress` could train: a zoo architecture built for the teacher's input and classes, or slim:<r>.
 export interface StudentCandidate {

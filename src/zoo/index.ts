@@ -1,6 +1,5 @@
 import { existsSync } from 'node:fs';
 import { loadModel, type Model } from '../ir/model.js';
-import { slimModel, type SlimCriterion } from '../models/slim.js';
 import { UserError } from '../util/errors.js';
 import { importFolder } from '../util/registry.js';
 import { ZOO_METADATA_KEY, type ZooEntry, type ZooOptions } from './types.js';
@@ -45,26 +44,6 @@ export function resolveModelSpec(spec: string, opts: { input: [number, number, n
   if (spec.startsWith('slim:')) throw new UserError(`'${spec}' derives a student from a teacher; it is only valid where a teacher is given (--student of train/distill)`);
   if (existsSync(spec) || spec.endsWith('.onnx')) return loadModel(spec);
   throw new UserError(`model '${spec}': expected zoo:<name> (one of ${[...ZOO.keys()].join(', ')}), slim:<ratio> or a path to an .onnx file`);
-}
-
-// Parse `slim:<ratio>[:l1|bn-gamma]`.
-export function parseSlimSpec(spec: string): { ratio: number; criterion: SlimCriterion } {
-  const [, ratioText = '', crit = 'l1', ...rest] = spec.split(':');
-  const ratio = Number(ratioText);
-  if (rest.length || ratioText.trim() === '' || !Number.isFinite(ratio)) throw new UserError(`'${spec}': expected slim:<ratio>[:l1|bn-gamma], e.g. slim:0.5`);
-  if (crit !== 'l1' && crit !== 'bn-gamma') throw new UserError(`'${spec}': unknown importance criterion '${crit}'; use l1 or bn-gamma`);
-  return { ratio, criterion: crit };
-}
-
-// A student for a teacher: `slim:<ratio>` slims the teacher; `zoo:<name>` is built for the teacher's input and classes
-// (unless given); anything else is a path. The teacher is never modified.
-export function deriveStudent(teacher: Model, spec: string, opts: { input?: [number, number, number]; classes?: number; seed?: number } = {}): Model {
-  if (spec.startsWith('slim:')) {
-    const { ratio, criterion } = parseSlimSpec(spec);
-    return slimModel(teacher, ratio, { criterion });
-  }
-  const io = teacherIO(teacher);
-  return resolveModelSpec(spec, { input: opts.input ?? io.input, classes: opts.classes ?? io.classes, ...(opts.seed !== undefined ? { seed: opts.seed } : {}) });
 }
 
 // How a zoo model was built, from its metadata (undefined for a model the zoo did not build).

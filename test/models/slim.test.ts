@@ -8,7 +8,8 @@ import { slimModel, slimWithReport } from '../../src/models/slim.js';
 import { Runtime } from '../../src/runtime/session.js';
 import { f32 } from '../../src/runtime/tensor.js';
 import { UserError } from '../../src/util/errors.js';
-import { buildZooModel, deriveStudent, TAPS_METADATA_KEY } from '../../src/zoo/index.js';
+import { buildZooModel, TAPS_METADATA_KEY } from '../../src/zoo/index.js';
+import { deriveStudent } from '../../src/models/student.js';
 
 const rt = new Runtime({ threads: 2 });
 after(() => rt.close());

@@ -8,7 +8,8 @@ import { loadModel } from '../../src/ir/model.js';
 import { chooseStudent } from '../../src/pipeline/chooseStudent.js';
 import { parseFormats } from '../../src/pipeline/compress.js';
 import { UserError } from '../../src/util/errors.js';
-import { buildZooModel, deriveStudent } from '../../src/zoo/index.js';
+import { buildZooModel } from '../../src/zoo/index.js';
+import { deriveStudent } from '../../src/models/student.js';
 import { FIXTURES } from '../cli/helpers.js';
 
 const io = { input: [1, 28, 28] as [number, number, number], classes: 10 };
