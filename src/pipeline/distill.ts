@@ -92,9 +92,9 @@ export async function compileDistill(options: DistillOptions & { config?: string
   });
   const out: StagedArtifacts = {
     format: 'onnx-distill-staged-artifacts/1', stages,
-    note: 'run the stages in order. A network a stage hands over (handedOver) enters a later stage as it was when compiled: untrained. '
-      + 'Where the later stage trains it, feed the earlier stage\'s final values of the same state names instead of initial_state.onnx; where it is frozen, its weights are constants inside train_step.onnx, '
-      + 'so recompile that stage after the earlier one has trained (distill --save-artifacts writes every stage with the trained weights).',
+    note: 'run the stages in order. A network an earlier stage hands over (handedOver) was compiled into the later stage untrained: '
+      + 'the parts the later stage trains are state inputs of the same names (feed the earlier stage\'s final values instead of initial_state.onnx); '
+      + 'the parts it keeps frozen are constants inside its train_step.onnx, so recompile it once the earlier stage has trained, or use distill --save-artifacts, which writes every stage with the trained weights',
   };
   writeFileAtomic(join(dir, 'stages.json'), JSON.stringify({ ...out, stages: stages.map(({ contract: _c, ...s }) => s) }, null, 2));
   return out;

@@ -24,7 +24,8 @@ export const command: CommandDef = {
     if (ctx.json) ctx.print(JSON.stringify(c, null, 2));
     else if ('stages' in c) {
       for (const s of c.stages) ctx.print(`wrote ${dir}/${s.dir}/: ${s.contract.step.file}, ${s.contract.eval.file}, ${s.contract.initialState.file} and contract.json (trains ${s.trains.join(', ')}; ${s.contract.step.termWeights.length} terms)`);
-      ctx.print(`wrote ${dir}/stages.json: the stages in order; ${c.note}`);
+      ctx.print(`wrote ${dir}/stages.json (the stages in order, what each trains and hands on)`);
+      ctx.print(`note: ${c.note}`);
     } else ctx.print(`wrote ${dir}/${c.step.file}, ${c.eval.file}, ${c.initialState.file} and contract.json (${c.step.termWeights.length} terms, ${c.initialState.names.length} state tensors)`);
   },
 };
