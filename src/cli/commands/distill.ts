@@ -31,7 +31,7 @@ export function summaryJson(r: RunRecord | StagedRecord): object {
 // `onnx-distill distill`: train students from a teacher with one or more methods, and export them.
 export const command: CommandDef = {
   command: 'distill',
-  describe: 'distil compact students from a teacher (KD, DML, KD + mutual learning, FitNets, AT, SP, PKT, DKD) and export them as ONNX',
+  describe: 'distil compact students from a teacher (KD, DML, KD + mutual learning, FitNets, AT, SP, PKT, DKD, SOKD, MGD, information flow) and export them as ONNX',
   builder: (y: Argv) => declareOptions(y, [...DISTILL_OPTIONS, ...COMMON_OPTIONS])
     .option('config', { type: 'string', describe: 'a YAML or JSON run config (keys as the options, camelCase; `stages:` sets a staged method\'s stages by name); flags override it' })
     .option('print-config', { type: 'boolean', default: false, describe: 'print the resolved config as YAML and exit' })
@@ -41,7 +41,10 @@ export const command: CommandDef = {
     ['$0 distill --teacher t.onnx --data photos/ --student slim:0.5 --method kd+at', 'a half-width copy of your teacher, KD plus attention transfer'],
     ['$0 distill --method kdml --students 2 --teacher zoo:resnet20', 'a teacher trained online with two students that also learn from each other'],
     ['$0 distill --method dkd --terms ce=1,dkd=2 --tau 2', 'decoupled KD with your own weights and temperature'],
-    ['$0 distill --config run.yaml --epochs 2', 'a config file with a flag override'],
+    ['$0 distill --method sokd --kbm-init copy', 'semi-online KD: a knowledge bridge module on the teacher, started from its weights; writes teacher-kbm.onnx too'],
+    ['$0 distill --method mgd+kd --mgd-variant mas', 'multi-granularity KD on top of KD: teacher heads first (reused by later runs), then the student'],
+    ['$0 distill --method ifm --student zoo:resnet8 --stage-optimizer run', 'information-flow KD through a 2×-wide proxy, every stage with --optimizer/--lr'],
+    ['$0 distill --config run.yaml --epochs 2', 'a config file with a flag override (`stages:` sets a staged method\'s stages)'],
     ['$0 distill --resume runs/distill', 'continue an interrupted run (its config is read from the run folder)'],
   ],
   run: async (a, ctx) => {
