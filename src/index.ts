@@ -1,7 +1,11 @@
 // The library: the same operations as the CLI, as typed functions taking the same options as a run config file.
 
 // Distil students from a teacher (options as in a `--config` file), or only write the training artifacts.
-export { distill, compileDistill, resolveDistillConfig, SHIPPED_TEACHER, EMBEDDED_DATA } from './pipeline/distill.js';
+export { distill, compileDistill, resolveDistillConfig, SHIPPED_TEACHER, EMBEDDED_DATA, type StagedArtifacts } from './pipeline/distill.js';
+// A staged run's record (each stage's folder, reuse and record) and a `stages:` entry.
+export type { StagedRecord, StageSummary } from './train/stages.js';
+export type { StageConfig } from './config/options.js';
+export type { ArtifactContract } from './train/artifacts.js';
 // The whole job in one call: choose a student under a size budget, distil, export fp32/fp16/int8, evaluate, report.
 export { compress, DEFAULT_SIZE, type CompressOptions, type CompressResult } from './pipeline/compress.js';
 export type { DistillOptions } from './pipeline/options.js';

@@ -3,20 +3,29 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { Ajv, type ErrorObject } from 'ajv';
 import { type Document, LineCounter, parseDocument, stringify } from 'yaml';
 import { UserError } from '../util/errors.js';
-import type { OptionDef } from './options.js';
+import { STAGE_KEYS, stageOptionDefs, type OptionDef } from './options.js';
 
 // The JSON Schema of a run config: one property per option, nothing else allowed.
 export function configSchema(options: OptionDef[]): object {
-  const prop = (o: OptionDef): object => {
-    switch (o.type) {
-      case 'string': return { type: 'string', ...(o.choices ? { enum: o.choices } : {}) };
-      case 'boolean': return { type: 'boolean' };
-      case 'number': return { type: o.integer ? 'integer' : 'number', ...(o.positive ? { exclusiveMinimum: 0 } : {}) };
-      case 'strings': return { anyOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' }, minItems: 1 }] };
-      case 'terms': return { anyOf: [{ type: 'string' }, { type: 'object', additionalProperties: { type: 'number', minimum: 0 } }] };
-    }
-  };
-  return { type: 'object', additionalProperties: false, properties: Object.fromEntries(options.map((o) => [o.key, prop(o)])) };
+  return { type: 'object', additionalProperties: false, properties: Object.fromEntries(options.map((o) => [o.key, optionSchema(o)])) };
+}
+
+// The schema of one option's value; `stages` is a mapping of stage name to the stage keys (checked as their options).
+function optionSchema(o: OptionDef): object {
+  const min = o.positive ? { exclusiveMinimum: 0 } : o.nonNegative ? { minimum: 0 } : {};
+  switch (o.type) {
+    case 'string': return { type: 'string', ...(o.choices ? { enum: o.choices } : {}) };
+    case 'boolean': return { type: 'boolean' };
+    case 'number': return { type: o.integer ? 'integer' : 'number', ...min };
+    case 'strings': return { anyOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' }, minItems: 1 }] };
+    case 'terms': return { anyOf: [{ type: 'string' }, { type: 'object', additionalProperties: { type: 'number', minimum: 0 } }] };
+    case 'stages': return { type: 'object', additionalProperties: stageSchema() };
+  }
+}
+
+// The schema of one `stages:` entry.
+export function stageSchema(): object {
+  return { type: 'object', additionalProperties: false, properties: Object.fromEntries(stageOptionDefs().map((o) => [o.key, optionSchema(o)])) };
 }
 
 // Keys whose values are paths: resolved relative to the config file, unless a zoo/slim spec or a named dataset.
@@ -50,23 +59,39 @@ export function parseYamlFile(path: string, flag: string): { value: unknown; doc
 export function loadConfigFile(path: string, options: OptionDef[]): Record<string, unknown> {
   const { value, doc, lines } = parseYamlFile(path, '--config');
   if (value === null || value === undefined) return {};
-  const lineOf = (key: string | undefined): string => {
-    const node = key === undefined ? undefined : doc.getIn([key], true) as { range?: [number, number] } | undefined;
-    const pair = key === undefined ? undefined : (doc.contents as { items?: { key?: { value?: unknown; range?: [number, number] } }[] } | null)?.items?.find((i) => i.key?.value === key);
-    const offset = pair?.key?.range?.[0] ?? node?.range?.[0];
-    return offset === undefined ? '' : `:${lines.linePos(offset).line}`;
-  };
   const ajv = new Ajv({ allErrors: false });
   const validate = ajv.compile(configSchema(options));
   if (!validate(value)) {
     const e = validate.errors![0]! as ErrorObject;
     if (e.keyword === 'type' && e.instancePath === '') throw new UserError(`${path}: a config is a mapping of option names to values`);
-    const key = e.keyword === 'additionalProperties' ? String((e.params as { additionalProperty: string }).additionalProperty) : e.instancePath.split('/')[1];
-    const known = options.map((o) => o.key).join(', ');
-    if (e.keyword === 'additionalProperties') throw new UserError(`${path}${lineOf(key)}: unknown key '${key}'`, `valid keys: ${known}`);
-    throw new UserError(`${path}${lineOf(key)}: '${key}' ${e.message ?? 'is not valid'}${e.keyword === 'enum' ? ` (${(e.params as { allowedValues: string[] }).allowedValues.join(', ')})` : ''}`);
+    const at = e.instancePath.split('/').slice(1);
+    if (e.keyword === 'additionalProperties') {
+      const key = [...at, String((e.params as { additionalProperty: string }).additionalProperty)];
+      const valid = at.length === 0 ? options.map((o) => o.key) : at.length === 2 && at[0] === 'stages' ? [...STAGE_KEYS] : [];
+      throw new UserError(`${path}${lineOfKey(doc, lines, key)}: unknown key '${key.join('.')}'`, valid.length ? `valid keys${at.length ? ` of a stage` : ''}: ${valid.join(', ')}` : undefined);
+    }
+    // A `terms` mapping or a `student` list: name the option, not the entry inside it.
+    const key = at.slice(0, at[0] === 'stages' ? 3 : 1);
+    const allowed = e.keyword === 'enum' ? ` (${(e.params as { allowedValues: string[] }).allowedValues.join(', ')})` : '';
+    throw new UserError(`${path}${lineOfKey(doc, lines, key)}: '${key.join('.')}' ${e.message ?? 'is not valid'}${allowed}`);
   }
   return resolvePaths(value as Record<string, unknown>, dirname(resolve(path)));
+}
+
+// `:<line>` of a key (a path of mapping keys, e.g. stages.heads.lr) in a parsed YAML document; '' when not found.
+function lineOfKey(doc: Document, lines: LineCounter, key: string[]): string {
+  if (!key.length) return '';
+  const parent = key.length === 1 ? doc.contents : doc.getIn(key.slice(0, -1), true);
+  const pair = (parent as { items?: { key?: { value?: unknown; range?: [number, number] } }[] } | null)?.items?.find((i) => i.key?.value === key[key.length - 1]);
+  const node = doc.getIn(key, true) as { range?: [number, number] } | undefined;
+  const offset = pair?.key?.range?.[0] ?? node?.range?.[0];
+  return offset === undefined ? '' : `:${lines.linePos(offset).line}`;
+}
+
+// `file:line` of a key in a config file (for errors found after the file was read: an unknown stage name, say).
+export function locateKey(path: string, key: string[]): string {
+  const { doc, lines } = parseYamlFile(path, '--config');
+  return `${path}${lineOfKey(doc, lines, key)}`;
 }
 
 // The resolved config as YAML (for --print-config), keys in table order, unset options left out.

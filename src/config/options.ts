@@ -2,7 +2,7 @@
 // from this table, so a flag and its config key can never drift apart. Keys are camelCase in files, kebab-case as flags.
 export interface OptionDef {
   key: string;
-  type: 'string' | 'number' | 'boolean' | 'strings' | 'terms';
+  type: 'string' | 'number' | 'boolean' | 'strings' | 'terms' | 'stages';
   describe: string;
   default?: unknown;
   defaultDescription?: string;
@@ -10,6 +10,10 @@ export interface OptionDef {
   // Whole numbers only / strictly positive.
   integer?: boolean;
   positive?: boolean;
+  // ≥ 0.
+  nonNegative?: boolean;
+  // Set in a config file (or the library call) only, never as a flag (`stages:` is a mapping).
+  fileOnly?: boolean;
   // Shared with `train` (the rest are distill's own).
   common?: boolean;
 }
@@ -22,12 +26,12 @@ export const COMMON_OPTIONS: OptionDef[] = [
   { key: 'batchSize', type: 'number', default: 128, integer: true, positive: true, describe: 'images per step (the last incomplete batch is dropped)' },
   { key: 'lr', type: 'number', default: 0.05, positive: true, describe: 'peak learning rate' },
   { key: 'optimizer', type: 'string', default: 'sgd', choices: ['sgd', 'adam', 'adamw'], describe: 'update rule (PyTorch semantics)' },
-  { key: 'momentum', type: 'number', default: 0.9, describe: 'SGD momentum' },
+  { key: 'momentum', type: 'number', default: 0.9, nonNegative: true, describe: 'SGD momentum' },
   { key: 'nesterov', type: 'boolean', default: false, describe: 'Nesterov momentum (SGD)' },
-  { key: 'weightDecay', type: 'number', default: 5e-4, describe: 'L2 weight decay (decoupled for adamw)' },
+  { key: 'weightDecay', type: 'number', default: 5e-4, nonNegative: true, describe: 'L2 weight decay (decoupled for adamw)' },
   { key: 'noDecayBnBias', type: 'boolean', default: false, describe: 'exempt BatchNorm parameters and biases from weight decay' },
   { key: 'schedule', type: 'string', default: 'cosine', describe: 'learning-rate schedule: constant | cosine | step[:N] | multistep[:e1,e2,...]' },
-  { key: 'warmup', type: 'number', default: 0, describe: 'linear learning-rate warm-up epochs' },
+  { key: 'warmup', type: 'number', default: 0, nonNegative: true, describe: 'linear learning-rate warm-up epochs' },
   { key: 'labelSmoothing', type: 'number', default: 0, describe: 'cross-entropy label smoothing' },
   { key: 'valSplit', type: 'number', describe: 'fraction of the training data held out when the dataset has no val/test split' },
   { key: 'augment', type: 'string', default: 'auto', choices: ['auto', 'none', 'cifar', 'imagenet'], describe: 'training augmentation: cifar = random crop with padding + flip, imagenet = random-resized crop + flip; auto = cifar up to 64 px, imagenet above' },
@@ -54,7 +58,8 @@ export const DISTILL_OPTIONS: OptionDef[] = [
   { key: 'kbmInit', type: 'string', default: 'random', choices: ['random', 'copy'], describe: 'sokd: start the knowledge bridge module from fresh weights (as the reference code) or from the teacher\'s' },
   { key: 'mgdVariant', type: 'string', default: 'mag', choices: ['mag', 'mas'], describe: 'mgd: granularity-wise distillation (mag) or stable excitation, KD towards the mean of the teacher\'s three logit heads (mas)' },
   { key: 'proxy', type: 'string', describe: 'ifm: the proxy teacher, zoo:<name> or an .onnx classifier with the student\'s stage taps', defaultDescription: 'the zoo student\'s architecture at twice the width' },
-  { key: 'stageOptimizer', type: 'string', default: 'method', choices: ['method', 'run'], describe: 'staged methods (mgd, ifm): each stage\'s optimizer and learning rate from its reference code (method), or --optimizer/--lr/--weight-decay for every stage (run)' },
+  { key: 'stageOptimizer', type: 'string', default: 'method', choices: ['method', 'run'], describe: 'staged methods (mgd, ifm): each stage\'s optimizer and learning rate from its reference code (method), or --optimizer/--lr/--weight-decay for every stage (run); a config file\'s `stages:` overrides either per stage' },
+  { key: 'stages', type: 'stages', fileOnly: true, describe: 'config file only: per-stage settings of a staged method by stage name, e.g. `stages: { heads: { epochs: 5, optimizer: adam, lr: 1e-3 } }`; each stage takes epochs, optimizer, lr, momentum, nesterov, weightDecay, schedule, warmup, terms' },
   { key: 'out', type: 'string', default: 'runs/distill', describe: 'output folder: <student>.onnx, ensemble.onnx, run.json, checkpoint.bin' },
   { key: 'resume', type: 'string', describe: 'resume from the checkpoint in this run folder' },
   { key: 'teacherCache', type: 'string', default: 'off', describe: 'replay a frozen teacher\'s logits from disk (methods reading only its logits: kd, dkd): auto = <out>/../.teacher-cache, off, or a folder' },
@@ -91,6 +96,27 @@ export function compressOptionTable(): OptionDef[] {
     method: { default: undefined, defaultDescription: 'kd, or kdml with --students K', describe: 'method preset(s), mixed with +: ce, kd, dml, kdml, fitnet, at, sp, pkt, dkd (e.g. kd+at)' },
   };
   return [...DISTILL_OPTIONS, ...COMMON_OPTIONS, ...COMPRESS_OPTIONS].map((o) => (own[o.key] ? { ...o, ...own[o.key] } : o));
+}
+
+// The keys a `stages:` entry may set: the run's own options of those names, applied to one stage.
+export const STAGE_KEYS = ['epochs', 'optimizer', 'lr', 'momentum', 'nesterov', 'weightDecay', 'schedule', 'warmup', 'terms'] as const;
+
+// One stage's settings from `stages:`; unset keys keep the stage's default (its method's, or the run's).
+export interface StageConfig {
+  epochs?: number;
+  optimizer?: string;
+  lr?: number;
+  momentum?: number;
+  nesterov?: boolean;
+  weightDecay?: number;
+  schedule?: string;
+  warmup?: number;
+  terms?: string | Record<string, number>;
+}
+
+// The option definitions of the stage keys (from the common table, so a stage key checks as its run option does).
+export function stageOptionDefs(): OptionDef[] {
+  return STAGE_KEYS.map((k) => COMMON_OPTIONS.find((o) => o.key === k) ?? DISTILL_OPTIONS.find((o) => o.key === k)!);
 }
 
 // camelCase key -> --kebab-case flag.

@@ -1,12 +1,13 @@
 import type { Argv } from 'yargs';
 import { UserError } from '../util/errors.js';
 import { loadConfigFile } from './file.js';
-import { flagOf, type OptionDef } from './options.js';
+import { flagOf, STAGE_KEYS, stageOptionDefs, type OptionDef, type StageConfig } from './options.js';
 
 // Declare the table's options as yargs flags WITHOUT defaults, so a flag the user typed can be told from a default
 // (flags override the config file, which overrides the defaults).
 export function declareOptions(y: Argv, options: OptionDef[]): Argv {
   for (const o of options) {
+    if (o.fileOnly || o.type === 'stages') continue;
     const type = o.type === 'strings' ? 'string' : o.type === 'terms' ? 'string' : o.type;
     const shown = o.defaultDescription ?? (o.default === undefined ? undefined : Array.isArray(o.default) ? o.default.join(' ') : String(o.default));
     y = y.option(flagOf(o.key), {
@@ -24,11 +25,33 @@ function checkValue(o: OptionDef, v: unknown, where: string): unknown {
     if (typeof v === 'boolean' || !Number.isFinite(n)) throw new UserError(`${where}: '${String(v)}' is not a number`);
     if (o.positive && (n <= 0 || (o.integer && !Number.isInteger(n)))) throw new UserError(`${where}: '${String(v)}' must be a positive ${o.integer ? 'whole number' : 'number'}`);
     if (o.integer && !Number.isInteger(n)) throw new UserError(`${where}: '${String(v)}' must be a whole number`);
+    if (o.nonNegative && n < 0) throw new UserError(`${where}: '${String(v)}' must be ≥ 0`);
     return n;
   }
+  if (o.type === 'stages') return checkStages(v, where);
   if (o.type === 'strings') return (Array.isArray(v) ? v : [v]).map(String);
   if (o.choices && !o.choices.includes(String(v))) throw new UserError(`${where}: '${String(v)}' is not one of ${o.choices.join(', ')}`);
   return v;
+}
+
+// `stages:` given to the library (a config file's was checked by its schema): a mapping of stage name to stage keys.
+function checkStages(v: unknown, where: string): Record<string, StageConfig> {
+  const isMap = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
+  if (!isMap(v)) throw new UserError(`${where}: must be a mapping of stage name to its settings, e.g. { heads: { epochs: 5 } }`);
+  const defs = stageOptionDefs();
+  const out: Record<string, StageConfig> = {};
+  for (const [name, entry] of Object.entries(v)) {
+    if (!isMap(entry)) throw new UserError(`${where}.${name}: must be a mapping of ${STAGE_KEYS.join(', ')}`);
+    const checked: Record<string, unknown> = out[name] = {};
+    for (const [k, x] of Object.entries(entry)) {
+      const o = defs.find((d) => d.key === k);
+      if (!o) throw new UserError(`${where}.${name}: unknown key '${k}'`, `valid keys of a stage: ${STAGE_KEYS.join(', ')}`);
+      if (o.type === 'boolean' && typeof x !== 'boolean') throw new UserError(`${where}.${name}.${k}: '${String(x)}' is not true or false`);
+      if (o.type === 'string' && typeof x !== 'string') throw new UserError(`${where}.${name}.${k}: '${String(x)}' is not a string`);
+      checked[k] = checkValue(o, x, `${where}.${name}.${k}`);
+    }
+  }
+  return out;
 }
 
 // Defaults, then the config file (if any), then the flags given on the command line: the resolved config.
@@ -41,7 +64,7 @@ export function resolveConfig(options: OptionDef[], argv: Record<string, unknown
   }
   for (const o of options) {
     const v = argv[o.key];
-    if (v !== undefined) out[o.key] = checkValue(o, v, `--${flagOf(o.key)}`);
+    if (v !== undefined) out[o.key] = checkValue(o, v, o.fileOnly ? o.key : `--${flagOf(o.key)}`);
   }
   return out;
 }

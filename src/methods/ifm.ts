@@ -18,6 +18,9 @@ const GAMMA = 0.7;
 // Stage 1 (proxy-ce): the proxies learn CE. Stage 2 (proxy-match): each proxy's embedding matches the frozen
 // teacher's under the combined kernel loss (ifm term, weight 1). Stage 3 (student): each student matches its frozen
 // proxy's flow, L = CE + Σ_stages 100·0.7^epoch·ifm(f_i) + 1·ifm(embedding). Only the students are exported.
+// The stage names, in order (a config file's `stages:` keys).
+const STAGES = ['proxy-ce', 'proxy-match', 'student'] as const;
+
 export const method: MethodDef = {
   name: 'ifm',
   describe: 'information-flow KD: a 2×-wide proxy teacher learns CE, then the teacher\'s embedding; the student matches the proxy\'s flow over all layers (100·0.7^epoch, final 1)',
@@ -30,6 +33,7 @@ export const method: MethodDef = {
     const proxies = env.students.map((s, k) => proxyFor(env, s, k));
     return [proxyCeStage(env, proxies), proxyMatchStage(env, proxies), studentStage(env, proxies)];
   },
+  stageNames: STAGES,
 };
 
 interface Proxy { name: string; student: string; model: Model; key: unknown }
@@ -50,7 +54,7 @@ function proxyFor(env: StagedEnv, s: NetworkSpec, k: number): Proxy {
 
 function proxyCeStage(env: StagedEnv, proxies: Proxy[]): MethodStage {
   return {
-    name: 'proxy-ce',
+    name: STAGES[0],
     key: { method: 'ifm', stage: 'proxy-ce', proxies: proxies.map((p) => p.key) },
     networks: () => proxies.map((p): NetworkSpec => ({ name: p.name, model: p.model, role: 'auxiliary', trainable: true })),
     terms: () => proxies.map((p): RunTerm => ({ term: 'ce', name: `ce.${p.name}`, taps: { logits: `${p.name}.logits` }, weight: 1 })),
@@ -61,7 +65,7 @@ function proxyCeStage(env: StagedEnv, proxies: Proxy[]): MethodStage {
 
 function proxyMatchStage(env: StagedEnv, proxies: Proxy[]): MethodStage {
   return {
-    name: 'proxy-match',
+    name: STAGES[1],
     key: { method: 'ifm', stage: 'proxy-match', proxies: proxies.map((p) => p.key) },
     networks: (trained) => [
       { name: 'teacher', model: env.teacher, role: 'teacher', trainable: false },
@@ -82,7 +86,7 @@ function proxyMatchStage(env: StagedEnv, proxies: Proxy[]): MethodStage {
 
 function studentStage(env: StagedEnv, proxies: Proxy[]): MethodStage {
   return {
-    name: 'student',
+    name: STAGES[2],
     key: { method: 'ifm', stage: 'student', proxies: proxies.map((p) => p.key) },
     networks: (trained) => [
       ...proxies.map((p): NetworkSpec => ({ name: p.name, model: handed(trained, p.name, 'proxy-match'), role: 'auxiliary', trainable: false })),

@@ -17,6 +17,9 @@ const BASE_WEIGHTS: Record<string, { ce: number; kd: number }> = { kd: { ce: 0.2
 // logits (64-d code τ 2, 256-d code τ 8). Stage 2 (student): the base method with its §4(b) weights plus, per
 // granularity, τ²·KL(σ_τ(sg E^T(h^T)) ‖ σ_τ(E^S(h^S))) through the student's own encoders (weight 1). MAS
 // (--mgd-variant mas) distils towards the mean of the teacher's three logit heads. Student decoders are not built.
+// The stage names, in order (a config file's `stages:` keys).
+const STAGES = ['heads', 'student'] as const;
+
 export const method: MethodDef = {
   name: 'mgd',
   describe: 'multi-granularity distillation on top of a base method (mgd+kd|fitnet|at|sp): teacher heads in stage 1, the student in stage 2',
@@ -25,6 +28,7 @@ export const method: MethodDef = {
   minStudents: 1,
   terms: () => { throw new UserError('mgd is a staged method; mix it with one base method: mgd+kd, mgd+fitnet, mgd+at or mgd+sp'); },
   stages: (env) => [headsStage(env), studentStage(env)],
+  stageNames: STAGES,
 };
 
 function headsStage(env: StagedEnv): MethodStage {
@@ -32,7 +36,7 @@ function headsStage(env: StagedEnv): MethodStage {
   if (!d) throw new UserError('mgd: the teacher has no [N, D] embedding (the classifier input) to attach the granularity heads to');
   const classes = tapShape(env.teacher, 'logits')[0]!;
   return {
-    name: 'heads',
+    name: STAGES[0],
     key: { method: 'mgd', stage: 'heads', heads: GRANULARITIES, seed: env.seed },
     networks: () => [
       { name: 'teacher', model: env.teacher, role: 'teacher', trainable: false },
@@ -57,7 +61,7 @@ function studentStage(env: StagedEnv): MethodStage {
   const w = BASE_WEIGHTS[base[0]!]!;
   const mas = env.mgdVariant === 'mas';
   return {
-    name: 'student',
+    name: STAGES[1],
     key: { method: 'mgd', base, variant: env.mgdVariant ?? 'mag' },
     networks: (trained) => [
       { name: 'teacher', model: env.teacher, role: 'teacher', trainable: false },

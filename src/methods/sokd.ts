@@ -1,4 +1,5 @@
 import { graftHead } from '../models/graft.js';
+import { UserError } from '../util/errors.js';
 import type { RunTerm } from '../train/loop.js';
 import { ceTerms, teacherOf, termName } from './_terms.js';
 import type { MethodDef } from './types.js';
@@ -32,10 +33,20 @@ export const method: MethodDef = {
     ];
   },
   networks: (env) => {
-    const g = graftHead(env.teacher, { ...(env.kbmTap ? { tap: env.kbmTap } : {}), init: env.kbmInit ?? 'random', seed: env.seed + 7919 });
+    const g = withOption(env.kbmTap, () => graftHead(env.teacher, { ...(env.kbmTap ? { tap: env.kbmTap } : {}), init: env.kbmInit ?? 'random', seed: env.seed + 7919 }));
     return {
       networks: [{ name: KBM, model: g.model, role: 'auxiliary', trainable: true, input: { network: env.teacherName, tap: g.tap } }],
       composed: { [KBM]: 'teacher-kbm.onnx' },
     };
   },
 };
+
+// A graft error for a tap the user named says it came from --kbm-tap.
+function withOption<T>(tap: string | undefined, f: () => T): T {
+  try {
+    return f();
+  } catch (err: unknown) {
+    if (tap === undefined || !(err instanceof UserError)) throw err;
+    throw new UserError(`--kbm-tap ${tap}: ${err.message}`, err.hint);
+  }
+}

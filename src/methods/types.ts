@@ -25,6 +25,8 @@ export interface MethodDef {
   networks?(env: MethodEnv): MethodNetworks;
   // A staged method (MGD, IFM): its stages in order; `terms` is then unused. Mixed with base methods (`mgd+kd`).
   stages?(env: StagedEnv): MethodStage[];
+  // The names of those stages, in order (what `stages:` in a config file overrides; shown by --help).
+  stageNames?: readonly string[];
 }
 
 // What a staged method sees: the teacher, the students, the base methods it is mixed with, and its options.

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import type { CliContext } from '../cli/command.js';
 import { resolveConfig } from '../config/resolve.js';
 import { COMMON_OPTIONS, DISTILL_OPTIONS } from '../config/options.js';
-import { configToYaml, loadConfigFile } from '../config/file.js';
+import { configToYaml, loadConfigFile, locateKey } from '../config/file.js';
 import type { NetworkSpec } from '../compiler/network.js';
 import { loadModel, type Model } from '../ir/model.js';
 import { applyTermWeights, mixTerms, parseMethods, parseTermWeights, teacherMode } from '../methods/index.js';
@@ -14,8 +14,8 @@ import { compileInference } from '../compiler/inference.js';
 import { compileStep } from '../compiler/step.js';
 import { writeArtifacts, type ArtifactContract } from '../train/artifacts.js';
 import { runNetworks, type RunOptions, type RunRecord } from '../train/loop.js';
-import { runStages, type StageSpec } from '../train/stages.js';
-import { methodStages } from './staged.js';
+import { runStages, type StagedRecord, type StageSpec } from '../train/stages.js';
+import { checkStageNames, dryBuild, methodStages, stageFolder, type StageCommon } from './staged.js';
 import { UserError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { buildZooModel, resolveModelSpec, teacherIO } from '../zoo/index.js';
@@ -34,12 +34,18 @@ const ALL_OPTIONS = [...COMMON_OPTIONS, ...DISTILL_OPTIONS];
 // Options as given (library call or parsed flags) -> the resolved config: defaults, then `config` file, then these.
 // `--resume DIR` starts from the config that run saved (DIR/config.yaml), so resuming needs no other flag.
 export function resolveDistillConfig(given: DistillOptions & { config?: string }): DistillOptions {
+  return resolveWithSource(given).cfg;
+}
+
+// The resolved config, and where its `stages:` keys were written (file:line) for errors found later.
+function resolveWithSource(given: DistillOptions & { config?: string }): { cfg: DistillOptions; where: (key: string[]) => string } {
   const { config, ...flags } = given;
   const saved = flags.resume ? join(resolve(flags.resume), 'config.yaml') : undefined;
   const base = saved && existsSync(saved) ? loadConfigFile(saved, ALL_OPTIONS) : {};
   const cfg = resolveConfig(ALL_OPTIONS, { ...base, ...flags } as Record<string, unknown>, config) as DistillOptions;
   if (flags.resume) cfg.out = resolve(flags.resume);
-  return cfg;
+  const file = flags.stages !== undefined ? undefined : config && loadConfigFile(config, ALL_OPTIONS).stages !== undefined ? config : base.stages !== undefined ? saved : undefined;
+  return { cfg, where: (key) => `${file ? `${locateKey(file, key)}: ` : ''}'${key.join('.')}'` };
 }
 
 // The resolved config as YAML (`--print-config`).
@@ -53,8 +59,9 @@ function sha256(path: string): string {
 }
 
 // Distil one or more students from a teacher with the chosen method(s): the whole `distill` command as a library call.
-export async function distill(options: DistillOptions & { config?: string }, ctx?: CliContext): Promise<RunRecord> {
-  const { run, report, staged } = await prepareDistill(resolveDistillConfig(options), ctx);
+export async function distill(options: DistillOptions & { config?: string }, ctx?: CliContext): Promise<RunRecord | StagedRecord> {
+  const { cfg, where } = resolveWithSource(options);
+  const { run, report, staged } = await prepareDistill(cfg, ctx, where);
   const record = staged
     ? await runStages(staged.stages, { outDir: run.outDir, ...(run.resume ? { resume: true } : {}), ...(staged.teacherBytes ? { teacherBytes: staged.teacherBytes } : {}), ...(run.log ? { log: run.log } : {}) })
     : await runNetworks(run);
@@ -62,19 +69,54 @@ export async function distill(options: DistillOptions & { config?: string }, ctx
   return record;
 }
 
+// What `compile` writes for a staged method: one artifact folder per stage, in order (also listed in stages.json).
+export interface StagedArtifacts {
+  format: 'onnx-distill-staged-artifacts/1';
+  stages: { name: string; dir: string; trains: string[]; handedOver: string[]; exports: string[]; contract: ArtifactContract }[];
+  note: string;
+}
+
 // Compile what a distill run would execute and write it as artifacts to `dir`, without training (`onnx-distill compile`).
-export async function compileDistill(options: DistillOptions & { config?: string }, dir: string, ctx?: CliContext): Promise<ArtifactContract> {
-  const { run, staged } = await prepareDistill({ ...resolveDistillConfig(options), saveArtifacts: dir }, ctx);
-  if (staged) throw new UserError('compile: staged methods (mgd, ifm) are not supported yet; compile runs one step graph');
+// A staged method gets one folder per stage (stage<i>-<name>/); a later stage is compiled on the untrained networks
+// the earlier stages would hand over (see StagedArtifacts.note).
+export async function compileDistill(options: DistillOptions & { config?: string }, dir: string, ctx?: CliContext): Promise<ArtifactContract | StagedArtifacts> {
+  const { cfg, where } = resolveWithSource(options);
+  const { run, staged } = await prepareDistill({ ...cfg, saveArtifacts: dir }, ctx, where);
+  if (!staged) return compileRun(run, dir);
+  const handed = new Set<string>();
+  const stages = dryBuild(staged.stages).map((r, i) => {
+    const name = staged.stages[i]!.name;
+    const sub = stageFolder(i, name);
+    const stage = { name, dir: sub, trains: r.networks.filter((n) => n.trainable).map((n) => n.name), handedOver: r.networks.filter((n) => handed.has(n.name)).map((n) => n.name), exports: Object.keys(r.exports.files), contract: compileRun({ ...r, outDir: run.outDir }, join(dir, sub)) };
+    for (const n of stage.exports) handed.add(n);
+    return stage;
+  });
+  const out: StagedArtifacts = {
+    format: 'onnx-distill-staged-artifacts/1', stages,
+    note: 'run the stages in order. A network an earlier stage hands over (handedOver) was compiled into the later stage untrained: '
+      + 'the parts the later stage trains are state inputs of the same names (feed the earlier stage\'s final values instead of initial_state.onnx); '
+      + 'the parts it keeps frozen are constants inside its train_step.onnx, so recompile it once the earlier stage has trained, or use distill --save-artifacts, which writes every stage with the trained weights',
+  };
+  writeFileAtomic(join(dir, 'stages.json'), JSON.stringify({ ...out, stages: stages.map(({ contract: _c, ...s }) => s) }, null, 2));
+  return out;
+}
+
+// The step and eval graphs of one run, written as artifacts.
+function compileRun(run: RunOptions, dir: string): ArtifactContract {
   const step = compileStep({ networks: run.networks, terms: run.terms, batch: run.batchSize, optimizer: run.optimizer, hyper: run.hyper, seed: run.seed });
   const ev = compileInference(run.networks.filter((n) => n.trainable), { ...(run.ensemble ? { ensemble: run.ensemble } : {}), feeders: run.networks.filter((n) => !n.trainable) });
   return writeArtifacts(dir, run, step, { ...ev, outputs: ev.graph.outputs.map((v) => v.name) });
 }
 
 // Everything a distill run needs, from a resolved config: data, networks, terms, exports.
-async function prepareDistill(cfg: DistillOptions, ctx?: CliContext): Promise<{ run: RunOptions; report: () => void; staged?: { stages: StageSpec[]; teacherBytes?: Uint8Array } }> {
+async function prepareDistill(cfg: DistillOptions, ctx: CliContext | undefined, where: (key: string[]) => string): Promise<{ run: RunOptions; report: () => void; staged?: { stages: StageSpec[]; teacherBytes?: Uint8Array } }> {
   const c = ctx ?? { json: false, verbose: false, print: () => {}, log: () => {} };
   const methods = parseMethods(cfg.method!);
+  const stagedDef = methods.find((m) => m.stages);
+  if (cfg.stages !== undefined) {
+    if (!stagedDef?.stageNames) throw new UserError(`${where(['stages'])}: --method ${cfg.method} has no stages (the staged methods are mgd+<base> and ifm); set its epochs and optimizer at the top level`);
+    checkStageNames(cfg.method!, stagedDef.stageNames, cfg.stages, where);
+  }
   const mode = teacherMode(methods);
   const studentSpecs = expandStudents(cfg);
   const needTeacher = mode !== 'none' || studentSpecs.some((s) => s.startsWith('slim:'));
@@ -141,20 +183,26 @@ async function prepareDistill(cfg: DistillOptions, ctx?: CliContext): Promise<{ 
     ...(cfg.saveArtifacts ? { saveArtifacts: resolve(cfg.saveArtifacts) } : {}),
     ...teacherCacheDir(cfg.teacherCache, outDir),
   };
-  const stagedDef = methods.find((m) => m.stages);
   if (!stagedDef) return { run, report: () => data.report(c) };
   if (!teacher) throw new Error(`method '${stagedDef.name}' needs a teacher`);
-  const { networks: _n, terms: _t, exports, schedule: _s, outDir: _o, resume: _r, ...shared } = run;
   const stageSpecs = methodStages(stagedDef, {
     teacher, students, base: methods.filter((m) => m !== stagedDef), seed: cfg.seed!,
     ...(cfg.tau !== undefined ? { tau: cfg.tau } : {}), ...(cfg.mgdVariant ? { mgdVariant: cfg.mgdVariant } : {}),
     ...(cfg.proxy ? { proxy: proxyModel(cfg.proxy, data.input, classes, cfg.seed!) } : {}),
-  }, {
-    ...(cfg.stageOptimizer === 'run' ? { runOptimizer: true } : {}),
-    ...shared, exports: { ...exports }, schedule: (lr) => parseSchedule(cfg.schedule!, lr ?? cfg.lr!, cfg.epochs!, cfg.warmup ?? 0),
-    ...(cfg.terms !== undefined ? { termWeights: typeof cfg.terms === 'string' ? parseTermWeights(cfg.terms) : cfg.terms } : {}),
-  });
+  }, stageCommon(run, cfg, where));
   return { run, report: () => data.report(c), staged: { stages: stageSpecs, ...(teacherFile ? { teacherBytes: readFileSync(teacherFile) } : {}) } };
+}
+
+// What every stage of a staged run shares with the run, and what the config sets per stage.
+function stageCommon(run: RunOptions, cfg: DistillOptions, where: (key: string[]) => string): StageCommon {
+  const { networks: _n, terms: _t, exports, schedule: _s, outDir: _o, resume: _r, ...shared } = run;
+  return {
+    ...(cfg.stageOptimizer === 'run' ? { runOptimizer: true } : {}),
+    ...shared, exports: { ...exports },
+    schedule: (s) => parseSchedule(s.text ?? cfg.schedule!, s.lr ?? cfg.lr!, s.epochs ?? cfg.epochs!, s.warmup ?? cfg.warmup ?? 0),
+    ...(cfg.terms !== undefined ? { termWeights: typeof cfg.terms === 'string' ? parseTermWeights(cfg.terms) : cfg.terms } : {}),
+    ...(cfg.stages !== undefined ? { stageConfig: cfg.stages } : {}), where,
+  };
 }
 
 // --teacher-cache: `auto` keeps the cache beside the run folder (runs under one folder, a pipeline's jobs, share it).

@@ -1,3 +1,5 @@
+import type { StageConfig } from '../config/options.js';
+
 // The options of `distill` (and of its library call `distill()`), keys as in a run config file; every key is
 // optional and defaults as `onnx-distill distill --help` says.
 export interface DistillOptions {
@@ -13,6 +15,8 @@ export interface DistillOptions {
   mgdVariant?: 'mag' | 'mas';
   proxy?: string;
   stageOptimizer?: 'method' | 'run';
+  // Per-stage settings of a staged method, by stage name (config files: `stages:`).
+  stages?: Record<string, StageConfig>;
   data?: string;
   input?: string;
   epochs?: number;

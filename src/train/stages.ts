@@ -12,6 +12,8 @@ import { runNetworks, type RunOptions, type RunRecord } from './loop.js';
 export interface StageSpec {
   name: string;
   key: unknown;
+  // How the stage trains, for the log (`2 epochs, adam lr 0.001 cosine`).
+  summary?: string;
   build(trained: Record<string, Model>): Omit<RunOptions, 'outDir' | 'resume' | 'stage'>;
 }
 
@@ -56,7 +58,7 @@ export async function runStages(stages: StageSpec[], o: { outDir: string; resume
       summaries.push({ name: s.name, dir, reused: true, record });
       continue;
     }
-    log(`stage ${i + 1}/${stages.length} (${s.name})`);
+    log(`stage ${i + 1}/${stages.length} (${s.name})${s.summary ? `: ${s.summary}` : ''}`);
     const run: RunOptions = { ...s.build(trained), outDir: dir, stage: s.name, resume: !!o.resume && existsSync(join(dir, 'checkpoint.bin')) };
     record = await runNetworks(run);
     summaries.push({ name: s.name, dir, reused: false, record });

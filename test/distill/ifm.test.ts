@@ -15,7 +15,7 @@ function stagedRun(teacher: Model, student: Model, epochs = 3) {
   const base = methodRun('kd', teacher, [student], { epochs });
   const { networks, terms: _t, exports, schedule, outDir, resume: _r, ...shared } = base;
   const stages = methodStages(METHODS.get('ifm')!, { teacher, students: networks.filter((n) => n.role === 'student'), base: [], seed: 5 }, {
-    ...shared, exports: { ...exports }, schedule: (lr) => ({ ...schedule, lr: lr ?? schedule.lr }),
+    ...shared, exports: { ...exports }, schedule: (s) => ({ ...schedule, lr: s.lr ?? schedule.lr, epochs: s.epochs ?? schedule.epochs }),
   });
   return { stages, outDir, teacherBytes: serializeModel(teacher).onnx };
 }

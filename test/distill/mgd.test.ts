@@ -18,7 +18,7 @@ function stagedRun(teacher: Model, variant: 'mag' | 'mas', over: Partial<RunOpti
   const base = methodRun('kd', teacher, [zoo('cnn-tiny', 20)], { epochs: 2, ...over });
   const { networks, terms: _t, exports, schedule, outDir, resume: _r, ...shared } = base;
   const stages = methodStages(METHODS.get('mgd')!, { teacher, students: networks.filter((n) => n.role === 'student'), base: [METHODS.get('kd')!], seed: 5, mgdVariant: variant }, {
-    ...shared, exports: { ...exports }, schedule: (lr) => ({ ...schedule, lr: lr ?? schedule.lr }),
+    ...shared, exports: { ...exports }, schedule: (s) => ({ ...schedule, lr: s.lr ?? schedule.lr, epochs: s.epochs ?? schedule.epochs }),
   });
   return { stages, outDir, teacherBytes: serializeModel(teacher).onnx };
 }

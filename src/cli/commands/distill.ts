@@ -1,10 +1,11 @@
 import type { Argv } from 'yargs';
-import { COMMON_OPTIONS, DISTILL_OPTIONS } from '../../config/options.js';
+import { COMMON_OPTIONS, DISTILL_OPTIONS, STAGE_KEYS } from '../../config/options.js';
 import { declareOptions } from '../../config/resolve.js';
 import { METHODS } from '../../methods/index.js';
 import { distill, printConfig, resolveDistillConfig } from '../../pipeline/distill.js';
 import type { DistillOptions } from '../../pipeline/options.js';
 import type { RunRecord } from '../../train/loop.js';
+import type { StagedRecord } from '../../train/stages.js';
 import type { CommandDef } from '../command.js';
 
 // The parsed flags as config keys (yargs gives camelCase aliases); `config` and `print-config` are the command's own.
@@ -17,28 +18,33 @@ export function givenOptions(a: Record<string, unknown>): DistillOptions & { con
 
 const pct = (v: number | undefined) => (v === undefined ? '-' : `${(v * 100).toFixed(2)}%`);
 
-// What `--json` prints: the networks with their accuracies (fractions), the ensemble, the loss and the outputs.
-export function summaryJson(r: RunRecord): object {
+// What `--json` prints: the networks with their accuracies (fractions), the ensemble, the loss and the outputs; a
+// staged run adds each stage's folder, whether it was reused, and its networks (MGD's heads after stage 1, say).
+export function summaryJson(r: RunRecord | StagedRecord): object {
+  const networks = (rec: RunRecord) => rec.networks.map((n) => ({ name: n.name, role: n.role, params: n.params, bestValAcc: n.bestValAcc ?? null, bestEpoch: n.bestEpoch ?? null, lastValAcc: n.lastValAcc ?? null }));
   return {
-    networks: r.networks.map((n) => ({ name: n.name, role: n.role, params: n.params, bestValAcc: n.bestValAcc ?? null, bestEpoch: n.bestEpoch ?? null, lastValAcc: n.lastValAcc ?? null })),
-    ensemble: r.ensemble, loss: r.loss, outputs: r.outputs, interrupted: r.interrupted, history: r.history,
+    networks: networks(r), ensemble: r.ensemble, loss: r.loss, outputs: r.outputs, interrupted: r.interrupted, history: r.history,
+    ...('stages' in r ? { stages: r.stages.map((s) => ({ name: s.name, dir: s.dir, reused: s.reused, loss: s.record.loss, networks: networks(s.record) })) } : {}),
   };
 }
 
 // `onnx-distill distill`: train students from a teacher with one or more methods, and export them.
 export const command: CommandDef = {
   command: 'distill',
-  describe: 'distil compact students from a teacher (KD, DML, KD + mutual learning, FitNets, AT, SP, PKT, DKD) and export them as ONNX',
+  describe: 'distil compact students from a teacher (KD, DML, KD + mutual learning, FitNets, AT, SP, PKT, DKD, SOKD, MGD, information flow) and export them as ONNX',
   builder: (y: Argv) => declareOptions(y, [...DISTILL_OPTIONS, ...COMMON_OPTIONS])
-    .option('config', { type: 'string', describe: 'a YAML run config (keys as the options, camelCase); flags override it' })
+    .option('config', { type: 'string', describe: 'a YAML or JSON run config (keys as the options, camelCase; `stages:` sets a staged method\'s stages by name); flags override it' })
     .option('print-config', { type: 'boolean', default: false, describe: 'print the resolved config as YAML and exit' })
-    .epilogue(`Methods: ${[...METHODS.values()].map((m) => `${m.name} — ${m.describe}`).join('; ')}.`),
+    .epilogue(`Methods: ${[...METHODS.values()].map((m) => `${m.name} — ${m.describe}`).join('; ')}.\n\nStages (config file): \`stages: { heads: { epochs: 5, optimizer: adam, lr: 1e-3 } }\` overrides the named stage of a staged method (${[...METHODS.values()].filter((m) => m.stageNames).map((m) => `${m.name}: ${m.stageNames!.join(', ')}`).join('; ')}) with any of ${STAGE_KEYS.join(', ')}; unset keys keep the stage's default. A finished stage is reused while its teacher, data and stage settings are unchanged.`),
   examples: [
     ['$0 distill --student zoo:cnn --method kd', 'Hinton KD from the shipped Fashion-MNIST teacher on the embedded data'],
     ['$0 distill --teacher t.onnx --data photos/ --student slim:0.5 --method kd+at', 'a half-width copy of your teacher, KD plus attention transfer'],
     ['$0 distill --method kdml --students 2 --teacher zoo:resnet20', 'a teacher trained online with two students that also learn from each other'],
     ['$0 distill --method dkd --terms ce=1,dkd=2 --tau 2', 'decoupled KD with your own weights and temperature'],
-    ['$0 distill --config run.yaml --epochs 2', 'a config file with a flag override'],
+    ['$0 distill --method sokd --kbm-init copy', 'semi-online KD: a knowledge bridge module on the teacher, started from its weights; writes teacher-kbm.onnx too'],
+    ['$0 distill --method mgd+kd --mgd-variant mas', 'multi-granularity KD on top of KD: teacher heads first (reused by later runs), then the student'],
+    ['$0 distill --method ifm --student zoo:resnet8 --stage-optimizer run', 'information-flow KD through a 2×-wide proxy, every stage with --optimizer/--lr'],
+    ['$0 distill --config run.yaml --epochs 2', 'a config file with a flag override (`stages:` sets a staged method\'s stages)'],
     ['$0 distill --resume runs/distill', 'continue an interrupted run (its config is read from the run folder)'],
   ],
   run: async (a, ctx) => {
