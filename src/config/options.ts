@@ -79,6 +79,7 @@ export const COMPRESS_OPTIONS: OptionDef[] = [
   { key: 'formats', type: 'string', default: 'fp32,fp16,int8', describe: 'export formats, comma-separated: fp32, fp16, int8' },
   { key: 'calibration', type: 'number', default: 512, integer: true, positive: true, describe: 'int8: training images to calibrate activation ranges on' },
   { key: 'calibrate', type: 'string', default: 'percentile', choices: ['percentile', 'minmax', 'entropy'], describe: 'int8: activation range calibrator' },
+  { key: 'weightBits', type: 'number', default: 7, integer: true, describe: 'int8: weight bits: 7 runs unsaturated on every x86 CPU (onnxruntime\'s AVX2 kernels without VNNI saturate 8-bit weights), 8 keeps one more bit for VNNI or ARM targets' },
   { key: 'verifyImages', type: 'number', default: 1000, integer: true, positive: true, describe: 'validation images each export is verified on (onnxruntime-node and -web against fp32)' },
 ];
 

@@ -10,6 +10,7 @@ import { toFloat16, type IoType } from './fp16.js';
 import { cleanInferenceGraph, type CleanReport } from './fp32.js';
 import { planInt8, quantizeDynamic, quantizeStatic } from './int8.js';
 import { verifyExport, VerificationError, type Verification, type VerifyCriteria } from './verify.js';
+import { WEIGHT_BITS, type WeightBits } from './qdq.js';
 
 // The formats `export --format` writes.
 export const FORMATS = ['fp32', 'fp16', 'int8'] as const;
@@ -23,6 +24,9 @@ export interface ExportOptions {
   calibration?: number;
   calibrate?: string;
   dynamic?: boolean;
+  // int8: weight bits, 7 (default: no saturation in onnxruntime's x86 kernels without VNNI) or 8 (one more bit of
+  // precision, for targets with VNNI or ARM dot-product kernels).
+  weightBits?: WeightBits;
   data: string;
   // Validation images verification runs on.
   verifyImages?: number;
@@ -36,7 +40,7 @@ export interface ExportOptions {
 }
 
 // Defaults: 512 calibration images (onnxruntime's examples use a few hundred), 1,000 verification images.
-export const DEFAULTS = { calibration: 512, calibrate: 'percentile', verifyImages: 1000, io: 'fp32' as IoType };
+export const DEFAULTS = { calibration: 512, calibrate: 'percentile', verifyImages: 1000, io: 'fp32' as IoType, weightBits: 7 as WeightBits };
 
 // Pass criteria by format: fp32 is a rewrite and must match to float rounding, fp16 to 1% of the logit scale,
 // int8 by predictions (97% top-1 agreement).
@@ -63,7 +67,9 @@ async function convert(model: Model, o: ExportOptions, data: ModelData, ctx: Cli
   if (o.format === 'fp32') return { model };
   if (o.format === 'fp16') return { model: toFloat16(model, o.io ?? DEFAULTS.io) };
   if (o.io === 'fp16') throw new UserError('--io fp16 goes with --format fp16; int8 models take and give float32');
-  if (o.dynamic) return { model: quantizeDynamic(model), calibration: { dynamic: true } };
+  const bits = o.weightBits ?? DEFAULTS.weightBits;
+  if (!WEIGHT_BITS.includes(bits)) throw new UserError(`--weight-bits: ${String(bits)} is not one of ${WEIGHT_BITS.join(', ')}`);
+  if (o.dynamic) return { model: quantizeDynamic(model, bits), calibration: { dynamic: true } };
   const calibrator = await calibratorNamed(o.calibrate ?? DEFAULTS.calibrate);
   const fp32 = serializeModel(model).onnx;
   const plan = planInt8(model.graph);
@@ -80,7 +86,7 @@ async function convert(model: Model, o: ExportOptions, data: ModelData, ctx: Cli
   const bar = new StageBar(!ctx.json);
   try {
     const stats = await collectStats(runner, names, () => batchesOf(data.train, BATCH, images, true), calibrator.histogram, (stage, done) => bar.update(stage, done, images));
-    return { model: quantizeStatic(model, plan, stats, calibrator), calibration: { images, calibrator: calibrator.name, tensors: names.length } };
+    return { model: quantizeStatic(model, plan, stats, calibrator, bits), calibration: { images, calibrator: calibrator.name, tensors: names.length } };
   } finally {
     bar.stop();
     await runner.close();

@@ -4,7 +4,7 @@ import { eliminateDeadCode } from '../ir/passes/dce.js';
 import { topoSort } from '../ir/passes/toposort.js';
 import { UserError } from '../util/errors.js';
 import type { TensorStats, Calibrator } from './calibrate/index.js';
-import { activationParams, dequantizedConstant, insertDynamicQdq, insertQdq, quantizeBias, quantizeWeights, type QParams } from './qdq.js';
+import { activationParams, dequantizedConstant, insertDynamicQdq, insertQdq, quantizeBias, quantizeWeights, type QParams, type WeightBits } from './qdq.js';
 
 // Ops that run in int8 when their activation inputs come from DequantizeLinear and their output goes to a
 // QuantizeLinear: onnxruntime fuses each such unit (QLinearConv, QGemm/QLinearMatMul, QLinearAdd, ...).
@@ -98,11 +98,11 @@ function weightOf(n: Node): { w: number; axis: number; bias?: number } | undefin
 }
 
 // Per-channel int8 weights (and int32 bias in the accumulator's scale, when the input scale is known).
-function quantizeNodeWeights(g: Graph, n: Node, inputScale: number | undefined): void {
+function quantizeNodeWeights(g: Graph, n: Node, inputScale: number | undefined, bits: WeightBits): void {
   const spec = weightOf(n);
   if (!spec || !activationSlots(n)) return;
   const w = n.input(spec.w);
-  const { q, scales } = quantizeWeights(w.constant!, spec.axis);
+  const { q, scales } = quantizeWeights(w.constant!, spec.axis, bits);
   g.setInput(n, spec.w, dequantizedConstant(g, w.name, q, scales, spec.axis));
   const b = spec.bias !== undefined ? n.inputs[spec.bias] : undefined;
   if (!b || inputScale === undefined || b.constant!.size !== scales.length || b.constant!.dims.length !== 1) return;
@@ -111,7 +111,7 @@ function quantizeNodeWeights(g: Graph, n: Node, inputScale: number | undefined):
 }
 
 // QDQ int8 with calibrated activation ranges, in the form onnxruntime fuses into QLinearConv / QGemm / QLinearAdd.
-export function quantizeStatic(model: Model, plan: Int8Plan, stats: Map<string, TensorStats>, calibrator: Calibrator): Model {
+export function quantizeStatic(model: Model, plan: Int8Plan, stats: Map<string, TensorStats>, calibrator: Calibrator, bits: WeightBits = 7): Model {
   requireOpset(model);
   const g = model.graph;
   const params = new Map<Value, QParams>();
@@ -127,7 +127,7 @@ export function quantizeStatic(model: Model, plan: Int8Plan, stats: Map<string, 
   for (const n of [...g.nodes]) {
     if (!weightOf(n)) continue;
     const x = n.inputs[0]?.producer?.opType === 'DequantizeLinear' ? n.inputs[0].producer.inputs[0]?.producer?.inputs[0] : undefined;
-    quantizeNodeWeights(g, n, x ? dq.get(x)?.scale : undefined);
+    quantizeNodeWeights(g, n, x ? dq.get(x)?.scale : undefined, bits);
   }
   eliminateDeadCode(g);
   topoSort(g);
@@ -136,14 +136,14 @@ export function quantizeStatic(model: Model, plan: Int8Plan, stats: Map<string, 
 
 // Dynamic int8: per-channel int8 weights, activations quantised per run (DynamicQuantizeLinear) before each
 // Conv/Gemm/MatMul; no calibration.
-export function quantizeDynamic(model: Model): Model {
+export function quantizeDynamic(model: Model, bits: WeightBits = 7): Model {
   requireOpset(model);
   const g = model.graph;
   for (const n of [...g.nodes]) {
     if (!weightOf(n) || !activationSlots(n)) continue;
     const x = n.input(0);
     insertDynamicQdq(g, x, [{ node: n, index: 0 }]);
-    quantizeNodeWeights(g, n, undefined);
+    quantizeNodeWeights(g, n, undefined, bits);
   }
   eliminateDeadCode(g);
   topoSort(g);

@@ -18,17 +18,25 @@ export function activationParams(lo: number, hi: number): QParams {
   return { scale, zeroPoint };
 }
 
-// Per-channel symmetric int8 weights along `axis`: scale_c = max|w_c| / 127, zero point 0, values in [−127, 127].
-export function quantizeWeights(w: Tensor, axis: number): { q: Tensor; scales: Float32Array } {
+// Weight bits: 8 uses [−127, 127]; 7 ("reduce range", onnxruntime's name) uses [−63, 63], so that onnxruntime's x86
+// U8S8 kernels without VNNI (AVX2's VPMADDUBSW adds two u8·s8 products into a saturating int16: 2·255·127 > 32767)
+// never saturate, at the price of one bit of weight precision. 7 is the portable default.
+export type WeightBits = 7 | 8;
+export const WEIGHT_BITS: readonly WeightBits[] = [7, 8];
+
+// Per-channel symmetric int weights along `axis`: scale_c = max|w_c| / qmax, zero point 0, values in [−qmax, qmax]
+// with qmax = 2^(bits−1) − 1.
+export function quantizeWeights(w: Tensor, axis: number, bits: WeightBits = 7): { q: Tensor; scales: Float32Array } {
+  const qmax = 2 ** (bits - 1) - 1;
   const data = w.data as Float32Array;
   const C = w.dims[axis]!;
   const inner = w.dims.slice(axis + 1).reduce((a, b) => a * b, 1);
   const channel = (i: number) => Math.floor(i / inner) % C;
   const amax = new Float64Array(C);
   for (let i = 0; i < data.length; i++) amax[channel(i)] = Math.max(amax[channel(i)]!, Math.abs(data[i]!));
-  const scales = Float32Array.from(amax, (m) => (m > 0 ? m / 127 : 1));
+  const scales = Float32Array.from(amax, (m) => (m > 0 ? m / qmax : 1));
   const q = new Int8Array(data.length);
-  for (let i = 0; i < data.length; i++) q[i] = Math.max(-127, Math.min(127, Math.round(data[i]! / scales[channel(i)]!)));
+  for (let i = 0; i < data.length; i++) q[i] = Math.max(-qmax, Math.min(qmax, Math.round(data[i]! / scales[channel(i)]!)));
   return { q: new Tensor('int8', w.dims, q), scales };
 }
 

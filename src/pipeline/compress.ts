@@ -9,6 +9,7 @@ import { openData } from '../data/index.js';
 import { evaluateModel, type EvalReport } from '../eval/index.js';
 import { exportModel, FORMATS, writeExport, type ExportOptions, type ExportResult, type Format } from '../export/index.js';
 import { VerificationError } from '../export/verify.js';
+import type { WeightBits } from '../export/qdq.js';
 import { loadModel, saveModel, type Model } from '../ir/model.js';
 import { writeReport, type ReportFormat, type ReportRole, type ReportRow, type WrittenReport } from '../report/index.js';
 import type { RunRecord } from '../train/loop.js';
@@ -28,6 +29,7 @@ export interface CompressOptions extends DistillOptions {
   formats?: string;
   calibration?: number;
   calibrate?: string;
+  weightBits?: number;
   verifyImages?: number;
 }
 
@@ -212,7 +214,7 @@ export async function compress(options: CompressOptions & { config?: string }, c
   const t2 = performance.now();
   // Every network of one run was trained on the same images with the same preprocessing: open the data once for all.
   const opened = await openModelData(data, describeClassifier(loadModel(trained[0]![1]), trained[0]![1]), {}, c, '--data', split);
-  const { exports, skipped } = await exportAll(trained, formats, { data, calibration: cfg.calibration!, calibrate: cfg.calibrate!, verifyImages: cfg.verifyImages!, threads, split, opened }, outDir, c);
+  const { exports, skipped } = await exportAll(trained, formats, { data, calibration: cfg.calibration!, calibrate: cfg.calibrate!, weightBits: cfg.weightBits as WeightBits, verifyImages: cfg.verifyImages!, threads, split, opened }, outDir, c);
   seconds.export = (performance.now() - t2) / 1000;
 
   const tFile = teacherFile(teacherSpec, run, run.outputs[trained[0]![0]]!, outDir, cfg.seed ?? 0);
