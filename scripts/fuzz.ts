@@ -1,4 +1,4 @@
-// Fuzz the model loaders: seeded mutants of the test fixtures through `inspect` and the step compiler.
+// Fuzz the model loaders: seeded mutants of the test fixtures through `inspect`, the step compiler and `export`.
 // Usage: node --import tsx scripts/fuzz.ts [--count 1000] [--seed 1] [--first 0] [--timeout-ms 20000] [--verbose]
 // Prints a summary (and every failure); exits 1 when any mutant crashed, hung or ended as an internal error.
 import { FAILURES, runFuzz } from '../test/fuzz/harness.js';
@@ -30,6 +30,6 @@ for (const o of report.ortLoads) {
   if (verbose) console.log(`note #${o.mutant.id} ${o.mutant.kind} (${o.mutant.detail}): refused, though onnxruntime loads it: ${o.message}`);
 }
 const failed = FAILURES.reduce((s, v) => s + report.counts[v], 0);
-console.log(JSON.stringify({ seed, first, mutants: report.mutants, runs: report.runs, counts: report.counts, byTarget: report.byTarget, acceptedButOnnxruntimeRefuses: report.ortRefused.length, refusedButOnnxruntimeLoads: report.ortLoads.length, mutantKinds: report.byKind, seconds: Math.round(report.seconds) }, null, 2));
+console.log(JSON.stringify({ seed, first, mutants: report.mutants, runs: report.runs, counts: report.counts, byTarget: report.byTarget, acceptedButOnnxruntimeRefuses: report.ortRefused.length, refusedButOnnxruntimeLoads: report.ortLoads.length, mutantKinds: report.byKind, ...(Object.keys(report.skipped).length ? { skipped: report.skipped } : {}), seconds: Math.round(report.seconds) }, null, 2));
 console.log(failed === 0 ? `${report.mutants} mutants, ${report.runs} runs: 0 crashes, 0 hangs, 0 internal errors, 0 wrong results` : `${failed} failing runs`);
 process.exit(failed === 0 ? 0 : 1);

@@ -15,6 +15,8 @@ import type { Failure, FileImages, MemoryImages, OpenedSource, SplitSource } fro
 export interface DataOptions {
   // [C, H, W] the model takes; default: the data's own size (IDX) or 3x32x32.
   input?: [number, number, number];
+  // What takes `input`, for messages (e.g. "model.onnx's input 'x'"); default "the model".
+  inputLabel?: string;
   valSplit?: number;
   seed?: number;
   strict?: boolean;
@@ -166,7 +168,7 @@ export async function openData(spec: string, o: DataOptions = {}): Promise<Datas
   let train = src.train;
   let val = src.val;
   if (train.kind === 'memory' && (train.shape[0] !== input[0] || train.shape[1] !== input[1] || train.shape[2] !== input[2])) {
-    throw new UserError(`--data: ${src.description} holds ${train.shape.join('x')} images but the model takes ${input.join('x')}; use a model built for ${train.shape.join('x')} (e.g. --input ${train.shape.join('x')} for zoo models)`);
+    throw new UserError(`--data: ${src.description} holds ${train.shape.join('x')} images but ${o.inputLabel ?? 'the model'} takes ${input.join('x')}; use a model built for ${train.shape.join('x')} (e.g. --input ${train.shape.join('x')} for zoo models)`);
   }
   const small = Math.max(input[1], input[2]) <= (o.cacheBelow ?? 64);
   if (small && train.kind === 'files') train = await toMemory(train, input, !!o.strict, failures, o.onProgress && ((d, t) => o.onProgress!('decoding training images', d, t)));

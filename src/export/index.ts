@@ -63,7 +63,14 @@ export interface ExportResult {
 
 const BATCH = 32;
 
-async function convert(model: Model, o: ExportOptions, data: ModelData, ctx: CliContext): Promise<{ model: Model; calibration?: ExportResult['calibration'] }> {
+// Whole batches only when the input's batch size is fixed (onnxruntime refuses a short last batch); none is an error.
+function wholeBatches(wanted: number, batch: number, what: string, path: string, info: ClassifierInfo): number {
+  const n = info.batch === undefined ? wanted : Math.floor(wanted / batch) * batch;
+  if (n === 0 && wanted > 0) throw new UserError(`${path}: input '${info.inputName}' has a fixed batch of ${batch} images, more than the ${wanted} ${what} images`, 'give the model a dynamic batch dim, or use more images');
+  return n;
+}
+
+async function convert(model: Model, o: ExportOptions, data: ModelData, ctx: CliContext, path: string, info: ClassifierInfo): Promise<{ model: Model; calibration?: ExportResult['calibration'] }> {
   if (o.format === 'fp32') return { model };
   if (o.format === 'fp16') return { model: toFloat16(model, o.io ?? DEFAULTS.io) };
   if (o.io === 'fp16') throw new UserError('--io fp16 goes with --format fp16; int8 models take and give float32');
@@ -81,11 +88,18 @@ async function convert(model: Model, o: ExportOptions, data: ModelData, ctx: Cli
     v.type = { dtype: 'float32' };
     return v;
   })];
-  const images = Math.min(o.calibration ?? DEFAULTS.calibration, data.train.size);
+  const batch = info.batch ?? BATCH;
+  const images = wholeBatches(Math.min(o.calibration ?? DEFAULTS.calibration, data.train.size), batch, 'calibration', path, info);
   const runner = await openRunner('node', serializeModel(probe).onnx, o.threads ? { threads: o.threads } : {});
   const bar = new StageBar(!ctx.json);
   try {
-    const stats = await collectStats(runner, names, () => batchesOf(data.train, BATCH, images, true), calibrator.histogram, (stage, done) => bar.update(stage, done, images));
+    const stats = await collectStats(runner, names, () => batchesOf(data.train, batch, images, true), calibrator.histogram, (stage, done) => bar.update(stage, done, images));
+    // NaN or infinite weights give activations with no finite range: nothing to quantise to, and the model's fault.
+    const bad = names.find((name) => { const t = stats.get(name); return !t || !Number.isFinite(t.min) || !Number.isFinite(t.max); });
+    if (bad) {
+      const t = stats.get(bad);
+      throw new UserError(`${path}: activation '${bad}' has no finite range on ${images} calibration images (min ${t?.min}, max ${t?.max}); the model computes NaN or infinite values`, 'check the model\'s weights: it may be damaged');
+    }
     return { model: quantizeStatic(model, plan, stats, calibrator, bits), calibration: { images, calibrator: calibrator.name, tensors: names.length } };
   } finally {
     bar.stop();
@@ -103,11 +117,12 @@ export async function exportModel(path: string, o: ExportOptions, ctx: CliContex
   const info = describeClassifier(source, path, o.preprocess);
   const data = o.opened ?? await openModelData(o.data, info, o.preprocess ?? {}, ctx, o.format === 'int8' && !o.dynamic ? '--data (calibration and validation)' : '--data', o.split);
   const { model: clean, report } = cleanInferenceGraph(parseModel(reference, path));
-  const { model, calibration } = await convert(clean, o, data, ctx);
+  const { model, calibration } = await convert(clean, o, data, ctx, path, info);
   const bytes = serializeModel(model).onnx;
-  const n = Math.min(o.verifyImages ?? DEFAULTS.verifyImages, data.val.size);
+  const batch = info.batch ?? BATCH;
+  const n = wholeBatches(Math.min(o.verifyImages ?? DEFAULTS.verifyImages, data.val.size), batch, 'validation', path, info);
   const bar = new StageBar(!ctx.json);
-  const verification = await verifyExport(reference, bytes, () => batchesOf(data.val, BATCH, n), {
+  const verification = await verifyExport(reference, bytes, () => batchesOf(data.val, batch, n), {
     ...(o.criteria ?? CRITERIA[o.format]), ...(o.threads ? { threads: o.threads } : {}),
     ...(o.format === 'fp16' && o.io === 'fp16' ? { inputType: 'float16' as const } : {}),
     progress: (done) => bar.update('verifying in onnxruntime-node and -web', done, n),

@@ -11,6 +11,8 @@ export interface ClassifierInfo {
   inputType: string;
   // [C, H, W] the model takes.
   input: [number, number, number];
+  // The batch size the input declares, when it is fixed (a dynamic batch dim leaves it undefined).
+  batch?: number;
   outputName: string;
   classes: number;
   // Class names from the model's metadata (`onnx_distill.classes`), when it has them.
@@ -55,8 +57,13 @@ export function describeClassifier(model: Model, file: string, flags: Preprocess
   const input = pre?.input ?? flags.input ?? fromFile;
   if (!input) throw new UserError(`${file}: input '${x.name}' has no static image size and the model records no preprocessing`, 'give the size with --input CxHxW');
   if (fromFile && fromFile.join('x') !== input.join('x')) throw new UserError(`--input ${input.join('x')} disagrees with ${file}, whose input '${x.name}' is ${fromFile.join('x')}`);
-  try { inferShapes(g, { inputShapes: { [x.name]: [1, ...input] } }); } catch (err: unknown) {
-    throw new UserError(`${file}: the model cannot run at input 1x${input.join('x')} (${messageOf(err)})`);
+  const batch = typeof declared?.[0] === 'number' ? declared[0] : undefined;
+  if (batch !== undefined && batch < 1) throw new UserError(`${file}: input '${x.name}' declares batch size ${batch}; give it a dynamic or positive batch dim`);
+  // At batch 2 unless fixed: a graph that mixes the batch into other axes (a Flatten from axis 0) only runs at batch 1.
+  const n = batch ?? 2;
+  const declaredOut = model.graph.outputs[0]?.type?.shape;
+  try { inferShapes(g, { inputShapes: { [x.name]: [n, ...input] } }); } catch (err: unknown) {
+    throw new UserError(`${file}: the model cannot run at input ${n}x${input.join('x')} (${messageOf(err)})`);
   }
   const y = g.outputs[0];
   const s = y?.type?.shape;
@@ -64,10 +71,17 @@ export function describeClassifier(model: Model, file: string, flags: Preprocess
   if (!y || !s || s.length !== 2 || typeof s[1] !== 'number' || s[1] < 2 || (dtype !== 'float32' && dtype !== 'float16')) {
     throw new UserError(`${file}: output '${y?.name ?? '(none)'}' is ${dtype ?? '?'}[${(s ?? []).join('x')}], not classifier logits [batch, classes]`, 'export and eval take image classifiers whose first output is [N, K] float scores');
   }
+  if (typeof s[0] === 'number' && s[0] !== n) throw new UserError(`${file}: output '${y.name}' has ${s[0]} rows for a batch of ${n} images; classifier logits are one row per image`);
+  // onnxruntime refuses a declared output dim that disagrees with the one it infers (onnxruntime-web at load); the
+  // batch dim only counts when the input's is fixed (a declared [1, K] with a dynamic input batch still runs).
+  const clash = (declaredOut ?? []).findIndex((d, i) => typeof d === 'number' && typeof s[i] === 'number' && d !== s[i] && (i > 0 || batch !== undefined));
+  if (declaredOut && (declaredOut.length !== 2 || clash >= 0)) {
+    throw new UserError(`${file}: output '${y.name}' is declared [${declaredOut.join('x')}] but the model computes [${s.join('x')}] at input ${n}x${input.join('x')}`);
+  }
   const classNames = metaJson<string[]>(model, 'onnx_distill.classes', file);
   if (classNames && classNames.length !== s[1]) throw new UserError(`${file}: metadata lists ${classNames.length} classes but the output has ${s[1]}`);
   return {
-    inputName: x.name, inputType: x.type?.dtype ?? 'float32', input, outputName: y.name, classes: s[1],
+    inputName: x.name, inputType: x.type?.dtype ?? 'float32', input, ...(batch !== undefined ? { batch } : {}), outputName: y.name, classes: s[1],
     classNames, preprocess: pre,
   };
 }
@@ -90,7 +104,7 @@ export async function openModelData(spec: string, info: ClassifierInfo, flags: P
   let ds;
   try {
     ds = await openData(spec, {
-      input: info.input, augment: 'none', seed: split.seed ?? 0, ...(split.valSplit !== undefined ? { valSplit: split.valSplit } : {}),
+      input: info.input, inputLabel: `the model's input '${info.inputName}'`, augment: 'none', seed: split.seed ?? 0, ...(split.valSplit !== undefined ? { valSplit: split.valSplit } : {}),
       ...(mean && std ? { mean, std } : {}),
       ...(info.preprocess ? { cropFraction: info.preprocess.cropFraction } : {}),
       onProgress: (stage, done, total) => bar.update(stage, done, total),

@@ -79,6 +79,6 @@ describe('eval on a PyTorch export', () => {
   test('a model needing 3x64x64 on 28x28 data is exit 2 naming --data', async () => {
     const r = await cli(['eval', join(FIXTURES, 'mobilenetv2_folded.onnx')]);
     assert.equal(r.code, 2);
-    assert.match(r.stderr, /--data: .* holds 1x28x28 images but the model takes 3x64x64/);
+    assert.match(r.stderr, /--data: .* holds 1x28x28 images but the model's input 'input' takes 3x64x64/);
   });
 });

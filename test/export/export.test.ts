@@ -175,7 +175,7 @@ describe('bad input is a clear error (exit 2) naming the file or option', () => 
   test('calibration data of the wrong shape', async () => {
     const r = await cli(['export', join(FIXTURES, 'mobilenetv2_folded.onnx'), '--format', 'int8', '--out', join(dir, 'm.onnx')]);
     assert.equal(r.code, 2, r.stderr);
-    assert.match(r.stderr, /--data \(calibration and validation\): .* holds 1x28x28 images but the model takes 3x64x64/);
+    assert.match(r.stderr, /--data \(calibration and validation\): .* holds 1x28x28 images but the model's input 'input' takes 3x64x64/);
   });
 
   test('--io fp16 with int8', async () => {
