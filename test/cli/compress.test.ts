@@ -1,4 +1,4 @@
-// `onnx-distill compress` end to end through the binary on a tiny configuration (600 training images, one epoch,
+// `onnx-distill compress` end to end through the binary on a tiny configuration (600 training images, one epoch, int8 calibrated on 200 of them,
 // zoo:cnn-tiny from the fixture teacher): the report files, each PNG at the size its spec renders to, report.json
 // against a fresh evaluation of every file it lists, --json = report.json; and bad options as exit-2 errors.
 import assert from 'node:assert/strict';
@@ -42,7 +42,7 @@ async function expectedSize(spec: TopLevelSpec): Promise<{ width: number; height
 test('compress through the binary: teacher and three exports evaluated, report files, plots, --json', async () => {
   const out = join(root, 'run');
   const r = run(['compress', teacher, '--data', images, '--student', 'zoo:cnn-tiny', '--epochs', '1', '--batch-size', '50', '--threads', '1',
-    '--calibration', '50', '--verify-images', '100', '--out', out, '--json']);
+    '--calibration', '200', '--verify-images', '100', '--out', out, '--json']);
   assert.equal(r.status, 0, r.stderr);
   for (const s of ['[1/4] choosing the student', '[2/4] distilling (kd, 1 epoch)', '[3/4] exporting student as fp32, fp16, int8', '[4/4] evaluating the teacher and 3 export(s)']) {
     assert.ok(r.stderr.includes(s), `no stage message '${s}' in:\n${r.stderr}`);
