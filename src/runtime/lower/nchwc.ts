@@ -13,17 +13,19 @@ import { topoSort } from '../../ir/passes/toposort.js';
 
 export const NCHWC_DOMAIN = 'com.microsoft.nchwc';
 
-// Whether one Conv can take the blocked path with block size `block`: 2-D, one group, explicit pads, a weight that
-// onnxruntime will not reorder itself (not constant), and channel counts that are whole blocks.
+// Whether one Conv can take the blocked path with block size `block`: 2-D with static shapes (a symbolic batch is
+// left alone), one group, explicit pads, a weight that onnxruntime will not reorder itself (not constant), and channel
+// counts that are whole blocks.
 function lowerable(g: Graph, n: Node, block: number): boolean {
   if (n.opType !== 'Conv' || n.domain !== '') return false;
   const w = n.inputs[1];
   const x = n.inputs[0];
-  if (!x?.type?.shape || !w?.type?.shape || w.constant || w.rank !== 4 || x.rank !== 4) return false;
+  const fixed = (v: Value | undefined) => !!v?.type?.shape && v.type.shape.length === 4 && v.type.shape.every((d) => typeof d === 'number');
+  if (!fixed(x) || !fixed(w) || !fixed(n.outputs[0]) || w!.constant) return false;
   const autoPad = n.hasAttr('auto_pad') ? n.attrString('auto_pad') : 'NOTSET';
   if (autoPad !== 'NOTSET' || n.attrInt('group', 1) !== 1) return false;
-  const [o, c] = w.shape as [number, number];
-  return o % block === 0 && c % block === 0 && n.outputs[0]!.shape.every((d) => Number.isInteger(d)) && !g.outputs.includes(n.outputs[0]!);
+  const [o, c] = w!.shape as [number, number];
+  return o % block === 0 && c % block === 0 && !g.outputs.includes(n.outputs[0]!);
 }
 
 // Rewrite every lowerable Conv of a graph in place; returns how many were rewritten.
@@ -68,7 +70,12 @@ export function lowerModelToNchwc(bytes: Uint8Array, block: number): { bytes: Ui
   } catch {
     return { bytes, lowered: 0 };
   }
-  const lowered = lowerConvsToNchwc(m.graph, block);
+  let lowered: number;
+  try {
+    lowered = lowerConvsToNchwc(m.graph, block);
+  } catch {
+    return { bytes, lowered: 0 };
+  }
   if (!lowered) return { bytes, lowered };
   m.opsets.set(NCHWC_DOMAIN, 1);
   return { bytes: serializeModel(m).onnx, lowered };
