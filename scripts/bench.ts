@@ -117,7 +117,8 @@ const PART_NEED: Record<string, string> = {
   'ReLU backward': 'Greater + Where, two passes over the activation; PyTorch uses threshold_backward, one. Needs ReluGrad (training builds only). (Tried: Mul by Cast(Greater): slower in the step.)',
   'gradient sums at forks': 'Sum of the two branch gradients at each residual fork; PyTorch accumulates into the .grad buffer in place.',
   'optimizer update': 'Six small element-wise ops per parameter tensor (PyTorch: a foreach loop); small at these sizes.',
-  'pooling backward': 'MaxPool / average-pool gradients from standard ops.',
+  'pooling forward': 'MaxPool with the Indices output its backward needs (onnxruntime\'s blocked NCHWc pooling takes only the single-output form), and the global average pool.',
+  'pooling backward': 'MaxPool\'s gradient as a ScatterElements of dy at the forward\'s indices (PyTorch: one max_pool2d_with_indices_backward kernel); needs MaxPoolGrad (training builds only).',
 };
 const fmt = (n: number | undefined, d = 0) => (n === undefined ? '—' : n.toFixed(d));
 

@@ -43,7 +43,7 @@ function partOf(node: string, op: string): string {
   if (node.startsWith('train/')) return /\.(weight|bias)\//.test(node) ? 'optimizer update' : 'loss';
   if (bwd && node.startsWith('grad/train/')) return 'loss backward';
   if (op === 'Relu' || op === 'Where' || op === 'Greater') return bwd ? 'ReLU backward' : 'ReLU forward';
-  if (op === 'MaxPool' || op === 'GlobalAveragePool' || op === 'AveragePool' || op === 'Expand') return bwd ? 'pooling backward' : 'pooling forward';
+  if (['MaxPool', 'GlobalAveragePool', 'AveragePool', 'Expand'].includes(op) || (bwd && /Pool/.test(node))) return bwd ? 'pooling backward' : 'pooling forward';
   if (/\/fc\b|model\/fc$/.test(node)) return bwd ? 'classifier backward' : 'classifier forward';
   if (bwd && op === 'Sum') return 'gradient sums at forks';
   if (bwd && ['Gemm', 'Slice', 'Pad', 'Concat'].includes(op)) return 'conv weight gradient';
