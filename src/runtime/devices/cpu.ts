@@ -9,7 +9,8 @@ export const device: Device = {
   description: 'onnxruntime CPU execution provider (always available; runs repeat exactly for a seed)',
   providers: () => ['cpu'],
   async lower(bytes) {
-    if (process.env.ONNX_DISTILL_CPU_LOWERING === 'off') return bytes;
+    // A big file is big because of constant weights, whose Convs onnxruntime blocks itself: skip parsing it.
+    if (process.env.ONNX_DISTILL_CPU_LOWERING === 'off' || bytes.byteLength > 32 * 2 ** 20) return bytes;
     const block = await nchwcBlockSize();
     return block ? lowerModelToNchwc(bytes, block).bytes : bytes;
   },
