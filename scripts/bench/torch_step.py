@@ -2,8 +2,9 @@
 """PyTorch eager reference for `npm run bench`: training-step img/s and peak RSS of the same networks.
 
 Development tool only (Debian's python3-torch); the CLI never needs Python. The networks mirror our zoo builders
-(CIFAR ResNet of He et al. 2016 as in RepDistiller's resnet8/resnet20, and the small plain CNN), written here from the
-paper's description. Prints one JSON object.
+(CIFAR ResNet of He et al. 2016 as in RepDistiller's resnet8/resnet20, and the zoo's plain CNN), written here from the
+paper's description. Times NCHW and channels_last (each on a fresh model) and reports the faster as the row's number,
+both under `formats`. Peak RSS is the process's over both. Prints one JSON object.
 
 usage: /usr/bin/python3 scripts/bench/torch_step.py --model resnet8 --input 1x28x28 --classes 10 --batch 128 --steps 30 --threads 2
 """
@@ -50,7 +51,30 @@ class CifarResNet(nn.Module):
         return self.fc(torch.flatten(F.adaptive_avg_pool2d(x, 1), 1))
 
 
+class PlainCNN(nn.Module):
+    """The zoo's `cnn` family: four conv3x3(pad 1, no bias)-BN-ReLU stages, 2x2 max pools between the last three,
+    global average pool, Linear (src/zoo/families/cnn.ts)."""
+
+    def __init__(self, widths, cin, classes):
+        super().__init__()
+        layers, c = [], cin
+        for i, w in enumerate(widths):
+            if i > 0:
+                layers.append(nn.MaxPool2d(2, 2))
+            layers += [nn.Conv2d(c, w, 3, 1, 1, bias=False), nn.BatchNorm2d(w), nn.ReLU(inplace=True)]
+            c = w
+        self.features = nn.Sequential(*layers)
+        self.fc = nn.Linear(c, classes)
+
+    def forward(self, x):
+        return self.fc(torch.flatten(F.adaptive_avg_pool2d(self.features(x), 1), 1))
+
+
 def build(name, cin, classes):
+    cnns = {'cnn-tiny': 8, 'cnn': 16, 'cnn-wide': 32}
+    if name in cnns:
+        w = cnns[name]
+        return PlainCNN([w, 2 * w, 4 * w, 8 * w], cin, classes)
     table = {
         'resnet8': (8, [16, 16, 32, 64]), 'resnet14': (14, [16, 16, 32, 64]), 'resnet20': (20, [16, 16, 32, 64]),
         'resnet32': (32, [16, 16, 32, 64]), 'resnet8x4': (8, [32, 64, 128, 256]),
@@ -70,28 +94,38 @@ def main():
     ap.add_argument('--steps', type=int, default=30)
     ap.add_argument('--warmup', type=int, default=5)
     ap.add_argument('--threads', type=int, default=2)
+    ap.add_argument('--memory-format', default='both', choices=['both', 'nchw', 'channels_last'])
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
     c, h, w = map(int, a.input.split('x'))
-    model = build(a.model, c, a.classes).train()
-    opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9, weight_decay=5e-4)
-    x = torch.randn(a.batch, c, h, w)
     y = torch.randint(0, a.classes, (a.batch,))
-    times = []
-    for i in range(a.warmup + a.steps):
-        t = time.perf_counter()
-        opt.zero_grad(set_to_none=True)
-        loss = F.cross_entropy(model(x), y)
-        loss.backward()
-        opt.step()
-        if i >= a.warmup:
-            times.append(time.perf_counter() - t)
-    med = statistics.median(times)
+    # Both memory formats, each on a fresh model; the issue's reference is the better of the two.
+    formats = {'nchw': torch.contiguous_format, 'channels_last': torch.channels_last}
+    if a.memory_format != 'both':
+        formats = {a.memory_format: formats[a.memory_format]}
+    runs = {}
+    for fmt, mf in formats.items():
+        torch.manual_seed(0)
+        model = build(a.model, c, a.classes).train().to(memory_format=mf)
+        opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9, weight_decay=5e-4)
+        x = torch.randn(a.batch, c, h, w).contiguous(memory_format=mf)
+        times = []
+        for i in range(a.warmup + a.steps):
+            t = time.perf_counter()
+            opt.zero_grad(set_to_none=True)
+            loss = F.cross_entropy(model(x), y)
+            loss.backward()
+            opt.step()
+            if i >= a.warmup:
+                times.append(time.perf_counter() - t)
+        med = statistics.median(times)
+        runs[fmt] = {'median_step_s': med, 'img_per_s': a.batch / med, 'spread_s': [min(times), max(times)]}
+    best = min(runs, key=lambda k: runs[k]['median_step_s'])
     print(json.dumps({
         'system': f'pytorch {torch.__version__} eager', 'model': a.model, 'input': a.input, 'batch': a.batch,
-        'threads': a.threads, 'median_step_s': med, 'img_per_s': a.batch / med,
-        'spread_s': [min(times), max(times)], 'peak_rss_mb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        'threads': a.threads, **runs[best], 'memory_format': best, 'formats': runs,
+        'peak_rss_mb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }))
 
 

@@ -62,13 +62,15 @@ export class Runtime {
   }
 
   // Create a session from model bytes, trying the requested devices in order and keeping every failure's reason.
-  async session(bytes: Uint8Array, label = 'model'): Promise<Session> {
+  // Each device may first lower the model for itself (see Device.lower); `portable` skips that.
+  async session(bytes: Uint8Array, label = 'model', opts: { portable?: boolean } = {}): Promise<Session> {
     const devices = resolveDevices(this.options.device ?? 'cpu');
     const errors: string[] = [];
     for (const d of devices) {
       try {
+        const model = d.lower && !opts.portable ? await d.lower(bytes) : bytes;
         const info = await this.call<{ sid: number; inputNames: string[]; outputNames: string[] }>({
-          kind: 'create', bytes, providers: d.providers({ deviceId: this.options.deviceId }),
+          kind: 'create', bytes: model, providers: d.providers({ deviceId: this.options.deviceId }),
           ...(this.options.threads ? { threads: this.options.threads } : {}),
         });
         this.device = d.name;

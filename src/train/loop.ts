@@ -112,7 +112,9 @@ export async function runNetworks(o: RunOptions): Promise<RunRecord> {
   const onSigint = () => { interrupted = true; log('interrupt: finishing the current step and saving a checkpoint (Ctrl-C again to abort)'); process.off('SIGINT', onSigint); };
   process.on('SIGINT', onSigint);
   try {
-    const stepSession = await rt.session(step.bytes, 'the training step');
+    // A run that saves its artifacts runs the portable step they contain, so that they repeat it bit for bit; other
+    // runs get the device's lowering (the CPU's blocked NCHWc Convs).
+    const stepSession = await rt.session(step.bytes, 'the training step', o.saveArtifacts ? { portable: true } : {});
     const trainable = o.networks.filter((n) => n.trainable);
     const frozen = o.networks.filter((n) => !n.trainable);
     const evalGraph = compileInference(trainable, { ...(o.ensemble ? { ensemble: o.ensemble } : {}), feeders: frozen });

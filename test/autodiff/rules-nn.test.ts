@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { Runtime } from '../../src/runtime/session.js';
+import { expandTrainingBatchNorm, toTrainingBatchNorm } from '../../src/compiler/bnTrain.js';
 import { gradcheck, type CheckCase } from './gradcheck.js';
 
 const rt = new Runtime({ threads: 1 });
@@ -87,3 +88,18 @@ test('BatchNormalization (inference form)', () => check('BatchNormalization', {
     { name: 'm', shape: [4], grad: false }, { name: 'v', shape: [4], grad: false, init: 'positive' }],
   build: (b, [x, s, bb, m, v]) => b.op.BatchNormalization!([x!, s!, bb!, m!, v!], { epsilon: 1e-3 }),
 }));
+
+// Training-mode BatchNorm (the BatchNormTrain pseudo-op and its fused rule, lowered as the compiler lowers it), on a
+// 4-D and a 2-D input; the running-stat outputs are not differentiated.
+for (const shape of [[3, 4, 3, 2], [5, 3]]) {
+  test(`BatchNormalization, training form (batch statistics), ${shape.length}-D`, () => check('BatchNormTrain', {
+    inputs: [{ name: 'x', shape, init: (z, k) => z + 0.3 * (k % 3) }, { name: 's', shape: [shape[1]!] }, { name: 'b', shape: [shape[1]!] },
+      { name: 'm', shape: [shape[1]!], grad: false }, { name: 'v', shape: [shape[1]!], grad: false, init: 'positive' }],
+    build: (b, [x, s, bb, m, v]) => {
+      const y = b.op.BatchNormalization!([x!, s!, bb!, m!, v!], { epsilon: 1e-3 });
+      toTrainingBatchNorm(b.graph);
+      return y;
+    },
+    lower: expandTrainingBatchNorm,
+  }));
+}

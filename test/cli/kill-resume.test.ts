@@ -30,9 +30,9 @@ const trainArgs = (out: string) => ['train', '--model', join(FIXTURES, 'small_re
 const distillArgs = (out: string) => ['distill', '--teacher', join(FIXTURES, 'small_resnet_eval.onnx'), '--student', 'zoo:cnn-tiny', '--method', 'kd', ...common, '--out', out];
 let args = trainArgs;
 
-// Start a run and SIGKILL it once epoch 1's checkpoint is on disk and epoch 2 is part-way through.
-// Returns how long after the checkpoint the kill came, in ms.
-async function killMidEpoch(out: string): Promise<number> {
+// Start a run and SIGKILL it once epoch 1's checkpoint is on disk and epoch 2 is part-way through; `epochSeconds` is
+// the uninterrupted run's epoch 2. Returns how long after the checkpoint the kill came, in ms.
+async function killMidEpoch(out: string, epochSeconds: number): Promise<number> {
   const child = spawn(process.execPath, [bin, ...args(out)], { env, stdio: 'ignore' });
   const started = Date.now();
   const ckpt = join(out, 'checkpoint.bin');
@@ -40,8 +40,9 @@ async function killMidEpoch(out: string): Promise<number> {
     if (child.exitCode !== null) throw new Error(`the run ended (${child.exitCode}) before its first checkpoint`);
     await new Promise((r) => setTimeout(r, 10));
   }
-  // About a third of an epoch in (the time to the first checkpoint bounds an epoch from above).
-  const delay = Math.min(1500, (Date.now() - started) / 6);
+  // About a third of an epoch in: the time to the first checkpoint bounds an epoch from above, and the reference
+  // run's own epoch 2 keeps a fast step (or a slow start under load) from landing the kill after the epoch.
+  const delay = Math.min(1500, (Date.now() - started) / 6, (epochSeconds * 1000) / 3);
   await new Promise((r) => setTimeout(r, delay));
   const exited = new Promise<NodeJS.Signals | null>((r) => child.on('exit', (_code, signal) => r(signal)));
   child.kill('SIGKILL');
@@ -53,8 +54,8 @@ test('train: kill -9 mid-epoch, then --resume, ends bit-identical to an uninterr
   const full = join(root, 'full'), cut = join(root, 'cut');
   const ref = spawnSync(process.execPath, [bin, ...args(full)], { env, encoding: 'utf8' });
   assert.equal(ref.status, 0, ref.stderr);
-  const delay = await killMidEpoch(cut);
   const epoch2 = (JSON.parse(readFileSync(join(full, 'run.json'), 'utf8')) as { history: { seconds: number }[] }).history[1]!.seconds;
+  const delay = await killMidEpoch(cut, epoch2);
   assert.ok(delay < epoch2 * 1000 * 0.8, `the kill (${delay} ms into epoch 2) must land before epoch 2 (${epoch2} s) ends`);
   const ck = loadCheckpoint(cut);
   assert.equal(ck.meta.epoch, 1, 'killed during epoch 2, after epoch 1 was checkpointed');
@@ -68,7 +69,7 @@ test('distill: kill -9 mid-epoch, then only --resume, ends bit-identical to an u
   const full = join(root, 'dfull'), cut = join(root, 'dcut');
   const ref = spawnSync(process.execPath, [bin, ...args(full)], { env, encoding: 'utf8' });
   assert.equal(ref.status, 0, ref.stderr);
-  await killMidEpoch(cut);
+  await killMidEpoch(cut, (JSON.parse(readFileSync(join(full, 'run.json'), 'utf8')) as { history: { seconds: number }[] }).history[1]!.seconds);
   assert.equal(loadCheckpoint(cut).meta.epoch, 1, 'killed during epoch 2, after epoch 1 was checkpointed');
   const resumed = spawnSync(process.execPath, [bin, 'distill', '--resume', cut], { env, encoding: 'utf8' });
   assertResumed(resumed, full, cut, 'student.onnx');

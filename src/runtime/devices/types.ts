@@ -7,4 +7,7 @@ export interface Device {
   priority: number;
   description: string;
   providers(opts: { deviceId?: number }): InferenceSession.ExecutionProviderConfig[];
+  // A device-specific rewrite of a model before its session is created (same results, faster kernels); the portable
+  // standard-op graph is what every other device runs.
+  lower?(bytes: Uint8Array): Promise<Uint8Array>;
 }
