@@ -3,7 +3,7 @@
 // Each run is a library `distill()` call on the same PNG folder; the first epoch is warm-up, the cost of a row is the
 // median of its runs' other epochs' seconds per step. Writes bench-results/teacher-cache.json and its section of BENCHMARKS.md.
 // Not a test: numbers, no assertions.
-//   node --import tsx scripts/bench/teacher-cache.ts [--images 2000] [--epochs 4] [--batch 64] [--threads 2] [--student zoo:cnn]
+//   node --import tsx scripts/bench/teacher-cache.ts [--images 2000] [--epochs 4] [--batch 64] [--threads 2] [--student zoo:cnn] [--teacher models/fashion-mnist-teacher/model.onnx]
 import { readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { cpus, loadavg } from 'node:os';
@@ -24,7 +24,9 @@ const threads = Number(arg('threads', String(cpus().length)));
 const student = arg('student', 'zoo:cnn');
 // Rows run in interleaved rounds (CE, KD, cold, warm, CE, ...) so that drift in the machine's load hits all alike.
 const rounds = Number(arg('rounds', '2'));
-const teacher = join(root, 'test/fixtures/small_resnet_eval.onnx');
+// Default teacher: the shipped one (zoo:cnn-wide, 390,890 parameters), the teacher a user's first KD runs use.
+const teacherArg = arg('teacher', 'models/fashion-mnist-teacher/model.onnx');
+const teacher = join(root, teacherArg);
 const out = join(root, 'bench-results', 'teacher-cache');
 rmSync(out, { recursive: true, force: true });
 const data = join(out, 'images');
@@ -69,8 +71,8 @@ const table = [
 const body = [
   '## Teacher cache: KD epoch cost over a CE epoch',
   '',
-  `Taken ${new Date().toISOString().slice(0, 10)} with \`node --import tsx scripts/bench/teacher-cache.ts --images ${images} --epochs ${epochs} --batch ${batch} --threads ${threads} --student ${student} --rounds ${rounds}\` on ${machine.cpu}, ${machine.cores} cores; ${threads} onnxruntime threads; Node ${machine.node}, onnxruntime-node ${machine.onnxruntime_node}; 1-minute load average ${machine.load_average.map((l) => l.toFixed(1)).join('–')}.`,
-  `Teacher \`test/fixtures/small_resnet_eval.onnx\`, student \`${student}\`, ${images} Fashion-MNIST training images as PNG files (decoded into memory, pad-crop + flip), batch ${batch} (${Math.floor(images / batch)} steps per epoch). Each row is ${rounds} runs, interleaved with the other rows' in rounds; its cost is the median over their epochs 2–${epochs} (epoch 1 is warm-up; ${rounds * (epochs - 1)} epochs) of seconds per step, min–max across those epochs; the ratio is to the CE row of the same invocation. Cold fills a fresh cache each round, warm replays it.`,
+  `Taken ${new Date().toISOString().slice(0, 10)} with \`node --import tsx scripts/bench/teacher-cache.ts --images ${images} --epochs ${epochs} --batch ${batch} --threads ${threads} --student ${student} --teacher ${teacherArg} --rounds ${rounds}\` on ${machine.cpu}, ${machine.cores} cores; ${threads} onnxruntime threads; Node ${machine.node}, onnxruntime-node ${machine.onnxruntime_node}; 1-minute load average ${machine.load_average.map((l) => l.toFixed(1)).join('–')}.`,
+  `Teacher \`${teacherArg}\`, student \`${student}\`, ${images} Fashion-MNIST training images as PNG files (decoded into memory, pad-crop + flip), batch ${batch} (${Math.floor(images / batch)} steps per epoch). Each row is ${rounds} runs, interleaved with the other rows' in rounds; its cost is the median over their epochs 2–${epochs} (epoch 1 is warm-up; ${rounds * (epochs - 1)} epochs) of seconds per step, min–max across those epochs; the ratio is to the CE row of the same invocation. Cold fills a fresh cache each round, warm replays it.`,
   ...(machine.load_average[0]! > machine.cores ? [`The machine was overloaded while timing (load above its ${machine.cores} cores): the spread shows how far apart rows can be by contention alone; rerun on a quiet machine before reading the ratios.`] : []),
   '',
   ...table,
