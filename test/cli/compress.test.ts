@@ -94,6 +94,7 @@ test('bad options: a clear message, exit 2, before any training', async () => {
     [[...small, '--size', '1.5'], /--size: '1\.5' must be a fraction of the teacher's parameters in \(0, 1\]/],
     [[...small, '--size', '0.0001'], /no student fits 0 parameters/],
     [[...small, '--formats', 'fp32,int4'], /--formats: unknown format 'int4'; choose from fp32, fp16, int8/],
+    [[...small, '--weight-bits', '6'], /--weight-bits: 6 is not one of 7, 8/],
     [[...small, '--size', '0.5', '--student', 'zoo:cnn-tiny'], /--size 0\.5 chooses the student, but --student zoo:cnn-tiny names one/],
     [[...small, '--teacher', join(FIXTURES, 'resnet18.onnx')], /two teachers given/],
     [['compress', join(root, 'missing.onnx')], /teacher '.*missing\.onnx': no such file/],
