@@ -10,7 +10,7 @@ import { toFloat16, type IoType } from './fp16.js';
 import { cleanInferenceGraph, type CleanReport } from './fp32.js';
 import { planInt8, quantizeDynamic, quantizeStatic } from './int8.js';
 import { verifyExport, VerificationError, type Verification, type VerifyCriteria } from './verify.js';
-import { WEIGHT_BITS, type WeightBits } from './qdq.js';
+import { checkWeightBits, type WeightBits } from './qdq.js';
 
 // The formats `export --format` writes.
 export const FORMATS = ['fp32', 'fp16', 'int8'] as const;
@@ -74,8 +74,7 @@ async function convert(model: Model, o: ExportOptions, data: ModelData, ctx: Cli
   if (o.format === 'fp32') return { model };
   if (o.format === 'fp16') return { model: toFloat16(model, o.io ?? DEFAULTS.io) };
   if (o.io === 'fp16') throw new UserError('--io fp16 goes with --format fp16; int8 models take and give float32');
-  const bits = o.weightBits ?? DEFAULTS.weightBits;
-  if (!WEIGHT_BITS.includes(bits)) throw new UserError(`--weight-bits: ${String(bits)} is not one of ${WEIGHT_BITS.join(', ')}`);
+  const bits = checkWeightBits(o.weightBits ?? DEFAULTS.weightBits);
   if (o.dynamic) return { model: quantizeDynamic(model, bits), calibration: { dynamic: true } };
   const calibrator = await calibratorNamed(o.calibrate ?? DEFAULTS.calibrate);
   const fp32 = serializeModel(model).onnx;

@@ -1,5 +1,6 @@
 import { Node, type Graph, type Value } from '../ir/graph.js';
 import { Tensor } from '../ir/tensor.js';
+import { UserError } from '../util/errors.js';
 
 // Affine 8-bit parameters of one tensor: real = scale · (q − zeroPoint). Activations are uint8 (zero point 0..255)
 // with int8 weights, the U8S8 form onnxruntime's x86 and wasm kernels take: int8 activations read by more than one
@@ -23,6 +24,12 @@ export function activationParams(lo: number, hi: number): QParams {
 // never saturate, at the price of one bit of weight precision. 7 is the portable default.
 export type WeightBits = 7 | 8;
 export const WEIGHT_BITS: readonly WeightBits[] = [7, 8];
+
+// A weight-bits value from an option, or a UserError naming --weight-bits (export and compress check it alike).
+export function checkWeightBits(bits: unknown): WeightBits {
+  if (!WEIGHT_BITS.includes(bits as WeightBits)) throw new UserError(`--weight-bits: ${String(bits)} is not one of ${WEIGHT_BITS.join(', ')}`);
+  return bits as WeightBits;
+}
 
 // Per-channel symmetric int weights along `axis`: scale_c = max|w_c| / qmax, zero point 0, values in [−qmax, qmax]
 // with qmax = 2^(bits−1) − 1.

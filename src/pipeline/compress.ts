@@ -9,7 +9,7 @@ import { openData } from '../data/index.js';
 import { evaluateModel, type EvalReport } from '../eval/index.js';
 import { exportModel, FORMATS, writeExport, type ExportOptions, type ExportResult, type Format } from '../export/index.js';
 import { VerificationError } from '../export/verify.js';
-import { WEIGHT_BITS, type WeightBits } from '../export/qdq.js';
+import { checkWeightBits } from '../export/qdq.js';
 import { loadModel, saveModel, type Model } from '../ir/model.js';
 import { writeReport, type ReportFormat, type ReportRole, type ReportRow, type WrittenReport } from '../report/index.js';
 import type { RunRecord } from '../train/loop.js';
@@ -182,7 +182,7 @@ export async function compress(options: CompressOptions & { config?: string }, c
   const cfg = resolveCompressConfig(options);
   const formats = parseFormats(cfg.formats ?? FORMATS.join(','));
   // Checked here, before the student trains, not when the int8 export first reads it.
-  if (cfg.weightBits !== undefined && !WEIGHT_BITS.includes(cfg.weightBits as WeightBits)) throw new UserError(`--weight-bits: ${cfg.weightBits} is not one of ${WEIGHT_BITS.join(', ')}`);
+  const weightBits = checkWeightBits(cfg.weightBits);
   const teacherSpec = cfg.teacher ?? SHIPPED_TEACHER;
   if (cfg.teacher === undefined && !existsSync(SHIPPED_TEACHER)) throw new UserError(`no teacher given and the shipped teacher is missing (${SHIPPED_TEACHER})`, 'give one: onnx-distill compress teacher.onnx');
   if (!teacherSpec.startsWith('zoo:') && !existsSync(teacherSpec)) throw new UserError(`teacher '${teacherSpec}': no such file (give an .onnx classifier or zoo:<name>)`);
@@ -216,7 +216,7 @@ export async function compress(options: CompressOptions & { config?: string }, c
   const t2 = performance.now();
   // Every network of one run was trained on the same images with the same preprocessing: open the data once for all.
   const opened = await openModelData(data, describeClassifier(loadModel(trained[0]![1]), trained[0]![1]), {}, c, '--data', split);
-  const { exports, skipped } = await exportAll(trained, formats, { data, calibration: cfg.calibration!, calibrate: cfg.calibrate!, weightBits: cfg.weightBits as WeightBits, verifyImages: cfg.verifyImages!, threads, split, opened }, outDir, c);
+  const { exports, skipped } = await exportAll(trained, formats, { data, calibration: cfg.calibration!, calibrate: cfg.calibrate!, weightBits, verifyImages: cfg.verifyImages!, threads, split, opened }, outDir, c);
   seconds.export = (performance.now() - t2) / 1000;
 
   const tFile = teacherFile(teacherSpec, run, run.outputs[trained[0]![0]]!, outDir, cfg.seed ?? 0);

@@ -64,14 +64,10 @@ export function lowerConvsToNchwc(g: Graph, block: number): number {
 // A graph whose shapes cannot be inferred (ops without a shape rule) is left as it is: this is an optimisation only.
 export function lowerModelToNchwc(bytes: Uint8Array, block: number): { bytes: Uint8Array; lowered: number } {
   let m: Model;
+  let lowered: number;
   try {
     m = parseModel(bytes);
     inferShapes(m.graph);
-  } catch {
-    return { bytes, lowered: 0 };
-  }
-  let lowered: number;
-  try {
     lowered = lowerConvsToNchwc(m.graph, block);
   } catch {
     return { bytes, lowered: 0 };
