@@ -81,6 +81,7 @@ export const COMPRESS_OPTIONS: OptionDef[] = [
   { key: 'calibrate', type: 'string', default: 'percentile', choices: ['percentile', 'minmax', 'entropy'], describe: 'int8: activation range calibrator' },
   { key: 'weightBits', type: 'number', default: 7, integer: true, describe: 'int8: weight bits: 7 runs unsaturated on every x86 CPU (onnxruntime\'s AVX2 kernels without VNNI saturate 8-bit weights), 8 keeps one more bit for VNNI or ARM targets' },
   { key: 'verifyImages', type: 'number', default: 1000, integer: true, positive: true, describe: 'validation images each export is verified on (onnxruntime-node and -web against fp32)' },
+  { key: 'latencySeconds', type: 'number', default: 10, positive: true, describe: 'time budget of the latency measurement per model and batch size (batch 1 and 32): up to 30 timed runs or this many seconds, whichever comes first, so a large teacher cannot dominate the job' },
 ];
 
 // Default epochs of `compress`: the no-argument run (the shipped teacher, the embedded 12k-image subset, a student

@@ -14,7 +14,7 @@ import { AccuracyMeter, type AccuracyReport } from './metrics.js';
 import { measureLatency, type LatencyReport } from './latency.js';
 
 export { AccuracyMeter } from './metrics.js';
-export { measureLatency } from './latency.js';
+export { describeLatency, LATENCY_DEFAULTS, measureLatency } from './latency.js';
 
 // What `eval` measures of a classifier.
 export interface EvalReport {
@@ -40,6 +40,8 @@ export interface EvalOptions {
   threads?: number;
   latencyBatches?: number[];
   runs?: number;
+  // Time budget of the timed latency runs per batch size, in seconds (they stop at `runs` or at this, whichever first).
+  latencySeconds?: number;
   // The training run's hold-out, for data without a validation split.
   split?: SplitFlags;
   // The data already opened for this model's input and preprocessing (compress evaluates several models on one).
@@ -81,8 +83,14 @@ export async function evaluateModel(path: string, o: EvalOptions, ctx: CliContex
     await runner.close();
   }
   const latency: LatencyReport[] = [];
-  for (const batch of o.latencyBatches ?? [1, 32]) {
-    latency.push(await measureLatency(bytes, info.input, { batch, threads, runs: o.runs ?? 30, ...(inputType ? { inputType } : {}) }));
+  const timing = new StageBar(!ctx.json);
+  try {
+    for (const batch of o.latencyBatches ?? [1, 32]) {
+      const onRun = (done: number, planned: number) => timing.update(`timing batch ${batch}`, done, planned);
+      latency.push(await measureLatency(bytes, info.input, { batch, threads, onRun, ...(o.runs !== undefined ? { runs: o.runs } : {}), ...(o.latencySeconds !== undefined ? { seconds: o.latencySeconds } : {}), ...(inputType ? { inputType } : {}) }));
+    }
+  } finally {
+    timing.stop();
   }
   const shaped = parseModel(bytes, path).graph;
   inferShapes(shaped, { inputShapes: { [info.inputName]: [1, ...info.input] } });

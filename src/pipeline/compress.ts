@@ -31,6 +31,8 @@ export interface CompressOptions extends DistillOptions {
   calibrate?: string;
   weightBits?: number;
   verifyImages?: number;
+  // Seconds of timed latency runs per model and batch size (default 10).
+  latencySeconds?: number;
 }
 
 // An export that failed its verification: left out of the report, named in it.
@@ -222,10 +224,15 @@ export async function compress(options: CompressOptions & { config?: string }, c
   const tFile = teacherFile(teacherSpec, run, run.outputs[trained[0]![0]]!, outDir, cfg.seed ?? 0);
   stage(c, 4, `evaluating the teacher and ${exports.length} export(s) on the validation split`);
   const t3 = performance.now();
-  const evalOpts = { data, split, threads: 1 };
+  const evalOpts = { data, split, threads: 1, ...(cfg.latencySeconds !== undefined ? { latencySeconds: cfg.latencySeconds } : {}) };
   const teacherEval = await evaluateModel(tFile, { ...evalOpts, preprocess: teacherPreprocessFlags(cfg) }, c);
   const rows = [row('teacher', 'teacher', storedFormat(loadModel(tFile)), tFile, outDir, teacherEval, run.outputs.teacher === tFile ? 'trained online with the students' : undefined)];
-  for (const e of exports) rows.push(row(e.model, e.model === 'ensemble' ? 'ensemble' : 'student', e.format, e.file, outDir, await evaluateModel(e.file, { ...evalOpts, opened }, c), e.notes));
+  const evals = [teacherEval];
+  for (const e of exports) {
+    const ev = await evaluateModel(e.file, { ...evalOpts, opened }, c);
+    evals.push(ev);
+    rows.push(row(e.model, e.model === 'ensemble' ? 'ensemble' : 'student', e.format, e.file, outDir, ev, e.notes));
+  }
   seconds.evaluate = (performance.now() - t3) / 1000;
   seconds.total = (performance.now() - t0) / 1000;
 
@@ -233,10 +240,10 @@ export async function compress(options: CompressOptions & { config?: string }, c
     command: 'compress', teacher: shown(tFile, outDir), student: Array.isArray(student) && student.length === 1 ? student[0] : student, method, data, epochs: cfg.epochs,
     ...(choice ? { choice: { size: cfg.size ?? DEFAULT_SIZE, budget: choice.budget, teacherParams: choice.teacherParams, reason: choice.reason, candidates: choice.candidates } } : {}),
     distill: { loss: run.loss, networks: run.networks, ensemble: run.ensemble },
-    evaluation: { split: 'validation', images: teacherEval.accuracy.images, latency: { engine: teacherEval.runtime.engine, version: teacherEval.runtime.version, threads: teacherEval.runtime.threads, runs: teacherEval.latency[0]?.runs ?? 0, statistic: 'p50' } },
+    evaluation: { split: 'validation', images: teacherEval.accuracy.images, latency: latencyMeta(teacherEval, rows, evals) },
     skipped, seconds,
   };
-  const report = await writeReport(outDir, rows, { title: `Compression report: ${method} from ${shown(tFile, outDir)}`, history: run.history, meta });
+  const report = await writeReport(outDir, rows, { title: `Compression report: ${method} from ${shown(tFile, outDir)}`, history: run.history, meta, latencyNote: latencyNote(evals) });
   const reportJson = JSON.parse(readFileSync(report.json, 'utf8')) as Record<string, unknown>;
   return { outDir, rows, report, reportJson, run, choice, skipped, interrupted: false };
 }
@@ -250,3 +257,20 @@ function teacherPreprocessFlags(cfg: CompressOptions) {
   };
 }
 
+// How latency was measured, per report row: the timed runs made at each batch size and whether the time budget cut them.
+function latencyMeta(teacher: EvalReport, rows: ReportRow[], evals: EvalReport[]) {
+  const first = teacher.latency[0];
+  return {
+    engine: teacher.runtime.engine, version: teacher.runtime.version, threads: teacher.runtime.threads, statistic: 'p50',
+    plannedRuns: first?.plannedRuns ?? 0, budgetSeconds: first?.budgetSeconds ?? 0,
+    runs: Object.fromEntries(evals.map((e, i) => [`${rows[i]!.model} ${rows[i]!.format}`, Object.fromEntries(e.latency.map((l) => [`batch${l.batch}`, l.runs]))])),
+  };
+}
+
+// report.md's account of the latency measurement: engine, threads, the run budget and where time cut it short.
+function latencyNote(evals: EvalReport[]): string {
+  const first = evals[0]!;
+  const l = first.latency[0];
+  const cut = evals.filter((e) => e.latency.some((r) => r.stoppedBy === 'time')).map((e) => e.model.split('/').pop());
+  return `onnxruntime-node ${first.runtime.version}, ${first.runtime.threads} thread; up to ${l?.plannedRuns ?? 0} timed runs or ${l?.budgetSeconds ?? 0} s per model and batch size${cut.length ? `; the time budget ended the timing of ${cut.join(', ')}` : ''}`;
+}

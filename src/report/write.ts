@@ -24,6 +24,8 @@ export interface WriteReportOptions {
   history?: TrainingHistory;
   // Extra fields for report.json (command, method, teacher path, dataset...), kept as given.
   meta?: Record<string, unknown>;
+  // How latency was measured (runs, budget, threads), written under the table of report.md.
+  latencyNote?: string;
   png?: PngOptions;
 }
 
@@ -65,7 +67,7 @@ export async function writeReport(outDir: string, rows: ReportRow[], opts: Write
   const json = join(outDir, REPORT_FILES.json);
   writeFileAtomic(json, `${JSON.stringify({ ...opts.meta, createdAt: new Date().toISOString(), rows, plots }, null, 2)}\n`);
   const markdown = join(outDir, REPORT_FILES.markdown);
-  writeFileAtomic(markdown, reportMarkdown(rows, plots, opts.title ?? 'Compression report'));
+  writeFileAtomic(markdown, reportMarkdown(rows, plots, opts.title ?? 'Compression report', opts.latencyNote));
   return { json, markdown, plots, table: formatTable(rows) };
 }
 
@@ -75,9 +77,9 @@ const CAPTIONS: Record<keyof WrittenReport['plots'], string> = {
   trainingCurves: 'Training curves',
 };
 
-function reportMarkdown(rows: ReportRow[], plots: WrittenReport['plots'], title: string): string {
+function reportMarkdown(rows: ReportRow[], plots: WrittenReport['plots'], title: string, latencyNote?: string): string {
   const lines = [`# ${title}`, '', markdownTable(rows), '',
-    'Top-1 is the accuracy on the evaluation split; latency is the median time of one forward pass of the whole batch.', ''];
+    `Top-1 is the accuracy on the evaluation split; latency is the median time of one forward pass of the whole batch${latencyNote ? ` (${latencyNote})` : ''}.`, ''];
   for (const [k, file] of Object.entries(plots) as [keyof WrittenReport['plots'], string][]) {
     lines.push(`## ${CAPTIONS[k]}`, '', `![${CAPTIONS[k]}](${file})`, '');
   }

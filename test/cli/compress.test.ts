@@ -30,7 +30,10 @@ before(async () => {
   await exportSplit(idx.val as MemoryImages, idx.classes, join(images, 'val'), 200);
 });
 
-interface ReportJson { command: string; student: string; method: string; rows: ReportRow[]; plots: Record<string, string>; skipped: unknown[] }
+interface ReportJson {
+  command: string; student: string; method: string; rows: ReportRow[]; plots: Record<string, string>; skipped: unknown[];
+  evaluation: { latency: { plannedRuns: number; budgetSeconds: number; runs: Record<string, Record<string, number>> } };
+}
 
 // The pixel size a spec renders to at the report's scale (2 px per SVG unit).
 async function expectedSize(spec: TopLevelSpec): Promise<{ width: number; height: number }> {
@@ -42,7 +45,7 @@ async function expectedSize(spec: TopLevelSpec): Promise<{ width: number; height
 test('compress through the binary: teacher and three exports evaluated, report files, plots, --json', async () => {
   const out = join(root, 'run');
   const r = run(['compress', teacher, '--data', images, '--student', 'zoo:cnn-tiny', '--epochs', '1', '--batch-size', '50', '--threads', '1',
-    '--calibration', '200', '--verify-images', '100', '--out', out, '--json']);
+    '--calibration', '200', '--verify-images', '100', '--latency-seconds', '0.5', '--out', out, '--json']);
   assert.equal(r.status, 0, r.stderr);
   for (const s of ['[1/4] choosing the student', '[2/4] distilling (kd, 1 epoch)', '[3/4] exporting student as fp32, fp16, int8', '[4/4] evaluating the teacher and 3 export(s)']) {
     assert.ok(r.stderr.includes(s), `no stage message '${s}' in:\n${r.stderr}`);
@@ -71,6 +74,12 @@ test('compress through the binary: teacher and three exports evaluated, report f
     assert.ok(row.latencyMsBatch1 > 0 && row.latencyMsBatch32 > row.latencyMsBatch1, JSON.stringify(row));
   }
   assert.ok(report.rows[3]!.sizeBytes < report.rows[0]!.sizeBytes * 4, 'int8 export is of a student, not a teacher');
+  // Latency is bounded by --latency-seconds and the report says how many runs each row got.
+  const lat = report.evaluation.latency;
+  assert.equal(lat.budgetSeconds, 0.5);
+  assert.equal(lat.plannedRuns, 30);
+  assert.deepEqual(Object.keys(lat.runs), ['teacher fp32', 'student fp32', 'student fp16', 'student int8']);
+  for (const runs of Object.values(lat.runs)) for (const b of ['batch1', 'batch32']) assert.ok(runs[b]! >= 3 && runs[b]! <= 30, JSON.stringify(lat.runs));
 
   // The plots decode as PNGs at the size their specs render to.
   assert.deepEqual(report.plots, { accuracySize: 'accuracy-size.png', accuracyLatency: 'accuracy-latency.png', trainingCurves: 'training-curves.png' });
@@ -83,6 +92,7 @@ test('compress through the binary: teacher and three exports evaluated, report f
   }
   const md = readFileSync(join(out, 'report.md'), 'utf8');
   for (const f of ['student.fp32.onnx', 'student.int8.onnx', 'accuracy-size.png', 'accuracy-latency.png', 'training-curves.png']) assert.ok(md.includes(f), `report.md lacks ${f}`);
+  assert.match(md, /up to 30 timed runs or 0\.5 s per model and batch size/);
   for (const f of ['student.onnx', 'run.json', 'config.yaml', 'checkpoint.bin']) assert.ok(existsSync(join(out, f)), f);
 });
 

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import type { EvalReport } from '../../src/eval/index.js';
 import { AccuracyMeter } from '../../src/eval/metrics.js';
-import { percentile } from '../../src/eval/latency.js';
+import { percentile, timedRuns } from '../../src/eval/latency.js';
 import { loadModel, saveModel } from '../../src/ir/model.js';
 import { cli, FIXTURES } from '../cli/helpers.js';
 
@@ -35,6 +35,46 @@ describe('AccuracyMeter', () => {
     const v = Array.from({ length: 30 }, (_, i) => i + 1);
     assert.equal(percentile(v, 0.5), 15);
     assert.equal(percentile(v, 0.95), 29);
+  });
+});
+
+describe('latency is bounded by runs and by time', () => {
+  const sleep = (ms: number) => () => new Promise((r) => setTimeout(r, ms));
+
+  test('a slow run stops at the time budget, never under the minimum run count', async () => {
+    const t0 = performance.now();
+    const times = await timedRuns(sleep(20), 1000, 150, 3);
+    const wall = performance.now() - t0;
+    assert.ok(times.length >= 3 && times.length < 20, `${times.length} runs`);
+    assert.ok(wall < 150 + 2 * Math.max(...times), `${wall} ms`);
+    assert.equal((await timedRuns(sleep(30), 100, 1, 4)).length, 4);
+  });
+
+  test('a fast run stops at the run count, and progress is reported per run', async () => {
+    const seen: number[] = [];
+    const times = await timedRuns(async () => {}, 7, 60_000, 3, (d) => seen.push(d));
+    assert.equal(times.length, 7);
+    assert.deepEqual(seen, [1, 2, 3, 4, 5, 6, 7]);
+  });
+
+  test('eval --latency-seconds cuts a long --runs short and says so', async () => {
+    const r = await cli(['eval', fixture, '--mean', '0.5', '--std', '0.5', '--runs', '1000000', '--latency-seconds', '0.3', '--limit', '64', '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const j = JSON.parse(r.stdout) as EvalReport;
+    for (const l of j.latency) {
+      assert.ok(l.runs >= 3 && l.runs < 1000000, `${l.runs} runs`);
+      assert.equal(l.stoppedBy, 'time');
+      assert.equal(l.budgetSeconds, 0.3);
+      assert.equal(l.plannedRuns, 1000000);
+    }
+    const text = await cli(['eval', fixture, '--mean', '0.5', '--std', '0.5', '--runs', '1000000', '--latency-seconds', '0.2', '--limit', '64', '--latency-batches', '1']);
+    assert.match(text.stdout, /batch 1: \d+ timed runs \(the 0\.2 s budget ended it\)/);
+  });
+
+  test('--latency-seconds must be positive', async () => {
+    const r = await cli(['eval', fixture, '--latency-seconds', '0']);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /--latency-seconds: '0' must be a positive number/);
   });
 });
 
@@ -72,7 +112,7 @@ describe('eval on a PyTorch export', () => {
     assert.match(r.stdout, /top-1 \d+\.\d\d%\s+top-5 \d+\.\d\d%/);
     assert.match(r.stdout, /class-9/);
     assert.match(r.stdout, /batch 1\s+p50 [\d.]+ ms\s+p95/);
-    assert.match(r.stdout, /1 thread, 3 timed runs/);
+    assert.match(r.stdout, /1 thread; batch 1: 3 timed runs\)/);
     assert.doesNotMatch(r.stderr, /normalisation: the model records none/);
   });
 
