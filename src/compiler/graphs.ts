@@ -1,10 +1,14 @@
 import type { Graph, Value } from '../ir/graph.js';
 import { parseModel, serializeModel, type Model } from '../ir/model.js';
+import type { Tensor } from '../ir/tensor.js';
 import { UserError } from '../util/errors.js';
 
-// Deep-copy a model's graph through its bytes (the compiler never mutates the caller's model).
+// Copy a model's graph through its bytes (the compiler never mutates the caller's model); the copy shares the
+// original's weight tensors, which nothing mutates in place (passes make new tensors).
 export function copyGraph(model: Model): Graph {
-  return parseModel(serializeModel(model).onnx).graph;
+  // Weights are shared with the original, never copied: a 100 MB teacher is placed and probed several times per step.
+  const shared: Tensor[] = [];
+  return parseModel(serializeModel(model, { share: shared }).onnx, '<bytes>', { shared }).graph;
 }
 
 // The single image input of a classifier graph, or a clear error.

@@ -56,7 +56,7 @@ const MAX_MODEL_BYTES = 2 ** 31 - 1;
 
 // Parse model bytes, validated as onnx's checker and onnxruntime's loader would (see validate.ts); `path` locates
 // external data and names the file in errors.
-export function parseModel(bytes: Uint8Array, path = '<bytes>'): Model {
+export function parseModel(bytes: Uint8Array, path = '<bytes>', o: { shared?: Tensor[] } = {}): Model {
   let proto: ModelProto;
   try {
     proto = fromBinary(ModelProtoSchema, bytes);
@@ -69,16 +69,36 @@ export function parseModel(bytes: Uint8Array, path = '<bytes>'): Model {
   validateModelProto(proto, path);
   const opsets = new Map<string, number>();
   for (const o of proto.opsetImport) opsets.set(o.domain === 'ai.onnx' ? '' : o.domain, Number(o.version));
-  const ext = new ExternalData(path === '<bytes>' ? process.cwd() : dirname(resolve(path)), path);
+  const ext = o.shared ? new SharedTensors(o.shared) : new ExternalData(path === '<bytes>' ? process.cwd() : dirname(resolve(path)), path);
   const graph = graphFromProto(proto.graph, ext);
   const model = new Model(graph, opsets, proto);
   proto.graph = undefined;
   return model;
 }
 
+// Where an initializer's external bytes come from: a file beside the model, or tensors already in memory.
+interface TensorSource {
+  read(t: TensorProto): Uint8Array;
+}
+
+// The location of initializers a copy shares with the graph it was copied from (serializeModel's `share`).
+const SHARED_LOCATION = 'onnx-distill-shared-tensors';
+
+// In-memory external data: the offset indexes a list of tensors, whose bytes are handed back without copying.
+class SharedTensors implements TensorSource {
+  constructor(private tensors: Tensor[]) {}
+
+  read(t: TensorProto): Uint8Array {
+    const info = new Map(t.externalData.map((e) => [e.key, e.value]));
+    const shared = info.get('location') === SHARED_LOCATION ? this.tensors[Number(info.get('offset'))] : undefined;
+    if (!shared) throw new Error(`tensor '${t.name}' is not one of the shared tensors of this copy`);
+    return shared.bytes();
+  }
+}
+
 // Reads each external tensor's own byte range (positioned reads): nothing is allocated before the range is checked
 // against the file's real size, and the file must resolve, links included, inside the model's folder.
-class ExternalData {
+class ExternalData implements TensorSource {
   private sizes = new Map<string, number>();
   constructor(private dir: string, private modelPath: string) {}
 
@@ -130,7 +150,7 @@ class ExternalData {
 }
 
 // Decode a TensorProto (raw, typed fields or external) into a Tensor.
-export function tensorFromProto(t: TensorProto, ext?: ExternalData): Tensor {
+export function tensorFromProto(t: TensorProto, ext?: TensorSource): Tensor {
   const dtype = dtypeFromCode(t.dataType);
   const dims = t.dims.map(Number);
   if (t.dataLocation === TensorProto_DataLocation.EXTERNAL) {
@@ -194,7 +214,7 @@ function attrFromProto(a: AttributeProto): Attribute {
   }
 }
 
-function graphFromProto(gp: GraphProto, ext: ExternalData): Graph {
+function graphFromProto(gp: GraphProto, ext: TensorSource): Graph {
   const g = new Graph(gp.name || 'graph');
   g.docString = gp.docString;
   for (const t of gp.initializer) g.addInitializer(t.name, tensorFromProto(t, ext));
@@ -263,19 +283,33 @@ function valueInfo(name: string, t: ValueType | undefined, doc = ''): ValueInfoP
 export interface SaveOptions {
   // Sidecar file name (relative to the model) for large tensors; set automatically past 1.8 GiB.
   externalData?: string;
+  // In-memory copies (copyGraph): initializers of at least 4 KiB are not encoded but collected here, so that a
+  // parse with `{ shared }` hands the same bytes back instead of a second copy of every weight.
+  share?: Tensor[];
   // Tensors at least this many bytes go to the sidecar (default 1024).
   externalThreshold?: number;
   // Emit value_info for every value with a known type.
   valueInfo?: boolean;
 }
 
-function graphToProto(g: Graph, ext: { chunks: Uint8Array[]; offset: number; location: string; threshold: number } | undefined, withInfo: boolean): GraphProto {
+function sharedTensorProto(name: string, t: Tensor, share: Tensor[]): TensorProto {
+  const tp = tensorToProto(name, t);
+  tp.rawData = new Uint8Array(0);
+  tp.dataLocation = TensorProto_DataLocation.EXTERNAL;
+  tp.externalData = [['location', SHARED_LOCATION], ['offset', String(share.length)], ['length', String(t.byteLength)]]
+    .map(([key, value]) => create(StringStringEntryProtoSchema, { key: key!, value: value! }));
+  share.push(t);
+  return tp;
+}
+
+function graphToProto(g: Graph, ext: { chunks: Uint8Array[]; offset: number; location: string; threshold: number } | undefined, withInfo: boolean, share?: Tensor[]): GraphProto {
   const orig = keepRest.get(g);
   const gp = orig ? Object.assign(create(GraphProtoSchema), orig) : create(GraphProtoSchema);
   gp.name = g.name;
   gp.docString = g.docString;
   gp.initializer = g.initializers.map((v) => {
     const t = v.constant!;
+    if (share && t.byteLength >= 4096) return sharedTensorProto(v.name, t, share);
     const tp = tensorToProto(v.name, t);
     if (ext && t.byteLength >= ext.threshold) {
       const pad = (4096 - (ext.offset % 4096)) % 4096;
@@ -328,7 +362,7 @@ export function serializeModel(model: Model, opts: SaveOptions = {}): { onnx: Ui
   const mp = Object.assign(create(ModelProtoSchema), model.proto);
   if (mp.irVersion <= 0n) mp.irVersion = 8n;
   mp.opsetImport = [...model.opsets].map(([domain, version]) => create(OperatorSetIdProtoSchema, { domain, version: BigInt(version) }));
-  mp.graph = graphToProto(model.graph, ext, !!opts.valueInfo);
+  mp.graph = graphToProto(model.graph, ext, !!opts.valueInfo, opts.share);
   const onnx = toBinary(ModelProtoSchema, mp);
   return ext ? { onnx, external: { location: ext.location, chunks: ext.chunks } } : { onnx };
 }

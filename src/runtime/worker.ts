@@ -36,6 +36,8 @@ async function handle(req: Request): Promise<{ value: unknown; transfer: ArrayBu
         // doubled a cold-cache KD epoch (2.06× a CE epoch with spinning, 0.98× without; the single-session step is
         // unchanged). ONNX_DISTILL_SPIN=1 restores onnxruntime's default.
         ...(process.env.ONNX_DISTILL_SPIN === '1' ? {} : { extra: { session: { intra_op: { allow_spinning: '0' } } } }),
+        // ONNX_DISTILL_ARENA=off: no CPU memory arena (buffers go back to the system after each run), for memory studies.
+        ...(process.env.ONNX_DISTILL_ARENA === 'off' ? { enableCpuMemArena: false } : {}),
       };
       const s = await ort.InferenceSession.create(req.bytes, opts);
       const sid = nextId++;
