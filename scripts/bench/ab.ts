@@ -3,6 +3,8 @@
 //   --save FILE     compile the step with this checkout's compiler and write its bytes (the baseline), then exit
 //   --against FILE  compile it here and time it against FILE, which must have the same inputs and outputs
 //   --nchwc         time the compiled step after the CPU NCHWc lowering
+//   --b-options JSON  time this checkout's step against itself, B with these session options on top (e.g.
+//                   '{"enableMemPattern":false}'); --against is then not needed
 // usage: node --import tsx scripts/bench/ab.ts --model resnet8 --input 1x28x28 --against /tmp/base.onnx --rounds 40
 import { readFileSync, writeFileSync } from 'node:fs';
 import * as ort from 'onnxruntime-node';
@@ -25,8 +27,9 @@ if (process.argv.includes('--save')) {
 const opts: ort.InferenceSession.SessionOptions = { graphOptimizationLevel: 'all', intraOpNumThreads: threads, interOpNumThreads: 1 };
 // --nchwc: B is this checkout's step with the CPU lowering applied (as Runtime.session does on the CPU).
 const bytes = process.argv.includes('--nchwc') ? lowerModelToNchwc(step.bytes, await nchwcBlockSize()).bytes : step.bytes;
-const b = await ort.InferenceSession.create(bytes, opts);
-const a = await ort.InferenceSession.create(readFileSync(arg('against', '')), opts);
+const bOptions = process.argv.includes('--b-options') ? JSON.parse(arg('b-options', '{}')) as ort.InferenceSession.SessionOptions : undefined;
+const b = await ort.InferenceSession.create(bytes, { ...opts, ...bOptions });
+const a = await ort.InferenceSession.create(bOptions ? bytes : readFileSync(arg('against', '')), opts);
 const feeds: Record<string, ort.Tensor> = {};
 // A momentum buffer of 0.01 everywhere, so the optimizer path is exercised with non-zero state.
 for (const [k, t] of Object.entries(initialState(step))) feeds[k] = new ort.Tensor('float32', t.data as Float32Array, t.dims);

@@ -36,7 +36,11 @@ async function handle(req: Request): Promise<{ value: unknown; transfer: ArrayBu
         // doubled a cold-cache KD epoch (2.06× a CE epoch with spinning, 0.98× without; the single-session step is
         // unchanged). ONNX_DISTILL_SPIN=1 restores onnxruntime's default.
         ...(process.env.ONNX_DISTILL_SPIN === '1' ? {} : { extra: { session: { intra_op: { allow_spinning: '0' } } } }),
-        // ONNX_DISTILL_ARENA=off: no CPU memory arena (buffers go back to the system after each run), for memory studies.
+        // No memory pattern: with it, onnxruntime plans one block for a run's whole pattern on top of what the first
+        // run allocated, and a 224-px KD step at batch 32 (MobileNetV3-Small from a ResNet-50 teacher) peaked at
+        // 2841 MB RSS against 1849 MB without it, at the same speed (scripts/bench/memory.ts). ONNX_DISTILL_ARENA=off
+        // also drops the CPU arena (buffers go back to the system after each run), for memory studies.
+        enableMemPattern: false,
         ...(process.env.ONNX_DISTILL_ARENA === 'off' ? { enableCpuMemArena: false } : {}),
       };
       const s = await ort.InferenceSession.create(req.bytes, opts);
