@@ -4,7 +4,8 @@
 // (after compiling, after creating the session, after the first step), the compiled graph's and the state's bytes,
 // the median step time and img/s.
 //   node --import tsx scripts/bench/memory.ts --student s.onnx --teacher t.onnx --batch 32 --steps 3 --threads 2
-// ONNX_DISTILL_ARENA=off turns off onnxruntime's CPU memory arena (see src/runtime/worker.ts).
+// ONNX_DISTILL_ARENA=off turns off onnxruntime's CPU memory arena (see src/runtime/worker.ts); --release drops the
+// compiler's objects before the first step (run node with --expose-gc).
 import { compileStep } from '../../src/compiler/step.js';
 import { loadModel } from '../../src/ir/model.js';
 import { Runtime } from '../../src/runtime/session.js';
@@ -36,7 +37,8 @@ const rt = new Runtime({ threads });
 const s = await rt.session(step.bytes);
 await rt.setState(initialState(step));
 const { inputName, classes, carry } = step;
-if (process.env.XP_DROP) { step = undefined as never; (globalThis as { gc?: () => void }).gc?.(); }
+// --release (with node --expose-gc): drop the compiler's objects once the session holds the step, as a loop could.
+if (process.argv.includes('--release')) { step = undefined as never; (globalThis as { gc?: () => void }).gc?.(); }
 const afterSession = rss();
 const x = Float32Array.from({ length: batch * 3 * size * size }, (_, i) => Math.sin(i * 0.001));
 const labels = new Float32Array(batch * classes);
