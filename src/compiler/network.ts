@@ -3,7 +3,7 @@ import { Builder } from '../ir/builder.js';
 import { Model } from '../ir/model.js';
 import { inferShapes } from '../ir/passes/shapes.js';
 import type { Tensor } from '../ir/tensor.js';
-import { findTaps, type Taps } from '../models/taps.js';
+import { allTaps, findTaps, type Tap, type Taps } from '../models/taps.js';
 import { UserError } from '../util/errors.js';
 import { upgradeToOpset18 } from './opset.js';
 import { classifyInitializers, normAndBiasParams, toInferenceBatchNorm } from './params.js';
@@ -93,6 +93,7 @@ export function placeNetwork(target: Graph, input: Value, spec: NetworkSpec, o: 
     if (logits.rank !== 2) throw new UserError(`${spec.name}: the model's first output '${logits.name}' must be logits [N, classes]; it is ${JSON.stringify(logits.shape)}`);
     taps = tapsOf(spec, g);
   } else if (o.tapsFor?.has(spec.name)) taps = probeTaps(spec);
+  if (taps) taps = materializeViews(g, taps);
   if (o.mode === 'infer' || !spec.trainable) toInferenceBatchNorm(g);
   const learned = spec.trainable ? classifyInitializers(g) : { params: [], buffers: [] };
   const frozen = spec.frozen ?? (() => false);
@@ -127,6 +128,29 @@ function tapsOf(spec: NetworkSpec, g: Graph): Taps | undefined {
   }
 }
 
+// The name of the value a tap's view yields: the same in a batch-1 probe and in the placed graph.
+const viewName = (t: Tap) => `${t.value}/tap_${t.view === 'global-pool' ? 'pooled' : 'nchw'}`;
+
+// Add the nodes that make each tap with a view (a channels-last map transposed to channels first, a conv classifier's
+// input pooled to the embedding), so that losses read canonical tensors; unused ones are removed as dead code.
+function materializeViews(g: Graph, taps: Taps): Taps {
+  const b = new Builder(g, 'tap');
+  const made = (t: Tap): Tap => {
+    const v = t.view ? g.values.get(t.value) : undefined;
+    if (!t.view || !v) return t;
+    const name = viewName(t);
+    if (!g.values.get(name)?.producer) {
+      if (t.view === 'nhwc-to-nchw') b.node('Transpose', [v], { perm: [0, 3, 1, 2] }, { outputNames: [name] });
+      else b.node('Flatten', [b.op.GlobalAveragePool([v])], { axis: 1 }, { outputNames: [name] });
+    }
+    return { name: t.name, value: name, shape: t.shape, layout: t.layout };
+  };
+  return {
+    stages: taps.stages.map(made), ...(taps.stem ? { stem: made(taps.stem) } : {}), ...(taps.blocks ? { blocks: taps.blocks.map(made) } : {}),
+    embedding: made(taps.embedding), logits: taps.logits, source: taps.source,
+  };
+}
+
 // Rename every value and node of `g` under `prefix` and move them into `target`, with `x` replaced by `input`.
 function moveInto(target: Graph, g: Graph, x: Value, input: Value, prefix: string): void {
   for (const u of [...x.uses]) g.setInput(u.node, u.index, input);
@@ -146,7 +170,7 @@ function moveInto(target: Graph, g: Graph, x: Value, input: Value, prefix: strin
 // The tensor of a tap: `f2`, `embedding`, `logits`, or any value name of the network's own graph.
 export function tapValue(net: PlacedNetwork, tap: string): Value {
   const t = net.taps;
-  const known = t ? [...(t.stem ? [t.stem] : []), ...t.stages, t.embedding, t.logits] : [];
+  const known = t ? allTaps(t) : [];
   if (tap === 'logits') return net.logits;
   const named = known.find((k) => k.name === tap);
   const v = net.byOriginal.get(named ? named.value : tap);

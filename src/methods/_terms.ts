@@ -27,6 +27,21 @@ export function stagePairs(ctx: MethodContext, student: string, teacher: string,
   return Array.from({ length: n }, (_, i) => [s[s.length - n + i]!, t[t.length - n + i]!]);
 }
 
+// Why a network offers no 4-D stage map to a term that needs one (a transformer's blocks are token maps).
+export function noStagesReason(ctx: MethodContext, network: string): string {
+  const blocks = ctx.blocks?.(network) ?? [];
+  return blocks.length
+    ? `'${network}' is a transformer: it has no [N, C, H, W] stage maps, its blocks ${blocks[0]}..${blocks[blocks.length - 1]} are token maps [N, T, D]`
+    : `'${network}' has no 4-D stage taps`;
+}
+
+// The last feature map of a network for a term defined on any feature layout (SP): its last stage, else its last block.
+export function lastFeature(ctx: MethodContext, network: string): string | undefined {
+  const s = ctx.stages(network);
+  const b = ctx.blocks?.(network) ?? [];
+  return s[s.length - 1] ?? b[b.length - 1];
+}
+
 // The middle stage (FitNets' hint layer: f2 of a three-stage CIFAR ResNet).
 export function middleStage(stages: string[]): string | undefined {
   return stages[Math.floor((stages.length - 1) / 2)];

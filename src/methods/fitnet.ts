@@ -1,5 +1,5 @@
 import { UserError } from '../util/errors.js';
-import { ceTerms, middleStage, teacherOf, termName } from './_terms.js';
+import { ceTerms, middleStage, noStagesReason, teacherOf, termName } from './_terms.js';
 import type { MethodDef } from './types.js';
 
 // FitNets hints (arXiv 1412.6550) as RepDistiller runs them: CE + 100·mse(ConvReg(f_s), sg f_t) at the middle stage
@@ -17,7 +17,10 @@ export const method: MethodDef = {
       ...ceTerms(ctx, 1),
       ...ctx.students.map((s) => {
         const ss = middleStage(ctx.stages(s));
-        if (!ss || !ts) throw new UserError(`fitnet needs 4-D stage taps on both networks; '${ss ? t : s}' has none`);
+        if (!ss || !ts) {
+          throw new UserError(`fitnet needs 4-D stage taps on both networks: ${noStagesReason(ctx, ss ? t : s)}`,
+            'FitNets regresses a student map onto the teacher\'s with a convolution; for a transformer use kd, dkd, sp or pkt');
+        }
         return { term: 'fitnet', name: termName('fitnet', s, ctx), taps: { student: `${s}.${ss}`, teacher: `${t}.${ts}` }, weight: 100 };
       }),
     ];

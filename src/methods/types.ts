@@ -8,6 +8,8 @@ export interface MethodContext {
   teacher: string | undefined;
   students: string[];
   stages(network: string): string[];
+  // A transformer's block outputs (b1.., token maps [N, T, D]); absent or empty for CNNs.
+  blocks?(network: string): string[];
   // The KD temperature from --tau, when given.
   tau?: number;
 }

@@ -34,7 +34,12 @@ export interface Graft {
 export function lastStageInput(model: Model): string {
   const g = copyGraph(model);
   const m = withShapes(g, model);
-  const stages = findTaps(m).stages.filter((t) => t.shape?.length === 4);
+  const taps = findTaps(m);
+  const stages = taps.stages.filter((t) => t.shape?.length === 4);
+  if (!stages.length && taps.blocks?.length) {
+    throw new UserError('the teacher is a transformer: its blocks are token maps [N, T, D], and a graft (SOKD\'s knowledge bridge module) copies the teacher from a 4-D stage map [N, C, H, W]',
+      'distil a transformer teacher with a logit method (kd, dkd, dml) or sp/pkt');
+  }
   if (stages.length < 2) throw new UserError(`the teacher has ${stages.length} 4-D stage output(s); grafting at the input of its last stage needs at least 2`, 'name the tap with --kbm-tap');
   return stages[stages.length - 2]!.name;
 }

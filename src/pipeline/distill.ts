@@ -21,7 +21,7 @@ import { writeFileAtomic } from '../util/fs.js';
 import { buildZooModel, resolveModelSpec, teacherIO } from '../zoo/index.js';
 import { deriveStudent } from '../models/student.js';
 import { loadTrainingData } from './data.js';
-import { stageTaps } from './taps.js';
+import { featureTaps } from './taps.js';
 import type { DistillOptions } from './options.js';
 
 // The teacher shipped in the package (models/fashion-mnist-teacher), used when no --teacher is given.
@@ -163,8 +163,8 @@ async function prepareDistill(cfg: DistillOptions, ctx: CliContext | undefined, 
   for (const m of methods) {
     if (students.length < m.minStudents) throw new UserError(`--method ${m.name} needs at least ${m.minStudents} students; give --students ${m.minStudents} or repeat --student`);
   }
-  const stages = stageTaps(networks);
-  const mctx = { teacher: networks.some((n) => n.role === 'teacher') ? 'teacher' : undefined, students: students.map((s) => s.name), stages, ...(cfg.tau !== undefined ? { tau: cfg.tau } : {}) };
+  const { stages, blocks } = featureTaps(networks);
+  const mctx = { teacher: networks.some((n) => n.role === 'teacher') ? 'teacher' : undefined, students: students.map((s) => s.name), stages, blocks, ...(cfg.tau !== undefined ? { tau: cfg.tau } : {}) };
   let terms = mixTerms(methods.filter((m) => !m.stages), mctx).map((t) => (t.term === 'ce' && cfg.labelSmoothing ? { ...t, options: { ...t.options, smoothing: cfg.labelSmoothing } } : t));
   if (cfg.terms !== undefined && !methods.some((m) => m.stages)) terms = applyTermWeights(terms, typeof cfg.terms === 'string' ? parseTermWeights(cfg.terms) : cfg.terms);
   const outDir = resolve(cfg.out!);

@@ -10,7 +10,7 @@ import type { RunOptions } from '../train/loop.js';
 import type { ScheduleSpec } from '../train/schedule.js';
 import type { StageSpec } from '../train/stages.js';
 import { UserError } from '../util/errors.js';
-import { stageTaps } from './taps.js';
+import { featureTaps } from './taps.js';
 
 // What a stage's schedule is built from; unset fields are the run's (--schedule, --lr, --epochs, --warmup).
 export interface StageSchedule {
@@ -92,7 +92,7 @@ function stageSpec(p: MethodStage, common: StageCommon, at: Place): StageSpec {
     build: (trained) => {
       const networks = p.networks(trained);
       const students = networks.filter((n) => n.role === 'student').map((n) => n.name);
-      let terms = p.terms({ teacher: 'teacher', students, stages: stageTaps(networks), ...(at.tau !== undefined ? { tau: at.tau } : {}) });
+      let terms = p.terms({ teacher: 'teacher', students, ...featureTaps(networks), ...(at.tau !== undefined ? { tau: at.tau } : {}) });
       if (at.last && termWeights) terms = applyTermWeights(terms, termWeights);
       if (own) terms = rethrowAt(at.where(key('terms')), true, () => applyTermWeights(terms, own));
       return {

@@ -18,11 +18,21 @@ describe('inspect on the ResNet-18 fixture', () => {
     assert.match(r.stdout, /parameters: 11,689,512 /);
     assert.match(r.stdout, /MACs: 1\.81 G/);
     for (const [tap, layer, hw] of [['f1', 'layer1', 56], ['f2', 'layer2', 28], ['f3', 'layer3', 14], ['f4', 'layer4', 7]] as const) {
-      assert.match(r.stdout, new RegExp(`${tap}\\s+1x\\d+x${hw}x${hw}\\s+/${layer}/`));
+      assert.match(r.stdout, new RegExp(`${tap}\\s+NCHW\\s+1x\\d+x${hw}x${hw}\\s+/${layer}/`));
     }
-    assert.match(r.stdout, /embedding\s+1x512\s+\/Flatten_output_0/);
+    assert.match(r.stdout, /embedding\s+N,D\s+1x512\s+\/Flatten_output_0/);
     assert.match(r.stdout, /input\s+float32\s+batchx3x224x224\s+-> 1x3x224x224/);
     assert.match(r.stdout, /differentiable: /);
+  });
+
+  test('taps of other layouts: channels-last stages transposed in the tap, transformer blocks as token maps', async () => {
+    const nhwc = await cli(['inspect', join(FIXTURES, 'taps', 'nhwc.onnx')]);
+    assert.equal(nhwc.code, 0, nhwc.stderr);
+    assert.match(nhwc.stdout, /f1\s+NCHW\s+1x16x8x8\s+\/Add_output_0 \(channels last in the graph: transposed in the tap\)/);
+    const vit = await cli(['inspect', join(FIXTURES, 'taps', 'vit.onnx')]);
+    assert.equal(vit.code, 0, vit.stderr);
+    assert.match(vit.stdout, /b2\s+N,T,D\s+1x17x32\s+\/encoder\/layers\/encoder_layer_1\/Add_1_output_0/);
+    assert.match(vit.stdout, /b1\.\. are transformer blocks \(token maps\)/);
   });
 
   test('--json is the same report, parseable, nothing else on stdout', async () => {

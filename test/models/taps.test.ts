@@ -22,7 +22,7 @@ describe('automatic taps', () => {
       ['f1', '/layer1/layer1.1/relu_1/Relu_output_0'], ['f2', '/layer2/layer2.1/relu_1/Relu_output_0'],
       ['f3', '/layer3/layer3.1/relu_1/Relu_output_0'], ['f4', '/layer4/layer4.1/relu_1/Relu_output_0'],
     ]);
-    assert.deepEqual(t.stem, { name: 'f0', value: '/relu/Relu_output_0', shape: [1, 64, 112, 112] });
+    assert.deepEqual(t.stem, { name: 'f0', value: '/relu/Relu_output_0', shape: [1, 64, 112, 112], layout: 'nchw' });
     assert.equal(t.embedding.value, '/Flatten_output_0');
     assert.equal(t.logits.value, 'logits');
   });

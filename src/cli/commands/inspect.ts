@@ -2,6 +2,7 @@ import type { Argv } from 'yargs';
 import { defaultInputShape, summarizeModel, type ModelSummary } from '../../analysis/summary.js';
 import type { Model } from '../../ir/model.js';
 import { loadModel, serializeModel } from '../../ir/model.js';
+import { allTaps } from '../../models/taps.js';
 import { probeLoad, type LoadVerdict } from '../../runtime/probe.js';
 import { UserError } from '../../util/errors.js';
 import { resolveModelSpec } from '../../zoo/index.js';
@@ -25,9 +26,10 @@ function openModel(spec: string, shapeArg: string | undefined, classes: number):
 function tapLines(s: ModelSummary): string[] {
   if ('error' in s.taps) return [`  not found: ${s.taps.error}`];
   const t = s.taps;
-  const rows = [...(t.stem ? [t.stem] : []), ...t.stages, t.embedding, t.logits]
-    .map((x) => [x.name, shapeText(x.shape), x.value]);
-  return [...table(rows), `  (${t.source === 'metadata' ? 'recorded by the zoo in the model metadata' : 'found automatically: last value at each resolution on the main path'}; f0 is the stem)`];
+  const views = { 'nhwc-to-nchw': ' (channels last in the graph: transposed in the tap)', 'global-pool': ' (a conv classifier\'s input map: pooled in the tap)' };
+  const rows = allTaps(t).map((x) => [x.name, x.layout.toUpperCase().replace('VECTOR', 'N,D').replace('TOKENS', 'N,T,D'), shapeText(x.shape), `${x.value}${x.view ? views[x.view] : ''}`]);
+  const how = t.source === 'metadata' ? 'recorded by the zoo in the model metadata' : 'found automatically: last value at each resolution on the main path';
+  return [...table(rows), `  (${how}; f0 is the stem${t.blocks ? ', b1.. are transformer blocks (token maps)' : ''})`];
 }
 
 // The human report: one section per question a user asks before distilling a model.
