@@ -13,6 +13,7 @@ import { checkWeightBits } from '../export/qdq.js';
 import { loadModel, saveModel, type Model } from '../ir/model.js';
 import { writeReport, type ReportFormat, type ReportRole, type ReportRow, type WrittenReport } from '../report/index.js';
 import type { RunRecord } from '../train/loop.js';
+import { defaultLrUpdate } from '../train/schedule.js';
 import { UserError } from '../util/errors.js';
 import { buildZooModel, teacherIO } from '../zoo/index.js';
 import { chooseStudent, type StudentChoice } from './chooseStudent.js';
@@ -68,6 +69,7 @@ export function resolveCompressConfig(given: CompressOptions & { config?: string
   const base = saved && existsSync(saved) ? loadConfigFile(saved, table) : {};
   const cfg = resolveConfig(table, { ...base, ...flags } as Record<string, unknown>, config) as CompressOptions;
   if (flags.resume) cfg.out = resolve(flags.resume);
+  cfg.lrUpdate ??= defaultLrUpdate(cfg.schedule!);
   return cfg;
 }
 

@@ -9,7 +9,7 @@ import { configToYaml, loadConfigFile, locateKey } from '../config/file.js';
 import type { NetworkSpec } from '../compiler/network.js';
 import { loadModel, type Model } from '../ir/model.js';
 import { applyTermWeights, mixTerms, parseMethods, parseTermWeights, teacherMode } from '../methods/index.js';
-import { parseSchedule } from '../train/schedule.js';
+import { defaultLrUpdate, parseSchedule } from '../train/schedule.js';
 import { compileInference } from '../compiler/inference.js';
 import { compileStep } from '../compiler/step.js';
 import { writeArtifacts, type ArtifactContract } from '../train/artifacts.js';
@@ -44,6 +44,8 @@ function resolveWithSource(given: DistillOptions & { config?: string }): { cfg: 
   const base = saved && existsSync(saved) ? loadConfigFile(saved, ALL_OPTIONS) : {};
   const cfg = resolveConfig(ALL_OPTIONS, { ...base, ...flags } as Record<string, unknown>, config) as DistillOptions;
   if (flags.resume) cfg.out = resolve(flags.resume);
+  // Resolved, so --print-config and run.json say when the lr moves.
+  cfg.lrUpdate ??= defaultLrUpdate(cfg.schedule!);
   const file = flags.stages !== undefined ? undefined : config && loadConfigFile(config, ALL_OPTIONS).stages !== undefined ? config : base.stages !== undefined ? saved : undefined;
   return { cfg, where: (key) => `${file ? `${locateKey(file, key)}: ` : ''}'${key.join('.')}'` };
 }
@@ -174,7 +176,7 @@ async function prepareDistill(cfg: DistillOptions, ctx: CliContext | undefined, 
   if (mode === 'trainable') files.teacher = 'teacher.onnx';
   const run: RunOptions = {
     networks, terms, train: data.train, val: data.val, classes: data.classes, epochs: cfg.epochs!, batchSize: cfg.batchSize!,
-    schedule: parseSchedule(cfg.schedule!, cfg.lr!, cfg.epochs!, cfg.warmup ?? 0), optimizer: cfg.optimizer!,
+    schedule: parseSchedule(cfg.schedule!, cfg.lr!, cfg.epochs!, cfg.warmup ?? 0, cfg.lrUpdate), optimizer: cfg.optimizer!,
     hyper: { weightDecay: cfg.weightDecay!, momentum: cfg.momentum!, nesterov: cfg.nesterov!, beta1: 0.9, beta2: 0.999, eps: 1e-8 },
     ...(students.length >= 2 ? { ensemble: students.map((s) => s.name) } : {}),
     exports: { files, preprocess: data.preprocess, metadata, ensembleFile: 'ensemble.onnx', composed },
@@ -199,7 +201,8 @@ function stageCommon(run: RunOptions, cfg: DistillOptions, where: (key: string[]
   return {
     ...(cfg.stageOptimizer === 'run' ? { runOptimizer: true } : {}),
     ...shared, exports: { ...exports },
-    schedule: (s) => parseSchedule(s.text ?? cfg.schedule!, s.lr ?? cfg.lr!, s.epochs ?? cfg.epochs!, s.warmup ?? cfg.warmup ?? 0),
+    // A stage with its own schedule and no lrUpdate gets that schedule's default granularity, else the run's.
+    schedule: (s) => parseSchedule(s.text ?? cfg.schedule!, s.lr ?? cfg.lr!, s.epochs ?? cfg.epochs!, s.warmup ?? cfg.warmup ?? 0, s.lrUpdate ?? (s.text !== undefined ? undefined : cfg.lrUpdate)),
     ...(cfg.terms !== undefined ? { termWeights: typeof cfg.terms === 'string' ? parseTermWeights(cfg.terms) : cfg.terms } : {}),
     ...(cfg.stages !== undefined ? { stageConfig: cfg.stages } : {}), where,
   };

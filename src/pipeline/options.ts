@@ -29,6 +29,7 @@ export interface DistillOptions {
   noDecayBnBias?: boolean;
   schedule?: string;
   warmup?: number;
+  lrUpdate?: 'step' | 'epoch';
   labelSmoothing?: number;
   valSplit?: number;
   augment?: string;
