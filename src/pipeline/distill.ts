@@ -7,7 +7,7 @@ import { resolveConfig } from '../config/resolve.js';
 import { COMMON_OPTIONS, DISTILL_OPTIONS } from '../config/options.js';
 import { configToYaml, loadConfigFile, locateKey } from '../config/file.js';
 import type { NetworkSpec } from '../compiler/network.js';
-import { loadModel, type Model } from '../ir/model.js';
+import type { Model } from '../ir/model.js';
 import { applyTermWeights, mixTerms, parseMethods, parseTermWeights, teacherMode } from '../methods/index.js';
 import { defaultLrUpdate, parseSchedule } from '../train/schedule.js';
 import { compileInference } from '../compiler/inference.js';
@@ -18,7 +18,7 @@ import { runStages, type StagedRecord, type StageSpec } from '../train/stages.js
 import { checkStageNames, dryBuild, methodStages, stageFolder, type StageCommon } from './staged.js';
 import { UserError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/fs.js';
-import { buildZooModel, resolveModelSpec, teacherIO } from '../zoo/index.js';
+import { buildZooModel, loadTrainableModel, resolveModelSpec, teacherIO } from '../zoo/index.js';
 import { deriveStudent } from '../models/student.js';
 import { loadTrainingData } from './data.js';
 import { stageTaps } from './taps.js';
@@ -125,7 +125,7 @@ async function prepareDistill(cfg: DistillOptions, ctx: CliContext | undefined, 
   const teacherSpec = cfg.teacher ?? SHIPPED_TEACHER;
   if (cfg.teacher === undefined && needTeacher && !existsSync(SHIPPED_TEACHER)) throw new UserError(`no --teacher given and the shipped teacher is missing (${SHIPPED_TEACHER})`);
   const teacherFile = needTeacher && !teacherSpec.startsWith('zoo:') ? resolve(teacherSpec) : undefined;
-  const teacherFileModel = teacherFile ? loadModel(teacherFile) : undefined;
+  const teacherFileModel = teacherFile ? loadTrainableModel(teacherFile) : undefined;
   const io = teacherFileModel ? teacherIO(teacherFileModel) : undefined;
   const pre = teacherFileModel ? teacherPreprocess(teacherFileModel) : undefined;
   const data = await loadTrainingData(cfg.data ?? EMBEDDED_DATA, {
@@ -233,7 +233,7 @@ function expandStudents(cfg: DistillOptions): string[] {
 function deriveStudentWithoutTeacher(spec: string, input: [number, number, number], classes: number, seed: number): Model {
   if (spec.startsWith('zoo:')) return buildZooModel(spec.slice(4), { input, classes, seed });
   if (!existsSync(spec)) throw new UserError(`--student: '${spec}' is neither zoo:<name>, slim:<ratio> nor an existing .onnx file`);
-  return loadModel(spec);
+  return loadTrainableModel(spec);
 }
 
 // The normalisation a teacher this tool trained was fed (so the students see the same inputs).
