@@ -33,6 +33,7 @@ export const COMMON_OPTIONS: OptionDef[] = [
   { key: 'schedule', type: 'string', default: 'cosine', describe: 'learning-rate schedule: constant | cosine | step[:N] | multistep[:e1,e2,...]' },
   { key: 'warmup', type: 'number', default: 0, nonNegative: true, describe: 'linear learning-rate warm-up epochs' },
   { key: 'lrUpdate', type: 'string', choices: ['step', 'epoch'], defaultDescription: 'step for cosine and constant, epoch for step/multistep', describe: 'when the schedule\'s decay moves: every step (as timm and the PyTorch reference recipes) or at epoch boundaries (a PyTorch scheduler stepped per epoch); warm-up is per step either way' },
+  { key: 'bnRecalibrate', type: 'number', default: 0, integer: true, nonNegative: true, describe: 'after training, re-estimate BatchNorm running statistics on N augmented training batches (cumulative average, as PyTorch\'s momentum=None) before export; 0 = off' },
   { key: 'labelSmoothing', type: 'number', default: 0, describe: 'cross-entropy label smoothing' },
   { key: 'valSplit', type: 'number', describe: 'fraction of the training data held out when the dataset has no val/test split' },
   { key: 'augment', type: 'string', default: 'auto', choices: ['auto', 'none', 'cifar', 'imagenet'], describe: 'training augmentation: cifar = random crop with padding + flip, imagenet = random-resized crop + flip; auto = cifar up to 64 px, imagenet above' },

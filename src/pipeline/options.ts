@@ -30,6 +30,7 @@ export interface DistillOptions {
   schedule?: string;
   warmup?: number;
   lrUpdate?: 'step' | 'epoch';
+  bnRecalibrate?: number;
   labelSmoothing?: number;
   valSplit?: number;
   augment?: string;

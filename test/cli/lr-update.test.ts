@@ -74,11 +74,13 @@ test('run.json records lrUpdate and the last epoch\'s lr decays towards 0 per st
   assert.ok(rec.history[0]!.lr < 0.05 * 0.5, `last lr ${rec.history[0]!.lr}`);
 });
 
-test('bad --lr-update values exit 2 naming the option, the file and line, or the stage key', async () => {
+test('bad --lr-update and --bn-recalibrate values exit 2 naming the option, the file and line, or the stage key', async () => {
   const cases: [string[], RegExp][] = [
     [['--lr-update', 'batch'], /Argument: lr-update, Given: "batch", Choices: "step", "epoch"/],
     [['--config', yaml('method: kd\n\nlrUpdate: iteration\n')], /cfg\d+\.yaml:3: 'lrUpdate' must be equal to one of the allowed values \(step, epoch\)/],
     [['--config', yaml('method: mgd+kd\nstages:\n  heads:\n    lrUpdate: often\n')], /cfg\d+\.yaml:4: 'stages\.heads\.lrUpdate' must be equal to one of the allowed values \(step, epoch\)/],
+    [['--bn-recalibrate', '-1'], /--bn-recalibrate: '-1' must be ≥ 0/],
+    [['--config', yaml('method: kd\nbnRecalibrate: 2.5\n')], /cfg\d+\.yaml:2: 'bnRecalibrate' must be integer/],
   ];
   for (const [argv, msg] of cases) {
     const r = await cli(['distill', ...small, ...argv, '--out', out()]);

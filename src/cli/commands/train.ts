@@ -40,7 +40,7 @@ export const command: CommandDef = {
     }, ctx);
     const model = resolveStudentModel(c.model, { input: data.input, classes: data.classes.length, seed: c.seed! });
     const lrUpdate = c.lrUpdate ?? defaultLrUpdate(c.schedule!);
-    const config = { command: 'train', model: c.model, data: c.data, epochs, batchSize, lr, optimizer: c.optimizer, schedule: c.schedule, lrUpdate, seed: c.seed, input: data.input };
+    const config = { command: 'train', model: c.model, data: c.data, epochs, batchSize, lr, optimizer: c.optimizer, schedule: c.schedule, lrUpdate, bnRecalibrate: c.bnRecalibrate, seed: c.seed, input: data.input };
     const record = await train({
       model, train: data.train, val: data.val, classes: data.classes, preprocess: data.preprocess, epochs, batchSize, outDir, config,
       schedule: parseSchedule(c.schedule!, lr, epochs, c.warmup ?? 0, lrUpdate),
@@ -49,7 +49,7 @@ export const command: CommandDef = {
       ...(c.noDecayBnBias ? { noDecay: 'norm-and-bias' as const } : {}),
       terms: [{ term: 'ce', options: { smoothing: c.labelSmoothing ?? 0 } }],
       device: c.device!, ...(c.threads ? { threads: c.threads } : {}),
-      seed: c.seed!, resume: c.resume !== undefined, log: ctx.log, progress: !ctx.json,
+      seed: c.seed!, resume: c.resume !== undefined, log: ctx.log, progress: !ctx.json, ...(c.bnRecalibrate ? { bnRecalibrate: c.bnRecalibrate } : {}),
     });
     data.report(ctx);
     if (ctx.json) ctx.print(JSON.stringify(record, null, 2));
