@@ -47,9 +47,14 @@ function sh(cmd: string, argv: string[]): string {
 const lastJson = (s: string) => JSON.parse(s.slice(s.lastIndexOf('\n{') + 1)) as Record<string, unknown>;
 
 interface Run { side: 'ours' | 'pytorch'; method: string; seed: number; best: number; last: number; recal?: number; wall: number; accs: number[] }
-const resultsFile = join(root, 'bench-results', `${section}.json`);
-const kept = existsSync(resultsFile) ? JSON.parse(readFileSync(resultsFile, 'utf8')) as { data: string; epochs: number; runs: Run[] } : undefined;
-const runs: Run[] = kept && kept.data === data && kept.epochs === epochs ? kept.runs.filter((r) => !sides.includes(r.side)) : [];
+// One results file per side (the sides may run at the same time); the table reads both.
+const resultsOf = (side: string) => join(root, 'bench-results', `${section}-${side}.json`);
+const keptRuns = (side: string): Run[] => {
+  const f = resultsOf(side);
+  const kept = existsSync(f) ? JSON.parse(readFileSync(f, 'utf8')) as { data: string; epochs: number; runs: Run[] } : undefined;
+  return kept && kept.data === data && kept.epochs === epochs ? kept.runs : [];
+};
+const runs: Run[] = ['pytorch', 'ours'].filter((s) => !sides.includes(s)).flatMap(keptRuns);
 const load: number[] = [loadavg()[0]!];
 
 function ours(student: string, method: string, seed: number): Run {
@@ -57,23 +62,13 @@ function ours(student: string, method: string, seed: number): Run {
   const t = performance.now();
   const argv = ['bin/onnx-distill.js', 'distill', '--student', student, '--method', method, '--teacher', teacherPath, '--data', data, '--epochs', String(epochs),
     '--batch-size', '128', '--lr', '0.05', '--optimizer', 'sgd', '--momentum', '0.9', '--weight-decay', '5e-4', '--schedule', 'cosine', '--lr-update', 'step',
-    '--warmup', '0', '--augment', 'cifar', '--mean', '0.2860', '--std', '0.3530', '--seed', String(seed), '--threads', String(threads), '--out', dir, '--json'];
+    '--warmup', '0', '--augment', 'cifar', '--mean', '0.2860', '--std', '0.3530', '--seed', String(seed), '--threads', String(threads), '--out', dir, '--json', ...(recal ? ['--bn-recalibrate', String(recal)] : [])];
   const j = JSON.parse(sh(process.execPath, argv)) as { networks: { role: string; bestValAcc: number; lastValAcc: number }[]; history: { valAcc?: number; networks: Record<string, { valAcc?: number }> }[] };
   const s = j.networks.find((n) => n.role === 'student')!;
   const run: Run = { side: 'ours', method, seed, best: s.bestValAcc, last: s.lastValAcc, wall: (performance.now() - t) / 1000, accs: j.history.map((h) => h.networks.student?.valAcc ?? NaN) };
-  const rec = recalibrated(dir, method, seed);
-  if (rec !== undefined) run.recal = rec;
+  const rc = (JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8')) as { bnRecalibrated?: { valAcc?: number } }).bnRecalibrated?.valAcc;
+  if (rc !== undefined) run.recal = rc;
   return run;
-}
-
-// The last model again with --bn-recalibrate (its BatchNorm statistics re-estimated), when this build has the flag.
-function recalibrated(dir: string, method: string, seed: number): number | undefined {
-  if (!recal) return undefined;
-  const help = sh(process.execPath, ['bin/onnx-distill.js', 'distill', '--help']);
-  if (!help.includes('--bn-recalibrate')) return undefined;
-  const rc = JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8')) as { bnRecalibrated?: { valAcc?: number } };
-  void method; void seed;
-  return rc.bnRecalibrated?.valAcc;
 }
 
 function torch(student: string, method: string, seed: number): Run {
@@ -92,7 +87,7 @@ for (const seed of seeds) {
       runs.push(r);
       load.push(loadavg()[0]!);
       process.stderr.write(`${r.side} ${method} seed ${seed}: best ${(100 * r.best).toFixed(2)} last ${(100 * r.last).toFixed(2)}${r.recal !== undefined ? ` recal ${(100 * r.recal).toFixed(2)}` : ''} (${r.wall.toFixed(0)} s)\n`);
-      writeFileAtomic(resultsFile, JSON.stringify({ date: new Date().toISOString(), data, epochs, seeds, threads, torchThreads, recal, runs }, null, 2));
+      writeFileAtomic(resultsOf(r.side), JSON.stringify({ date: new Date().toISOString(), data, epochs, seeds, threads, torchThreads, recal, runs: runs.filter((x) => x.side === r.side) }, null, 2));
     }
   }
 }
