@@ -55,6 +55,7 @@ export const DISTILL_OPTIONS: OptionDef[] = [
   { key: 'method', type: 'string', default: 'kd', describe: 'method preset(s), mixed with +: ce, kd, dml, kdml, fitnet, at, sp, pkt, dkd, sokd, mgd+<kd|fitnet|at|sp>, ifm (e.g. kd+at)' },
   { key: 'terms', type: 'terms', describe: 'term weights, e.g. ce=0.1,kd=0.9,at=1000 (a name selects every use of that term)' },
   { key: 'tau', type: 'number', positive: true, describe: 'KD temperature (default: each method\'s own, 4 for kd)' },
+  { key: 'freeze', type: 'string', describe: 'keep early parts of the student fixed: a tap (f1, f2, embedding, or a value name) freezes every tensor it is computed from, a pattern (conv1.*, layer1.*) the matching ones; comma-separated; frozen BatchNorms keep their statistics' },
   { key: 'teacherLr', type: 'number', positive: true, describe: 'learning-rate multiplier of a trainable (online) teacher', default: 1 },
   { key: 'kbmTap', type: 'string', describe: 'sokd: the teacher tap that feeds the knowledge bridge module (a tap name or value name)', defaultDescription: 'the input of the teacher\'s last stage' },
   { key: 'kbmInit', type: 'string', default: 'random', choices: ['random', 'copy'], describe: 'sokd: start the knowledge bridge module from fresh weights (as the reference code) or from the teacher\'s' },

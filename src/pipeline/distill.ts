@@ -23,6 +23,8 @@ import { deriveStudent } from '../models/student.js';
 import { loadTrainingData } from './data.js';
 import { stageTaps } from './taps.js';
 import type { DistillOptions } from './options.js';
+import { applyRecipe, explicitKeys } from './recipe.js';
+import { frozenNames } from './freeze.js';
 
 // The teacher shipped in the package (models/fashion-mnist-teacher), used when no --teacher is given.
 export const SHIPPED_TEACHER = fileURLToPath(new URL('../../models/fashion-mnist-teacher/model.onnx', import.meta.url));
@@ -37,17 +39,18 @@ export function resolveDistillConfig(given: DistillOptions & { config?: string }
   return resolveWithSource(given).cfg;
 }
 
-// The resolved config, and where its `stages:` keys were written (file:line) for errors found later.
-function resolveWithSource(given: DistillOptions & { config?: string }): { cfg: DistillOptions; where: (key: string[]) => string } {
+// The resolved config, where its `stages:` keys were written (file:line) for errors found later, and the recipe note.
+function resolveWithSource(given: DistillOptions & { config?: string }): { cfg: DistillOptions; where: (key: string[]) => string; recipe?: string } {
   const { config, ...flags } = given;
   const saved = flags.resume ? join(resolve(flags.resume), 'config.yaml') : undefined;
   const base = saved && existsSync(saved) ? loadConfigFile(saved, ALL_OPTIONS) : {};
   const cfg = resolveConfig(ALL_OPTIONS, { ...base, ...flags } as Record<string, unknown>, config) as DistillOptions;
   if (flags.resume) cfg.out = resolve(flags.resume);
+  const recipe = applyRecipe(cfg, expandStudents(cfg), explicitKeys(flags, config, ALL_OPTIONS, base));
   // Resolved, so --print-config and run.json say when the lr moves.
   cfg.lrUpdate ??= defaultLrUpdate(cfg.schedule!);
   const file = flags.stages !== undefined ? undefined : config && loadConfigFile(config, ALL_OPTIONS).stages !== undefined ? config : base.stages !== undefined ? saved : undefined;
-  return { cfg, where: (key) => `${file ? `${locateKey(file, key)}: ` : ''}'${key.join('.')}'` };
+  return { cfg, where: (key) => `${file ? `${locateKey(file, key)}: ` : ''}'${key.join('.')}'`, ...(recipe ? { recipe } : {}) };
 }
 
 // The resolved config as YAML (`--print-config`).
@@ -62,7 +65,8 @@ function sha256(path: string): string {
 
 // Distil one or more students from a teacher with the chosen method(s): the whole `distill` command as a library call.
 export async function distill(options: DistillOptions & { config?: string }, ctx?: CliContext): Promise<RunRecord | StagedRecord> {
-  const { cfg, where } = resolveWithSource(options);
+  const { cfg, where, recipe } = resolveWithSource(options);
+  if (recipe) ctx?.log(recipe);
   const { run, report, staged } = await prepareDistill(cfg, ctx, where);
   const record = staged
     ? await runStages(staged.stages, { outDir: run.outDir, ...(run.resume ? { resume: true } : {}), ...(staged.teacherBytes ? { teacherBytes: staged.teacherBytes } : {}), ...(run.log ? { log: run.log } : {}) })
@@ -82,7 +86,8 @@ export interface StagedArtifacts {
 // A staged method gets one folder per stage (stage<i>-<name>/); a later stage is compiled on the untrained networks
 // the earlier stages would hand over (see StagedArtifacts.note).
 export async function compileDistill(options: DistillOptions & { config?: string }, dir: string, ctx?: CliContext): Promise<ArtifactContract | StagedArtifacts> {
-  const { cfg, where } = resolveWithSource(options);
+  const { cfg, where, recipe } = resolveWithSource(options);
+  if (recipe) ctx?.log(recipe);
   const { run, staged } = await prepareDistill({ ...cfg, saveArtifacts: dir }, ctx, where);
   if (!staged) return compileRun(run, dir);
   const handed = new Set<string>();
@@ -143,7 +148,8 @@ async function prepareDistill(cfg: DistillOptions, ctx: CliContext | undefined, 
     const name = studentSpecs.length > 1 ? `student${k + 1}` : 'student';
     const seed = cfg.seed! + k;
     const model: Model = teacher ? deriveStudent(teacher, spec, { input: data.input, classes, seed }) : deriveStudentWithoutTeacher(spec, data.input, classes, seed);
-    return { name, model, role: 'student' as const, trainable: true, ...(cfg.noDecayBnBias ? { noDecay: 'norm-and-bias' as const } : {}) };
+    const frozen = cfg.freeze ? freezeStudent(model, cfg.freeze, name, c.log) : undefined;
+    return { name, model, role: 'student' as const, trainable: true, ...(cfg.noDecayBnBias ? { noDecay: 'norm-and-bias' as const } : {}), ...(frozen ? { frozen } : {}) };
   });
   for (const s of students) {
     const k = teacherIO(s.model).classes;
@@ -220,6 +226,13 @@ function proxyModel(spec: string, input: [number, number, number], classes: numb
   const k = teacherIO(model).classes;
   if (k !== classes) throw new UserError(`--proxy ${spec} predicts ${k} classes but the data has ${classes}`);
   return { model, key: spec.startsWith('zoo:') ? `${spec}@${input.join('x')}/${classes}/${seed}` : sha256(resolve(spec)) };
+}
+
+// --freeze: the student's tensors it selects, kept fixed (said in the log).
+function freezeStudent(model: Model, spec: string, name: string, log: (l: string) => void): (n: string) => boolean {
+  const names = frozenNames(model, spec);
+  log(`--freeze ${spec}: ${names.size} learned tensors of ${name} fixed (no update; their BatchNorms normalise with the running statistics, which stay as they are)`);
+  return (n) => names.has(n);
 }
 
 // `--student a --student b`, or `--students K` copies of one spec.

@@ -6,6 +6,7 @@ export interface DistillOptions {
   teacher?: string;
   student?: string | string[];
   students?: number;
+  freeze?: string;
   method?: string;
   terms?: string | Record<string, number>;
   tau?: number;
