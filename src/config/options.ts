@@ -32,6 +32,8 @@ export const COMMON_OPTIONS: OptionDef[] = [
   { key: 'noDecayBnBias', type: 'boolean', default: false, describe: 'exempt BatchNorm parameters and biases from weight decay' },
   { key: 'schedule', type: 'string', default: 'cosine', describe: 'learning-rate schedule: constant | cosine | step[:N] | multistep[:e1,e2,...]' },
   { key: 'warmup', type: 'number', default: 0, nonNegative: true, describe: 'linear learning-rate warm-up epochs' },
+  { key: 'lrUpdate', type: 'string', choices: ['step', 'epoch'], defaultDescription: 'step for cosine and constant, epoch for step/multistep', describe: 'when the schedule\'s decay moves: every step (as timm and the PyTorch reference recipes) or at epoch boundaries (a PyTorch scheduler stepped per epoch); warm-up is per step either way' },
+  { key: 'bnRecalibrate', type: 'number', default: 0, integer: true, nonNegative: true, describe: 'after training, re-estimate BatchNorm running statistics on N augmented training batches (cumulative average, as PyTorch\'s momentum=None) before export; 0 = off' },
   { key: 'labelSmoothing', type: 'number', default: 0, describe: 'cross-entropy label smoothing' },
   { key: 'valSplit', type: 'number', describe: 'fraction of the training data held out when the dataset has no val/test split' },
   { key: 'augment', type: 'string', default: 'auto', choices: ['auto', 'none', 'cifar', 'imagenet'], describe: 'training augmentation: cifar = random crop with padding + flip, imagenet = random-resized crop + flip; auto = cifar up to 64 px, imagenet above' },
@@ -53,13 +55,14 @@ export const DISTILL_OPTIONS: OptionDef[] = [
   { key: 'method', type: 'string', default: 'kd', describe: 'method preset(s), mixed with +: ce, kd, dml, kdml, fitnet, at, sp, pkt, dkd, sokd, mgd+<kd|fitnet|at|sp>, ifm (e.g. kd+at)' },
   { key: 'terms', type: 'terms', describe: 'term weights, e.g. ce=0.1,kd=0.9,at=1000 (a name selects every use of that term)' },
   { key: 'tau', type: 'number', positive: true, describe: 'KD temperature (default: each method\'s own, 4 for kd)' },
+  { key: 'freeze', type: 'string', describe: 'keep early parts of the student fixed: a tap (f1, f2, embedding, or a value name) freezes every tensor it is computed from, a pattern (conv1.*, layer1.*) the matching ones; comma-separated; frozen BatchNorms keep their statistics' },
   { key: 'teacherLr', type: 'number', positive: true, describe: 'learning-rate multiplier of a trainable (online) teacher', default: 1 },
   { key: 'kbmTap', type: 'string', describe: 'sokd: the teacher tap that feeds the knowledge bridge module (a tap name or value name)', defaultDescription: 'the input of the teacher\'s last stage' },
   { key: 'kbmInit', type: 'string', default: 'random', choices: ['random', 'copy'], describe: 'sokd: start the knowledge bridge module from fresh weights (as the reference code) or from the teacher\'s' },
   { key: 'mgdVariant', type: 'string', default: 'mag', choices: ['mag', 'mas'], describe: 'mgd: granularity-wise distillation (mag) or stable excitation, KD towards the mean of the teacher\'s three logit heads (mas)' },
   { key: 'proxy', type: 'string', describe: 'ifm: the proxy teacher, zoo:<name> or an .onnx classifier with the student\'s stage taps', defaultDescription: 'the zoo student\'s architecture at twice the width' },
   { key: 'stageOptimizer', type: 'string', default: 'method', choices: ['method', 'run'], describe: 'staged methods (mgd, ifm): each stage\'s optimizer and learning rate from its reference code (method), or --optimizer/--lr/--weight-decay for every stage (run); a config file\'s `stages:` overrides either per stage' },
-  { key: 'stages', type: 'stages', fileOnly: true, describe: 'config file only: per-stage settings of a staged method by stage name, e.g. `stages: { heads: { epochs: 5, optimizer: adam, lr: 1e-3 } }`; each stage takes epochs, optimizer, lr, momentum, nesterov, weightDecay, schedule, warmup, terms' },
+  { key: 'stages', type: 'stages', fileOnly: true, describe: 'config file only: per-stage settings of a staged method by stage name, e.g. `stages: { heads: { epochs: 5, optimizer: adam, lr: 1e-3 } }`; each stage takes epochs, optimizer, lr, momentum, nesterov, weightDecay, schedule, warmup, lrUpdate, terms' },
   { key: 'out', type: 'string', default: 'runs/distill', describe: 'output folder: <student>.onnx, ensemble.onnx, run.json, checkpoint.bin' },
   { key: 'resume', type: 'string', describe: 'resume from the checkpoint in this run folder' },
   { key: 'teacherCache', type: 'string', default: 'off', describe: 'replay a frozen teacher\'s logits from disk (methods reading only its logits: kd, dkd): auto = <out>/../.teacher-cache, off, or a folder' },
@@ -101,7 +104,7 @@ export function compressOptionTable(): OptionDef[] {
 }
 
 // The keys a `stages:` entry may set: the run's own options of those names, applied to one stage.
-export const STAGE_KEYS = ['epochs', 'optimizer', 'lr', 'momentum', 'nesterov', 'weightDecay', 'schedule', 'warmup', 'terms'] as const;
+export const STAGE_KEYS = ['epochs', 'optimizer', 'lr', 'momentum', 'nesterov', 'weightDecay', 'schedule', 'warmup', 'lrUpdate', 'terms'] as const;
 
 // One stage's settings from `stages:`; unset keys keep the stage's default (its method's, or the run's).
 export interface StageConfig {
@@ -113,6 +116,7 @@ export interface StageConfig {
   weightDecay?: number;
   schedule?: string;
   warmup?: number;
+  lrUpdate?: 'step' | 'epoch';
   terms?: string | Record<string, number>;
 }
 

@@ -13,11 +13,13 @@ import { checkWeightBits } from '../export/qdq.js';
 import { loadModel, saveModel, type Model } from '../ir/model.js';
 import { writeReport, type ReportFormat, type ReportRole, type ReportRow, type WrittenReport } from '../report/index.js';
 import type { RunRecord } from '../train/loop.js';
+import { defaultLrUpdate } from '../train/schedule.js';
 import { UserError } from '../util/errors.js';
 import { buildZooModel, teacherIO } from '../zoo/index.js';
 import { chooseStudent, type StudentChoice } from './chooseStudent.js';
 import { distill, EMBEDDED_DATA, SHIPPED_TEACHER } from './distill.js';
 import { describeClassifier, openModelData } from './modelData.js';
+import { applyRecipe, explicitKeys } from './recipe.js';
 import type { DistillOptions } from './options.js';
 
 // The options of `compress` (and of its library call): every distill option, plus the student budget, the export
@@ -64,13 +66,22 @@ const DISTILL_KEYS = new Set([...COMMON_OPTIONS, ...DISTILL_OPTIONS].map((o) => 
 // Options as given -> the resolved config: compress's defaults, then `config` file, then these (as distill does,
 // `resume` starts from the run's saved config.yaml).
 export function resolveCompressConfig(given: CompressOptions & { config?: string }): CompressOptions {
+  return resolveWithKeys(given).cfg;
+}
+
+// The resolved config with the recipe of a given --student applied, and the keys the user set (for the recipe of a
+// student chosen later by --size).
+function resolveWithKeys(given: CompressOptions & { config?: string }): { cfg: CompressOptions; explicit: Set<string>; recipe?: string } {
   const table = compressOptionTable();
   const { config, ...flags } = given;
   const saved = flags.resume ? join(resolve(flags.resume), 'config.yaml') : undefined;
   const base = saved && existsSync(saved) ? loadConfigFile(saved, table) : {};
   const cfg = resolveConfig(table, { ...base, ...flags } as Record<string, unknown>, config) as CompressOptions;
   if (flags.resume) cfg.out = resolve(flags.resume);
-  return cfg;
+  cfg.lrUpdate ??= defaultLrUpdate(cfg.schedule!);
+  const explicit = explicitKeys(flags, config, table, base);
+  const recipe = cfg.student !== undefined ? applyRecipe(cfg, [cfg.student].flat(), explicit) : undefined;
+  return { cfg, explicit, ...(recipe ? { recipe } : {}) };
 }
 
 // `fp32,fp16,int8` -> the formats, in that order, each once.
@@ -181,7 +192,7 @@ async function exportAll(trained: [string, string][], formats: Format[], o: Omit
 export async function compress(options: CompressOptions & { config?: string }, ctx?: CliContext): Promise<CompressResult> {
   const c = ctx ?? { json: false, verbose: false, print: () => {}, log: () => {} };
   const t0 = performance.now();
-  const cfg = resolveCompressConfig(options);
+  const { cfg, explicit, recipe } = resolveWithKeys(options);
   const formats = parseFormats(cfg.formats ?? FORMATS.join(','));
   // Checked here, before the student trains, not when the int8 export first reads it.
   const weightBits = checkWeightBits(cfg.weightBits);
@@ -198,7 +209,12 @@ export async function compress(options: CompressOptions & { config?: string }, c
     choice = chooseStudent(t.model, t.io, cfg.size ?? DEFAULT_SIZE);
     student = choice.spec;
     c.log(choice.reason);
-  } else c.log(`student ${[student].flat().join(', ')} (as given)`);
+    const chosen = applyRecipe(cfg, [student], explicit);
+    if (chosen) c.log(chosen);
+  } else {
+    c.log(`student ${[student].flat().join(', ')} (as given)`);
+    if (recipe) c.log(recipe);
+  }
   const method = cfg.method ?? ((cfg.students ?? 1) >= 2 ? 'kdml' : 'kd');
   if (teacherSpec.startsWith('zoo:') && !/dml/.test(method)) c.log(`warning: the teacher ${teacherSpec} is built untrained, and ${method} does not train it; give a trained .onnx teacher for a useful student`);
 

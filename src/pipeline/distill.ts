@@ -7,9 +7,9 @@ import { resolveConfig } from '../config/resolve.js';
 import { COMMON_OPTIONS, DISTILL_OPTIONS } from '../config/options.js';
 import { configToYaml, loadConfigFile, locateKey } from '../config/file.js';
 import type { NetworkSpec } from '../compiler/network.js';
-import { loadModel, type Model } from '../ir/model.js';
+import type { Model } from '../ir/model.js';
 import { applyTermWeights, mixTerms, parseMethods, parseTermWeights, teacherMode } from '../methods/index.js';
-import { parseSchedule } from '../train/schedule.js';
+import { defaultLrUpdate, parseSchedule } from '../train/schedule.js';
 import { compileInference } from '../compiler/inference.js';
 import { compileStep } from '../compiler/step.js';
 import { writeArtifacts, type ArtifactContract } from '../train/artifacts.js';
@@ -18,11 +18,13 @@ import { runStages, type StagedRecord, type StageSpec } from '../train/stages.js
 import { checkStageNames, dryBuild, methodStages, stageFolder, type StageCommon } from './staged.js';
 import { UserError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/fs.js';
-import { buildZooModel, resolveModelSpec, teacherIO } from '../zoo/index.js';
+import { buildZooModel, loadTrainableModel, resolveModelSpec, teacherIO } from '../zoo/index.js';
 import { deriveStudent } from '../models/student.js';
 import { loadTrainingData } from './data.js';
 import { featureTaps } from './taps.js';
 import type { DistillOptions } from './options.js';
+import { applyRecipe, explicitKeys } from './recipe.js';
+import { frozenNames } from './freeze.js';
 
 // The teacher shipped in the package (models/fashion-mnist-teacher), used when no --teacher is given.
 export const SHIPPED_TEACHER = fileURLToPath(new URL('../../models/fashion-mnist-teacher/model.onnx', import.meta.url));
@@ -37,15 +39,18 @@ export function resolveDistillConfig(given: DistillOptions & { config?: string }
   return resolveWithSource(given).cfg;
 }
 
-// The resolved config, and where its `stages:` keys were written (file:line) for errors found later.
-function resolveWithSource(given: DistillOptions & { config?: string }): { cfg: DistillOptions; where: (key: string[]) => string } {
+// The resolved config, where its `stages:` keys were written (file:line) for errors found later, and the recipe note.
+function resolveWithSource(given: DistillOptions & { config?: string }): { cfg: DistillOptions; where: (key: string[]) => string; recipe?: string } {
   const { config, ...flags } = given;
   const saved = flags.resume ? join(resolve(flags.resume), 'config.yaml') : undefined;
   const base = saved && existsSync(saved) ? loadConfigFile(saved, ALL_OPTIONS) : {};
   const cfg = resolveConfig(ALL_OPTIONS, { ...base, ...flags } as Record<string, unknown>, config) as DistillOptions;
   if (flags.resume) cfg.out = resolve(flags.resume);
+  const recipe = applyRecipe(cfg, expandStudents(cfg), explicitKeys(flags, config, ALL_OPTIONS, base));
+  // Resolved, so --print-config and run.json say when the lr moves.
+  cfg.lrUpdate ??= defaultLrUpdate(cfg.schedule!);
   const file = flags.stages !== undefined ? undefined : config && loadConfigFile(config, ALL_OPTIONS).stages !== undefined ? config : base.stages !== undefined ? saved : undefined;
-  return { cfg, where: (key) => `${file ? `${locateKey(file, key)}: ` : ''}'${key.join('.')}'` };
+  return { cfg, where: (key) => `${file ? `${locateKey(file, key)}: ` : ''}'${key.join('.')}'`, ...(recipe ? { recipe } : {}) };
 }
 
 // The resolved config as YAML (`--print-config`).
@@ -60,7 +65,8 @@ function sha256(path: string): string {
 
 // Distil one or more students from a teacher with the chosen method(s): the whole `distill` command as a library call.
 export async function distill(options: DistillOptions & { config?: string }, ctx?: CliContext): Promise<RunRecord | StagedRecord> {
-  const { cfg, where } = resolveWithSource(options);
+  const { cfg, where, recipe } = resolveWithSource(options);
+  if (recipe) ctx?.log(recipe);
   const { run, report, staged } = await prepareDistill(cfg, ctx, where);
   const record = staged
     ? await runStages(staged.stages, { outDir: run.outDir, ...(run.resume ? { resume: true } : {}), ...(staged.teacherBytes ? { teacherBytes: staged.teacherBytes } : {}), ...(run.log ? { log: run.log } : {}) })
@@ -80,7 +86,8 @@ export interface StagedArtifacts {
 // A staged method gets one folder per stage (stage<i>-<name>/); a later stage is compiled on the untrained networks
 // the earlier stages would hand over (see StagedArtifacts.note).
 export async function compileDistill(options: DistillOptions & { config?: string }, dir: string, ctx?: CliContext): Promise<ArtifactContract | StagedArtifacts> {
-  const { cfg, where } = resolveWithSource(options);
+  const { cfg, where, recipe } = resolveWithSource(options);
+  if (recipe) ctx?.log(recipe);
   const { run, staged } = await prepareDistill({ ...cfg, saveArtifacts: dir }, ctx, where);
   if (!staged) return compileRun(run, dir);
   const handed = new Set<string>();
@@ -123,7 +130,7 @@ async function prepareDistill(cfg: DistillOptions, ctx: CliContext | undefined, 
   const teacherSpec = cfg.teacher ?? SHIPPED_TEACHER;
   if (cfg.teacher === undefined && needTeacher && !existsSync(SHIPPED_TEACHER)) throw new UserError(`no --teacher given and the shipped teacher is missing (${SHIPPED_TEACHER})`);
   const teacherFile = needTeacher && !teacherSpec.startsWith('zoo:') ? resolve(teacherSpec) : undefined;
-  const teacherFileModel = teacherFile ? loadModel(teacherFile) : undefined;
+  const teacherFileModel = teacherFile ? loadTrainableModel(teacherFile) : undefined;
   const io = teacherFileModel ? teacherIO(teacherFileModel) : undefined;
   const pre = teacherFileModel ? teacherPreprocess(teacherFileModel) : undefined;
   const data = await loadTrainingData(cfg.data ?? EMBEDDED_DATA, {
@@ -141,7 +148,8 @@ async function prepareDistill(cfg: DistillOptions, ctx: CliContext | undefined, 
     const name = studentSpecs.length > 1 ? `student${k + 1}` : 'student';
     const seed = cfg.seed! + k;
     const model: Model = teacher ? deriveStudent(teacher, spec, { input: data.input, classes, seed }) : deriveStudentWithoutTeacher(spec, data.input, classes, seed);
-    return { name, model, role: 'student' as const, trainable: true, ...(cfg.noDecayBnBias ? { noDecay: 'norm-and-bias' as const } : {}) };
+    const frozen = cfg.freeze ? freezeStudent(model, cfg.freeze, name, c.log) : undefined;
+    return { name, model, role: 'student' as const, trainable: true, ...(cfg.noDecayBnBias ? { noDecay: 'norm-and-bias' as const } : {}), ...(frozen ? { frozen } : {}) };
   });
   for (const s of students) {
     const k = teacherIO(s.model).classes;
@@ -174,12 +182,12 @@ async function prepareDistill(cfg: DistillOptions, ctx: CliContext | undefined, 
   if (mode === 'trainable') files.teacher = 'teacher.onnx';
   const run: RunOptions = {
     networks, terms, train: data.train, val: data.val, classes: data.classes, epochs: cfg.epochs!, batchSize: cfg.batchSize!,
-    schedule: parseSchedule(cfg.schedule!, cfg.lr!, cfg.epochs!, cfg.warmup ?? 0), optimizer: cfg.optimizer!,
+    schedule: parseSchedule(cfg.schedule!, cfg.lr!, cfg.epochs!, cfg.warmup ?? 0, cfg.lrUpdate), optimizer: cfg.optimizer!,
     hyper: { weightDecay: cfg.weightDecay!, momentum: cfg.momentum!, nesterov: cfg.nesterov!, beta1: 0.9, beta2: 0.999, eps: 1e-8 },
     ...(students.length >= 2 ? { ensemble: students.map((s) => s.name) } : {}),
     exports: { files, preprocess: data.preprocess, metadata, ensembleFile: 'ensemble.onnx', composed },
     device: cfg.device!, ...(cfg.threads ? { threads: cfg.threads } : {}), seed: cfg.seed!, outDir, resume: cfg.resume !== undefined,
-    config: { command: 'distill', ...cfg, out: outDir }, log: c.log, progress: !c.json,
+    config: { command: 'distill', ...cfg, out: outDir }, log: c.log, progress: !c.json, ...(cfg.bnRecalibrate ? { bnRecalibrate: cfg.bnRecalibrate } : {}),
     ...(cfg.saveArtifacts ? { saveArtifacts: resolve(cfg.saveArtifacts) } : {}),
     ...teacherCacheDir(cfg.teacherCache, outDir),
   };
@@ -199,7 +207,8 @@ function stageCommon(run: RunOptions, cfg: DistillOptions, where: (key: string[]
   return {
     ...(cfg.stageOptimizer === 'run' ? { runOptimizer: true } : {}),
     ...shared, exports: { ...exports },
-    schedule: (s) => parseSchedule(s.text ?? cfg.schedule!, s.lr ?? cfg.lr!, s.epochs ?? cfg.epochs!, s.warmup ?? cfg.warmup ?? 0),
+    // A stage with its own schedule and no lrUpdate gets that schedule's default granularity, else the run's.
+    schedule: (s) => parseSchedule(s.text ?? cfg.schedule!, s.lr ?? cfg.lr!, s.epochs ?? cfg.epochs!, s.warmup ?? cfg.warmup ?? 0, s.lrUpdate ?? (s.text !== undefined ? undefined : cfg.lrUpdate)),
     ...(cfg.terms !== undefined ? { termWeights: typeof cfg.terms === 'string' ? parseTermWeights(cfg.terms) : cfg.terms } : {}),
     ...(cfg.stages !== undefined ? { stageConfig: cfg.stages } : {}), where,
   };
@@ -219,6 +228,13 @@ function proxyModel(spec: string, input: [number, number, number], classes: numb
   return { model, key: spec.startsWith('zoo:') ? `${spec}@${input.join('x')}/${classes}/${seed}` : sha256(resolve(spec)) };
 }
 
+// --freeze: the student's tensors it selects, kept fixed (said in the log).
+function freezeStudent(model: Model, spec: string, name: string, log: (l: string) => void): (n: string) => boolean {
+  const names = frozenNames(model, spec);
+  log(`--freeze ${spec}: ${names.size} learned tensors of ${name} fixed (no update; their BatchNorms normalise with the running statistics, which stay as they are)`);
+  return (n) => names.has(n);
+}
+
 // `--student a --student b`, or `--students K` copies of one spec.
 function expandStudents(cfg: DistillOptions): string[] {
   const list = Array.isArray(cfg.student) ? cfg.student : [cfg.student ?? 'zoo:cnn'];
@@ -230,7 +246,7 @@ function expandStudents(cfg: DistillOptions): string[] {
 function deriveStudentWithoutTeacher(spec: string, input: [number, number, number], classes: number, seed: number): Model {
   if (spec.startsWith('zoo:')) return buildZooModel(spec.slice(4), { input, classes, seed });
   if (!existsSync(spec)) throw new UserError(`--student: '${spec}' is neither zoo:<name>, slim:<ratio> nor an existing .onnx file`);
-  return loadModel(spec);
+  return loadTrainableModel(spec);
 }
 
 // The normalisation a teacher this tool trained was fed (so the students see the same inputs).

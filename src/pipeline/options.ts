@@ -6,6 +6,7 @@ export interface DistillOptions {
   teacher?: string;
   student?: string | string[];
   students?: number;
+  freeze?: string;
   method?: string;
   terms?: string | Record<string, number>;
   tau?: number;
@@ -29,6 +30,8 @@ export interface DistillOptions {
   noDecayBnBias?: boolean;
   schedule?: string;
   warmup?: number;
+  lrUpdate?: 'step' | 'epoch';
+  bnRecalibrate?: number;
   labelSmoothing?: number;
   valSplit?: number;
   augment?: string;

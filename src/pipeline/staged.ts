@@ -18,6 +18,7 @@ export interface StageSchedule {
   lr?: number;
   epochs?: number;
   warmup?: number;
+  lrUpdate?: 'step' | 'epoch';
 }
 
 // The parts of a run every stage shares; `schedule` gives the run's schedule with a stage's settings.
@@ -82,6 +83,7 @@ function stageSpec(p: MethodStage, common: StageCommon, at: Place): StageSpec {
   const lr = e.lr ?? method?.lr;
   const sched = rethrowAt(at.where(key('schedule')), e.schedule !== undefined, () => schedule({
     ...(e.schedule !== undefined ? { text: e.schedule } : {}), ...(lr !== undefined ? { lr } : {}), epochs, ...(e.warmup !== undefined ? { warmup: e.warmup } : {}),
+    ...(e.lrUpdate !== undefined ? { lrUpdate: e.lrUpdate } : {}),
   }));
   const own = e.terms === undefined ? undefined : rethrowAt(at.where(key('terms')), true, () => (typeof e.terms === 'string' ? parseTermWeights(e.terms) : e.terms as Record<string, number>));
   return {

@@ -19,6 +19,8 @@ import { exportNetworks, type ExportSpec } from './exports.js';
 import type { ScheduleSpec } from './schedule.js';
 import type { DataSplit, EpochRecord } from './types.js';
 import { describeWeightSchedule, type WeightSchedule } from './weights.js';
+import { recalibrateBatchNorm, type Recalibration } from './recalibrate.js';
+import type { TensorData } from '../runtime/tensor.js';
 
 // A term of a run: its use in the step plus the host-side weight and schedule.
 export interface RunTerm extends TermUse {
@@ -50,6 +52,8 @@ export interface RunOptions {
   resume?: boolean;
   // Folder of the teacher cache (replay frozen teachers' logits; see teacherCache.ts); undefined: off.
   teacherCache?: string;
+  // Re-estimate the BatchNorm statistics on this many training batches before export (recalibrate.ts); 0/undefined: off.
+  bnRecalibrate?: number;
   // The stage of a staged run this is (recorded in the checkpoint; --resume must continue the same stage).
   stage?: string;
   config?: unknown;
@@ -85,6 +89,8 @@ export interface RunRecord {
   interrupted: boolean;
   // With --teacher-cache: the cache folder of each replayed network, and why the others ran in the step.
   teacherCache?: { dirs: Record<string, string>; bypassed: CachePlan['bypassed'] };
+  // With --bn-recalibrate: the batches averaged and the validation accuracy with the re-estimated statistics.
+  bnRecalibrated?: Recalibration;
 }
 
 // The loss as a printable weighted sum of named terms, e.g. `0.1·ce(student.logits) + 0.9·kd(student.logits ← teacher.logits, τ 4)`.
@@ -159,12 +165,14 @@ export async function runNetworks(o: RunOptions): Promise<RunRecord> {
       log(epochLine(rec, o.epochs));
     }
     const finalState = await rt.getState([...step.params, ...step.buffers].map((s) => s.name));
+    const recal = o.bnRecalibrate && !interrupted && history.length ? await recalibrate(rt, o, step, finalState, evalSession, log) : undefined;
     const outputs = interrupted ? {} : exportNetworks(o, step, finalState);
     const record: RunRecord = {
       config: o.config, device: stepSession.device, compileSeconds, loss: formula, history, interrupted,
       networks: summaries(o.networks, history, frozenAcc), ensemble: ensembleSummary(history),
       ...primaryFigures(history), outputs: { ...outputs, checkpoint: join(o.outDir, 'checkpoint.bin') },
       ...(plan ? { teacherCache: { dirs: cache?.dirs ?? {}, bypassed: plan.bypassed } } : {}),
+      ...(recal ? { bnRecalibrated: recal } : {}),
     };
     if (history.length && !interrupted) record.outputs.curves = await plotCurves(join(o.outDir, 'training-curves.png'), history, log);
     writeFileAtomic(join(o.outDir, 'run.json'), JSON.stringify(record, null, 2));
@@ -174,6 +182,23 @@ export async function runNetworks(o: RunOptions): Promise<RunRecord> {
     process.off('SIGINT', onSigint);
     await rt.close();
   }
+}
+
+// Re-estimate the BatchNorm statistics into `state` (what is exported) and the runtime (what is evaluated), and
+// measure the validation accuracy with them; the checkpoint keeps the trained statistics.
+async function recalibrate(rt: Runtime, o: RunOptions, step: CompiledStep, state: Record<string, TensorData>, evalSession: Session | undefined, log: (l: string) => void): Promise<Recalibration> {
+  const r = await recalibrateBatchNorm(rt, o, step, state, o.bnRecalibrate!);
+  if (!r.batches) {
+    log('--bn-recalibrate: the trained networks have no BatchNorm; nothing to re-estimate');
+    return { batches: 0, networks: {} };
+  }
+  Object.assign(state, r.stats);
+  await rt.setState(r.stats);
+  const ev = evalSession && o.val ? await evaluateNetworks(evalSession, o.val, o.batchSize, step.classes, step.inputShape.slice(1)) : undefined;
+  const primary = o.networks.find((n) => n.trainable)!.name;
+  const acc = ev ? `: val acc ${Object.entries(ev.networks).map(([k, v]) => `${k} ${(v * 100).toFixed(2)}%`).join(', ')}` : '';
+  log(`BatchNorm statistics re-estimated on ${r.batches} training batches (cumulative average)${acc}`);
+  return { batches: r.batches, networks: ev?.networks ?? {}, ...(ev?.ensemble !== undefined ? { ensemble: ev.ensemble } : {}), ...(ev?.networks[primary] !== undefined ? { valAcc: ev.networks[primary] } : {}) };
 }
 
 // An epoch with its cache files: published when the epoch ends or is interrupted, dropped when it fails.

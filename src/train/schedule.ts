@@ -5,6 +5,9 @@ export interface ScheduleSpec {
   kind: 'constant' | 'step' | 'multistep' | 'cosine';
   lr: number;
   epochs: number;
+  // When the decay moves: every step (timm, the PyTorch reference recipes: cosine reaches 0 at the last step) or at
+  // epoch boundaries (PyTorch's schedulers stepped once per epoch). Unset: the kind's default (defaultLrUpdate).
+  update?: LrUpdate;
   // step: decay every `stepSize` epochs; multistep: at each milestone.
   stepSize?: number;
   milestones?: number[];
@@ -14,9 +17,20 @@ export interface ScheduleSpec {
   minLr?: number;
 }
 
-// Learning rate at a point in training; `epoch` counts from 0 and may be fractional (per-step warm-up).
+// How often the schedule's decay is re-evaluated (--lr-update).
+export type LrUpdate = 'step' | 'epoch';
+
+// Cosine (and constant) decay per step; step/multistep per epoch, as their papers (He et al. 2016, 1512.03385) do.
+export function defaultLrUpdate(schedule: string): LrUpdate {
+  const kind = schedule.split(':')[0];
+  return kind === 'step' || kind === 'multistep' ? 'epoch' : 'step';
+}
+
+// Learning rate at a point in training; `epoch` counts from 0 and is fractional within an epoch (step k of S in epoch
+// e is e + k/S, so the value is a function of the global step). The decay reads the fractional epoch per step, the
+// integer epoch per epoch; the linear warm-up is always per step (Goyal et al. 2017, 1706.02677).
 export function lrAt(s: ScheduleSpec, epoch: number): number {
-  const e = Math.floor(epoch);
+  const e = (s.update ?? defaultLrUpdate(s.kind)) === 'epoch' ? Math.floor(epoch) : epoch;
   const gamma = s.gamma ?? 0.1;
   let lr: number;
   switch (s.kind) {
@@ -38,10 +52,10 @@ export function defaultMilestones(epochs: number): number[] {
   return [0.625, 0.75, 0.875].map((f) => Math.round(f * epochs));
 }
 
-// Parse `--schedule` text: constant | cosine | step[:N] | multistep[:m1,m2,...].
-export function parseSchedule(text: string, lr: number, epochs: number, warmup = 0): ScheduleSpec {
+// Parse `--schedule` text: constant | cosine | step[:N] | multistep[:m1,m2,...]; `update` unset: the kind's default.
+export function parseSchedule(text: string, lr: number, epochs: number, warmup = 0, update?: LrUpdate): ScheduleSpec {
   const [kind, arg] = text.split(':');
-  const base = { lr, epochs, ...(warmup ? { warmup } : {}) };
+  const base = { lr, epochs, ...(warmup ? { warmup } : {}), update: update ?? defaultLrUpdate(text) };
   switch (kind) {
     case 'constant': case 'cosine': return { ...base, kind };
     case 'step': return { ...base, kind, ...(arg ? { stepSize: positiveInt(arg, text) } : {}) };

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { loadModel, type Model } from '../ir/model.js';
+import { untieBatchNormStatistics } from '../ir/passes/untieBatchNorm.js';
 import { UserError } from '../util/errors.js';
 import { importFolder } from '../util/registry.js';
 import { ZOO_METADATA_KEY, type ZooEntry, type ZooOptions } from './types.js';
@@ -42,7 +43,7 @@ export function buildZooModel(name: string, opts: { input: [number, number, numb
 export function resolveModelSpec(spec: string, opts: { input: [number, number, number]; classes: number; seed?: number }): Model {
   if (spec.startsWith('zoo:')) return buildZooModel(spec.slice(4), opts);
   if (spec.startsWith('slim:')) throw new UserError(`'${spec}' derives a student from a teacher; it is only valid where a teacher is given (--student of train/distill)`);
-  if (existsSync(spec) || spec.endsWith('.onnx')) return loadModel(spec);
+  if (existsSync(spec) || spec.endsWith('.onnx')) return loadTrainableModel(spec);
   throw new UserError(`model '${spec}': expected zoo:<name> (one of ${[...ZOO.keys()].join(', ')}), slim:<ratio> or a path to an .onnx file`);
 }
 
@@ -83,3 +84,10 @@ export function teacherIO(model: Model): { input: [number, number, number]; clas
 
 export type { ZooEntry, ZooOptions };
 export { TAP_NAMES, TAPS_METADATA_KEY, ZOO_METADATA_KEY } from './types.js';
+
+// A model file to train: BatchNorm statistics that PyTorch's exporter tied to the scale/shift get their own tensors.
+export function loadTrainableModel(path: string): Model {
+  const m = loadModel(path);
+  untieBatchNormStatistics(m.graph);
+  return m;
+}

@@ -21,7 +21,7 @@ function mgdStages(stages?: Record<string, StageConfig>, o: { runOptimizer?: boo
   const base = methodRun('kd', t, [zoo('cnn-tiny', 20)], { epochs: 3, ...(o.train ? { train: o.train } : {}) });
   const { networks, terms: _t, exports, schedule: _s, outDir: _o, resume: _r, ...shared } = base;
   const common: StageCommon = {
-    ...shared, exports: { ...exports }, schedule: (s) => parseSchedule(s.text ?? 'cosine', s.lr ?? 0.05, s.epochs ?? 3, s.warmup ?? 0),
+    ...shared, exports: { ...exports }, schedule: (s) => parseSchedule(s.text ?? 'cosine', s.lr ?? 0.05, s.epochs ?? 3, s.warmup ?? 0, s.lrUpdate),
     ...(o.runOptimizer ? { runOptimizer: true } : {}), ...(stages ? { stageConfig: stages } : {}),
   };
   return methodStages(METHODS.get('mgd')!, { teacher: t, students: networks.filter((n) => n.role === 'student'), base: [METHODS.get('kd')!], seed: 5 }, common);
@@ -33,14 +33,14 @@ test('a stage entry overrides its stage only: epochs, optimizer, lr, schedule, m
   const h = heads!.build({});
   assert.equal(h.epochs, 5);
   assert.equal(h.optimizer, 'adam');
-  assert.deepEqual(h.schedule, { kind: 'constant', lr: 1e-3, epochs: 5 });
+  assert.deepEqual(h.schedule, { kind: 'constant', lr: 1e-3, epochs: 5, update: 'step' });
   assert.equal(h.hyper.weightDecay, 0);
   assert.equal(heads!.summary, '5 epochs, adam lr 0.001 constant, weight decay 0');
   const handed = Object.fromEntries(h.networks.filter((n) => n.role === 'auxiliary').map((n) => [n.name, n.model]));
   const s = student!.build(handed);
   assert.equal(s.epochs, 3);
   assert.equal(s.optimizer, 'sgd');
-  assert.deepEqual(s.schedule, { kind: 'cosine', lr: 0.05, epochs: 3 });
+  assert.deepEqual(s.schedule, { kind: 'cosine', lr: 0.05, epochs: 3, update: 'step' });
   assert.equal(s.hyper.momentum, 0.5);
   assert.equal(s.hyper.nesterov, true);
   assert.equal(s.hyper.weightDecay, 5e-4);
@@ -66,7 +66,7 @@ test('changing any setting of a stage changes its cache key; an entry for anothe
   assert.equal(keyOf({ heads: { lr: 0.01 } }), base, 'the method\'s own lr, given explicitly, trains the same thing');
   const changed: Record<string, StageConfig> = {
     epochs: { epochs: 4 }, optimizer: { optimizer: 'adam' }, lr: { lr: 0.02 }, momentum: { momentum: 0.8 }, nesterov: { nesterov: true },
-    weightDecay: { weightDecay: 0 }, schedule: { schedule: 'step:1' }, warmup: { warmup: 1 }, terms: { terms: { ce: 2 } },
+    weightDecay: { weightDecay: 0 }, schedule: { schedule: 'step:1' }, warmup: { warmup: 1 }, lrUpdate: { lrUpdate: 'epoch' }, terms: { terms: { ce: 2 } },
   };
   const keys = new Set([base]);
   for (const [what, entry] of Object.entries(changed)) {

@@ -6,7 +6,7 @@ import { loadTrainingData } from '../../pipeline/data.js';
 import { EMBEDDED_DATA } from '../../pipeline/distill.js';
 import { resolveStudentModel } from '../../pipeline/models.js';
 import type { DistillOptions } from '../../pipeline/options.js';
-import { parseSchedule } from '../../train/schedule.js';
+import { defaultLrUpdate, parseSchedule } from '../../train/schedule.js';
 import { train } from '../../train/trainer.js';
 import type { CommandDef } from '../command.js';
 import { parseDims, parseNumbers } from '../options.js';
@@ -39,16 +39,17 @@ export const command: CommandDef = {
       ...(c.cropFraction !== undefined ? { cropFraction: c.cropFraction } : {}),
     }, ctx);
     const model = resolveStudentModel(c.model, { input: data.input, classes: data.classes.length, seed: c.seed! });
-    const config = { command: 'train', model: c.model, data: c.data, epochs, batchSize, lr, optimizer: c.optimizer, schedule: c.schedule, seed: c.seed, input: data.input };
+    const lrUpdate = c.lrUpdate ?? defaultLrUpdate(c.schedule!);
+    const config = { command: 'train', model: c.model, data: c.data, epochs, batchSize, lr, optimizer: c.optimizer, schedule: c.schedule, lrUpdate, bnRecalibrate: c.bnRecalibrate, seed: c.seed, input: data.input };
     const record = await train({
       model, train: data.train, val: data.val, classes: data.classes, preprocess: data.preprocess, epochs, batchSize, outDir, config,
-      schedule: parseSchedule(c.schedule!, lr, epochs, c.warmup ?? 0),
+      schedule: parseSchedule(c.schedule!, lr, epochs, c.warmup ?? 0, lrUpdate),
       optimizer: c.optimizer!,
       hyper: { weightDecay: c.weightDecay!, momentum: c.momentum!, nesterov: c.nesterov!, beta1: 0.9, beta2: 0.999, eps: 1e-8 },
       ...(c.noDecayBnBias ? { noDecay: 'norm-and-bias' as const } : {}),
       terms: [{ term: 'ce', options: { smoothing: c.labelSmoothing ?? 0 } }],
       device: c.device!, ...(c.threads ? { threads: c.threads } : {}),
-      seed: c.seed!, resume: c.resume !== undefined, log: ctx.log, progress: !ctx.json,
+      seed: c.seed!, resume: c.resume !== undefined, log: ctx.log, progress: !ctx.json, ...(c.bnRecalibrate ? { bnRecalibrate: c.bnRecalibrate } : {}),
     });
     data.report(ctx);
     if (ctx.json) ctx.print(JSON.stringify(record, null, 2));
