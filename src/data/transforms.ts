@@ -1,9 +1,14 @@
+import { padIndex, type PadMode } from './augment.js';
 import type { Rng } from './random.js';
 
-// Per-batch augmentation of in-memory uint8 CHW images (CIFAR recipe): random crop with zero padding, horizontal flip.
+// Per-batch augmentation of in-memory uint8 CHW images (CIFAR recipe): torchvision's RandomCrop(size, padding,
+// fill, padding_mode) then RandomHorizontalFlip(p).
 export interface Augment {
   padCrop: number; // pixels of padding for the random crop (0 = none)
   flip: boolean;
+  flipProb?: number; // default 0.5
+  padMode?: PadMode; // default constant
+  fill?: number[]; // per channel, 0..255; default 0
 }
 
 // Normalisation constants per channel, on 0..1 pixel values.
@@ -20,18 +25,21 @@ export function writeNormalized(
   const pad = aug?.padCrop ?? 0;
   const dy = pad && rng ? rng.int(2 * pad + 1) - pad : 0;
   const dx = pad && rng ? rng.int(2 * pad + 1) - pad : 0;
-  const flip = !!aug?.flip && !!rng && rng.next() < 0.5;
+  const flip = !!aug?.flip && !!rng && rng.next() < (aug.flipProb ?? 0.5);
   const norm = affine(stats);
+  const mode = aug?.padMode ?? 'constant';
+  // Source column of each output column (crop, then flip), -1 for the fill; likewise per row.
+  const cols = Int32Array.from({ length: w }, (_, x) => padIndex((flip ? w - 1 - x : x) + dx, w, mode));
   for (let ch = 0; ch < c; ch++) {
     const scale = norm.scale[ch]!, shift = norm.shift[ch]!;
-    const zero = shift; // a padded (black) pixel
+    const fill = (aug?.fill?.[ch] ?? 0) * scale + shift; // a padded pixel
     const sBase = srcOff + ch * h * w;
     const dBase = dstOff + ch * h * w;
     for (let y = 0; y < h; y++) {
-      const sy = y + dy;
+      const sy = padIndex(y + dy, h, mode);
       for (let x = 0; x < w; x++) {
-        const sx = (flip ? w - 1 - x : x) + dx;
-        dst[dBase + y * w + x] = sy < 0 || sy >= h || sx < 0 || sx >= w ? zero : src[sBase + sy * w + sx]! * scale + shift;
+        const sx = cols[x]!;
+        dst[dBase + y * w + x] = sy < 0 || sx < 0 ? fill : src[sBase + sy * w + sx]! * scale + shift;
       }
     }
   }

@@ -18,7 +18,7 @@ export interface TrainingData {
 }
 
 // The data options of a command line, as `openData` takes them.
-export type DataFlags = Pick<DataOptions, 'mean' | 'std' | 'computeStats' | 'cropFraction'>;
+export type DataFlags = Pick<DataOptions, 'mean' | 'std' | 'computeStats' | 'cropFraction' | 'augmentParams' | 'evalResize'>;
 
 // The input shape a file model expects ([C,H,W] from its first input), when it is static.
 function modelInput(spec: string): [number, number, number] | undefined {
@@ -52,6 +52,7 @@ export async function loadTrainingData(
     ...(o.valSplit !== undefined ? { valSplit: o.valSplit } : {}),
     ...(o.mean ? { mean: o.mean } : {}), ...(o.std ? { std: o.std } : {}),
     ...(o.computeStats !== undefined ? { computeStats: o.computeStats } : {}), ...(o.cropFraction !== undefined ? { cropFraction: o.cropFraction } : {}),
+    ...(o.augmentParams ? { augmentParams: o.augmentParams } : {}), ...(o.evalResize !== undefined ? { evalResize: o.evalResize } : {}),
   }).finally(() => bar.stop());
   const split = (s: typeof ds.train): DataSplit => ({
     size: s.size,

@@ -9,6 +9,7 @@ import { configToYaml, loadConfigFile, locateKey } from '../config/file.js';
 import type { NetworkSpec } from '../compiler/network.js';
 import { loadModel, type Model } from '../ir/model.js';
 import { applyTermWeights, mixTerms, parseMethods, parseTermWeights, teacherMode } from '../methods/index.js';
+import { augmentParamsOf } from '../data/augment.js';
 import { parseSchedule } from '../train/schedule.js';
 import { compileInference } from '../compiler/inference.js';
 import { compileStep } from '../compiler/step.js';
@@ -132,7 +133,8 @@ async function prepareDistill(cfg: DistillOptions, ctx: CliContext | undefined, 
     ...(cfg.mean ? { mean: numbers(cfg.mean, '--mean') } : pre?.mean ? { mean: pre.mean } : {}),
     ...(cfg.std ? { std: numbers(cfg.std, '--std') } : pre?.std ? { std: pre.std } : {}),
     ...(cfg.computeStats !== undefined ? { computeStats: cfg.computeStats } : {}),
-    ...(cfg.cropFraction !== undefined ? { cropFraction: cfg.cropFraction } : pre?.cropFraction ? { cropFraction: pre.cropFraction } : {}),
+    ...(cfg.cropFraction !== undefined ? { cropFraction: cfg.cropFraction } : cfg.evalResize !== undefined ? {} : pre?.resize ? { evalResize: pre.resize } : pre?.cropFraction ? { cropFraction: pre.cropFraction } : {}),
+    augmentParams: augmentParamsOf(cfg), ...(cfg.evalResize !== undefined ? { evalResize: cfg.evalResize } : {}),
   }, c);
   const classes = data.classes.length;
   const teacher = needTeacher ? (teacherFileModel ?? buildZooModel(teacherSpec.slice(4), { input: data.input, classes, seed: cfg.seed! })) : undefined;
@@ -234,12 +236,12 @@ function deriveStudentWithoutTeacher(spec: string, input: [number, number, numbe
 }
 
 // The normalisation a teacher this tool trained was fed (so the students see the same inputs).
-function teacherPreprocess(m: Model): { mean?: number[]; std?: number[]; cropFraction?: number } | undefined {
+function teacherPreprocess(m: Model): { mean?: number[]; std?: number[]; cropFraction?: number; resize?: number } | undefined {
   const text = m.metadata().get('onnx_distill.preprocess');
   if (!text) return undefined;
   try {
-    const p = JSON.parse(text) as { mean?: number[]; std?: number[]; cropFraction?: number };
-    return { ...(Array.isArray(p.mean) ? { mean: p.mean } : {}), ...(Array.isArray(p.std) ? { std: p.std } : {}), ...(typeof p.cropFraction === 'number' ? { cropFraction: p.cropFraction } : {}) };
+    const p = JSON.parse(text) as { mean?: number[]; std?: number[]; cropFraction?: number; resize?: number };
+    return { ...(Array.isArray(p.mean) ? { mean: p.mean } : {}), ...(Array.isArray(p.std) ? { std: p.std } : {}), ...(typeof p.cropFraction === 'number' ? { cropFraction: p.cropFraction } : {}), ...(typeof p.resize === 'number' ? { resize: p.resize } : {}) };
   } catch {
     return undefined;
   }

@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import type { Argv } from 'yargs';
 import { COMMON_OPTIONS, TRAIN_OPTIONS } from '../../config/options.js';
 import { declareOptions, resolveConfig } from '../../config/resolve.js';
+import { augmentParamsOf } from '../../data/augment.js';
 import { loadTrainingData } from '../../pipeline/data.js';
 import { EMBEDDED_DATA } from '../../pipeline/distill.js';
 import { resolveStudentModel } from '../../pipeline/models.js';
@@ -37,6 +38,7 @@ export const command: CommandDef = {
       ...(c.std !== undefined ? { std: parseNumbers(c.std, '--std') } : {}),
       ...(c.computeStats !== undefined ? { computeStats: c.computeStats } : {}),
       ...(c.cropFraction !== undefined ? { cropFraction: c.cropFraction } : {}),
+      augmentParams: augmentParamsOf(c), ...(c.evalResize !== undefined ? { evalResize: c.evalResize } : {}),
     }, ctx);
     const model = resolveStudentModel(c.model, { input: data.input, classes: data.classes.length, seed: c.seed! });
     const config = { command: 'train', model: c.model, data: c.data, epochs, batchSize, lr, optimizer: c.optimizer, schedule: c.schedule, seed: c.seed, input: data.input };
