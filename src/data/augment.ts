@@ -27,6 +27,12 @@ export type TrainAugment = Augment & { randomResizedCrop?: boolean; scale?: [num
 // torchvision's RandomResizedCrop defaults: 8-100% of the area, aspect ratio 3/4 to 4/3.
 export const RRC_DEFAULTS = { scale: [0.08, 1] as [number, number], ratio: [3 / 4, 4 / 3] as [number, number] };
 
+// torchvision's defaults of the parameters (--crop-padding's depends on the input: see defaultPadding). A parameter
+// at its default never conflicts with a preset that does not use it.
+export const AUGMENT_DEFAULTS: Required<Omit<AugmentParams, 'cropPadding'>> = {
+  cropFill: [0], paddingMode: 'constant', flipProb: 0.5, rrcScale: RRC_DEFAULTS.scale, rrcRatio: RRC_DEFAULTS.ratio,
+};
+
 // The cifar preset's padding when --crop-padding is not given: an eighth of the shorter side (4 px at 28-32 px).
 export function defaultPadding(input: [number, number, number]): number {
   return Math.max(1, Math.round(Math.min(input[1], input[2]) / 8));
@@ -41,7 +47,8 @@ const flag = (k: string) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}
 // RandomHorizontalFlip(p) for cifar, RandomResizedCrop(scale, ratio) + RandomHorizontalFlip(p) for imagenet.
 export function resolveAugment(preset: string, p: AugmentParams, input: [number, number, number], small: boolean): TrainAugment | undefined {
   const kind = preset === 'auto' ? (small ? 'cifar' : 'imagenet') : preset;
-  const given = (keys: readonly (keyof AugmentParams)[]) => keys.find((k) => p[k] !== undefined);
+  const isDefault = (k: keyof AugmentParams) => k !== 'cropPadding' && JSON.stringify(p[k]) === JSON.stringify(AUGMENT_DEFAULTS[k]);
+  const given = (keys: readonly (keyof AugmentParams)[]) => keys.find((k) => p[k] !== undefined && !isDefault(k));
   const wrong = kind === 'none' ? given([...CIFAR_ONLY, ...IMAGENET_ONLY, 'flipProb']) : given(kind === 'cifar' ? IMAGENET_ONLY : CIFAR_ONLY);
   if (wrong) throw new UserError(`${flag(wrong)} has no effect with --augment ${preset}${preset === 'auto' ? ` (${kind} at ${input.join('x')})` : ''}; it belongs to --augment ${(CIFAR_ONLY as readonly string[]).includes(wrong) ? 'cifar' : IMAGENET_ONLY.includes(wrong as 'rrcScale') ? 'imagenet' : 'cifar or imagenet'}`);
   if (kind === 'none') return undefined;
@@ -51,7 +58,7 @@ export function resolveAugment(preset: string, p: AugmentParams, input: [number,
     const pair = (v: number[] | undefined, d: [number, number]) => (v ? [v[0]!, v[1]!] as [number, number] : d);
     const scale = pair(p.rrcScale, RRC_DEFAULTS.scale), ratio = pair(p.rrcRatio, RRC_DEFAULTS.ratio);
     if (!(scale[1] > 0)) throw new UserError(`--rrc-scale: ${scale.join(',')}: the upper area fraction must be positive`);
-    return { padCrop: 0, ...flip, randomResizedCrop: true, ...(p.rrcScale ? { scale } : {}), ...(p.rrcRatio ? { ratio } : {}) };
+    return { padCrop: 0, ...flip, randomResizedCrop: true, ...(p.rrcScale && !isDefault('rrcScale') ? { scale } : {}), ...(p.rrcRatio && !isDefault('rrcRatio') ? { ratio } : {}) };
   }
   const pad = p.cropPadding ?? defaultPadding(input);
   const mode = p.paddingMode ?? 'constant';
@@ -61,6 +68,23 @@ export function resolveAugment(preset: string, p: AugmentParams, input: [number,
   if (p.cropFill && p.cropFill.length !== 1 && p.cropFill.length !== input[0]) throw new UserError(`--crop-fill: ${p.cropFill.length} values for a ${input[0]}-channel input; give 1 or ${input[0]}`);
   const fill = p.cropFill && p.cropFill.some((v) => v !== 0) ? { fill: p.cropFill.length === 1 ? new Array<number>(input[0]).fill(p.cropFill[0]!) : p.cropFill } : {};
   return { padCrop: pad, ...flip, ...(mode !== 'constant' ? { padMode: mode } : {}), ...fill };
+}
+
+// A training augmentation as the torchvision pipeline it equals (for the log and run.json).
+export function describeAugment(a: TrainAugment | undefined, input: [number, number, number]): string {
+  if (!a) return 'none';
+  const [, h, w] = input;
+  const parts: string[] = [];
+  const num = (v: number) => String(Math.round(v * 1e4) / 1e4);
+  if (a.randomResizedCrop) {
+    const s = a.scale ?? RRC_DEFAULTS.scale, r = a.ratio ?? RRC_DEFAULTS.ratio;
+    parts.push(`RandomResizedCrop((${h}, ${w}), scale=(${s.map(num).join(', ')}), ratio=(${r.map(num).join(', ')}))`);
+  } else if (a.padCrop > 0) {
+    const fill = a.fill ? (a.fill.every((v) => v === a.fill![0]) ? num(a.fill[0]!) : `(${a.fill.map(num).join(', ')})`) : '0';
+    parts.push(`RandomCrop((${h}, ${w}), padding=${a.padCrop}, fill=${fill}, padding_mode='${a.padMode ?? 'constant'}')`);
+  }
+  if (a.flip) parts.push(`RandomHorizontalFlip(p=${num(a.flipProb ?? 0.5)})`);
+  return parts.join(' + ') || 'none';
 }
 
 // Where a padded coordinate reads from in 0..n-1, as torch's pad modes; -1 = the constant fill.

@@ -84,7 +84,7 @@ function openSource(spec: string): OpenedSource {
 }
 
 // Decode a file split into memory once (small images), recording unreadable files; file order is kept.
-async function toMemory(src: FileImages, input: [number, number, number], strict: boolean, failures: Failure[], progress?: Progress): Promise<MemoryImages> {
+async function toMemory(src: FileImages, input: [number, number, number], strict: boolean, failures: Failure[], progress?: Progress, crop?: CropMode): Promise<MemoryImages> {
   const [c, h, w] = input;
   const per = c * h * w;
   const n = src.samples.length;
@@ -93,7 +93,7 @@ async function toMemory(src: FileImages, input: [number, number, number], strict
   const ok = await Promise.all(src.samples.map((s, i) => limit(async () => {
     if (progress && (i & 255) === 0) progress(i, n);
     try {
-      images.set(await decodeImage(s.path, c, h, w), i * per);
+      images.set(await decodeImage(s.path, c, h, w, crop), i * per);
       return true;
     } catch (err: unknown) {
       const reason = err instanceof Error ? err.message : String(err);
@@ -179,7 +179,12 @@ export async function openData(spec: string, o: DataOptions = {}): Promise<Datas
   }
   const small = Math.max(input[1], input[2]) <= (o.cacheBelow ?? 64);
   if (small && train.kind === 'files') train = await toMemory(train, input, !!o.strict, failures, o.onProgress && ((d, t) => o.onProgress!('decoding training images', d, t)));
-  if (small && val?.kind === 'files') val = await toMemory(val, input, !!o.strict, failures, o.onProgress && ((d, t) => o.onProgress!('decoding validation images', d, t)));
+  // --eval-resize applies to small validation images too (decoded once, as Resize + CenterCrop); --crop-fraction
+  // keeps its historical meaning there (the whole shorter side).
+  if (o.evalResize !== undefined && o.cropFraction !== undefined) throw new UserError(`--eval-resize and --crop-fraction both set the evaluation crop; give one`);
+  if (o.evalResize !== undefined) checkEvalResize(o.evalResize, input);
+  const evalCrop: CropMode | undefined = o.evalResize ? { kind: 'center', fraction: Math.min(input[1], input[2]) / o.evalResize, resize: o.evalResize } : undefined;
+  if (small && val?.kind === 'files') val = await toMemory(val, input, !!o.strict, failures, o.onProgress && ((d, t) => o.onProgress!('decoding validation images', d, t)), evalCrop);
   if (!val && o.valSplit) [train, val] = holdOut(train, o.valSplit, o.seed ?? 0);
   const present = new Set(train.kind === 'memory' ? train.labels : train.samples.map((s) => s.label));
   const missing = src.classes.filter((_, i) => !present.has(i));
@@ -193,8 +198,6 @@ export async function openData(spec: string, o: DataOptions = {}): Promise<Datas
         : await sampleStats(train, input, o.statsSample ?? 2000, o.seed ?? 0));
   const augment = resolveAugment(o.augment ?? 'auto', o.augmentParams ?? {}, input, small);
   const strict = !!o.strict;
-  if (o.evalResize !== undefined && o.cropFraction !== undefined) throw new UserError(`--eval-resize and --crop-fraction both set the evaluation crop; give one`);
-  if (o.evalResize !== undefined) checkEvalResize(o.evalResize, input);
   // Evaluation of large images as the ImageNet recipe (resize to 256, centre 224) when training used random crops.
   const fraction = o.evalResize ? Math.min(input[1], input[2]) / o.evalResize : o.cropFraction ?? (augment?.randomResizedCrop ? 0.875 : 1);
   if (!(fraction > 0 && fraction <= 1)) throw new UserError(`--crop-fraction: ${fraction} must be in (0, 1]`);

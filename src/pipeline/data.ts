@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { describeAugment } from '../data/augment.js';
 import { openData, type DataOptions, type Preprocess } from '../data/index.js';
 import { StageBar } from '../train/progress.js';
 import type { CliContext } from '../cli/command.js';
@@ -14,6 +15,8 @@ export interface TrainingData {
   classes: string[];
   input: [number, number, number];
   preprocess: Preprocess;
+  // The training augmentation as the torchvision pipeline it equals ('none' without one), recorded in run.json.
+  augmentation: string;
   report(ctx: CliContext): void;
 }
 
@@ -62,6 +65,8 @@ export async function loadTrainingData(
   ctx.log(`data: ${ds.train.size} training and ${ds.val?.size ?? 0} validation images, ${ds.classes.length} classes, input ${ds.input.join('x')}`);
   const fmt = (v: number[]) => v.map((x) => x.toFixed(4)).join(',');
   const from = { given: 'as given', data: 'computed from the training images', default: 'ImageNet defaults; --compute-stats to use your data\'s' }[ds.preprocess.statsFrom];
+  const augmentation = describeAugment(ds.train.cfg.augment, ds.input);
+  ctx.log(`augmentation: ${augmentation}`);
   ctx.log(`normalisation: mean ${fmt(ds.stats.mean)} std ${fmt(ds.stats.std)} (${from})`);
   return {
     train: split(ds.train),
@@ -69,6 +74,7 @@ export async function loadTrainingData(
     classes: ds.classes,
     input: ds.input,
     preprocess: ds.preprocess,
+    augmentation,
     report: (c) => {
       const failures = ds.failures();
       if (failures.length) {

@@ -181,7 +181,7 @@ async function prepareDistill(cfg: DistillOptions, ctx: CliContext | undefined, 
     ...(students.length >= 2 ? { ensemble: students.map((s) => s.name) } : {}),
     exports: { files, preprocess: data.preprocess, metadata, ensembleFile: 'ensemble.onnx', composed },
     device: cfg.device!, ...(cfg.threads ? { threads: cfg.threads } : {}), seed: cfg.seed!, outDir, resume: cfg.resume !== undefined,
-    config: { command: 'distill', ...cfg, out: outDir }, log: c.log, progress: !c.json,
+    config: { command: 'distill', ...cfg, out: outDir, augmentation: data.augmentation }, log: c.log, progress: !c.json,
     ...(cfg.saveArtifacts ? { saveArtifacts: resolve(cfg.saveArtifacts) } : {}),
     ...teacherCacheDir(cfg.teacherCache, outDir),
   };

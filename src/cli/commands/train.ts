@@ -41,7 +41,7 @@ export const command: CommandDef = {
       augmentParams: augmentParamsOf(c), ...(c.evalResize !== undefined ? { evalResize: c.evalResize } : {}),
     }, ctx);
     const model = resolveStudentModel(c.model, { input: data.input, classes: data.classes.length, seed: c.seed! });
-    const config = { command: 'train', model: c.model, data: c.data, epochs, batchSize, lr, optimizer: c.optimizer, schedule: c.schedule, seed: c.seed, input: data.input };
+    const config = { command: 'train', model: c.model, data: c.data, epochs, batchSize, lr, optimizer: c.optimizer, schedule: c.schedule, seed: c.seed, input: data.input, augmentation: data.augmentation };
     const record = await train({
       model, train: data.train, val: data.val, classes: data.classes, preprocess: data.preprocess, epochs, batchSize, outDir, config,
       schedule: parseSchedule(c.schedule!, lr, epochs, c.warmup ?? 0),
