@@ -116,7 +116,7 @@ test('the loader applies --crop-padding and --flip-prob, repeatably for a seed',
   const batch = async () => (await ds.train.loader({ batchSize: 64, seed: 3, epoch: 1, shuffle: true, dropLast: true }).next()).value!;
   const a = await batch(), b = await batch();
   assert.deepEqual(a.x, b.x);
-  const shifts = Array.from(a.indices, (s, r) => findShift(src.images.subarray(s * 784, (s + 1) * 784), a.x.subarray(r * 784, (r + 1) * 784), 2, ds.stats));
+  const shifts = Array.from(a.indices).map((s, r) => findShift(src.images.subarray(s * 784, (s + 1) * 784), a.x.subarray(r * 784, (r + 1) * 784), 2, ds.stats));
   assert.ok(shifts.every((s) => s !== undefined), 'every image is a crop of its padded source within 2 px');
   // 64 draws of p = 0.25: flips between 6 and 28 (the binomial's 99.99% range), and several distinct offsets.
   const flips = shifts.filter((s) => s![2]).length;
