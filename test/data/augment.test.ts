@@ -9,7 +9,7 @@ import { exportSplit } from '../../scripts/export-fashion-mnist-png.js';
 import { AUGMENT_OPTIONS } from '../../src/config/augmentOptions.js';
 import { AUGMENT_DEFAULTS, describeAugment, padIndex, resolveAugment } from '../../src/data/augment.js';
 import { decodeImage } from '../../src/data/decode.js';
-import { openData } from '../../src/data/index.js';
+import { openData, type Batch } from '../../src/data/index.js';
 import { openIdx } from '../../src/data/sources/idx.js';
 import type { MemoryImages } from '../../src/data/types.js';
 import { affine, writeNormalized } from '../../src/data/transforms.js';
@@ -113,7 +113,7 @@ function findShift(src: Uint8Array, got: Float32Array, pad: number, stats: { mea
 test('the loader applies --crop-padding and --flip-prob, repeatably for a seed', async () => {
   const ds = await openData(SUBSET, { augment: 'cifar', augmentParams: { cropPadding: 2, flipProb: 0.25 } });
   const src = ds.train.source as MemoryImages;
-  const batch = async () => (await ds.train.loader({ batchSize: 64, seed: 3, epoch: 1, shuffle: true, dropLast: true }).next()).value!;
+  const batch = async (): Promise<Batch> => (await ds.train.loader({ batchSize: 64, seed: 3, epoch: 1, shuffle: true, dropLast: true }).next()).value as Batch;
   const a = await batch(), b = await batch();
   assert.deepEqual(a.x, b.x);
   const shifts = Array.from(a.indices).map((s, r) => findShift(src.images.subarray(s * 784, (s + 1) * 784), a.x.subarray(r * 784, (r + 1) * 784), 2, ds.stats));
