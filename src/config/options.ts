@@ -41,7 +41,7 @@ export const COMMON_OPTIONS: OptionDef[] = [
   { key: 'warmup', type: 'number', default: 0, nonNegative: true, describe: 'linear learning-rate warm-up epochs' },
   { key: 'labelSmoothing', type: 'number', default: 0, describe: 'cross-entropy label smoothing' },
   { key: 'valSplit', type: 'number', describe: 'fraction of the training data held out when the dataset has no val/test split' },
-  { key: 'augment', type: 'string', default: 'auto', choices: ['auto', 'none', 'cifar', 'imagenet'], describe: 'training augmentation preset: cifar = RandomCrop(padding) + RandomHorizontalFlip, imagenet = RandomResizedCrop + RandomHorizontalFlip; auto = cifar up to 64 px, imagenet above; the --crop-*, --flip-prob and --rrc-* options set its parameters' },
+  { key: 'augment', type: 'string', default: 'auto', choices: ['auto', 'none', 'cifar', 'imagenet', 'trivial'], describe: 'training augmentation preset: cifar = RandomCrop(padding) + RandomHorizontalFlip, imagenet = RandomResizedCrop + RandomHorizontalFlip; auto = cifar up to 64 px, imagenet above; trivial = auto + TrivialAugmentWide; the --crop-*, --padding-mode, --flip-prob and --rrc-* options set its parameters' },
   ...AUGMENT_OPTIONS,
   { key: 'mean', type: 'string', describe: 'per-channel mean on the 0..1 pixel scale, e.g. 0.485,0.456,0.406 (with --std)' },
   { key: 'std', type: 'string', describe: 'per-channel std on the 0..1 pixel scale, e.g. 0.229,0.224,0.225 (with --mean)' },

@@ -44,13 +44,15 @@ const IMAGENET_ONLY = ['rrcScale', 'rrcRatio'] as const;
 const flag = (k: string) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 
 // A preset (`--augment`) with its parameters overridden: torchvision's RandomCrop(padding, fill, padding_mode) +
-// RandomHorizontalFlip(p) for cifar, RandomResizedCrop(scale, ratio) + RandomHorizontalFlip(p) for imagenet.
+// RandomHorizontalFlip(p) for cifar, RandomResizedCrop(scale, ratio) + RandomHorizontalFlip(p) for imagenet; auto
+// and trivial pick one by size, and trivial adds TrivialAugmentWide after the flip.
 export function resolveAugment(preset: string, p: AugmentParams, input: [number, number, number], small: boolean): TrainAugment | undefined {
-  const kind = preset === 'auto' ? (small ? 'cifar' : 'imagenet') : preset;
+  const kind = preset === 'auto' || preset === 'trivial' ? (small ? 'cifar' : 'imagenet') : preset;
+  const trivial = preset === 'trivial' ? { trivial: true } : {};
   const isDefault = (k: keyof AugmentParams) => k !== 'cropPadding' && JSON.stringify(p[k]) === JSON.stringify(AUGMENT_DEFAULTS[k]);
   const given = (keys: readonly (keyof AugmentParams)[]) => keys.find((k) => p[k] !== undefined && !isDefault(k));
   const wrong = kind === 'none' ? given([...CIFAR_ONLY, ...IMAGENET_ONLY, 'flipProb']) : given(kind === 'cifar' ? IMAGENET_ONLY : CIFAR_ONLY);
-  if (wrong) throw new UserError(`${flag(wrong)} has no effect with --augment ${preset}${preset === 'auto' ? ` (${kind} at ${input.join('x')})` : ''}; it belongs to --augment ${(CIFAR_ONLY as readonly string[]).includes(wrong) ? 'cifar' : IMAGENET_ONLY.includes(wrong as 'rrcScale') ? 'imagenet' : 'cifar or imagenet'}`);
+  if (wrong) throw new UserError(`${flag(wrong)} has no effect with --augment ${preset}${preset === 'auto' || preset === 'trivial' ? ` (${kind} at ${input.join('x')})` : ''}; it belongs to --augment ${(CIFAR_ONLY as readonly string[]).includes(wrong) ? 'cifar' : IMAGENET_ONLY.includes(wrong as 'rrcScale') ? 'imagenet' : 'cifar or imagenet'}`);
   if (kind === 'none') return undefined;
   const flipProb = p.flipProb ?? 0.5;
   const flip = { flip: flipProb > 0, ...(flipProb !== 0.5 && flipProb > 0 ? { flipProb } : {}) };
@@ -58,7 +60,7 @@ export function resolveAugment(preset: string, p: AugmentParams, input: [number,
     const pair = (v: number[] | undefined, d: [number, number]) => (v ? [v[0]!, v[1]!] as [number, number] : d);
     const scale = pair(p.rrcScale, RRC_DEFAULTS.scale), ratio = pair(p.rrcRatio, RRC_DEFAULTS.ratio);
     if (!(scale[1] > 0)) throw new UserError(`--rrc-scale: ${scale.join(',')}: the upper area fraction must be positive`);
-    return { padCrop: 0, ...flip, randomResizedCrop: true, ...(p.rrcScale && !isDefault('rrcScale') ? { scale } : {}), ...(p.rrcRatio && !isDefault('rrcRatio') ? { ratio } : {}) };
+    return { padCrop: 0, ...flip, randomResizedCrop: true, ...(p.rrcScale && !isDefault('rrcScale') ? { scale } : {}), ...(p.rrcRatio && !isDefault('rrcRatio') ? { ratio } : {}), ...trivial };
   }
   const pad = p.cropPadding ?? defaultPadding(input);
   const mode = p.paddingMode ?? 'constant';
@@ -67,7 +69,7 @@ export function resolveAugment(preset: string, p: AugmentParams, input: [number,
   if (p.cropFill && p.cropFill.some((v) => v < 0 || v > 255)) throw new UserError(`--crop-fill: ${p.cropFill.join(',')}: pixel values are 0..255`);
   if (p.cropFill && p.cropFill.length !== 1 && p.cropFill.length !== input[0]) throw new UserError(`--crop-fill: ${p.cropFill.length} values for a ${input[0]}-channel input; give 1 or ${input[0]}`);
   const fill = p.cropFill && p.cropFill.some((v) => v !== 0) ? { fill: p.cropFill.length === 1 ? new Array<number>(input[0]).fill(p.cropFill[0]!) : p.cropFill } : {};
-  return { padCrop: pad, ...flip, ...(mode !== 'constant' ? { padMode: mode } : {}), ...fill };
+  return { padCrop: pad, ...flip, ...(mode !== 'constant' ? { padMode: mode } : {}), ...fill, ...trivial };
 }
 
 // A training augmentation as the torchvision pipeline it equals (for the log and run.json).
@@ -84,6 +86,7 @@ export function describeAugment(a: TrainAugment | undefined, input: [number, num
     parts.push(`RandomCrop((${h}, ${w}), padding=${a.padCrop}, fill=${fill}, padding_mode='${a.padMode ?? 'constant'}')`);
   }
   if (a.flip) parts.push(`RandomHorizontalFlip(p=${num(a.flipProb ?? 0.5)})`);
+  if (a.trivial) parts.push('TrivialAugmentWide(num_magnitude_bins=31, interpolation=NEAREST, fill=0)');
   return parts.join(' + ') || 'none';
 }
 

@@ -21,7 +21,7 @@ export interface DataOptions {
   valSplit?: number;
   seed?: number;
   strict?: boolean;
-  augment?: 'auto' | 'none' | 'cifar' | 'imagenet';
+  augment?: 'auto' | 'none' | 'cifar' | 'imagenet' | 'trivial';
   // The preset's parameters overridden (--crop-padding, --flip-prob, --rrc-scale, ...).
   augmentParams?: AugmentParams;
   // Evaluation of file images as torchvision's Resize(evalResize) + CenterCrop(input) (instead of cropFraction).

@@ -6,7 +6,8 @@ import { RRC_DEFAULTS, type TrainAugment } from './augment.js';
 import { cropBox, decodeRaw, type CropMode } from './decode.js';
 import { mix, Rng } from './random.js';
 import { resampleInto, type RawImage } from './resample.js';
-import { affine, writeNormalized, type Stats } from './transforms.js';
+import { affine, normalizeBytes, writeNormalized, type Stats } from './transforms.js';
+import { trivialAugment } from './trivialAugment.js';
 import type { Failure, FileImages, MemoryImages } from './types.js';
 
 
@@ -128,7 +129,15 @@ export class DataSplit {
       writeNormalized(bytes, 0, x, offset, c, h, w, this.cfg.stats, aug, rng);
       return;
     }
-    resampleInto(raw, box, { channels: c, height: h, width: w, ...this.norm, flip: !!aug?.flip && rng.next() < (aug.flipProb ?? 0.5) }, x, offset);
+    const flip = !!aug?.flip && rng.next() < (aug.flipProb ?? 0.5);
+    if (aug?.trivial) {
+      // TrivialAugmentWide works on the crop's bytes (as torchvision's on the PIL image), then normalise.
+      const bytes = new Uint8Array(c * h * w);
+      resampleInto(raw, box, { channels: c, height: h, width: w, scale: this.unscaled.scale, shift: this.unscaled.shift, flip }, bytes, 0);
+      normalizeBytes(trivialAugment({ data: bytes, c, h, w }, rng).data, x, offset, c, this.norm);
+      return;
+    }
+    resampleInto(raw, box, { channels: c, height: h, width: w, ...this.norm, flip }, x, offset);
   }
 
   // Everything besides (seed, epoch, sample) that a sample's pixels depend on, hashed: the images (their bytes in

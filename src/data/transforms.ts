@@ -1,5 +1,6 @@
 import { padIndex, type PadMode } from './augment.js';
 import type { Rng } from './random.js';
+import { trivialAugment } from './trivialAugment.js';
 
 // Per-batch augmentation of in-memory uint8 CHW images (CIFAR recipe): torchvision's RandomCrop(size, padding,
 // fill, padding_mode) then RandomHorizontalFlip(p).
@@ -9,6 +10,7 @@ export interface Augment {
   flipProb?: number; // default 0.5
   padMode?: PadMode; // default constant
   fill?: number[]; // per channel, 0..255; default 0
+  trivial?: boolean; // then TrivialAugmentWide on the cropped, flipped bytes
 }
 
 // Normalisation constants per channel, on 0..1 pixel values.
@@ -17,16 +19,45 @@ export interface Stats {
   std: number[];
 }
 
-// Write one uint8 CHW image into a float32 batch slot: optional padded random crop and flip, then (x/255 - mean) / std.
+// Write one uint8 CHW image into a float32 batch slot: optional padded random crop and flip (then TrivialAugmentWide
+// on the bytes when the recipe has it), then (x/255 - mean) / std.
 export function writeNormalized(
   src: Uint8Array, srcOff: number, dst: Float32Array, dstOff: number,
   c: number, h: number, w: number, stats: Stats, aug?: Augment, rng?: Rng,
+): void {
+  if (aug?.trivial && rng) {
+    const bytes = new Uint8Array(c * h * w);
+    cropFlip(src, srcOff, bytes, 0, c, h, w, unit(c), aug, rng);
+    normalizeBytes(trivialAugment({ data: bytes, c, h, w }, rng).data, dst, dstOff, c, affine(stats));
+    return;
+  }
+  cropFlip(src, srcOff, dst, dstOff, c, h, w, affine(stats), aug, rng);
+}
+
+// `byte * 1 + 0` per channel: bytes out unchanged.
+export function unit(c: number): { scale: number[]; shift: number[] } {
+  return { scale: new Array<number>(c).fill(1), shift: new Array<number>(c).fill(0) };
+}
+
+// Planar bytes into a float32 batch slot as `byte * scale + shift` per channel.
+export function normalizeBytes(bytes: Uint8Array, dst: Float32Array, dstOff: number, c: number, norm: { scale: number[]; shift: number[] }): void {
+  const plane = bytes.length / c;
+  for (let ch = 0; ch < c; ch++) {
+    const scale = norm.scale[ch]!, shift = norm.shift[ch]!;
+    for (let p = 0; p < plane; p++) dst[dstOff + ch * plane + p] = bytes[ch * plane + p]! * scale + shift;
+  }
+}
+
+// The padded random crop and flip (torchvision's RandomCrop + RandomHorizontalFlip draws, in that order), written as
+// `byte * scale + shift`.
+function cropFlip(
+  src: Uint8Array, srcOff: number, dst: Float32Array | Uint8Array, dstOff: number,
+  c: number, h: number, w: number, norm: { scale: number[]; shift: number[] }, aug?: Augment, rng?: Rng,
 ): void {
   const pad = aug?.padCrop ?? 0;
   const dy = pad && rng ? rng.int(2 * pad + 1) - pad : 0;
   const dx = pad && rng ? rng.int(2 * pad + 1) - pad : 0;
   const flip = !!aug?.flip && !!rng && rng.next() < (aug.flipProb ?? 0.5);
-  const norm = affine(stats);
   const mode = aug?.padMode ?? 'constant';
   // Source column of each output column (crop, then flip), -1 for the fill; likewise per row.
   const cols = Int32Array.from({ length: w }, (_, x) => padIndex((flip ? w - 1 - x : x) + dx, w, mode));

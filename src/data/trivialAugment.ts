@@ -53,6 +53,12 @@ export function drawTrivial(rng: Rng): { op: TrivialOp; magnitude: number } {
   return { op, magnitude };
 }
 
+// TrivialAugmentWide on one image: draw, then apply.
+export function trivialAugment(img: Planar, rng: Rng): Planar {
+  const { op, magnitude } = drawTrivial(rng);
+  return applyTrivial(img, op, magnitude);
+}
+
 // Apply one op with a magnitude (torchvision's _apply_op on a PIL image, fill 0, nearest interpolation).
 export function applyTrivial(img: Planar, op: TrivialOp, magnitude: number): Planar {
   const deg = (r: number) => r / (Math.PI / 180);

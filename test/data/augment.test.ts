@@ -10,7 +10,9 @@ import { AUGMENT_OPTIONS } from '../../src/config/augmentOptions.js';
 import { AUGMENT_DEFAULTS, describeAugment, padIndex, resolveAugment } from '../../src/data/augment.js';
 import { decodeImage } from '../../src/data/decode.js';
 import { openData, type Batch } from '../../src/data/index.js';
+import { mix, Rng } from '../../src/data/random.js';
 import { openIdx } from '../../src/data/sources/idx.js';
+import { trivialAugment } from '../../src/data/trivialAugment.js';
 import type { MemoryImages } from '../../src/data/types.js';
 import { affine, writeNormalized } from '../../src/data/transforms.js';
 import { loadModel } from '../../src/ir/model.js';
@@ -157,4 +159,39 @@ test('--eval-resize decodes validation images as Resize(N) + CenterCrop, small o
   assert.equal(ds.preprocess.resize, 32);
   await assert.rejects(openData(images, { input: at28, evalResize: 24 }), /--eval-resize 24: smaller than the 28x28 centre crop/);
   await assert.rejects(openData(images, { input: at28, evalResize: 32, cropFraction: 0.9 }), /--eval-resize and --crop-fraction both set the evaluation crop/);
+});
+
+test('--augment trivial: the size\'s preset then TrivialAugmentWide, each image its crop + flip + one drawn op, repeatably', async () => {
+  assert.deepEqual(resolveAugment('trivial', {}, at28, true), { padCrop: 4, flip: true, trivial: true });
+  assert.deepEqual(resolveAugment('trivial', {}, [3, 224, 224], false), { padCrop: 0, flip: true, randomResizedCrop: true, trivial: true });
+  assert.match(describeAugment(resolveAugment('trivial', { cropPadding: 2 }, at28, true), at28), /padding=2.*RandomHorizontalFlip\(p=0\.5\) \+ TrivialAugmentWide\(num_magnitude_bins=31, interpolation=NEAREST, fill=0\)$/);
+  const o = { batchSize: 48, seed: 9, epoch: 2, shuffle: true, dropLast: true };
+  const ta = await openData(SUBSET, { augment: 'trivial' });
+  const plain = await openData(SUBSET, { augment: 'cifar' });
+  const got = (await ta.train.loader(o).next()).value as Batch, again = (await ta.train.loader(o).next()).value as Batch;
+  const base = (await plain.train.loader(o).next()).value as Batch;
+  assert.deepEqual(got.x, again.x);
+  const { scale, shift } = affine(ta.stats);
+  let changed = 0;
+  Array.from(got.indices).forEach((s, r) => {
+    // The per-sample stream: crop (2 draws) and flip (1) as the cifar batch, then TrivialAugmentWide's draws.
+    const rng = new Rng(mix(o.seed, o.epoch, s, 0xa06));
+    rng.int(9); rng.int(9); rng.next();
+    const bytes = Uint8Array.from(base.x.subarray(r * 784, (r + 1) * 784), (v) => Math.round((v - shift[0]!) / scale[0]!));
+    const want = trivialAugment({ data: bytes, c: 1, h: 28, w: 28 }, rng).data;
+    const row = got.x.subarray(r * 784, (r + 1) * 784);
+    assert.ok(want.every((v, k) => Math.abs(v * scale[0]! + shift[0]! - row[k]!) < 1e-5), `sample ${s}`);
+    if (want.some((v, k) => v !== bytes[k])) changed++;
+  });
+  assert.ok(changed >= 30, `${changed} of 48 images changed by their op`); // Identity, and ops that leave an image as is, are rarer
+  // From files (decoded per batch: a random-resized crop, flip, then the op): repeatable too.
+  const files = await openData(images, { input: at28, augment: 'trivial', cacheBelow: 8 });
+  const fo = { ...o, batchSize: 16 };
+  const f1 = (await files.train.loader(fo).next()).value as Batch, f2 = (await files.train.loader(fo).next()).value as Batch;
+  assert.equal(files.train.source.kind, 'files');
+  assert.deepEqual(f1.x, f2.x);
+  const rrc = await openData(images, { input: at28, augment: 'imagenet', cacheBelow: 8 });
+  const f0 = (await rrc.train.loader(fo).next()).value as Batch;
+  const differs = Array.from({ length: 16 }, (_, r) => f0.x.subarray(r * 784, (r + 1) * 784).some((v, k) => Math.abs(v - f1.x[r * 784 + k]!) > 1e-6)).filter(Boolean).length;
+  assert.ok(differs >= 8, `${differs} of 16 file images changed by their op`);
 });
