@@ -9,5 +9,7 @@ export const AUGMENT_OPTIONS: OptionDef[] = [
   { key: 'flipProb', type: 'number', default: 0.5, nonNegative: true, max: 1, describe: 'RandomHorizontalFlip(p) of the cifar and imagenet presets (0 = no flip)' },
   { key: 'rrcScale', type: 'numbers', count: [2], default: [0.08, 1], range: [0, 1], ordered: true, describe: 'imagenet: RandomResizedCrop scale, area fraction lo,hi' },
   { key: 'rrcRatio', type: 'numbers', count: [2], default: [3 / 4, 4 / 3], positive: true, ordered: true, describe: 'imagenet: RandomResizedCrop ratio, aspect (w/h) lo,hi, sampled log-uniform', defaultDescription: '0.75,1.3333' },
+  { key: 'mixup', type: 'number', default: 0, nonNegative: true, describe: 'Mixup α: each batch mixed with itself rolled by one, λ ~ Beta(α, α), targets mixed alike (torchvision reference RandomMixup; 0 = off); the teacher sees the mixed images, the teacher cache is not used' },
+  { key: 'cutmix', type: 'number', default: 0, nonNegative: true, describe: 'CutMix α (torchvision reference RandomCutmix; 0 = off); with --mixup too, each batch takes one of the two at random' },
   { key: 'evalResize', type: 'number', integer: true, positive: true, describe: 'evaluation of file images: Resize(N) of the shorter side, then CenterCrop to the input (instead of --crop-fraction)' },
 ];

@@ -10,6 +10,7 @@ import type { NetworkSpec } from '../compiler/network.js';
 import { loadModel, type Model } from '../ir/model.js';
 import { applyTermWeights, mixTerms, parseMethods, parseTermWeights, teacherMode } from '../methods/index.js';
 import { augmentParamsOf } from '../data/augment.js';
+import { mixing } from '../data/mix.js';
 import { parseSchedule } from '../train/schedule.js';
 import { compileInference } from '../compiler/inference.js';
 import { compileStep } from '../compiler/step.js';
@@ -135,6 +136,7 @@ async function prepareDistill(cfg: DistillOptions, ctx: CliContext | undefined, 
     ...(cfg.computeStats !== undefined ? { computeStats: cfg.computeStats } : {}),
     ...(cfg.cropFraction !== undefined ? { cropFraction: cfg.cropFraction } : cfg.evalResize !== undefined ? {} : pre?.resize ? { evalResize: pre.resize } : pre?.cropFraction ? { cropFraction: pre.cropFraction } : {}),
     augmentParams: augmentParamsOf(cfg), ...(cfg.evalResize !== undefined ? { evalResize: cfg.evalResize } : {}),
+    mix: { mixup: cfg.mixup ?? 0, cutmix: cfg.cutmix ?? 0 },
   }, c);
   const classes = data.classes.length;
   const teacher = needTeacher ? (teacherFileModel ?? buildZooModel(teacherSpec.slice(4), { input: data.input, classes, seed: cfg.seed! })) : undefined;
@@ -169,6 +171,7 @@ async function prepareDistill(cfg: DistillOptions, ctx: CliContext | undefined, 
   const mctx = { teacher: networks.some((n) => n.role === 'teacher') ? 'teacher' : undefined, students: students.map((s) => s.name), stages, ...(cfg.tau !== undefined ? { tau: cfg.tau } : {}) };
   let terms = mixTerms(methods.filter((m) => !m.stages), mctx).map((t) => (t.term === 'ce' && cfg.labelSmoothing ? { ...t, options: { ...t.options, smoothing: cfg.labelSmoothing } } : t));
   if (cfg.terms !== undefined && !methods.some((m) => m.stages)) terms = applyTermWeights(terms, typeof cfg.terms === 'string' ? parseTermWeights(cfg.terms) : cfg.terms);
+  checkMixing(cfg, terms.map((t) => t.term), c);
   const outDir = resolve(cfg.out!);
   writeFileAtomic(join(outDir, 'config.yaml'), printConfig({ ...cfg, out: outDir }));
   const metadata: Record<string, string> = { 'onnx_distill.method': cfg.method!, ...(teacherFile ? { 'onnx_distill.teacher_sha256': sha256(teacherFile) } : {}) };
@@ -208,6 +211,15 @@ function stageCommon(run: RunOptions, cfg: DistillOptions, where: (key: string[]
 }
 
 // --teacher-cache: `auto` keeps the cache beside the run folder (runs under one folder, a pipeline's jobs, share it).
+// --mixup / --cutmix: the label terms must be linear in their targets (CE is; DKD's target mask is not), and the
+// teacher cache cannot replay mixed images (it is bypassed, and the run says so).
+function checkMixing(cfg: DistillOptions, terms: string[], c: { log(line: string): void }): void {
+  if (!mixing(cfg)) return;
+  const flag = (cfg.mixup ?? 0) > 0 ? '--mixup' : '--cutmix';
+  if (terms.includes('dkd')) throw new UserError(`${flag}: dkd splits its loss by the target class, which mixed targets do not have; use kd (or no mixing) with dkd`);
+  if (cfg.teacherCache !== undefined && cfg.teacherCache !== 'off') c.log(`teacher cache: not used with ${flag} (the teacher sees each batch's mixed images, which no cached entry holds)`);
+}
+
 function teacherCacheDir(given: string | undefined, outDir: string): { teacherCache?: string } {
   if (given === undefined || given === 'off') return {};
   return { teacherCache: given === 'auto' ? join(dirname(outDir), '.teacher-cache') : resolve(given) };

@@ -39,6 +39,7 @@ export const command: CommandDef = {
       ...(c.computeStats !== undefined ? { computeStats: c.computeStats } : {}),
       ...(c.cropFraction !== undefined ? { cropFraction: c.cropFraction } : {}),
       augmentParams: augmentParamsOf(c), ...(c.evalResize !== undefined ? { evalResize: c.evalResize } : {}),
+      mix: { mixup: c.mixup ?? 0, cutmix: c.cutmix ?? 0 },
     }, ctx);
     const model = resolveStudentModel(c.model, { input: data.input, classes: data.classes.length, seed: c.seed! });
     const config = { command: 'train', model: c.model, data: c.data, epochs, batchSize, lr, optimizer: c.optimizer, schedule: c.schedule, seed: c.seed, input: data.input, augmentation: data.augmentation };
