@@ -1,7 +1,8 @@
 import type { OptionDef } from './options.js';
 
 // The augmentation parameters, torchvision's names and meanings (issue 23): `--augment` picks a preset, these
-// override its parameters. Defaults are torchvision's (the data layer's AUGMENT_DEFAULTS, checked equal by a test). Kept in one table so other option groups merge around it.
+// override its parameters. Defaults are torchvision's (the data layer's AUGMENT_DEFAULTS, checked equal by a
+// test). One table of its own, spliced into the common options, so other option groups merge around it.
 export const AUGMENT_OPTIONS: OptionDef[] = [
   { key: 'cropPadding', type: 'number', integer: true, nonNegative: true, describe: 'cifar: RandomCrop(size, padding=P): pixels of padding on each side before the random crop (0 = no crop)', defaultDescription: 'max(1, round(min(H,W)/8)): 4 px at 28-32 px' },
   { key: 'cropFill', type: 'numbers', count: [1, 3], default: [0], defaultDescription: '0', describe: 'cifar: RandomCrop fill of constant padding, pixel value(s) 0..255, one or one per channel' },

@@ -10,7 +10,6 @@ import { affine, normalizeBytes, writeNormalized, type Stats } from './transform
 import { trivialAugment } from './trivialAugment.js';
 import type { Failure, FileImages, MemoryImages } from './types.js';
 
-
 // A batch of NCHW float32 images with integer labels, and which samples they were.
 export interface Batch {
   x: Float32Array;
