@@ -1,6 +1,9 @@
 import { UserError } from '../util/errors.js';
+import type { Rng } from './random.js';
+import { randAugment } from './randAugment.js';
 import type { Box } from './resample.js';
 import type { Augment } from './transforms.js';
+import { trivialAugment, type Planar } from './trivialAugment.js';
 
 // torchvision's RandomCrop padding modes (F.pad): fill with a constant, repeat the edge, mirror without / with it.
 export type PadMode = 'constant' | 'edge' | 'reflect' | 'symmetric';
@@ -13,23 +16,32 @@ export interface AugmentParams {
   flipProb?: number;
   rrcScale?: number[];
   rrcRatio?: number[];
+  // RandAugment(num_ops, magnitude bin)
+  randaugment?: number[];
 }
 
 // The augmentation parameters set in a resolved config (its keys are the flags' camelCase names).
 export function augmentParamsOf(cfg: AugmentParams): AugmentParams {
-  const keys = ['cropPadding', 'cropFill', 'paddingMode', 'flipProb', 'rrcScale', 'rrcRatio'] as const;
+  const keys = ['cropPadding', 'cropFill', 'paddingMode', 'flipProb', 'rrcScale', 'rrcRatio', 'randaugment'] as const;
   return Object.fromEntries(keys.filter((k) => cfg[k] !== undefined).map((k) => [k, cfg[k]])) as AugmentParams;
 }
 
 // A training split's augmentation: the padded random crop and flip of `Augment`, or a random-resized crop.
 export type TrainAugment = Augment & { randomResizedCrop?: boolean; scale?: [number, number]; ratio?: [number, number] };
 
+// The strong policy after crop and flip, on the crop's bytes: TrivialAugmentWide or RandAugment(N, M), else none.
+export function applyPolicy(a: Augment, img: Planar, rng: Rng): Planar {
+  if (a.trivial) return trivialAugment(img, rng);
+  if (a.randaugment) return randAugment(img, a.randaugment[0], a.randaugment[1], rng);
+  return img;
+}
+
 // torchvision's RandomResizedCrop defaults: 8-100% of the area, aspect ratio 3/4 to 4/3.
 export const RRC_DEFAULTS = { scale: [0.08, 1] as [number, number], ratio: [3 / 4, 4 / 3] as [number, number] };
 
 // torchvision's defaults of the parameters (--crop-padding's depends on the input: see defaultPadding). A parameter
 // at its default never conflicts with a preset that does not use it.
-export const AUGMENT_DEFAULTS: Required<Omit<AugmentParams, 'cropPadding'>> = {
+export const AUGMENT_DEFAULTS: Required<Omit<AugmentParams, 'cropPadding' | 'randaugment'>> = {
   cropFill: [0], paddingMode: 'constant', flipProb: 0.5, rrcScale: RRC_DEFAULTS.scale, rrcRatio: RRC_DEFAULTS.ratio,
 };
 
@@ -49,18 +61,25 @@ const flag = (k: string) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}
 export function resolveAugment(preset: string, p: AugmentParams, input: [number, number, number], small: boolean): TrainAugment | undefined {
   const kind = preset === 'auto' || preset === 'trivial' ? (small ? 'cifar' : 'imagenet') : preset;
   const trivial = preset === 'trivial' ? { trivial: true } : {};
-  const isDefault = (k: keyof AugmentParams) => k !== 'cropPadding' && JSON.stringify(p[k]) === JSON.stringify(AUGMENT_DEFAULTS[k]);
+  const isDefault = (k: keyof AugmentParams) => k !== 'cropPadding' && k !== 'randaugment' && JSON.stringify(p[k]) === JSON.stringify(AUGMENT_DEFAULTS[k]);
   const given = (keys: readonly (keyof AugmentParams)[]) => keys.find((k) => p[k] !== undefined && !isDefault(k));
   const wrong = kind === 'none' ? given([...CIFAR_ONLY, ...IMAGENET_ONLY, 'flipProb']) : given(kind === 'cifar' ? IMAGENET_ONLY : CIFAR_ONLY);
   if (wrong) throw new UserError(`${flag(wrong)} has no effect with --augment ${preset}${preset === 'auto' || preset === 'trivial' ? ` (${kind} at ${input.join('x')})` : ''}; it belongs to --augment ${(CIFAR_ONLY as readonly string[]).includes(wrong) ? 'cifar' : IMAGENET_ONLY.includes(wrong as 'rrcScale') ? 'imagenet' : 'cifar or imagenet'}`);
-  if (kind === 'none') return undefined;
+  if (kind === 'none') {
+    if (p.randaugment) throw new UserError(`--randaugment has no effect with --augment none; use cifar, imagenet or auto`);
+    return undefined;
+  }
+  const ra = p.randaugment;
+  if (ra && preset === 'trivial') throw new UserError(`--randaugment with --augment trivial: give one strong policy (TrivialAugmentWide or RandAugment)`);
+  if (ra && (!Number.isInteger(ra[0]) || ra[0]! < 1 || !Number.isInteger(ra[1]) || ra[1]! < 0 || ra[1]! > 30)) throw new UserError(`--randaugment ${ra.join(',')}: give N,M with N ≥ 1 ops and M a magnitude bin 0..30 (torchvision's default is 2,9)`);
+  const policy = { ...trivial, ...(ra ? { randaugment: [ra[0]!, ra[1]!] as [number, number] } : {}) };
   const flipProb = p.flipProb ?? 0.5;
   const flip = { flip: flipProb > 0, ...(flipProb !== 0.5 && flipProb > 0 ? { flipProb } : {}) };
   if (kind === 'imagenet') {
     const pair = (v: number[] | undefined, d: [number, number]) => (v ? [v[0]!, v[1]!] as [number, number] : d);
     const scale = pair(p.rrcScale, RRC_DEFAULTS.scale), ratio = pair(p.rrcRatio, RRC_DEFAULTS.ratio);
     if (!(scale[1] > 0)) throw new UserError(`--rrc-scale: ${scale.join(',')}: the upper area fraction must be positive`);
-    return { padCrop: 0, ...flip, randomResizedCrop: true, ...(p.rrcScale && !isDefault('rrcScale') ? { scale } : {}), ...(p.rrcRatio && !isDefault('rrcRatio') ? { ratio } : {}), ...trivial };
+    return { padCrop: 0, ...flip, randomResizedCrop: true, ...(p.rrcScale && !isDefault('rrcScale') ? { scale } : {}), ...(p.rrcRatio && !isDefault('rrcRatio') ? { ratio } : {}), ...policy };
   }
   const pad = p.cropPadding ?? defaultPadding(input);
   const mode = p.paddingMode ?? 'constant';
@@ -69,7 +88,7 @@ export function resolveAugment(preset: string, p: AugmentParams, input: [number,
   if (p.cropFill && p.cropFill.some((v) => v < 0 || v > 255)) throw new UserError(`--crop-fill: ${p.cropFill.join(',')}: pixel values are 0..255`);
   if (p.cropFill && p.cropFill.length !== 1 && p.cropFill.length !== input[0]) throw new UserError(`--crop-fill: ${p.cropFill.length} values for a ${input[0]}-channel input; give 1 or ${input[0]}`);
   const fill = p.cropFill && p.cropFill.some((v) => v !== 0) ? { fill: p.cropFill.length === 1 ? new Array<number>(input[0]).fill(p.cropFill[0]!) : p.cropFill } : {};
-  return { padCrop: pad, ...flip, ...(mode !== 'constant' ? { padMode: mode } : {}), ...fill, ...trivial };
+  return { padCrop: pad, ...flip, ...(mode !== 'constant' ? { padMode: mode } : {}), ...fill, ...policy };
 }
 
 // A training augmentation as the torchvision pipeline it equals (for the log and run.json).
@@ -87,6 +106,7 @@ export function describeAugment(a: TrainAugment | undefined, input: [number, num
   }
   if (a.flip) parts.push(`RandomHorizontalFlip(p=${num(a.flipProb ?? 0.5)})`);
   if (a.trivial) parts.push('TrivialAugmentWide(num_magnitude_bins=31, interpolation=NEAREST, fill=0)');
+  if (a.randaugment) parts.push(`RandAugment(num_ops=${a.randaugment[0]}, magnitude=${a.randaugment[1]}, num_magnitude_bins=31, interpolation=NEAREST, fill=0)`);
   return parts.join(' + ') || 'none';
 }
 

@@ -2,12 +2,11 @@ import { createHash } from 'node:crypto';
 import { statSync } from 'node:fs';
 import pLimit from 'p-limit';
 import { UserError } from '../util/errors.js';
-import { RRC_DEFAULTS, type TrainAugment } from './augment.js';
+import { applyPolicy, RRC_DEFAULTS, type TrainAugment } from './augment.js';
 import { cropBox, decodeRaw, type CropMode } from './decode.js';
 import { mix, Rng } from './random.js';
 import { resampleInto, type RawImage } from './resample.js';
 import { affine, normalizeBytes, writeNormalized, type Stats } from './transforms.js';
-import { trivialAugment } from './trivialAugment.js';
 import type { Failure, FileImages, MemoryImages } from './types.js';
 
 // A batch of NCHW float32 images with integer labels, and which samples they were.
@@ -129,11 +128,11 @@ export class DataSplit {
       return;
     }
     const flip = !!aug?.flip && rng.next() < (aug.flipProb ?? 0.5);
-    if (aug?.trivial) {
-      // TrivialAugmentWide works on the crop's bytes (as torchvision's on the PIL image), then normalise.
+    if (aug?.trivial || aug?.randaugment) {
+      // TrivialAugmentWide / RandAugment work on the crop's bytes (as torchvision's on the PIL image), then normalise.
       const bytes = new Uint8Array(c * h * w);
       resampleInto(raw, box, { channels: c, height: h, width: w, scale: this.unscaled.scale, shift: this.unscaled.shift, flip }, bytes, 0);
-      normalizeBytes(trivialAugment({ data: bytes, c, h, w }, rng).data, x, offset, c, this.norm);
+      normalizeBytes(applyPolicy(aug, { data: bytes, c, h, w }, rng).data, x, offset, c, this.norm);
       return;
     }
     resampleInto(raw, box, { channels: c, height: h, width: w, ...this.norm, flip }, x, offset);

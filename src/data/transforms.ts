@@ -1,6 +1,5 @@
-import { padIndex, type PadMode } from './augment.js';
+import { applyPolicy, padIndex, type PadMode } from './augment.js';
 import type { Rng } from './random.js';
-import { trivialAugment } from './trivialAugment.js';
 
 // Per-batch augmentation of in-memory uint8 CHW images (CIFAR recipe): torchvision's RandomCrop(size, padding,
 // fill, padding_mode) then RandomHorizontalFlip(p).
@@ -11,6 +10,7 @@ export interface Augment {
   padMode?: PadMode; // default constant
   fill?: number[]; // per channel, 0..255; default 0
   trivial?: boolean; // then TrivialAugmentWide on the cropped, flipped bytes
+  randaugment?: [number, number]; // or RandAugment(num_ops, magnitude bin)
 }
 
 // Normalisation constants per channel, on 0..1 pixel values.
@@ -20,15 +20,15 @@ export interface Stats {
 }
 
 // Write one uint8 CHW image into a float32 batch slot: optional padded random crop and flip (then TrivialAugmentWide
-// on the bytes when the recipe has it), then (x/255 - mean) / std.
+// or RandAugment on the bytes when the recipe has one), then (x/255 - mean) / std.
 export function writeNormalized(
   src: Uint8Array, srcOff: number, dst: Float32Array, dstOff: number,
   c: number, h: number, w: number, stats: Stats, aug?: Augment, rng?: Rng,
 ): void {
-  if (aug?.trivial && rng) {
+  if ((aug?.trivial || aug?.randaugment) && rng) {
     const bytes = new Uint8Array(c * h * w);
     cropFlip(src, srcOff, bytes, 0, c, h, w, unit(c), aug, rng);
-    normalizeBytes(trivialAugment({ data: bytes, c, h, w }, rng).data, dst, dstOff, c, affine(stats));
+    normalizeBytes(applyPolicy(aug, { data: bytes, c, h, w }, rng).data, dst, dstOff, c, affine(stats));
     return;
   }
   cropFlip(src, srcOff, dst, dstOff, c, h, w, affine(stats), aug, rng);

@@ -23,7 +23,7 @@ const SIGNED = new Set<TrivialOp>(['ShearX', 'ShearY', 'TranslateX', 'TranslateY
 // 8-lane aranges (base + j * step, base = start + step * idx), the rest one by one (start + step * i below the
 // halfway index n / 2, end - step * (n - 1 - i) from it). This reproduces torch's tables bit for bit except 16 of
 // the 279 bins of the signed ops, one float32 ulp away (test/data/trivialAugment.test.ts allows that ulp).
-function linspace(lo: number, hi: number, n: number, i: number): number {
+export function torchLinspace(lo: number, hi: number, n: number, i: number): number {
   const f = Math.fround;
   const start = f(lo), end = f(hi), step = f(f(end - start) / (n - 1)), half = Math.floor(n / 2);
   const scalar = (k: number) => (k < half ? f(start + f(step * k)) : f(end - f(step * (n - k - 1))));
@@ -35,11 +35,11 @@ function linspace(lo: number, hi: number, n: number, i: number): number {
 // The magnitude of bin `bin` of an op (unsigned), as torchvision's _augmentation_space gives it.
 export function trivialMagnitude(op: TrivialOp, bin: number): number {
   switch (op) {
-    case 'ShearX': case 'ShearY': case 'Brightness': case 'Color': case 'Contrast': case 'Sharpness': return linspace(0, 0.99, TRIVIAL_BINS, bin);
-    case 'TranslateX': case 'TranslateY': return linspace(0, 32, TRIVIAL_BINS, bin);
-    case 'Rotate': return linspace(0, 135, TRIVIAL_BINS, bin);
+    case 'ShearX': case 'ShearY': case 'Brightness': case 'Color': case 'Contrast': case 'Sharpness': return torchLinspace(0, 0.99, TRIVIAL_BINS, bin);
+    case 'TranslateX': case 'TranslateY': return torchLinspace(0, 32, TRIVIAL_BINS, bin);
+    case 'Rotate': return torchLinspace(0, 135, TRIVIAL_BINS, bin);
     case 'Posterize': return 8 - Math.round(Math.fround(bin / ((TRIVIAL_BINS - 1) / 6)));
-    case 'Solarize': return linspace(255, 0, TRIVIAL_BINS, bin);
+    case 'Solarize': return torchLinspace(255, 0, TRIVIAL_BINS, bin);
     default: return 0;
   }
 }

@@ -10,6 +10,7 @@ import { AUGMENT_OPTIONS } from '../../src/config/augmentOptions.js';
 import { AUGMENT_DEFAULTS, describeAugment, padIndex, resolveAugment } from '../../src/data/augment.js';
 import { decodeImage } from '../../src/data/decode.js';
 import { openData, type Batch } from '../../src/data/index.js';
+import { randAugment } from '../../src/data/randAugment.js';
 import { mix, Rng } from '../../src/data/random.js';
 import { openIdx } from '../../src/data/sources/idx.js';
 import { trivialAugment } from '../../src/data/trivialAugment.js';
@@ -194,4 +195,25 @@ test('--augment trivial: the size\'s preset then TrivialAugmentWide, each image 
   const f0 = (await rrc.train.loader(fo).next()).value as Batch;
   const differs = Array.from({ length: 16 }, (_, r) => f0.x.subarray(r * 784, (r + 1) * 784).some((v, k) => Math.abs(v - f1.x[r * 784 + k]!) > 1e-6)).filter(Boolean).length;
   assert.ok(differs >= 8, `${differs} of 16 file images changed by their op`);
+});
+
+test('--randaugment N,M: after the preset\'s crop and flip, checked, and applied per sample from its stream', async () => {
+  assert.deepEqual(resolveAugment('cifar', { randaugment: [2, 9] }, at28, true), { padCrop: 4, flip: true, randaugment: [2, 9] });
+  assert.match(describeAugment(resolveAugment('auto', { randaugment: [2, 9] }, at28, true), at28), /RandomHorizontalFlip\(p=0\.5\) \+ RandAugment\(num_ops=2, magnitude=9, num_magnitude_bins=31, interpolation=NEAREST, fill=0\)$/);
+  for (const [preset, ra, msg] of [['trivial', [2, 9], /give one strong policy/], ['none', [2, 9], /--randaugment has no effect with --augment none/], ['cifar', [2, 31], /--randaugment 2,31: give N,M/], ['cifar', [1.5, 9], /--randaugment 1\.5,9/]] as const) {
+    assert.throws(() => resolveAugment(preset, { randaugment: [...ra] }, at28, true), msg);
+  }
+  assert.throws(() => resolveDistillConfig({ randaugment: '2' as unknown as number[] }), /--randaugment: '2' has 1 value\(s\); give 2/);
+  const o = { batchSize: 32, seed: 1, epoch: 0, shuffle: true, dropLast: true };
+  const ra = await openData(SUBSET, { augment: 'cifar', augmentParams: { randaugment: [2, 9] } });
+  const base = await openData(SUBSET, { augment: 'cifar' });
+  const got = (await ra.train.loader(o).next()).value as Batch, plain = (await base.train.loader(o).next()).value as Batch;
+  const { scale, shift } = affine(ra.stats);
+  Array.from(got.indices).forEach((s, r) => {
+    const rng = new Rng(mix(o.seed, o.epoch, s, 0xa06));
+    rng.int(9); rng.int(9); rng.next();
+    const bytes = Uint8Array.from(plain.x.subarray(r * 784, (r + 1) * 784), (v) => Math.round((v - shift[0]!) / scale[0]!));
+    const want = randAugment({ data: bytes, c: 1, h: 28, w: 28 }, 2, 9, rng).data;
+    assert.ok(want.every((v, k) => Math.abs(v * scale[0]! + shift[0]! - got.x[r * 784 + k]!) < 1e-5), `sample ${s}`);
+  });
 });

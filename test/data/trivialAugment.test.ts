@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
+import { randAugment, randMagnitude } from '../../src/data/randAugment.js';
 import { Rng } from '../../src/data/random.js';
 import { applyTrivial, drawTrivial, TRIVIAL_BINS, TRIVIAL_OPS, trivialMagnitude, type Planar, type TrivialOp } from '../../src/data/trivialAugment.js';
 
@@ -61,4 +62,28 @@ test('draws: ops, bins and signs uniform, the same for a seed', () => {
   const seq = (seed: number) => { const r = new Rng(seed); return Array.from({ length: 20 }, () => drawTrivial(r)); };
   assert.deepEqual(seq(5), seq(5));
   assert.notDeepEqual(seq(5), seq(6));
+});
+
+interface RandFixture {
+  randTables: { height: number; width: number; magnitudes: Record<string, number[]> }[];
+  rand: { image: string; ops: [TrivialOp, number][]; magnitude: number; expected: string }[];
+}
+const rfx = fx as unknown as RandFixture;
+
+test('RandAugment: its magnitude tables (translate scaled to the image) to one ulp, and two ops in turn exactly as torchvision', () => {
+  for (const t of rfx.randTables) {
+    for (const op of TRIVIAL_OPS) {
+      const want = t.magnitudes[op]!;
+      want.forEach((v, b) => assert.ok(Math.abs(randMagnitude(op, b, t.height, t.width) - v) <= 2 ** -23 * Math.max(1, Math.abs(v)), `${op} bin ${b} at ${t.height}x${t.width}`));
+    }
+  }
+  for (const k of rfx.rand) {
+    let img = planar(fx.images[k.image]!);
+    for (const [op, sign] of k.ops) img = applyTrivial(img, op, sign * randMagnitude(op, k.magnitude, img.h, img.w));
+    assert.deepEqual(Buffer.from(toHwc(img)).toString('base64'), k.expected, `${k.image} ${k.ops.map((o) => o.join(':')).join(' then ')}`);
+  }
+  // N ops drawn from the per-sample stream: repeatable for a seed, and with N = 0 nothing changes.
+  const img = planar(fx.images.coffee!);
+  assert.deepEqual(randAugment(img, 2, 9, new Rng(4)).data, randAugment(img, 2, 9, new Rng(4)).data);
+  assert.deepEqual(randAugment(img, 0, 9, new Rng(4)).data, img.data);
 });
