@@ -2,8 +2,8 @@ import type { Rng } from './random.js';
 
 // TrivialAugmentWide (Müller & Hutter 2021, arXiv 2103.10158) as torchvision 0.14 runs it on PIL images: one op drawn
 // uniformly from 14, a magnitude from 31 bins, a random sign for the signed ops. Every op works on planar (CHW) uint8
-// pixels and repeats Pillow's arithmetic (float32 blends truncated to bytes, nearest-neighbour affine sampling at
-// pixel centres, its look-up tables), so `test/data/trivialAugment.test.ts` can compare with torchvision's goldens.
+// pixels and repeats Pillow's arithmetic (float32 blends truncated to bytes, its 16.16 fixed-point nearest-neighbour
+// affine transform, its look-up tables), so `test/data/trivialAugment.test.ts` can compare with torchvision's goldens.
 
 // A planar uint8 image: C planes of H x W.
 export interface Planar {
