@@ -16,7 +16,9 @@ function optionSchema(o: OptionDef): object {
   switch (o.type) {
     case 'string': return { type: 'string', ...(o.choices ? { enum: o.choices } : {}) };
     case 'boolean': return { type: 'boolean' };
-    case 'number': return { type: o.integer ? 'integer' : 'number', ...min };
+    case 'number': return { type: o.integer ? 'integer' : 'number', ...min, ...(o.max !== undefined ? { maximum: o.max } : {}) };
+    // A list of numbers: `0.08,1`, a YAML list, or one bare number; lengths and bounds are checked with the value.
+    case 'numbers': return { anyOf: [{ type: 'string' }, { type: 'number' }, { type: 'array', items: { type: 'number' }, minItems: 1 }] };
     case 'strings': return { anyOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' }, minItems: 1 }] };
     case 'terms': return { anyOf: [{ type: 'string' }, { type: 'object', additionalProperties: { type: 'number', minimum: 0 } }] };
     case 'stages': return { type: 'object', additionalProperties: stageSchema() };

@@ -1,8 +1,10 @@
+import { AUGMENT_OPTIONS } from './augmentOptions.js';
+
 // The options of a training run, declared once: yargs flags, the config file's JSON Schema and the defaults all come
 // from this table, so a flag and its config key can never drift apart. Keys are camelCase in files, kebab-case as flags.
 export interface OptionDef {
   key: string;
-  type: 'string' | 'number' | 'boolean' | 'strings' | 'terms' | 'stages';
+  type: 'string' | 'number' | 'boolean' | 'strings' | 'terms' | 'stages' | 'numbers';
   describe: string;
   default?: unknown;
   defaultDescription?: string;
@@ -12,6 +14,11 @@ export interface OptionDef {
   positive?: boolean;
   // ≥ 0.
   nonNegative?: boolean;
+  // numbers: at most (number) / every value within [lo, hi]; `numbers` lists: allowed lengths, ascending order.
+  max?: number;
+  range?: [number, number];
+  count?: number[];
+  ordered?: boolean;
   // Set in a config file (or the library call) only, never as a flag (`stages:` is a mapping).
   fileOnly?: boolean;
   // Shared with `train` (the rest are distill's own).
@@ -36,7 +43,8 @@ export const COMMON_OPTIONS: OptionDef[] = [
   { key: 'bnRecalibrate', type: 'number', default: 0, integer: true, nonNegative: true, describe: 'after training, re-estimate BatchNorm running statistics on N augmented training batches (cumulative average, as PyTorch\'s momentum=None) before export; 0 = off' },
   { key: 'labelSmoothing', type: 'number', default: 0, describe: 'cross-entropy label smoothing' },
   { key: 'valSplit', type: 'number', describe: 'fraction of the training data held out when the dataset has no val/test split' },
-  { key: 'augment', type: 'string', default: 'auto', choices: ['auto', 'none', 'cifar', 'imagenet'], describe: 'training augmentation: cifar = random crop with padding + flip, imagenet = random-resized crop + flip; auto = cifar up to 64 px, imagenet above' },
+  { key: 'augment', type: 'string', default: 'auto', choices: ['auto', 'none', 'cifar', 'imagenet', 'trivial'], describe: 'training augmentation preset: cifar = RandomCrop(padding) + RandomHorizontalFlip, imagenet = RandomResizedCrop + RandomHorizontalFlip; auto = cifar up to 64 px, imagenet above; trivial = auto + TrivialAugmentWide; the --crop-*, --padding-mode, --flip-prob and --rrc-* options set its parameters' },
+  ...AUGMENT_OPTIONS,
   { key: 'mean', type: 'string', describe: 'per-channel mean on the 0..1 pixel scale, e.g. 0.485,0.456,0.406 (with --std)' },
   { key: 'std', type: 'string', describe: 'per-channel std on the 0..1 pixel scale, e.g. 0.229,0.224,0.225 (with --mean)' },
   { key: 'computeStats', type: 'boolean', describe: 'normalise with mean/std measured on (a sample of) the training images' },

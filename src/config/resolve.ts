@@ -1,6 +1,6 @@
 import type { Argv } from 'yargs';
 import { UserError } from '../util/errors.js';
-import { loadConfigFile } from './file.js';
+import { loadConfigFile, locateKey } from './file.js';
 import { flagOf, STAGE_KEYS, stageOptionDefs, type OptionDef, type StageConfig } from './options.js';
 
 // Declare the table's options as yargs flags WITHOUT defaults, so a flag the user typed can be told from a default
@@ -8,7 +8,7 @@ import { flagOf, STAGE_KEYS, stageOptionDefs, type OptionDef, type StageConfig }
 export function declareOptions(y: Argv, options: OptionDef[]): Argv {
   for (const o of options) {
     if (o.fileOnly || o.type === 'stages') continue;
-    const type = o.type === 'strings' ? 'string' : o.type === 'terms' ? 'string' : o.type;
+    const type = o.type === 'strings' || o.type === 'terms' || o.type === 'numbers' ? 'string' : o.type;
     const shown = o.defaultDescription ?? (o.default === undefined ? undefined : Array.isArray(o.default) ? o.default.join(' ') : String(o.default));
     y = y.option(flagOf(o.key), {
       type, describe: o.describe, ...(o.type === 'strings' ? { array: true } : {}), ...(o.choices ? { choices: o.choices } : {}),
@@ -26,12 +26,27 @@ function checkValue(o: OptionDef, v: unknown, where: string): unknown {
     if (o.positive && (n <= 0 || (o.integer && !Number.isInteger(n)))) throw new UserError(`${where}: '${String(v)}' must be a positive ${o.integer ? 'whole number' : 'number'}`);
     if (o.integer && !Number.isInteger(n)) throw new UserError(`${where}: '${String(v)}' must be a whole number`);
     if (o.nonNegative && n < 0) throw new UserError(`${where}: '${String(v)}' must be ≥ 0`);
+    if (o.max !== undefined && n > o.max) throw new UserError(`${where}: '${String(v)}' must be ≤ ${o.max}`);
     return n;
   }
+  if (o.type === 'numbers') return checkNumbers(o, v, where);
   if (o.type === 'stages') return checkStages(v, where);
   if (o.type === 'strings') return (Array.isArray(v) ? v : [v]).map(String);
   if (o.choices && !o.choices.includes(String(v))) throw new UserError(`${where}: '${String(v)}' is not one of ${o.choices.join(', ')}`);
   return v;
+}
+
+// A list of numbers (`0.08,1`, a YAML list or one number) with its allowed lengths, bounds and order.
+function checkNumbers(o: OptionDef, v: unknown, where: string): number[] {
+  const items = Array.isArray(v) ? v : typeof v === 'number' ? [v] : String(v).split(',');
+  const xs = items.map((x) => (typeof x === 'string' && x.trim() === '' ? NaN : Number(x)));
+  const shown = Array.isArray(v) ? v.join(',') : String(v);
+  if (typeof v === 'boolean' || xs.some((x) => !Number.isFinite(x))) throw new UserError(`${where}: '${shown}' is not a comma-separated list of numbers`);
+  if (o.count && !o.count.includes(xs.length)) throw new UserError(`${where}: '${shown}' has ${xs.length} value(s); give ${o.count.join(' or ')}`);
+  if (o.positive && xs.some((x) => x <= 0)) throw new UserError(`${where}: '${shown}': every value must be positive`);
+  if (o.range && xs.some((x) => x < o.range![0] || x > o.range![1])) throw new UserError(`${where}: '${shown}': every value must be in [${o.range.join(', ')}]`);
+  if (o.ordered && xs.some((x, i) => i > 0 && x < xs[i - 1]!)) throw new UserError(`${where}: '${shown}': give lo,hi with lo ≤ hi`);
+  return xs;
 }
 
 // `stages:` given to the library (a config file's was checked by its schema): a mapping of stage name to stage keys.
@@ -60,7 +75,9 @@ export function resolveConfig(options: OptionDef[], argv: Record<string, unknown
   for (const o of options) if (o.default !== undefined) out[o.key] = o.default;
   if (configPath) {
     const file = loadConfigFile(configPath, options);
-    for (const o of options) if (file[o.key] !== undefined) out[o.key] = checkValue(o, file[o.key], `${configPath}: '${o.key}'`);
+    // Lists are checked here, after the schema: their errors name the key's line (the small file is parsed again).
+    const at = (o: OptionDef) => `${o.type === 'numbers' ? locateKey(configPath, [o.key]) : configPath}: '${o.key}'`;
+    for (const o of options) if (file[o.key] !== undefined) out[o.key] = checkValue(o, file[o.key], at(o));
   }
   for (const o of options) {
     const v = argv[o.key];

@@ -1,12 +1,13 @@
 import { readFile, stat } from 'node:fs';
 import sharp from 'sharp';
+import { resizeCenterBox, roundHalfEven } from './augment.js';
 import type { Rng } from './random.js';
 import { resampleInto, type Box, type RawImage } from './resample.js';
 
 // How to cut the image before resizing: a centred crop covering `fraction` of the resized shorter side
 // (1 = the whole shorter side; 0.875 = resize to 256, crop 224), or an Inception-style random crop.
 export type CropMode =
-  | { kind: 'center'; fraction: number }
+  | { kind: 'center'; fraction: number; resize?: number }
   | { kind: 'random-resized'; rng: Rng; scale: [number, number]; ratio: [number, number] };
 
 // The whole shorter side, centred: what evaluation of small images and the decode-once cache use.
@@ -54,6 +55,8 @@ export async function decodeRaw(path: string): Promise<RawImage> {
 // The input region an output of w x h shows under a crop mode (in the decoded, rotated image's pixels).
 export function cropBox(iw: number, ih: number, w: number, h: number, crop: CropMode): Box {
   if (crop.kind === 'random-resized') return randomRegion(iw, ih, crop);
+  // --eval-resize: torchvision's Resize(N) + CenterCrop, integer sizes and offsets as it computes them.
+  if (crop.resize) return resizeCenterBox(iw, ih, crop.resize, w, h);
   // Resize so the output covers the image (shorter side fits), enlarge by 1/fraction, keep the centre.
   const s = Math.max(w / iw, h / ih) / crop.fraction;
   const bw = Math.min(w / s, iw), bh = Math.min(h / s, ih);
@@ -76,12 +79,12 @@ export function randomRegion(iw: number, ih: number, m: Extract<CropMode, { kind
     const a = area * (m.scale[0] + m.rng.next() * (m.scale[1] - m.scale[0]));
     const logr = Math.log(m.ratio[0]) + m.rng.next() * (Math.log(m.ratio[1]) - Math.log(m.ratio[0]));
     const r = Math.exp(logr);
-    const cw = Math.round(Math.sqrt(a * r));
-    const ch = Math.round(Math.sqrt(a / r));
+    const cw = roundHalfEven(Math.sqrt(a * r));
+    const ch = roundHalfEven(Math.sqrt(a / r));
     if (cw > 0 && ch > 0 && cw <= iw && ch <= ih) return { left: m.rng.int(iw - cw + 1), top: m.rng.int(ih - ch + 1), width: cw, height: ch, cut: true };
   }
   // Fallback as torchvision: the whole image, trimmed to the nearest allowed aspect ratio, centred.
   const inRatio = iw / ih;
-  const [cw, ch] = inRatio < m.ratio[0] ? [iw, Math.round(iw / m.ratio[0])] : inRatio > m.ratio[1] ? [Math.round(ih * m.ratio[1]), ih] : [iw, ih];
+  const [cw, ch] = inRatio < m.ratio[0] ? [iw, roundHalfEven(iw / m.ratio[0])] : inRatio > m.ratio[1] ? [roundHalfEven(ih * m.ratio[1]), ih] : [iw, ih];
   return { left: Math.floor((iw - cw) / 2), top: Math.floor((ih - ch) / 2), width: cw, height: ch, cut: true };
 }

@@ -1,6 +1,7 @@
 import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import pLimit from 'p-limit';
 import { UserError } from '../util/errors.js';
+import { checkEvalResize, resolveAugment, type AugmentParams } from './augment.js';
 import { decodeImage, type CropMode } from './decode.js';
 import { DataSplit } from './loader.js';
 import { mix, Rng } from './random.js';
@@ -20,7 +21,11 @@ export interface DataOptions {
   valSplit?: number;
   seed?: number;
   strict?: boolean;
-  augment?: 'auto' | 'none' | 'cifar' | 'imagenet';
+  augment?: 'auto' | 'none' | 'cifar' | 'imagenet' | 'trivial';
+  // The preset's parameters overridden (--crop-padding, --flip-prob, --rrc-scale, ...).
+  augmentParams?: AugmentParams;
+  // Evaluation of file images as torchvision's Resize(evalResize) + CenterCrop(input) (instead of cropFraction).
+  evalResize?: number;
   mean?: number[];
   std?: number[];
   // Images at most this many pixels on a side are decoded once and kept in memory (default 64).
@@ -47,6 +52,8 @@ export interface Preprocess {
   statsFrom: 'given' | 'data' | 'default';
   // Evaluation: resize so the shorter side covers input / fraction, keep the centre (bilinear, antialiased).
   cropFraction: number;
+  // Evaluation as Resize(resize) + CenterCrop(input) with torchvision's integer sizes (then cropFraction ≈ input / resize).
+  resize?: number;
 }
 
 // An opened dataset: splits ready for loaders, class names, the input shape and normalisation used.
@@ -77,7 +84,7 @@ function openSource(spec: string): OpenedSource {
 }
 
 // Decode a file split into memory once (small images), recording unreadable files; file order is kept.
-async function toMemory(src: FileImages, input: [number, number, number], strict: boolean, failures: Failure[], progress?: Progress): Promise<MemoryImages> {
+async function toMemory(src: FileImages, input: [number, number, number], strict: boolean, failures: Failure[], progress?: Progress, crop?: CropMode): Promise<MemoryImages> {
   const [c, h, w] = input;
   const per = c * h * w;
   const n = src.samples.length;
@@ -86,7 +93,7 @@ async function toMemory(src: FileImages, input: [number, number, number], strict
   const ok = await Promise.all(src.samples.map((s, i) => limit(async () => {
     if (progress && (i & 255) === 0) progress(i, n);
     try {
-      images.set(await decodeImage(s.path, c, h, w), i * per);
+      images.set(await decodeImage(s.path, c, h, w, crop), i * per);
       return true;
     } catch (err: unknown) {
       const reason = err instanceof Error ? err.message : String(err);
@@ -172,7 +179,12 @@ export async function openData(spec: string, o: DataOptions = {}): Promise<Datas
   }
   const small = Math.max(input[1], input[2]) <= (o.cacheBelow ?? 64);
   if (small && train.kind === 'files') train = await toMemory(train, input, !!o.strict, failures, o.onProgress && ((d, t) => o.onProgress!('decoding training images', d, t)));
-  if (small && val?.kind === 'files') val = await toMemory(val, input, !!o.strict, failures, o.onProgress && ((d, t) => o.onProgress!('decoding validation images', d, t)));
+  // --eval-resize applies to small validation images too (decoded once, as Resize + CenterCrop); --crop-fraction
+  // keeps its historical meaning there (the whole shorter side).
+  if (o.evalResize !== undefined && o.cropFraction !== undefined) throw new UserError(`--eval-resize and --crop-fraction both set the evaluation crop; give one`);
+  if (o.evalResize !== undefined) checkEvalResize(o.evalResize, input);
+  const evalCrop: CropMode | undefined = o.evalResize ? { kind: 'center', fraction: Math.min(input[1], input[2]) / o.evalResize, resize: o.evalResize } : undefined;
+  if (small && val?.kind === 'files') val = await toMemory(val, input, !!o.strict, failures, o.onProgress && ((d, t) => o.onProgress!('decoding validation images', d, t)), evalCrop);
   if (!val && o.valSplit) [train, val] = holdOut(train, o.valSplit, o.seed ?? 0);
   const present = new Set(train.kind === 'memory' ? train.labels : train.samples.map((s) => s.label));
   const missing = src.classes.filter((_, i) => !present.has(i));
@@ -184,20 +196,17 @@ export async function openData(spec: string, o: DataOptions = {}): Promise<Datas
     ?? (!measure ? (input[0] === 3 ? { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] } : { mean: new Array<number>(input[0]).fill(0.5), std: new Array<number>(input[0]).fill(0.5) })
       : train.kind === 'memory' ? computeStats(train.images, train.labels.length, input[0], input[1] * input[2])
         : await sampleStats(train, input, o.statsSample ?? 2000, o.seed ?? 0));
-  const aug = o.augment ?? 'auto';
-  const augment = aug === 'none' ? undefined
-    : aug === 'imagenet' || (aug === 'auto' && !small) ? { padCrop: 0, flip: true, randomResizedCrop: true }
-      : { padCrop: Math.max(1, Math.round(Math.min(input[1], input[2]) / 8)), flip: true };
+  const augment = resolveAugment(o.augment ?? 'auto', o.augmentParams ?? {}, input, small);
   const strict = !!o.strict;
   // Evaluation of large images as the ImageNet recipe (resize to 256, centre 224) when training used random crops.
-  const fraction = o.cropFraction ?? (augment && 'randomResizedCrop' in augment ? 0.875 : 1);
+  const fraction = o.evalResize ? Math.min(input[1], input[2]) / o.evalResize : o.cropFraction ?? (augment?.randomResizedCrop ? 0.875 : 1);
   if (!(fraction > 0 && fraction <= 1)) throw new UserError(`--crop-fraction: ${fraction} must be in (0, 1]`);
-  const center: CropMode = { kind: 'center', fraction };
+  const center: CropMode = { kind: 'center', fraction, ...(o.evalResize ? { resize: o.evalResize } : {}) };
   const trainSplit = new DataSplit(train, { input, stats, strict, center, ...(augment ? { augment } : {}) });
   const valSplit = val ? new DataSplit(val, { input, stats, strict, center }) : undefined;
   return {
     train: trainSplit, val: valSplit, classes: src.classes, input, stats, description: src.description,
-    preprocess: { input, mean: stats.mean, std: stats.std, statsFrom, cropFraction: fraction },
+    preprocess: { input, mean: stats.mean, std: stats.std, statsFrom, cropFraction: fraction, ...(o.evalResize ? { resize: o.evalResize } : {}) },
     failures: () => [...failures, ...trainSplit.failures, ...(valSplit?.failures ?? [])],
   };
 }

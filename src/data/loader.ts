@@ -2,14 +2,12 @@ import { createHash } from 'node:crypto';
 import { statSync } from 'node:fs';
 import pLimit from 'p-limit';
 import { UserError } from '../util/errors.js';
+import { applyPolicy, RRC_DEFAULTS, type TrainAugment } from './augment.js';
 import { cropBox, decodeRaw, type CropMode } from './decode.js';
 import { mix, Rng } from './random.js';
 import { resampleInto, type RawImage } from './resample.js';
-import { affine, writeNormalized, type Augment, type Stats } from './transforms.js';
+import { affine, normalizeBytes, writeNormalized, type Stats } from './transforms.js';
 import type { Failure, FileImages, MemoryImages } from './types.js';
-
-// torchvision's RandomResizedCrop defaults: 8-100% of the area, aspect ratio 3/4 to 4/3.
-const INCEPTION_CROP = { scale: [0.08, 1] as [number, number], ratio: [3 / 4, 4 / 3] as [number, number] };
 
 // A batch of NCHW float32 images with integer labels, and which samples they were.
 export interface Batch {
@@ -41,7 +39,7 @@ export interface SplitConfig {
   input: [number, number, number];
   stats: Stats;
   // Training augmentation; undefined for evaluation.
-  augment?: Augment & { randomResizedCrop?: boolean };
+  augment?: TrainAugment;
   // How file-backed images are cut when not randomly cropped (evaluation): centred, `fraction` of the shorter side.
   center: CropMode;
   strict: boolean;
@@ -120,7 +118,7 @@ export class DataSplit {
     const [c, h, w] = this.cfg.input;
     const aug = this.cfg.augment;
     const rng = new Rng(mix(o.seed, o.epoch, s));
-    const crop: CropMode = aug?.randomResizedCrop ? { kind: 'random-resized', rng, ...INCEPTION_CROP } : this.cfg.center;
+    const crop: CropMode = aug?.randomResizedCrop ? { kind: 'random-resized', rng, scale: aug.scale ?? RRC_DEFAULTS.scale, ratio: aug.ratio ?? RRC_DEFAULTS.ratio } : this.cfg.center;
     const box = cropBox(raw.width, raw.height, w, h, crop);
     if (aug && !aug.randomResizedCrop && aug.padCrop > 0) {
       // The CIFAR recipe on decoded files: centre crop to bytes, then the same padded crop and flip as in memory.
@@ -129,7 +127,15 @@ export class DataSplit {
       writeNormalized(bytes, 0, x, offset, c, h, w, this.cfg.stats, aug, rng);
       return;
     }
-    resampleInto(raw, box, { channels: c, height: h, width: w, ...this.norm, flip: !!aug?.flip && rng.next() < 0.5 }, x, offset);
+    const flip = !!aug?.flip && rng.next() < (aug.flipProb ?? 0.5);
+    if (aug?.trivial || aug?.randaugment) {
+      // TrivialAugmentWide / RandAugment work on the crop's bytes (as torchvision's on the PIL image), then normalise.
+      const bytes = new Uint8Array(c * h * w);
+      resampleInto(raw, box, { channels: c, height: h, width: w, scale: this.unscaled.scale, shift: this.unscaled.shift, flip }, bytes, 0);
+      normalizeBytes(applyPolicy(aug, { data: bytes, c, h, w }, rng).data, x, offset, c, this.norm);
+      return;
+    }
+    resampleInto(raw, box, { channels: c, height: h, width: w, ...this.norm, flip }, x, offset);
   }
 
   // Everything besides (seed, epoch, sample) that a sample's pixels depend on, hashed: the images (their bytes in

@@ -1,4 +1,6 @@
 import { existsSync } from 'node:fs';
+import { describeAugment } from '../data/augment.js';
+import { describeMix, mixBatches, mixing, type MixParams } from '../data/mix.js';
 import { openData, type DataOptions, type Preprocess } from '../data/index.js';
 import { StageBar } from '../train/progress.js';
 import type { CliContext } from '../cli/command.js';
@@ -14,11 +16,13 @@ export interface TrainingData {
   classes: string[];
   input: [number, number, number];
   preprocess: Preprocess;
+  // The training augmentation as the torchvision pipeline it equals ('none' without one), recorded in run.json.
+  augmentation: string;
   report(ctx: CliContext): void;
 }
 
 // The data options of a command line, as `openData` takes them.
-export type DataFlags = Pick<DataOptions, 'mean' | 'std' | 'computeStats' | 'cropFraction'>;
+export type DataFlags = Pick<DataOptions, 'mean' | 'std' | 'computeStats' | 'cropFraction' | 'augmentParams' | 'evalResize'>;
 
 // The input shape a file model expects ([C,H,W] from its first input), when it is static.
 function modelInput(spec: string): [number, number, number] | undefined {
@@ -37,7 +41,7 @@ function modelInput(spec: string): [number, number, number] | undefined {
 // Open `--data` for a model spec: the input shape comes from --input, the model file, or the data's own size.
 export async function loadTrainingData(
   spec: string,
-  o: { input?: [number, number, number]; model: string; seed: number; strict: boolean; augment: string; valSplit?: number } & DataFlags,
+  o: { input?: [number, number, number]; model: string; seed: number; strict: boolean; augment: string; valSplit?: number; mix?: MixParams } & DataFlags,
   ctx: CliContext,
 ): Promise<TrainingData> {
   const fromModel = modelInput(o.model);
@@ -52,22 +56,30 @@ export async function loadTrainingData(
     ...(o.valSplit !== undefined ? { valSplit: o.valSplit } : {}),
     ...(o.mean ? { mean: o.mean } : {}), ...(o.std ? { std: o.std } : {}),
     ...(o.computeStats !== undefined ? { computeStats: o.computeStats } : {}), ...(o.cropFraction !== undefined ? { cropFraction: o.cropFraction } : {}),
+    ...(o.augmentParams ? { augmentParams: o.augmentParams } : {}), ...(o.evalResize !== undefined ? { evalResize: o.evalResize } : {}),
   }).finally(() => bar.stop());
-  const split = (s: typeof ds.train): DataSplit => ({
+  const split = (s: typeof ds.train, mixed = false): DataSplit => ({
     size: s.size,
-    batches: (b) => s.loader({ batchSize: b.batchSize, seed: b.seed, epoch: b.epoch, shuffle: b.shuffle, dropLast: b.dropLast, reuse: true, skip: b.skip ?? 0 }),
-    identity: () => s.identity(),
+    batches: (b) => {
+      const batches = s.loader({ batchSize: b.batchSize, seed: b.seed, epoch: b.epoch, shuffle: b.shuffle, dropLast: b.dropLast, reuse: true, skip: b.skip ?? 0 });
+      return mixed ? mixBatches(batches, o.mix!, ds.input, b.seed, b.epoch, b.skip ?? 0) : batches;
+    },
+    // Mixed images depend on their batch, not on (seed, epoch, sample) alone: no identity, so no teacher cache.
+    ...(mixed ? {} : { identity: () => s.identity() }),
   });
   ctx.log(`data: ${ds.train.size} training and ${ds.val?.size ?? 0} validation images, ${ds.classes.length} classes, input ${ds.input.join('x')}`);
   const fmt = (v: number[]) => v.map((x) => x.toFixed(4)).join(',');
   const from = { given: 'as given', data: 'computed from the training images', default: 'ImageNet defaults; --compute-stats to use your data\'s' }[ds.preprocess.statsFrom];
+  const augmentation = describeAugment(ds.train.cfg.augment, ds.input) + describeMix(o.mix ?? {});
+  ctx.log(`augmentation: ${augmentation}`);
   ctx.log(`normalisation: mean ${fmt(ds.stats.mean)} std ${fmt(ds.stats.std)} (${from})`);
   return {
-    train: split(ds.train),
+    train: split(ds.train, mixing(o.mix ?? {})),
     val: ds.val ? split(ds.val) : undefined,
     classes: ds.classes,
     input: ds.input,
     preprocess: ds.preprocess,
+    augmentation,
     report: (c) => {
       const failures = ds.failures();
       if (failures.length) {

@@ -9,6 +9,8 @@ import { configToYaml, loadConfigFile, locateKey } from '../config/file.js';
 import type { NetworkSpec } from '../compiler/network.js';
 import type { Model } from '../ir/model.js';
 import { applyTermWeights, mixTerms, parseMethods, parseTermWeights, teacherMode } from '../methods/index.js';
+import { augmentParamsOf } from '../data/augment.js';
+import { mixing } from '../data/mix.js';
 import { defaultLrUpdate, parseSchedule } from '../train/schedule.js';
 import { compileInference } from '../compiler/inference.js';
 import { compileStep } from '../compiler/step.js';
@@ -139,7 +141,9 @@ async function prepareDistill(cfg: DistillOptions, ctx: CliContext | undefined, 
     ...(cfg.mean ? { mean: numbers(cfg.mean, '--mean') } : pre?.mean ? { mean: pre.mean } : {}),
     ...(cfg.std ? { std: numbers(cfg.std, '--std') } : pre?.std ? { std: pre.std } : {}),
     ...(cfg.computeStats !== undefined ? { computeStats: cfg.computeStats } : {}),
-    ...(cfg.cropFraction !== undefined ? { cropFraction: cfg.cropFraction } : pre?.cropFraction ? { cropFraction: pre.cropFraction } : {}),
+    ...(cfg.cropFraction !== undefined ? { cropFraction: cfg.cropFraction } : cfg.evalResize !== undefined ? {} : pre?.resize ? { evalResize: pre.resize } : pre?.cropFraction ? { cropFraction: pre.cropFraction } : {}),
+    augmentParams: augmentParamsOf(cfg), ...(cfg.evalResize !== undefined ? { evalResize: cfg.evalResize } : {}),
+    mix: { mixup: cfg.mixup ?? 0, cutmix: cfg.cutmix ?? 0 },
   }, c);
   const classes = data.classes.length;
   const teacher = needTeacher ? (teacherFileModel ?? buildZooModel(teacherSpec.slice(4), { input: data.input, classes, seed: cfg.seed! })) : undefined;
@@ -175,6 +179,7 @@ async function prepareDistill(cfg: DistillOptions, ctx: CliContext | undefined, 
   const mctx = { teacher: networks.some((n) => n.role === 'teacher') ? 'teacher' : undefined, students: students.map((s) => s.name), stages, blocks, ...(cfg.tau !== undefined ? { tau: cfg.tau } : {}) };
   let terms = mixTerms(methods.filter((m) => !m.stages), mctx).map((t) => (t.term === 'ce' && cfg.labelSmoothing ? { ...t, options: { ...t.options, smoothing: cfg.labelSmoothing } } : t));
   if (cfg.terms !== undefined && !methods.some((m) => m.stages)) terms = applyTermWeights(terms, typeof cfg.terms === 'string' ? parseTermWeights(cfg.terms) : cfg.terms);
+  checkMixing(cfg, terms.map((t) => t.term), c);
   const outDir = resolve(cfg.out!);
   writeFileAtomic(join(outDir, 'config.yaml'), printConfig({ ...cfg, out: outDir }));
   const metadata: Record<string, string> = { 'onnx_distill.method': cfg.method!, ...(teacherFile ? { 'onnx_distill.teacher_sha256': sha256(teacherFile) } : {}) };
@@ -187,7 +192,7 @@ async function prepareDistill(cfg: DistillOptions, ctx: CliContext | undefined, 
     ...(students.length >= 2 ? { ensemble: students.map((s) => s.name) } : {}),
     exports: { files, preprocess: data.preprocess, metadata, ensembleFile: 'ensemble.onnx', composed },
     device: cfg.device!, ...(cfg.threads ? { threads: cfg.threads } : {}), seed: cfg.seed!, outDir, resume: cfg.resume !== undefined,
-    config: { command: 'distill', ...cfg, out: outDir }, log: c.log, progress: !c.json, ...(cfg.bnRecalibrate ? { bnRecalibrate: cfg.bnRecalibrate } : {}),
+    config: { command: 'distill', ...cfg, out: outDir, augmentation: data.augmentation }, log: c.log, progress: !c.json, ...(cfg.bnRecalibrate ? { bnRecalibrate: cfg.bnRecalibrate } : {}),
     ...(cfg.saveArtifacts ? { saveArtifacts: resolve(cfg.saveArtifacts) } : {}),
     ...teacherCacheDir(cfg.teacherCache, outDir),
   };
@@ -215,6 +220,15 @@ function stageCommon(run: RunOptions, cfg: DistillOptions, where: (key: string[]
 }
 
 // --teacher-cache: `auto` keeps the cache beside the run folder (runs under one folder, a pipeline's jobs, share it).
+// --mixup / --cutmix: the label terms must be linear in their targets (CE is; DKD's target mask is not), and the
+// teacher cache cannot replay mixed images (it is bypassed, and the run says so).
+function checkMixing(cfg: DistillOptions, terms: string[], c: { log(line: string): void }): void {
+  if (!mixing(cfg)) return;
+  const flag = (cfg.mixup ?? 0) > 0 ? '--mixup' : '--cutmix';
+  if (terms.includes('dkd')) throw new UserError(`${flag}: dkd splits its loss by the target class, which mixed targets do not have; use kd (or no mixing) with dkd`);
+  if (cfg.teacherCache !== undefined && cfg.teacherCache !== 'off') c.log(`teacher cache: not used with ${flag} (the teacher sees each batch's mixed images, which no cached entry holds)`);
+}
+
 function teacherCacheDir(given: string | undefined, outDir: string): { teacherCache?: string } {
   if (given === undefined || given === 'off') return {};
   return { teacherCache: given === 'auto' ? join(dirname(outDir), '.teacher-cache') : resolve(given) };
@@ -250,12 +264,12 @@ function deriveStudentWithoutTeacher(spec: string, input: [number, number, numbe
 }
 
 // The normalisation a teacher this tool trained was fed (so the students see the same inputs).
-function teacherPreprocess(m: Model): { mean?: number[]; std?: number[]; cropFraction?: number } | undefined {
+function teacherPreprocess(m: Model): { mean?: number[]; std?: number[]; cropFraction?: number; resize?: number } | undefined {
   const text = m.metadata().get('onnx_distill.preprocess');
   if (!text) return undefined;
   try {
-    const p = JSON.parse(text) as { mean?: number[]; std?: number[]; cropFraction?: number };
-    return { ...(Array.isArray(p.mean) ? { mean: p.mean } : {}), ...(Array.isArray(p.std) ? { std: p.std } : {}), ...(typeof p.cropFraction === 'number' ? { cropFraction: p.cropFraction } : {}) };
+    const p = JSON.parse(text) as { mean?: number[]; std?: number[]; cropFraction?: number; resize?: number };
+    return { ...(Array.isArray(p.mean) ? { mean: p.mean } : {}), ...(Array.isArray(p.std) ? { std: p.std } : {}), ...(typeof p.cropFraction === 'number' ? { cropFraction: p.cropFraction } : {}), ...(typeof p.resize === 'number' ? { resize: p.resize } : {}) };
   } catch {
     return undefined;
   }

@@ -106,7 +106,7 @@ export async function openModelData(spec: string, info: ClassifierInfo, flags: P
     ds = await openData(spec, {
       input: info.input, inputLabel: `the model's input '${info.inputName}'`, augment: 'none', seed: split.seed ?? 0, ...(split.valSplit !== undefined ? { valSplit: split.valSplit } : {}),
       ...(mean && std ? { mean, std } : {}),
-      ...(info.preprocess ? { cropFraction: info.preprocess.cropFraction } : {}),
+      ...(info.preprocess ? (info.preprocess.resize ? { evalResize: info.preprocess.resize } : { cropFraction: info.preprocess.cropFraction }) : {}),
       onProgress: (stage, done, total) => bar.update(stage, done, total),
     });
   } catch (err: unknown) {

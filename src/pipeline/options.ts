@@ -1,8 +1,10 @@
 import type { StageConfig } from '../config/options.js';
+import type { AugmentParams } from '../data/augment.js';
+import type { MixParams } from '../data/mix.js';
 
 // The options of `distill` (and of its library call `distill()`), keys as in a run config file; every key is
 // optional and defaults as `onnx-distill distill --help` says.
-export interface DistillOptions {
+export interface DistillOptions extends AugmentParams, MixParams {
   teacher?: string;
   student?: string | string[];
   students?: number;
@@ -39,6 +41,7 @@ export interface DistillOptions {
   std?: string;
   computeStats?: boolean;
   cropFraction?: number;
+  evalResize?: number;
   strict?: boolean;
   device?: string;
   threads?: number;

@@ -3,7 +3,7 @@ import type { Session } from '../runtime/session.js';
 import type { TensorData } from '../runtime/tensor.js';
 import { UserError } from '../util/errors.js';
 import type { CheckpointMeta } from './checkpoint.js';
-import { countCorrect, oneHot } from './labels.js';
+import { countCorrect, targets } from './labels.js';
 import type { RunOptions } from './loop.js';
 import { EpochBar } from './progress.js';
 import { lrAt } from './schedule.js';
@@ -48,7 +48,7 @@ export async function runEpoch({ o, step, session, epoch, meta, stop, primary, r
     const t = meta.step + 1;
     const feeds: Record<string, TensorData> = {
       [step.inputName]: { type: 'float32', dims: step.inputShape, data: batch.x },
-      labels: { type: 'float32', dims: [batch.n, step.classes], data: oneHot(batch.y, batch.n, step.classes) },
+      labels: { type: 'float32', dims: [batch.n, step.classes], data: targets(batch.y, batch.n, step.classes, batch.mix) },
       lr: scalar(lr),
       ...Object.fromEntries(step.terms.map((term) => [`w_${term.name}`, scalar(weights[term.name]!)])),
     };

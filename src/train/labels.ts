@@ -9,6 +9,16 @@ export function oneHot(y: Int32Array, n: number, classes: number): Float32Array 
   return out;
 }
 
+// The targets of a batch: one-hot, or λ·onehot(y) + (1 - λ)·onehot(y2) for a mixed batch (Mixup / CutMix), so the
+// CE term (linear in its target) is λ·CE(y) + (1 - λ)·CE(y2).
+export function targets(y: Int32Array, n: number, classes: number, mix?: { y2: Int32Array; lam: number }): Float32Array {
+  const out = oneHot(y, n, classes);
+  if (!mix) return out;
+  const other = oneHot(mix.y2, n, classes);
+  for (let i = 0; i < out.length; i++) out[i] = mix.lam * out[i]! + (1 - mix.lam) * other[i]!;
+  return out;
+}
+
 // Count rows whose argmax equals the label.
 export function countCorrect(logits: Float32Array, y: Int32Array, n: number, classes: number): number {
   let correct = 0;

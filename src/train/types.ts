@@ -5,6 +5,8 @@ export interface Batch {
   y: Int32Array;
   n: number;
   indices?: Int32Array;
+  // Mixup / CutMix: the images were mixed with partners labelled y2; targets λ·onehot(y) + (1 - λ)·onehot(y2).
+  mix?: { y2: Int32Array; lam: number };
 }
 
 // One split of a dataset as the trainer sees it; the data layer adapts to this. A batch's arrays may be reused

@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import type { Argv } from 'yargs';
 import { COMMON_OPTIONS, TRAIN_OPTIONS } from '../../config/options.js';
 import { declareOptions, resolveConfig } from '../../config/resolve.js';
+import { augmentParamsOf } from '../../data/augment.js';
 import { loadTrainingData } from '../../pipeline/data.js';
 import { EMBEDDED_DATA } from '../../pipeline/distill.js';
 import { resolveStudentModel } from '../../pipeline/models.js';
@@ -37,10 +38,12 @@ export const command: CommandDef = {
       ...(c.std !== undefined ? { std: parseNumbers(c.std, '--std') } : {}),
       ...(c.computeStats !== undefined ? { computeStats: c.computeStats } : {}),
       ...(c.cropFraction !== undefined ? { cropFraction: c.cropFraction } : {}),
+      augmentParams: augmentParamsOf(c), ...(c.evalResize !== undefined ? { evalResize: c.evalResize } : {}),
+      mix: { mixup: c.mixup ?? 0, cutmix: c.cutmix ?? 0 },
     }, ctx);
     const model = resolveStudentModel(c.model, { input: data.input, classes: data.classes.length, seed: c.seed! });
     const lrUpdate = c.lrUpdate ?? defaultLrUpdate(c.schedule!);
-    const config = { command: 'train', model: c.model, data: c.data, epochs, batchSize, lr, optimizer: c.optimizer, schedule: c.schedule, lrUpdate, bnRecalibrate: c.bnRecalibrate, seed: c.seed, input: data.input };
+    const config = { command: 'train', model: c.model, data: c.data, epochs, batchSize, lr, optimizer: c.optimizer, schedule: c.schedule, lrUpdate, bnRecalibrate: c.bnRecalibrate, seed: c.seed, input: data.input, augmentation: data.augmentation };
     const record = await train({
       model, train: data.train, val: data.val, classes: data.classes, preprocess: data.preprocess, epochs, batchSize, outDir, config,
       schedule: parseSchedule(c.schedule!, lr, epochs, c.warmup ?? 0, lrUpdate),
