@@ -37,11 +37,12 @@ export const command: CommandDef = {
       ...(c.std !== undefined ? { std: parseNumbers(c.std, '--std') } : {}),
       ...(c.computeStats !== undefined ? { computeStats: c.computeStats } : {}),
       ...(c.cropFraction !== undefined ? { cropFraction: c.cropFraction } : {}),
+      ...(c.unlabeled ? { unlabeled: true } : {}), ...(c.valData ? { valData: c.valData } : {}),
     }, ctx);
     const model = resolveStudentModel(c.model, { input: data.input, classes: data.classes.length, seed: c.seed! });
     const config = { command: 'train', model: c.model, data: c.data, epochs, batchSize, lr, optimizer: c.optimizer, schedule: c.schedule, seed: c.seed, input: data.input };
     const record = await train({
-      model, train: data.train, val: data.val, classes: data.classes, preprocess: data.preprocess, epochs, batchSize, outDir, config,
+      model, train: data.train, val: data.valData ?? data.val, classes: data.classes, preprocess: data.preprocess, epochs, batchSize, outDir, config,
       schedule: parseSchedule(c.schedule!, lr, epochs, c.warmup ?? 0),
       optimizer: c.optimizer!,
       hyper: { weightDecay: c.weightDecay!, momentum: c.momentum!, nesterov: c.nesterov!, beta1: 0.9, beta2: 0.999, eps: 1e-8 },
