@@ -216,7 +216,7 @@ export type { Batch, LoaderOptions } from './loader.js';
 // A labelled dataset opened for validation only (`--val-data`) with the training data's input and normalisation: its
 // validation split when it has one (val/, t10k files), else all its images; labels mapped onto the model's `classes`
 // by name, or by index when either side's names are the indices themselves.
-export async function openValData(spec: string, like: Dataset, classes: string[], o: Pick<DataOptions, 'strict' | 'cacheBelow' | 'onProgress'> = {}): Promise<{ val: DataSplit; description: string; failures(): Failure[] }> {
+export async function openValData(spec: string, like: Pick<Dataset, 'input' | 'stats' | 'preprocess'>, classes: string[], o: Pick<DataOptions, 'strict' | 'cacheBelow' | 'onProgress'> = {}): Promise<{ val: DataSplit; description: string; failures(): Failure[] }> {
   const src = openSource(spec);
   if (src.unlabeled) throw new UserError(`--val-data: ${src.description} has no labels; validation data must be labelled (root/<class>/<image>, a list with a label column, or IDX files with labels)`);
   const toModel = classMap(src.classes, classes);

@@ -76,6 +76,11 @@ function argmax(row: Float32Array): number {
   return best;
 }
 
+// Each row's top class (first maximum on ties), of logits [n, K] row-major.
+export function argmaxRows(logits: Float32Array, n: number, classes: number): Int32Array {
+  return Int32Array.from({ length: n }, (_, r) => argmax(logits.subarray(r * classes, (r + 1) * classes)));
+}
+
 // Running top-1 agreement and mean KL(teacher ‖ student) over K classes.
 export class FidelityMeter {
   private agree = 0;

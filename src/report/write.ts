@@ -24,6 +24,8 @@ export interface WriteReportOptions {
   history?: TrainingHistory;
   // Extra fields for report.json (command, method, teacher path, dataset...), kept as given.
   meta?: Record<string, unknown>;
+  // What Top-1 measures: accuracy on labels (default), or agreement with the teacher (data without labels).
+  metric?: 'accuracy' | 'teacher agreement';
   png?: PngOptions;
 }
 
@@ -65,7 +67,7 @@ export async function writeReport(outDir: string, rows: ReportRow[], opts: Write
   const json = join(outDir, REPORT_FILES.json);
   writeFileAtomic(json, `${JSON.stringify({ ...opts.meta, createdAt: new Date().toISOString(), rows, plots }, null, 2)}\n`);
   const markdown = join(outDir, REPORT_FILES.markdown);
-  writeFileAtomic(markdown, reportMarkdown(rows, plots, opts.title ?? 'Compression report'));
+  writeFileAtomic(markdown, reportMarkdown(rows, plots, opts.title ?? 'Compression report', opts.metric));
   return { json, markdown, plots, table: formatTable(rows) };
 }
 
@@ -75,9 +77,11 @@ const CAPTIONS: Record<keyof WrittenReport['plots'], string> = {
   trainingCurves: 'Training curves',
 };
 
-function reportMarkdown(rows: ReportRow[], plots: WrittenReport['plots'], title: string): string {
+function reportMarkdown(rows: ReportRow[], plots: WrittenReport['plots'], title: string, metric = 'accuracy'): string {
+  const top1 = metric === 'accuracy' ? 'Top-1 is the accuracy on the evaluation split'
+    : 'Top-1 is the agreement with the teacher on the held-out images (the data has no labels): the fraction whose top class is the teacher\'s, so the teacher\'s own is 100%';
   const lines = [`# ${title}`, '', markdownTable(rows), '',
-    'Top-1 is the accuracy on the evaluation split; latency is the median time of one forward pass of the whole batch.', ''];
+    `${top1}; latency is the median time of one forward pass of the whole batch.`, ''];
   for (const [k, file] of Object.entries(plots) as [keyof WrittenReport['plots'], string][]) {
     lines.push(`## ${CAPTIONS[k]}`, '', `![${CAPTIONS[k]}](${file})`, '');
   }

@@ -20,13 +20,3 @@ export function countCorrect(logits: Float32Array, y: Int32Array, n: number, cla
   return correct;
 }
 
-// Each row's argmax (first maximum on ties): a teacher's predictions as labels.
-export function argmaxRows(logits: Float32Array, n: number, classes: number): Int32Array {
-  const out = new Int32Array(n);
-  for (let i = 0; i < n; i++) {
-    let best = 0;
-    for (let c = 1; c < classes; c++) if (logits[i * classes + c]! > logits[i * classes + best]!) best = c;
-    out[i] = best;
-  }
-  return out;
-}
