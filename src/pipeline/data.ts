@@ -32,6 +32,9 @@ export interface UnlabeledFlags {
   valData?: string;
   classes?: string[];
   classesFrom?: string;
+  // Called when the data turns out unlabeled, before anything else is done with it: a run that cannot learn without
+  // labels says why.
+  checkUnlabeled?: () => void;
 }
 
 function unlabeledClasses(o: UnlabeledFlags, description: string): string[] {
@@ -77,6 +80,7 @@ export async function loadTrainingData(
     batches: (b) => s.loader({ batchSize: b.batchSize, seed: b.seed, epoch: b.epoch, shuffle: b.shuffle, dropLast: b.dropLast, reuse: true, skip: b.skip ?? 0 }),
     identity: () => s.identity(),
   });
+  if (!ds.labelled) o.checkUnlabeled?.();
   const classes = ds.labelled ? ds.classes : unlabeledClasses(o, ds.description);
   const extra = o.valData ? await openValData(o.valData, ds, classes, { strict: o.strict, onProgress: (stage, done, total) => bar.update(stage, done, total) }).finally(() => bar.stop()) : undefined;
   ctx.log(ds.labelled

@@ -136,8 +136,8 @@ async function prepareDistill(cfg: DistillOptions, ctx: CliContext | undefined, 
     ...(cfg.cropFraction !== undefined ? { cropFraction: cfg.cropFraction } : pre?.cropFraction ? { cropFraction: pre.cropFraction } : {}),
     ...(cfg.unlabeled ? { unlabeled: true } : {}), ...(cfg.valData ? { valData: cfg.valData } : {}),
     ...(teacherFileModel && io && mode !== 'none' ? teacherClasses(teacherFileModel, io.classes) : {}),
+    checkUnlabeled: () => checkUnlabeledRun(methods, { method: cfg.method!, teacherFile, mode }),
   }, c);
-  if (!data.labelled) checkUnlabeledRun(methods, { method: cfg.method!, teacherFile, mode });
   const classes = data.classes.length;
   const teacher = needTeacher ? (teacherFileModel ?? buildZooModel(teacherSpec.slice(4), { input: data.input, classes, seed: cfg.seed! })) : undefined;
   if (teacher && io && io.classes !== classes) throw new UserError(`the teacher ${teacherSpec} predicts ${io.classes} classes but the data ${cfg.data ?? 'embedded'} has ${classes}`, 'if the data\'s sub-folders are not classes, pass --unlabeled to distil from its images alone');

@@ -49,7 +49,7 @@ export function planLabels(terms: RunTerm[], o: { labelled: boolean; pseudoLabel
 // Runs that cannot learn from unlabeled data: without a teacher nothing says what the classes are, and a staged
 // method's stages train heads or proxies on labels.
 export function checkUnlabeledRun(methods: MethodDef[], o: { method: string; teacherFile: string | undefined; mode: MethodDef['teacher'] }): void {
-  if (o.mode === 'none') throw new UserError(`--method ${o.method} has no teacher, and the training data has no labels: nothing would say what to learn`, 'use a method that distils from a teacher (kd, for one), with --teacher model.onnx');
+  if (o.mode === 'none') throw new UserError(`--method ${o.method} has no teacher, and the training data has no labels: nothing would say what to learn`, 'distil from a trained teacher: --method kd --teacher model.onnx (add --pseudo-labels to train CE on its predictions too)');
   if (o.mode === 'trainable') throw new UserError(`--method ${o.method} trains its teacher online on the labels, and the training data has none`, 'use an offline method (kd, kd+at, ...) with a trained --teacher');
   if (!o.teacherFile) throw new UserError('unlabeled data needs a trained teacher file: a zoo: teacher is built untrained, so it knows no classes', 'give --teacher model.onnx');
   const staged = methods.find((m) => m.stages);
