@@ -14,10 +14,11 @@ import { loadModel, saveModel, type Model } from '../ir/model.js';
 import { writeReport, type ReportFormat, type ReportRole, type ReportRow, type WrittenReport } from '../report/index.js';
 import type { RunRecord } from '../train/loop.js';
 import { UserError } from '../util/errors.js';
-import { buildZooModel, teacherIO } from '../zoo/index.js';
+import { buildZooModel } from '../zoo/index.js';
 import { chooseStudent, type StudentChoice } from './chooseStudent.js';
 import { distill, EMBEDDED_DATA, SHIPPED_TEACHER } from './distill.js';
 import { describeClassifier, openModelData, type ModelData } from './modelData.js';
+import { teacherInput } from './unlabeled.js';
 import type { DistillOptions } from './options.js';
 
 // The options of `compress` (and of its library call): every distill option, plus the student budget, the export
@@ -88,7 +89,7 @@ function stage(c: CliContext, k: number, what: string): void {
 async function teacherForChoice(cfg: CompressOptions, spec: string): Promise<{ model: Model; io: { input: [number, number, number]; classes: number } }> {
   if (!spec.startsWith('zoo:')) {
     const model = loadModel(resolve(spec));
-    return { model, io: teacherIO(model) };
+    return { model, io: teacherInput(model, spec, cfg.input ? cfg.input.toLowerCase().split('x').map(Number) as [number, number, number] : undefined) };
   }
   const input = cfg.input ? cfg.input.toLowerCase().split('x').map(Number) as [number, number, number] : undefined;
   const ds = await openData(cfg.data ?? EMBEDDED_DATA, { ...(input ? { input } : {}), augment: 'none', seed: cfg.seed ?? 0, ...(cfg.valSplit !== undefined ? { valSplit: cfg.valSplit } : {}) });

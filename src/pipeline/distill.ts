@@ -21,7 +21,7 @@ import { writeFileAtomic } from '../util/fs.js';
 import { buildZooModel, resolveModelSpec, teacherIO } from '../zoo/index.js';
 import { deriveStudent } from '../models/student.js';
 import { loadTrainingData } from './data.js';
-import { checkUnlabeledRun, planLabels, teacherClasses } from './unlabeled.js';
+import { checkUnlabeledRun, planLabels, teacherClasses, teacherInput } from './unlabeled.js';
 import { stageTaps } from './taps.js';
 import type { DistillOptions } from './options.js';
 
@@ -125,7 +125,7 @@ async function prepareDistill(cfg: DistillOptions, ctx: CliContext | undefined, 
   if (cfg.teacher === undefined && needTeacher && !existsSync(SHIPPED_TEACHER)) throw new UserError(`no --teacher given and the shipped teacher is missing (${SHIPPED_TEACHER})`);
   const teacherFile = needTeacher && !teacherSpec.startsWith('zoo:') ? resolve(teacherSpec) : undefined;
   const teacherFileModel = teacherFile ? loadModel(teacherFile) : undefined;
-  const io = teacherFileModel ? teacherIO(teacherFileModel) : undefined;
+  const io = teacherFileModel ? teacherInput(teacherFileModel, teacherFile!, cfg.input ? parseShape(cfg.input) : undefined) : undefined;
   const pre = teacherFileModel ? teacherPreprocess(teacherFileModel) : undefined;
   const data = await loadTrainingData(cfg.data ?? EMBEDDED_DATA, {
     ...(cfg.input ? { input: parseShape(cfg.input) } : io ? { input: io.input } : {}), model: teacherFile ?? studentSpecs.find((s) => !s.startsWith('slim:')) ?? 'zoo:cnn',

@@ -9,6 +9,9 @@ import { after, before, test } from 'node:test';
 import { exportSplit } from '../../scripts/export-fashion-mnist-png.js';
 import { openIdx } from '../../src/data/sources/idx.js';
 import type { MemoryImages } from '../../src/data/types.js';
+import { fromBinary, toBinary } from '@bufbuild/protobuf';
+import { ModelProtoSchema } from '../../src/onnx/onnx_pb.js';
+import { SHIPPED_TEACHER } from '../../src/pipeline/distill.js';
 import { cli } from './helpers.js';
 
 const root = mkdtempSync(join(tmpdir(), 'od-cli-unlabeled-'));
@@ -17,11 +20,18 @@ const labelled = join(root, 'labelled');
 const pile = join(root, 'pile');
 // The shipped Fashion-MNIST teacher (the default): trained, 1x28x28, class names in its metadata.
 const small = ['--student', 'zoo:cnn-tiny', '--epochs', '1', '--batch-size', '50', '--threads', '1'];
+// The shipped teacher as a deployed model often is: exported for any image size (input [N, 1, H, W]).
+const dynamic = join(root, 'dynamic.onnx');
 
 before(async () => {
   const idx = openIdx(new URL('../../models/fashion-mnist-subset', import.meta.url).pathname);
   await exportSplit(idx.train as MemoryImages, idx.classes, join(labelled, 'train'), 300);
   await exportSplit(idx.val as MemoryImages, idx.classes, join(labelled, 'val'), 200);
+  const m = fromBinary(ModelProtoSchema, readFileSync(SHIPPED_TEACHER));
+  const dims = m.graph!.input[0]!.type!.value.value as { shape: { dim: { value: { case: string; value: unknown } }[] } };
+  dims.shape.dim[2]!.value = { case: 'dimParam', value: 'H' };
+  dims.shape.dim[3]!.value = { case: 'dimParam', value: 'W' };
+  writeFileSync(dynamic, toBinary(ModelProtoSchema, m));
   // What a user with a deployed model has: a pile of images, some in folders that are not classes.
   mkdirSync(join(pile, 'camera-2'), { recursive: true });
   let k = 0;
@@ -82,7 +92,8 @@ test('compress on an unlabeled folder: exports evaluated by agreement with the t
 });
 
 test('--pseudo-labels trains CE on the teacher\'s argmax (missing labels); --terms ce=0 leaves CE out of the step', async () => {
-  const pseudo = await cli(['distill', ...small, '--data', pile, '--pseudo-labels', '--out', join(root, 'pseudo')]);
+  // With a dynamic-size teacher, trained at --input.
+  const pseudo = await cli(['distill', ...small, '--data', pile, '--teacher', dynamic, '--input', '1x28x28', '--pseudo-labels', '--out', join(root, 'pseudo')]);
   assert.equal(pseudo.code, 0, pseudo.stderr);
   assert.match(pseudo.stderr, /pseudo-labels: ce reads the teacher's argmax instead of labels/);
   assert.match(pseudo.stderr, /loss = 0\.1·ce\(student\.logits ← argmax teacher\.logits\) \+ 0\.9·kd/);
@@ -105,6 +116,7 @@ test('runs that cannot work without labels exit 2 saying why', async () => {
     [['distill', ...small, '--data', pile, '--method', 'kdml', '--students', '2'], /trains its teacher online on the labels/],
     [['distill', ...small, '--data', pile, '--method', 'mgd+kd'], /staged method mgd trains its stages on labels/],
     [['distill', ...small, '--data', pile, '--teacher', 'zoo:cnn'], /a zoo: teacher is built untrained/],
+    [['distill', ...small, '--data', pile, '--teacher', dynamic], /the teacher's input 'input' is \[N, 1, H, W\], its image size is dynamic[^]*--input CxHxW/],
     [['distill', ...small, '--data', labelled, '--method', 'dml', '--students', '2', '--pseudo-labels'], /--pseudo-labels takes the labels from the teacher's predictions, but --method dml has no teacher/],
     [['distill', ...small, '--data', labelled, '--val-data', pile], /--val-data: unlabeled image folder .* has no labels/],
     [['distill', ...small, '--data', partial], /partial\.csv:2: this row has no label but others have one[^]*--unlabeled/],
