@@ -5,10 +5,13 @@
 //     [--rows ce,kd,...] [--section NAME]   (a section other than `distill` keeps the main table as it is)
 //     [--all-seeds]   (the feature rows too run on every seed)
 //   The staged seed methods' table: --rows ce,kd,pkt,sokd,mgd-mag,mgd-mas,ifm --all-seeds --section distill-staged
+//   Distillation from unlabeled images (the IDX data's image files alone, accuracy via --val-data on the labelled
+//   test split): --rows kd,kd-unlabeled,kd-unlabeled-pseudo --section distill-unlabeled
 import { spawnSync } from 'node:child_process';
 import { cpus } from 'node:os';
-import { join } from 'node:path';
-import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { NAMED } from '../../src/data/sources/named.js';
 import { writeFileAtomic } from '../../src/util/fs.js';
 import { replaceSection } from './sections.js';
 
@@ -24,12 +27,12 @@ const section = arg('section', 'distill');
 const allSeeds = process.argv.includes('--all-seeds');
 const out = join(root, 'bench-results', section);
 
-interface Net { name: string; role: string; params: number; bestValAcc: number | null; lastValAcc: number | null }
+interface Net { name: string; role: string; params: number; bestValAcc: number | null; lastValAcc: number | null; lastAgreement?: number; lastKl?: number | null }
 interface Result { networks: Net[]; ensemble: { bestValAcc: number; lastValAcc: number } | null; history: { seconds: number; imagesPerSecond: number }[] }
 
 // Rows: method, students per run, whether it runs on every seed (the feature methods run on the first seed only unless
 // --all-seeds), and the row's key (for --rows and folder names) and extra flags when one method has variants.
-interface Row { label: string; method: string; k: number; allSeeds: boolean; key?: string; flags?: string[] }
+interface Row { label: string; method: string; k: number; allSeeds: boolean; key?: string; flags?: string[]; unlabeled?: boolean }
 const ROWS: Row[] = [
   { label: 'CE', method: 'ce', k: 1, allSeeds: true },
   { label: 'KD', method: 'kd', k: 1, allSeeds: true },
@@ -44,13 +47,26 @@ const ROWS: Row[] = [
   { label: 'MGD (MAG) on KD', method: 'mgd+kd', k: 1, allSeeds: true, key: 'mgd-mag', flags: ['--mgd-variant', 'mag'] },
   { label: 'MGD (MAS) on KD', method: 'mgd+kd', k: 1, allSeeds: true, key: 'mgd-mas', flags: ['--mgd-variant', 'mas'] },
   { label: 'IFM (proxy teacher)', method: 'ifm', k: 1, allSeeds: true },
+  { label: 'KD, unlabeled images', method: 'kd', k: 1, allSeeds: true, key: 'kd-unlabeled', unlabeled: true },
+  { label: 'KD + pseudo-labels, unlabeled images', method: 'kd', k: 1, allSeeds: true, key: 'kd-unlabeled-pseudo', unlabeled: true, flags: ['--pseudo-labels'] },
 ];
+
+// The data's images without their labels: its IDX image files linked into a folder of their own.
+function unlabeledCopy(): string {
+  const src = NAMED[data]?.dir ?? resolve(root, data);
+  const dir = join(out, 'unlabeled-data');
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  for (const f of readdirSync(src).filter((n) => /images[-.]idx3-ubyte/.test(n))) symlinkSync(join(src, f), join(dir, f));
+  return dir;
+}
 const keyOf = (r: Row) => r.key ?? r.method;
 
 function distill(student: string, row: Row, seed: number): { r: Result; wall: number } {
   const { method, k } = row;
   const dir = join(out, `${student}-${keyOf(row)}-s${seed}`);
-  const argv = ['bin/onnx-distill.js', 'distill', '--student', `zoo:${student}`, '--method', method, '--data', data, '--epochs', String(epochs),
+  const source = row.unlabeled ? ['--data', unlabeledCopy(), '--val-data', data] : ['--data', data];
+  const argv = ['bin/onnx-distill.js', 'distill', '--student', `zoo:${student}`, '--method', method, ...source, '--epochs', String(epochs),
     '--seed', String(seed), '--threads', String(threads), '--out', dir, '--json', ...(k > 1 ? ['--students', String(k)] : []), ...(row.flags ?? [])];
   const t = performance.now();
   const p = spawnSync(process.execPath, argv, { cwd: root, encoding: 'utf8', maxBuffer: 1 << 26 });
@@ -67,6 +83,8 @@ const stat = (v: number[]) => {
 const fmt = (s: { mean: number; std: number; n: number }) => `${(100 * s.mean).toFixed(2)}${s.n > 1 ? ` ± ${(100 * s.std).toFixed(2)}` : ''}`;
 
 const table: string[] = [];
+// Unlabeled rows add the last epoch's agreement with the teacher and KL(teacher ‖ student) on the held-out images.
+const withFidelity = ROWS.some((r) => r.unlabeled && (!only.length || only.includes(keyOf(r))));
 const json: Record<string, unknown>[] = [];
 const epochCost: Record<string, number[]> = {};
 for (const student of students) {
@@ -84,8 +102,12 @@ for (const student of students) {
       const pick = (x: Result, key: 'bestValAcc' | 'lastValAcc') => (m === 'ensemble' ? x.ensemble![key] : x.networks.find((n) => n.name === m)![key]!);
       const best = stat(runs.map((x) => pick(x.r, 'bestValAcc')));
       const last = stat(runs.map((x) => pick(x.r, 'lastValAcc')));
-      table.push(`| ${student} | ${row.label} | ${m} | ${runs.length} | ${fmt(best)} | ${fmt(last)} | ${(runs.reduce((a, x) => a + x.wall, 0) / runs.length).toFixed(0)} | ${(imgs.reduce((a, b) => a + b, 0) / imgs.length).toFixed(0)} |`);
-      json.push({ student, method: keyOf(row), member: m, seeds: runs.length, best, last, wallSeconds: runs.map((x) => x.wall), epochSeconds: perEpoch });
+      const net = (x: Result) => x.networks.find((n) => n.name === m);
+      const agreement = runs.every((x) => net(x.r)?.lastAgreement !== undefined) ? stat(runs.map((x) => net(x.r)!.lastAgreement!)) : undefined;
+      const kl = runs.every((x) => typeof net(x.r)?.lastKl === 'number') ? stat(runs.map((x) => net(x.r)!.lastKl!)) : undefined;
+      const fidelity = withFidelity ? ` ${agreement ? fmt(agreement) : '—'} | ${kl ? `${kl.mean.toFixed(3)}${kl.n > 1 ? ` ± ${kl.std.toFixed(3)}` : ''}` : '—'} |` : '';
+      table.push(`| ${student} | ${row.label} | ${m} | ${runs.length} | ${fmt(best)} | ${fmt(last)} |${fidelity} ${(runs.reduce((a, x) => a + x.wall, 0) / runs.length).toFixed(0)} | ${(imgs.reduce((a, b) => a + b, 0) / imgs.length).toFixed(0)} |`);
+      json.push({ student, method: keyOf(row), member: m, seeds: runs.length, best, last, ...(agreement ? { agreement, kl } : {}), wallSeconds: runs.map((x) => x.wall), epochSeconds: perEpoch });
     }
   }
 }
@@ -99,9 +121,10 @@ const lines = [
   `Taken ${new Date().toISOString().slice(0, 10)} with \`npm run bench:distill -- --data ${data} --epochs ${epochs} --seeds ${seeds.join(',')} --students ${students.join(',')}${only.length ? ` --rows ${only.join(',')}` : ''}${allSeeds ? ' --all-seeds' : ''}${section === 'distill' ? '' : ` --section ${section}`}\` on ${cpus()[0]?.model.trim()}, ${cpus().length} cores; ${threads} onnxruntime threads; Node ${process.version}.`,
   `Teacher: the shipped \`models/fashion-mnist-teacher/model.onnx\` (${teacher.architecture}, ${(100 * teacher.testAccuracy).toFixed(2)}% on the 10,000 test images). Recipe for every row: SGD lr 0.05 cosine, momentum 0.9, wd 5e-4, batch 128, pad-crop + flip, ${epochs} epochs; each method's default terms and weights.`,
   'Validation accuracy (%) as mean ± std over the seeds (sample std), best and last epoch; wall time is the whole child process (data loading, compile, training, evaluation, export) per run.',
+  ...(withFidelity ? ['Unlabeled rows: `--data` is a folder holding only the data\'s IDX image files (no labels: CE is left out, or trained on the teacher\'s argmax with --pseudo-labels), validation accuracy is measured with `--val-data` on the labelled test split; agreement (top-1, %) and KL(teacher ‖ student) are on the same test images without their labels, last epoch.'] : []),
   '',
-  '| student | method | network | seeds | best val acc % | last val acc % | wall s / run | train img/s |',
-  '|---|---|---|---|---|---|---|---|',
+  `| student | method | network | seeds | best val acc % | last val acc % |${withFidelity ? ' agreement % | KL |' : ''} wall s / run | train img/s |`,
+  `|---|---|---|---|---|---|${withFidelity ? '---|---|' : ''}---|---|`,
   ...table,
   '',
   `KD epoch cost over CE epoch cost (mean epoch seconds, same run): ${students.map((s) => `${s} ${ratio(s)}`).join(', ')}.`,

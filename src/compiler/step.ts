@@ -3,7 +3,7 @@ import { Builder } from '../ir/builder.js';
 import { Graph, type Value } from '../ir/graph.js';
 import { Model, serializeModel } from '../ir/model.js';
 import { eliminateDeadCode } from '../ir/passes/dce.js';
-import type { Tensor } from '../ir/tensor.js';
+import { Tensor } from '../ir/tensor.js';
 import { UserError } from '../util/errors.js';
 import { Rng } from '../zoo/init.js';
 import { expandTrainingBatchNorm, toTrainingBatchNorm } from './bnTrain.js';
@@ -38,6 +38,9 @@ export interface StepSpec {
   // Frozen networks not placed: their logits are the step input `cache.<name>.logits` [batch, classes] instead (the
   // teacher cache feeds them). Every use of such a network must be a term's target slot reading its logits.
   logitInputs?: string[];
+  // Pseudo-labels: the terms that read labels get this network's argmax (one-hot, no gradient) instead of the
+  // `labels` input (noisy or missing labels, a teacher much better than them).
+  pseudoLabels?: string;
 }
 
 // A tensor the host keeps between steps, by graph-input name; `network` owns it, `source` is its name in that network.
@@ -66,6 +69,9 @@ export interface CompiledStep {
   logits: Record<string, string>;
   // Per network of `logitInputs`, the step input its logits are fed to.
   logitInputs: Record<string, string>;
+  // Where the labels the terms read come from: the `labels` input, a network's argmax (pseudo-labels), or nowhere
+  // (no term reads labels: the step has no `labels` input).
+  labels: { from: 'input' } | { from: 'network'; network: string } | { from: 'none' };
   biasCorrection: boolean;
 }
 
@@ -98,18 +104,24 @@ export function compileStep(spec: StepSpec): CompiledStep {
   const nets = placeNetworks(g, x, placedSpecs, { mode: 'train', batch: spec.batch }, stop);
   const classes = checkClasses(nets);
   const b = new Builder(g, 'train');
-  const labels = g.value('labels', { dtype: 'float32', shape: [spec.batch, classes] });
-  g.inputs.push(labels);
+  const readsLabels = spec.terms.some((t) => termByName(t.term).needsLabels);
+  const labelsFrom: CompiledStep['labels'] = !readsLabels ? { from: 'none' } : spec.pseudoLabels ? { from: 'network', network: spec.pseudoLabels } : { from: 'input' };
+  let labels: Value | undefined;
+  if (labelsFrom.from === 'input') {
+    labels = g.value('labels', { dtype: 'float32', shape: [spec.batch, classes] });
+    g.inputs.push(labels);
+  }
   const logitInputs: Record<string, string> = {};
   const fed = new Map([...fedNames].map((name) => {
     const v = addScalar(g, `cache.${name}.logits`, [spec.batch, classes]);
     logitInputs[name] = v.name;
     return [name, v] as const;
   }));
+  if (labelsFrom.from === 'network') labels = argmaxLabels(b, nets, fed, labelsFrom.network, classes, stop);
   const modules = new ModuleParams(g, spec.seed ?? 0);
   const outputs: Value[] = [];
   const report = (v: Value, name: string) => { outputs.push(b.identity(v, name)); };
-  const weighted = spec.terms.map((use, i) => buildTerm(b, nets, fed, use, i, labels, modules, stop));
+  const weighted = spec.terms.map((use, i) => buildTerm(b, nets, fed, use, i, labels, modules, stop, labelsFrom.from === 'network' ? `argmax ${labelsFrom.network}.logits` : undefined));
   const loss = weighted.map((t) => b.mul(t.value, addScalar(g, `w_${t.name}`))).reduce((a, c) => b.add(a, c));
   report(loss, 'loss');
   for (const t of weighted) report(t.value, `term_${t.name}`);
@@ -157,7 +169,7 @@ export function compileStep(spec: StepSpec): CompiledStep {
   g.outputs = outputs;
   eliminateDeadCode(g);
   return {
-    bytes: serializeModel(new Model(g, new Map([['', TRAIN_OPSET]]))).onnx, inputName: x.name, inputShape, classes, initial, carry, logits, logitInputs,
+    bytes: serializeModel(new Model(g, new Map([['', TRAIN_OPSET]]))).onnx, inputName: x.name, inputShape, classes, initial, carry, logits, logitInputs, labels: labelsFrom,
     params: groups.map((x) => entry(x.p, x.net.name)),
     buffers: buffers.map((x) => entry(x.v, x.net)),
     slots, biasCorrection: opt.biasCorrection,
@@ -203,9 +215,21 @@ class ModuleParams {
   }
 }
 
+// One-hot labels from a network's argmax (first maximum on ties), behind a stop-gradient: onehot(argmax_c z_nc).
+function argmaxLabels(b: Builder, nets: PlacedNetwork[], fed: Map<string, Value>, network: string, classes: number, stop: Set<Value>): Value {
+  const net = nets.find((n) => n.spec.name === network);
+  const z = fed.get(network) ?? (net ? net.logits : undefined);
+  if (!z) throw new UserError(`pseudo-labels: no network '${network}' in the step (networks: ${nets.map((n) => n.spec.name).join(', ')})`);
+  const sg = b.identity(z, 'sg/pseudo_labels');
+  stop.add(sg);
+  const best = b.op.ArgMax!([sg], { axis: 1, keepdims: 1 });
+  const hit = b.op.Equal!([best, b.constant(Tensor.int64([1, classes], Array.from({ length: classes }, (_, i) => i)))]);
+  return b.op.Cast!([hit], { to: 1 });
+}
+
 // Wire one term: resolve its taps (targets behind a stop-gradient; fed logits from their input), check shapes, build
 // its subgraph.
-function buildTerm(b: Builder, nets: PlacedNetwork[], fed: Map<string, Value>, use: TermUse, index: number, labels: Value, modules: ModuleParams, stop: Set<Value>) {
+function buildTerm(b: Builder, nets: PlacedNetwork[], fed: Map<string, Value>, use: TermUse, index: number, labels: Value | undefined, modules: ModuleParams, stop: Set<Value>, pseudo?: string) {
   const def = termByName(use.term);
   const byName = new Map(nets.map((n) => [n.spec.name, n]));
   const options = { ...def.defaults, ...use.options };
@@ -236,10 +260,16 @@ function buildTerm(b: Builder, nets: PlacedNetwork[], fed: Map<string, Value>, u
   if (!owner) throw new UserError(`term '${use.name}' (${def.name}) reads only targets, so it trains nothing`);
   def.check?.(shapes, options);
   const module = modules.builder(use.name, owner.spec, index);
-  const value = def.build({ b: b.scoped(use.name), labels, taps, options, module });
+  const value = def.build({
+    b: b.scoped(use.name), taps, options, module,
+    get labels(): Value {
+      if (!labels) throw new Error(`term '${def.name}' reads the labels but does not declare needsLabels`);
+      return labels;
+    },
+  });
   if (value.shape.length !== 0) throw new Error(`term '${def.name}' returned shape ${JSON.stringify(value.shape)}, not a scalar`);
   const inputs = def.slots.filter((s) => !s.target).map((s) => where[s.name]!);
-  const targets = def.slots.filter((s) => s.target).map((s) => where[s.name]!);
+  const targets = [...def.slots.filter((s) => s.target).map((s) => where[s.name]!), ...(def.needsLabels && pseudo ? [pseudo] : [])];
   const extra = def.label?.(options);
   const text = `${def.name}(${inputs.join(', ')}${targets.length ? ` ← ${targets.join(', ')}` : ''}${extra ? `, ${extra}` : ''})`;
   return { name: use.name, term: def.name, value, text };

@@ -31,7 +31,7 @@ export function stageSchema(): object {
 }
 
 // Keys whose values are paths: resolved relative to the config file, unless a zoo/slim spec or a named dataset.
-const PATH_KEYS = new Set(['data', 'teacher', 'student', 'out', 'resume', 'saveArtifacts', 'teacherCache']);
+const PATH_KEYS = new Set(['data', 'valData', 'teacher', 'student', 'out', 'resume', 'saveArtifacts', 'teacherCache']);
 const NOT_PATHS = /^(zoo:|slim:|fashion-mnist$|mnist$)/;
 // Words a path key also takes (`teacherCache: auto`), never resolved as paths.
 const WORDS: Record<string, string[]> = { teacherCache: ['auto', 'off'] };

@@ -19,6 +19,8 @@ export interface DataOptions {
   // What takes `input`, for messages (e.g. "model.onnx's input 'x'"); default "the model".
   inputLabel?: string;
   valSplit?: number;
+  // Take the data as unlabeled even when it has labels (`--unlabeled`; see sources/folder.ts for the automatic rule).
+  unlabeled?: boolean;
   seed?: number;
   strict?: boolean;
   augment?: 'auto' | 'none' | 'cifar' | 'imagenet' | 'trivial';
@@ -60,7 +62,9 @@ export interface Preprocess {
 export interface Dataset {
   train: DataSplit;
   val: DataSplit | undefined;
+  // Empty when unlabeled (every label UNLABELED; the model's classes apply).
   classes: string[];
+  labelled: boolean;
   input: [number, number, number];
   stats: Stats;
   preprocess: Preprocess;
@@ -68,11 +72,12 @@ export interface Dataset {
   failures(): Failure[];
 }
 
-function openSource(spec: string): OpenedSource {
-  if (NAMED[spec]) return openNamed(spec);
+function openSource(spec: string, o: { unlabeled?: boolean } = {}): OpenedSource {
+  const opts = o.unlabeled ? { unlabeled: true } : {};
+  if (NAMED[spec]) return openNamed(spec, opts);
   if (!existsSync(spec)) throw new UserError(`--data: '${spec}' does not exist; give an image folder, an IDX folder, a .csv/.jsonl list, or one of ${Object.keys(NAMED).join(', ')}`);
   if (statSync(spec).isFile()) {
-    if (/\.(csv|jsonl)$/i.test(spec)) return openList(spec);
+    if (/\.(csv|jsonl)$/i.test(spec)) return openList(spec, opts);
     throw new UserError(`--data: '${spec}' is a file but not a .csv or .jsonl list`);
   }
   try {
@@ -80,7 +85,7 @@ function openSource(spec: string): OpenedSource {
   } catch (err: unknown) {
     throw new UserError(`--data: cannot read the folder '${spec}' (${String((err as { code?: unknown }).code ?? err)})`);
   }
-  return isIdxFolder(spec) ? openIdx(spec) : openFolder(spec);
+  return isIdxFolder(spec) ? openIdx(spec, undefined, opts) : openFolder(spec, opts);
 }
 
 // Decode a file split into memory once (small images), recording unreadable files; file order is kept.
@@ -167,9 +172,12 @@ function holdOut<T extends SplitSource>(src: T, fraction: number, seed: number):
   return [pick(0), pick(1)];
 }
 
+// The fraction of unlabeled data without a validation part of its own held out to measure fidelity to the teacher.
+export const UNLABELED_VAL_SPLIT = 0.1;
+
 // Open `--data` for a model input: sources, validation split, in-memory cache of small images, normalisation, augmentation.
 export async function openData(spec: string, o: DataOptions = {}): Promise<Dataset> {
-  const src = openSource(spec);
+  const src = openSource(spec, o);
   const input = o.input ?? src.nativeShape ?? [3, 32, 32];
   const failures: Failure[] = [];
   let train = src.train;
@@ -185,7 +193,8 @@ export async function openData(spec: string, o: DataOptions = {}): Promise<Datas
   if (o.evalResize !== undefined) checkEvalResize(o.evalResize, input);
   const evalCrop: CropMode | undefined = o.evalResize ? { kind: 'center', fraction: Math.min(input[1], input[2]) / o.evalResize, resize: o.evalResize } : undefined;
   if (small && val?.kind === 'files') val = await toMemory(val, input, !!o.strict, failures, o.onProgress && ((d, t) => o.onProgress!('decoding validation images', d, t)), evalCrop);
-  if (!val && o.valSplit) [train, val] = holdOut(train, o.valSplit, o.seed ?? 0);
+  const split = o.valSplit ?? (src.unlabeled ? UNLABELED_VAL_SPLIT : undefined);
+  if (!val && split) [train, val] = holdOut(train, split, o.seed ?? 0);
   const present = new Set(train.kind === 'memory' ? train.labels : train.samples.map((s) => s.label));
   const missing = src.classes.filter((_, i) => !present.has(i));
   if (missing.length) throw new UserError(`--data: class '${missing[0]}' has no readable training images in ${src.description}`);
@@ -205,10 +214,41 @@ export async function openData(spec: string, o: DataOptions = {}): Promise<Datas
   const trainSplit = new DataSplit(train, { input, stats, strict, center, ...(augment ? { augment } : {}) });
   const valSplit = val ? new DataSplit(val, { input, stats, strict, center }) : undefined;
   return {
-    train: trainSplit, val: valSplit, classes: src.classes, input, stats, description: src.description,
+    train: trainSplit, val: valSplit, classes: src.classes, labelled: !src.unlabeled, input, stats, description: src.description,
     preprocess: { input, mean: stats.mean, std: stats.std, statsFrom, cropFraction: fraction, ...(o.evalResize ? { resize: o.evalResize } : {}) },
     failures: () => [...failures, ...trainSplit.failures, ...(valSplit?.failures ?? [])],
   };
 }
 export { DataSplit } from './loader.js';
 export type { Batch, LoaderOptions } from './loader.js';
+
+// A labelled dataset opened for validation only (`--val-data`) with the training data's input and normalisation: its
+// validation split when it has one (val/, t10k files), else all its images; labels mapped onto the model's `classes`
+// by name, or by index when either side's names are the indices themselves.
+export async function openValData(spec: string, like: Pick<Dataset, 'input' | 'stats' | 'preprocess'>, classes: string[], o: Pick<DataOptions, 'strict' | 'cacheBelow' | 'onProgress'> = {}): Promise<{ val: DataSplit; description: string; failures(): Failure[] }> {
+  const src = openSource(spec);
+  if (src.unlabeled) throw new UserError(`--val-data: ${src.description} has no labels; validation data must be labelled (root/<class>/<image>, a list with a label column, or IDX files with labels)`);
+  const toModel = classMap(src.classes, classes);
+  let part = src.val ?? src.train;
+  const failures: Failure[] = [];
+  if (part.kind === 'memory' && part.shape.join('x') !== like.input.join('x')) {
+    throw new UserError(`--val-data: ${src.description} holds ${part.shape.join('x')} images but the model takes ${like.input.join('x')}`);
+  }
+  if (part.kind === 'files' && Math.max(like.input[1], like.input[2]) <= (o.cacheBelow ?? 64)) part = await toMemory(part, like.input, !!o.strict, failures, o.onProgress && ((d, t) => o.onProgress!('decoding --val-data images', d, t)));
+  part = part.kind === 'memory' ? { ...part, labels: part.labels.map((l) => toModel[l]!) } : { kind: 'files', samples: part.samples.map((s) => ({ ...s, label: toModel[s.label]! })) };
+  const val = new DataSplit(part, { input: like.input, stats: like.stats, strict: !!o.strict, center: { kind: 'center', fraction: like.preprocess.cropFraction } });
+  return { val, description: src.description, failures: () => [...failures, ...val.failures] };
+}
+
+// Label index of the validation data -> the model's class index. Names match exactly, or as folder names spell them
+// (case and every run of other characters than letters and digits aside: 'T-shirt/top' is folder 'T-shirt_top').
+function classMap(given: string[], model: string[]): number[] {
+  const key = (c: string) => c.toLowerCase().replace(/[^\p{L}\p{N}]+/gu, '_');
+  const at = new Map([...model.map((c, i) => [key(c), i] as const), ...model.map((c, i) => [c, i] as const)]);
+  const find = (c: string) => at.get(c) ?? at.get(key(c));
+  if (given.every((c) => find(c) !== undefined)) return given.map((c) => find(c)!);
+  const indices = (names: string[]) => names.every((c, i) => c === String(i));
+  if ((indices(given) || indices(model)) && given.length <= model.length) return given.map((_, i) => i);
+  const stray = given.find((c) => find(c) === undefined)!;
+  throw new UserError(`--val-data: class '${stray}' is not one of the model's ${model.length} classes (${model.slice(0, 10).join(', ')}${model.length > 10 ? ', ...' : ''})`, 'name the validation classes as the teacher does (its onnx_distill.classes metadata), or by index 0..K-1');
+}

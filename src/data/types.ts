@@ -1,3 +1,6 @@
+// The label of an image without one (unlabeled data: a folder without class folders, a list without a label column).
+export const UNLABELED = -1;
+
 // One labelled example before decoding: a file path (or an index into an in-memory array) and its class.
 export interface Sample {
   path: string;
@@ -23,7 +26,9 @@ export type SplitSource = MemoryImages | FileImages;
 
 // A source as opened: class names and the train / validation sources.
 export interface OpenedSource {
+  // Class names; empty for unlabeled data (every label UNLABELED: the classes are the model's).
   classes: string[];
+  unlabeled?: boolean;
   train: SplitSource;
   val?: SplitSource;
   // The images' own size, when the source knows it (IDX files).

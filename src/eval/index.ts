@@ -10,7 +10,8 @@ import { ModelProtoSchema } from '../onnx/onnx_pb.js';
 import { batchesOf, describeClassifier, openModelData, type ModelData, type PreprocessFlags, type SplitFlags } from '../pipeline/modelData.js';
 import { engineVersions, openRunner } from '../runtime/inference.js';
 import { StageBar } from '../train/progress.js';
-import { AccuracyMeter, type AccuracyReport } from './metrics.js';
+import { UserError } from '../util/errors.js';
+import { AccuracyMeter, argmaxRows, type AccuracyReport } from './metrics.js';
 import { measureLatency, type LatencyReport } from './latency.js';
 
 export { AccuracyMeter } from './metrics.js';
@@ -21,7 +22,10 @@ export interface EvalReport {
   model: string;
   data: string;
   classes: string[];
+  // Against the data's labels, or against `EvalOptions.labels` (agreement with a reference model's predictions).
   accuracy: AccuracyReport;
+  // The model's top class for each evaluated image, in order.
+  predictions: Int32Array;
   latency: LatencyReport[];
   // Bytes on disk: the .onnx file plus any external data files it names.
   sizeBytes: number;
@@ -46,6 +50,9 @@ export interface EvalOptions {
   split?: SplitFlags;
   // The data already opened for this model's input and preprocessing (compress evaluates several models on one).
   opened?: ModelData;
+  // Score against these labels (a reference model's predictions, in evaluation order) instead of the data's, or
+  // against the model's own predictions ('predictions': the reference itself, on data without labels).
+  labels?: Int32Array | 'predictions';
 }
 
 function sizeOnDisk(path: string): number {
@@ -70,12 +77,17 @@ export async function evaluateModel(path: string, o: EvalOptions, ctx: CliContex
   const runner = await openRunner('node', bytes, { threads, ...(inputType ? { inputType } : {}) });
   const meter = new AccuracyMeter(info.classes);
   const total = Math.min(o.limit ?? Infinity, data.val.size);
+  if (!data.labelled && o.labels === undefined) throw new UserError(`${data.description} has no labels to measure accuracy on`, 'give labelled data, or compare with the teacher (compress does)');
+  if (o.labels instanceof Int32Array && o.labels.length < total) throw new Error(`evaluate: ${o.labels.length} reference labels for ${total} images`);
+  const predictions = new Int32Array(total);
   const bar = new StageBar(!ctx.json);
   try {
     let done = 0;
     for await (const b of batchesOf(data.val, o.batchSize ?? 64, total)) {
       const out = (await runner.run(b.x, b.dims))[runner.outputNames[0]!]!;
-      meter.add(out.data, b.y, b.n);
+      const top = argmaxRows(out.data, b.n, info.classes);
+      predictions.set(top, done);
+      meter.add(out.data, o.labels === 'predictions' ? top : o.labels ? o.labels.subarray(done, done + b.n) : b.y, b.n);
       bar.update('evaluating', (done += b.n), total);
     }
   } finally {
@@ -95,7 +107,7 @@ export async function evaluateModel(path: string, o: EvalOptions, ctx: CliContex
   const shaped = parseModel(bytes, path).graph;
   inferShapes(shaped, { inputShapes: { [info.inputName]: [1, ...info.input] } });
   return {
-    model: path, data: data.description, classes: data.classes, accuracy: meter.report(), latency,
+    model: path, data: data.description, classes: data.classes, accuracy: meter.report(), predictions, latency,
     sizeBytes: sizeOnDisk(path), parameters: countParameters(shaped).count, macs: countMacs(shaped).total,
     input: info.input, runtime: { engine: 'onnxruntime-node', version: engineVersions().node, threads },
   };

@@ -5,7 +5,7 @@ import type { CliContext } from '../cli/command.js';
 import { loadConfigFile } from '../config/file.js';
 import { COMMON_OPTIONS, compressOptionTable, DISTILL_OPTIONS } from '../config/options.js';
 import { resolveConfig } from '../config/resolve.js';
-import { openData } from '../data/index.js';
+import { openData, openValData } from '../data/index.js';
 import { evaluateModel, type EvalReport } from '../eval/index.js';
 import { exportModel, FORMATS, writeExport, type ExportOptions, type ExportResult, type Format } from '../export/index.js';
 import { VerificationError } from '../export/verify.js';
@@ -15,11 +15,12 @@ import { writeReport, type ReportFormat, type ReportRole, type ReportRow, type W
 import type { RunRecord } from '../train/loop.js';
 import { defaultLrUpdate } from '../train/schedule.js';
 import { UserError } from '../util/errors.js';
-import { buildZooModel, teacherIO } from '../zoo/index.js';
+import { buildZooModel } from '../zoo/index.js';
 import { chooseStudent, type StudentChoice } from './chooseStudent.js';
 import { distill, EMBEDDED_DATA, SHIPPED_TEACHER } from './distill.js';
-import { describeClassifier, openModelData } from './modelData.js';
+import { describeClassifier, openModelData, type ModelData } from './modelData.js';
 import { applyRecipe, explicitKeys } from './recipe.js';
+import { teacherInput } from './unlabeled.js';
 import type { DistillOptions } from './options.js';
 
 // The options of `compress` (and of its library call): every distill option, plus the student budget, the export
@@ -101,7 +102,7 @@ function stage(c: CliContext, k: number, what: string): void {
 async function teacherForChoice(cfg: CompressOptions, spec: string): Promise<{ model: Model; io: { input: [number, number, number]; classes: number } }> {
   if (!spec.startsWith('zoo:')) {
     const model = loadModel(resolve(spec));
-    return { model, io: teacherIO(model) };
+    return { model, io: teacherInput(model, spec, cfg.input ? cfg.input.toLowerCase().split('x').map(Number) as [number, number, number] : undefined) };
   }
   const input = cfg.input ? cfg.input.toLowerCase().split('x').map(Number) as [number, number, number] : undefined;
   const ds = await openData(cfg.data ?? EMBEDDED_DATA, { ...(input ? { input } : {}), augment: 'none', seed: cfg.seed ?? 0, ...(cfg.valSplit !== undefined ? { valSplit: cfg.valSplit } : {}) });
@@ -154,11 +155,12 @@ function exportNotes(r: ExportResult): string {
 
 // The run's config.yaml is read back by --resume with paths relative to the run folder, so the paths given relative
 // to the working directory are made absolute before distill records them.
-function absolutePaths(cfg: DistillOptions): Pick<DistillOptions, 'teacher' | 'data' | 'student'> {
+function absolutePaths(cfg: DistillOptions): Pick<DistillOptions, 'teacher' | 'data' | 'student' | 'valData'> {
   const abs = (v: string) => (/^(zoo:|slim:|fashion-mnist$|mnist$)/.test(v) || isAbsolute(v) ? v : resolve(v));
   return {
     ...(cfg.teacher !== undefined ? { teacher: abs(cfg.teacher) } : {}),
     ...(cfg.data !== undefined ? { data: abs(cfg.data) } : {}),
+    ...(cfg.valData !== undefined ? { valData: abs(cfg.valData) } : {}),
     ...(cfg.student !== undefined ? { student: Array.isArray(cfg.student) ? cfg.student.map(abs) : abs(cfg.student) } : {}),
   };
 }
@@ -227,7 +229,7 @@ export async function compress(options: CompressOptions & { config?: string }, c
   if (run.interrupted) return { outDir, rows: [], report: undefined, reportJson: undefined, run, choice, skipped: [], interrupted: true };
 
   const data = cfg.data ?? EMBEDDED_DATA;
-  const split = { seed: cfg.seed ?? 0, ...(cfg.valSplit !== undefined ? { valSplit: cfg.valSplit } : {}) };
+  const split = { seed: cfg.seed ?? 0, ...(cfg.valSplit !== undefined ? { valSplit: cfg.valSplit } : {}), ...(cfg.unlabeled ? { unlabeled: true } : {}) };
   const threads = cfg.threads ?? availableParallelism();
   const trained = Object.entries(run.outputs).filter(([k, p]) => p.endsWith('.onnx') && k !== 'teacher');
   stage(c, 3, `exporting ${trained.map(([k]) => k).join(', ')} as ${formats.join(', ')}`);
@@ -238,14 +240,18 @@ export async function compress(options: CompressOptions & { config?: string }, c
   seconds.export = (performance.now() - t2) / 1000;
 
   const tFile = teacherFile(teacherSpec, run, run.outputs[trained[0]![0]]!, outDir, cfg.seed ?? 0);
-  stage(c, 4, `evaluating the teacher and ${exports.length} export(s) on the validation split`);
+  // Accuracy on labelled data (the validation split, or --val-data); on unlabeled data, agreement with the teacher.
+  const evalData = cfg.valData ? await valDataFor(cfg.valData, opened) : opened;
+  const metric = evalData.labelled ? 'accuracy' : 'teacher agreement';
+  stage(c, 4, `evaluating the teacher and ${exports.length} export(s) on ${cfg.valData ? `--val-data (${evalData.description})` : 'the validation split'}${metric === 'accuracy' ? '' : ': agreement with the teacher (the data has no labels)'}`);
   const t3 = performance.now();
   const evalOpts = { data, split, threads: 1, ...(cfg.latencySeconds !== undefined ? { latencySeconds: cfg.latencySeconds } : {}) };
-  const teacherEval = await evaluateModel(tFile, { ...evalOpts, preprocess: teacherPreprocessFlags(cfg) }, c);
+  const teacherEval = await evaluateModel(tFile, { ...evalOpts, ...(cfg.valData || !opened.labelled ? { opened: evalData } : { preprocess: teacherPreprocessFlags(cfg) }), ...(metric === 'accuracy' ? {} : { labels: 'predictions' as const }) }, c);
+  const labels = metric === 'accuracy' ? {} : { labels: teacherEval.predictions };
   const rows = [row('teacher', 'teacher', storedFormat(loadModel(tFile)), tFile, outDir, teacherEval, run.outputs.teacher === tFile ? 'trained online with the students' : undefined)];
   const evals = [teacherEval];
   for (const e of exports) {
-    const ev = await evaluateModel(e.file, { ...evalOpts, opened }, c);
+    const ev = await evaluateModel(e.file, { ...evalOpts, opened: evalData, ...labels }, c);
     evals.push(ev);
     rows.push(row(e.model, e.model === 'ensemble' ? 'ensemble' : 'student', e.format, e.file, outDir, ev, e.notes));
   }
@@ -256,12 +262,23 @@ export async function compress(options: CompressOptions & { config?: string }, c
     command: 'compress', teacher: shown(tFile, outDir), student: Array.isArray(student) && student.length === 1 ? student[0] : student, method, data, epochs: cfg.epochs,
     ...(choice ? { choice: { size: cfg.size ?? DEFAULT_SIZE, budget: choice.budget, teacherParams: choice.teacherParams, reason: choice.reason, candidates: choice.candidates } } : {}),
     distill: { loss: run.loss, networks: run.networks, ensemble: run.ensemble },
-    evaluation: { split: 'validation', images: teacherEval.accuracy.images, latency: latencyMeta(teacherEval, rows, evals) },
+    evaluation: {
+      metric, split: cfg.valData ? 'val-data' : 'validation', data: evalData.description, images: teacherEval.accuracy.images,
+      ...(metric === 'accuracy' ? {} : { note: 'the data has no labels: Top-1 is the agreement with the teacher (the fraction of held-out images whose top class is the teacher\'s), and the teacher\'s own is 100% by definition' }),
+      latency: latencyMeta(teacherEval, rows, evals),
+    },
     skipped, seconds,
   };
-  const report = await writeReport(outDir, rows, { title: `Compression report: ${method} from ${shown(tFile, outDir)}`, history: run.history, meta, latencyNote: latencyNote(evals) });
+  const report = await writeReport(outDir, rows, { title: `Compression report: ${method} from ${shown(tFile, outDir)}${metric === 'accuracy' ? '' : ' (Top-1: agreement with the teacher)'}`, history: run.history, meta, metric, latencyNote: latencyNote(evals) });
   const reportJson = JSON.parse(readFileSync(report.json, 'utf8')) as Record<string, unknown>;
   return { outDir, rows, report, reportJson, run, choice, skipped, interrupted: false };
+}
+
+// --val-data opened like the run's data (input, normalisation, crop), labels mapped onto the students' classes.
+async function valDataFor(spec: string, like: ModelData): Promise<ModelData> {
+  const p = like.preprocess;
+  const v = await openValData(resolve(spec), { input: p.input, stats: { mean: p.mean, std: p.std }, preprocess: p }, like.classes);
+  return { ...like, val: v.val, labelled: true, description: v.description };
 }
 
 // A teacher file without recorded preprocessing is evaluated with the --input/--mean/--std the run was given.

@@ -23,6 +23,7 @@ import { writeFileAtomic } from '../util/fs.js';
 import { buildZooModel, loadTrainableModel, resolveModelSpec, teacherIO } from '../zoo/index.js';
 import { deriveStudent } from '../models/student.js';
 import { loadTrainingData } from './data.js';
+import { checkUnlabeledRun, planLabels, teacherClasses, teacherInput } from './unlabeled.js';
 import { featureTaps } from './taps.js';
 import type { DistillOptions } from './options.js';
 import { applyRecipe, explicitKeys } from './recipe.js';
@@ -112,7 +113,7 @@ export async function compileDistill(options: DistillOptions & { config?: string
 
 // The step and eval graphs of one run, written as artifacts.
 function compileRun(run: RunOptions, dir: string): ArtifactContract {
-  const step = compileStep({ networks: run.networks, terms: run.terms, batch: run.batchSize, optimizer: run.optimizer, hyper: run.hyper, seed: run.seed });
+  const step = compileStep({ networks: run.networks, terms: run.terms, batch: run.batchSize, optimizer: run.optimizer, hyper: run.hyper, seed: run.seed, ...(run.pseudoLabels ? { pseudoLabels: run.pseudoLabels } : {}) });
   const ev = compileInference(run.networks.filter((n) => n.trainable), { ...(run.ensemble ? { ensemble: run.ensemble } : {}), feeders: run.networks.filter((n) => !n.trainable) });
   return writeArtifacts(dir, run, step, { ...ev, outputs: ev.graph.outputs.map((v) => v.name) });
 }
@@ -133,7 +134,7 @@ async function prepareDistill(cfg: DistillOptions, ctx: CliContext | undefined, 
   if (cfg.teacher === undefined && needTeacher && !existsSync(SHIPPED_TEACHER)) throw new UserError(`no --teacher given and the shipped teacher is missing (${SHIPPED_TEACHER})`);
   const teacherFile = needTeacher && !teacherSpec.startsWith('zoo:') ? resolve(teacherSpec) : undefined;
   const teacherFileModel = teacherFile ? loadTrainableModel(teacherFile) : undefined;
-  const io = teacherFileModel ? teacherIO(teacherFileModel) : undefined;
+  const io = teacherFileModel ? teacherInput(teacherFileModel, teacherFile!, cfg.input ? parseShape(cfg.input) : undefined) : undefined;
   const pre = teacherFileModel ? teacherPreprocess(teacherFileModel) : undefined;
   const data = await loadTrainingData(cfg.data ?? EMBEDDED_DATA, {
     ...(cfg.input ? { input: parseShape(cfg.input) } : io ? { input: io.input } : {}), model: teacherFile ?? studentSpecs.find((s) => !s.startsWith('slim:')) ?? 'zoo:cnn',
@@ -144,10 +145,13 @@ async function prepareDistill(cfg: DistillOptions, ctx: CliContext | undefined, 
     ...(cfg.cropFraction !== undefined ? { cropFraction: cfg.cropFraction } : cfg.evalResize !== undefined ? {} : pre?.resize ? { evalResize: pre.resize } : pre?.cropFraction ? { cropFraction: pre.cropFraction } : {}),
     augmentParams: augmentParamsOf(cfg), ...(cfg.evalResize !== undefined ? { evalResize: cfg.evalResize } : {}),
     mix: { mixup: cfg.mixup ?? 0, cutmix: cfg.cutmix ?? 0 },
+    ...(cfg.unlabeled ? { unlabeled: true } : {}), ...(cfg.valData ? { valData: cfg.valData } : {}),
+    ...(teacherFileModel && io && mode !== 'none' ? teacherClasses(teacherFileModel, io.classes) : {}),
+    checkUnlabeled: () => checkUnlabeledRun(methods, { method: cfg.method!, teacherFile, mode }),
   }, c);
   const classes = data.classes.length;
   const teacher = needTeacher ? (teacherFileModel ?? buildZooModel(teacherSpec.slice(4), { input: data.input, classes, seed: cfg.seed! })) : undefined;
-  if (teacher && io && io.classes !== classes) throw new UserError(`the teacher ${teacherSpec} predicts ${io.classes} classes but the data ${cfg.data ?? 'embedded'} has ${classes}`);
+  if (teacher && io && io.classes !== classes) throw new UserError(`the teacher ${teacherSpec} predicts ${io.classes} classes but the data ${cfg.data ?? 'embedded'} has ${classes}`, 'if the data\'s sub-folders are not classes, pass --unlabeled to distil from its images alone');
   const students = studentSpecs.map((spec, k) => {
     const name = studentSpecs.length > 1 ? `student${k + 1}` : 'student';
     const seed = cfg.seed! + k;
@@ -180,13 +184,17 @@ async function prepareDistill(cfg: DistillOptions, ctx: CliContext | undefined, 
   let terms = mixTerms(methods.filter((m) => !m.stages), mctx).map((t) => (t.term === 'ce' && cfg.labelSmoothing ? { ...t, options: { ...t.options, smoothing: cfg.labelSmoothing } } : t));
   if (cfg.terms !== undefined && !methods.some((m) => m.stages)) terms = applyTermWeights(terms, typeof cfg.terms === 'string' ? parseTermWeights(cfg.terms) : cfg.terms);
   checkMixing(cfg, terms.map((t) => t.term), c);
+  const labels = stagedDef ? { terms } : planLabels(terms, { labelled: data.labelled, pseudoLabels: !!cfg.pseudoLabels, teacher: mctx.teacher, method: cfg.method!, log: c.log });
+  if (stagedDef && cfg.pseudoLabels) throw new UserError(`--pseudo-labels: not available for the staged method ${stagedDef.name}`);
+  terms = labels.terms;
   const outDir = resolve(cfg.out!);
   writeFileAtomic(join(outDir, 'config.yaml'), printConfig({ ...cfg, out: outDir }));
   const metadata: Record<string, string> = { 'onnx_distill.method': cfg.method!, ...(teacherFile ? { 'onnx_distill.teacher_sha256': sha256(teacherFile) } : {}) };
   const files: Record<string, string> = Object.fromEntries(students.map((s) => [s.name, `${s.name}.onnx`]));
   if (mode === 'trainable') files.teacher = 'teacher.onnx';
   const run: RunOptions = {
-    networks, terms, train: data.train, val: data.val, classes: data.classes, epochs: cfg.epochs!, batchSize: cfg.batchSize!,
+    networks, terms, train: data.train, classes: data.classes, epochs: cfg.epochs!, batchSize: cfg.batchSize!, ...validation(data, mctx.teacher),
+    ...(labels.pseudoLabels ? { pseudoLabels: labels.pseudoLabels } : {}),
     schedule: parseSchedule(cfg.schedule!, cfg.lr!, cfg.epochs!, cfg.warmup ?? 0, cfg.lrUpdate), optimizer: cfg.optimizer!,
     hyper: { weightDecay: cfg.weightDecay!, momentum: cfg.momentum!, nesterov: cfg.nesterov!, beta1: 0.9, beta2: 0.999, eps: 1e-8 },
     ...(students.length >= 2 ? { ensemble: students.map((s) => s.name) } : {}),
@@ -204,6 +212,14 @@ async function prepareDistill(cfg: DistillOptions, ctx: CliContext | undefined, 
     ...(cfg.proxy ? { proxy: proxyModel(cfg.proxy, data.input, classes, cfg.seed!) } : {}),
   }, stageCommon(run, cfg, where));
   return { run, report: () => data.report(c), staged: { stages: stageSpecs, ...(teacherFile ? { teacherBytes: readFileSync(teacherFile) } : {}) } };
+}
+
+// Accuracy on labelled validation data (--val-data, else the data's own validation part when labelled); on unlabeled
+// training data, fidelity to the teacher on the held-out part, and no labels fed.
+function validation(data: Awaited<ReturnType<typeof loadTrainingData>>, teacher: string | undefined): Pick<RunOptions, 'val' | 'unlabeled' | 'fidelity'> {
+  const val = data.valData ?? (data.labelled ? data.val : undefined);
+  if (data.labelled) return val ? { val } : {};
+  return { ...(val ? { val } : {}), unlabeled: true, ...(data.val && teacher ? { fidelity: { reference: teacher, split: data.val } } : {}) };
 }
 
 // What every stage of a staged run shares with the run, and what the config sets per stage.

@@ -33,6 +33,8 @@ export interface PreprocessFlags {
 export interface SplitFlags {
   valSplit?: number;
   seed?: number;
+  // The run read the data as unlabeled (--unlabeled).
+  unlabeled?: boolean;
 }
 
 function metaJson<T>(model: Model, key: string, file: string): T | undefined {
@@ -92,6 +94,8 @@ export interface ModelData {
   train: DataSplit;
   val: DataSplit;
   classes: string[];
+  // False for unlabeled images: accuracy cannot be measured on them, agreement with a reference model can.
+  labelled: boolean;
   preprocess: Preprocess;
   description: string;
 }
@@ -105,6 +109,7 @@ export async function openModelData(spec: string, info: ClassifierInfo, flags: P
   try {
     ds = await openData(spec, {
       input: info.input, inputLabel: `the model's input '${info.inputName}'`, augment: 'none', seed: split.seed ?? 0, ...(split.valSplit !== undefined ? { valSplit: split.valSplit } : {}),
+      ...(split.unlabeled ? { unlabeled: true } : {}),
       ...(mean && std ? { mean, std } : {}),
       ...(info.preprocess ? (info.preprocess.resize ? { evalResize: info.preprocess.resize } : { cropFraction: info.preprocess.cropFraction }) : {}),
       onProgress: (stage, done, total) => bar.update(stage, done, total),
@@ -115,13 +120,14 @@ export async function openModelData(spec: string, info: ClassifierInfo, flags: P
   } finally {
     bar.stop();
   }
-  if (ds.classes.length !== info.classes) {
+  if (ds.labelled && ds.classes.length !== info.classes) {
     throw new UserError(`${option}: ${ds.description} has ${ds.classes.length} classes but the model outputs ${info.classes}`);
   }
   if (!info.preprocess && !(flags.mean && flags.std)) {
     ctx.log(`normalisation: the model records none; using mean ${ds.stats.mean.map((v) => v.toFixed(4)).join(',')} std ${ds.stats.std.map((v) => v.toFixed(4)).join(',')} (${ds.preprocess.statsFrom === 'data' ? 'measured on the data' : 'defaults'}); give --mean/--std if it was trained otherwise`);
   }
-  return { train: ds.train, val: ds.val ?? ds.train, classes: info.classNames ?? ds.classes, preprocess: ds.preprocess, description: ds.description };
+  const classes = info.classNames ?? (ds.labelled ? ds.classes : Array.from({ length: info.classes }, (_, i) => String(i)));
+  return { train: ds.train, val: ds.val ?? ds.train, classes, labelled: ds.labelled, preprocess: ds.preprocess, description: ds.description };
 }
 
 // The first `limit` images of a split in a fixed order (seeded shuffle when asked), as whole float32 batches.

@@ -36,6 +36,10 @@ export interface DistillOptions extends AugmentParams, MixParams {
   bnRecalibrate?: number;
   labelSmoothing?: number;
   valSplit?: number;
+  // Unlabeled data (see unlabeled.ts): force it, a labelled validation set, CE on the teacher's argmax.
+  unlabeled?: boolean;
+  valData?: string;
+  pseudoLabels?: boolean;
   augment?: string;
   mean?: string;
   std?: string;

@@ -28,6 +28,8 @@ export interface ReportRow {
 export interface EpochNetworkStats {
   valAcc?: number;
   trainAcc?: number;
+  // Top-1 agreement with the teacher on held-out images (distillation from unlabeled data).
+  agreement?: number;
   loss?: number;
 }
 
@@ -37,6 +39,7 @@ export interface EpochRecord {
   networks: Record<string, EpochNetworkStats>;
   terms: Record<string, number>;
   ensembleValAcc?: number;
+  ensembleAgreement?: number;
 }
 
 // Training curves input: epochs in any order (they are plotted by `epoch`).

@@ -26,6 +26,8 @@ export interface WriteReportOptions {
   meta?: Record<string, unknown>;
   // How latency was measured (runs, budget, threads), written under the table of report.md.
   latencyNote?: string;
+  // What Top-1 measures: accuracy on labels (default), or agreement with the teacher (data without labels).
+  metric?: 'accuracy' | 'teacher agreement';
   png?: PngOptions;
 }
 
@@ -67,7 +69,7 @@ export async function writeReport(outDir: string, rows: ReportRow[], opts: Write
   const json = join(outDir, REPORT_FILES.json);
   writeFileAtomic(json, `${JSON.stringify({ ...opts.meta, createdAt: new Date().toISOString(), rows, plots }, null, 2)}\n`);
   const markdown = join(outDir, REPORT_FILES.markdown);
-  writeFileAtomic(markdown, reportMarkdown(rows, plots, opts.title ?? 'Compression report', opts.latencyNote));
+  writeFileAtomic(markdown, reportMarkdown(rows, plots, opts.title ?? 'Compression report', opts.metric, opts.latencyNote));
   return { json, markdown, plots, table: formatTable(rows) };
 }
 
@@ -77,9 +79,11 @@ const CAPTIONS: Record<keyof WrittenReport['plots'], string> = {
   trainingCurves: 'Training curves',
 };
 
-function reportMarkdown(rows: ReportRow[], plots: WrittenReport['plots'], title: string, latencyNote?: string): string {
+function reportMarkdown(rows: ReportRow[], plots: WrittenReport['plots'], title: string, metric = 'accuracy', latencyNote?: string): string {
+  const top1 = metric === 'accuracy' ? 'Top-1 is the accuracy on the evaluation split'
+    : 'Top-1 is the agreement with the teacher on the held-out images (the data has no labels): the fraction whose top class is the teacher\'s, so the teacher\'s own is 100%';
   const lines = [`# ${title}`, '', markdownTable(rows), '',
-    `Top-1 is the accuracy on the evaluation split; latency is the median time of one forward pass of the whole batch${latencyNote ? ` (${latencyNote})` : ''}.`, ''];
+    `${top1}; latency is the median time of one forward pass of the whole batch${latencyNote ? ` (${latencyNote})` : ''}.`, ''];
   for (const [k, file] of Object.entries(plots) as [keyof WrittenReport['plots'], string][]) {
     lines.push(`## ${CAPTIONS[k]}`, '', `![${CAPTIONS[k]}](${file})`, '');
   }

@@ -14,7 +14,9 @@ export interface ArtifactContract {
   step: {
     file: string;
     image: { input: string; shape: number[]; layout: 'NCHW float32, normalised as preprocess says' };
-    labels: { input: string; shape: number[]; encoding: 'one-hot float32' };
+    // Absent when no term reads labels from the host (unlabeled data, or pseudo-labels made in the step).
+    labels?: { input: string; shape: number[]; encoding: 'one-hot float32' };
+    pseudoLabels?: string;
     lr: { input: string; schedule: unknown; perStep: number[] };
     biasCorrection?: { bc1: string; bc2: string; rule: string };
     termWeights: { input: string; term: string; weight: number; schedule: unknown; perEpoch: number[] }[];
@@ -46,7 +48,8 @@ export function writeArtifacts(dir: string, o: RunOptions, step: CompiledStep, e
     step: {
       file: 'train_step.onnx',
       image: { input: step.inputName, shape: step.inputShape, layout: 'NCHW float32, normalised as preprocess says' },
-      labels: { input: 'labels', shape: [step.inputShape[0]!, step.classes], encoding: 'one-hot float32' },
+      ...(step.labels.from === 'input' ? { labels: { input: 'labels', shape: [step.inputShape[0]!, step.classes], encoding: 'one-hot float32' } } : {}),
+      ...(step.labels.from === 'network' ? { pseudoLabels: `the terms that read labels get onehot(argmax) of ${step.labels.network}'s logits, made in the step` } : {}),
       lr: { input: 'lr', schedule: o.schedule, perStep: lrPerStep(o) },
       ...(step.biasCorrection ? { biasCorrection: { bc1: 'bc1', bc2: 'bc2', rule: 'bc1 = 1 - beta1^t, bc2 = 1 - beta2^t, t = optimizer steps done + 1' } } : {}),
       termWeights: o.terms.map((t) => ({ input: `w_${t.name}`, term: t.term, weight: t.weight, schedule: t.schedule ?? { kind: 'constant' }, perEpoch: Array.from({ length: o.epochs }, (_, e) => weightAt(t.weight, t.schedule, e)) })),

@@ -3,6 +3,7 @@ import type { Session } from '../runtime/session.js';
 import type { TensorData } from '../runtime/tensor.js';
 import { UserError } from '../util/errors.js';
 import type { CheckpointMeta } from './checkpoint.js';
+import { argmaxRows } from '../eval/metrics.js';
 import { countCorrect, targets } from './labels.js';
 import type { RunOptions } from './loop.js';
 import { EpochBar } from './progress.js';
@@ -39,6 +40,9 @@ export async function runEpoch({ o, step, session, epoch, meta, stop, primary, r
   const correct: Record<string, number> = Object.fromEntries(trainable.map((n) => [n, 0]));
   const termSums: Record<string, number> = Object.fromEntries(step.terms.map((t) => [t.name, 0]));
   const fetch = ['loss', ...trainable.map((n) => step.logits[n]!), ...step.terms.map((t) => `term_${t.name}`)];
+  // Unlabeled data: training accuracy is agreement with the reference (teacher) network's argmax.
+  const ref = o.fidelity?.reference;
+  if (o.unlabeled && ref && step.logits[ref] && !fetch.includes(step.logits[ref])) fetch.push(step.logits[ref]);
   // Time the step spends waiting for its batch: ~0 when the loader's prefetch keeps up.
   let waited = 0, asked = performance.now();
   for await (const batch of o.train.batches({ batchSize: o.batchSize, epoch, seed: o.seed, shuffle: true, dropLast: true, skip })) {
@@ -48,7 +52,7 @@ export async function runEpoch({ o, step, session, epoch, meta, stop, primary, r
     const t = meta.step + 1;
     const feeds: Record<string, TensorData> = {
       [step.inputName]: { type: 'float32', dims: step.inputShape, data: batch.x },
-      labels: { type: 'float32', dims: [batch.n, step.classes], data: targets(batch.y, batch.n, step.classes, batch.mix) },
+      ...(step.labels.from === 'input' ? { labels: { type: 'float32', dims: [batch.n, step.classes], data: targets(batch.y, batch.n, step.classes, batch.mix) } as TensorData } : {}),
       lr: scalar(lr),
       ...Object.fromEntries(step.terms.map((term) => [`w_${term.name}`, scalar(weights[term.name]!)])),
     };
@@ -67,7 +71,8 @@ export async function runEpoch({ o, step, session, epoch, meta, stop, primary, r
     meta.batchInEpoch = i;
     lossSum += loss * batch.n;
     for (const term of step.terms) termSums[term.name]! += Number(r[`term_${term.name}`]!.data[0]) * batch.n;
-    for (const n of trainable) correct[n]! += countCorrect(r[step.logits[n]!]!.data as Float32Array, batch.y, batch.n, step.classes);
+    const y = o.unlabeled && ref ? argmaxRows((step.logits[ref] ? r[step.logits[ref]]! : feeds[step.logitInputs[ref]!]!).data as Float32Array, batch.n, step.classes) : batch.y;
+    for (const n of trainable) correct[n]! += countCorrect(r[step.logits[n]!]!.data as Float32Array, y, batch.n, step.classes);
     seen += batch.n;
     bar.update(i, { loss: lossSum / seen, acc: correct[primary]! / seen, imgs: seen / ((performance.now() - start) / 1000), terms: Object.fromEntries(Object.entries(termSums).map(([k, v]) => [k, v / seen])) });
     if (stop()) break;

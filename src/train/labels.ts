@@ -29,3 +29,4 @@ export function countCorrect(logits: Float32Array, y: Int32Array, n: number, cla
   }
   return correct;
 }
+

@@ -9,12 +9,13 @@ import { writeTrainingCurves } from '../report/index.js';
 import { Runtime, type Session } from '../runtime/session.js';
 import { UserError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/fs.js';
+import { termByName } from '../compiler/losses/index.js';
 import { loadCheckpoint, saveCheckpoint, type CheckpointMeta } from './checkpoint.js';
 import { writeArtifacts } from './artifacts.js';
 import { runEpoch } from './epoch.js';
 import { planTeacherCache, TeacherReplay, type CachePlan, type EpochReplay } from './teacherCache.js';
 import { initialState } from './state.js';
-import { evaluateNetworks, type Evaluation } from './evaluate.js';
+import { collectLogits, evaluateFidelity, evaluateNetworks, type Evaluation, type FidelityReference } from './evaluate.js';
 import { exportNetworks, type ExportSpec } from './exports.js';
 import type { ScheduleSpec } from './schedule.js';
 import type { DataSplit, EpochRecord } from './types.js';
@@ -54,6 +55,12 @@ export interface RunOptions {
   teacherCache?: string;
   // Re-estimate the BatchNorm statistics on this many training batches before export (recalibrate.ts); 0/undefined: off.
   bnRecalibrate?: number;
+  // Unlabeled training data: no labels are fed, and training accuracy is agreement with `fidelity.reference`.
+  unlabeled?: boolean;
+  // Fidelity to a reference network (the teacher), measured each epoch on this split: top-1 agreement and KL.
+  fidelity?: { reference: string; split: DataSplit };
+  // Terms that read labels get this network's argmax instead (StepSpec.pseudoLabels).
+  pseudoLabels?: string;
   // The stage of a staged run this is (recorded in the checkpoint; --resume must continue the same stage).
   stage?: string;
   config?: unknown;
@@ -70,6 +77,11 @@ export interface NetworkSummary {
   bestValAcc?: number;
   bestEpoch?: number;
   lastValAcc?: number;
+  // With fidelity measured (unlabeled data): agreement with the teacher, best and last, and the last KL.
+  bestAgreement?: number;
+  bestAgreementEpoch?: number;
+  lastAgreement?: number;
+  lastKl?: number;
 }
 
 // The JSON record of a run (run.json).
@@ -85,6 +97,8 @@ export interface RunRecord {
   bestValAcc?: number;
   bestEpoch?: number;
   lastValAcc?: number;
+  // The first trainable network's fidelity to the teacher (unlabeled data), on `split` images.
+  fidelity?: { reference: string; images: number; bestAgreement: number; bestEpoch: number; lastAgreement: number; lastKl: number };
   outputs: Record<string, string>;
   interrupted: boolean;
   // With --teacher-cache: the cache folder of each replayed network, and why the others ran in the step.
@@ -107,7 +121,8 @@ export async function runNetworks(o: RunOptions): Promise<RunRecord> {
   const t0 = performance.now();
   const plan = o.teacherCache ? planTeacherCache(o.networks, o.terms, o.train) : undefined;
   for (const b of plan?.bypassed ?? []) log(`teacher cache: not used for '${b.network}': ${b.reason}`);
-  const step = compileStep({ networks: o.networks, terms: o.terms, batch: o.batchSize, optimizer: o.optimizer, hyper: o.hyper, seed: o.seed, ...(plan?.replay.length ? { logitInputs: plan.replay } : {}) });
+  const step = compileStep({ networks: o.networks, terms: o.terms, batch: o.batchSize, optimizer: o.optimizer, hyper: o.hyper, seed: o.seed, ...(plan?.replay.length ? { logitInputs: plan.replay } : {}), ...(o.pseudoLabels ? { pseudoLabels: o.pseudoLabels } : {}) });
+  if (o.unlabeled && step.labels.from === 'input') throw new UserError(`the training data has no labels, but ${step.terms.filter((t) => termByName(t.term).needsLabels).map((t) => t.name).join(', ')} read them`);
   const compileSeconds = (performance.now() - t0) / 1000;
   if (o.classes.length !== step.classes) throw new UserError(`the data has ${o.classes.length} classes but the networks output ${step.classes} logits`);
   const formula = lossFormula(step, o.terms);
@@ -128,7 +143,7 @@ export async function runNetworks(o: RunOptions): Promise<RunRecord> {
       writeArtifacts(o.saveArtifacts, o, step, { ...evalGraph, outputs: evalGraph.graph.outputs.map((v) => v.name) });
       log(`wrote the training artifacts to ${o.saveArtifacts} (contract.json says how to run them)`);
     }
-    const evalSession = o.val ? await rt.session(evalGraph.bytes, 'the evaluation graph') : undefined;
+    const evalSession = o.val || o.fidelity ? await rt.session(evalGraph.bytes, 'the evaluation graph') : undefined;
     const stateNames = [...step.params, ...step.buffers, ...step.slots].map((s) => s.name);
     let meta: CheckpointMeta = { version: 1, epoch: 0, step: 0, batchInEpoch: 0, config: o.config, history: [], reason: 'epoch', ...(o.stage ? { stage: o.stage } : {}) };
     if (o.resume) {
@@ -141,6 +156,7 @@ export async function runNetworks(o: RunOptions): Promise<RunRecord> {
       log(`resumed from ${join(o.outDir, 'checkpoint.bin')}${o.stage ? ` (stage ${o.stage})` : ''}: epoch ${meta.epoch}, batch ${meta.batchInEpoch}`);
     } else await rt.setState(initialState(step));
     const frozenAcc: Evaluation = o.val && frozen.length ? await evaluateFrozen(rt, frozen, o, step.inputShape.slice(1)) : { networks: {} };
+    const reference = o.fidelity ? await fidelityReference(rt, o, o.fidelity.reference, step.classes, step.inputShape.slice(1)) : undefined;
     const cache = plan?.replay.length ? await TeacherReplay.open(rt, { ...o, dir: o.teacherCache!, inputs: step.logitInputs, classes: step.classes, chw: step.inputShape.slice(1) }) : undefined;
     if (cache) log(`teacher cache: ${plan!.replay.join(', ')} replayed from ${Object.values(cache.dirs).join(', ')} (${cache.storedEpochs(o.epochs)} of ${o.epochs} epochs stored)`);
     const history = meta.history as EpochRecord[];
@@ -159,6 +175,13 @@ export async function runNetworks(o: RunOptions): Promise<RunRecord> {
         if (ev.ensemble !== undefined) rec.ensembleValAcc = ev.ensemble;
         rec.valAcc = ev.networks[primary];
       }
+      if (evalSession && o.fidelity && reference !== undefined) {
+        const fe = await evaluateFidelity(evalSession, o.fidelity.split, o.batchSize, step.classes, step.inputShape.slice(1), reference);
+        for (const [k, v] of Object.entries(fe.networks)) rec.networks[k] = { ...rec.networks[k], agreement: v.agreement, kl: v.kl };
+        if (fe.ensemble) rec.ensembleAgreement = fe.ensemble.agreement;
+        rec.agreement = fe.networks[primary]?.agreement;
+        rec.kl = fe.networks[primary]?.kl;
+      }
       history.push(rec);
       meta = { ...meta, epoch: epoch + 1, batchInEpoch: 0, history, reason: 'epoch' };
       saveCheckpoint(o.outDir, meta, await rt.getState(stateNames));
@@ -170,7 +193,7 @@ export async function runNetworks(o: RunOptions): Promise<RunRecord> {
     const record: RunRecord = {
       config: o.config, device: stepSession.device, compileSeconds, loss: formula, history, interrupted,
       networks: summaries(o.networks, history, frozenAcc), ensemble: ensembleSummary(history),
-      ...primaryFigures(history), outputs: { ...outputs, checkpoint: join(o.outDir, 'checkpoint.bin') },
+      ...primaryFigures(history), ...fidelityFigures(history, o), outputs: { ...outputs, checkpoint: join(o.outDir, 'checkpoint.bin') },
       ...(plan ? { teacherCache: { dirs: cache?.dirs ?? {}, bypassed: plan.bypassed } } : {}),
       ...(recal ? { bnRecalibrated: recal } : {}),
     };
@@ -215,6 +238,26 @@ async function runReplayedEpoch(replay: EpochReplay | undefined, run: () => Prom
   return rec;
 }
 
+// The teacher side of fidelity: a frozen network's logits on the split, computed once; a trained one's by name.
+async function fidelityReference(rt: Runtime, o: RunOptions, name: string, classes: number, chw: number[]): Promise<FidelityReference> {
+  const net = o.networks.find((n) => n.name === name);
+  if (!net) throw new Error(`fidelity: no network '${name}'`);
+  if (net.trainable) return name;
+  const s = await rt.session(compileInference([net]).bytes, `the ${name} network`);
+  try {
+    return await collectLogits(s, o.fidelity!.split, o.batchSize, classes, chw, `logits.${name}`);
+  } finally {
+    await s.release();
+  }
+}
+
+function fidelityFigures(history: EpochRecord[], o: RunOptions): Pick<RunRecord, 'fidelity'> {
+  const b = best(history, (h) => h.agreement);
+  const last = [...history].reverse().find((h) => h.kl !== undefined);
+  if (!b || !o.fidelity || !last) return {};
+  return { fidelity: { reference: o.fidelity.reference, images: o.fidelity.split.size, bestAgreement: b.bestValAcc, bestEpoch: b.bestEpoch, lastAgreement: b.lastValAcc, lastKl: last.kl! } };
+}
+
 // A frozen network's accuracy never changes: measure it once.
 async function evaluateFrozen(rt: Runtime, frozen: NetworkSpec[], o: RunOptions, chw: number[]): Promise<Evaluation> {
   let s: Session;
@@ -242,11 +285,14 @@ async function plotCurves(path: string, history: EpochRecord[], log: (l: string)
 }
 
 function epochLine(rec: EpochRecord, epochs: number): string {
-  const nets = Object.entries(rec.networks).map(([k, v]) => `${k} ${v.valAcc !== undefined ? (v.valAcc * 100).toFixed(2) + '%' : '-'}`);
+  const nets = Object.entries(rec.networks).filter(([, v]) => v.valAcc !== undefined || rec.agreement === undefined).map(([k, v]) => `${k} ${v.valAcc !== undefined ? (v.valAcc * 100).toFixed(2) + '%' : '-'}`);
   if (rec.ensembleValAcc !== undefined) nets.push(`ensemble ${(rec.ensembleValAcc * 100).toFixed(2)}%`);
+  const agree = Object.entries(rec.networks).filter(([, v]) => v.agreement !== undefined).map(([k, v]) => `${k} ${(v.agreement! * 100).toFixed(2)}% (KL ${v.kl!.toFixed(4)})`);
+  if (rec.ensembleAgreement !== undefined) agree.push(`ensemble ${(rec.ensembleAgreement * 100).toFixed(2)}%`);
   const slow = rec.dataWaitSeconds > 0.05 * rec.seconds ? ` (${(100 * rec.dataWaitSeconds / rec.seconds).toFixed(0)}% of the epoch waiting for data: the loader is the bottleneck)` : '';
-  return `epoch ${rec.epoch}/${epochs}: loss ${rec.loss.toFixed(4)}, train acc ${(rec.trainAcc * 100).toFixed(2)}%` +
-    (rec.valAcc !== undefined || nets.length ? `, val acc ${nets.join(', ')}` : '') + `, ${rec.imagesPerSecond.toFixed(0)} img/s${slow}`;
+  return `epoch ${rec.epoch}/${epochs}: loss ${rec.loss.toFixed(4)}, train ${rec.agreement !== undefined ? 'agreement' : 'acc'} ${(rec.trainAcc * 100).toFixed(2)}%` +
+    (rec.valAcc !== undefined || nets.length ? `, val acc ${nets.join(', ')}` : '') +
+    (agree.length ? `, agreement with the teacher ${agree.join(', ')}` : '') + `, ${rec.imagesPerSecond.toFixed(0)} img/s${slow}`;
 }
 
 function best(history: EpochRecord[], acc: (h: EpochRecord) => number | undefined) {
@@ -261,7 +307,10 @@ function summaries(networks: NetworkSpec[], history: EpochRecord[], frozen: Eval
     const params = countParameters(n.model.graph).count;
     const f = frozen.networks[n.name];
     const figures = f !== undefined ? { bestValAcc: f, bestEpoch: 0, lastValAcc: f } : best(history, (h) => h.networks[n.name]?.valAcc);
-    return { name: n.name, role: n.role, trainable: n.trainable, params, ...figures };
+    const a = best(history, (h) => h.networks[n.name]?.agreement);
+    const kl = [...history].reverse().find((h) => h.networks[n.name]?.kl !== undefined)?.networks[n.name]?.kl;
+    const fidelity = a ? { bestAgreement: a.bestValAcc, bestAgreementEpoch: a.bestEpoch, lastAgreement: a.lastValAcc, ...(kl !== undefined ? { lastKl: kl } : {}) } : {};
+    return { name: n.name, role: n.role, trainable: n.trainable, params, ...figures, ...fidelity };
   });
 }
 

@@ -24,6 +24,9 @@ export interface DataSplit {
 export interface NetworkEpoch {
   trainAcc?: number;
   valAcc?: number;
+  // Fidelity to the teacher on held-out unlabeled images: top-1 agreement and mean KL(teacher ‖ network).
+  agreement?: number;
+  kl?: number;
 }
 
 // Per-epoch numbers recorded in run.json and the checkpoint.
@@ -37,9 +40,13 @@ export interface EpochRecord {
   weights: Record<string, number>;
   networks: Record<string, NetworkEpoch>;
   ensembleValAcc?: number;
-  // The first trainable network's accuracies (the only network of `train`).
+  ensembleAgreement?: number;
+  // The first trainable network's accuracies (the only network of `train`); on unlabeled data trainAcc is its
+  // agreement with the teacher on the training batches.
   trainAcc: number;
   valAcc?: number;
+  agreement?: number;
+  kl?: number;
   seconds: number;
   imagesPerSecond: number;
   // Of `seconds`, the time the training step waited for the loader's next batch.

@@ -154,7 +154,7 @@ test('CSV and JSONL lists: quoted paths with commas, header and comments, names 
   const indexed = await openData(jsonl, { input: [3, 8, 8] });
   assert.deepEqual(indexed.classes, ['0', '1']);
   const bad: [string, string, RegExp][] = [
-    ['bad.csv', 'imgs/b.png,ant\nimgs/c.png\n', /bad\.csv:2: expected 'path,label'/],
+    ['bad.csv', 'imgs/b.png,ant\nimgs/c.png\n', /bad\.csv:2: this row has no label but others have one/],
     ['mixed.csv', 'imgs/b.png,ant\nimgs/c.png,3\n', /mixed\.csv:2: label '3' is a number but other labels are class names/],
     ['bad.jsonl', '{"path":"imgs/b.png","label":1}\n{"path": 3}\n', /bad\.jsonl:2: each line needs a string "path"/],
     ['broken.jsonl', '{"path":\n', /broken\.jsonl:1: not valid JSON/],

@@ -20,7 +20,7 @@ test('artifacts run step by step from the JSON contract give the same weights as
   const state: Record<string, ort.Tensor> = { ...(await init.run({})) };
   for (const z of c.initialState.zeroSlots) state[z.name] = new ort.Tensor('float32', new Float32Array(z.shape.reduce((a, b) => a * b, 1)), z.shape);
   const step = await ort.InferenceSession.create(join(dir, c.step.file), opts);
-  const [n, k] = c.step.labels.shape as [number, number];
+  const [n, k] = c.step.labels!.shape as [number, number];
   let t = 0;
   for (let epoch = 0; epoch < c.epochs; epoch++) {
     for await (const b of o.train.batches({ batchSize: c.batchSize, epoch, seed: o.seed, shuffle: true, dropLast: true })) {
@@ -28,7 +28,7 @@ test('artifacts run step by step from the JSON contract give the same weights as
       b.y.forEach((y, i) => { labels[i * k + y] = 1; });
       const feeds: Record<string, ort.Tensor> = {
         [c.step.image.input]: new ort.Tensor('float32', b.x, c.step.image.shape),
-        [c.step.labels.input]: new ort.Tensor('float32', labels, [n, k]),
+        [c.step.labels!.input]: new ort.Tensor('float32', labels, [n, k]),
         [c.step.lr.input]: new ort.Tensor('float32', Float32Array.of(c.step.lr.perStep[t]!), []),
       };
       for (const w of c.step.termWeights) feeds[w.input] = new ort.Tensor('float32', Float32Array.of(w.perEpoch[epoch]!), []);

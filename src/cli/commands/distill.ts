@@ -21,9 +21,13 @@ const pct = (v: number | undefined) => (v === undefined ? '-' : `${(v * 100).toF
 // What `--json` prints: the networks with their accuracies (fractions), the ensemble, the loss and the outputs; a
 // staged run adds each stage's folder, whether it was reused, and its networks (MGD's heads after stage 1, say).
 export function summaryJson(r: RunRecord | StagedRecord): object {
-  const networks = (rec: RunRecord) => rec.networks.map((n) => ({ name: n.name, role: n.role, params: n.params, bestValAcc: n.bestValAcc ?? null, bestEpoch: n.bestEpoch ?? null, lastValAcc: n.lastValAcc ?? null }));
+  const networks = (rec: RunRecord) => rec.networks.map((n) => ({
+    name: n.name, role: n.role, params: n.params, bestValAcc: n.bestValAcc ?? null, bestEpoch: n.bestEpoch ?? null, lastValAcc: n.lastValAcc ?? null,
+    ...(n.bestAgreement !== undefined ? { bestAgreement: n.bestAgreement, bestAgreementEpoch: n.bestAgreementEpoch, lastAgreement: n.lastAgreement, lastKl: n.lastKl ?? null } : {}),
+  }));
   return {
     networks: networks(r), ensemble: r.ensemble, loss: r.loss, outputs: r.outputs, interrupted: r.interrupted, history: r.history,
+    ...('fidelity' in r && r.fidelity ? { fidelity: r.fidelity } : {}),
     ...('stages' in r ? { stages: r.stages.map((s) => ({ name: s.name, dir: s.dir, reused: s.reused, loss: s.record.loss, networks: networks(s.record) })) } : {}),
   };
 }
@@ -58,7 +62,11 @@ export const command: CommandDef = {
       ctx.print(JSON.stringify(summaryJson(r), null, 2));
       return;
     }
-    for (const n of r.networks) ctx.print(`${n.name.padEnd(10)} ${n.role.padEnd(8)} ${String(n.params).padStart(10)} params  val acc best ${pct(n.bestValAcc)} (epoch ${n.bestEpoch ?? '-'}), last ${pct(n.lastValAcc)}`);
+    for (const n of r.networks) {
+      const agree = n.bestAgreement !== undefined ? `${n.bestValAcc !== undefined ? '; ' : ''}agreement with the teacher best ${pct(n.bestAgreement)} (epoch ${n.bestAgreementEpoch}), last ${pct(n.lastAgreement)}, KL ${n.lastKl?.toFixed(4) ?? '-'}` : '';
+      const acc = n.bestValAcc !== undefined || !agree ? `val acc best ${pct(n.bestValAcc)} (epoch ${n.bestEpoch ?? '-'}), last ${pct(n.lastValAcc)}` : '';
+      ctx.print(`${n.name.padEnd(10)} ${n.role.padEnd(8)} ${String(n.params).padStart(10)} params  ${acc}${agree}`);
+    }
     if (r.ensemble) ctx.print(`${'ensemble'.padEnd(10)} ${''.padEnd(8)} ${''.padStart(10)}         val acc best ${pct(r.ensemble.bestValAcc)} (epoch ${r.ensemble.bestEpoch}), last ${pct(r.ensemble.lastValAcc)}`);
     ctx.print(r.interrupted ? `interrupted; resume with --resume ${r.outputs.checkpoint?.replace(/\/checkpoint\.bin$/, '')}` : `wrote ${Object.values(r.outputs).filter((p) => p.endsWith('.onnx')).join(', ')}`);
   },

@@ -40,12 +40,13 @@ export const command: CommandDef = {
       ...(c.cropFraction !== undefined ? { cropFraction: c.cropFraction } : {}),
       augmentParams: augmentParamsOf(c), ...(c.evalResize !== undefined ? { evalResize: c.evalResize } : {}),
       mix: { mixup: c.mixup ?? 0, cutmix: c.cutmix ?? 0 },
+      ...(c.unlabeled ? { unlabeled: true } : {}), ...(c.valData ? { valData: c.valData } : {}),
     }, ctx);
     const model = resolveStudentModel(c.model, { input: data.input, classes: data.classes.length, seed: c.seed! });
     const lrUpdate = c.lrUpdate ?? defaultLrUpdate(c.schedule!);
     const config = { command: 'train', model: c.model, data: c.data, epochs, batchSize, lr, optimizer: c.optimizer, schedule: c.schedule, lrUpdate, bnRecalibrate: c.bnRecalibrate, seed: c.seed, input: data.input, augmentation: data.augmentation };
     const record = await train({
-      model, train: data.train, val: data.val, classes: data.classes, preprocess: data.preprocess, epochs, batchSize, outDir, config,
+      model, train: data.train, val: data.valData ?? data.val, classes: data.classes, preprocess: data.preprocess, epochs, batchSize, outDir, config,
       schedule: parseSchedule(c.schedule!, lr, epochs, c.warmup ?? 0, lrUpdate),
       optimizer: c.optimizer!,
       hyper: { weightDecay: c.weightDecay!, momentum: c.momentum!, nesterov: c.nesterov!, beta1: 0.9, beta2: 0.999, eps: 1e-8 },

@@ -16,6 +16,7 @@ export const term: LossTermDef = {
   name: 'ce',
   describe: 'cross-entropy with the labels (optional label smoothing)',
   slots: [{ name: 'logits', tap: 'logits' }],
+  needsLabels: true,
   defaults: { smoothing: 0 },
   label: (o) => (o.smoothing ? `smoothing ${o.smoothing}` : ''),
   build: ({ b, labels, taps, options }) => crossEntropy(b, taps.logits!, labels, options.smoothing ?? 0),

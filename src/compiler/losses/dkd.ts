@@ -36,6 +36,7 @@ export const term: LossTermDef = {
   describe: 'decoupled KD: α·TCKD + β·NCKD (mdistiller dkd_loss; warm-up through the term weight)',
   paper: 'arXiv 2203.08679',
   slots: [{ name: 'student', tap: 'logits' }, { name: 'teacher', tap: 'logits', target: true }],
+  needsLabels: true,
   defaults: { alpha: 1, beta: 8, tau: 4 },
   label: (o) => `α ${o.alpha} β ${o.beta} τ ${o.tau}`,
   check: (shapes) => checkLogits('dkd', shapes, 'student', 'teacher'),

@@ -38,6 +38,8 @@ export interface LossTermDef {
   // Paper id (arXiv) and the formula, for --help and the printed loss.
   paper?: string;
   slots: TermSlot[];
+  // Reads the labels (CE, DKD's target mask): left out on unlabeled data unless the teacher's argmax stands in.
+  needsLabels?: boolean;
   defaults: Record<string, number>;
   // A short label for the printed loss, e.g. 'τ 4' from the options; optional.
   label?(options: Record<string, number>): string;

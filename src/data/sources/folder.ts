@@ -1,7 +1,7 @@
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import { UserError } from '../../util/errors.js';
-import type { OpenedSource, Sample } from '../types.js';
+import { UNLABELED, type OpenedSource, type Sample } from '../types.js';
 
 // File extensions sharp decodes.
 export const IMAGE_EXTENSIONS = new Set(['.png', '.jpg', '.jpeg', '.webp', '.avif', '.tif', '.tiff', '.gif', '.bmp', '.heic', '.heif', '.jxl']);
@@ -45,8 +45,55 @@ function samplesOf(root: string, classes: string[], where: string): Sample[] {
   return out;
 }
 
+const isImage = (f: string) => IMAGE_EXTENSIONS.has(extname(f).toLowerCase());
+
+// Does this folder hold image files directly (not only in sub-folders)? Then it is not a folder of class folders.
+function holdsImages(dir: string): boolean {
+  return existsSync(dir) && listFolder(dir, 'image folder').some((f) => !f.startsWith('.') && isImage(f) && isFile(join(dir, f)));
+}
+
+function isFile(path: string): boolean {
+  try { return statSync(path).isFile(); } catch { return false; }
+}
+
+// Every image under `dir`, at any depth (sub-folders only organise the files; links are followed once, dot-entries
+// skipped), sorted by path, unlabeled.
+function allImages(dir: string, seen = new Set<string>()): Sample[] {
+  const real = realpathSync(dir);
+  if (seen.has(real)) return [];
+  seen.add(real);
+  const out: Sample[] = [];
+  for (const f of listFolder(dir, 'image folder').filter((e) => !e.startsWith('.')).sort()) {
+    const path = join(dir, f);
+    let st;
+    try { st = statSync(path); } catch { continue; }
+    if (st.isDirectory()) out.push(...allImages(path, seen));
+    else if (st.isFile() && isImage(f)) out.push({ path, label: UNLABELED });
+  }
+  return out;
+}
+
+function unlabeledSplit(dir: string): { kind: 'files'; samples: Sample[] } {
+  const samples = allImages(dir);
+  if (samples.length === 0) throw new UserError(`${dir}: no images (${[...IMAGE_EXTENSIONS].join(', ')}) in the folder or its sub-folders`);
+  return { kind: 'files', samples };
+}
+
+// Unlabeled images: `root/**` (or `root/train/**` and `root/val/**`), no classes (they come from the teacher).
+function openUnlabeledFolder(root: string, why: string): OpenedSource {
+  const sub = ['val', 'test', 'validation'].find((d) => existsSync(join(root, d)));
+  if (existsSync(join(root, 'train')) && sub) {
+    return { classes: [], unlabeled: true, train: unlabeledSplit(join(root, 'train')), val: unlabeledSplit(join(root, sub)), description: `unlabeled image folder ${root} (train/ and ${sub}/; ${why})` };
+  }
+  return { classes: [], unlabeled: true, train: unlabeledSplit(root), description: `unlabeled image folder ${root} (${why})` };
+}
+
 // Open `root/<class>/*`, or `root/{train,val|test}/<class>/*`; class names sorted are the label indices.
-export function openFolder(root: string): OpenedSource {
+// Unlabeled instead (every image at any depth, no classes) when asked, or when the root (or its train/) holds image
+// files directly: a folder of class folders holds none, so its sub-folders are then taken as mere organisation.
+export function openFolder(root: string, opts: { unlabeled?: boolean } = {}): OpenedSource {
+  if (opts.unlabeled) return openUnlabeledFolder(root, '--unlabeled');
+  if (holdsImages(root) || holdsImages(join(root, 'train'))) return openUnlabeledFolder(root, 'it holds image files directly, so its sub-folders are not classes');
   const sub = ['val', 'test', 'validation'].find((d) => existsSync(join(root, d)));
   if (existsSync(join(root, 'train')) && sub) {
     const classes = classDirs(join(root, 'train'));

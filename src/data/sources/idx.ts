@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { UserError } from '../../util/errors.js';
-import type { MemoryImages, OpenedSource } from '../types.js';
+import { UNLABELED, type MemoryImages, type OpenedSource } from '../types.js';
 
 // Read one IDX file (MNIST format), gzipped or not; errors name the file.
 export function readIdx(path: string): { dims: number[]; data: Uint8Array } {
@@ -45,10 +45,24 @@ export function isIdxFolder(dir: string): boolean {
   return !!find(dir, 'train-images-idx3-ubyte');
 }
 
-// Open an IDX folder (train-* and t10k-* files, optional classes.txt with one name per line) as in-memory splits.
-export function openIdx(dir: string, classNames?: string[]): OpenedSource {
+// Images without their labels file (or with it ignored): unlabeled in-memory splits.
+function unlabeledSplit(dir: string, prefix: string): MemoryImages | undefined {
+  const imgPath = find(dir, `${prefix}-images-idx3-ubyte`);
+  if (!imgPath) return undefined;
+  const img = readIdx(imgPath);
+  if (img.dims.length !== 3) throw new UserError(`${imgPath}: expected images as N x H x W, found ${img.dims.join('x')}`);
+  return { kind: 'memory', images: img.data, labels: new Int32Array(img.dims[0]!).fill(UNLABELED), shape: [1, img.dims[1]!, img.dims[2]!] };
+}
+
+// Open an IDX folder (train-* and t10k-* files, optional classes.txt with one name per line) as in-memory splits;
+// unlabeled when it has no train-labels file or when asked.
+export function openIdx(dir: string, classNames?: string[], opts: { unlabeled?: boolean } = {}): OpenedSource {
   const labPath = find(dir, 'train-labels-idx1-ubyte');
-  if (!labPath) throw new UserError(`${dir}: no train-labels-idx1-ubyte[.gz] file`);
+  if (opts.unlabeled || !labPath) {
+    const train = unlabeledSplit(dir, 'train')!;
+    const val = unlabeledSplit(dir, 't10k');
+    return { classes: [], unlabeled: true, train, ...(val ? { val } : {}), nativeShape: train.shape, description: `unlabeled IDX images in ${dir}${labPath ? ' (--unlabeled)' : ''}` };
+  }
   const maxLabel = readIdx(labPath).data.reduce((m, v) => Math.max(m, v), 0);
   const listed = existsSync(join(dir, 'classes.txt')) ? readFileSync(join(dir, 'classes.txt'), 'utf8').split(/\r?\n/).map((l) => l.trim()).filter(Boolean) : undefined;
   const classes = classNames ?? listed ?? Array.from({ length: maxLabel + 1 }, (_, i) => String(i));

@@ -13,10 +13,11 @@ export const NAMED: Record<string, { dir: string; pkg: string; classes: string[]
 };
 
 // Open a dataset by name, or explain exactly how to install it.
-export function openNamed(name: string): OpenedSource {
+export function openNamed(name: string, opts: { unlabeled?: boolean } = {}): OpenedSource {
   const n = NAMED[name]!;
   if (!existsSync(n.dir)) {
     throw new UserError(`dataset '${name}' is not installed (looked in ${n.dir})`, `install it with \`sudo apt-get install ${n.pkg}\`, or pass --data <folder> with its IDX files`);
   }
-  return { ...openIdx(n.dir, n.classes), description: `${name} (${n.dir})` };
+  const src = openIdx(n.dir, n.classes, opts);
+  return { ...src, description: `${name} (${n.dir})${src.unlabeled ? ', unlabeled (--unlabeled)' : ''}` };
 }

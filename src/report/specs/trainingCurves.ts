@@ -12,7 +12,7 @@ export interface TrainingCurvesOptions {
   lossScale?: 'linear' | 'log' | 'auto';
 }
 
-interface AccPoint { epoch: number; network: string; split: 'validation' | 'training'; value: number }
+interface AccPoint { epoch: number; network: string; split: 'validation' | 'training' | 'agreement'; value: number }
 interface LossPoint { epoch: number; term: string; value: number }
 
 const finite = (v: number | undefined): v is number => typeof v === 'number' && Number.isFinite(v);
@@ -27,9 +27,11 @@ export function trainingCurvePoints(history: TrainingHistory): { acc: AccPoint[]
     for (const [network, s] of Object.entries(e.networks ?? {})) {
       if (finite(s.valAcc)) acc.push({ epoch: e.epoch, network, split: 'validation', value: s.valAcc });
       if (finite(s.trainAcc)) acc.push({ epoch: e.epoch, network, split: 'training', value: s.trainAcc });
+      if (finite(s.agreement)) acc.push({ epoch: e.epoch, network, split: 'agreement', value: s.agreement });
       if (finite(s.loss)) networkLoss.push({ epoch: e.epoch, term: `loss (${network})`, value: s.loss });
     }
     if (finite(e.ensembleValAcc)) acc.push({ epoch: e.epoch, network: 'ensemble', split: 'validation', value: e.ensembleValAcc });
+    if (finite(e.ensembleAgreement)) acc.push({ epoch: e.epoch, network: 'ensemble', split: 'agreement', value: e.ensembleAgreement });
     for (const [term, v] of Object.entries(e.terms ?? {})) if (finite(v)) loss.push({ epoch: e.epoch, term, value: v });
   }
   // Without per-term values (a plain `train` run) the per-network loss is the one loss curve there is.
@@ -56,18 +58,19 @@ export function trainingCurvesSpec(history: TrainingHistory, o: TrainingCurvesOp
   const panels: object[] = [];
   if (acc.length) {
     const networks = [...new Set(acc.map((p) => p.network))];
-    const splits = [...new Set(acc.map((p) => p.split))].sort().reverse(); // validation first
+    const splits = (['validation', 'training', 'agreement'] as const).filter((s) => acc.some((p) => p.split === s));
+    const agreement = splits.includes('agreement');
     panels.push({
-      title: { text: 'Accuracy per network', fontSize: 13 },
+      title: { text: agreement ? 'Accuracy and agreement with the teacher' : 'Accuracy per network', fontSize: 13 },
       width, height,
       data: { values: acc },
       mark: line,
       encoding: {
         x,
-        y: { field: 'value', type: 'quantitative', title: 'Accuracy', scale: { domain: paddedDomain(acc.map((p) => p.value), 0, 1), nice: false },
+        y: { field: 'value', type: 'quantitative', title: agreement ? 'Accuracy / agreement' : 'Accuracy', scale: { domain: paddedDomain(acc.map((p) => p.value), 0, 1), nice: false },
           axis: { format: '.0%' } },
         color: { field: 'network', type: 'nominal', scale: { domain: networks, range: seriesColors(networks) }, legend },
-        strokeDash: { field: 'split', type: 'nominal', scale: { domain: splits, range: splits.map((s) => (s === 'validation' ? [1, 0] : [6, 4])) },
+        strokeDash: { field: 'split', type: 'nominal', scale: { domain: splits, range: splits.map((s) => (s === 'validation' ? [1, 0] : s === 'training' ? [6, 4] : [2, 2])) },
           legend: splits.length > 1 ? { ...legend, columns: 2, symbolType: 'stroke', symbolSize: 400,
             // Vega-Lite paints this legend's symbols with a transparent stroke; a line style needs a visible one.
             encode: { symbols: { update: { stroke: { value: '#333' }, strokeWidth: { value: 2 } } } } } : null },
