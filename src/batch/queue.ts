@@ -5,7 +5,7 @@ import type { JobBars } from './bars.js';
 import { kindOf, loadKinds, type JobProgress } from './kind.js';
 import type { JobOutcome } from './job.js';
 import { describeOutcome } from './local.js';
-import { connectionFor } from './redis.js';
+import { connectionFor, maskUrl } from './redis.js';
 import type { Pipeline, PipelineJob } from './spec.js';
 
 // What a queued job carries: the job itself and its folder on the shared storage (the same path on every machine).
@@ -114,10 +114,10 @@ async function follow(pending: Set<string>, queue: Queue, o: QueueOptions, check
     for (const id of [...pending]) await check(id);
     if (!warned && pending.size && Date.now() - started > 10_000 && (await queue.getWorkersCount()) === 0) {
       warned = true;
-      o.log(`no worker is connected to queue '${queue.name}' at ${o.url}; start one with: onnx-distill worker --queue ${o.url}`);
+      o.log(`no worker is connected to queue '${queue.name}' at ${maskUrl(o.url)}; start one with: onnx-distill worker --queue ${maskUrl(o.url)}`);
     }
   }
-  if (o.signal?.aborted && pending.size) o.log(`stopped following; ${pending.size} job(s) stay on the queue (onnx-distill pipeline status --queue ${o.url})`);
+  if (o.signal?.aborted && pending.size) o.log(`stopped following; ${pending.size} job(s) stay on the queue (onnx-distill pipeline status --queue ${maskUrl(o.url)})`);
 }
 
 // One job on the queue as `pipeline status` shows it.

@@ -3,7 +3,7 @@ import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import { runJob } from './job.js';
 import { threadsPerJob } from './local.js';
 import { workerName, type QueueJobData, type QueueJobResult } from './queue.js';
-import { checkRedis, connectionFor } from './redis.js';
+import { checkRedis, connectionFor, maskUrl, maskUrls } from './redis.js';
 
 export interface WorkerOptions {
   url: string;
@@ -50,9 +50,9 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
     connection: connectionFor(o.url), concurrency: o.concurrency, name: me,
     lockDuration: o.stalledSeconds * 1000, stalledInterval: o.stalledSeconds * 1000, maxStalledCount: MAX_STALLS,
   });
-  worker.on('error', (err) => o.log(`worker error: ${err.message}`));
+  worker.on('error', (err) => o.log(`worker error: ${maskUrls(err.message)}`));
   await worker.waitUntilReady();
-  o.log(`worker ${me} on queue '${o.name}' at ${o.url}: ${o.concurrency} job(s) at once, ${threads} thread(s) each`);
+  o.log(`worker ${me} on queue '${o.name}' at ${maskUrl(o.url)}: ${o.concurrency} job(s) at once, ${threads} thread(s) each`);
   await new Promise<void>((res) => (o.signal.aborted ? res() : o.signal.addEventListener('abort', () => res(), { once: true })));
   o.log('stopping: running jobs save a checkpoint and go back to the queue');
   stop.abort();

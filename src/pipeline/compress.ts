@@ -14,6 +14,7 @@ import { loadModel, saveModel, type Model } from '../ir/model.js';
 import { writeReport, type ReportFormat, type ReportRole, type ReportRow, type WrittenReport } from '../report/index.js';
 import type { RunRecord } from '../train/loop.js';
 import { UserError } from '../util/errors.js';
+import { lockOutFolder } from '../util/lock.js';
 import { buildZooModel, teacherIO } from '../zoo/index.js';
 import { chooseStudent, type StudentChoice } from './chooseStudent.js';
 import { distill, EMBEDDED_DATA, SHIPPED_TEACHER } from './distill.js';
@@ -177,9 +178,19 @@ async function exportAll(trained: [string, string][], formats: Format[], o: Omit
 // from the teacher, export fp32/fp16/int8 (each verified in onnxruntime-node and -web), evaluate the teacher and
 // every export on the validation split, and write report.json, report.md and the plots to `out`.
 export async function compress(options: CompressOptions & { config?: string }, ctx?: CliContext): Promise<CompressResult> {
+  const cfg = resolveCompressConfig(options);
+  const unlock = lockOutFolder(cfg.out!, 'compress', cfg.resume !== undefined ? '--resume' : '--out');
+  try {
+    return await compressLocked(cfg, ctx);
+  } finally {
+    unlock();
+  }
+}
+
+// compress with its --out folder locked (the distill run inside takes the same lock again).
+async function compressLocked(cfg: CompressOptions, ctx?: CliContext): Promise<CompressResult> {
   const c = ctx ?? { json: false, verbose: false, print: () => {}, log: () => {} };
   const t0 = performance.now();
-  const cfg = resolveCompressConfig(options);
   const formats = parseFormats(cfg.formats ?? FORMATS.join(','));
   // Checked here, before the student trains, not when the int8 export first reads it.
   const weightBits = checkWeightBits(cfg.weightBits);

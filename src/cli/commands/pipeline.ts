@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Argv } from 'yargs';
 import { JobBars } from '../../batch/bars.js';
@@ -6,12 +6,13 @@ import { kindOf, loadKinds } from '../../batch/kind.js';
 import type { JobOutcome } from '../../batch/job.js';
 import { runLocal } from '../../batch/local.js';
 import { queueStatus, runQueued } from '../../batch/queue.js';
-import { checkRedis, DEFAULT_QUEUE } from '../../batch/redis.js';
+import { checkRedis, DEFAULT_QUEUE, maskUrl } from '../../batch/redis.js';
 import { aggregate, formatReport, writePipelineReport } from '../../batch/report.js';
 import { loadPipelineFile, type Pipeline } from '../../batch/spec.js';
 import { UserError } from '../../util/errors.js';
 import { table } from '../../util/format.js';
 import { writeFileAtomic } from '../../util/fs.js';
+import { lockOutFolder } from '../../util/lock.js';
 import type { CliContext, CommandDef } from '../command.js';
 
 interface PipelineArgs {
@@ -33,9 +34,18 @@ async function run(a: PipelineArgs, ctx: CliContext): Promise<void> {
   const p = await loadPipelineFile(a.file);
   const out = resolve(a.out);
   if (a.queue) await checkRedis(a.queue);
-  mkdirSync(out, { recursive: true });
+  const unlock = lockOutFolder(out, 'pipeline run');
+  try {
+    await runLocked(a, p, out, ctx);
+  } finally {
+    unlock();
+  }
+}
+
+// `pipeline run` with its --out folder locked (a second pipeline on it would run every job twice).
+async function runLocked(a: PipelineArgs, p: Pipeline, out: string, ctx: CliContext): Promise<void> {
   writeFileAtomic(join(out, 'pipeline.json'), JSON.stringify({ file: p.file, jobs: p.jobs.map((j) => ({ id: j.id, source: j.source, command: j.command, config: j.config })) }, null, 2));
-  ctx.log(`${p.jobs.length} job(s) from ${p.file}${a.queue ? `, on queue '${a.queueName}' at ${a.queue}` : `, ${a.concurrency} at a time`}; outputs in ${out}/<job id>/`);
+  ctx.log(`${p.jobs.length} job(s) from ${p.file}${a.queue ? `, on queue '${a.queueName}' at ${maskUrl(a.queue)}` : `, ${a.concurrency} at a time`}; outputs in ${out}/<job id>/`);
   const bars = new JobBars(ctx.log, !ctx.json);
   const abort = new AbortController();
   const onSigint = () => { ctx.log(a.queue ? 'interrupt: no longer following (the jobs stay on the queue)' : 'interrupt: running jobs save a checkpoint; a rerun resumes them'); abort.abort(); };
@@ -73,7 +83,7 @@ async function status(a: PipelineArgs, ctx: CliContext): Promise<void> {
     const ids = p ? new Set(p.jobs.map((j) => j.id)) : undefined;
     const jobs = s.jobs.filter((j) => !ids || ids.has(j.id));
     if (ctx.json) return ctx.print(JSON.stringify({ workers: s.workers, jobs }, null, 2));
-    ctx.print(`queue '${a.queueName}' at ${a.queue}: ${jobs.length} job(s), ${s.workers} worker(s) connected`);
+    ctx.print(`queue '${a.queueName}' at ${maskUrl(a.queue)}: ${jobs.length} job(s), ${s.workers} worker(s) connected`);
     for (const line of table([['id', 'state', 'attempts', 'progress', 'job', 'error'], ...jobs.map((j) => [j.id, j.state, String(j.attempts), j.progress || '-', j.source, j.failedReason ?? ''])])) ctx.print(line);
     return;
   }
