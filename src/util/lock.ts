@@ -65,6 +65,17 @@ function isStale(path: string, h: LockHolder): boolean {
   return Date.now() - statSync(path).mtimeMs > STALE_MS;
 }
 
+// The holder of the lock file `path` while it is live (undefined when there is no lock or it is stale).
+export function liveHolder(path: string): LockHolder | undefined {
+  if (!existsSync(path)) return undefined;
+  const h = readHolder(path);
+  try {
+    return h && !isStale(path, h) ? h : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 // Take the lock file `path` for this process (what: the command, for the holder's record) or throw a UserError naming
 // the holder. The file is written whole beside the lock and hard-linked into place: link() fails when the lock
 // exists, atomically, on local disks and NFS alike, and a reader never sees a half-written holder.

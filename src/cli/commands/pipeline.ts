@@ -9,6 +9,7 @@ import { queueStatus, runQueued } from '../../batch/queue.js';
 import { checkRedis, DEFAULT_QUEUE, maskUrl } from '../../batch/redis.js';
 import { aggregate, formatReport, writePipelineReport } from '../../batch/report.js';
 import { loadPipelineFile, type Pipeline } from '../../batch/spec.js';
+import { readSecret } from '../../batch/trust.js';
 import { UserError } from '../../util/errors.js';
 import { table } from '../../util/format.js';
 import { writeFileAtomic } from '../../util/fs.js';
@@ -23,6 +24,7 @@ interface PipelineArgs {
   threads?: number;
   queue?: string;
   queueName: string;
+  secretFile?: string;
   attempts: number;
   backoff: number;
 }
@@ -33,6 +35,8 @@ async function run(a: PipelineArgs, ctx: CliContext): Promise<void> {
   if (!a.out) throw new UserError('pipeline run: --out DIR is required (each job writes to DIR/<job id>/)');
   const p = await loadPipelineFile(a.file);
   const out = resolve(a.out);
+  if (a.queue && !a.secretFile) throw new UserError('pipeline run --queue: give --secret-file (the secret its workers share; they refuse unsigned jobs)', 'make one with: openssl rand -hex 32 > secret && chmod 600 secret');
+  if (a.queue) readSecret(a.secretFile!);
   if (a.queue) await checkRedis(a.queue);
   const unlock = lockOutFolder(out, 'pipeline run');
   try {
@@ -53,7 +57,7 @@ async function runLocked(a: PipelineArgs, p: Pipeline, out: string, ctx: CliCont
   let outcomes: Map<string, JobOutcome>;
   try {
     outcomes = a.queue
-      ? await runQueued(p, { url: a.queue, name: a.queueName, out, attempts: a.attempts, backoffSeconds: a.backoff, bars, log: ctx.log, signal: abort.signal })
+      ? await runQueued(p, { url: a.queue, secret: readSecret(a.secretFile!), name: a.queueName, out, attempts: a.attempts, backoffSeconds: a.backoff, bars, log: ctx.log, signal: abort.signal })
       : await runLocal(p, { out, concurrency: a.concurrency, ...(a.threads ? { threads: a.threads } : {}), bars, signal: abort.signal });
   } finally {
     bars.stop();
@@ -108,8 +112,9 @@ export const command: CommandDef = {
     .option('out', { type: 'string', describe: 'output folder: one folder per job (<out>/<job id>/), pipeline-report.{md,json,png}' })
     .option('concurrency', { type: 'number', default: 1, describe: 'jobs run at once (local runs; the cores are divided between them)' })
     .option('threads', { type: 'number', describe: 'CPU threads shared by the running jobs (default: all cores)' })
-    .option('queue', { type: 'string', describe: 'a Redis URL (redis://host:port): enqueue the jobs for `onnx-distill worker`s and follow them' })
+    .option('queue', { type: 'string', describe: 'a Redis URL (redis://[user:password@]host:port, rediss:// for TLS): enqueue the jobs for `onnx-distill worker`s and follow them' })
     .option('queue-name', { type: 'string', default: DEFAULT_QUEUE, describe: 'the BullMQ queue name' })
+    .option('secret-file', { type: 'string', describe: 'with --queue: a file holding the secret the jobs are signed with (workers need the same one)' })
     .option('attempts', { type: 'number', default: 3, describe: 'tries per queued job for failures that are not user errors' })
     .option('backoff', { type: 'number', default: 10, describe: 'seconds before the first retry, doubling each time' })
     .check((a) => {
@@ -119,11 +124,11 @@ export const command: CommandDef = {
     }),
   examples: [
     ['$0 pipeline run sweep.yaml --out runs/sweep --concurrency 2', 'run every job here, two at a time'],
-    ['$0 pipeline run sweep.yaml --out /shared/sweep --queue redis://queue-host:6379', 'enqueue the jobs for workers on other machines and follow them'],
+    ['$0 pipeline run sweep.yaml --out /shared/sweep --queue redis://:PASSWORD@queue-host:6379 --secret-file ~/.onnx-distill-secret', 'enqueue signed jobs for workers on other machines and follow them'],
     ['$0 pipeline status --queue redis://queue-host:6379', 'each queued job\'s state'],
   ],
   run: async (args, ctx) => {
-    const a = { ...args, queueName: args['queue-name'] } as unknown as PipelineArgs;
+    const a = { ...args, queueName: args['queue-name'], secretFile: args['secret-file'] } as unknown as PipelineArgs;
     await (a.action === 'run' ? run(a, ctx) : status(a, ctx));
   },
 };
