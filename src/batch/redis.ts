@@ -47,6 +47,8 @@ export async function checkRedis(url: string, timeoutMs = 5000): Promise<void> {
   try {
     await r.connect();
     await r.ping();
+    // BullMQ reads INFO (the server version) on every connection: an ACL user without it could not use the queue.
+    await r.info('server');
   } catch (err: unknown) {
     const why = `${reason?.message ?? ''} ${err instanceof Error ? err.message : String(err)}`;
     if (/WRONGPASS/.test(why)) throw new UserError(`Redis at ${maskUrl(url)} refused the password for user '${userOf(url)}'`, 'check the password in the URL (redis://user:password@host:port); README: "Pipelines on several machines"');
