@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { configToYaml } from '../config/file.js';
 import { writeFileAtomic } from '../util/fs.js';
+import { liveHolder, LOCK_FILE } from '../util/lock.js';
 import { kindOf, loadKinds, type JobMetrics, type JobProgress } from './kind.js';
 import type { PipelineJob } from './spec.js';
 
@@ -36,6 +37,8 @@ export interface JobRunOptions {
   threads: number;
   onProgress?: (p: JobProgress) => void;
   onStart?: (resumed: boolean) => void;
+  // Said once per second while another live run holds the job's folder.
+  onWait?: (what: string) => void;
   // Aborting sends the job SIGINT: it saves a checkpoint and exits, to be resumed later.
   signal?: AbortSignal;
 }
@@ -44,6 +47,13 @@ export interface JobRunOptions {
 // the folder holds a checkpoint, started afresh otherwise. Never throws for the job's own failure: it says so.
 export async function runJob(job: PipelineJob, dir: string, o: JobRunOptions): Promise<JobOutcome> {
   const kind = kindOf(await loadKinds(), job.command, job.source);
+  // A live run holds the folder (the same job queued again after a Redis restart lost the queue): wait for it to
+  // end, then take what it left (finished: skipped; a checkpoint: resumed), so that the job still runs once.
+  for (let h = liveHolder(join(dir, LOCK_FILE)); h; h = liveHolder(join(dir, LOCK_FILE))) {
+    if (o.signal?.aborted) return { id: job.id, state: 'interrupted' };
+    o.onWait?.(`waiting for the run that holds ${dir} (pid ${h.pid} on ${h.host}) to end`);
+    await new Promise((r) => setTimeout(r, 1000));
+  }
   const finished = kind.finished(dir);
   if (finished) return { id: job.id, state: 'skipped', metrics: finished };
   mkdirSync(dir, { recursive: true });

@@ -5,17 +5,13 @@ import type { JobBars } from './bars.js';
 import { kindOf, loadKinds, type JobProgress } from './kind.js';
 import type { JobOutcome } from './job.js';
 import { describeOutcome } from './local.js';
-import { connectionFor } from './redis.js';
+import { connectionFor, maskUrl, maskUrls } from './redis.js';
 import type { Pipeline, PipelineJob } from './spec.js';
+import { pipelineId, signJob, type SignedJob } from './trust.js';
 
-// What a queued job carries: the job itself and its folder on the shared storage (the same path on every machine).
-export interface QueueJobData {
-  id: string;
-  command: string;
-  config: Record<string, unknown>;
-  source: string;
-  dir: string;
-}
+// What a queued job carries: the job itself, its folder on the shared storage (the same path on every machine), the
+// pipeline's id and the signature a worker checks (trust.ts).
+export type QueueJobData = SignedJob;
 
 // What a worker returns for a job it finished.
 export interface QueueJobResult {
@@ -26,6 +22,8 @@ export interface QueueJobResult {
 
 export interface QueueOptions {
   url: string;
+  // The secret shared with the workers (--secret-file): every queued job is signed with it.
+  secret: Buffer;
   name: string;
   out: string;
   // Tries per job for failures that are not user errors, with exponential backoff from `backoffSeconds`.
@@ -59,20 +57,36 @@ export async function runQueued(p: Pipeline, o: QueueOptions): Promise<Map<strin
     const metrics = kindOf(kinds, job.command, job.source).finished(join(o.out, job.id));
     return metrics ? { id: job.id, state: 'done', metrics, ...(resumed ? { resumed } : {}) } : { id: job.id, state: 'failed', error: `the worker reported it done, but ${join(o.out, job.id)} lacks its outputs (is --out on storage every worker shares?)` };
   };
+  const enqueue = (job: PipelineJob) => queue.add(job.command, signJob(o.secret, { id: job.id, command: job.command, config: job.config, source: job.source, dir: join(o.out, job.id), pipeline: pipelineId(p.file, o.out) }), {
+    jobId: job.id, attempts: o.attempts, backoff: { type: 'exponential', delay: o.backoffSeconds * 1000 }, removeOnComplete: false, removeOnFail: false,
+  });
   const fromQueue = async (id: string) => {
     const job = await queue.getJob(id) as Job<QueueJobData, QueueJobResult> | undefined;
     const state = job ? await job.getState() : 'unknown';
-    if (state === 'completed') settle(id, finishedOutcome(byId.get(id)!, job!.returnvalue?.resumed ?? false));
-    else if (state === 'failed' || state === 'unknown') settle(id, { id, state: 'failed', error: job?.failedReason ?? 'the job left the queue' });
+    const pj = byId.get(id)!;
+    if (state === 'completed') settle(id, finishedOutcome(pj, job!.returnvalue?.resumed ?? false));
+    else if (state === 'failed') settle(id, { id, state: 'failed', error: job?.failedReason ?? 'failed' });
+    else if (state === 'unknown' && pending.has(id)) {
+      // Redis lost the job (restarted without persistence, or flushed): the job folder is the truth. Finished there,
+      // it is done; otherwise it is queued again and resumes from its checkpoint (a run still holding the folder is
+      // waited for by the worker that takes the job, so it still runs once).
+      const metrics = kindOf(kinds, pj.command, pj.source).finished(join(o.out, id));
+      if (metrics) return settle(id, { id, state: 'done', metrics });
+      await enqueue(pj);
+      o.log(`[${id}] vanished from the queue (Redis restarted without persistence?); queued again`);
+    }
   };
+  const stopped = untilAborted(o.signal);
   try {
     events.on('active', ({ jobId }) => { if (pending.has(jobId)) o.bars.start(jobId, `running ${byId.get(jobId)!.source}`, Number(byId.get(jobId)!.config.epochs ?? 1)); });
     events.on('progress', ({ jobId, data }) => { if (pending.has(jobId) && typeof data === 'object') o.bars.update(jobId, data as JobProgress); });
-    events.on('completed', ({ jobId }) => { if (pending.has(jobId)) void fromQueue(jobId); });
-    events.on('failed', ({ jobId }) => { if (pending.has(jobId)) void fromQueue(jobId); });
+    events.on('completed', ({ jobId }) => { if (pending.has(jobId)) fromQueue(jobId).catch(() => {}); });
+    events.on('failed', ({ jobId }) => { if (pending.has(jobId)) fromQueue(jobId).catch(() => {}); });
     events.on('stalled', ({ jobId }) => { if (pending.has(jobId)) o.log(`[${jobId}] its worker stopped answering; the job is back on the queue and resumes from its checkpoint`); });
-    events.on('retries-exhausted', ({ jobId }) => { if (pending.has(jobId)) void fromQueue(jobId); });
-    await events.waitUntilReady();
+    events.on('retries-exhausted', ({ jobId }) => { if (pending.has(jobId)) fromQueue(jobId).catch(() => {}); });
+    events.on('error', (err) => o.log(`queue events: ${maskUrls(err.message)}`));
+    queue.on('error', (err) => o.log(`queue: ${maskUrls(err.message)}`));
+    if (!await stopped.race(events.waitUntilReady())) return outcomes;
     for (const job of p.jobs) {
       const dir = join(o.out, job.id);
       const done = kindOf(kinds, job.command, job.source).finished(dir);
@@ -82,42 +96,82 @@ export async function runQueued(p: Pipeline, o: QueueOptions): Promise<Map<strin
         continue;
       }
       pending.add(job.id);
-      const existing = await queue.getJob(job.id);
-      const state = existing ? await existing.getState() : 'unknown';
-      // A job that ended on an earlier run (its folder since emptied, or failed) is queued afresh; a live one is followed.
-      if (existing && FINAL.has(state)) await existing.remove();
-      if (!existing || FINAL.has(state) || state === 'unknown') {
-        await queue.add(job.command, { id: job.id, command: job.command, config: job.config, source: job.source, dir }, {
-          jobId: job.id, attempts: o.attempts, backoff: { type: 'exponential', delay: o.backoffSeconds * 1000 }, removeOnComplete: false, removeOnFail: false,
-        });
-        o.log(`[${job.id}] queued ${job.source}`);
-      } else o.log(`[${job.id}] already on the queue (${state}), following it`);
+      const queued = await stopped.race((async () => {
+        const existing = await queue.getJob(job.id);
+        const state = existing ? await existing.getState() : 'unknown';
+        // A job that ended on an earlier run (its folder since emptied, or failed) is queued afresh; a live one is followed.
+        if (existing && FINAL.has(state)) await existing.remove();
+        if (!existing || FINAL.has(state) || state === 'unknown') {
+          await enqueue(job);
+          o.log(`[${job.id}] queued ${job.source}`);
+        } else o.log(`[${job.id}] already on the queue (${state}), following it`);
+        return true;
+      })());
+      if (!queued) break;
     }
-    await follow(pending, queue, o, fromQueue, (w) => { wake = w; });
+    await follow(pending, queue, o, fromQueue, (w) => { wake = w; }, stopped);
   } finally {
-    await events.close();
-    await queue.close();
+    stopped.dispose();
+    // Closing waits for Redis; when it is down (or the user pressed Ctrl-C) the connections are dropped instead.
+    await Promise.all([events, queue].map(closeSoon));
   }
   return outcomes;
 }
 
-// Wait until no job is pending: events settle jobs, and a poll every few seconds catches any event missed.
-async function follow(pending: Set<string>, queue: Queue, o: QueueOptions, check: (id: string) => Promise<void>, setWake: (w: () => void) => void): Promise<void> {
+// Close a BullMQ connection, or drop it when Redis does not answer within 2 s.
+async function closeSoon(c: { close(): Promise<void>; disconnect(): Promise<void> }): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const closed = await Promise.race([c.close().then(() => true, () => false), new Promise<boolean>((r) => { timer = setTimeout(() => r(false), 2000); })]);
+  clearTimeout(timer);
+  if (!closed) await c.disconnect().catch(() => {});
+}
+
+// One abort listener for the whole run (not one per wait: MaxListenersExceededWarning), and a race of any Redis call
+// against it, so that Ctrl-C stops following even while Redis is down and every command waits for it.
+function untilAborted(signal: AbortSignal | undefined) {
+  const waiters = new Set<() => void>();
+  const onAbort = () => { for (const w of waiters) w(); };
+  signal?.addEventListener('abort', onAbort, { once: true });
+  return {
+    // `{ v }` with the value of `p`, or undefined once aborted (p is left to settle on its own).
+    race<T>(p: Promise<T>): Promise<{ v: T } | undefined> {
+      if (signal?.aborted) { p.catch(() => {}); return Promise.resolve(undefined); }
+      return new Promise<{ v: T } | undefined>((res, rej) => {
+        const w = () => res(undefined);
+        waiters.add(w);
+        p.then((v) => { waiters.delete(w); res({ v }); }, (e: unknown) => { waiters.delete(w); if (signal?.aborted) res(undefined); else rej(e); });
+      });
+    },
+    sleep(ms: number, setWake: (w: () => void) => void): Promise<void> {
+      return new Promise<void>((res) => {
+        const done = () => { clearTimeout(t); waiters.delete(done); res(); };
+        const t = setTimeout(done, ms);
+        waiters.add(done);
+        setWake(done);
+        if (signal?.aborted) done();
+      });
+    },
+    dispose: () => { signal?.removeEventListener('abort', onAbort); waiters.clear(); },
+  };
+}
+
+// Wait until no job is pending: events settle jobs, and a poll every few seconds catches any event missed (and any
+// job Redis lost). A poll that fails (Redis down) is retried at the next one.
+async function follow(pending: Set<string>, queue: Queue, o: QueueOptions, check: (id: string) => Promise<void>, setWake: (w: () => void) => void, stopped: ReturnType<typeof untilAborted>): Promise<void> {
   let warned = false;
   const started = Date.now();
   while (pending.size && !o.signal?.aborted) {
-    await new Promise<void>((res) => {
-      const t = setTimeout(res, 3000);
-      setWake(() => { clearTimeout(t); res(); });
-      o.signal?.addEventListener('abort', () => { clearTimeout(t); res(); }, { once: true });
-    });
-    for (const id of [...pending]) await check(id);
-    if (!warned && pending.size && Date.now() - started > 10_000 && (await queue.getWorkersCount()) === 0) {
+    await stopped.sleep(3000, setWake);
+    for (const id of [...pending]) {
+      if (o.signal?.aborted) break;
+      await stopped.race(check(id)).catch((err: unknown) => o.log(`[${id}] cannot read its state from Redis (${maskUrls(err instanceof Error ? err.message : String(err))}); retrying`));
+    }
+    if (!warned && pending.size && Date.now() - started > 10_000 && (await stopped.race(queue.getWorkersCount()).catch(() => undefined))?.v === 0) {
       warned = true;
-      o.log(`no worker is connected to queue '${queue.name}' at ${o.url}; start one with: onnx-distill worker --queue ${o.url}`);
+      o.log(`no worker is connected to queue '${queue.name}' at ${maskUrl(o.url)}; start one with: onnx-distill worker --queue ${maskUrl(o.url)} --root DIR --secret-file FILE`);
     }
   }
-  if (o.signal?.aborted && pending.size) o.log(`stopped following; ${pending.size} job(s) stay on the queue (onnx-distill pipeline status --queue ${o.url})`);
+  if (o.signal?.aborted && pending.size) o.log(`stopped following; ${pending.size} job(s) stay on the queue (onnx-distill pipeline status --queue ${maskUrl(o.url)})`);
 }
 
 // One job on the queue as `pipeline status` shows it.

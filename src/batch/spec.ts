@@ -51,7 +51,7 @@ export function expandMatrix(matrix: Record<string, unknown[]>): Entry[] {
 }
 
 // JSON with object keys sorted at every level, so equal configs hash equally whatever order their keys were written in.
-function canonical(v: unknown): string {
+export function canonical(v: unknown): string {
   if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
   if (v !== null && typeof v === 'object') return `{${Object.keys(v).sort().map((k) => `${JSON.stringify(k)}:${canonical((v as Entry)[k])}`).join(',')}}`;
   return JSON.stringify(v);

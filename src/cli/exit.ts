@@ -14,6 +14,14 @@ export class UsageError extends Error {
   override readonly name = 'UsageError';
 }
 
+// What a command throws once an interrupted run has saved its checkpoint and said how to resume: exit 130.
+export function interruptedError(): Error {
+  return Object.assign(new Error('interrupted'), { name: 'AbortError' });
+}
+
+// Redis URL passwords masked in anything printed (an error may quote a URL given on the command line).
+const masked = (text: string) => text.replace(/(rediss?:\/\/[^:/@\s]*:)[^@\s]+@/g, '$1***@');
+
 function isYargsValidation(err: unknown): err is Error {
   return err instanceof UsageError || (err instanceof Error && err.name === 'YError');
 }
@@ -23,7 +31,8 @@ function isInterrupt(err: unknown): boolean {
 }
 
 // Map any error out of a command to its message and exit code: the only place this decision is made.
-export function exitCodeFor(err: unknown, io: CliIO, verbose = false): number {
+export function exitCodeFor(err: unknown, cliIO: CliIO, verbose = false): number {
+  const io: CliIO = { stdout: (t) => cliIO.stdout(masked(t)), stderr: (t) => cliIO.stderr(masked(t)) };
   if (err instanceof UserError) {
     io.stderr(`onnx-distill: error: ${err.message}\n`);
     if (err.hint) io.stderr(`hint: ${err.hint}\n`);

@@ -1,7 +1,7 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { Ajv, type ErrorObject } from 'ajv';
-import { type Document, LineCounter, parseDocument, stringify } from 'yaml';
+import { type Document, isScalar, LineCounter, parseDocument, stringify, visit } from 'yaml';
 import { UserError } from '../util/errors.js';
 import { STAGE_KEYS, stageOptionDefs, type OptionDef } from './options.js';
 
@@ -42,19 +42,48 @@ export function resolvePaths(cfg: Record<string, unknown>, base: string): Record
   return Object.fromEntries(Object.entries(cfg).map(([k, v]) => [k, PATH_KEYS.has(k) ? (Array.isArray(v) ? v.map(fix(k)) : fix(k)(v)) : v]));
 }
 
+// Limits on a config or pipeline file (YAML or JSON): a real one is a few kB with no aliases to speak of; the limits
+// turn a hostile file (a 5 MB mapping, an alias bomb) into a prompt UserError instead of minutes of CPU or a crash.
+export const YAML_LIMITS = { bytes: 1_000_000, aliases: 100 } as const;
+
 // A YAML file parsed as plain data (no custom tags, unique keys), syntax errors as `file:line: message`; the
 // document and line counter come back too so that schema errors can name the line of the key they are about.
 export function parseYamlFile(path: string, flag: string): { value: unknown; doc: Document.Parsed; lines: LineCounter } {
   if (!existsSync(path)) throw new UserError(`${flag}: ${path}: no such file`);
+  if (!statSync(path).isFile()) throw new UserError(`${flag}: ${path}: not a file`);
+  const size = statSync(path).size;
+  if (size > YAML_LIMITS.bytes) throw new UserError(`${path}: ${size} bytes; a config or pipeline file may have at most ${YAML_LIMITS.bytes} bytes (1 MB)`);
   const text = readFileSync(path, 'utf8');
   const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, customTags: [], uniqueKeys: true });
+  // yaml's own uniqueKeys check compares each key with every earlier one (40,000 keys: 9 s); uniqueKeys() is linear.
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, customTags: [], uniqueKeys: false });
   const problem = doc.errors[0] ?? doc.warnings[0];
   if (problem) {
     const pos = lines.linePos(problem.pos[0]);
     throw new UserError(`${path}:${pos.line}: ${problem.message.split('\n')[0]}`);
   }
-  return { value: doc.toJS({ maxAliasCount: 50 }) as unknown, doc, lines };
+  uniqueKeys(doc, (offset, key) => new UserError(`${path}:${lines.linePos(offset).line}: the key '${key}' appears twice in one mapping`));
+  try {
+    return { value: doc.toJS({ maxAliasCount: YAML_LIMITS.aliases }) as unknown, doc, lines };
+  } catch (err: unknown) {
+    if (err instanceof ReferenceError) throw new UserError(`${path}: ${/alias/i.test(err.message) ? `its aliases expand too far (more than ${YAML_LIMITS.aliases} per node: an alias bomb?)` : err.message}`, 'write the values out instead of through aliases', { cause: err });
+    throw err;
+  }
+}
+
+// Throw `fail(offset, key)` for the first key that a mapping of the document repeats: one Set per mapping, linear.
+function uniqueKeys(doc: Document.Parsed, fail: (offset: number, key: string) => Error): void {
+  visit(doc, {
+    Map(_k, map) {
+      const seen = new Set<string>();
+      for (const pair of map.items) {
+        const k = pair.key as { value?: unknown; range?: [number, number] } | null;
+        const name = isScalar(k) ? String(k.value) : JSON.stringify(k);
+        if (seen.has(name)) throw fail(k?.range?.[0] ?? 0, name);
+        seen.add(name);
+      }
+    },
+  });
 }
 
 // Read a YAML run config: plain data only (no custom tags), validated against the options; errors name file, line, key.

@@ -15,6 +15,7 @@ import { writeReport, type ReportFormat, type ReportRole, type ReportRow, type W
 import type { RunRecord } from '../train/loop.js';
 import { defaultLrUpdate } from '../train/schedule.js';
 import { UserError } from '../util/errors.js';
+import { lockOutFolder } from '../util/lock.js';
 import { buildZooModel } from '../zoo/index.js';
 import { chooseStudent, type StudentChoice } from './chooseStudent.js';
 import { distill, EMBEDDED_DATA, SHIPPED_TEACHER } from './distill.js';
@@ -192,9 +193,19 @@ async function exportAll(trained: [string, string][], formats: Format[], o: Omit
 // from the teacher, export fp32/fp16/int8 (each verified in onnxruntime-node and -web), evaluate the teacher and
 // every export on the validation split, and write report.json, report.md and the plots to `out`.
 export async function compress(options: CompressOptions & { config?: string }, ctx?: CliContext): Promise<CompressResult> {
+  const { cfg, explicit, recipe } = resolveWithKeys(options);
+  const unlock = lockOutFolder(cfg.out!, 'compress', cfg.resume !== undefined ? '--resume' : '--out');
+  try {
+    return await compressLocked(cfg, explicit, recipe, ctx);
+  } finally {
+    unlock();
+  }
+}
+
+// compress with its --out folder locked (the distill run inside takes the same lock again).
+async function compressLocked(cfg: CompressOptions, explicit: Set<string>, recipe: string | undefined, ctx?: CliContext): Promise<CompressResult> {
   const c = ctx ?? { json: false, verbose: false, print: () => {}, log: () => {} };
   const t0 = performance.now();
-  const { cfg, explicit, recipe } = resolveWithKeys(options);
   const formats = parseFormats(cfg.formats ?? FORMATS.join(','));
   // Checked here, before the student trains, not when the int8 export first reads it.
   const weightBits = checkWeightBits(cfg.weightBits);

@@ -15,11 +15,13 @@ import { defaultLrUpdate, parseSchedule } from '../train/schedule.js';
 import { compileInference } from '../compiler/inference.js';
 import { compileStep } from '../compiler/step.js';
 import { writeArtifacts, type ArtifactContract } from '../train/artifacts.js';
+import { configRunId, newRunId } from '../train/checkpoint.js';
 import { runNetworks, type RunOptions, type RunRecord } from '../train/loop.js';
 import { runStages, type StagedRecord, type StageSpec } from '../train/stages.js';
 import { checkStageNames, dryBuild, methodStages, stageFolder, type StageCommon } from './staged.js';
 import { UserError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/fs.js';
+import { lockOutFolder } from '../util/lock.js';
 import { buildZooModel, loadTrainableModel, resolveModelSpec, teacherIO } from '../zoo/index.js';
 import { deriveStudent } from '../models/student.js';
 import { loadTrainingData } from './data.js';
@@ -69,13 +71,18 @@ function sha256(path: string): string {
 // Distil one or more students from a teacher with the chosen method(s): the whole `distill` command as a library call.
 export async function distill(options: DistillOptions & { config?: string }, ctx?: CliContext): Promise<RunRecord | StagedRecord> {
   const { cfg, where, recipe } = resolveWithSource(options);
-  if (recipe) ctx?.log(recipe);
-  const { run, report, staged } = await prepareDistill(cfg, ctx, where);
-  const record = staged
-    ? await runStages(staged.stages, { outDir: run.outDir, ...(run.resume ? { resume: true } : {}), ...(staged.teacherBytes ? { teacherBytes: staged.teacherBytes } : {}), ...(run.log ? { log: run.log } : {}) })
-    : await runNetworks(run);
-  report();
-  return record;
+  const unlock = lockOutFolder(cfg.out!, 'distill', cfg.resume !== undefined ? '--resume' : '--out');
+  try {
+    if (recipe) ctx?.log(recipe);
+    const { run, report, staged } = await prepareDistill(cfg, ctx, where);
+    const record = staged
+      ? await runStages(staged.stages, { outDir: run.outDir, ...(run.resume ? { resume: true } : {}), ...(staged.teacherBytes ? { teacherBytes: staged.teacherBytes } : {}), ...(run.log ? { log: run.log } : {}) })
+      : await runNetworks(run);
+    report();
+    return record;
+  } finally {
+    unlock();
+  }
 }
 
 // What `compile` writes for a staged method: one artifact folder per stage, in order (also listed in stages.json).
@@ -188,7 +195,8 @@ async function prepareDistill(cfg: DistillOptions, ctx: CliContext | undefined, 
   if (stagedDef && cfg.pseudoLabels) throw new UserError(`--pseudo-labels: not available for the staged method ${stagedDef.name}`);
   terms = labels.terms;
   const outDir = resolve(cfg.out!);
-  writeFileAtomic(join(outDir, 'config.yaml'), printConfig({ ...cfg, out: outDir }));
+  const runId = cfg.resume !== undefined ? configRunId(join(outDir, 'config.yaml')) : newRunId();
+  writeFileAtomic(join(outDir, 'config.yaml'), `${runId ? `# onnx-distill run ${runId}\n` : ''}${printConfig({ ...cfg, out: outDir })}`);
   const metadata: Record<string, string> = { 'onnx_distill.method': cfg.method!, ...(teacherFile ? { 'onnx_distill.teacher_sha256': sha256(teacherFile) } : {}) };
   const files: Record<string, string> = Object.fromEntries(students.map((s) => [s.name, `${s.name}.onnx`]));
   if (mode === 'trainable') files.teacher = 'teacher.onnx';
@@ -200,7 +208,7 @@ async function prepareDistill(cfg: DistillOptions, ctx: CliContext | undefined, 
     ...(students.length >= 2 ? { ensemble: students.map((s) => s.name) } : {}),
     exports: { files, preprocess: data.preprocess, metadata, ensembleFile: 'ensemble.onnx', composed },
     device: cfg.device!, ...(cfg.threads ? { threads: cfg.threads } : {}), seed: cfg.seed!, outDir, resume: cfg.resume !== undefined,
-    config: { command: 'distill', ...cfg, out: outDir, augmentation: data.augmentation }, log: c.log, progress: !c.json, ...(cfg.bnRecalibrate ? { bnRecalibrate: cfg.bnRecalibrate } : {}),
+    config: { command: 'distill', ...cfg, out: outDir, augmentation: data.augmentation }, log: c.log, progress: !c.json, ...(cfg.bnRecalibrate ? { bnRecalibrate: cfg.bnRecalibrate } : {}), ...(runId ? { runId } : {}),
     ...(cfg.saveArtifacts ? { saveArtifacts: resolve(cfg.saveArtifacts) } : {}),
     ...teacherCacheDir(cfg.teacherCache, outDir),
   };

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { arrayCtor, BYTES, ONNX_CODE, type DType } from '../ir/dtype.js';
@@ -17,6 +17,8 @@ export interface CheckpointMeta {
   reason: 'epoch' | 'interrupt';
   // The stage of a staged run this checkpoint is inside.
   stage?: string;
+  // The run that wrote it (config.yaml and run.json carry the same id; --resume checks they agree).
+  runId?: string;
 }
 
 // File layout: MAGIC | u64 header length | sha256 of the header (32 bytes) | header JSON | tensor bytes.
@@ -58,6 +60,29 @@ export function saveCheckpoint(dir: string, meta: CheckpointMeta, tensors: Recor
       code === 'ENOSPC' ? 'free some space (or use another --out) and resume with --resume' : undefined, { cause: err });
   }
   return path;
+}
+
+// A new run's id: 12 hex digits, written into its config.yaml, checkpoint and run.json.
+export const newRunId = (): string => randomBytes(6).toString('hex');
+
+// The run id recorded in a config.yaml's first line (`# onnx-distill run <id>`), undefined when it has none.
+export function configRunId(path: string): string | undefined {
+  if (!existsSync(path)) return undefined;
+  return /^# onnx-distill run ([0-9a-f]+)$/m.exec(readFileSync(path, 'utf8').slice(0, 200))?.[1];
+}
+
+// The run id a resumed run continues: the checkpoint's, refused when config.yaml (`claimed`, undefined when it has
+// none) or run.json name another run, i.e. the folder holds files of two runs.
+export function sameRun(dir: string, claimed: string | undefined, fromCheckpoint: string | undefined): string | undefined {
+  const runJson = join(dir, 'run.json');
+  let recorded: string | undefined;
+  try { recorded = existsSync(runJson) ? (JSON.parse(readFileSync(runJson, 'utf8')) as { runId?: string }).runId : undefined; } catch { recorded = undefined; }
+  const ids: [string, string | undefined][] = [['checkpoint.bin', fromCheckpoint], ...(claimed !== undefined ? [['config.yaml', claimed] as [string, string]] : []), ...(recorded !== undefined ? [['run.json', recorded] as [string, string]] : [])];
+  if (new Set(ids.map(([, id]) => id)).size > 1) {
+    throw new UserError(`--resume ${dir}: its files belong to different runs (${ids.map(([f, id]) => `${f}: run ${id ?? '(none)'}`).join(', ')}); refusing to continue a mixed pair`,
+      'two runs wrote into this folder; start the run again without --resume (in an empty folder)');
+  }
+  return fromCheckpoint;
 }
 
 // Load a checkpoint written by saveCheckpoint, verifying the header and every tensor; errors name the file and part.

@@ -65,7 +65,8 @@ export async function runEpoch({ o, step, session, epoch, meta, stop, primary, r
     const loss = Number(r.loss!.data[0]);
     if (!Number.isFinite(loss)) {
       bar.stop();
-      throw new UserError(`the loss became ${loss} at epoch ${epoch + 1}, batch ${i} (lr ${lr}); stopped. The last good checkpoint is kept in ${o.outDir}; try a lower --lr`);
+      const kept = meta.epoch > 0 || o.resume ? `the last good checkpoint (epoch ${meta.epoch}, batch ${meta.batchInEpoch}) is kept in ${o.outDir}` : 'no checkpoint was saved (none is written before the first epoch ends)';
+      throw new UserError(`the loss became ${loss} at epoch ${epoch + 1}, batch ${i} (lr ${lr}); stopped: ${kept}`, 'try a lower --lr');
     }
     meta.step = t;
     meta.batchInEpoch = i;

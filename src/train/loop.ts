@@ -1,3 +1,4 @@
+import { rmSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { countParameters } from '../analysis/params.js';
@@ -10,7 +11,7 @@ import { Runtime, type Session } from '../runtime/session.js';
 import { UserError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { termByName } from '../compiler/losses/index.js';
-import { loadCheckpoint, saveCheckpoint, type CheckpointMeta } from './checkpoint.js';
+import { loadCheckpoint, newRunId, sameRun, saveCheckpoint, type CheckpointMeta } from './checkpoint.js';
 import { writeArtifacts } from './artifacts.js';
 import { runEpoch } from './epoch.js';
 import { planTeacherCache, TeacherReplay, type CachePlan, type EpochReplay } from './teacherCache.js';
@@ -64,6 +65,8 @@ export interface RunOptions {
   // The stage of a staged run this is (recorded in the checkpoint; --resume must continue the same stage).
   stage?: string;
   config?: unknown;
+  // This run's id (config.yaml's, for distill); a new one when unset, the checkpoint's when resuming.
+  runId?: string;
   log?: (line: string) => void;
   progress?: boolean;
 }
@@ -101,6 +104,8 @@ export interface RunRecord {
   fidelity?: { reference: string; images: number; bestAgreement: number; bestEpoch: number; lastAgreement: number; lastKl: number };
   outputs: Record<string, string>;
   interrupted: boolean;
+  // The run that wrote this record, its checkpoint and config.yaml.
+  runId?: string;
   // With --teacher-cache: the cache folder of each replayed network, and why the others ran in the step.
   teacherCache?: { dirs: Record<string, string>; bypassed: CachePlan['bypassed'] };
   // With --bn-recalibrate: the batches averaged and the validation accuracy with the re-estimated statistics.
@@ -118,6 +123,9 @@ export function lossFormula(step: CompiledStep, terms: RunTerm[]): string {
 // Train every trainable network of a run in one compiled step per batch: checkpoint, evaluate, export, record.
 export async function runNetworks(o: RunOptions): Promise<RunRecord> {
   const log = o.log ?? (() => {});
+  // Found before compiling (a batch of 100,000 compiles a graph of gigabytes before any batch is drawn).
+  if (o.train.size < o.batchSize) throw new UserError(`--batch-size ${o.batchSize} is larger than the training set (${o.train.size} images): not even one batch`, `give --batch-size ${Math.max(1, 2 ** Math.floor(Math.log2(o.train.size)))} or less`);
+  if (o.threads !== undefined && o.threads > cpus().length) log(`warning: --threads ${o.threads} is more than this machine's ${cpus().length} cores; onnxruntime's threads will contend (slower, not faster)`);
   const t0 = performance.now();
   const plan = o.teacherCache ? planTeacherCache(o.networks, o.terms, o.train) : undefined;
   for (const b of plan?.bypassed ?? []) log(`teacher cache: not used for '${b.network}': ${b.reason}`);
@@ -145,16 +153,21 @@ export async function runNetworks(o: RunOptions): Promise<RunRecord> {
     }
     const evalSession = o.val || o.fidelity ? await rt.session(evalGraph.bytes, 'the evaluation graph') : undefined;
     const stateNames = [...step.params, ...step.buffers, ...step.slots].map((s) => s.name);
-    let meta: CheckpointMeta = { version: 1, epoch: 0, step: 0, batchInEpoch: 0, config: o.config, history: [], reason: 'epoch', ...(o.stage ? { stage: o.stage } : {}) };
+    let meta: CheckpointMeta = { version: 1, epoch: 0, step: 0, batchInEpoch: 0, config: o.config, history: [], reason: 'epoch', ...(o.stage ? { stage: o.stage } : {}), runId: o.runId ?? newRunId() };
     if (o.resume) {
       const ck = loadCheckpoint(o.outDir);
+      sameRun(o.outDir, o.runId, ck.meta.runId);
       const missing = stateNames.filter((n) => !ck.tensors[n]);
       if (missing.length) throw new UserError(`${join(o.outDir, 'checkpoint.bin')} does not match this run: it lacks ${missing.slice(0, 3).join(', ')}${missing.length > 3 ? ` and ${missing.length - 3} more` : ''} (same networks, terms and options as the interrupted run are needed)`);
       if ((ck.meta.stage ?? undefined) !== o.stage) throw new UserError(`${join(o.outDir, 'checkpoint.bin')} belongs to stage '${ck.meta.stage ?? '(none)'}', not to stage '${o.stage ?? '(none)'}'`);
       meta = ck.meta;
       await rt.setState(ck.tensors);
       log(`resumed from ${join(o.outDir, 'checkpoint.bin')}${o.stage ? ` (stage ${o.stage})` : ''}: epoch ${meta.epoch}, batch ${meta.batchInEpoch}`);
-    } else await rt.setState(initialState(step));
+    } else {
+      // A fresh run's record replaces any earlier run's: never a run.json of one run beside another's checkpoint.
+      rmSync(join(o.outDir, 'run.json'), { force: true });
+      await rt.setState(initialState(step));
+    }
     const frozenAcc: Evaluation = o.val && frozen.length ? await evaluateFrozen(rt, frozen, o, step.inputShape.slice(1)) : { networks: {} };
     const reference = o.fidelity ? await fidelityReference(rt, o, o.fidelity.reference, step.classes, step.inputShape.slice(1)) : undefined;
     const cache = plan?.replay.length ? await TeacherReplay.open(rt, { ...o, dir: o.teacherCache!, inputs: step.logitInputs, classes: step.classes, chw: step.inputShape.slice(1) }) : undefined;
@@ -191,7 +204,7 @@ export async function runNetworks(o: RunOptions): Promise<RunRecord> {
     const recal = o.bnRecalibrate && !interrupted && history.length ? await recalibrate(rt, o, step, finalState, evalSession, log) : undefined;
     const outputs = interrupted ? {} : exportNetworks(o, step, finalState);
     const record: RunRecord = {
-      config: o.config, device: stepSession.device, compileSeconds, loss: formula, history, interrupted,
+      config: o.config, device: stepSession.device, compileSeconds, loss: formula, history, interrupted, ...(meta.runId ? { runId: meta.runId } : {}),
       networks: summaries(o.networks, history, frozenAcc), ensemble: ensembleSummary(history),
       ...primaryFigures(history), ...fidelityFigures(history, o), outputs: { ...outputs, checkpoint: join(o.outDir, 'checkpoint.bin') },
       ...(plan ? { teacherCache: { dirs: cache?.dirs ?? {}, bypassed: plan.bypassed } } : {}),

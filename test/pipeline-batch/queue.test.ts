@@ -14,6 +14,8 @@ import { cli, cliAsync, collect, freePort, smallImages, TEACHER } from './helper
 
 const root = mkdtempSync(join(tmpdir(), 'od-pipeline-queue-'));
 const file = join(root, 'pipeline.yaml');
+const secret = join(root, 'secret');
+writeFileSync(secret, 'a-test-secret-of-32-characters!!\n');
 let redis: ChildProcess | undefined;
 let url = '';
 
@@ -30,7 +32,7 @@ after(() => {
   rmSync(root, { recursive: true, force: true });
 });
 
-const worker = () => cliAsync(['worker', '--queue', url, '--queue-name', 'kill-test', '--stalled-seconds', '2']);
+const worker = () => cliAsync(['worker', '--queue', url, '--queue-name', 'kill-test', '--stalled-seconds', '2', '--root', root, '--secret-file', secret]);
 
 test('a worker killed with SIGKILL mid-job: another worker resumes it from the checkpoint, same final weights', { timeout: 180_000 }, async () => {
   const [job] = (await loadPipelineFile(file)).jobs;
@@ -40,7 +42,7 @@ test('a worker killed with SIGKILL mid-job: another worker resumes it from the c
   const dir = join(out, job!.id);
   const a = worker();
   const aLog = collect(a);
-  const producer = collect(cliAsync(['pipeline', 'run', file, '--out', out, '--queue', url, '--queue-name', 'kill-test', '--json']));
+  const producer = collect(cliAsync(['pipeline', 'run', file, '--out', out, '--queue', url, '--queue-name', 'kill-test', '--secret-file', secret, '--json']));
   while (!existsSync(join(dir, 'checkpoint.bin'))) {
     assert.equal(a.exitCode, null, `worker A ended early: ${aLog.err()}`);
     await new Promise((r) => setTimeout(r, 20));
@@ -69,11 +71,11 @@ test('a worker killed with SIGKILL mid-job: another worker resumes it from the c
 
 test('Redis unreachable: a clear error naming the URL, exit 2', async () => {
   const dead = `redis://127.0.0.1:${await freePort()}`;
-  for (const args of [['pipeline', 'run', file, '--out', join(root, 'x'), '--queue', dead], ['worker', '--queue', dead], ['pipeline', 'status', '--queue', dead]]) {
+  for (const args of [['pipeline', 'run', file, '--out', join(root, 'x'), '--queue', dead, '--secret-file', secret], ['worker', '--queue', dead, '--root', root, '--secret-file', secret], ['pipeline', 'status', '--queue', dead]]) {
     const r = cli(args);
     assert.equal(r.status, 2, r.stderr);
     assert.match(r.stderr, new RegExp(`cannot reach Redis at ${dead.replace(/[./]/g, '\\$&')}`));
   }
-  const bad = cli(['worker', '--queue', 'http://example']);
+  const bad = cli(['worker', '--queue', 'http://example', '--root', root, '--secret-file', secret]);
   assert.match(bad.stderr, /not a redis:\/\/ URL/);
 });

@@ -5,6 +5,7 @@ import { compress, resolveCompressConfig, type CompressOptions } from '../../pip
 import { printConfig } from '../../pipeline/distill.js';
 import { UserError } from '../../util/errors.js';
 import type { CommandDef } from '../command.js';
+import { interruptedError } from '../exit.js';
 
 // The parsed flags as config keys; the positional teacher is --teacher.
 function givenOptions(a: Record<string, unknown>): CompressOptions & { config?: string } {
@@ -41,7 +42,7 @@ export const command: CommandDef = {
     const r = await compress(given, ctx);
     if (r.interrupted) {
       ctx.log(`interrupted; resume with: onnx-distill compress --resume ${r.outDir}`);
-      return;
+      throw interruptedError();
     }
     if (ctx.json) {
       ctx.print(JSON.stringify(r.reportJson, null, 2));

@@ -7,6 +7,7 @@ import type { DistillOptions } from '../../pipeline/options.js';
 import type { RunRecord } from '../../train/loop.js';
 import type { StagedRecord } from '../../train/stages.js';
 import type { CommandDef } from '../command.js';
+import { interruptedError } from '../exit.js';
 
 // The parsed flags as config keys (yargs gives camelCase aliases); `config` and `print-config` are the command's own.
 export function givenOptions(a: Record<string, unknown>): DistillOptions & { config?: string } {
@@ -60,6 +61,7 @@ export const command: CommandDef = {
     const r = await distill(given, ctx);
     if (ctx.json) {
       ctx.print(JSON.stringify(summaryJson(r), null, 2));
+      if (r.interrupted) throw interruptedError();
       return;
     }
     for (const n of r.networks) {
@@ -69,5 +71,6 @@ export const command: CommandDef = {
     }
     if (r.ensemble) ctx.print(`${'ensemble'.padEnd(10)} ${''.padEnd(8)} ${''.padStart(10)}         val acc best ${pct(r.ensemble.bestValAcc)} (epoch ${r.ensemble.bestEpoch}), last ${pct(r.ensemble.lastValAcc)}`);
     ctx.print(r.interrupted ? `interrupted; resume with --resume ${r.outputs.checkpoint?.replace(/\/checkpoint\.bin$/, '')}` : `wrote ${Object.values(r.outputs).filter((p) => p.endsWith('.onnx')).join(', ')}`);
+    if (r.interrupted) throw interruptedError();
   },
 };

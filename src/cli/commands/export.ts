@@ -5,7 +5,8 @@ import { DEFAULTS, exportModel, FORMATS, writeExport, type ExportResult, type Fo
 import type { Agreement } from '../../export/verify.js';
 import type { WeightBits } from '../../export/qdq.js';
 import { UserError } from '../../util/errors.js';
-import type { CommandDef } from '../command.js';
+import { acquireLock, checkOutFile } from '../../util/lock.js';
+import type { CliContext, CommandDef } from '../command.js';
 import { bytes, table } from '../format.js';
 import { positive } from '../options.js';
 import { preprocessFlags, preprocessOptions } from './eval.js';
@@ -68,19 +69,30 @@ export const command: CommandDef = {
     const out = resolve(a.out === undefined ? defaultOut(model, format) : String(a.out));
     if (existsSync(out) && !a.force) throw new UserError(`--out: ${out} exists; pass --force to overwrite it`);
     if (resolve(model) === out) throw new UserError(`--out: ${out} is the input model; choose another file`);
-    const criteria = a['min-agreement'] !== undefined || a.tolerance !== undefined
-      ? { ...(a['min-agreement'] !== undefined ? { minAgreement: Number(a['min-agreement']) } : {}), ...(a.tolerance !== undefined ? { tolerance: positive(a.tolerance, '--tolerance') } : {}) }
-      : undefined;
-    const result = await exportModel(model, {
-      format, io: String(a.io) as 'fp32', calibration: positive(a.calibration, '--calibration', true), calibrate: String(a.calibrate),
-      weightBits: Number(a['weight-bits']) as WeightBits, dynamic: Boolean(a.dynamic), data: String(a.data), verifyImages: positive(a['verify-images'], '--verify-images', true),
-      threads: positive(a.threads, '--threads', true), preprocess: preprocessFlags(a),
-      ...(criteria ? { criteria } : {}),
-    }, ctx);
-    writeExport(result, out);
-    if (ctx.json) {
-      const { bytes: b, ...rest } = result;
-      ctx.print(JSON.stringify({ out, sizeBytes: b.byteLength, ...rest }, null, 2));
-    } else for (const line of render(result, out)) ctx.print(line);
+    checkOutFile(out);
+    const unlock = acquireLock(`${out}.lock`, 'export', `--out ${out}`);
+    try {
+      await exportTo(a, model, format, out, ctx);
+    } finally {
+      unlock();
+    }
   },
 };
+
+// Export, verify and write the model to `out` (locked), then print what was written.
+async function exportTo(a: Record<string, unknown>, model: string, format: Format, out: string, ctx: CliContext): Promise<void> {
+  const criteria = a['min-agreement'] !== undefined || a.tolerance !== undefined
+    ? { ...(a['min-agreement'] !== undefined ? { minAgreement: Number(a['min-agreement']) } : {}), ...(a.tolerance !== undefined ? { tolerance: positive(a.tolerance, '--tolerance') } : {}) }
+    : undefined;
+  const result = await exportModel(model, {
+    format, io: String(a.io) as 'fp32', calibration: positive(a.calibration, '--calibration', true), calibrate: String(a.calibrate),
+    weightBits: Number(a['weight-bits']) as WeightBits, dynamic: Boolean(a.dynamic), data: String(a.data), verifyImages: positive(a['verify-images'], '--verify-images', true),
+    threads: positive(a.threads, '--threads', true), preprocess: preprocessFlags(a),
+    ...(criteria ? { criteria } : {}),
+  }, ctx);
+  writeExport(result, out);
+  if (ctx.json) {
+    const { bytes: b, ...rest } = result;
+    ctx.print(JSON.stringify({ out, sizeBytes: b.byteLength, ...rest }, null, 2));
+  } else for (const line of render(result, out)) ctx.print(line);
+}

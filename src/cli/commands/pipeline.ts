@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Argv } from 'yargs';
 import { JobBars } from '../../batch/bars.js';
@@ -6,12 +6,14 @@ import { kindOf, loadKinds } from '../../batch/kind.js';
 import type { JobOutcome } from '../../batch/job.js';
 import { runLocal } from '../../batch/local.js';
 import { queueStatus, runQueued } from '../../batch/queue.js';
-import { checkRedis, DEFAULT_QUEUE } from '../../batch/redis.js';
+import { checkRedis, DEFAULT_QUEUE, maskUrl } from '../../batch/redis.js';
 import { aggregate, formatReport, writePipelineReport } from '../../batch/report.js';
 import { loadPipelineFile, type Pipeline } from '../../batch/spec.js';
+import { readSecret } from '../../batch/trust.js';
 import { UserError } from '../../util/errors.js';
 import { table } from '../../util/format.js';
 import { writeFileAtomic } from '../../util/fs.js';
+import { lockOutFolder } from '../../util/lock.js';
 import type { CliContext, CommandDef } from '../command.js';
 
 interface PipelineArgs {
@@ -22,6 +24,7 @@ interface PipelineArgs {
   threads?: number;
   queue?: string;
   queueName: string;
+  secretFile?: string;
   attempts: number;
   backoff: number;
 }
@@ -32,10 +35,21 @@ async function run(a: PipelineArgs, ctx: CliContext): Promise<void> {
   if (!a.out) throw new UserError('pipeline run: --out DIR is required (each job writes to DIR/<job id>/)');
   const p = await loadPipelineFile(a.file);
   const out = resolve(a.out);
+  if (a.queue && !a.secretFile) throw new UserError('pipeline run --queue: give --secret-file (the secret its workers share; they refuse unsigned jobs)', 'make one with: openssl rand -hex 32 > secret && chmod 600 secret');
+  if (a.queue) readSecret(a.secretFile!);
   if (a.queue) await checkRedis(a.queue);
-  mkdirSync(out, { recursive: true });
+  const unlock = lockOutFolder(out, 'pipeline run');
+  try {
+    await runLocked(a, p, out, ctx);
+  } finally {
+    unlock();
+  }
+}
+
+// `pipeline run` with its --out folder locked (a second pipeline on it would run every job twice).
+async function runLocked(a: PipelineArgs, p: Pipeline, out: string, ctx: CliContext): Promise<void> {
   writeFileAtomic(join(out, 'pipeline.json'), JSON.stringify({ file: p.file, jobs: p.jobs.map((j) => ({ id: j.id, source: j.source, command: j.command, config: j.config })) }, null, 2));
-  ctx.log(`${p.jobs.length} job(s) from ${p.file}${a.queue ? `, on queue '${a.queueName}' at ${a.queue}` : `, ${a.concurrency} at a time`}; outputs in ${out}/<job id>/`);
+  ctx.log(`${p.jobs.length} job(s) from ${p.file}${a.queue ? `, on queue '${a.queueName}' at ${maskUrl(a.queue)}` : `, ${a.concurrency} at a time`}; outputs in ${out}/<job id>/`);
   const bars = new JobBars(ctx.log, !ctx.json);
   const abort = new AbortController();
   const onSigint = () => { ctx.log(a.queue ? 'interrupt: no longer following (the jobs stay on the queue)' : 'interrupt: running jobs save a checkpoint; a rerun resumes them'); abort.abort(); };
@@ -43,7 +57,7 @@ async function run(a: PipelineArgs, ctx: CliContext): Promise<void> {
   let outcomes: Map<string, JobOutcome>;
   try {
     outcomes = a.queue
-      ? await runQueued(p, { url: a.queue, name: a.queueName, out, attempts: a.attempts, backoffSeconds: a.backoff, bars, log: ctx.log, signal: abort.signal })
+      ? await runQueued(p, { url: a.queue, secret: readSecret(a.secretFile!), name: a.queueName, out, attempts: a.attempts, backoffSeconds: a.backoff, bars, log: ctx.log, signal: abort.signal })
       : await runLocal(p, { out, concurrency: a.concurrency, ...(a.threads ? { threads: a.threads } : {}), bars, signal: abort.signal });
   } finally {
     bars.stop();
@@ -73,7 +87,7 @@ async function status(a: PipelineArgs, ctx: CliContext): Promise<void> {
     const ids = p ? new Set(p.jobs.map((j) => j.id)) : undefined;
     const jobs = s.jobs.filter((j) => !ids || ids.has(j.id));
     if (ctx.json) return ctx.print(JSON.stringify({ workers: s.workers, jobs }, null, 2));
-    ctx.print(`queue '${a.queueName}' at ${a.queue}: ${jobs.length} job(s), ${s.workers} worker(s) connected`);
+    ctx.print(`queue '${a.queueName}' at ${maskUrl(a.queue)}: ${jobs.length} job(s), ${s.workers} worker(s) connected`);
     for (const line of table([['id', 'state', 'attempts', 'progress', 'job', 'error'], ...jobs.map((j) => [j.id, j.state, String(j.attempts), j.progress || '-', j.source, j.failedReason ?? ''])])) ctx.print(line);
     return;
   }
@@ -98,8 +112,9 @@ export const command: CommandDef = {
     .option('out', { type: 'string', describe: 'output folder: one folder per job (<out>/<job id>/), pipeline-report.{md,json,png}' })
     .option('concurrency', { type: 'number', default: 1, describe: 'jobs run at once (local runs; the cores are divided between them)' })
     .option('threads', { type: 'number', describe: 'CPU threads shared by the running jobs (default: all cores)' })
-    .option('queue', { type: 'string', describe: 'a Redis URL (redis://host:port): enqueue the jobs for `onnx-distill worker`s and follow them' })
+    .option('queue', { type: 'string', describe: 'a Redis URL (redis://[user:password@]host:port, rediss:// for TLS): enqueue the jobs for `onnx-distill worker`s and follow them' })
     .option('queue-name', { type: 'string', default: DEFAULT_QUEUE, describe: 'the BullMQ queue name' })
+    .option('secret-file', { type: 'string', describe: 'with --queue: a file holding the secret the jobs are signed with (workers need the same one)' })
     .option('attempts', { type: 'number', default: 3, describe: 'tries per queued job for failures that are not user errors' })
     .option('backoff', { type: 'number', default: 10, describe: 'seconds before the first retry, doubling each time' })
     .check((a) => {
@@ -109,11 +124,11 @@ export const command: CommandDef = {
     }),
   examples: [
     ['$0 pipeline run sweep.yaml --out runs/sweep --concurrency 2', 'run every job here, two at a time'],
-    ['$0 pipeline run sweep.yaml --out /shared/sweep --queue redis://queue-host:6379', 'enqueue the jobs for workers on other machines and follow them'],
+    ['$0 pipeline run sweep.yaml --out /shared/sweep --queue redis://:PASSWORD@queue-host:6379 --secret-file ~/.onnx-distill-secret', 'enqueue signed jobs for workers on other machines and follow them'],
     ['$0 pipeline status --queue redis://queue-host:6379', 'each queued job\'s state'],
   ],
   run: async (args, ctx) => {
-    const a = { ...args, queueName: args['queue-name'] } as unknown as PipelineArgs;
+    const a = { ...args, queueName: args['queue-name'], secretFile: args['secret-file'] } as unknown as PipelineArgs;
     await (a.action === 'run' ? run(a, ctx) : status(a, ctx));
   },
 };
