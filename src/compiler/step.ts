@@ -48,6 +48,14 @@ export interface StateEntry {
   source: string;
 }
 
+// One scalar step input of a term, named `in_<use>.<key>`, with what its schedule needs.
+export interface TermInputEntry {
+  input: string;
+  term: string;
+  key: string;
+  options: Record<string, number>;
+}
+
 // The compiled step: the ONNX bytes plus the contract the host loop follows.
 export interface CompiledStep {
   bytes: Uint8Array;
@@ -66,6 +74,8 @@ export interface CompiledStep {
   logits: Record<string, string>;
   // Per network of `logitInputs`, the step input its logits are fed to.
   logitInputs: Record<string, string>;
+  // Scalar inputs terms read (CTKD's λ): the host feeds termByName(term).inputs[key](epoch, options) each epoch.
+  termInputs: TermInputEntry[];
   biasCorrection: boolean;
 }
 
@@ -109,7 +119,8 @@ export function compileStep(spec: StepSpec): CompiledStep {
   const modules = new ModuleParams(g, spec.seed ?? 0);
   const outputs: Value[] = [];
   const report = (v: Value, name: string) => { outputs.push(b.identity(v, name)); };
-  const weighted = spec.terms.map((use, i) => buildTerm(b, nets, fed, use, i, labels, modules, stop));
+  const termInputs: TermInputEntry[] = [];
+  const weighted = spec.terms.map((use, i) => buildTerm(b, nets, fed, use, i, labels, modules, stop, termInputs));
   const loss = weighted.map((t) => b.mul(t.value, addScalar(g, `w_${t.name}`))).reduce((a, c) => b.add(a, c));
   report(loss, 'loss');
   for (const t of weighted) report(t.value, `term_${t.name}`);
@@ -157,7 +168,7 @@ export function compileStep(spec: StepSpec): CompiledStep {
   g.outputs = outputs;
   eliminateDeadCode(g);
   return {
-    bytes: serializeModel(new Model(g, new Map([['', TRAIN_OPSET]]))).onnx, inputName: x.name, inputShape, classes, initial, carry, logits, logitInputs,
+    bytes: serializeModel(new Model(g, new Map([['', TRAIN_OPSET]]))).onnx, inputName: x.name, inputShape, classes, initial, carry, logits, logitInputs, termInputs,
     params: groups.map((x) => entry(x.p, x.net.name)),
     buffers: buffers.map((x) => entry(x.v, x.net)),
     slots, biasCorrection: opt.biasCorrection,
@@ -205,7 +216,7 @@ class ModuleParams {
 
 // Wire one term: resolve its taps (targets behind a stop-gradient; fed logits from their input), check shapes, build
 // its subgraph.
-function buildTerm(b: Builder, nets: PlacedNetwork[], fed: Map<string, Value>, use: TermUse, index: number, labels: Value, modules: ModuleParams, stop: Set<Value>) {
+function buildTerm(b: Builder, nets: PlacedNetwork[], fed: Map<string, Value>, use: TermUse, index: number, labels: Value, modules: ModuleParams, stop: Set<Value>, termInputs: TermInputEntry[]) {
   const def = termByName(use.term);
   const byName = new Map(nets.map((n) => [n.spec.name, n]));
   const options = { ...def.defaults, ...use.options };
@@ -236,7 +247,13 @@ function buildTerm(b: Builder, nets: PlacedNetwork[], fed: Map<string, Value>, u
   if (!owner) throw new UserError(`term '${use.name}' (${def.name}) reads only targets, so it trains nothing`);
   def.check?.(shapes, options);
   const module = modules.builder(use.name, owner.spec, index);
-  const value = def.build({ b: b.scoped(use.name), labels, taps, options, module });
+  const sg = (v: Value) => { const o = b.identity(v); stop.add(o); return o; };
+  const input = (key: string) => {
+    if (!def.inputs?.[key]) throw new Error(`term '${def.name}' reads input '${key}' without a schedule for it`);
+    termInputs.push({ input: `in_${use.name}.${key}`, term: def.name, key, options });
+    return addScalar(b.graph, `in_${use.name}.${key}`);
+  };
+  const value = def.build({ b: b.scoped(use.name), labels, taps, options, module, stop: sg, input });
   if (value.shape.length !== 0) throw new Error(`term '${def.name}' returned shape ${JSON.stringify(value.shape)}, not a scalar`);
   const inputs = def.slots.filter((s) => !s.target).map((s) => where[s.name]!);
   const targets = def.slots.filter((s) => s.target).map((s) => where[s.name]!);

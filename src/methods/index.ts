@@ -1,6 +1,7 @@
 import type { RunTerm } from '../train/loop.js';
 import { UserError } from '../util/errors.js';
 import { importFolder } from '../util/registry.js';
+import { termByName } from '../compiler/losses/index.js';
 import type { MethodContext, MethodDef } from './types.js';
 
 // Every method file in this folder, by name.
@@ -29,6 +30,12 @@ export function mixTerms(methods: MethodDef[], ctx: MethodContext): RunTerm[] {
   const out = new Map<string, RunTerm>();
   for (const m of methods) for (const t of m.terms(ctx)) if (!out.has(t.name)) out.set(t.name, t);
   return [...out.values()];
+}
+
+// --logit-standardize (arXiv 2403.01427): every KL-based term of the run (those with a `standardize` option: kd, kl,
+// dkd, kdavg, gkd, ctkd) z-scores its logits before the temperature; terms without the option are left as they are.
+export function standardizeTerms(terms: RunTerm[]): RunTerm[] {
+  return terms.map((t) => ('standardize' in termByName(t.term).defaults ? { ...t, options: { ...t.options, standardize: 1 } } : t));
 }
 
 // Does `--terms` key `key` select term `name`? `kd` selects kd and kd.student2; `kl.teacher` selects kl.teacher<-student1.

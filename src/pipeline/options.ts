@@ -9,6 +9,8 @@ export interface DistillOptions {
   method?: string;
   terms?: string | Record<string, number>;
   tau?: number;
+  // z-score the logits of every KL-based term (arXiv 2403.01427).
+  logitStandardize?: boolean;
   teacherLr?: number;
   kbmTap?: string;
   kbmInit?: 'random' | 'copy';

@@ -29,7 +29,14 @@ export interface TermInputs {
   taps: Record<string, Value>;
   options: Record<string, number>;
   module: ModuleBuilder;
+  // A stop-gradient mark: the returned value equals v and passes no gradient back (a term's own sg(·)).
+  stop(v: Value): Value;
+  // The scalar step input of one of the term's `inputs` (set by the host each epoch from that schedule).
+  input(key: string): Value;
 }
+
+// A scalar the host feeds a term each epoch (CTKD's gradient-reversal weight λ): its value in an epoch counted from 0.
+export type TermInputSchedule = (epoch: number, options: Record<string, number>) => number;
 
 // A loss term: one file per term in this folder, emitting its ONNX subgraph and returning a scalar.
 export interface LossTermDef {
@@ -43,5 +50,7 @@ export interface LossTermDef {
   label?(options: Record<string, number>): string;
   // Check the tapped shapes before building; throw a UserError naming the slots when they cannot be matched.
   check?(shapes: Record<string, number[]>, options: Record<string, number>): void;
+  // Scalar inputs of the step this term reads through `input(key)`, with their per-epoch schedules (none recompiles).
+  inputs?: Record<string, TermInputSchedule>;
   build(inp: TermInputs): Value;
 }

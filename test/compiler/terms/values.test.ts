@@ -15,6 +15,8 @@ interface T { shape: number[]; values: number[] }
 interface Case {
   name: string; term: string; options: Record<string, number>; inputs: Record<string, T>; value: number;
   grads: Record<string, T>; labels?: number[]; params?: Record<string, T>;
+  // Scheduled scalar inputs of the term (ctkd's λ), fed as `in.<key>`.
+  scalars?: Record<string, number>;
 }
 const fixture = JSON.parse(readFileSync(new URL('../../fixtures/loss_terms.json', import.meta.url), 'utf8')) as { cases: Case[] };
 
@@ -36,12 +38,12 @@ function compare(got: ArrayLike<number>, want: number[]): { ratio: number; abs: 
 
 for (const c of fixture.cases) {
   test(`${c.name}: value${Object.keys(c.grads).length ? ' and gradients' : ''} match PyTorch`, async () => {
-    const tc: TermCase = { term: termByName(c.term), options: c.options, shapes: Object.fromEntries(Object.entries(c.inputs).map(([k, t]) => [k, t.shape])) };
+    const tc: TermCase = { term: termByName(c.term), options: c.options, shapes: Object.fromEntries(Object.entries(c.inputs).map(([k, t]) => [k, t.shape])), ...(c.scalars ? { inputs: c.scalars } : {}) };
     const built = buildTermGraph(tc);
     const g = built.graph;
     const b = new Builder(g);
     const wrt = Object.keys(c.grads).map((name) => g.inputs.find((v) => v.name === name)!);
-    const grads = wrt.length ? backward(g, { loss: built.loss, wrt }) : new Map();
+    const grads = wrt.length ? backward(g, { loss: built.loss, wrt, stopGradient: built.stop }) : new Map();
     g.outputs = [b.identity(built.loss, 'loss'), ...wrt.map((w) => b.identity(grads.get(w)!, `grad_${w.name}`))];
     lowerForRun(g);
     const [n, k] = labelShape(tc);
@@ -49,6 +51,7 @@ for (const c of fixture.cases) {
     c.labels?.forEach((y, i) => { onehot[i * k! + y] = 1; });
     const feeds: Record<string, TensorData> = { labels: { type: 'float32', dims: [n!, k!], data: onehot } };
     for (const [name, t] of Object.entries(c.inputs)) feeds[name] = f32(t);
+    for (const [k, v] of Object.entries(c.scalars ?? {})) feeds[`in.${k}`] = { type: 'float32', dims: [], data: Float32Array.of(v) };
     for (const p of built.params) {
       const t = c.params?.[p.name];
       assert.ok(t, `${c.name}: the fixture has no weights for parameter '${p.name}'`);
