@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, test } from 'node:test';
 import type { NetworkSpec } from '../../src/compiler/network.js';
+import { termInputAt } from '../../src/compiler/losses/index.js';
 import { compileStep, type CompiledStep } from '../../src/compiler/step.js';
 import { loadModel } from '../../src/ir/model.js';
 import { METHODS } from '../../src/methods/index.js';
@@ -92,6 +93,8 @@ function feeds(step: CompiledStep, weights: Record<string, number>): Record<stri
     lr: scalar(ref.meta.optimizer.lr),
   };
   for (const [name, w] of Object.entries(weights)) f[`w_${name}`] = scalar(w);
+  // Terms' scheduled inputs at epoch 0 (CTKD's reversal weight λ), as the host feeds them.
+  for (const e of step.termInputs) f[e.input] = scalar(termInputAt(e, 0));
   return f;
 }
 
