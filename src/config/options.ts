@@ -53,7 +53,7 @@ export const DISTILL_OPTIONS: OptionDef[] = [
   { key: 'method', type: 'string', default: 'kd', describe: 'method preset(s), mixed with +: ce, kd, dml, kdml, fitnet, at, sp, pkt, dkd, dist, ctkd, wsld, nkd, sokd, mgd+<kd|fitnet|at|sp>, ifm (e.g. kd+at)' },
   { key: 'terms', type: 'terms', describe: 'term weights, e.g. ce=0.1,kd=0.9,at=1000 (a name selects every use of that term)' },
   { key: 'tau', type: 'number', positive: true, describe: 'KD temperature (default: each method\'s own, 4 for kd)' },
-  { key: 'logitStandardize', type: 'boolean', default: false, describe: 'z-score the logits before the temperature in every KL-based term (kd, kl, dkd, kdavg, gkd, ctkd; arXiv 2403.01427); the paper pairs it with --tau 2 and a KD weight of 9' },
+  { key: 'logitStandardize', type: 'string', describe: 'z-score the logits before the temperature (arXiv 2403.01427) in every KL-based term (kd, kl, dkd, kdavg, gkd, ctkd): bare or `all`, or only the terms named as --terms names them (e.g. kd,kl.student2); the paper pairs it with --tau 2 and a KD weight of 9' },
   { key: 'teacherLr', type: 'number', positive: true, describe: 'learning-rate multiplier of a trainable (online) teacher', default: 1 },
   { key: 'kbmTap', type: 'string', describe: 'sokd: the teacher tap that feeds the knowledge bridge module (a tap name or value name)', defaultDescription: 'the input of the teacher\'s last stage' },
   { key: 'kbmInit', type: 'string', default: 'random', choices: ['random', 'copy'], describe: 'sokd: start the knowledge bridge module from fresh weights (as the reference code) or from the teacher\'s' },

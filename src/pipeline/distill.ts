@@ -166,7 +166,7 @@ async function prepareDistill(cfg: DistillOptions, ctx: CliContext | undefined, 
   const stages = stageTaps(networks);
   const mctx = { teacher: networks.some((n) => n.role === 'teacher') ? 'teacher' : undefined, students: students.map((s) => s.name), stages, ...(cfg.tau !== undefined ? { tau: cfg.tau } : {}) };
   let terms = mixTerms(methods.filter((m) => !m.stages), mctx).map((t) => (t.term === 'ce' && cfg.labelSmoothing ? { ...t, options: { ...t.options, smoothing: cfg.labelSmoothing } } : t));
-  if (cfg.logitStandardize) terms = standardizeTerms(terms);
+  if (cfg.logitStandardize !== undefined && !methods.some((m) => m.stages)) terms = standardizeTerms(terms, cfg.logitStandardize);
   if (cfg.terms !== undefined && !methods.some((m) => m.stages)) terms = applyTermWeights(terms, typeof cfg.terms === 'string' ? parseTermWeights(cfg.terms) : cfg.terms);
   const outDir = resolve(cfg.out!);
   writeFileAtomic(join(outDir, 'config.yaml'), printConfig({ ...cfg, out: outDir }));
@@ -188,7 +188,7 @@ async function prepareDistill(cfg: DistillOptions, ctx: CliContext | undefined, 
   if (!teacher) throw new Error(`method '${stagedDef.name}' needs a teacher`);
   const stageSpecs = methodStages(stagedDef, {
     teacher, students, base: methods.filter((m) => m !== stagedDef), seed: cfg.seed!,
-    ...(cfg.tau !== undefined ? { tau: cfg.tau } : {}), ...(cfg.mgdVariant ? { mgdVariant: cfg.mgdVariant } : {}), ...(cfg.logitStandardize ? { logitStandardize: true } : {}),
+    ...(cfg.tau !== undefined ? { tau: cfg.tau } : {}), ...(cfg.mgdVariant ? { mgdVariant: cfg.mgdVariant } : {}), ...(cfg.logitStandardize !== undefined ? { logitStandardize: cfg.logitStandardize } : {}),
     ...(cfg.proxy ? { proxy: proxyModel(cfg.proxy, data.input, classes, cfg.seed!) } : {}),
   }, stageCommon(run, cfg, where));
   return { run, report: () => data.report(c), staged: { stages: stageSpecs, ...(teacherFile ? { teacherBytes: readFileSync(teacherFile) } : {}) } };

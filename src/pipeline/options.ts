@@ -9,8 +9,8 @@ export interface DistillOptions {
   method?: string;
   terms?: string | Record<string, number>;
   tau?: number;
-  // z-score the logits of every KL-based term (arXiv 2403.01427).
-  logitStandardize?: boolean;
+  // z-score the logits of the KL-based terms (arXiv 2403.01427): '' or 'all' for every one, else term keys 'kd,dkd'.
+  logitStandardize?: string;
   teacherLr?: number;
   kbmTap?: string;
   kbmInit?: 'random' | 'copy';

@@ -41,7 +41,7 @@ export function methodStages(def: MethodDef, env: StagedEnv, common: StageCommon
   const config = common.stageConfig ?? {};
   checkStageNames(def.name, plans.map((p) => p.name), config, where);
   const data = common.train.identity?.() ?? null;
-  const specs = plans.map((p, i) => stageSpec(p, common, { index: i, last: i === plans.length - 1, entry: config[p.name], where, data, ...(env.tau !== undefined ? { tau: env.tau } : {}), ...(env.logitStandardize ? { logitStandardize: true } : {}) }));
+  const specs = plans.map((p, i) => stageSpec(p, common, { index: i, last: i === plans.length - 1, entry: config[p.name], where, data, ...(env.tau !== undefined ? { tau: env.tau } : {}), ...(env.logitStandardize !== undefined ? { logitStandardize: env.logitStandardize } : {}) }));
   dryBuild(specs);
   return specs;
 }
@@ -64,7 +64,7 @@ export function dryBuild(specs: StageSpec[]): ReturnType<StageSpec['build']>[] {
   });
 }
 
-interface Place { index: number; last: boolean; entry: StageConfig | undefined; where: (key: string[]) => string; data: string | null; tau?: number; logitStandardize?: boolean }
+interface Place { index: number; last: boolean; entry: StageConfig | undefined; where: (key: string[]) => string; data: string | null; tau?: number; logitStandardize?: string }
 
 function stageSpec(p: MethodStage, common: StageCommon, at: Place): StageSpec {
   const { schedule, exports, termWeights, runOptimizer, stageConfig: _c, where: _w, ...shared } = common;
@@ -88,12 +88,13 @@ function stageSpec(p: MethodStage, common: StageCommon, at: Place): StageSpec {
     name: p.name,
     // Everything that changes what the stage trains, beside the teacher's bytes (stages.ts hashes it).
     summary: `${epochs} epoch${epochs === 1 ? '' : 's'}, ${optimizer} lr ${sched.lr} ${sched.kind}${optimizer === 'sgd' ? ` momentum ${hyper.momentum}${hyper.nesterov ? ' nesterov' : ''}` : ''}, weight decay ${hyper.weightDecay}`,
-    key: { stage: p.key, epochs, batch: common.batchSize, optimizer, hyper, schedule: sched, seed: common.seed, terms: own ?? null, data: at.data, ...(at.logitStandardize ? { logitStandardize: true } : {}) },
+    key: { stage: p.key, epochs, batch: common.batchSize, optimizer, hyper, schedule: sched, seed: common.seed, terms: own ?? null, data: at.data, ...(at.logitStandardize !== undefined ? { logitStandardize: at.logitStandardize } : {}) },
     build: (trained) => {
       const networks = p.networks(trained);
       const students = networks.filter((n) => n.role === 'student').map((n) => n.name);
       let terms = p.terms({ teacher: 'teacher', students, stages: stageTaps(networks), ...(at.tau !== undefined ? { tau: at.tau } : {}) });
-      if (at.logitStandardize) terms = standardizeTerms(terms);
+      // Each stage takes the keys that select its terms (a stage without KL terms, such as MGD's heads, takes none).
+      if (at.logitStandardize !== undefined) terms = standardizeTerms(terms, at.logitStandardize, false);
       if (at.last && termWeights) terms = applyTermWeights(terms, termWeights);
       if (own) terms = rethrowAt(at.where(key('terms')), true, () => applyTermWeights(terms, own));
       return {
