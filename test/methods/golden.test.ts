@@ -26,13 +26,17 @@ interface MethodRef {
   loss: number;
   logits: Record<string, T>;
   modules?: Record<string, Record<string, T>>;
-  after?: Record<string, { params: Record<string, T>; momentum_buffer: Record<string, T>; buffers: Record<string, T> }>;
+  // momentum_buffer left out (reviewkd's fusion modules, for the file's size): after one step from zero it is
+  // (init − after) / lr, both PyTorch's.
+  after?: Record<string, { params: Record<string, T>; momentum_buffer?: Record<string, T>; buffers: Record<string, T> }>;
 }
 const ref = JSON.parse(readFileSync(new URL('../fixtures/method_steps.json', import.meta.url), 'utf8')) as {
   networks: Record<string, { file: string }>; x: T; y: { values: number[] };
   meta: { optimizer: { lr: number; momentum: number; weight_decay: number } };
   methods: Record<string, MethodRef>;
 };
+// Methods whose fixture is the sibling file (same networks and batch; reviewkd's fusion modules are large).
+Object.assign(ref.methods, (JSON.parse(readFileSync(new URL('../fixtures/method_steps_review.json', import.meta.url), 'utf8')) as { methods: Record<string, MethodRef> }).methods);
 const N = 8, CLASSES = 10;
 const rt = new Runtime({ threads: 1 });
 after(() => rt.close());
@@ -139,7 +143,11 @@ for (const method of Object.keys(ref.methods)) {
         close(`${method} ${e.name}`, data(state[e.name]), want.params[e.source]!.values);
         compared++;
       }
-      for (const s of step.slots) close(`${method} ${s.name}`, data(state[s.name]), r.after[s.network]!.momentum_buffer[s.source]!.values);
+      for (const s of step.slots) {
+        const a = r.after[s.network]!;
+        const want = a.momentum_buffer?.[s.source]?.values ?? r.modules![s.network]![s.source]!.values.map((v, i) => (v - a.params[s.source]!.values[i]!) / ref.meta.optimizer.lr);
+        close(`${method} ${s.name}`, data(state[s.name]), want);
+      }
       for (const e of step.buffers) {
         close(`${method} ${e.name}`, data(state[e.name]), r.after[e.network]!.buffers[e.source]!.values);
         compared++;

@@ -62,6 +62,10 @@ const cases: { title: string; c: Omit<TermCase, 'term'> & { term: string }; scal
   // t_range 3 keeps τ = 1 + 3·sigmoid(1) ≈ 3.2: at the default 15.6 the softmax of unit-scale logits is so flat that
   // float32 central differences are noise (the default range is checked against PyTorch in values.test.ts).
   { title: 'ctkd learned temperature (λ −1: unreversed), τ ≈ 3.2', c: { term: 'ctkd', shapes: { student: [5, 7], teacher: [5, 7] }, options: { t_range: 3 }, inputs: { lambda: -1 } }, scale: 10 },
+  // ReviewKD: attention fusion of three student levels (two maps and an embedding) through trained ABF modules.
+  // The deepest level's BatchNorm normalises 5 values per channel (a 1×1 map): strongly curved, so a 5e-3 step.
+  { title: 'reviewkd, student and teacher levels of equal size, mid 3', c: { term: 'reviewkd', shapes: { s1: [5, 3, 4, 4], s2: [5, 4, 2, 2], s3: [5, 5], t1: [5, 2, 4, 4], t2: [5, 3, 2, 2], t3: [5, 4] }, options: { mid: 3 } }, scale: 10, eps: 5e-3 },
+  { title: 'reviewkd, student levels half the teacher\'s size (nearest resize)', c: { term: 'reviewkd', shapes: { s1: [5, 3, 4, 4], s2: [5, 4, 2, 2], s3: [5, 5], t1: [5, 2, 8, 8], t2: [5, 3, 4, 4], t3: [5, 4] }, options: { mid: 2 } }, scale: 10 },
 ];
 
 test('every loss term has a finite-difference case', () => {
@@ -77,6 +81,7 @@ for (const { title, c, scale, eps, seed } of cases) {
     const tc: TermCase = { ...c, term: termByName(c.term) };
     const r = await gradcheck(termCheckCase(tc, LABELS, scale ?? 1, { directions: 4, ...(eps ? { eps } : {}), ...(seed ? { seed } : {}) }), rt);
     if (process.env.TERMS_VERBOSE) console.error(title, r.worst.toFixed(3));
+    if (process.env.TERMS_DETAILS) console.error(r.details.join('\n'));
     assert.ok(r.worst <= 1, `${title}: worst ratio ${r.worst}\n${r.details.join('\n')}`);
   });
 }
