@@ -44,7 +44,8 @@ const ROWS: Row[] = [
   { label: 'MGD (MAG) on KD', method: 'mgd+kd', k: 1, allSeeds: true, key: 'mgd-mag', flags: ['--mgd-variant', 'mag'] },
   { label: 'MGD (MAS) on KD', method: 'mgd+kd', k: 1, allSeeds: true, key: 'mgd-mas', flags: ['--mgd-variant', 'mas'] },
   { label: 'IFM (proxy teacher)', method: 'ifm', k: 1, allSeeds: true },
-  // Issue 20's logit terms (section distill-logit: --rows kd,dkd,dist,kd-ls,dkd-ls,ctkd,wsld,nkd --all-seeds). The LS
+  // Issue 20's terms (section distill-logit: --rows kd,dkd,dist,kd-ls,dkd-ls,ctkd,wsld,nkd --all-seeds; ReviewKD in
+  // section distill-review). The LS
   // rows use the logit-standardization-KD README's CIFAR settings: base temperature 2, KD weight 9.
   { label: 'DIST', method: 'dist', k: 1, allSeeds: false },
   { label: 'KD + LS (τ 2, KD weight 9)', method: 'kd', k: 1, allSeeds: false, key: 'kd-ls', flags: ['--logit-standardize', '--tau', '2', '--terms', 'ce=0.1,kd=9'] },
@@ -52,6 +53,7 @@ const ROWS: Row[] = [
   { label: 'CTKD', method: 'ctkd', k: 1, allSeeds: false },
   { label: 'WSLD', method: 'wsld', k: 1, allSeeds: false },
   { label: 'NKD', method: 'nkd', k: 1, allSeeds: false },
+  { label: 'ReviewKD', method: 'reviewkd', k: 1, allSeeds: false },
 ];
 const keyOf = (r: Row) => r.key ?? r.method;
 
