@@ -76,6 +76,8 @@ export interface CompiledStep {
   logitInputs: Record<string, string>;
   // Scalar inputs terms read (CTKD's λ): the host feeds termByName(term).inputs[key](epoch, options) each epoch.
   termInputs: TermInputEntry[];
+  // Per-batch int64 inputs terms read (CRD's indices): termByName(term).batchInputs[key].make(batch, options).
+  batchInputs: TermInputEntry[];
   biasCorrection: boolean;
 }
 
@@ -120,7 +122,8 @@ export function compileStep(spec: StepSpec): CompiledStep {
   const outputs: Value[] = [];
   const report = (v: Value, name: string) => { outputs.push(b.identity(v, name)); };
   const termInputs: TermInputEntry[] = [];
-  const weighted = spec.terms.map((use, i) => buildTerm(b, nets, fed, use, i, labels, modules, stop, termInputs));
+  const batchInputs: TermInputEntry[] = [];
+  const weighted = spec.terms.map((use, i) => buildTerm(b, nets, fed, use, i, labels, modules, stop, { termInputs, batchInputs, batch: spec.batch }));
   const loss = weighted.map((t) => b.mul(t.value, addScalar(g, `w_${t.name}`))).reduce((a, c) => b.add(a, c));
   report(loss, 'loss');
   for (const t of weighted) report(t.value, `term_${t.name}`);
@@ -164,11 +167,12 @@ export function compileStep(spec: StepSpec): CompiledStep {
       if (bufferSet.has(stat)) carryOut(upd, `${stat.name}.updated`, stat.name);
     }
   }
+  for (const [buf, next] of modules.next) carryOut(next, `${buf.name}.updated`, buf.name);
   expandTrainingBatchNorm(g);
   g.outputs = outputs;
   eliminateDeadCode(g);
   return {
-    bytes: serializeModel(new Model(g, new Map([['', TRAIN_OPSET]]))).onnx, inputName: x.name, inputShape, classes, initial, carry, logits, logitInputs, termInputs,
+    bytes: serializeModel(new Model(g, new Map([['', TRAIN_OPSET]]))).onnx, inputName: x.name, inputShape, classes, initial, carry, logits, logitInputs, termInputs, batchInputs,
     params: groups.map((x) => entry(x.p, x.net.name)),
     buffers: buffers.map((x) => entry(x.v, x.net)),
     slots, biasCorrection: opt.biasCorrection,
@@ -197,6 +201,8 @@ function checkClasses(nets: PlacedNetwork[]): number {
 class ModuleParams {
   readonly params: { p: Value; net: NetworkSpec; noDecay: boolean }[] = [];
   readonly buffers: { v: Value; net: string }[] = [];
+  // Term-updated buffers and their values after the step.
+  readonly next = new Map<Value, Value>();
 
   constructor(private g: Graph, private seed: number) {}
 
@@ -209,6 +215,10 @@ class ModuleParams {
     return {
       param: (name: string, init: Tensor) => { const p = add(name, init); this.params.push({ p, net: { ...owner, name: scope }, noDecay: false }); return p; },
       buffer: (name: string, init: Tensor) => { const v = add(name, init); this.buffers.push({ v, net: scope }); return v; },
+      carry: (buffer: Value, next: Value) => {
+        if (!this.buffers.some((x) => x.v === buffer)) throw new Error(`carry: '${buffer.name}' is not a buffer of this term`);
+        this.next.set(buffer, next);
+      },
       rng: new Rng(this.seed * 1000003 + index + 1),
     };
   }
@@ -216,7 +226,8 @@ class ModuleParams {
 
 // Wire one term: resolve its taps (targets behind a stop-gradient; fed logits from their input), check shapes, build
 // its subgraph.
-function buildTerm(b: Builder, nets: PlacedNetwork[], fed: Map<string, Value>, use: TermUse, index: number, labels: Value, modules: ModuleParams, stop: Set<Value>, termInputs: TermInputEntry[]) {
+function buildTerm(b: Builder, nets: PlacedNetwork[], fed: Map<string, Value>, use: TermUse, index: number, labels: Value, modules: ModuleParams, stop: Set<Value>,
+  io: { termInputs: TermInputEntry[]; batchInputs: TermInputEntry[]; batch: number }) {
   const def = termByName(use.term);
   const byName = new Map(nets.map((n) => [n.spec.name, n]));
   const options = { ...def.defaults, ...use.options };
@@ -250,10 +261,18 @@ function buildTerm(b: Builder, nets: PlacedNetwork[], fed: Map<string, Value>, u
   const sg = (v: Value) => { const o = b.identity(v); stop.add(o); return o; };
   const input = (key: string) => {
     if (!def.inputs?.[key]) throw new Error(`term '${def.name}' reads input '${key}' without a schedule for it`);
-    termInputs.push({ input: `in_${use.name}.${key}`, term: def.name, key, options });
+    io.termInputs.push({ input: `in_${use.name}.${key}`, term: def.name, key, options });
     return addScalar(b.graph, `in_${use.name}.${key}`);
   };
-  const value = def.build({ b: b.scoped(use.name), labels, taps, options, module, stop: sg, input });
+  const batchInput = (key: string) => {
+    const d = def.batchInputs?.[key];
+    if (!d) throw new Error(`term '${def.name}' reads batch input '${key}' without a definition of it`);
+    io.batchInputs.push({ input: `bin_${use.name}.${key}`, term: def.name, key, options });
+    const v = b.graph.value(`bin_${use.name}.${key}`, { dtype: 'int64', shape: d.shape(io.batch, options) });
+    b.graph.inputs.push(v);
+    return v;
+  };
+  const value = def.build({ b: b.scoped(use.name), labels, taps, options, module, stop: sg, input, batchInput });
   if (value.shape.length !== 0) throw new Error(`term '${def.name}' returned shape ${JSON.stringify(value.shape)}, not a scalar`);
   const inputs = def.slots.filter((s) => !s.target).map((s) => where[s.name]!);
   const targets = def.slots.filter((s) => s.target).map((s) => where[s.name]!);

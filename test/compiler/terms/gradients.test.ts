@@ -66,6 +66,10 @@ const cases: { title: string; c: Omit<TermCase, 'term'> & { term: string }; scal
   // The deepest level's BatchNorm normalises 5 values per channel (a 1×1 map): strongly curved, so a 5e-3 step.
   { title: 'reviewkd, student and teacher levels of equal size, mid 3', c: { term: 'reviewkd', shapes: { s1: [5, 3, 4, 4], s2: [5, 4, 2, 2], s3: [5, 5], t1: [5, 2, 4, 4], t2: [5, 3, 2, 2], t3: [5, 4] }, options: { mid: 3 } }, scale: 10, eps: 5e-3 },
   { title: 'reviewkd, student levels half the teacher\'s size (nearest resize)', c: { term: 'reviewkd', shapes: { s1: [5, 3, 4, 4], s2: [5, 4, 2, 2], s3: [5, 5], t1: [5, 2, 8, 8], t2: [5, 3, 4, 4], t3: [5, 4] }, options: { mid: 2 } }, scale: 10 },
+  // CRD with its normalisers Z already set (unset, Z is taken from this step's scores as a constant, which central
+  // differences would see move); memory banks at their initial values, fixed sample and contrast indices.
+  { title: 'crd, 12-sample memory, K 6, feat 5', c: { term: 'crd', shapes: { student: [5, 6], teacher: [5, 7] }, options: { feat_dim: 5, nce_k: 6, n_data: 12 },
+    buffers: { z_v1: [0.9], z_v2: [1.3] }, batch: { index: [3, 7, 0, 11, 5], contrast: [3, 1, 2, 4, 6, 8, 9, 7, 0, 1, 2, 3, 4, 5, 0, 6, 7, 8, 9, 10, 11, 11, 10, 9, 8, 7, 6, 5, 5, 1, 1, 2, 2, 3, 3] } } },
 ];
 
 test('every loss term has a finite-difference case', () => {

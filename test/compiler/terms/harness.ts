@@ -17,6 +17,9 @@ export interface TermCase {
   inputs?: Record<string, number>;
   // Fixed values of some slots in finite-difference checks (random normal otherwise).
   values?: Record<string, number[]>;
+  // Values of buffers (constants) instead of their initial ones (CRD's memory bank), and of per-batch int64 inputs.
+  buffers?: Record<string, number[]>;
+  batch?: Record<string, number[]>;
 }
 
 export interface BuiltTerm {
@@ -27,6 +30,8 @@ export interface BuiltTerm {
   params: { name: string; init: Tensor }[];
   // The term's stop-gradient marks, for the backward pass.
   stop: Set<Value>;
+  // Buffers the term updates (module.carry): buffer name -> its value after the step.
+  nexts: Record<string, Value>;
 }
 
 // The one-hot labels input a case gets: [N, classes].
@@ -36,10 +41,23 @@ export function labelShape(c: TermCase): number[] {
 }
 
 // Call term.build with params taken from `param` (graph inputs), buffers as constants, scheduled inputs from `input`.
-function wire(b: Builder, c: TermCase, taps: Record<string, Value>, labels: Value, param: (name: string, init: Tensor) => Value, input: (key: string) => Value, stop: Set<Value>): Value {
-  const module: ModuleBuilder = { param, buffer: (_name, init) => b.constant(init), rng: new Rng(c.seed ?? 7) };
+function wire(b: Builder, c: TermCase, taps: Record<string, Value>, labels: Value, param: (name: string, init: Tensor) => Value, input: (key: string) => Value, stop: Set<Value>, nexts: Record<string, Value> = {}): Value {
+  const options = { ...c.term.defaults, ...c.options };
+  const names = new Map<Value, string>();
+  const buffer = (name: string, init: Tensor) => {
+    const given = c.buffers?.[name];
+    // a named initializer, not b.constant: equal constants are shared, and two buffers must stay two values
+    const v = b.graph.addInitializer(`${c.term.name}.buffer.${name}`, given ? Tensor.float32([...init.dims], given) : init);
+    names.set(v, name);
+    return v;
+  };
+  const module: ModuleBuilder = { param, buffer, carry: (buf, next) => { nexts[names.get(buf)!] = next; }, rng: new Rng(c.seed ?? 7) };
   const sg = (v: Value) => { const o = b.identity(v); stop.add(o); return o; };
-  const loss = c.term.build({ b, labels, taps, options: { ...c.term.defaults, ...c.options }, module, stop: sg, input });
+  const batchInput = (key: string) => {
+    const shape = c.term.batchInputs![key]!.shape(labels.shape[0]!, options);
+    return b.constant(Tensor.int64(shape, c.batch![key]!));
+  };
+  const loss = c.term.build({ b, labels, taps, options, module, stop: sg, input, batchInput });
   // As the compiler does for trainable parts: BN nodes become training-mode (batch statistics) before autodiff.
   if (b.graph.nodes.some((n) => n.opType === 'BatchNormalization')) toTrainingBatchNorm(b.graph);
   return loss;
@@ -54,11 +72,12 @@ export function buildTermGraph(c: TermCase): BuiltTerm {
   const labels = addInput(graph, 'labels', 'float32', labelShape(c));
   const params: BuiltTerm['params'] = [];
   const stop = new Set<Value>();
+  const nexts: Record<string, Value> = {};
   const loss = wire(b, c, taps, labels, (name, init) => {
     params.push({ name, init });
     return addInput(graph, name, 'float32', [...init.dims]);
-  }, (key) => addInput(graph, `in.${key}`, 'float32', []), stop);
-  return { graph, loss, slots, params, stop };
+  }, (key) => addInput(graph, `in.${key}`, 'float32', []), stop, nexts);
+  return { graph, loss, slots, params, stop, nexts };
 }
 
 // Forward-only form for running: lower the training BatchNorm pseudo-ops to standard ops.
