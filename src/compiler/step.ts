@@ -51,6 +51,14 @@ export interface StateEntry {
   source: string;
 }
 
+// One scalar step input of a term, named `in_<use>.<key>`, with what its schedule needs.
+export interface TermInputEntry {
+  input: string;
+  term: string;
+  key: string;
+  options: Record<string, number>;
+}
+
 // The compiled step: the ONNX bytes plus the contract the host loop follows.
 export interface CompiledStep {
   bytes: Uint8Array;
@@ -72,6 +80,10 @@ export interface CompiledStep {
   // Where the labels the terms read come from: the `labels` input, a network's argmax (pseudo-labels), or nowhere
   // (no term reads labels: the step has no `labels` input).
   labels: { from: 'input' } | { from: 'network'; network: string } | { from: 'none' };
+  // Scalar inputs terms read (CTKD's λ): the host feeds termByName(term).inputs[key](epoch, options) each epoch.
+  termInputs: TermInputEntry[];
+  // Per-batch int64 inputs terms read (CRD's indices): termByName(term).batchInputs[key].make(batch, options).
+  batchInputs: TermInputEntry[];
   biasCorrection: boolean;
 }
 
@@ -121,7 +133,10 @@ export function compileStep(spec: StepSpec): CompiledStep {
   const modules = new ModuleParams(g, spec.seed ?? 0);
   const outputs: Value[] = [];
   const report = (v: Value, name: string) => { outputs.push(b.identity(v, name)); };
-  const weighted = spec.terms.map((use, i) => buildTerm(b, nets, fed, use, i, labels, modules, stop, labelsFrom.from === 'network' ? `argmax ${labelsFrom.network}.logits` : undefined));
+  const termInputs: TermInputEntry[] = [];
+  const batchInputs: TermInputEntry[] = [];
+  const pseudo = labelsFrom.from === 'network' ? `argmax ${labelsFrom.network}.logits` : undefined;
+  const weighted = spec.terms.map((use, i) => buildTerm(b, nets, fed, use, i, labels, modules, stop, { termInputs, batchInputs, batch: spec.batch }, pseudo));
   const loss = weighted.map((t) => b.mul(t.value, addScalar(g, `w_${t.name}`))).reduce((a, c) => b.add(a, c));
   report(loss, 'loss');
   for (const t of weighted) report(t.value, `term_${t.name}`);
@@ -165,11 +180,12 @@ export function compileStep(spec: StepSpec): CompiledStep {
       if (bufferSet.has(stat)) carryOut(upd, `${stat.name}.updated`, stat.name);
     }
   }
+  for (const [buf, next] of modules.next) carryOut(next, `${buf.name}.updated`, buf.name);
   expandTrainingBatchNorm(g);
   g.outputs = outputs;
   eliminateDeadCode(g);
   return {
-    bytes: serializeModel(new Model(g, new Map([['', TRAIN_OPSET]]))).onnx, inputName: x.name, inputShape, classes, initial, carry, logits, logitInputs, labels: labelsFrom,
+    bytes: serializeModel(new Model(g, new Map([['', TRAIN_OPSET]]))).onnx, inputName: x.name, inputShape, classes, initial, carry, logits, logitInputs, labels: labelsFrom, termInputs, batchInputs,
     params: groups.map((x) => entry(x.p, x.net.name)),
     buffers: buffers.map((x) => entry(x.v, x.net)),
     slots, biasCorrection: opt.biasCorrection,
@@ -198,6 +214,8 @@ function checkClasses(nets: PlacedNetwork[]): number {
 class ModuleParams {
   readonly params: { p: Value; net: NetworkSpec; noDecay: boolean }[] = [];
   readonly buffers: { v: Value; net: string }[] = [];
+  // Term-updated buffers and their values after the step.
+  readonly next = new Map<Value, Value>();
 
   constructor(private g: Graph, private seed: number) {}
 
@@ -210,6 +228,10 @@ class ModuleParams {
     return {
       param: (name: string, init: Tensor) => { const p = add(name, init); this.params.push({ p, net: { ...owner, name: scope }, noDecay: false }); return p; },
       buffer: (name: string, init: Tensor) => { const v = add(name, init); this.buffers.push({ v, net: scope }); return v; },
+      carry: (buffer: Value, next: Value) => {
+        if (!this.buffers.some((x) => x.v === buffer)) throw new Error(`carry: '${buffer.name}' is not a buffer of this term`);
+        this.next.set(buffer, next);
+      },
       rng: new Rng(this.seed * 1000003 + index + 1),
     };
   }
@@ -229,7 +251,8 @@ function argmaxLabels(b: Builder, nets: PlacedNetwork[], fed: Map<string, Value>
 
 // Wire one term: resolve its taps (targets behind a stop-gradient; fed logits from their input), check shapes, build
 // its subgraph.
-function buildTerm(b: Builder, nets: PlacedNetwork[], fed: Map<string, Value>, use: TermUse, index: number, labels: Value | undefined, modules: ModuleParams, stop: Set<Value>, pseudo?: string) {
+function buildTerm(b: Builder, nets: PlacedNetwork[], fed: Map<string, Value>, use: TermUse, index: number, labels: Value | undefined, modules: ModuleParams, stop: Set<Value>,
+  io: { termInputs: TermInputEntry[]; batchInputs: TermInputEntry[]; batch: number }, pseudo?: string) {
   const def = termByName(use.term);
   const byName = new Map(nets.map((n) => [n.spec.name, n]));
   const options = { ...def.defaults, ...use.options };
@@ -260,8 +283,22 @@ function buildTerm(b: Builder, nets: PlacedNetwork[], fed: Map<string, Value>, u
   if (!owner) throw new UserError(`term '${use.name}' (${def.name}) reads only targets, so it trains nothing`);
   def.check?.(shapes, options);
   const module = modules.builder(use.name, owner.spec, index);
+  const sg = (v: Value) => { const o = b.identity(v); stop.add(o); return o; };
+  const input = (key: string) => {
+    if (!def.inputs?.[key]) throw new Error(`term '${def.name}' reads input '${key}' without a schedule for it`);
+    io.termInputs.push({ input: `in_${use.name}.${key}`, term: def.name, key, options });
+    return addScalar(b.graph, `in_${use.name}.${key}`);
+  };
+  const batchInput = (key: string) => {
+    const d = def.batchInputs?.[key];
+    if (!d) throw new Error(`term '${def.name}' reads batch input '${key}' without a definition of it`);
+    io.batchInputs.push({ input: `bin_${use.name}.${key}`, term: def.name, key, options });
+    const v = b.graph.value(`bin_${use.name}.${key}`, { dtype: 'int64', shape: d.shape(io.batch, options) });
+    b.graph.inputs.push(v);
+    return v;
+  };
   const value = def.build({
-    b: b.scoped(use.name), taps, options, module,
+    b: b.scoped(use.name), taps, options, module, stop: sg, input, batchInput,
     get labels(): Value {
       if (!labels) throw new Error(`term '${def.name}' reads the labels but does not declare needsLabels`);
       return labels;

@@ -1,6 +1,7 @@
 import type { RunTerm } from '../train/loop.js';
 import { UserError } from '../util/errors.js';
 import { importFolder } from '../util/registry.js';
+import { termByName } from '../compiler/losses/index.js';
 import type { MethodContext, MethodDef } from './types.js';
 
 // Every method file in this folder, by name.
@@ -29,6 +30,21 @@ export function mixTerms(methods: MethodDef[], ctx: MethodContext): RunTerm[] {
   const out = new Map<string, RunTerm>();
   for (const m of methods) for (const t of m.terms(ctx)) if (!out.has(t.name)) out.set(t.name, t);
   return [...out.values()];
+}
+
+// --logit-standardize (arXiv 2403.01427): the KL-based terms (those with a `standardize` option: kd, kl, dkd, kdavg,
+// gkd, ctkd) it selects z-score their logits before the temperature. '' or 'all' selects every one; otherwise a comma
+// list of keys as --terms takes them (`kd`, `kl.student2`), each of which must select a KL-based term of the run
+// (`strict`; a staged method's stages each take the keys that select their own terms).
+export function standardizeTerms(terms: RunTerm[], select: string, strict = true): RunTerm[] {
+  const kl = (t: RunTerm) => 'standardize' in termByName(t.term).defaults;
+  const keys = ['', 'all'].includes(select.trim()) ? undefined : select.split(',').map((k) => k.trim()).filter(Boolean);
+  for (const k of strict ? keys ?? [] : []) {
+    if (!terms.some((t) => kl(t) && termMatches(k, t.name))) {
+      throw new UserError(`--logit-standardize: '${k}' is not a KL-based term of this run; they are ${terms.filter(kl).map((t) => t.name).join(', ') || 'none'}`);
+    }
+  }
+  return terms.map((t) => (kl(t) && (!keys || keys.some((k) => termMatches(k, t.name))) ? { ...t, options: { ...t.options, standardize: 1 } } : t));
 }
 
 // Does `--terms` key `key` select term `name`? `kd` selects kd and kd.student2; `kl.teacher` selects kl.teacher<-student1.

@@ -38,6 +38,8 @@ export interface StagedEnv {
   base: MethodDef[];
   seed: number;
   tau?: number;
+  // --logit-standardize: the KL-based terms it selects, in every stage, z-score their logits.
+  logitStandardize?: string;
   mgdVariant?: 'mag' | 'mas';
   // ifm: the proxy teacher given by --proxy (else each zoo student is widened), and what identifies it in stage keys.
   proxy?: { model: Model; key: string };

@@ -8,7 +8,7 @@ import { COMMON_OPTIONS, DISTILL_OPTIONS } from '../config/options.js';
 import { configToYaml, loadConfigFile, locateKey } from '../config/file.js';
 import type { NetworkSpec } from '../compiler/network.js';
 import type { Model } from '../ir/model.js';
-import { applyTermWeights, mixTerms, parseMethods, parseTermWeights, teacherMode } from '../methods/index.js';
+import { applyTermWeights, mixTerms, parseMethods, parseTermWeights, standardizeTerms, teacherMode } from '../methods/index.js';
 import { augmentParamsOf } from '../data/augment.js';
 import { mixing } from '../data/mix.js';
 import { defaultLrUpdate, parseSchedule } from '../train/schedule.js';
@@ -189,6 +189,7 @@ async function prepareDistill(cfg: DistillOptions, ctx: CliContext | undefined, 
   const { stages, blocks } = featureTaps(networks);
   const mctx = { teacher: networks.some((n) => n.role === 'teacher') ? 'teacher' : undefined, students: students.map((s) => s.name), stages, blocks, ...(cfg.tau !== undefined ? { tau: cfg.tau } : {}) };
   let terms = mixTerms(methods.filter((m) => !m.stages), mctx).map((t) => (t.term === 'ce' && cfg.labelSmoothing ? { ...t, options: { ...t.options, smoothing: cfg.labelSmoothing } } : t));
+  if (cfg.logitStandardize !== undefined && !methods.some((m) => m.stages)) terms = standardizeTerms(terms, cfg.logitStandardize);
   if (cfg.terms !== undefined && !methods.some((m) => m.stages)) terms = applyTermWeights(terms, typeof cfg.terms === 'string' ? parseTermWeights(cfg.terms) : cfg.terms);
   checkMixing(cfg, terms.map((t) => t.term), c);
   const labels = stagedDef ? { terms } : planLabels(terms, { labelled: data.labelled, pseudoLabels: !!cfg.pseudoLabels, teacher: mctx.teacher, method: cfg.method!, log: c.log });
@@ -216,7 +217,7 @@ async function prepareDistill(cfg: DistillOptions, ctx: CliContext | undefined, 
   if (!teacher) throw new Error(`method '${stagedDef.name}' needs a teacher`);
   const stageSpecs = methodStages(stagedDef, {
     teacher, students, base: methods.filter((m) => m !== stagedDef), seed: cfg.seed!,
-    ...(cfg.tau !== undefined ? { tau: cfg.tau } : {}), ...(cfg.mgdVariant ? { mgdVariant: cfg.mgdVariant } : {}),
+    ...(cfg.tau !== undefined ? { tau: cfg.tau } : {}), ...(cfg.mgdVariant ? { mgdVariant: cfg.mgdVariant } : {}), ...(cfg.logitStandardize !== undefined ? { logitStandardize: cfg.logitStandardize } : {}),
     ...(cfg.proxy ? { proxy: proxyModel(cfg.proxy, data.input, classes, cfg.seed!) } : {}),
   }, stageCommon(run, cfg, where));
   return { run, report: () => data.report(c), staged: { stages: stageSpecs, ...(teacherFile ? { teacherBytes: readFileSync(teacherFile) } : {}) } };

@@ -12,6 +12,8 @@ export interface DistillOptions extends AugmentParams, MixParams {
   method?: string;
   terms?: string | Record<string, number>;
   tau?: number;
+  // z-score the logits of the KL-based terms (arXiv 2403.01427): '' or 'all' for every one, else term keys 'kd,dkd'.
+  logitStandardize?: string;
   teacherLr?: number;
   kbmTap?: string;
   kbmInit?: 'random' | 'copy';

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { StageConfig } from '../config/options.js';
 import type { Model } from '../ir/model.js';
 import type { MethodDef, MethodStage, StagedEnv } from '../methods/types.js';
-import { applyTermWeights, parseTermWeights } from '../methods/index.js';
+import { applyTermWeights, parseTermWeights, standardizeTerms } from '../methods/index.js';
 import type { RunOptions } from '../train/loop.js';
 import type { ScheduleSpec } from '../train/schedule.js';
 import type { StageSpec } from '../train/stages.js';
@@ -42,7 +42,7 @@ export function methodStages(def: MethodDef, env: StagedEnv, common: StageCommon
   const config = common.stageConfig ?? {};
   checkStageNames(def.name, plans.map((p) => p.name), config, where);
   const data = common.train.identity?.() ?? null;
-  const specs = plans.map((p, i) => stageSpec(p, common, { index: i, last: i === plans.length - 1, entry: config[p.name], where, data, ...(env.tau !== undefined ? { tau: env.tau } : {}) }));
+  const specs = plans.map((p, i) => stageSpec(p, common, { index: i, last: i === plans.length - 1, entry: config[p.name], where, data, ...(env.tau !== undefined ? { tau: env.tau } : {}), ...(env.logitStandardize !== undefined ? { logitStandardize: env.logitStandardize } : {}) }));
   dryBuild(specs);
   return specs;
 }
@@ -65,7 +65,7 @@ export function dryBuild(specs: StageSpec[]): ReturnType<StageSpec['build']>[] {
   });
 }
 
-interface Place { index: number; last: boolean; entry: StageConfig | undefined; where: (key: string[]) => string; data: string | null; tau?: number }
+interface Place { index: number; last: boolean; entry: StageConfig | undefined; where: (key: string[]) => string; data: string | null; tau?: number; logitStandardize?: string }
 
 function stageSpec(p: MethodStage, common: StageCommon, at: Place): StageSpec {
   const { schedule, exports, termWeights, runOptimizer, stageConfig: _c, where: _w, ...shared } = common;
@@ -90,11 +90,13 @@ function stageSpec(p: MethodStage, common: StageCommon, at: Place): StageSpec {
     name: p.name,
     // Everything that changes what the stage trains, beside the teacher's bytes (stages.ts hashes it).
     summary: `${epochs} epoch${epochs === 1 ? '' : 's'}, ${optimizer} lr ${sched.lr} ${sched.kind}${optimizer === 'sgd' ? ` momentum ${hyper.momentum}${hyper.nesterov ? ' nesterov' : ''}` : ''}, weight decay ${hyper.weightDecay}`,
-    key: { stage: p.key, epochs, batch: common.batchSize, optimizer, hyper, schedule: sched, seed: common.seed, terms: own ?? null, data: at.data },
+    key: { stage: p.key, epochs, batch: common.batchSize, optimizer, hyper, schedule: sched, seed: common.seed, terms: own ?? null, data: at.data, ...(at.logitStandardize !== undefined ? { logitStandardize: at.logitStandardize } : {}) },
     build: (trained) => {
       const networks = p.networks(trained);
       const students = networks.filter((n) => n.role === 'student').map((n) => n.name);
       let terms = p.terms({ teacher: 'teacher', students, ...featureTaps(networks), ...(at.tau !== undefined ? { tau: at.tau } : {}) });
+      // Each stage takes the keys that select its terms (a stage without KL terms, such as MGD's heads, takes none).
+      if (at.logitStandardize !== undefined) terms = standardizeTerms(terms, at.logitStandardize, false);
       if (at.last && termWeights) terms = applyTermWeights(terms, termWeights);
       if (own) terms = rethrowAt(at.where(key('terms')), true, () => applyTermWeights(terms, own));
       return {

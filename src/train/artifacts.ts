@@ -7,6 +7,7 @@ import { writeFileAtomic } from '../util/fs.js';
 import type { RunOptions } from './loop.js';
 import { lrAt } from './schedule.js';
 import { weightAt } from './weights.js';
+import { termInputAt } from '../compiler/losses/index.js';
 
 // The JSON contract beside the artifacts: everything a plain onnxruntime loop in any language needs to repeat the run.
 export interface ArtifactContract {
@@ -20,6 +21,8 @@ export interface ArtifactContract {
     lr: { input: string; schedule: unknown; perStep: number[] };
     biasCorrection?: { bc1: string; bc2: string; rule: string };
     termWeights: { input: string; term: string; weight: number; schedule: unknown; perEpoch: number[] }[];
+    // Scalar inputs of terms (CTKD's gradient-reversal weight), per epoch.
+    termInputs?: { input: string; term: string; key: string; perEpoch: number[] }[];
     // Step output -> the input it feeds on the next step (weights, optimizer slots, BatchNorm statistics).
     carry: Record<string, string>;
     report: { loss: string; terms: Record<string, string>; logits: Record<string, string> };
@@ -53,6 +56,7 @@ export function writeArtifacts(dir: string, o: RunOptions, step: CompiledStep, e
       lr: { input: 'lr', schedule: o.schedule, perStep: lrPerStep(o) },
       ...(step.biasCorrection ? { biasCorrection: { bc1: 'bc1', bc2: 'bc2', rule: 'bc1 = 1 - beta1^t, bc2 = 1 - beta2^t, t = optimizer steps done + 1' } } : {}),
       termWeights: o.terms.map((t) => ({ input: `w_${t.name}`, term: t.term, weight: t.weight, schedule: t.schedule ?? { kind: 'constant' }, perEpoch: Array.from({ length: o.epochs }, (_, e) => weightAt(t.weight, t.schedule, e)) })),
+      ...(step.termInputs.length ? { termInputs: step.termInputs.map((e) => ({ input: e.input, term: e.term, key: e.key, perEpoch: Array.from({ length: o.epochs }, (_, ep) => termInputAt(e, ep)) })) } : {}),
       carry: step.carry,
       report: { loss: 'loss', terms: Object.fromEntries(step.terms.map((t) => [t.name, `term_${t.name}`])), logits: step.logits },
     },

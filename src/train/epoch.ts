@@ -11,6 +11,7 @@ import { lrAt } from './schedule.js';
 import type { EpochReplay } from './teacherCache.js';
 import type { EpochRecord } from './types.js';
 import { weightAt } from './weights.js';
+import { termInputAt } from '../compiler/losses/index.js';
 
 const scalar = (v: number): TensorData => ({ type: 'float32', dims: [], data: Float32Array.of(v) });
 
@@ -36,6 +37,7 @@ export async function runEpoch({ o, step, session, epoch, meta, stop, primary, r
   const start = performance.now();
   const skip = epoch === meta.epoch ? meta.batchInEpoch : 0;
   const weights = Object.fromEntries(o.terms.map((t) => [t.name, weightAt(t.weight, t.schedule, epoch)]));
+  const inputs = Object.fromEntries(step.termInputs.map((e) => [e.input, scalar(termInputAt(e, epoch))]));
   let i = skip, seen = 0, lossSum = 0, lr = 0;
   const correct: Record<string, number> = Object.fromEntries(trainable.map((n) => [n, 0]));
   const termSums: Record<string, number> = Object.fromEntries(step.terms.map((t) => [t.name, 0]));
@@ -55,6 +57,7 @@ export async function runEpoch({ o, step, session, epoch, meta, stop, primary, r
       ...(step.labels.from === 'input' ? { labels: { type: 'float32', dims: [batch.n, step.classes], data: targets(batch.y, batch.n, step.classes, batch.mix) } as TensorData } : {}),
       lr: scalar(lr),
       ...Object.fromEntries(step.terms.map((term) => [`w_${term.name}`, scalar(weights[term.name]!)])),
+      ...inputs,
     };
     if (replay) Object.assign(feeds, await replay.feeds(batch));
     if (step.biasCorrection) {

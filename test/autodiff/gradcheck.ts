@@ -35,6 +35,8 @@ export interface CheckCase {
   seed?: number;
   // Runs on the graph after autodiff, before it is serialised (e.g. lowering the compiler's pseudo-ops).
   lower?: (g: Graph) => void;
+  // Values marked stop-gradient while `build` runs (a term's own sg(·)); filled by build, read by the backward pass.
+  stopGradient?: Set<Value>;
 }
 
 export interface CheckResult {
@@ -56,7 +58,7 @@ export async function gradcheck(c: CheckCase, rt?: Runtime): Promise<CheckResult
   });
   const loss = terms.length === 1 ? terms[0]! : b.op.Sum!(terms);
   const wrt = ins.filter((_, i) => c.inputs[i]!.grad !== false && (c.inputs[i]!.dtype ?? 'float32') === 'float32');
-  const grads = backward(g, { loss, wrt });
+  const grads = backward(g, { loss, wrt, ...(c.stopGradient ? { stopGradient: c.stopGradient } : {}) });
   g.outputs = [b.identity(loss, 'loss'), ...wrt.map((w) => b.identity(grads.get(w) ?? b.op.Mul!([w, 0]), `grad_${w.name}`))];
   c.lower?.(g);
   const bytes = serializeModel(newModel(g, 18)).onnx;

@@ -4,7 +4,8 @@ import { test } from 'node:test';
 import { runNetworks } from '../../src/train/loop.js';
 import { methodRun, trainedTeacher, zoo } from './helpers.js';
 
-const cases: [string, number][] = [['kd', 1], ['fitnet', 1], ['at', 1], ['sp', 1], ['pkt', 1], ['dkd', 1], ['dml', 2], ['kdml', 2], ['kd+at', 1]];
+const cases: [string, number][] = [['kd', 1], ['fitnet', 1], ['at', 1], ['sp', 1], ['pkt', 1], ['dkd', 1], ['dml', 2], ['kdml', 2], ['kd+at', 1],
+  ['dist', 1], ['ctkd', 1], ['wsld', 1], ['nkd', 1], ['kd+dist', 1], ['reviewkd', 1]];
 
 for (const [method, k] of cases) {
   test(`${method} (${k} student${k > 1 ? 's' : ''}) learns in a short run`, async () => {

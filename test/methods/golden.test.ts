@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, test } from 'node:test';
 import type { NetworkSpec } from '../../src/compiler/network.js';
+import { termInputAt } from '../../src/compiler/losses/index.js';
 import { compileStep, type CompiledStep } from '../../src/compiler/step.js';
 import { loadModel } from '../../src/ir/model.js';
 import { METHODS } from '../../src/methods/index.js';
@@ -25,13 +26,17 @@ interface MethodRef {
   loss: number;
   logits: Record<string, T>;
   modules?: Record<string, Record<string, T>>;
-  after?: Record<string, { params: Record<string, T>; momentum_buffer: Record<string, T>; buffers: Record<string, T> }>;
+  // momentum_buffer left out (reviewkd's fusion modules, for the file's size): after one step from zero it is
+  // (init − after) / lr, both PyTorch's.
+  after?: Record<string, { params: Record<string, T>; momentum_buffer?: Record<string, T>; buffers: Record<string, T> }>;
 }
 const ref = JSON.parse(readFileSync(new URL('../fixtures/method_steps.json', import.meta.url), 'utf8')) as {
   networks: Record<string, { file: string }>; x: T; y: { values: number[] };
   meta: { optimizer: { lr: number; momentum: number; weight_decay: number } };
   methods: Record<string, MethodRef>;
 };
+// Methods whose fixture is the sibling file (same networks and batch; reviewkd's fusion modules are large).
+Object.assign(ref.methods, (JSON.parse(readFileSync(new URL('../fixtures/method_steps_review.json', import.meta.url), 'utf8')) as { methods: Record<string, MethodRef> }).methods);
 const N = 8, CLASSES = 10;
 const rt = new Runtime({ threads: 1 });
 after(() => rt.close());
@@ -92,6 +97,8 @@ function feeds(step: CompiledStep, weights: Record<string, number>): Record<stri
     lr: scalar(ref.meta.optimizer.lr),
   };
   for (const [name, w] of Object.entries(weights)) f[`w_${name}`] = scalar(w);
+  // Terms' scheduled inputs at epoch 0 (CTKD's reversal weight λ), as the host feeds them.
+  for (const e of step.termInputs) f[e.input] = scalar(termInputAt(e, 0));
   return f;
 }
 
@@ -136,7 +143,11 @@ for (const method of Object.keys(ref.methods)) {
         close(`${method} ${e.name}`, data(state[e.name]), want.params[e.source]!.values);
         compared++;
       }
-      for (const s of step.slots) close(`${method} ${s.name}`, data(state[s.name]), r.after[s.network]!.momentum_buffer[s.source]!.values);
+      for (const s of step.slots) {
+        const a = r.after[s.network]!;
+        const want = a.momentum_buffer?.[s.source]?.values ?? r.modules![s.network]![s.source]!.values.map((v, i) => (v - a.params[s.source]!.values[i]!) / ref.meta.optimizer.lr);
+        close(`${method} ${s.name}`, data(state[s.name]), want);
+      }
       for (const e of step.buffers) {
         close(`${method} ${e.name}`, data(state[e.name]), r.after[e.network]!.buffers[e.source]!.values);
         compared++;

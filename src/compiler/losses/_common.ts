@@ -30,13 +30,31 @@ export function klSum(b: Builder, p: Value, logP: Value, logQ: Value): Value {
   return sumAll(b, b.mul(p, b.sub(logP, logQ)));
 }
 
-// Hinton's softened KL, τ²·KL(σ_τ(t) ‖ σ_τ(s)) with batchmean reduction (RepDistiller DistillKL).
-export function softKL(b: Builder, student: Value, teacher: Value, tau: number): Value {
+// Logit standardisation (arXiv 2403.01427, sunshangquan/logit-standardization-KD `normalize`): the z-score of each
+// row, (z − mean(z)) / (1e-7 + std(z)), std unbiased (torch.std), taken before the temperature divides the logits.
+export function standardize(b: Builder, z: Value): Value {
+  const c = z.shape[1]!;
+  const d = b.sub(z, b.reduceMean(z, [1], true));
+  const std = b.op.Sqrt!([b.div(b.reduceSum(b.mul(d, d), [1], true), c - 1)]);
+  return b.div(d, b.add(std, 1e-7));
+}
+
+// The logits a KL-based term reads: z-scored when its `standardize` option is set (every KL term has one).
+export function maybeStandardize(b: Builder, z: Value, options: Record<string, number>): Value {
+  return options.standardize ? standardize(b, z) : z;
+}
+
+// The `standardize` option's label part ('LS' when on), for the printed loss.
+export const lsLabel = (o: Record<string, number>): string => (o.standardize ? ', LS' : '');
+
+// Hinton's softened KL, τ²·KL(σ_τ(t) ‖ σ_τ(s)) with batchmean reduction (RepDistiller DistillKL); τ a number or, for a
+// learned temperature (CTKD), a scalar value of the graph.
+export function softKL(b: Builder, student: Value, teacher: Value, tau: number | Value): Value {
   const n = student.shape[0]!;
   const s = b.div(student, tau);
   const t = b.div(teacher, tau);
   const kl = klSum(b, b.op.Softmax!([t], { axis: 1 }), b.op.LogSoftmax!([t], { axis: 1 }), b.op.LogSoftmax!([s], { axis: 1 }));
-  return b.mul(kl, (tau * tau) / n);
+  return typeof tau === 'number' ? b.mul(kl, (tau * tau) / n) : b.mul(kl, b.div(b.mul(tau, tau), n));
 }
 
 // Shape of a slot or a UserError naming the term and the missing slot.

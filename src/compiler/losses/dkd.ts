@@ -3,9 +3,11 @@
 //   p̂ = softmax(z/τ − 1000·g)  (target class masked out);                        NCKD = τ²/N · Σ p̂_t (log p̂_t − log p̂_s)
 //   L = α·TCKD + β·NCKD.
 // mdistiller's linear warm-up min(epoch/20, 1) is applied by the host through the term weight, not inside this term.
+// standardize 1: both logits z-scored before the temperature (arXiv 2403.01427, as that repository's dkd_loss with
+// logit_stand).
 import type { Builder } from '../../ir/builder.js';
 import type { Value } from '../../ir/graph.js';
-import { checkLogits, klSum } from './_common.js';
+import { checkLogits, klSum, lsLabel, maybeStandardize } from './_common.js';
 import type { LossTermDef } from './types.js';
 
 // [Σ_c p·g, Σ_c p·o] per row: mdistiller's cat_mask (the non-target mass is summed, not taken as 1 − p_y).
@@ -37,11 +39,11 @@ export const term: LossTermDef = {
   paper: 'arXiv 2203.08679',
   slots: [{ name: 'student', tap: 'logits' }, { name: 'teacher', tap: 'logits', target: true }],
   needsLabels: true,
-  defaults: { alpha: 1, beta: 8, tau: 4 },
-  label: (o) => `α ${o.alpha} β ${o.beta} τ ${o.tau}`,
+  defaults: { alpha: 1, beta: 8, tau: 4, standardize: 0 },
+  label: (o) => `α ${o.alpha} β ${o.beta} τ ${o.tau}${lsLabel(o)}`,
   check: (shapes) => checkLogits('dkd', shapes, 'student', 'teacher'),
   build: ({ b, labels, taps, options }) => {
-    const { tckd, nckd } = dkdParts(b, taps.student!, taps.teacher!, labels, options.tau ?? 4);
+    const { tckd, nckd } = dkdParts(b, maybeStandardize(b, taps.student!, options), maybeStandardize(b, taps.teacher!, options), labels, options.tau ?? 4);
     return b.add(b.mul(tckd, options.alpha ?? 1), b.mul(nckd, options.beta ?? 8));
   },
 };

@@ -14,3 +14,10 @@ export function termByName(name: string): LossTermDef {
   return t;
 }
 export type { LossTermDef, TermInputs } from './types.js';
+
+// The value a term's scheduled scalar input takes in an epoch (counted from 0): what the host feeds `in_<use>.<key>`.
+export function termInputAt(e: { term: string; key: string; options: Record<string, number> }, epoch: number): number {
+  const f = termByName(e.term).inputs?.[e.key];
+  if (!f) throw new Error(`term '${e.term}' has no input '${e.key}'`);
+  return f(epoch, e.options);
+}

@@ -17,6 +17,8 @@ export interface TermSlot {
 export interface ModuleBuilder {
   param(name: string, init: Tensor): Value;
   buffer(name: string, init: Tensor): Value;
+  // A buffer whose value after the step is `next` (CRD's memory bank): carried between steps and checkpointed.
+  carry(buffer: Value, next: Value): void;
   // Seeded per term use, so a module's initial weights repeat exactly for a seed.
   rng: Rng;
 }
@@ -29,7 +31,35 @@ export interface TermInputs {
   taps: Record<string, Value>;
   options: Record<string, number>;
   module: ModuleBuilder;
+  // A stop-gradient mark: the returned value equals v and passes no gradient back (a term's own sg(·)).
+  stop(v: Value): Value;
+  // The scalar step input of one of the term's `inputs` (set by the host each epoch from that schedule).
+  input(key: string): Value;
+  // The step input of one of the term's `batchInputs` (made by the host for each batch).
+  batchInput(key: string): Value;
 }
+
+// What the host knows of a batch when it makes a term's batch input.
+export interface BatchContext {
+  // Which samples of the training split the batch holds, and their labels.
+  indices: Int32Array;
+  labels: Int32Array;
+  // The training split's size and, when the split can say, the label of any sample.
+  size: number;
+  labelOf?: (i: number) => number;
+  seed: number;
+  // Optimizer steps done before this one (seeds per-step sampling).
+  step: number;
+}
+
+// A per-batch int64 input of a term (CRD's sample and negative indices): its shape and how the host fills it.
+export interface BatchInputDef {
+  shape(batch: number, options: Record<string, number>): number[];
+  make(ctx: BatchContext, options: Record<string, number>): BigInt64Array;
+}
+
+// A scalar the host feeds a term each epoch (CTKD's gradient-reversal weight λ): its value in an epoch counted from 0.
+export type TermInputSchedule = (epoch: number, options: Record<string, number>) => number;
 
 // A loss term: one file per term in this folder, emitting its ONNX subgraph and returning a scalar.
 export interface LossTermDef {
@@ -45,5 +75,9 @@ export interface LossTermDef {
   label?(options: Record<string, number>): string;
   // Check the tapped shapes before building; throw a UserError naming the slots when they cannot be matched.
   check?(shapes: Record<string, number[]>, options: Record<string, number>): void;
+  // Scalar inputs of the step this term reads through `input(key)`, with their per-epoch schedules (none recompiles).
+  inputs?: Record<string, TermInputSchedule>;
+  // Per-batch int64 inputs this term reads through `batchInput(key)`.
+  batchInputs?: Record<string, BatchInputDef>;
   build(inp: TermInputs): Value;
 }

@@ -18,6 +18,12 @@ const bad: { term: string; shapes: Record<string, number[]>; why: string; slots:
   { term: 'fitnet', shapes: { student: [5, 3, 4, 4], teacher: [5, 4, 6, 6] }, why: 'student smaller, not half', slots: ['student', 'teacher'] },
   { term: 'fitnet', shapes: { student: [5, 3, 8, 6], teacher: [5, 4, 4, 4] }, why: 'stride-2 conv gives 4×3', slots: ['student', 'teacher'] },
   { term: 'fitnet', shapes: { student: [5, 3, 8, 8], teacher: [5, 4] }, why: 'teacher not a map', slots: ['student', 'teacher'] },
+  { term: 'dist', shapes: { student: [5, 7], teacher: [5, 8] }, why: 'class counts differ', slots: ['student', 'teacher'] },
+  { term: 'wsld', shapes: { student: [4, 7], teacher: [5, 7] }, why: 'batch sizes differ', slots: ['student', 'teacher'] },
+  { term: 'nkd', shapes: { student: [5, 7, 1], teacher: [5, 7, 1] }, why: 'not logits', slots: ['student', 'teacher'] },
+  { term: 'ctkd', shapes: { student: [5, 7], teacher: [5, 6] }, why: 'class counts differ', slots: ['student', 'teacher'] },
+  { term: 'reviewkd', shapes: { s1: [5, 3, 4], s2: [5, 4, 2, 2], s3: [5, 5], t1: [5, 2, 4, 4], t2: [5, 3, 2, 2], t3: [5, 4] }, why: 's1 not a map', slots: ['s1', 's2', 's3'] },
+  { term: 'reviewkd', shapes: { s1: [5, 3, 4, 4], s2: [5, 4, 2, 2], s3: [5, 5], t1: [5, 2, 4, 4], t2: [4, 3, 2, 2], t3: [5, 4] }, why: 'batch sizes differ', slots: ['s1', 't2'] },
 ];
 
 for (const c of bad) {
@@ -38,6 +44,9 @@ test('every term accepts the shapes it is meant for', () => {
     mse: { student: [5, 3, 4, 4], teacher: [5, 3, 4, 4] }, at: { student: [5, 3, 8, 8], teacher: [5, 4, 4, 4] },
     sp: { student: [5, 3, 4, 4], teacher: [5, 8, 2, 2] }, pkt: { student: [5, 6], teacher: [5, 9] },
     fitnet: { student: [5, 3, 4, 4], teacher: [5, 4, 8, 8] },
+    dist: { student: [5, 7], teacher: [5, 7] }, wsld: { student: [5, 7], teacher: [5, 7] },
+    nkd: { student: [5, 7], teacher: [5, 7] }, ctkd: { student: [5, 7], teacher: [5, 7] },
+    reviewkd: { s1: [5, 3, 4, 4], s2: [5, 4, 2, 2], s3: [5, 5], t1: [5, 2, 8, 8], t2: [5, 3, 4, 4], t3: [5, 4] },
   };
   for (const [name, shapes] of Object.entries(good)) termByName(name).check?.(shapes, termByName(name).defaults);
 });
