@@ -35,6 +35,8 @@ export interface CheckCase {
   seed?: number;
   // Runs on the graph after autodiff, before it is serialised (e.g. lowering the compiler's pseudo-ops).
   lower?: (g: Graph) => void;
+  // Opset of the checked graph (18 unless an op's semantics need another, e.g. GroupNormalization-21).
+  opset?: number;
 }
 
 export interface CheckResult {
@@ -59,7 +61,7 @@ export async function gradcheck(c: CheckCase, rt?: Runtime): Promise<CheckResult
   const grads = backward(g, { loss, wrt });
   g.outputs = [b.identity(loss, 'loss'), ...wrt.map((w) => b.identity(grads.get(w) ?? b.op.Mul!([w, 0]), `grad_${w.name}`))];
   c.lower?.(g);
-  const bytes = serializeModel(newModel(g, 18)).onnx;
+  const bytes = serializeModel(newModel(g, c.opset ?? 18)).onnx;
   const own = !rt;
   const runtime = rt ?? new Runtime({ threads: 1 });
   try {
