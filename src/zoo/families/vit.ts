@@ -53,31 +53,26 @@ function buildVit(name: string, s: VitShape, opts: ZooOptions) {
   const front = b.op.Pad!([patches, b.constant([0, 1, 0, 0, 0, 0], 'int64')]);
   const clsSlot = b.op.Pad!([cls, b.constant([0, 0, 0, 0, t, 0], 'int64')]);
   let x = b.add(b.add(front, clsSlot), pos);
-  const f0 = x;
-  const taps: Value[] = [];
-  for (let i = 0; i < s.depth; i++) {
-    x = block(net, x, `blocks.${i}`, s.heads);
-    taps.push(x);
-  }
+  for (let i = 0; i < s.depth; i++) x = block(net, x, `blocks.${i}`, s.heads);
   const emb = b.op.Gather!([layerNorm(net, x, 'norm'), b.constant(0, 'int64')], { axis: 1 });
   const w = param(net, 'head.weight', normalTensor(net.rng, [opts.classes, s.dim], 0.02));
   const logits = b.node('Gemm', [emb, w, param(net, 'head.bias', filledTensor([opts.classes], 0))], { transB: 1 }, { name: 'head', outputNames: ['logits'] })[0]!;
-  void f0;
   return net.finish(logits, { embedding: emb });
 }
 
-const SHAPES: [string, VitShape, string][] = [
-  ['vit-tiny', { dim: 192, heads: 3, depth: 12 }, 'DeiT-tiny'],
-  ['vit-small', { dim: 384, heads: 6, depth: 12 }, 'DeiT-small'],
-];
-
-// DeiT-tiny and -small, patch 16 at 128 px and up and 4 below, or a fixed patch (`vit-tiny-p8`).
-export const models: ZooEntry[] = SHAPES.flatMap(([name, s, what]) => [undefined, 4, 8, 16].map((patch): ZooEntry => {
+function entry(name: string, s: VitShape, what: string, patch?: number): ZooEntry {
   const full = patch ? `${name}-p${patch}` : name;
-  const how = patch ? `patch ${patch}` : 'patch 16 from 128 px, else 4';
+  const how = patch ? `patch ${patch}` : `patch 16 from 128 px, else 4; ${name}-p<N> for patch N`;
   return {
     name: full, family: 'vit', reference: REF,
     describe: `ViT, ${what} shape (${s.depth} blocks, width ${s.dim}, ${s.heads} heads), ${how}`,
     build: (o) => buildVit(full, { ...s, ...(patch ? { patch } : {}) }, o),
+    withPatch: (p) => entry(name, s, what, p),
   };
-}));
+}
+
+// DeiT-tiny and -small: patch 16 at 128 px and up and 4 below, or any patch by name (`vit-tiny-p8`).
+export const models: ZooEntry[] = [
+  entry('vit-tiny', { dim: 192, heads: 3, depth: 12 }, 'DeiT-tiny'),
+  entry('vit-small', { dim: 384, heads: 6, depth: 12 }, 'DeiT-small'),
+];
