@@ -21,8 +21,8 @@ interface Summary { networks: { name: string; role: string; params: number; last
 
 before(async () => {
   const idx = openIdx(new URL('../../models/fashion-mnist-subset', import.meta.url).pathname);
-  await exportSplit(idx.train as MemoryImages, idx.classes, join(images, 'train'), 32);
-  await exportSplit(idx.val as MemoryImages, idx.classes, join(images, 'val'), 16);
+  await exportSplit(idx.train as MemoryImages, idx.classes, join(images, 'train'), 48);
+  await exportSplit(idx.val as MemoryImages, idx.classes, join(images, 'val'), 32);
 });
 
 async function distill(teacher: string, student: string, out: string): Promise<Summary> {

@@ -1,4 +1,5 @@
 import type { Value } from '../../ir/graph.js';
+import { Tensor } from '../../ir/tensor.js';
 import { filledTensor, normalTensor } from '../init.js';
 import type { Net } from '../net.js';
 
@@ -32,8 +33,13 @@ export function linear(net: Net, x: Value, name: string, out: number): Value {
   return net.b.add(net.b.matmul(x, net.b.transpose(w, [1, 0])), bias);
 }
 
+// A float scalar as a Constant node, as torch exports one: never an initializer, so never counted as a parameter.
+export function scalar(net: Net, v: number): Value {
+  return net.b.node('Constant', [], { value: Tensor.scalar(v) })[0]!;
+}
+
 // Exact GELU as torch exports it at opset 17: x · ½ · (1 + erf(x / √2)).
 export function gelu(net: Net, x: Value): Value {
   const b = net.b;
-  return b.mul(b.mul(x, b.add(b.op.Erf!([b.div(x, Math.SQRT2)]), 1)), 0.5);
+  return b.mul(b.mul(x, b.add(b.op.Erf!([b.div(x, scalar(net, Math.SQRT2))]), scalar(net, 1))), scalar(net, 0.5));
 }

@@ -2,7 +2,7 @@ import type { Value } from '../../ir/graph.js';
 import { filledTensor, normalTensor } from '../init.js';
 import { Net } from '../net.js';
 import type { ZooEntry, ZooOptions } from '../types.js';
-import { gelu, layerNorm, linear, param } from './_tokens.js';
+import { gelu, layerNorm, linear, param, scalar } from './_tokens.js';
 
 // Vision Transformer (Dosovitskiy et al., arXiv 2010.11929) at DeiT's shapes (Touvron et al., arXiv 2012.12877), laid out
 // and named as timm's VisionTransformer (patch_embed.proj, cls_token, pos_embed, blocks.i.{norm1, attn.qkv, attn.proj,
@@ -20,7 +20,7 @@ function attention(net: Net, x: Value, name: string, heads: number): Value {
   const dh = d / heads;
   const qkv = b.transpose(b.reshape(linear(net, x, `${name}.qkv`, 3 * d), [0, 0, 3, heads, dh]), [2, 0, 3, 1, 4]);
   const [q, k, v] = b.node('Split', [qkv, b.constant([1, 1, 1], 'int64')], { axis: 0 }, { outputs: 3 }).map((t) => b.op.Squeeze!([t, b.constant([0], 'int64')]));
-  const scores = b.mul(b.matmul(q!, b.transpose(k!, [0, 1, 3, 2])), 1 / Math.sqrt(dh));
+  const scores = b.mul(b.matmul(q!, b.transpose(k!, [0, 1, 3, 2])), scalar(net, 1 / Math.sqrt(dh)));
   const out = b.matmul(b.op.Softmax!([scores], { axis: -1 }), v!);
   return linear(net, b.reshape(b.transpose(out, [0, 2, 1, 3]), [0, 0, d]), `${name}.proj`, d);
 }
