@@ -8,6 +8,7 @@ import { countParameters } from '../../src/analysis/params.js';
 import { classifyInitializers } from '../../src/compiler/params.js';
 import type { Model } from '../../src/ir/model.js';
 import { train } from '../../src/train/trainer.js';
+import type { DataSplit } from '../../src/train/types.js';
 import { buildZooModel, zooEntry } from '../../src/zoo/index.js';
 import { quadrantData } from '../train/synthetic.js';
 
@@ -52,19 +53,35 @@ test("ConvNeXt parameter counts equal timm's atto/femto (3 or 1 input channels, 
   assert.match(zooEntry('convnext-femto').describe, /48\/96\/192\/384/);
 });
 
-// vit-tiny-p14: one patch per quadrant of the 28-px images, so 5 tokens and a quick run.
-for (const [name, lr] of [['vit-tiny-p14', 1e-3], ['convnext-atto', 4e-3]] as const) {
+// The quadrant task with a stripe pattern per class on top: a pre-norm ViT's LayerNorms remove a patch's brightness
+// (its embedding only scales), which is all the quadrant task shows, so the class is also drawn as stripes (rows,
+// columns, diagonals, anti-diagonals), which change the embedding's direction.
+function striped(d: DataSplit): DataSplit {
+  const on = [(i: number, _j: number) => i % 4 < 2, (_i: number, j: number) => j % 4 < 2, (i: number, j: number) => (i + j) % 4 < 2, (i: number, j: number) => (i - j + 28) % 4 < 2];
+  return {
+    size: d.size,
+    async *batches(o) {
+      for await (const bt of d.batches(o)) {
+        for (let n = 0; n < bt.n; n++) for (let i = 0; i < 28; i++) for (let j = 0; j < 28; j++) if (on[bt.y[n]!]!(i, j)) bt.x[n * 784 + i * 28 + j]! += 0.5;
+        yield bt;
+      }
+    },
+  };
+}
+
+// vit-tiny-p7: 16 tokens of 7x7 px (stripes of period 4 show in each), a quick run.
+for (const [name, lr, data] of [['vit-tiny-p7', 5e-4, striped], ['convnext-atto', 1e-3, (d: DataSplit) => d]] as const) {
   test(`${name} learns in a short run (AdamW on the quadrant task)`, async () => {
     const outDir = mkdtempSync(join(tmpdir(), 'od-zoo-tok-'));
     dirs.push(outDir);
     const rec = await train({
-      model: buildZooModel(name, { input: [1, 28, 28], classes: 10 }), train: quadrantData(128, 1), val: quadrantData(64, 2),
+      model: buildZooModel(name, { input: [1, 28, 28], classes: 10 }), train: data(quadrantData(256, 1)), val: data(quadrantData(64, 2)),
       classes: Array.from({ length: 10 }, (_, i) => `c${i}`), epochs: 4, batchSize: 32,
       schedule: { kind: 'constant', lr, epochs: 4 }, optimizer: 'adamw',
       hyper: { weightDecay: 0.05, momentum: 0, nesterov: false, beta1: 0.9, beta2: 0.999, eps: 1e-8 }, seed: 1, outDir, threads: 2,
     });
     const losses = rec.history.map((h) => h.loss);
     assert.ok(losses[3]! < losses[0]! * 0.8, `loss ${losses.map((l) => l.toFixed(3)).join(' -> ')}`);
-    assert.ok((rec.lastValAcc ?? 0) > 0.4, `val acc ${rec.lastValAcc} (4 classes: chance 0.25)`);
+    assert.ok((rec.lastValAcc ?? 0) > 0.6, `val acc ${rec.lastValAcc} (4 classes: chance 0.25)`);
   });
 }
