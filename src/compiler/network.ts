@@ -1,12 +1,14 @@
 import type { Graph, Node, Value } from '../ir/graph.js';
 import { Builder } from '../ir/builder.js';
+import { isFloat } from '../ir/dtype.js';
 import { Model } from '../ir/model.js';
 import { inferShapes } from '../ir/passes/shapes.js';
 import type { Tensor } from '../ir/tensor.js';
 import { allTaps, findTaps, type Tap, type Taps } from '../models/taps.js';
 import { UserError } from '../util/errors.js';
 import { upgradeToOpset18 } from './opset.js';
-import { classifyInitializers, normAndBiasParams, toInferenceBatchNorm } from './params.js';
+import { classifyInitializers, normAndBiasParams } from './params.js';
+import { toInferenceForm } from './inferenceForm.js';
 import { copyGraph, imageInput } from './graphs.js';
 
 // One network of a step as the compiler takes it: a model, its role, and whether (and how) it learns.
@@ -88,14 +90,15 @@ export function placeNetwork(target: Graph, input: Value, spec: NetworkSpec, o: 
     const dims = x.type?.shape ?? [];
     const shape = [o.batch, ...dims.slice(1).map((d) => (typeof d === 'number' ? d : NaN))];
     if (shape.some((d) => !Number.isFinite(d))) throw new UserError(`${spec.name}: input '${x.name}' has symbolic spatial dims ${JSON.stringify(dims)}; give a fixed input size`);
-    inferShapes(g, { inputShapes: { [x.name]: shape }, fold: true });
+    const keep = spec.trainable ? new Set(g.initializers.filter((v) => v.constant && isFloat(v.dtype))) : undefined;
+    inferShapes(g, { inputShapes: { [x.name]: shape }, fold: true, keep });
     const logits = g.outputs[0]!;
     if (logits.rank !== 2) throw new UserError(`${spec.name}: the model's first output '${logits.name}' must be logits [N, classes]; it is ${JSON.stringify(logits.shape)}`);
     taps = tapsOf(spec, g);
   } else if (o.tapsFor?.has(spec.name)) taps = probeTaps(spec);
   if (taps) taps = materializeViews(g, taps);
-  if (o.mode === 'infer' || !spec.trainable) toInferenceBatchNorm(g);
-  const learned = spec.trainable ? classifyInitializers(g) : { params: [], buffers: [] };
+  if (o.mode === 'infer' || !spec.trainable) toInferenceForm(g);
+  const learned = spec.trainable ? classifyInitializers(g, new Set(spec.model.graph.initializers.map((v) => v.name))) : { params: [], buffers: [] };
   const frozen = spec.frozen ?? (() => false);
   const params = learned.params.filter((v) => !frozen(v.name));
   const buffers = learned.buffers.filter((v) => !frozen(v.name));

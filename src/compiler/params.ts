@@ -7,23 +7,32 @@ const WEIGHT_SLOTS: Record<string, number[]> = {
   InstanceNormalization: [1, 2], LayerNormalization: [1, 2],
 };
 
+// Ops that only re-lay a tensor out: a weight read through them (a Linear's weight transposed for a MatMul, a GroupNorm
+// scale unsqueezed for its Mul, a class token expanded or padded into the token sequence) is still that weight.
+const VIEW_OPS = new Set(['Transpose', 'Reshape', 'Unsqueeze', 'Squeeze', 'Expand', 'Identity', 'Flatten', 'Pad']);
+
+// Whether a value (an initializer, or a view of one) is read as a learned weight: a weight slot, or an operand of an
+// element-wise Add/Mul (biases, layer scales, position embeddings) or Concat (class tokens) that is not a scalar and not
+// one of the exporter's anonymous constants (`onnx::…`).
+function readAsWeight(v: Value, init: Value, depth = 0): boolean {
+  return v.uses.some(({ node: n, index: i }) => {
+    if (n.domain !== '') return false;
+    if ((WEIGHT_SLOTS[n.opType] ?? []).includes(i)) return true;
+    if (['Add', 'Mul', 'Concat'].includes(n.opType)) return init.constant!.size > 1 && !init.name.startsWith('onnx::');
+    return VIEW_OPS.has(n.opType) && i === 0 && depth < 4 && readAsWeight(n.outputs[0]!, init, depth + 1);
+  });
+}
+
 // The float initializers a network learns (weights) and the ones it only updates (BatchNorm running statistics).
-export function classifyInitializers(g: Graph): { params: Value[]; buffers: Value[] } {
-  const params = new Set<Value>();
+// `stored`: names of the model file's own initializers, so Constant nodes that shape inference folded (torch's unit
+// scale of the InstanceNormalization inside a GroupNorm export) are never taken for weights.
+export function classifyInitializers(g: Graph, stored?: ReadonlySet<string>): { params: Value[]; buffers: Value[] } {
   const buffers = new Set<Value>();
   for (const n of g.nodes) {
-    if (n.domain !== '') continue;
-    if (n.opType === 'BatchNormalization') {
-      for (const i of [3, 4]) if (n.inputs[i]?.constant) buffers.add(n.inputs[i]!);
-    }
-    const slots = WEIGHT_SLOTS[n.opType] ?? [];
-    n.inputs.forEach((v, i) => {
-      if (!v?.constant || !isFloat(v.dtype) || !g.initializers.includes(v)) return;
-      const learned = slots.includes(i) || ((n.opType === 'Add' || n.opType === 'Mul') && v.constant.size > 1 && !v.name.startsWith('onnx::'));
-      if (learned) params.add(v);
-    });
+    if (n.domain !== '' || n.opType !== 'BatchNormalization') continue;
+    for (const i of [3, 4]) if (n.inputs[i]?.constant) buffers.add(n.inputs[i]!);
   }
-  for (const b of buffers) params.delete(b);
+  const params = new Set(g.initializers.filter((v) => v.constant && isFloat(v.dtype) && !buffers.has(v) && (!stored || stored.has(v.name)) && readAsWeight(v, v)));
   const order = (s: Set<Value>) => g.initializers.filter((v) => s.has(v));
   return { params: order(params), buffers: order(buffers) };
 }

@@ -1,3 +1,4 @@
+import { toInferenceForm } from '../compiler/inferenceForm.js';
 import type { Graph, Node, Value } from '../ir/graph.js';
 import { Model } from '../ir/model.js';
 import { eliminateDeadCode } from '../ir/passes/dce.js';
@@ -109,6 +110,7 @@ function isTraining(n: Node): boolean {
 export function cleanInferenceGraph(model: Model): { model: Model; report: CleanReport } {
   const g = model.graph;
   const before = g.nodes.length;
+  toInferenceForm(g);
   topoSort(g);
   const foldedBatchNorms = foldBatchNorms(g);
   removeNoOps(g);

@@ -1,7 +1,7 @@
 import { countParameters } from '../analysis/params.js';
 import type { Model } from '../ir/model.js';
 import { messageOf, UserError } from '../util/errors.js';
-import { buildZooModel, ZOO, ZOO_METADATA_KEY } from '../zoo/index.js';
+import { buildZooModel, findZooEntry, ZOO, ZOO_METADATA_KEY } from '../zoo/index.js';
 import { deriveStudent } from '../models/student.js';
 
 // One student `compress` could train: a zoo architecture built for the teacher's input and classes, or slim:<r>.
@@ -27,8 +27,9 @@ export interface StudentChoice {
 // starts from its own (importance-ranked) filters, so it has the least to learn; a student of the teacher's own
 // family matches its stage structure, which feature terms rely on; plain and residual conv nets are the students of
 // RepDistiller's benchmarks (arXiv 1910.10699) that gain most from KD; VGG has no residuals and trains slowly; the
-// depthwise/grouped families (MobileNetV2, ShuffleNet) need long schedules and run slowest per image on CPU.
-const FAMILY_RANK: Record<string, number> = { slim: 0, teacher: 1, cnn: 2, resnet: 2, wrn: 2, vgg: 3, mobilenetv2: 4, shufflenetv1: 4, shufflenetv2: 4 };
+// depthwise/grouped families (MobileNetV2, ShuffleNet, ConvNeXt) need long schedules and run slowest per image on CPU;
+// a ViT from scratch needs the longest schedules and strong augmentation (DeiT, arXiv 2012.12877).
+const FAMILY_RANK: Record<string, number> = { slim: 0, teacher: 1, cnn: 2, resnet: 2, wrn: 2, vgg: 3, mobilenetv2: 4, shufflenetv1: 4, shufflenetv2: 4, convnext: 4, vit: 5 };
 const rank = (c: StudentCandidate, teacherFamily: string | undefined) => (c.family === teacherFamily ? FAMILY_RANK.teacher! : FAMILY_RANK[c.family] ?? 3);
 
 // A candidate within this fraction of the largest one under the budget counts as "as large"; the preferred family
@@ -44,7 +45,7 @@ function teacherFamily(teacher: Model): string | undefined {
   if (!meta) return undefined;
   try {
     const name = (JSON.parse(meta) as { name?: string }).name;
-    return name ? ZOO.get(name)?.family : undefined;
+    return name ? findZooEntry(name)?.family : undefined;
   } catch {
     return undefined;
   }

@@ -1,6 +1,6 @@
 import { Model } from '../ir/model.js';
 import { Tensor } from '../ir/tensor.js';
-import { toInferenceBatchNorm } from '../compiler/params.js';
+import { toInferenceForm } from '../compiler/inferenceForm.js';
 import { copyGraph } from '../compiler/graphs.js';
 import type { TensorData } from '../runtime/tensor.js';
 
@@ -8,7 +8,7 @@ import type { TensorData } from '../runtime/tensor.js';
 // preprocessing (normalisation, input size, crop) in metadata so predictions map to names from raw images.
 export function exportTrained(model: Model, state: Record<string, TensorData>, classes: string[], preprocess?: unknown): Model {
   const g = copyGraph(model);
-  toInferenceBatchNorm(g);
+  toInferenceForm(g);
   for (const v of g.initializers) {
     const t = state[v.name];
     if (t) v.constant = new Tensor('float32', t.dims, t.data as Float32Array);

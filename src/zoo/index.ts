@@ -17,9 +17,17 @@ export function canonicalZooName(name: string): string {
   return name.trim().toLowerCase().replace(/_/g, '-').replace(/^(vgg\d+)-bn$/, '$1');
 }
 
+// A zoo entry by name (RepDistiller spellings, `<family>-p<N>` patch variants), or undefined.
+export function findZooEntry(name: string): ZooEntry | undefined {
+  const canonical = canonicalZooName(name);
+  const patched = /^(.+)-p([1-9]\d*)$/.exec(canonical);
+  const base = patched ? ZOO.get(patched[1]!) : undefined;
+  return ZOO.get(canonical) ?? (base?.withPatch ? base.withPatch(Number(patched![2])) : undefined);
+}
+
 // Look a zoo entry up by name, or throw a UserError listing the zoo.
 export function zooEntry(name: string): ZooEntry {
-  const e = ZOO.get(canonicalZooName(name));
+  const e = findZooEntry(name);
   if (!e) throw new UserError(`unknown zoo model '${name}'; choose one of ${[...ZOO.keys()].join(', ')}`);
   return e;
 }

@@ -18,6 +18,8 @@ export interface ZooEntry {
   build: (opts: ZooOptions) => Model;
   // The same architecture with every layer twice as wide (information-flow KD's proxy teacher, methods.md §6(a)).
   widen?: () => ZooEntry;
+  // The same architecture with another patch size (`vit-tiny-p8`): families whose patch is a free parameter.
+  withPatch?: (patch: number) => ZooEntry;
 }
 
 // Tap names every zoo model exposes (methods.md §1.1); `f4` may equal `embedding` (ResNet, WRN, ShuffleNet).

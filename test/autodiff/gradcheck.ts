@@ -37,6 +37,8 @@ export interface CheckCase {
   lower?: (g: Graph) => void;
   // Values marked stop-gradient while `build` runs (a term's own sg(·)); filled by build, read by the backward pass.
   stopGradient?: Set<Value>;
+  // Opset of the checked graph (18 unless an op's semantics need another, e.g. GroupNormalization-21).
+  opset?: number;
 }
 
 export interface CheckResult {
@@ -61,7 +63,7 @@ export async function gradcheck(c: CheckCase, rt?: Runtime): Promise<CheckResult
   const grads = backward(g, { loss, wrt, ...(c.stopGradient ? { stopGradient: c.stopGradient } : {}) });
   g.outputs = [b.identity(loss, 'loss'), ...wrt.map((w) => b.identity(grads.get(w) ?? b.op.Mul!([w, 0]), `grad_${w.name}`))];
   c.lower?.(g);
-  const bytes = serializeModel(newModel(g, 18)).onnx;
+  const bytes = serializeModel(newModel(g, c.opset ?? 18)).onnx;
   const own = !rt;
   const runtime = rt ?? new Runtime({ threads: 1 });
   try {

@@ -1,6 +1,6 @@
 import { UserError } from '../../util/errors.js';
 import { isFloat } from '../dtype.js';
-import type { Graph, Node, Shape } from '../graph.js';
+import type { Graph, Node, Shape, Value } from '../graph.js';
 import { SHAPE_RULES } from '../shapes/index.js';
 import { foldNode } from './fold.js';
 import { topoSort } from './toposort.js';
@@ -10,6 +10,9 @@ export interface InferOptions {
   inputShapes?: Record<string, number[]>;
   // Replace folded shape arithmetic by initializers (removes Shape/Gather/Concat chains).
   fold?: boolean;
+  // Values never folded through (a trainable network's weights: a GroupNorm scale read through Unsqueeze must stay
+  // that weight, not become a new constant the optimiser cannot see).
+  keep?: ReadonlySet<Value>;
 }
 
 // Infer a static type for every value (and fold shape arithmetic into constants). Returns whether the graph changed.
@@ -32,7 +35,7 @@ export function inferShapes(g: Graph, opts: InferOptions = {}): boolean {
           else if (t && !o.type) o.type = t;
         });
       }
-      const folded = modelProblem(node, () => foldNode(node));
+      const folded = opts.keep && node.inputs.some((v) => v && opts.keep!.has(v)) ? undefined : modelProblem(node, () => foldNode(node));
       if (folded) {
         node.outputs.forEach((o, i) => {
           o.constant = folded[i];

@@ -107,6 +107,7 @@ export const convRules: Record<string, ShapeRule> = {
     return out;
   },
   InstanceNormalization: (n) => [like(n, 0, staticShape(n, 0))],
+  GroupNormalization: (n) => [like(n, 0, staticShape(n, 0))],
   LayerNormalization: (n) => [like(n, 0, staticShape(n, 0))],
   LRN: (n) => [like(n, 0, staticShape(n, 0))],
 };

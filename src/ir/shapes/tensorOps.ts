@@ -198,6 +198,7 @@ export const tensorRules: Record<string, ShapeRule> = {
     const dtype: ValueType['dtype'] = a?.kind === 'tensor' ? a.value.dtype : 'float32';
     return [{ dtype, ...(shape ? { shape } : {}) }];
   },
+  ScatterND: (n) => [like(n, 0, staticShape(n, 0))],
   Expand: (n) => {
     const x = staticShape(n, 0);
     const s = constInts(n, 1);
