@@ -28,7 +28,7 @@ export interface EvalReport {
   parameters: number;
   macs: number;
   input: [number, number, number];
-  runtime: { engine: 'onnxruntime-node'; version: string; threads: number };
+  runtime: { engine: 'onnxruntime-node'; version: string; threads: number; device: string };
 }
 
 // Options of an evaluation; `batches` are the latency batch sizes (default 1 and 32).
@@ -38,6 +38,8 @@ export interface EvalOptions {
   limit?: number;
   batchSize?: number;
   threads?: number;
+  // onnxruntime-node device(s) for accuracy and latency (a --device spec; default cpu).
+  device?: string;
   latencyBatches?: number[];
   runs?: number;
   // The training run's hold-out, for data without a validation split.
@@ -65,7 +67,9 @@ export async function evaluateModel(path: string, o: EvalOptions, ctx: CliContex
   const bytes = serializeModel(model).onnx;
   const threads = o.threads ?? 1;
   const inputType = info.inputType === 'float16' ? 'float16' as const : undefined;
-  const runner = await openRunner('node', bytes, { threads, ...(inputType ? { inputType } : {}) });
+  const device = o.device ? { device: o.device } : {};
+  const runner = await openRunner('node', bytes, { threads, ...(inputType ? { inputType } : {}), ...device });
+  const ranOn = runner.device;
   const meter = new AccuracyMeter(info.classes);
   const total = Math.min(o.limit ?? Infinity, data.val.size);
   const bar = new StageBar(!ctx.json);
@@ -82,13 +86,13 @@ export async function evaluateModel(path: string, o: EvalOptions, ctx: CliContex
   }
   const latency: LatencyReport[] = [];
   for (const batch of o.latencyBatches ?? [1, 32]) {
-    latency.push(await measureLatency(bytes, info.input, { batch, threads, runs: o.runs ?? 30, ...(inputType ? { inputType } : {}) }));
+    latency.push(await measureLatency(bytes, info.input, { batch, threads, runs: o.runs ?? 30, ...(inputType ? { inputType } : {}), ...device }));
   }
   const shaped = parseModel(bytes, path).graph;
   inferShapes(shaped, { inputShapes: { [info.inputName]: [1, ...info.input] } });
   return {
     model: path, data: data.description, classes: data.classes, accuracy: meter.report(), latency,
     sizeBytes: sizeOnDisk(path), parameters: countParameters(shaped).count, macs: countMacs(shaped).total,
-    input: info.input, runtime: { engine: 'onnxruntime-node', version: engineVersions().node, threads },
+    input: info.input, runtime: { engine: 'onnxruntime-node', version: engineVersions().node, threads, device: ranOn },
   };
 }

@@ -19,8 +19,8 @@ export function percentile(sorted: number[], q: number): number {
 
 // Time a model in onnxruntime-node on this thread at a batch size: `warmup` untimed runs, then `runs` timed ones on
 // the same input (random normal-ish pixels; a CNN's cost does not depend on the values).
-export async function measureLatency(bytes: Uint8Array, input: [number, number, number], o: { batch: number; threads: number; runs?: number; warmup?: number; inputType?: DType }): Promise<LatencyReport> {
-  const runner = await openRunner('node', bytes, { threads: o.threads, ...(o.inputType ? { inputType: o.inputType } : {}) });
+export async function measureLatency(bytes: Uint8Array, input: [number, number, number], o: { batch: number; threads: number; runs?: number; warmup?: number; inputType?: DType; device?: string }): Promise<LatencyReport> {
+  const runner = await openRunner('node', bytes, { threads: o.threads, ...(o.inputType ? { inputType: o.inputType } : {}), ...(o.device ? { device: o.device } : {}) });
   try {
     const dims = [o.batch, ...input];
     const x = new Float32Array(dims.reduce((a, b) => a * b, 1));
