@@ -1,0 +1,112 @@
+// `onnx-distill serve` in a real browser: headless Debian chromium (driven by playwright-core) opens the page, picks
+// the teacher file and an image folder as a user would, reports its WebGPU adapter (or none), trains 20 steps on a fixed
+// batch with onnxruntime-web (wasm), which must equal onnxruntime-node's 20 steps of the same artifacts within 1e-5
+// relative, then downloads the fp32 student the project's exporter wrote, whose logits in the tab must be within 1e-4
+// of onnxruntime-node's. Skipped, with the reason printed, where chromium is not installed.
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import * as ort from 'onnxruntime-node';
+import { exportSplit } from '../../scripts/export-fashion-mnist-png.js';
+import { startServer } from '../../src/cli/serve/server.js';
+import { openIdx } from '../../src/data/sources/idx.js';
+import type { MemoryImages } from '../../src/data/types.js';
+import type { ArtifactContract } from '../../src/train/artifacts.js';
+import { FIXTURES } from './helpers.js';
+
+const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
+const root = mkdtempSync(join(tmpdir(), 'od-serve-'));
+after(() => rmSync(root, { recursive: true, force: true }));
+
+interface Fixed { losses: number[]; x: number[]; labels: number[]; job: string; backend: string }
+
+// onnxruntime-node's run of the same artifacts: initial state, then `steps` steps on the page's batch, as contract.json says.
+async function nodeSteps(dir: string, f: Fixed, steps: number): Promise<number[]> {
+  const c = JSON.parse(readFileSync(join(dir, 'contract.json'), 'utf8')) as ArtifactContract;
+  const init = await ort.InferenceSession.create(join(dir, c.initialState.file));
+  const state: Record<string, ort.Tensor> = { ...(await init.run({})) };
+  for (const z of c.initialState.zeroSlots) state[z.name] = new ort.Tensor('float32', new Float32Array(z.shape.reduce((a, b) => a * b, 1)), z.shape);
+  const step = await ort.InferenceSession.create(join(dir, c.step.file), { executionProviders: ['cpu'] });
+  const [B, K] = c.step.labels.shape as [number, number];
+  const onehot = new Float32Array(B * K);
+  f.labels.forEach((y, i) => { onehot[i * K + y] = 1; });
+  const scalar = (v: number) => new ort.Tensor('float32', Float32Array.of(v), []);
+  const losses: number[] = [];
+  for (let k = 0; k < steps; k++) {
+    const feeds: Record<string, ort.Tensor> = {
+      ...state, [c.step.image.input]: new ort.Tensor('float32', Float32Array.from(f.x), c.step.image.shape), [c.step.labels.input]: new ort.Tensor('float32', onehot, [B, K]),
+      [c.step.lr.input]: scalar(c.step.lr.perStep[Math.min(k, c.step.lr.perStep.length - 1)]!),
+    };
+    for (const w of c.step.termWeights) feeds[w.input] = scalar(w.perEpoch[0]!);
+    const out = await step.run(Object.fromEntries(step.inputNames.map((n) => [n, feeds[n]!])));
+    for (const [o, i] of Object.entries(c.step.carry)) state[i] = out[o]!;
+    losses.push((out[c.step.report.loss]!.data as Float32Array)[0]!);
+  }
+  return losses;
+}
+
+test('serve: the page trains 20 steps equal to onnxruntime-node, downloads an fp32 student equal to node\'s, reports its WebGPU adapter', { timeout: 170_000 }, async (t) => {
+  if (!existsSync(CHROMIUM)) return t.skip(`no chromium at ${CHROMIUM} (Debian's chromium package; CHROMIUM= to point elsewhere)`);
+  const started = performance.now();
+  const { chromium } = await import('playwright-core');
+  const images = join(root, 'images');
+  const idx = openIdx(new URL('../../models/fashion-mnist-subset', import.meta.url).pathname);
+  await exportSplit(idx.train as MemoryImages, idx.classes, join(images, 'train'), 64);
+  await exportSplit(idx.val as MemoryImages, idx.classes, join(images, 'val'), 32);
+  const server = await startServer({ port: 0, host: '127.0.0.1' });
+  const browser = await chromium.launchPersistentContext(mkdtempSync(join(root, 'profile-')), {
+    executablePath: CHROMIUM, headless: true, acceptDownloads: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--enable-unsafe-webgpu'],
+  });
+  try {
+    const page = await browser.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(`${server.url}?student=zoo:cnn-tiny&method=kd&batch=16&epochs=5`);
+    await page.waitForFunction(() => (window as unknown as { onnxDistill?: { ready?: boolean } }).onnxDistill?.ready, null, { timeout: 30_000 });
+    assert.match(await page.textContent('#privacy') ?? '', /Nothing leaves this machine/);
+    const adapter = await page.textContent('#adapter');
+    assert.ok(adapter && adapter !== 'probing…', `the page reports no adapter verdict: ${adapter}`);
+    t.diagnostic(`WebGPU adapter in headless chromium: ${adapter}`);
+    await page.setInputFiles('#teacher', join(FIXTURES, 'small_resnet_eval.onnx'));
+    await page.setInputFiles('#images', images);
+    await page.waitForFunction(() => !(document.getElementById('train') as HTMLButtonElement).disabled, null, { timeout: 60_000 });
+    assert.match(await page.textContent('#status') ?? '', /64 training and 32 validation images in 10 classes/);
+
+    const f = await page.evaluate(() => (window as unknown as { onnxDistill: { fixedBatch(n: number, ep: string): Promise<Fixed> } }).onnxDistill.fixedBatch(20, 'wasm'));
+    assert.match(f.backend, /^wasm/);
+    const want = await nodeSteps(join(server.jobs.root, f.job), f, 20);
+    assert.equal(f.losses.length, 20);
+    let worstStep = 0;
+    for (let k = 0; k < 20; k++) {
+      const rel = Math.abs(f.losses[k]! - want[k]!) / Math.abs(want[k]!);
+      worstStep = Math.max(worstStep, rel);
+      assert.ok(rel <= 1e-5, `step ${k + 1}: onnxruntime-web ${f.losses[k]}, onnxruntime-node ${want[k]} (${rel.toExponential(2)} relative)`);
+    }
+    t.diagnostic(`20 wasm steps vs onnxruntime-node: worst loss ${worstStep.toExponential(2)} relative`);
+    assert.ok(want[19]! < want[0]!, `20 steps on one batch did not lower the loss (${want[0]} -> ${want[19]})`);
+
+    const [download, exported] = await Promise.all([
+      page.waitForEvent('download', { timeout: 90_000 }),
+      page.evaluate(() => (window as unknown as { onnxDistill: { exportStudent(f: string): Promise<{ verification: { passed: boolean }; first: { x: number[]; dims: number[]; logits: number[] } }> } })
+        .onnxDistill.exportStudent('fp32').then((e) => ({ passed: e.verification.passed, first: e.first }))),
+    ]);
+    assert.equal(download.suggestedFilename(), 'student.fp32.onnx');
+    assert.ok(exported.passed, 'the fp32 export failed its verification');
+    const bytes = readFileSync(await download.path());
+    const s = await ort.InferenceSession.create(bytes);
+    const out = await s.run({ [s.inputNames[0]!]: new ort.Tensor('float32', Float32Array.from(exported.first.x), exported.first.dims) });
+    const node = out[s.outputNames[0]!]!.data as Float32Array;
+    assert.equal(node.length, exported.first.logits.length);
+    const worst = Math.max(...exported.first.logits.map((v, i) => Math.abs(v - node[i]!)));
+    assert.ok(worst <= 1e-4, `the downloaded student's logits in the tab differ from onnxruntime-node's by ${worst}`);
+    t.diagnostic(`exported fp32 student, tab (wasm) vs onnxruntime-node: max |Δlogit| ${worst.toExponential(2)}`);
+    assert.deepEqual(errors, []);
+    t.diagnostic(`browser test took ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  } finally {
+    await browser.close();
+    await server.close();
+  }
+});
