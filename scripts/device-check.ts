@@ -190,7 +190,7 @@ if (!process.argv.includes('--no-markdown')) {
   const lines = [
     '## Device check (`npm run device-check`)', '',
     `Taken ${result.date.slice(0, 16)} UTC: ${result.machine.cpu}, ${threads} cores (load ${load}), ${hasGpu ? gpus.map((g) => `${g.name}, driver ${g.driver}`).join('; ') : 'no GPU'}; Node ${process.version}, onnxruntime-node ${result.versions.node}.`, '',
-    `Providers: ${providers.map((p) => `${p.device} ${p.loads ? 'loads' : `does not load (${(p.reason ?? '').slice(0, 120)})`}`).join('; ')}.`, '',
+    `Providers: ${providers.map((p) => `${p.device} ${p.loads ? 'loads' : `does not load (${(p.reason ?? '').replace(/^.*was false\.\s*/, '').slice(0, 160)})`}`).join('; ')}.`, '',
     ...(checks.length ? ['| step | device | batch | equal to CPU (tol. ' + TOLERANCE + ') | step ms (device / CPU) | speed-up |', '|---|---|---|---|---|---|',
       ...checks.map((c) => `| ${c.kind} | ${c.device} | ${c.batch ?? '-'} | ${c.error ? `failed: ${String(c.error).slice(0, 80)}` : c.skipped ? String(c.skipped) : `${c.equal ? 'yes' : 'NO'} (${(c.worstRelative as number).toExponential(1)})`} | ${c.stepS ? `${((c.stepS as number) * 1000).toFixed(1)} / ${((c.cpuStepS as number) * 1000).toFixed(1)}` : '-'} | ${c.speedup ? `${(c.speedup as number).toFixed(2)}x` : '-'} |`), '']
       : ['No non-CPU provider loaded: nothing to compare.', '']),

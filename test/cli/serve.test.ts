@@ -110,3 +110,29 @@ test('serve: the page trains 20 steps equal to onnxruntime-node, downloads an fp
     await server.close();
   }
 });
+
+test('serve: a bad --port is a usage error (exit 2) naming the option', async () => {
+  const { cli } = await import('./helpers.js');
+  const r = await cli(['serve', '--port', '70000']);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /--port: '70000' is not a TCP port/);
+});
+
+test('serve: the API refuses a compile for an unknown teacher and a file outside a job, with a message', async () => {
+  const server = await startServer({ port: 0, host: '127.0.0.1' });
+  try {
+    const compile = await fetch(`${server.url}api/compile`, { method: 'POST', body: JSON.stringify({ teacher: 't99', student: 'zoo:cnn', method: 'kd', epochs: 1, batchSize: 8, classes: ['a', 'b'], trainSize: 16, mean: [0.5], std: [0.5] }) });
+    assert.equal(compile.status, 400);
+    assert.match(((await compile.json()) as { error: string }).error, /teacher 't99'/);
+    const escape = await fetch(`${server.url}api/job/j1/..%2F..%2Fetc%2Fpasswd`);
+    assert.equal(escape.status, 400);
+    const page = await fetch(server.url);
+    assert.equal(page.headers.get('cross-origin-embedder-policy'), 'require-corp');
+    assert.equal(page.headers.get('cross-origin-opener-policy'), 'same-origin');
+    assert.match(await page.text(), /Nothing leaves this machine/);
+    const outside = await fetch(`${server.url}..%2Fpackage.json`);
+    assert.equal(outside.status, 404);
+  } finally {
+    await server.close();
+  }
+});

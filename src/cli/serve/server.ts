@@ -47,7 +47,7 @@ function staticFile(res: ServerResponse, root: string, rel: string): void {
 async function api(jobs: Jobs, req: IncomingMessage, res: ServerResponse, path: string[]): Promise<void> {
   const [what, a, b] = path;
   if (req.method === 'GET' && what === 'info') {
-    return json(res, { zoo: [...ZOO.keys()], methods: [...METHODS.values()].filter((m) => !m.stages && m.teacher !== 'trainable' && m.minStudents <= 1).map((m) => m.name), formats: FORMATS.filter((f) => f !== 'fp16') });
+    return json(res, { zoo: [...ZOO.keys()], methods: [...METHODS.values()].filter((m) => !m.stages && !m.networks && m.teacher !== 'trainable' && m.minStudents <= 1).map((m) => m.name), formats: FORMATS.filter((f) => f !== 'fp16') });
   }
   if (req.method === 'POST' && what === 'teacher') return json(res, jobs.teacher(await body(req)));
   if (req.method === 'POST' && what === 'compile') return json(res, await jobs.compile(JSON.parse(Buffer.from(await body(req)).toString('utf8')) as CompileRequest));
