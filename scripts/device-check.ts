@@ -131,6 +131,7 @@ async function subsetFolder(): Promise<string> {
 // The whole check stays under 8 minutes whatever hangs (a driver, a compile).
 setTimeout(() => { process.stderr.write(`device check: still running after ${budgetS} s; stopped\n`); process.exit(1); }, budgetS * 1000).unref();
 const gpus = nvidiaGpus();
+const swiftshader = /swiftshader/i.test(process.env.VK_ICD_FILENAMES ?? '');
 const hasGpu = gpus.length > 0;
 const say = (s: string) => process.stdout.write(`${s}\n`);
 say(hasGpu ? `GPU: ${gpus.map((g) => `${g.name} (driver ${g.driver}, ${g.memory})`).join('; ')}` : 'no NVIDIA GPU here (nvidia-smi absent or lists none): providers are listed and checked for equality, nothing is timed');
@@ -190,6 +191,7 @@ if (!process.argv.includes('--no-markdown')) {
   const lines = [
     '## Device check (`npm run device-check`)', '',
     `Taken ${result.date.slice(0, 16)} UTC: ${result.machine.cpu}, ${threads} cores (load ${load}), ${hasGpu ? gpus.map((g) => `${g.name}, driver ${g.driver}`).join('; ') : 'no GPU'}; Node ${process.version}, onnxruntime-node ${result.versions.node}.`, '',
+    `Command: \`${process.env.VK_ICD_FILENAMES ? `VK_ICD_FILENAMES=${process.env.VK_ICD_FILENAMES} ` : ''}${process.env.LD_LIBRARY_PATH ? `LD_LIBRARY_PATH=${process.env.LD_LIBRARY_PATH} ` : ''}npm run device-check\`${swiftshader ? ' (WebGPU on the SwiftShader Vulkan driver: a CPU, so nothing about GPU speed)' : ''}.`, '',
     `Providers: ${providers.map((p) => `${p.device} ${p.loads ? 'loads' : `does not load (${(p.reason ?? '').replace(/^.*was false\.\s*/, '').slice(0, 160)})`}`).join('; ')}.`, '',
     ...(checks.length ? ['| step | device | batch | equal to CPU (tol. ' + TOLERANCE + ') | step ms (device / CPU) | speed-up |', '|---|---|---|---|---|---|',
       ...checks.map((c) => `| ${c.kind} | ${c.device} | ${c.batch ?? '-'} | ${c.error ? `failed: ${String(c.error).slice(0, 80)}` : c.skipped ? String(c.skipped) : `${c.equal ? 'yes' : 'NO'} (${(c.worstRelative as number).toExponential(1)})`} | ${c.stepS ? `${((c.stepS as number) * 1000).toFixed(1)} / ${((c.cpuStepS as number) * 1000).toFixed(1)}` : '-'} | ${c.speedup ? `${(c.speedup as number).toFixed(2)}x` : '-'} |`), '']
