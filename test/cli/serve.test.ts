@@ -118,7 +118,7 @@ test('serve: a bad --port is a usage error (exit 2) naming the option', async ()
   assert.match(r.stderr, /--port: '70000' is not a TCP port/);
 });
 
-test('serve: the API refuses a compile for an unknown teacher and a file outside a job, with a message', async () => {
+test('serve API: COOP/COEP page, unknown teacher, paths outside a job, a slim: student compiled from an uploaded teacher, a class-count mismatch', async () => {
   const server = await startServer({ port: 0, host: '127.0.0.1' });
   try {
     const compile = await fetch(`${server.url}api/compile`, { method: 'POST', body: JSON.stringify({ teacher: 't99', student: 'zoo:cnn', method: 'kd', epochs: 1, batchSize: 8, classes: ['a', 'b'], trainSize: 16, mean: [0.5], std: [0.5] }) });
@@ -132,6 +132,19 @@ test('serve: the API refuses a compile for an unknown teacher and a file outside
     assert.match(await page.text(), /Nothing leaves this machine/);
     const outside = await fetch(`${server.url}..%2Fpackage.json`);
     assert.equal(outside.status, 404);
+    // A slim: student of an uploaded teacher compiles to the same artifacts `compile` writes, plus the WebGPU step.
+    const teacher = await (await fetch(`${server.url}api/teacher`, { method: 'POST', body: readFileSync(join(FIXTURES, 'small_resnet_eval.onnx')) })).json() as { id: string; input: number[]; classes: number };
+    assert.deepEqual([teacher.input, teacher.classes], [[1, 28, 28], 10]);
+    const classes = Array.from({ length: 10 }, (_, i) => `c${i}`);
+    const slim = await fetch(`${server.url}api/compile`, { method: 'POST', body: JSON.stringify({ teacher: teacher.id, student: 'slim:0.5', method: 'kd', epochs: 2, batchSize: 8, classes, trainSize: 40, mean: [0.3], std: [0.35] }) });
+    assert.equal(slim.status, 200, await slim.clone().text());
+    const job = await slim.json() as { job: string; contract: ArtifactContract; files: Record<string, string> };
+    assert.deepEqual(job.contract.step.image.shape, [8, 1, 28, 28]);
+    assert.equal(job.contract.step.lr.perStep.length, 10);
+    assert.deepEqual(job.contract.preprocess, { input: [1, 28, 28], mean: [0.3], std: [0.35], statsFrom: 'data', cropFraction: 1 });
+    for (const f of Object.values(job.files)) assert.equal((await fetch(`${server.url}api/job/${job.job}/${f}`)).status, 200, f);
+    const mismatch = await fetch(`${server.url}api/compile`, { method: 'POST', body: JSON.stringify({ teacher: teacher.id, student: 'zoo:cnn', method: 'kd', epochs: 1, batchSize: 8, classes: ['a', 'b'], trainSize: 40, mean: [0.3], std: [0.35] }) });
+    assert.match(((await mismatch.json()) as { error: string }).error, /predicts 10 classes but the image folder has 2/);
   } finally {
     await server.close();
   }
