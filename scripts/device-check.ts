@@ -92,14 +92,17 @@ async function runStep(device: string, step: CompiledStep, batch: number, timed:
   }
 }
 
-// Largest |device − cpu| over the loss and every updated tensor, relative to each tensor's largest |cpu| value.
+// Largest |device − cpu| over the loss and every updated tensor, relative to each tensor's largest |cpu| value (at least
+// SCALE_FLOOR: a tensor that stays near 0, such as a zero-initialised conv bias before BatchNorm whose gradient is 0 up
+// to rounding, is judged in absolute terms).
+const SCALE_FLOOR = 1e-3;
 function worstRelative(cpu: Record<string, TensorData>, dev: Record<string, TensorData>): { worst: number; at: string } {
   let worst = 0, at = '';
   for (const [name, t] of Object.entries(cpu)) {
     const a = t.data as Float32Array, b = dev[name]!.data as Float32Array;
     let scale = 0, d = 0;
     for (let i = 0; i < a.length; i++) { scale = Math.max(scale, Math.abs(a[i]!)); d = Math.max(d, Math.abs(a[i]! - b[i]!)); }
-    const r = Number.isNaN(d) ? Infinity : d / (scale || 1);
+    const r = Number.isNaN(d) ? Infinity : d / Math.max(scale, SCALE_FLOOR);
     if (r > worst) { worst = r; at = name; }
   }
   return { worst, at };

@@ -48,7 +48,8 @@ function worst(a: Record<string, TensorData>, b: Record<string, TensorData>): st
     const x = t.data as Float32Array, y = b[k]!.data as Float32Array;
     let s = 0, d = 0;
     for (let i = 0; i < x.length; i++) { s = Math.max(s, Math.abs(x[i]!)); d = Math.max(d, Math.abs(x[i]! - y[i]!)); }
-    const r = Number.isNaN(d) ? Infinity : d / (s || 1);
+    // Relative to the tensor's scale, at least 1e-3 (a zero-initialised conv bias before BatchNorm stays at rounding noise).
+    const r = Number.isNaN(d) ? Infinity : d / Math.max(s, 1e-3);
     if (r > w) { w = r; at = k; }
   }
   return `${w.toExponential(2)} (${at})`;

@@ -64,7 +64,8 @@ function both(name: string, method: string[]): Record<'cpu' | 'webgpu', { s: Sum
 
 const rel = (a: number, b: number) => Math.abs(a - b) / Math.max(Math.abs(b), 1e-12);
 
-// Every initializer of two exported students, max |Δ| relative to the tensor's largest |value|.
+// Every initializer of two exported students, max |Δ| relative to the tensor's largest |value| (at least 1e-3, so a
+// zero-initialised bias that stays at rounding noise is judged in absolute terms).
 function weightsDelta(a: string, b: string): number {
   const ma = loadModel(a).graph, mb = loadModel(b).graph;
   let worst = 0;
@@ -75,7 +76,7 @@ function weightsDelta(a: string, b: string): number {
     const x = v.constant!.data as Float32Array, y = w.data as Float32Array;
     let scale = 0, d = 0;
     for (let i = 0; i < x.length; i++) { scale = Math.max(scale, Math.abs(x[i]!)); d = Math.max(d, Math.abs(x[i]! - y[i]!)); }
-    worst = Math.max(worst, d / (scale || 1));
+    worst = Math.max(worst, d / Math.max(scale, 1e-3));
   }
   return worst;
 }
