@@ -32,7 +32,7 @@ export interface EvalReport {
   parameters: number;
   macs: number;
   input: [number, number, number];
-  runtime: { engine: 'onnxruntime-node'; version: string; threads: number };
+  runtime: { engine: 'onnxruntime-node'; version: string; threads: number; device: string };
 }
 
 // Options of an evaluation; `batches` are the latency batch sizes (default 1 and 32).
@@ -42,6 +42,8 @@ export interface EvalOptions {
   limit?: number;
   batchSize?: number;
   threads?: number;
+  // onnxruntime-node device(s) for accuracy and latency (a --device spec; default cpu).
+  device?: string;
   latencyBatches?: number[];
   runs?: number;
   // Time budget of the timed latency runs per batch size, in seconds (they stop at `runs` or at this, whichever first).
@@ -74,7 +76,9 @@ export async function evaluateModel(path: string, o: EvalOptions, ctx: CliContex
   const bytes = serializeModel(model).onnx;
   const threads = o.threads ?? 1;
   const inputType = info.inputType === 'float16' ? 'float16' as const : undefined;
-  const runner = await openRunner('node', bytes, { threads, ...(inputType ? { inputType } : {}) });
+  const device = o.device ? { device: o.device } : {};
+  const runner = await openRunner('node', bytes, { threads, ...(inputType ? { inputType } : {}), ...device });
+  const ranOn = runner.device;
   const meter = new AccuracyMeter(info.classes);
   const total = Math.min(o.limit ?? Infinity, data.val.size);
   if (!data.labelled && o.labels === undefined) throw new UserError(`${data.description} has no labels to measure accuracy on`, 'give labelled data, or compare with the teacher (compress does)');
@@ -99,7 +103,7 @@ export async function evaluateModel(path: string, o: EvalOptions, ctx: CliContex
   try {
     for (const batch of o.latencyBatches ?? [1, 32]) {
       const onRun = (done: number, planned: number) => timing.update(`timing batch ${batch}`, done, planned);
-      latency.push(await measureLatency(bytes, info.input, { batch, threads, onRun, ...(o.runs !== undefined ? { runs: o.runs } : {}), ...(o.latencySeconds !== undefined ? { seconds: o.latencySeconds } : {}), ...(inputType ? { inputType } : {}) }));
+      latency.push(await measureLatency(bytes, info.input, { batch, threads, onRun, ...(o.runs !== undefined ? { runs: o.runs } : {}), ...(o.latencySeconds !== undefined ? { seconds: o.latencySeconds } : {}), ...(inputType ? { inputType } : {}), ...device }));
     }
   } finally {
     timing.stop();
@@ -109,6 +113,6 @@ export async function evaluateModel(path: string, o: EvalOptions, ctx: CliContex
   return {
     model: path, data: data.description, classes: data.classes, accuracy: meter.report(), predictions, latency,
     sizeBytes: sizeOnDisk(path), parameters: countParameters(shaped).count, macs: countMacs(shaped).total,
-    input: info.input, runtime: { engine: 'onnxruntime-node', version: engineVersions().node, threads },
+    input: info.input, runtime: { engine: 'onnxruntime-node', version: engineVersions().node, threads, device: ranOn },
   };
 }

@@ -27,6 +27,8 @@ export interface LatencyOptions {
   seconds?: number;
   minRuns?: number;
   inputType?: DType;
+  // The onnxruntime-node device entry to time on (default the CPU).
+  device?: string;
   // Called after each timed run (progress display).
   onRun?: (done: number, planned: number) => void;
 }
@@ -58,7 +60,7 @@ export async function timedRuns(fn: () => Promise<unknown>, runs: number, budget
 // Time a model in onnxruntime-node on this thread at a batch size: warm-up runs, then timed ones on the same input
 // (random normal-ish pixels; a CNN's cost does not depend on the values), bounded by run count and by time.
 export async function measureLatency(bytes: Uint8Array, input: [number, number, number], o: LatencyOptions): Promise<LatencyReport> {
-  const runner = await openRunner('node', bytes, { threads: o.threads, ...(o.inputType ? { inputType: o.inputType } : {}) });
+  const runner = await openRunner('node', bytes, { threads: o.threads, ...(o.inputType ? { inputType: o.inputType } : {}), ...(o.device ? { device: o.device } : {}) });
   try {
     const dims = [o.batch, ...input];
     const x = new Float32Array(dims.reduce((a, b) => a * b, 1));

@@ -32,6 +32,8 @@ export interface ExportOptions {
   verifyImages?: number;
   criteria?: VerifyCriteria;
   threads?: number;
+  // The onnxruntime-node device the export is verified on (a --device spec; default cpu); the fp32 reference runs on the CPU.
+  device?: string;
   preprocess?: PreprocessFlags;
   // The training run's hold-out, for data without a validation split.
   split?: SplitFlags;
@@ -122,7 +124,7 @@ export async function exportModel(path: string, o: ExportOptions, ctx: CliContex
   const n = wholeBatches(Math.min(o.verifyImages ?? DEFAULTS.verifyImages, data.val.size), batch, 'validation', path, info);
   const bar = new StageBar(!ctx.json);
   const verification = await verifyExport(reference, bytes, () => batchesOf(data.val, batch, n), {
-    ...(o.criteria ?? CRITERIA[o.format]), ...(o.threads ? { threads: o.threads } : {}),
+    ...(o.criteria ?? CRITERIA[o.format]), ...(o.threads ? { threads: o.threads } : {}), ...(o.device ? { device: o.device } : {}),
     ...(o.format === 'fp16' && o.io === 'fp16' ? { inputType: 'float16' as const } : {}),
     progress: (done) => bar.update('verifying in onnxruntime-node and -web', done, n),
   }).finally(() => bar.stop());

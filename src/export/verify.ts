@@ -15,6 +15,8 @@ export interface Agreement {
 // What verification measured: each engine against the fp32 model, the engines against each other, and accuracy.
 export interface Verification {
   images: number;
+  // The device onnxruntime-node ran the candidate on (cpu unless --device said otherwise).
+  nodeDevice: string;
   node: Agreement;
   web: Agreement;
   nodeVsWeb: Agreement;
@@ -69,14 +71,14 @@ export type VerifyImages = () => AsyncIterable<{ x: Float32Array; y: Int32Array;
 // same images, and judge the candidate by `criteria`. Never throws for a failed check: `passed` and `failures` say.
 export async function verifyExport(
   reference: Uint8Array, candidate: Uint8Array, images: VerifyImages,
-  o: VerifyCriteria & { inputType?: DType; threads?: number; progress?: (done: number) => void },
+  o: VerifyCriteria & { inputType?: DType; threads?: number; device?: string; progress?: (done: number) => void },
 ): Promise<Verification> {
-  const open = (e: Engine, b: Uint8Array, t?: DType) => openRunner(e, b, { ...(o.threads ? { threads: o.threads } : {}), ...(t ? { inputType: t } : {}) });
+  const open = (e: Engine, b: Uint8Array, t?: DType, device?: string) => openRunner(e, b, { ...(o.threads ? { threads: o.threads } : {}), ...(t ? { inputType: t } : {}), ...(device ? { device } : {}) });
   const runners: InferenceRunner[] = [];
   try {
     const ref = await open('node', reference);
     runners.push(ref);
-    const node = await open('node', candidate, o.inputType);
+    const node = await open('node', candidate, o.inputType, o.device);
     runners.push(node);
     const web = await open('web', candidate, o.inputType);
     runners.push(web);
@@ -99,17 +101,18 @@ export async function verifyExport(
       o.progress?.(seen);
     }
     const res = { node: cmp.node.result(), web: cmp.web.result(), nodeVsWeb: cmp.nodeVsWeb.result() };
-    const failures = judge(res, o);
+    const failures = judge(res, o, node.device);
     const acc = (c: number) => c / (seen || 1);
-    return { images: seen, ...res, top1: { fp32: acc(correct.fp32), node: acc(correct.node), web: acc(correct.web) }, passed: failures.length === 0, failures };
+    return { images: seen, nodeDevice: node.device, ...res, top1: { fp32: acc(correct.fp32), node: acc(correct.node), web: acc(correct.web) }, passed: failures.length === 0, failures };
   } finally {
     for (const r of runners) await r.close();
   }
 }
 
-function judge(res: Record<'node' | 'web' | 'nodeVsWeb', Agreement>, c: VerifyCriteria): string[] {
+function judge(res: Record<'node' | 'web' | 'nodeVsWeb', Agreement>, c: VerifyCriteria, device: string): string[] {
   const out: string[] = [];
-  const label = { node: 'onnxruntime-node vs fp32', web: 'onnxruntime-web (wasm) vs fp32', nodeVsWeb: 'onnxruntime-node vs onnxruntime-web' } as const;
+  const node = device === 'cpu' ? 'onnxruntime-node' : `onnxruntime-node (${device})`;
+  const label = { node: `${node} vs fp32`, web: 'onnxruntime-web (wasm) vs fp32', nodeVsWeb: `${node} vs onnxruntime-web` } as const;
   for (const k of ['node', 'web', 'nodeVsWeb'] as const) {
     const a = res[k];
     if (!Number.isFinite(a.maxAbsDelta)) out.push(`${label[k]}: logits are not finite (NaN or Infinity)`);

@@ -13,7 +13,7 @@ import { augmentParamsOf } from '../data/augment.js';
 import { mixing } from '../data/mix.js';
 import { defaultLrUpdate, parseSchedule } from '../train/schedule.js';
 import { compileInference } from '../compiler/inference.js';
-import { compileStep } from '../compiler/step.js';
+import { compileStep, type CompiledStep } from '../compiler/step.js';
 import { writeArtifacts, type ArtifactContract } from '../train/artifacts.js';
 import { configRunId, newRunId } from '../train/checkpoint.js';
 import { runNetworks, type RunOptions, type RunRecord } from '../train/loop.js';
@@ -24,7 +24,7 @@ import { writeFileAtomic } from '../util/fs.js';
 import { lockOutFolder } from '../util/lock.js';
 import { buildZooModel, loadTrainableModel, resolveModelSpec, teacherIO } from '../zoo/index.js';
 import { deriveStudent } from '../models/student.js';
-import { loadTrainingData } from './data.js';
+import { loadTrainingData, type TrainingData } from './data.js';
 import { checkUnlabeledRun, planLabels, teacherClasses, teacherInput } from './unlabeled.js';
 import { featureTaps } from './taps.js';
 import type { DistillOptions } from './options.js';
@@ -120,13 +120,27 @@ export async function compileDistill(options: DistillOptions & { config?: string
 
 // The step and eval graphs of one run, written as artifacts.
 function compileRun(run: RunOptions, dir: string): ArtifactContract {
+  return compileRunStep(run, dir).contract;
+}
+
+function compileRunStep(run: RunOptions, dir: string): { step: CompiledStep; contract: ArtifactContract } {
   const step = compileStep({ networks: run.networks, terms: run.terms, batch: run.batchSize, optimizer: run.optimizer, hyper: run.hyper, seed: run.seed, ...(run.pseudoLabels ? { pseudoLabels: run.pseudoLabels } : {}) });
   const ev = compileInference(run.networks.filter((n) => n.trainable), { ...(run.ensemble ? { ensemble: run.ensemble } : {}), feeders: run.networks.filter((n) => !n.trainable) });
-  return writeArtifacts(dir, run, step, { ...ev, outputs: ev.graph.outputs.map((v) => v.name) });
+  return { step, contract: writeArtifacts(dir, run, step, { ...ev, outputs: ev.graph.outputs.map((v) => v.name) }) };
+}
+
+// `compile` for data opened elsewhere (a browser page's images, decoded in the page; only their count, classes and
+// normalisation reach here): the artifacts in `dir`, and the run and step kept so the caller can export what the
+// page trains. One-stage methods only: a staged method's later stages need the earlier ones' trained weights.
+export async function compileDistillOn(options: DistillOptions, data: TrainingData, dir: string): Promise<{ run: RunOptions; step: CompiledStep; contract: ArtifactContract }> {
+  const { cfg, where } = resolveWithSource({ ...options, out: dir });
+  const { run, staged } = await prepareDistill({ ...cfg, saveArtifacts: dir }, undefined, where, data);
+  if (staged) throw new UserError(`--method ${cfg.method}: a staged method trains its stages one after another; run it with \`onnx-distill distill\``);
+  return { run, ...compileRunStep(run, dir) };
 }
 
 // Everything a distill run needs, from a resolved config: data, networks, terms, exports.
-async function prepareDistill(cfg: DistillOptions, ctx: CliContext | undefined, where: (key: string[]) => string): Promise<{ run: RunOptions; report: () => void; staged?: { stages: StageSpec[]; teacherBytes?: Uint8Array } }> {
+async function prepareDistill(cfg: DistillOptions, ctx: CliContext | undefined, where: (key: string[]) => string, opened?: TrainingData): Promise<{ run: RunOptions; report: () => void; staged?: { stages: StageSpec[]; teacherBytes?: Uint8Array } }> {
   const c = ctx ?? { json: false, verbose: false, print: () => {}, log: () => {} };
   const methods = parseMethods(cfg.method!);
   const stagedDef = methods.find((m) => m.stages);
@@ -143,7 +157,7 @@ async function prepareDistill(cfg: DistillOptions, ctx: CliContext | undefined, 
   const teacherFileModel = teacherFile ? loadTrainableModel(teacherFile) : undefined;
   const io = teacherFileModel ? teacherInput(teacherFileModel, teacherFile!, cfg.input ? parseShape(cfg.input) : undefined) : undefined;
   const pre = teacherFileModel ? teacherPreprocess(teacherFileModel) : undefined;
-  const data = await loadTrainingData(cfg.data ?? EMBEDDED_DATA, {
+  const data = opened ?? await loadTrainingData(cfg.data ?? EMBEDDED_DATA, {
     ...(cfg.input ? { input: parseShape(cfg.input) } : io ? { input: io.input } : {}), model: teacherFile ?? studentSpecs.find((s) => !s.startsWith('slim:')) ?? 'zoo:cnn',
     seed: cfg.seed!, strict: cfg.strict!, augment: cfg.augment!, ...(cfg.valSplit !== undefined ? { valSplit: cfg.valSplit } : {}),
     ...(cfg.mean ? { mean: numbers(cfg.mean, '--mean') } : pre?.mean ? { mean: pre.mean } : {}),

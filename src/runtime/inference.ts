@@ -5,6 +5,8 @@ import { pathToFileURL } from 'node:url';
 import * as ortNode from 'onnxruntime-node';
 import type { DType } from '../ir/dtype.js';
 import { fromHalfArray, halfArray } from '../ir/half.js';
+import { UserError, messageOf } from '../util/errors.js';
+import { resolveDevices, type Device } from './devices/index.js';
 
 // Which onnxruntime runs an inference session: the native Node binding, or the WebAssembly build browsers use.
 export type Engine = 'node' | 'web';
@@ -18,15 +20,19 @@ export interface Output {
 // An inference session in this thread: feed float32 images, get float32 outputs, whatever the model's io types.
 export interface InferenceRunner {
   readonly engine: Engine;
+  // The device the session runs on: a device name for node (cpu, cuda, webgpu), wasm for web.
+  readonly device: string;
   readonly inputName: string;
   readonly outputNames: string[];
   run(x: Float32Array, dims: number[], fetch?: string[]): Promise<Record<string, Output>>;
   close(): Promise<void>;
 }
 
-// The options both engines take: CPU threads (node) and the element type the model's input expects.
+// The options both engines take: CPU threads (node), the device (node: a --device spec, tried in order; default cpu)
+// and the element type the model's input expects.
 export interface RunnerOptions {
   threads?: number;
+  device?: string;
   inputType?: DType;
 }
 
@@ -52,6 +58,7 @@ export function loadWeb(): Promise<OrtLike> {
 class Runner implements InferenceRunner {
   constructor(
     readonly engine: Engine,
+    readonly device: string,
     private readonly ort: OrtLike,
     private readonly session: AnySession,
     private readonly inputType: DType,
@@ -80,15 +87,31 @@ class Runner implements InferenceRunner {
   }
 }
 
-// Open a model in onnxruntime-node (CPU, all graph optimisations, `threads` intra-op threads) or onnxruntime-web (wasm).
+// Open a model in onnxruntime-node (on `device`, default the CPU, all graph optimisations, `threads` intra-op
+// threads) or onnxruntime-web (wasm). Inference graphs need no device lowering (no MaxPool Indices output).
 export async function openRunner(engine: Engine, bytes: Uint8Array, o: RunnerOptions = {}): Promise<InferenceRunner> {
-  const ort = engine === 'node' ? ortNode : await loadWeb();
-  const session = await ort.InferenceSession.create(bytes, {
-    executionProviders: [engine === 'node' ? 'cpu' : 'wasm'],
-    graphOptimizationLevel: 'all',
-    ...(engine === 'node' && o.threads ? { intraOpNumThreads: o.threads, interOpNumThreads: 1 } : {}),
-  });
-  return new Runner(engine, ort, session, o.inputType ?? 'float32');
+  const inputType = o.inputType ?? 'float32';
+  if (engine === 'web') {
+    const ort = await loadWeb();
+    const session = await ort.InferenceSession.create(bytes, { executionProviders: ['wasm'], graphOptimizationLevel: 'all' });
+    return new Runner('web', 'wasm', ort, session, inputType);
+  }
+  const open = async (d: Device) => new Runner('node', d.name, ortNode, await ortNode.InferenceSession.create(bytes, {
+    executionProviders: d.providers({}), graphOptimizationLevel: 'all',
+    ...(o.threads ? { intraOpNumThreads: o.threads, interOpNumThreads: 1 } : {}),
+  }), inputType);
+  const devices = resolveDevices(o.device ?? 'cpu');
+  // One device: its own error, as onnxruntime words it (a model it cannot load is the caller's to explain).
+  if (devices.length === 1) return open(devices[0]!);
+  const errors: string[] = [];
+  for (const d of devices) {
+    try {
+      return await open(d);
+    } catch (err: unknown) {
+      errors.push(`  - ${d.name}: ${messageOf(err)}${d.hint?.(messageOf(err)) ?? ''}`);
+    }
+  }
+  throw new UserError(`no requested device could load the model:\n${errors.join('\n')}`);
 }
 
 // The version of each engine, for reports and benchmarks.

@@ -76,7 +76,7 @@ export class Runtime {
         this.device = d.name;
         return new Session(this, info.sid, info.inputNames, info.outputNames, d.name);
       } catch (err: unknown) {
-        errors.push(`${d.name}: ${messageOf(err)}`);
+        errors.push(`${d.name}: ${messageOf(err)}${d.hint?.(messageOf(err)) ?? ''}`);
       }
     }
     const detail = errors.map((e) => `  - ${e}`).join('\n');

@@ -36,7 +36,7 @@ function render(r: EvalReport): string[] {
     `top-1 ${pct(acc.top1)}   top-5 ${pct(acc.top5)}`,
     'per class:', ...table(r.classes.map((c, i) => [String(i), c, pct(acc.perClass[i] ?? null)])),
     ...confusion,
-    `latency (onnxruntime-node ${r.runtime.version}, ${r.runtime.threads} thread${r.runtime.threads > 1 ? 's' : ''}; ${describeLatency(r.latency)}):`,
+    `latency (onnxruntime-node ${r.runtime.version} on ${r.runtime.device}, ${r.runtime.threads} thread${r.runtime.threads > 1 ? 's' : ''}; ${describeLatency(r.latency)}):`,
     ...table(r.latency.map((l) => [`batch ${l.batch}`, `p50 ${l.p50.toFixed(3)} ms`, `p95 ${l.p95.toFixed(3)} ms`, `${((1000 * l.batch) / l.p50).toFixed(0)} img/s`])),
     `size ${bytes(r.sizeBytes)}, parameters ${grouped(r.parameters)}, MACs ${si(r.macs)} per image`,
   ];
@@ -52,6 +52,7 @@ export const command: CommandDef = {
     .option('limit', { type: 'number', describe: 'evaluate at most this many images' })
     .option('batch-size', { type: 'number', default: 64, describe: 'images per run for accuracy' })
     .option('threads', { type: 'number', default: 1, describe: 'onnxruntime-node intra-op threads (accuracy and latency)' })
+    .option('device', { type: 'string', default: 'cpu', describe: 'onnxruntime-node device for accuracy and latency: cpu | cuda | webgpu | auto (tried in priority order)' })
     .option('runs', { type: 'number', default: LATENCY_DEFAULTS.runs, describe: `timed runs per latency batch size (after ${LATENCY_DEFAULTS.warmup} warm-up runs), cut short by --latency-seconds` })
     .option('latency-seconds', { type: 'number', default: LATENCY_DEFAULTS.seconds, describe: `time budget of the timed runs per batch size: timing stops at --runs or at this, whichever comes first (at least ${LATENCY_DEFAULTS.minRuns} runs; the warm-up gets a quarter of it)` })
     .option('latency-batches', { type: 'string', default: '1,32', describe: 'batch sizes to time, comma-separated' })),
@@ -64,7 +65,7 @@ export const command: CommandDef = {
     const latencyBatches = parseNumbers(String(a['latency-batches']), '--latency-batches').map((b) => positive(b, '--latency-batches', true));
     const report = await evaluateModel(String(a.model), {
       data: String(a.data), preprocess: preprocessFlags(a), batchSize: positive(a['batch-size'], '--batch-size', true),
-      threads: positive(a.threads, '--threads', true), runs: positive(a.runs, '--runs', true), latencyBatches,
+      threads: positive(a.threads, '--threads', true), device: String(a.device), runs: positive(a.runs, '--runs', true), latencyBatches,
       latencySeconds: positive(a['latency-seconds'], '--latency-seconds'),
       ...(a.limit !== undefined ? { limit: positive(a.limit, '--limit', true) } : {}),
     }, ctx);

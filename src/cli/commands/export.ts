@@ -29,7 +29,7 @@ function render(r: ExportResult, out: string): string[] {
     ...(cal ? ['dynamic' in cal ? 'int8: dynamic (activation scales computed per run)' : `int8: ${cal.tensors} activations calibrated (${cal.calibrator}) on ${cal.images} training images`] : []),
     `verified on ${v.images} validation images against the fp32 model:`,
     ...table([
-      ['onnxruntime-node', ...agreement(v.node)],
+      [v.nodeDevice === 'cpu' ? 'onnxruntime-node' : `onnxruntime-node (${v.nodeDevice})`, ...agreement(v.node)],
       ['onnxruntime-web (wasm)', ...agreement(v.web)],
       ['node vs web', ...agreement(v.nodeVsWeb)],
     ]),
@@ -55,6 +55,7 @@ export const command: CommandDef = {
     .option('min-agreement', { type: 'number', describe: 'int8: least top-1 agreement with fp32 to pass verification (default 0.97)' })
     .option('tolerance', { type: 'number', describe: 'fp32/fp16: largest max |Δlogit| relative to the largest logit (default 1e-4 / 1e-2)' })
     .option('threads', { type: 'number', default: 1, describe: 'onnxruntime-node threads for calibration and verification' })
+    .option('device', { type: 'string', default: 'cpu', describe: 'onnxruntime-node device the export is verified on: cpu | cuda | webgpu | auto (the fp32 reference runs on the CPU)' })
     .option('force', { type: 'boolean', default: false, describe: 'overwrite --out if it exists' })),
   examples: [
     ['$0 export runs/demo/model.onnx --format int8', 'calibrated int8 (512 training images, percentile ranges), checked in onnxruntime-node and -web'],
@@ -87,7 +88,7 @@ async function exportTo(a: Record<string, unknown>, model: string, format: Forma
   const result = await exportModel(model, {
     format, io: String(a.io) as 'fp32', calibration: positive(a.calibration, '--calibration', true), calibrate: String(a.calibrate),
     weightBits: Number(a['weight-bits']) as WeightBits, dynamic: Boolean(a.dynamic), data: String(a.data), verifyImages: positive(a['verify-images'], '--verify-images', true),
-    threads: positive(a.threads, '--threads', true), preprocess: preprocessFlags(a),
+    threads: positive(a.threads, '--threads', true), device: String(a.device), preprocess: preprocessFlags(a),
     ...(criteria ? { criteria } : {}),
   }, ctx);
   writeExport(result, out);

@@ -10,4 +10,6 @@ export interface Device {
   // A device-specific rewrite of a model before its session is created (same results, faster kernels); the portable
   // standard-op graph is what every other device runs.
   lower?(bytes: Uint8Array): Promise<Uint8Array>;
+  // A sentence to add to a failure to start this device (what to install or set), or undefined.
+  hint?(message: string): string | undefined;
 }
