@@ -1,6 +1,6 @@
 import type { Argv } from 'yargs';
-import { DEFAULT_QUEUE } from '../../batch/redis.js';
-import { runWorker } from '../../batch/worker.js';
+import { DEFAULT_QUEUE } from '../../jobs/redis.js';
+import { runWorker } from '../../jobs/worker.js';
 import { UserError } from '../../util/errors.js';
 import type { CommandDef } from '../command.js';
 
