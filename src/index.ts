@@ -20,7 +20,7 @@ export { compileInference } from './compiler/inference.js';
 export type { NetworkSpec } from './compiler/network.js';
 // Registries: methods and loss terms by name.
 export { METHODS } from './methods/index.js';
-export { TERMS } from './compiler/losses/index.js';
+export { TERMS } from './compiler/terms/index.js';
 // ONNX files in and out, and the model zoo.
 export { loadModel, saveModel, Model } from './ir/model.js';
 export { buildZooModel, ZOO } from './zoo/index.js';

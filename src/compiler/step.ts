@@ -7,7 +7,7 @@ import type { Tensor } from '../ir/tensor.js';
 import { UserError } from '../util/errors.js';
 import { Rng } from '../zoo/init.js';
 import { expandTrainingBatchNorm, toTrainingBatchNorm } from './bnTrain.js';
-import { termByName } from './losses/index.js';
+import { termByName } from './terms/index.js';
 import { placeNetworks, tapValue, type NetworkSpec, type PlacedNetwork } from './network.js';
 import { TRAIN_OPSET } from './opset.js';
 import { optimizerByName, type GroupHyper } from './optim/index.js';

@@ -1,7 +1,7 @@
 // Each term's check(): shapes it cannot match give a UserError that names the slots involved.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { termByName } from '../../../src/compiler/losses/index.js';
+import { termByName } from '../../../src/compiler/terms/index.js';
 import { UserError } from '../../../src/util/errors.js';
 
 const bad: { term: string; shapes: Record<string, number[]>; why: string; slots: string[] }[] = [

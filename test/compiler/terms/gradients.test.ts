@@ -2,7 +2,7 @@
 // regressor parameters get gradients; target slots and labels are constants (grad: false).
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
-import { termByName } from '../../../src/compiler/losses/index.js';
+import { termByName } from '../../../src/compiler/terms/index.js';
 import { Runtime } from '../../../src/runtime/session.js';
 import { gradcheck } from '../../autodiff/gradcheck.js';
 import { termCheckCase, type TermCase } from './harness.js';
