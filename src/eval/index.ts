@@ -9,7 +9,7 @@ import { inferShapes } from '../ir/passes/shapes.js';
 import { ModelProtoSchema } from '../onnx/onnx_pb.js';
 import { batchesOf, describeClassifier, openModelData, type ModelData, type PreprocessFlags, type SplitFlags } from '../pipeline/modelData.js';
 import { engineVersions, openRunner } from '../runtime/inference.js';
-import { StageBar } from '../train/progress.js';
+import { StageBar } from '../util/progress.js';
 import { AccuracyMeter, type AccuracyReport } from './metrics.js';
 import { measureLatency, type LatencyReport } from './latency.js';
 

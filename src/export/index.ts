@@ -2,7 +2,7 @@ import type { CliContext } from '../cli/command.js';
 import { loadModel, parseModel, serializeModel, type Model } from '../ir/model.js';
 import { batchesOf, describeClassifier, openModelData, type ClassifierInfo, type ModelData, type PreprocessFlags, type SplitFlags } from '../pipeline/modelData.js';
 import { openRunner } from '../runtime/inference.js';
-import { StageBar } from '../train/progress.js';
+import { StageBar } from '../util/progress.js';
 import { UserError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { calibratorNamed, collectStats } from './calibrate/index.js';

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { openData, type DataOptions, type Preprocess } from '../data/index.js';
-import { StageBar } from '../train/progress.js';
+import { StageBar } from '../util/progress.js';
 import type { CliContext } from '../cli/command.js';
 import { loadModel } from '../ir/model.js';
 import type { DataSplit } from '../train/types.js';

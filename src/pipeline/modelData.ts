@@ -2,7 +2,7 @@ import { openData, type DataSplit, type Preprocess } from '../data/index.js';
 import { parseModel, serializeModel, type Model } from '../ir/model.js';
 import { inferShapes } from '../ir/passes/shapes.js';
 import type { CliContext } from '../cli/command.js';
-import { StageBar } from '../train/progress.js';
+import { StageBar } from '../util/progress.js';
 import { messageOf, UserError } from '../util/errors.js';
 
 // What export and eval need to know about a classifier: its image input, class count and names, preprocessing.

@@ -5,7 +5,7 @@ import { UserError } from '../util/errors.js';
 import type { CheckpointMeta } from './checkpoint.js';
 import { countCorrect, oneHot } from './labels.js';
 import type { RunOptions } from './loop.js';
-import { EpochBar } from './progress.js';
+import { EpochBar } from '../util/progress.js';
 import { lrAt } from './schedule.js';
 import type { EpochReplay } from './teacherCache.js';
 import type { EpochRecord } from './types.js';
