@@ -3,7 +3,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { countMacs } from '../analysis/macs.js';
 import { countParameters } from '../analysis/params.js';
-import type { CliContext } from '../cli/command.js';
+import type { CliContext } from '../util/output.js';
 import { loadModel, parseModel, serializeModel } from '../ir/model.js';
 import { inferShapes } from '../ir/passes/shapes.js';
 import { ModelProtoSchema } from '../onnx/onnx_pb.js';

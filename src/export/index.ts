@@ -1,4 +1,4 @@
-import type { CliContext } from '../cli/command.js';
+import type { CliContext } from '../util/output.js';
 import { loadModel, parseModel, serializeModel, type Model } from '../ir/model.js';
 import { batchesOf, describeClassifier, openModelData, type ClassifierInfo, type ModelData, type PreprocessFlags, type SplitFlags } from '../pipeline/modelData.js';
 import { openRunner } from '../runtime/inference.js';

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { isAbsolute, join, relative, resolve } from 'node:path';
-import type { CliContext } from '../cli/command.js';
+import type { CliContext } from '../util/output.js';
 import { loadConfigFile } from '../config/file.js';
 import { COMMON_OPTIONS, compressOptionTable, DISTILL_OPTIONS } from '../config/options.js';
 import { resolveConfig } from '../config/resolve.js';

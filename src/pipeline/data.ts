@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { openData, type DataOptions, type Preprocess } from '../data/index.js';
 import { StageBar } from '../util/progress.js';
-import type { CliContext } from '../cli/command.js';
+import type { CliContext } from '../util/output.js';
 import { loadModel } from '../ir/model.js';
 import type { DataSplit } from '../train/types.js';
 import { UserError } from '../util/errors.js';

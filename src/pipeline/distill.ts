@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { CliContext } from '../cli/command.js';
+import type { CliContext } from '../util/output.js';
 import { resolveConfig } from '../config/resolve.js';
 import { COMMON_OPTIONS, DISTILL_OPTIONS } from '../config/options.js';
 import { configToYaml, loadConfigFile, locateKey } from '../config/file.js';

@@ -1,7 +1,7 @@
 import { openData, type DataSplit, type Preprocess } from '../data/index.js';
 import { parseModel, serializeModel, type Model } from '../ir/model.js';
 import { inferShapes } from '../ir/passes/shapes.js';
-import type { CliContext } from '../cli/command.js';
+import type { CliContext } from '../util/output.js';
 import { StageBar } from '../util/progress.js';
 import { messageOf, UserError } from '../util/errors.js';
 
