@@ -7,7 +7,7 @@ import type { CliContext } from '../util/output.js';
 import { loadModel, parseModel, serializeModel } from '../ir/model.js';
 import { inferShapes } from '../ir/passes/shapes.js';
 import { ModelProtoSchema } from '../onnx/onnx_pb.js';
-import { batchesOf, describeClassifier, openModelData, type ModelData, type PreprocessFlags, type SplitFlags } from '../pipeline/modelData.js';
+import { batchesOf, describeClassifier, openModelData, type ModelData, type PreprocessFlags, type SplitFlags } from '../data/modelData.js';
 import { engineVersions, openRunner } from '../runtime/inference.js';
 import { StageBar } from '../util/progress.js';
 import { AccuracyMeter, type AccuracyReport } from './metrics.js';

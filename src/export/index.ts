@@ -1,6 +1,6 @@
 import type { CliContext } from '../util/output.js';
 import { loadModel, parseModel, serializeModel, type Model } from '../ir/model.js';
-import { batchesOf, describeClassifier, openModelData, type ClassifierInfo, type ModelData, type PreprocessFlags, type SplitFlags } from '../pipeline/modelData.js';
+import { batchesOf, describeClassifier, openModelData, type ClassifierInfo, type ModelData, type PreprocessFlags, type SplitFlags } from '../data/modelData.js';
 import { openRunner } from '../runtime/inference.js';
 import { StageBar } from '../util/progress.js';
 import { UserError } from '../util/errors.js';

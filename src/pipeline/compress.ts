@@ -17,7 +17,7 @@ import { UserError } from '../util/errors.js';
 import { buildZooModel, teacherIO } from '../zoo/index.js';
 import { chooseStudent, type StudentChoice } from './chooseStudent.js';
 import { distill, EMBEDDED_DATA, SHIPPED_TEACHER } from './distill.js';
-import { describeClassifier, openModelData } from './modelData.js';
+import { describeClassifier, openModelData } from '../data/modelData.js';
 import type { DistillOptions } from './options.js';
 
 // The options of `compress` (and of its library call): every distill option, plus the student budget, the export

@@ -1,4 +1,4 @@
-import { openData, type DataSplit, type Preprocess } from '../data/index.js';
+import { openData, type DataSplit, type Preprocess } from './index.js';
 import { parseModel, serializeModel, type Model } from '../ir/model.js';
 import { inferShapes } from '../ir/passes/shapes.js';
 import type { CliContext } from '../util/output.js';
