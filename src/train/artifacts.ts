@@ -6,7 +6,7 @@ import type { CompiledStep } from '../compiler/step.js';
 import { writeFileAtomic } from '../util/fs.js';
 import type { RunOptions } from './loop.js';
 import { lrAt } from './schedule.js';
-import { weightAt } from './weights.js';
+import { weightAt } from '../methods/weights.js';
 
 // The JSON contract beside the artifacts: everything a plain onnxruntime loop in any language needs to repeat the run.
 export interface ArtifactContract {

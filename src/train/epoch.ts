@@ -9,7 +9,7 @@ import { EpochBar } from '../util/progress.js';
 import { lrAt } from './schedule.js';
 import type { EpochReplay } from './teacherCache.js';
 import type { EpochRecord } from './types.js';
-import { weightAt } from './weights.js';
+import { weightAt } from '../methods/weights.js';
 
 const scalar = (v: number): TensorData => ({ type: 'float32', dims: [], data: Float32Array.of(v) });
 

@@ -18,7 +18,7 @@ import { evaluateNetworks, type Evaluation } from './evaluate.js';
 import { exportNetworks, type ExportSpec } from './exports.js';
 import type { ScheduleSpec } from './schedule.js';
 import type { DataSplit, EpochRecord } from './types.js';
-import { describeWeightSchedule, type WeightSchedule } from './weights.js';
+import { describeWeightSchedule, type WeightSchedule } from '../methods/weights.js';
 
 // A term of a run: its use in the step plus the host-side weight and schedule.
 export interface RunTerm extends TermUse {

@@ -14,7 +14,7 @@ import { Runtime, type Session } from '../../src/runtime/session.js';
 import type { TensorData } from '../../src/runtime/tensor.js';
 import { oneHot } from '../../src/train/labels.js';
 import type { RunTerm } from '../../src/train/loop.js';
-import { weightAt } from '../../src/train/weights.js';
+import { weightAt } from '../../src/methods/weights.js';
 import { assertClose } from '../helpers/close.js';
 
 interface T { shape: number[]; values: number[] }
