@@ -1,4 +1,4 @@
-import type { RunTerm } from '../train/loop.js';
+import type { RunTerm } from './types.js';
 import { UserError } from '../util/errors.js';
 import { importFolder } from '../util/registry.js';
 import type { MethodContext, MethodDef } from './types.js';

@@ -4,7 +4,7 @@ import { countParameters } from '../analysis/params.js';
 import { compileInference } from '../compiler/inference.js';
 import type { NetworkSpec } from '../compiler/network.js';
 import type { GroupHyper } from '../compiler/optim/index.js';
-import { compileStep, type CompiledStep, type TermUse } from '../compiler/step.js';
+import { compileStep, type CompiledStep } from '../compiler/step.js';
 import { writeTrainingCurves } from '../report/index.js';
 import { Runtime, type Session } from '../runtime/session.js';
 import { UserError } from '../util/errors.js';
@@ -18,13 +18,9 @@ import { evaluateNetworks, type Evaluation } from './evaluate.js';
 import { exportNetworks, type ExportSpec } from './exports.js';
 import type { ScheduleSpec } from './schedule.js';
 import type { DataSplit, EpochRecord } from './types.js';
-import { describeWeightSchedule, type WeightSchedule } from '../methods/weights.js';
+import type { RunTerm } from '../methods/types.js';
+import { describeWeightSchedule } from '../methods/weights.js';
 
-// A term of a run: its use in the step plus the host-side weight and schedule.
-export interface RunTerm extends TermUse {
-  weight: number;
-  schedule?: WeightSchedule;
-}
 
 // Everything one training run of one or more networks needs; `train` and `distill` both build this.
 export interface RunOptions {

@@ -13,7 +13,7 @@ import { stageTaps } from '../../src/pipeline/taps.js';
 import { Runtime, type Session } from '../../src/runtime/session.js';
 import type { TensorData } from '../../src/runtime/tensor.js';
 import { oneHot } from '../../src/train/labels.js';
-import type { RunTerm } from '../../src/train/loop.js';
+import type { RunTerm } from '../../src/methods/types.js';
 import { weightAt } from '../../src/methods/weights.js';
 import { assertClose } from '../helpers/close.js';
 
