@@ -4,7 +4,7 @@ import { Graph } from '../ir/graph.js';
 import { newModel, serializeModel } from '../ir/model.js';
 import type { CompiledStep } from '../compiler/step.js';
 import { writeFileAtomic } from '../util/fs.js';
-import type { RunOptions } from './loop.js';
+import type { RunOptions } from './types.js';
 import { lrAt } from './schedule.js';
 import { weightAt } from '../methods/weights.js';
 

@@ -4,7 +4,7 @@ import type { TensorData } from '../runtime/tensor.js';
 import { UserError } from '../util/errors.js';
 import type { CheckpointMeta } from './checkpoint.js';
 import { countCorrect, oneHot } from './labels.js';
-import type { RunOptions } from './loop.js';
+import type { RunOptions } from './types.js';
 import { EpochBar } from '../util/progress.js';
 import { lrAt } from './schedule.js';
 import type { EpochReplay } from './teacherCache.js';

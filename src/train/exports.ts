@@ -5,21 +5,7 @@ import type { CompiledStep } from '../compiler/step.js';
 import { Model, saveModel } from '../ir/model.js';
 import type { TensorData } from '../runtime/tensor.js';
 import { exportTrained } from './inference.js';
-import type { RunOptions } from './loop.js';
-
-// What a run writes when it ends: which trained networks go to which file, and what their metadata says.
-export interface ExportSpec {
-  // Network name -> file name in the run folder (e.g. { student: 'student.onnx' }).
-  files: Record<string, string>;
-  // How inputs were made (normalisation, size, crop), saved in each model's metadata.
-  preprocess?: unknown;
-  // Extra metadata entries (method, the teacher's hash).
-  metadata?: Record<string, string>;
-  // The file for the students' ensemble (mean of their softmax), when the run has one.
-  ensembleFile?: string;
-  // Networks exported together with the networks that feed them, as one model (SOKD's teacher-kbm.onnx): name -> file.
-  composed?: Record<string, string>;
-}
+import type { RunOptions } from './types.js';
 
 // Write each trained network as a deployable ONNX (weights baked, BatchNorm in inference form) and the ensemble.
 export function exportNetworks(o: RunOptions, step: CompiledStep, state: Record<string, TensorData>): Record<string, string> {

@@ -3,7 +3,6 @@ import { join } from 'node:path';
 import { countParameters } from '../analysis/params.js';
 import { compileInference } from '../compiler/inference.js';
 import type { NetworkSpec } from '../compiler/network.js';
-import type { GroupHyper } from '../compiler/optim/index.js';
 import { compileStep, type CompiledStep } from '../compiler/step.js';
 import { writeTrainingCurves } from '../report/index.js';
 import { Runtime, type Session } from '../runtime/session.js';
@@ -12,76 +11,17 @@ import { writeFileAtomic } from '../util/fs.js';
 import { loadCheckpoint, saveCheckpoint, type CheckpointMeta } from './checkpoint.js';
 import { writeArtifacts } from './artifacts.js';
 import { runEpoch } from './epoch.js';
-import { planTeacherCache, TeacherReplay, type CachePlan, type EpochReplay } from './teacherCache.js';
+import { planTeacherCache, TeacherReplay, type EpochReplay } from './teacherCache.js';
 import { initialState } from './state.js';
 import { evaluateNetworks, type Evaluation } from './evaluate.js';
-import { exportNetworks, type ExportSpec } from './exports.js';
-import type { ScheduleSpec } from './schedule.js';
-import type { DataSplit, EpochRecord } from './types.js';
+import { exportNetworks } from './exports.js';
+import type { EpochRecord, NetworkSummary, RunOptions, RunRecord } from './types.js';
+
+// The run's contract lives in types.ts (epoch, artifacts and exports read it too); re-exported for the layers above.
+export type { NetworkSummary, RunOptions, RunRecord } from './types.js';
 import type { RunTerm } from '../methods/types.js';
 import { describeWeightSchedule } from '../methods/weights.js';
 
-
-// Everything one training run of one or more networks needs; `train` and `distill` both build this.
-export interface RunOptions {
-  networks: NetworkSpec[];
-  terms: RunTerm[];
-  train: DataSplit;
-  val?: DataSplit;
-  classes: string[];
-  epochs: number;
-  batchSize: number;
-  schedule: ScheduleSpec;
-  optimizer: string;
-  hyper: GroupHyper;
-  // Students averaged into the ensemble (evaluated each epoch, exported as ensemble.onnx).
-  ensemble?: string[];
-  exports: ExportSpec;
-  // Also write the compiled graphs, initial state and JSON contract here (see artifacts.ts).
-  saveArtifacts?: string;
-  device?: string;
-  threads?: number;
-  seed: number;
-  outDir: string;
-  resume?: boolean;
-  // Folder of the teacher cache (replay frozen teachers' logits; see teacherCache.ts); undefined: off.
-  teacherCache?: string;
-  // The stage of a staged run this is (recorded in the checkpoint; --resume must continue the same stage).
-  stage?: string;
-  config?: unknown;
-  log?: (line: string) => void;
-  progress?: boolean;
-}
-
-// Per network, the summary `--json` and run.json report.
-export interface NetworkSummary {
-  name: string;
-  role: NetworkSpec['role'];
-  trainable: boolean;
-  params: number;
-  bestValAcc?: number;
-  bestEpoch?: number;
-  lastValAcc?: number;
-}
-
-// The JSON record of a run (run.json).
-export interface RunRecord {
-  config: unknown;
-  device: string;
-  compileSeconds: number;
-  loss: string;
-  history: EpochRecord[];
-  networks: NetworkSummary[];
-  ensemble: { bestValAcc: number; bestEpoch: number; lastValAcc: number } | null;
-  // The first trainable network's figures, for single-network readers.
-  bestValAcc?: number;
-  bestEpoch?: number;
-  lastValAcc?: number;
-  outputs: Record<string, string>;
-  interrupted: boolean;
-  // With --teacher-cache: the cache folder of each replayed network, and why the others ran in the step.
-  teacherCache?: { dirs: Record<string, string>; bypassed: CachePlan['bypassed'] };
-}
 
 // The loss as a printable weighted sum of named terms, e.g. `0.1·ce(student.logits) + 0.9·kd(student.logits ← teacher.logits, τ 4)`.
 export function lossFormula(step: CompiledStep, terms: RunTerm[]): string {

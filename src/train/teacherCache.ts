@@ -16,13 +16,7 @@ import type { Runtime, Session } from '../runtime/session.js';
 import type { TensorData } from '../runtime/tensor.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { LogitStore } from './logitStore.js';
-import type { Batch, DataSplit } from './types.js';
-
-// Which frozen networks a run replays from the cache, and why each other one runs in the step.
-export interface CachePlan {
-  replay: string[];
-  bypassed: { network: string; reason: string }[];
-}
+import type { Batch, CachePlan, DataSplit } from './types.js';
 
 export function planTeacherCache(networks: NetworkSpec[], terms: TermUse[], train: DataSplit): CachePlan {
   const plan = replayableNetworks(networks, terms);

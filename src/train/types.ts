@@ -1,3 +1,8 @@
+import type { NetworkSpec } from '../compiler/network.js';
+import type { GroupHyper } from '../compiler/optim/index.js';
+import type { RunTerm } from '../methods/types.js';
+import type { ScheduleSpec } from './schedule.js';
+
 // A batch as the trainer consumes it: NCHW float32 images and integer labels; `indices` says which samples of the
 // split they are (the teacher cache needs it).
 export interface Batch {
@@ -44,4 +49,85 @@ export interface EpochRecord {
   dataWaitSeconds: number;
   // With the teacher cache: batches whose teacher logits were replayed (hits) or computed and stored (misses).
   teacherCache?: { hits: number; misses: number };
+}
+
+// Which frozen networks a run replays from the cache, and why each other one runs in the step.
+export interface CachePlan {
+  replay: string[];
+  bypassed: { network: string; reason: string }[];
+}
+
+// What a run writes when it ends: which trained networks go to which file, and what their metadata says.
+export interface ExportSpec {
+  // Network name -> file name in the run folder (e.g. { student: 'student.onnx' }).
+  files: Record<string, string>;
+  // How inputs were made (normalisation, size, crop), saved in each model's metadata.
+  preprocess?: unknown;
+  // Extra metadata entries (method, the teacher's hash).
+  metadata?: Record<string, string>;
+  // The file for the students' ensemble (mean of their softmax), when the run has one.
+  ensembleFile?: string;
+  // Networks exported together with the networks that feed them, as one model (SOKD's teacher-kbm.onnx): name -> file.
+  composed?: Record<string, string>;
+}
+
+// Everything one training run of one or more networks needs; `train` and `distill` both build this.
+export interface RunOptions {
+  networks: NetworkSpec[];
+  terms: RunTerm[];
+  train: DataSplit;
+  val?: DataSplit;
+  classes: string[];
+  epochs: number;
+  batchSize: number;
+  schedule: ScheduleSpec;
+  optimizer: string;
+  hyper: GroupHyper;
+  // Students averaged into the ensemble (evaluated each epoch, exported as ensemble.onnx).
+  ensemble?: string[];
+  exports: ExportSpec;
+  // Also write the compiled graphs, initial state and JSON contract here (see artifacts.ts).
+  saveArtifacts?: string;
+  device?: string;
+  threads?: number;
+  seed: number;
+  outDir: string;
+  resume?: boolean;
+  // Folder of the teacher cache (replay frozen teachers' logits; see teacherCache.ts); undefined: off.
+  teacherCache?: string;
+  // The stage of a staged run this is (recorded in the checkpoint; --resume must continue the same stage).
+  stage?: string;
+  config?: unknown;
+  log?: (line: string) => void;
+  progress?: boolean;
+}
+
+// Per network, the summary `--json` and run.json report.
+export interface NetworkSummary {
+  name: string;
+  role: NetworkSpec['role'];
+  trainable: boolean;
+  params: number;
+  bestValAcc?: number;
+  bestEpoch?: number;
+  lastValAcc?: number;
+}
+
+// The JSON record of a run (run.json).
+export interface RunRecord {
+  config: unknown;
+  device: string;
+  compileSeconds: number;
+  loss: string;
+  history: EpochRecord[];
+  networks: NetworkSummary[];
+  ensemble: { bestValAcc: number; bestEpoch: number; lastValAcc: number } | null;
+  // The first trainable network's figures, for single-network readers.
+  bestValAcc?: number;
+  bestEpoch?: number;
+  lastValAcc?: number;
+  outputs: Record<string, string>;
+  interrupted: boolean;
+  // With --teacher-cache: the cache folder of each replayed network, and why the others ran in the step.
+  teacherCache?: { dirs: Record<string, string>; bypassed: CachePlan['bypassed'] };
 }
