@@ -3,7 +3,7 @@
 // step but those logits, so the step can take them as an input instead of running the network.
 import type { NetworkSpec } from './network.js';
 import { termByName } from './terms/index.js';
-import type { TermUse } from './step.js';
+import type { TermUse } from './types.js';
 
 // The network and tap a term's slot reads: `teacher.f2`, or `teacher` alone for the slot's default tap.
 export function slotAddress(use: TermUse, slot: { name: string; tap: string }): { network: string; tap: string } | undefined {
