@@ -6,7 +6,7 @@ import type { Tensor } from '../ir/tensor.js';
 import { findTaps, type Taps } from '../models/taps.js';
 import { UserError } from '../util/errors.js';
 import { upgradeToOpset18 } from './opset.js';
-import { classifyInitializers, normAndBiasParams, toInferenceBatchNorm } from './params.js';
+import { classifyInitializers, normAndBiasParams, toInferenceBatchNorm } from '../ir/params.js';
 import { copyGraph, imageInput } from './graphs.js';
 
 // One network of a step as the compiler takes it: a model, its role, and whether (and how) it learns.

@@ -11,7 +11,7 @@ import { termByName } from './terms/index.js';
 import { placeNetworks, tapValue, type NetworkSpec, type PlacedNetwork } from './network.js';
 import { TRAIN_OPSET } from './opset.js';
 import { optimizerByName } from './optim/index.js';
-import { liftToInputs } from './params.js';
+import { liftToInputs } from '../ir/params.js';
 import { slotAddress } from './replay.js';
 import type { CompiledStep, StateEntry, StepSpec, TermUse } from './types.js';
 

@@ -1,6 +1,6 @@
 import { Model } from '../ir/model.js';
 import { Tensor } from '../ir/tensor.js';
-import { toInferenceBatchNorm } from '../compiler/params.js';
+import { toInferenceBatchNorm } from '../ir/params.js';
 import { copyGraph } from '../compiler/graphs.js';
 import type { TensorData } from '../runtime/tensor.js';
 
