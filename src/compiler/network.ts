@@ -7,7 +7,7 @@ import { findTaps, type Taps } from '../models/taps.js';
 import { UserError } from '../util/errors.js';
 import { upgradeToOpset18 } from './opset.js';
 import { classifyInitializers, normAndBiasParams, toInferenceBatchNorm } from '../ir/params.js';
-import { copyGraph, imageInput } from './graphs.js';
+import { copyGraph, imageInput } from '../ir/classifier.js';
 
 // One network of a step as the compiler takes it: a model, its role, and whether (and how) it learns.
 export interface NetworkSpec {

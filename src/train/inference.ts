@@ -1,7 +1,7 @@
 import { Model } from '../ir/model.js';
 import { Tensor } from '../ir/tensor.js';
 import { toInferenceBatchNorm } from '../ir/params.js';
-import { copyGraph } from '../compiler/graphs.js';
+import { copyGraph } from '../ir/classifier.js';
 import type { TensorData } from '../runtime/tensor.js';
 
 // The deployable model: the original graph with trained weights and running stats baked in; class names and the

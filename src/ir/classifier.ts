@@ -1,5 +1,5 @@
-import type { Graph, Value } from '../ir/graph.js';
-import { parseModel, serializeModel, type Model } from '../ir/model.js';
+import type { Graph, Value } from './graph.js';
+import { parseModel, serializeModel, type Model } from './model.js';
 import { UserError } from '../util/errors.js';
 
 // Deep-copy a model's graph through its bytes (the compiler never mutates the caller's model).
