@@ -5,7 +5,7 @@ import { Model, serializeModel } from '../ir/model.js';
 import { eliminateDeadCode } from '../ir/passes/dce.js';
 import type { Tensor } from '../ir/tensor.js';
 import { UserError } from '../util/errors.js';
-import { Rng } from '../zoo/init.js';
+import { Rng } from '../ir/init.js';
 import { expandTrainingBatchNorm, toTrainingBatchNorm } from './bnTrain.js';
 import { termByName } from './terms/index.js';
 import { placeNetworks, tapValue, type NetworkSpec, type PlacedNetwork } from './network.js';

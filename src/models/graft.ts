@@ -6,7 +6,7 @@ import type { Graph, Node, Value } from '../ir/graph.js';
 import { Model } from '../ir/model.js';
 import { inferShapes } from '../ir/passes/shapes.js';
 import { UserError } from '../util/errors.js';
-import { filledTensor, normalTensor, Rng, uniformTensor } from '../zoo/init.js';
+import { filledTensor, normalTensor, Rng, uniformTensor } from '../ir/init.js';
 import { looksFolded, restoreBatchNorm } from './slim/restoreBn.js';
 import { findTaps, resolveTap } from './taps.js';
 

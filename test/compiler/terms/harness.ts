@@ -3,7 +3,7 @@
 import { expandTrainingBatchNorm, toTrainingBatchNorm } from '../../../src/compiler/bnTrain.js';
 import type { LossTermDef, ModuleBuilder } from '../../../src/compiler/terms/types.js';
 import { addInput, Builder, Graph, Tensor, type Value } from '../../../src/ir/index.js';
-import { Rng } from '../../../src/zoo/init.js';
+import { Rng } from '../../../src/ir/init.js';
 import type { CheckCase, CheckInput } from '../../autodiff/gradcheck.js';
 
 // A term with the shapes of its slots; labels are one-hot [N, classes] (classes default: the student's dim 1).
