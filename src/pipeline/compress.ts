@@ -19,6 +19,7 @@ import { chooseStudent, type StudentChoice } from './chooseStudent.js';
 import { distill, EMBEDDED_DATA, SHIPPED_TEACHER } from './distill.js';
 import { describeClassifier, openModelData } from '../data/modelData.js';
 import type { DistillOptions } from './options.js';
+import { META_CLASSES, META_PREPROCESS } from '../ir/metadata.js';
 
 // The options of `compress` (and of its library call): every distill option, plus the student budget, the export
 // formats and their calibration. Keys as in a run config file.
@@ -104,7 +105,7 @@ function teacherFile(spec: string, run: RunRecord, studentFile: string, outDir: 
   const student = loadModel(studentFile);
   const info = describeClassifier(student, studentFile);
   const m = buildZooModel(spec.slice(4), { input: info.input, classes: info.classes, seed });
-  for (const key of ['onnx_distill.classes', 'onnx_distill.preprocess']) {
+  for (const key of [META_CLASSES, META_PREPROCESS]) {
     const v = student.metadata().get(key);
     if (v !== undefined) m.setMetadata(key, v);
   }

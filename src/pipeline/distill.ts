@@ -23,6 +23,7 @@ import { deriveStudent } from '../models/student.js';
 import { loadTrainingData } from './data.js';
 import { stageTaps } from './taps.js';
 import type { DistillOptions } from './options.js';
+import { META_METHOD, META_PREPROCESS, META_TEACHER_SHA256 } from '../ir/metadata.js';
 
 // The teacher shipped in the package (models/fashion-mnist-teacher), used when no --teacher is given.
 export const SHIPPED_TEACHER = fileURLToPath(new URL('../../models/fashion-mnist-teacher/model.onnx', import.meta.url));
@@ -169,7 +170,7 @@ async function prepareDistill(cfg: DistillOptions, ctx: CliContext | undefined, 
   if (cfg.terms !== undefined && !methods.some((m) => m.stages)) terms = applyTermWeights(terms, typeof cfg.terms === 'string' ? parseTermWeights(cfg.terms) : cfg.terms);
   const outDir = resolve(cfg.out!);
   writeFileAtomic(join(outDir, 'config.yaml'), printConfig({ ...cfg, out: outDir }));
-  const metadata: Record<string, string> = { 'onnx_distill.method': cfg.method!, ...(teacherFile ? { 'onnx_distill.teacher_sha256': sha256(teacherFile) } : {}) };
+  const metadata: Record<string, string> = { [META_METHOD]: cfg.method!, ...(teacherFile ? { [META_TEACHER_SHA256]: sha256(teacherFile) } : {}) };
   const files: Record<string, string> = Object.fromEntries(students.map((s) => [s.name, `${s.name}.onnx`]));
   if (mode === 'trainable') files.teacher = 'teacher.onnx';
   const run: RunOptions = {
@@ -235,7 +236,7 @@ function deriveStudentWithoutTeacher(spec: string, input: [number, number, numbe
 
 // The normalisation a teacher this tool trained was fed (so the students see the same inputs).
 function teacherPreprocess(m: Model): { mean?: number[]; std?: number[]; cropFraction?: number } | undefined {
-  const text = m.metadata().get('onnx_distill.preprocess');
+  const text = m.metadata().get(META_PREPROCESS);
   if (!text) return undefined;
   try {
     const p = JSON.parse(text) as { mean?: number[]; std?: number[]; cropFraction?: number };
