@@ -3,14 +3,14 @@ import { openData, type DataOptions, type Preprocess } from '../data/index.js';
 import { StageBar } from '../util/progress.js';
 import type { CliContext } from '../util/output.js';
 import { loadModel } from '../ir/model.js';
-import type { DataSplit } from '../train/types.js';
+import type { TrainSplit } from '../train/types.js';
 import { UserError } from '../util/errors.js';
 import { zooEntry } from '../zoo/index.js';
 
 // The data side of a run as the trainer needs it, plus the report of skipped files.
 export interface TrainingData {
-  train: DataSplit;
-  val: DataSplit | undefined;
+  train: TrainSplit;
+  val: TrainSplit | undefined;
   classes: string[];
   input: [number, number, number];
   preprocess: Preprocess;
@@ -53,7 +53,7 @@ export async function loadTrainingData(
     ...(o.mean ? { mean: o.mean } : {}), ...(o.std ? { std: o.std } : {}),
     ...(o.computeStats !== undefined ? { computeStats: o.computeStats } : {}), ...(o.cropFraction !== undefined ? { cropFraction: o.cropFraction } : {}),
   }).finally(() => bar.stop());
-  const split = (s: typeof ds.train): DataSplit => ({
+  const split = (s: typeof ds.train): TrainSplit => ({
     size: s.size,
     batches: (b) => s.loader({ batchSize: b.batchSize, seed: b.seed, epoch: b.epoch, shuffle: b.shuffle, dropLast: b.dropLast, reuse: true, skip: b.skip ?? 0 }),
     identity: () => s.identity(),

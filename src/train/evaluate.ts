@@ -1,6 +1,6 @@
 import type { Session } from '../runtime/session.js';
 import { countCorrect } from './labels.js';
-import type { DataSplit } from './types.js';
+import type { TrainSplit } from './types.js';
 
 // Top-1 accuracy of each network (outputs `logits.<name>`) and of the ensemble (output `ensemble`) on a split.
 export interface Evaluation {
@@ -10,7 +10,7 @@ export interface Evaluation {
 
 // Run an inference graph from compileInference (image input `input`) over a split, in order, last batch kept;
 // `chw` is the image shape [C, H, W]. Weights not baked into the graph come from the runtime's state.
-export async function evaluateNetworks(s: Session, data: DataSplit, batchSize: number, classes: number, chw: number[]): Promise<Evaluation> {
+export async function evaluateNetworks(s: Session, data: TrainSplit, batchSize: number, classes: number, chw: number[]): Promise<Evaluation> {
   const outs = s.outputNames;
   const correct = new Map(outs.map((n) => [n, 0]));
   let seen = 0;

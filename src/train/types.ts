@@ -5,7 +5,7 @@ import type { ScheduleSpec } from './schedule.js';
 
 // A batch as the trainer consumes it: NCHW float32 images and integer labels; `indices` says which samples of the
 // split they are (the teacher cache needs it).
-export interface Batch {
+export interface TrainBatch {
   x: Float32Array;
   y: Int32Array;
   n: number;
@@ -15,9 +15,9 @@ export interface Batch {
 // One split of a dataset as the trainer sees it; the data layer adapts to this. A batch's arrays may be reused
 // once the next batch is requested (the trainer hands them to the session before asking); `skip` starts the
 // epoch's order at that batch (resuming mid-epoch) without preparing the ones before.
-export interface DataSplit {
+export interface TrainSplit {
   size: number;
-  batches(opts: { batchSize: number; epoch: number; seed: number; shuffle: boolean; dropLast: boolean; skip?: number }): AsyncIterable<Batch>;
+  batches(opts: { batchSize: number; epoch: number; seed: number; shuffle: boolean; dropLast: boolean; skip?: number }): AsyncIterable<TrainBatch>;
   // Everything besides (seed, epoch, sample) that a sample's training pixels depend on, as a hash: a split that
   // promises this (and gives batch `indices`) lets a frozen teacher's outputs be cached; one without it never is.
   identity?(): string;
@@ -75,8 +75,8 @@ export interface ExportSpec {
 export interface RunOptions {
   networks: NetworkSpec[];
   terms: RunTerm[];
-  train: DataSplit;
-  val?: DataSplit;
+  train: TrainSplit;
+  val?: TrainSplit;
   classes: string[];
   epochs: number;
   batchSize: number;
