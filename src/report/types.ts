@@ -32,7 +32,7 @@ export interface EpochNetworkStats {
 }
 
 // One epoch of a (distillation) run: accuracy per network, the value of each loss term, the ensemble's accuracy.
-export interface EpochRecord {
+export interface CurveEpoch {
   epoch: number;
   networks: Record<string, EpochNetworkStats>;
   terms: Record<string, number>;
@@ -40,4 +40,4 @@ export interface EpochRecord {
 }
 
 // Training curves input: epochs in any order (they are plotted by `epoch`).
-export type TrainingHistory = EpochRecord[];
+export type TrainingHistory = CurveEpoch[];
