@@ -1,4 +1,4 @@
-import type { Rng } from './random.js';
+import type { DataRng } from './random.js';
 
 // Per-batch augmentation of in-memory uint8 CHW images (CIFAR recipe): random crop with zero padding, horizontal flip.
 export interface Augment {
@@ -15,7 +15,7 @@ export interface Stats {
 // Write one uint8 CHW image into a float32 batch slot: optional padded random crop and flip, then (x/255 - mean) / std.
 export function writeNormalized(
   src: Uint8Array, srcOff: number, dst: Float32Array, dstOff: number,
-  c: number, h: number, w: number, stats: Stats, aug?: Augment, rng?: Rng,
+  c: number, h: number, w: number, stats: Stats, aug?: Augment, rng?: DataRng,
 ): void {
   const pad = aug?.padCrop ?? 0;
   const dy = pad && rng ? rng.int(2 * pad + 1) - pad : 0;
