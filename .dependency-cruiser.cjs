@@ -10,7 +10,8 @@ const LAYERS = [
   ['train'], //                             the one training loop, stages, checkpoints, artifacts
   ['config'], //                            the config file and option table (plain data, read by the layers above)
   ['methods'], //                           distillation methods: networks, taps, terms, schedules
-  ['export', 'eval', 'report'], //          inference export, evaluation, tables and plots
+  ['report'], //                            tables and plots (reads the export format registry)
+  ['export', 'eval'], //                    inference export and its format registry, evaluation
   ['analysis'], //                          parameter/MAC counts, op summaries
   ['compiler'], //                          step graphs: networks, terms, optimizers
   ['autodiff'], //                          reverse-mode gradient rules

@@ -1,7 +1,8 @@
 // The inputs of the report layer: one row per evaluated model file, and per-epoch training history.
+import type { Format } from '../export/formats/index.js';
 
 export type ReportRole = 'teacher' | 'student' | 'ensemble';
-export type ReportFormat = 'fp32' | 'fp16' | 'int8';
+export type ReportFormat = Format;
 
 // One evaluated model file (report.json's `rows`): the teacher, each exported student, or an ensemble.
 export interface ReportRow {

@@ -49,11 +49,11 @@ test('a type-only import from a leaf up to the CLI fails with file, line, import
 });
 
 test('an import between two folders of one row (no folder cycle can pass) fails', () => {
-  const restore = prepend('src/eval/metrics.ts', "import '../report/table.js';");
+  const restore = prepend('src/eval/metrics.ts', "import '../export/defaults.js';");
   try {
     const r = check(copy);
     assert.equal(r.status, 1, r.out);
-    assert.match(r.out, /src\/eval\/metrics\.ts:1: import '\.\.\/report\/table\.js' breaks layer:export\/eval\/report/);
+    assert.match(r.out, /src\/eval\/metrics\.ts:1: import '\.\.\/export\/defaults\.js' breaks layer:export\/eval/);
   } finally {
     restore();
   }
