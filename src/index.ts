@@ -12,7 +12,8 @@ export type { DistillOptions } from './pipeline/options.js';
 // One network trained alone (the one-network case of the same loop).
 export { train, type TrainOptions } from './train/trainer.js';
 // The loop itself, for custom networks and terms.
-export { runNetworks, type RunOptions, type RunRecord, type RunTerm, type NetworkSummary } from './train/loop.js';
+export { runNetworks, type RunOptions, type RunRecord, type NetworkSummary } from './train/loop.js';
+export type { RunTerm } from './methods/types.js';
 export type { EpochRecord } from './train/types.js';
 // The compiler: multi-network training steps and inference graphs of standard ONNX ops.
 export { compileStep, type StepSpec, type CompiledStep, type TermUse } from './compiler/step.js';
@@ -20,7 +21,7 @@ export { compileInference } from './compiler/inference.js';
 export type { NetworkSpec } from './compiler/network.js';
 // Registries: methods and loss terms by name.
 export { METHODS } from './methods/index.js';
-export { TERMS } from './compiler/losses/index.js';
+export { TERMS } from './compiler/terms/index.js';
 // ONNX files in and out, and the model zoo.
 export { loadModel, saveModel, Model } from './ir/model.js';
 export { buildZooModel, ZOO } from './zoo/index.js';

@@ -1,14 +1,8 @@
 import type { Argv } from 'yargs';
+import type { CliContext } from '../util/output.js';
 
-// Output channels and global flags every command receives; commands never touch process.stdout directly.
-export interface CliContext {
-  json: boolean;
-  verbose: boolean;
-  // Human-readable output (stdout).
-  print(line: string): void;
-  // Progress and warnings (stderr), so --json stdout stays parseable.
-  log(line: string): void;
-}
+// The output context lives in a leaf (util/output.ts) so lower layers can take it; commands import it from here.
+export type { CliContext } from '../util/output.js';
 
 // One CLI command per file in src/cli/commands/: yargs declares its flags, `run` does the work and throws on error.
 export interface CommandDef {

@@ -6,7 +6,7 @@ import { Tensor } from '../ir/tensor.js';
 import { UserError } from '../util/errors.js';
 import { placeNetworks, type NetworkSpec } from './network.js';
 import { TRAIN_OPSET } from './opset.js';
-import { liftToInputs } from './params.js';
+import { liftToInputs } from '../ir/params.js';
 
 // Options of an inference graph over several networks: which outputs, and where the weights come from.
 export interface InferenceOptions {

@@ -1,6 +1,6 @@
 import type { Graph } from '../ir/graph.js';
 import { UserError } from '../util/errors.js';
-import { toInferenceBatchNorm } from './params.js';
+import { toInferenceBatchNorm } from '../ir/params.js';
 
 // Make a network's graph a deterministic inference graph, the one place every written model and every frozen network
 // passes through: BatchNorm reads its running statistics, Dropout (a training-mode export keeps training_mode=True,

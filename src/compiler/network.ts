@@ -7,9 +7,9 @@ import type { Tensor } from '../ir/tensor.js';
 import { allTaps, findTaps, type Tap, type Taps } from '../models/taps.js';
 import { UserError } from '../util/errors.js';
 import { upgradeToOpset18 } from './opset.js';
-import { classifyInitializers, normAndBiasParams } from './params.js';
+import { classifyInitializers, normAndBiasParams } from '../ir/params.js';
 import { toInferenceForm } from './inferenceForm.js';
-import { copyGraph, imageInput } from './graphs.js';
+import { copyGraph, imageInput } from '../ir/classifier.js';
 
 // One network of a step as the compiler takes it: a model, its role, and whether (and how) it learns.
 export interface NetworkSpec {

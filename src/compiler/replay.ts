@@ -2,8 +2,8 @@
 // a frozen network whose every use is a loss term's target slot reading its `logits` contributes nothing to the
 // step but those logits, so the step can take them as an input instead of running the network.
 import type { NetworkSpec } from './network.js';
-import { termByName } from './losses/index.js';
-import type { TermUse } from './step.js';
+import { termByName } from './terms/index.js';
+import type { TermUse } from './types.js';
 
 // The network and tap a term's slot reads: `teacher.f2`, or `teacher` alone for the slot's default tap.
 export function slotAddress(use: TermUse, slot: { name: string; tap: string }): { network: string; tap: string } | undefined {

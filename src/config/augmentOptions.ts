@@ -1,4 +1,4 @@
-import type { OptionDef } from './options.js';
+import type { OptionDef } from './types.js';
 
 // The augmentation parameters, torchvision's names and meanings (issue 23): `--augment` picks a preset, these
 // override its parameters. Defaults are torchvision's (the data layer's AUGMENT_DEFAULTS, checked equal by a

@@ -1,12 +1,13 @@
 import { UserError } from '../util/errors.js';
-import type { Rng } from './random.js';
+import type { DataRng } from './random.js';
 import { randAugment } from './randAugment.js';
 import type { Box } from './resample.js';
-import type { Augment } from './transforms.js';
+import type { Augment } from './types.js';
 import { trivialAugment, type Planar } from './trivialAugment.js';
 
 // torchvision's RandomCrop padding modes (F.pad): fill with a constant, repeat the edge, mirror without / with it.
-export type PadMode = 'constant' | 'edge' | 'reflect' | 'symmetric';
+import type { PadMode } from './types.js';
+export type { PadMode } from './types.js';
 
 // The augmentation parameters a run may set (flags / config keys of the same names); unset ones keep the preset's.
 export interface AugmentParams {
@@ -30,7 +31,7 @@ export function augmentParamsOf(cfg: AugmentParams): AugmentParams {
 export type TrainAugment = Augment & { randomResizedCrop?: boolean; scale?: [number, number]; ratio?: [number, number] };
 
 // The strong policy after crop and flip, on the crop's bytes: TrivialAugmentWide or RandAugment(N, M), else none.
-export function applyPolicy(a: Augment, img: Planar, rng: Rng): Planar {
+export function applyPolicy(a: Augment, img: Planar, rng: DataRng): Planar {
   if (a.trivial) return trivialAugment(img, rng);
   if (a.randaugment) return randAugment(img, a.randaugment[0], a.randaugment[1], rng);
   return img;

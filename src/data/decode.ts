@@ -1,14 +1,14 @@
 import { readFile, stat } from 'node:fs';
 import sharp from 'sharp';
 import { resizeCenterBox, roundHalfEven } from './augment.js';
-import type { Rng } from './random.js';
+import type { DataRng } from './random.js';
 import { resampleInto, type Box, type RawImage } from './resample.js';
 
 // How to cut the image before resizing: a centred crop covering `fraction` of the resized shorter side
 // (1 = the whole shorter side; 0.875 = resize to 256, crop 224), or an Inception-style random crop.
 export type CropMode =
   | { kind: 'center'; fraction: number; resize?: number }
-  | { kind: 'random-resized'; rng: Rng; scale: [number, number]; ratio: [number, number] };
+  | { kind: 'random-resized'; rng: DataRng; scale: [number, number]; ratio: [number, number] };
 
 // The whole shorter side, centred: what evaluation of small images and the decode-once cache use.
 export const COVER: CropMode = { kind: 'center', fraction: 1 };

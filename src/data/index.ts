@@ -4,7 +4,7 @@ import { UserError } from '../util/errors.js';
 import { checkEvalResize, resolveAugment, type AugmentParams } from './augment.js';
 import { decodeImage, type CropMode } from './decode.js';
 import { DataSplit } from './loader.js';
-import { mix, Rng } from './random.js';
+import { mix, DataRng } from './random.js';
 import { openFolder } from './sources/folder.js';
 import { isIdxFolder, openIdx } from './sources/idx.js';
 import { openList } from './sources/list.js';
@@ -140,7 +140,7 @@ function givenStats(o: DataOptions, channels: number): Stats | undefined {
 // Statistics of a seeded sample of file-backed training images, decoded as the in-memory cache would hold them
 // (unreadable ones left out: the loader reports them). Summed in sample order, so bit-identical from run to run.
 async function sampleStats(src: FileImages, input: [number, number, number], n: number, seed: number): Promise<Stats> {
-  const pick = new Rng(mix(seed, 0x57a7)).permutation(src.samples.length).subarray(0, Math.min(n, src.samples.length));
+  const pick = new DataRng(mix(seed, 0x57a7)).permutation(src.samples.length).subarray(0, Math.min(n, src.samples.length));
   const sample = await toMemory({ kind: 'files', samples: Array.from(pick, (i) => src.samples[i]!) }, input, false, []);
   if (sample.labels.length === 0) throw new UserError(`--compute-stats: none of the ${pick.length} sampled training images could be decoded`);
   return computeStats(sample.images, sample.labels.length, input[0], input[1] * input[2]);
@@ -150,7 +150,7 @@ async function sampleStats(src: FileImages, input: [number, number, number], n: 
 function holdOut<T extends SplitSource>(src: T, fraction: number, seed: number): [T, T] {
   if (!(fraction > 0 && fraction < 1)) throw new UserError(`--val-split: ${fraction} must be between 0 and 1`);
   const labels = src.kind === 'memory' ? Array.from(src.labels) : src.samples.map((s) => s.label);
-  const rng = new Rng(mix(seed, 0x7a1));
+  const rng = new DataRng(mix(seed, 0x7a1));
   const perm = rng.permutation(labels.length);
   const seen = new Map<number, number>();
   const total = new Map<number, number>();

@@ -4,7 +4,7 @@ import pLimit from 'p-limit';
 import { UserError } from '../util/errors.js';
 import { applyPolicy, RRC_DEFAULTS, type TrainAugment } from './augment.js';
 import { cropBox, decodeRaw, type CropMode } from './decode.js';
-import { mix, Rng } from './random.js';
+import { mix, DataRng } from './random.js';
 import { resampleInto, type RawImage } from './resample.js';
 import { affine, normalizeBytes, writeNormalized, type Stats } from './transforms.js';
 import type { Failure, FileImages, MemoryImages } from './types.js';
@@ -77,7 +77,7 @@ export class DataSplit {
   // Seeded order for an epoch: the same seed and epoch always give the same order.
   // Files found unreadable in an earlier pass are left out, so later epochs keep whole batches.
   order(o: LoaderOptions): Int32Array {
-    const all = o.shuffle ? new Rng(mix(o.seed, o.epoch, 0x5eed)).permutation(this.size) : Int32Array.from({ length: this.size }, (_, i) => i);
+    const all = o.shuffle ? new DataRng(mix(o.seed, o.epoch, 0x5eed)).permutation(this.size) : Int32Array.from({ length: this.size }, (_, i) => i);
     return this.bad.size ? all.filter((i) => !this.bad.has(i)) : all;
   }
 
@@ -117,7 +117,7 @@ export class DataSplit {
   private place(raw: RawImage, s: number, o: LoaderOptions, x: Float32Array, offset: number): void {
     const [c, h, w] = this.cfg.input;
     const aug = this.cfg.augment;
-    const rng = new Rng(mix(o.seed, o.epoch, s));
+    const rng = new DataRng(mix(o.seed, o.epoch, s));
     const crop: CropMode = aug?.randomResizedCrop ? { kind: 'random-resized', rng, scale: aug.scale ?? RRC_DEFAULTS.scale, ratio: aug.ratio ?? RRC_DEFAULTS.ratio } : this.cfg.center;
     const box = cropBox(raw.width, raw.height, w, h, crop);
     if (aug && !aug.randomResizedCrop && aug.padCrop > 0) {
@@ -171,7 +171,7 @@ export class DataSplit {
         } else {
           // A per-sample stream, as for files: a sample's pixels depend on (seed, epoch, sample) only, never on its
           // batch or batch size (so the teacher cache can replay a teacher's outputs whatever the batching).
-          const rng = this.cfg.augment ? new Rng(mix(o.seed, o.epoch, s, 0xa06)) : undefined;
+          const rng = this.cfg.augment ? new DataRng(mix(o.seed, o.epoch, s, 0xa06)) : undefined;
           writeNormalized(src.images, s * per, x, r * per, c, h, w, this.cfg.stats, this.cfg.augment, rng);
         }
         y[r] = src.labels[s]!;

@@ -1,4 +1,4 @@
-import { mix as mixSeed, Rng } from './random.js';
+import { mix as mixSeed, DataRng } from './random.js';
 
 // Batch-level Mixup (Zhang et al. 2018, arXiv 1710.09412) and CutMix (Yun et al. 2019, arXiv 1905.04899) as
 // torchvision's classification reference applies them (references/classification/transforms.py RandomMixup /
@@ -19,13 +19,13 @@ export interface BatchMix {
 }
 
 // A standard normal draw (Box-Muller on two uniforms).
-function normal(rng: Rng): number {
+function normal(rng: DataRng): number {
   const u = 1 - rng.next();
   return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * rng.next());
 }
 
 // Gamma(a, 1) by Marsaglia-Tsang (a ≥ 1), boosted by U^(1/a) below 1.
-function gamma(rng: Rng, a: number): number {
+function gamma(rng: DataRng, a: number): number {
   if (a < 1) return gamma(rng, a + 1) * Math.pow(1 - rng.next(), 1 / a);
   const d = a - 1 / 3, c = 1 / Math.sqrt(9 * d);
   for (;;) {
@@ -37,7 +37,7 @@ function gamma(rng: Rng, a: number): number {
 }
 
 // Beta(a, a): the first part of a Dirichlet(a, a), as torchvision draws λ.
-export function sampleBeta(rng: Rng, a: number): number {
+export function sampleBeta(rng: DataRng, a: number): number {
   const x = gamma(rng, a), y = gamma(rng, a);
   return x / (x + y);
 }
@@ -48,7 +48,7 @@ export function mixing(p: MixParams): boolean {
 }
 
 // Mix a batch of n NCHW images in place (partner of i: i - 1, of 0: n - 1); returns the partner labels and λ.
-export function mixBatch(x: Float32Array, y: Int32Array, n: number, chw: [number, number, number], p: MixParams, rng: Rng): BatchMix {
+export function mixBatch(x: Float32Array, y: Int32Array, n: number, chw: [number, number, number], p: MixParams, rng: DataRng): BatchMix {
   const [c, h, w] = chw;
   const per = c * h * w;
   const both = (p.mixup ?? 0) > 0 && (p.cutmix ?? 0) > 0;
@@ -84,7 +84,7 @@ export async function* mixBatches<B extends { x: Float32Array; y: Int32Array; n:
 ): AsyncGenerator<B & { mix: BatchMix }> {
   let k = skip;
   for await (const b of batches) {
-    const rng = new Rng(mixSeed(seed, epoch, k++, 0x3c1));
+    const rng = new DataRng(mixSeed(seed, epoch, k++, 0x3c1));
     yield { ...b, mix: mixBatch(b.x, b.y, b.n, chw, p, rng) };
   }
 }

@@ -1,4 +1,4 @@
-import type { Rng } from './random.js';
+import type { DataRng } from './random.js';
 import { applyTrivial, TRIVIAL_BINS, TRIVIAL_OPS, torchLinspace, type Planar, type TrivialOp } from './trivialAugment.js';
 
 // RandAugment (Cubuk et al. 2020, arXiv 1909.13719) as torchvision 0.14's RandAugment(num_ops, magnitude, 31 bins):
@@ -23,7 +23,7 @@ export function randMagnitude(op: TrivialOp, bin: number, h: number, w: number):
 const SIGNED = new Set<TrivialOp>(['ShearX', 'ShearY', 'TranslateX', 'TranslateY', 'Rotate', 'Brightness', 'Color', 'Contrast', 'Sharpness']);
 
 // RandAugment on one image: `ops` draws of (op, sign), each applied at bin `magnitude`.
-export function randAugment(img: Planar, ops: number, magnitude: number, rng: Rng): Planar {
+export function randAugment(img: Planar, ops: number, magnitude: number, rng: DataRng): Planar {
   let out = img;
   for (let k = 0; k < ops; k++) {
     const op = TRIVIAL_OPS[rng.int(TRIVIAL_OPS.length)]!;

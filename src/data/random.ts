@@ -1,5 +1,5 @@
 // A small seedable PRNG (mulberry32): shuffles and augmentations repeat exactly for a seed.
-export class Rng {
+export class DataRng {
   private s: number;
   constructor(seed: number) {
     this.s = (seed >>> 0) ^ 0x9e3779b9;

@@ -1,17 +1,7 @@
-import { applyPolicy, padIndex, type PadMode } from './augment.js';
-import type { Rng } from './random.js';
-
-// Per-batch augmentation of in-memory uint8 CHW images (CIFAR recipe): torchvision's RandomCrop(size, padding,
-// fill, padding_mode) then RandomHorizontalFlip(p).
-export interface Augment {
-  padCrop: number; // pixels of padding for the random crop (0 = none)
-  flip: boolean;
-  flipProb?: number; // default 0.5
-  padMode?: PadMode; // default constant
-  fill?: number[]; // per channel, 0..255; default 0
-  trivial?: boolean; // then TrivialAugmentWide on the cropped, flipped bytes
-  randaugment?: [number, number]; // or RandAugment(num_ops, magnitude bin)
-}
+import { applyPolicy, padIndex } from './augment.js';
+import type { Augment } from './types.js';
+export type { Augment } from './types.js';
+import type { DataRng } from './random.js';
 
 // Normalisation constants per channel, on 0..1 pixel values.
 export interface Stats {
@@ -23,7 +13,7 @@ export interface Stats {
 // or RandAugment on the bytes when the recipe has one), then (x/255 - mean) / std.
 export function writeNormalized(
   src: Uint8Array, srcOff: number, dst: Float32Array, dstOff: number,
-  c: number, h: number, w: number, stats: Stats, aug?: Augment, rng?: Rng,
+  c: number, h: number, w: number, stats: Stats, aug?: Augment, rng?: DataRng,
 ): void {
   if ((aug?.trivial || aug?.randaugment) && rng) {
     const bytes = new Uint8Array(c * h * w);
@@ -52,7 +42,7 @@ export function normalizeBytes(bytes: Uint8Array, dst: Float32Array, dstOff: num
 // `byte * scale + shift`.
 function cropFlip(
   src: Uint8Array, srcOff: number, dst: Float32Array | Uint8Array, dstOff: number,
-  c: number, h: number, w: number, norm: { scale: number[]; shift: number[] }, aug?: Augment, rng?: Rng,
+  c: number, h: number, w: number, norm: { scale: number[]; shift: number[] }, aug?: Augment, rng?: DataRng,
 ): void {
   const pad = aug?.padCrop ?? 0;
   const dy = pad && rng ? rng.int(2 * pad + 1) - pad : 0;

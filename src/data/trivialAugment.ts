@@ -1,4 +1,4 @@
-import type { Rng } from './random.js';
+import type { DataRng } from './random.js';
 
 // TrivialAugmentWide (Müller & Hutter 2021, arXiv 2103.10158) as torchvision 0.14 runs it on PIL images: one op drawn
 // uniformly from 14, a magnitude from 31 bins, a random sign for the signed ops. Every op works on planar (CHW) uint8
@@ -45,7 +45,7 @@ export function trivialMagnitude(op: TrivialOp, bin: number): number {
 }
 
 // One draw of TrivialAugmentWide: op, then (for ops with bins) a bin, then (signed ops) the sign.
-export function drawTrivial(rng: Rng): { op: TrivialOp; magnitude: number } {
+export function drawTrivial(rng: DataRng): { op: TrivialOp; magnitude: number } {
   const op = TRIVIAL_OPS[rng.int(TRIVIAL_OPS.length)]!;
   const hasBins = !['Identity', 'AutoContrast', 'Equalize'].includes(op);
   let magnitude = hasBins ? trivialMagnitude(op, rng.int(TRIVIAL_BINS)) : 0;
@@ -54,7 +54,7 @@ export function drawTrivial(rng: Rng): { op: TrivialOp; magnitude: number } {
 }
 
 // TrivialAugmentWide on one image: draw, then apply.
-export function trivialAugment(img: Planar, rng: Rng): Planar {
+export function trivialAugment(img: Planar, rng: DataRng): Planar {
   const { op, magnitude } = drawTrivial(rng);
   return applyTrivial(img, op, magnitude);
 }

@@ -41,3 +41,18 @@ export interface Failure {
   path: string;
   reason: string;
 }
+
+// How a random crop pads the image (torchvision's padding_mode).
+export type PadMode = 'constant' | 'edge' | 'reflect' | 'symmetric';
+
+// Per-batch augmentation of in-memory uint8 CHW images (CIFAR recipe): torchvision's RandomCrop(size, padding,
+// fill, padding_mode) then RandomHorizontalFlip(p).
+export interface Augment {
+  padCrop: number; // pixels of padding for the random crop (0 = none)
+  flip: boolean;
+  flipProb?: number; // default 0.5
+  padMode?: PadMode; // default constant
+  fill?: number[]; // per channel, 0..255; default 0
+  trivial?: boolean; // then TrivialAugmentWide on the cropped, flipped bytes
+  randaugment?: [number, number]; // or RandAugment(num_ops, magnitude bin)
+}

@@ -1,4 +1,4 @@
-import type { RunTerm } from '../train/loop.js';
+import type { RunTerm } from './types.js';
 import type { MethodContext } from './types.js';
 
 // Shared pieces of the presets: a term use with a name that stays readable with one or several students.

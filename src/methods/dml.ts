@@ -1,4 +1,4 @@
-import type { RunTerm } from '../train/loop.js';
+import type { RunTerm } from './types.js';
 import { ceTerms } from './_terms.js';
 import type { MethodContext, MethodDef } from './types.js';
 

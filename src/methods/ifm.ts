@@ -1,7 +1,7 @@
 import type { NetworkSpec } from '../compiler/network.js';
 import type { Model } from '../ir/model.js';
 import { constantsUpstreamOf } from '../models/graft.js';
-import type { RunTerm } from '../train/loop.js';
+import type { RunTerm } from './types.js';
 import { UserError } from '../util/errors.js';
 import { widenZooModel, zooBuildOf } from '../zoo/index.js';
 import { ceTerms, termName } from './_terms.js';

@@ -1,7 +1,7 @@
-import type { RunTerm } from '../train/loop.js';
+import type { RunTerm } from './types.js';
 import { UserError } from '../util/errors.js';
 import { importFolder } from '../util/registry.js';
-import { termByName } from '../compiler/losses/index.js';
+import { termByName } from '../compiler/terms/index.js';
 import type { MethodContext, MethodDef } from './types.js';
 
 // Every method file in this folder, by name.

@@ -1,7 +1,7 @@
 import type { NetworkSpec } from '../compiler/network.js';
 import { tapShape } from '../models/graft.js';
 import { granularityHead } from '../models/heads.js';
-import type { RunTerm } from '../train/loop.js';
+import type { RunTerm } from './types.js';
 import { UserError } from '../util/errors.js';
 import { termName } from './_terms.js';
 import type { MethodDef, MethodStage, StagedEnv } from './types.js';

@@ -1,6 +1,6 @@
 import { graftHead } from '../models/graft.js';
 import { UserError } from '../util/errors.js';
-import type { RunTerm } from '../train/loop.js';
+import type { RunTerm } from './types.js';
 import { ceTerms, teacherOf, termName } from './_terms.js';
 import type { MethodDef } from './types.js';
 

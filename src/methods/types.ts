@@ -1,7 +1,14 @@
 import type { NetworkSpec } from '../compiler/network.js';
 import type { Model } from '../ir/model.js';
 import type { GraftInit } from '../models/graft.js';
-import type { RunTerm } from '../train/loop.js';
+import type { TermUse } from '../compiler/step.js';
+import type { WeightSchedule } from './weights.js';
+
+// A term of a run: its use in the step plus the host-side weight and schedule (what methods declare, train runs).
+export interface RunTerm extends TermUse {
+  weight: number;
+  schedule?: WeightSchedule;
+}
 
 // What a method preset sees of the run: the networks by role and their 4-D stage taps (f1.., stem excluded).
 export interface MethodContext {

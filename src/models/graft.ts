@@ -1,12 +1,12 @@
 // Grafting (methods.md §1.3, §5): the part of a classifier between a tap and its logits (last stage, pooling,
 // classifier) copied out as a model of its own, fed by that tap. SOKD's knowledge bridge module is such a graft.
-import { classifyInitializers } from '../compiler/params.js';
-import { copyGraph, imageInput } from '../compiler/graphs.js';
+import { classifyInitializers } from '../ir/params.js';
+import { copyGraph, imageInput } from '../ir/classifier.js';
 import type { Graph, Node, Value } from '../ir/graph.js';
 import { Model } from '../ir/model.js';
 import { inferShapes } from '../ir/passes/shapes.js';
 import { UserError } from '../util/errors.js';
-import { filledTensor, normalTensor, Rng, uniformTensor } from '../zoo/init.js';
+import { filledTensor, normalTensor, Rng, uniformTensor } from '../ir/init.js';
 import { looksFolded, restoreBatchNorm } from './slim/restoreBn.js';
 import { findTaps, resolveTap } from './taps.js';
 

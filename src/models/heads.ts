@@ -6,7 +6,7 @@ import { addInput, newGraph } from '../ir/builder.js';
 import type { Value } from '../ir/graph.js';
 import { newModel, type Model } from '../ir/model.js';
 import { Tensor } from '../ir/tensor.js';
-import { Rng, uniformTensor } from '../zoo/init.js';
+import { Rng, uniformTensor } from '../ir/init.js';
 
 export interface HeadOptions {
   inDim: number;

@@ -9,6 +9,7 @@ import { analyzeChannels } from './slim/analyze.js';
 import { looksFolded, restoreBatchNorm } from './slim/restoreBn.js';
 import { Rewriter, type SlimmedLayer } from './slim/rewrite.js';
 import { selectChannels, type SlimCriterion } from './slim/select.js';
+import { META_SLIM } from '../ir/metadata.js';
 
 // Options of channel slimming.
 export interface SlimOptions {
@@ -79,7 +80,7 @@ export function slimWithReport(model: Model, ratio: number, opts: SlimOptions): 
   const rw = new Rewriter(g, cg, kept);
   for (const n of [...g.nodes]) rw.node(n);
   resetTypes(g, declared);
-  out.setMetadata('onnx_distill.slim', JSON.stringify({ ratio, criterion: opts.criterion, restoredBatchNorms: restored.size }));
+  out.setMetadata(META_SLIM, JSON.stringify({ ratio, criterion: opts.criterion, restoredBatchNorms: restored.size }));
   return { model: out, layers: rw.layers, restoredBatchNorms: restored.size };
 }
 

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { isAbsolute, join, relative, resolve } from 'node:path';
-import type { CliContext } from '../cli/command.js';
+import type { CliContext } from '../util/output.js';
 import { loadConfigFile } from '../config/file.js';
 import { COMMON_OPTIONS, compressOptionTable, DISTILL_OPTIONS } from '../config/options.js';
 import { resolveConfig } from '../config/resolve.js';
@@ -19,10 +19,11 @@ import { lockOutFolder } from '../util/lock.js';
 import { buildZooModel } from '../zoo/index.js';
 import { chooseStudent, type StudentChoice } from './chooseStudent.js';
 import { distill, EMBEDDED_DATA, SHIPPED_TEACHER } from './distill.js';
-import { describeClassifier, openModelData, type ModelData } from './modelData.js';
+import { describeClassifier, openModelData, type ModelData } from '../data/modelData.js';
 import { applyRecipe, explicitKeys } from './recipe.js';
 import { teacherInput } from './unlabeled.js';
 import type { DistillOptions } from './options.js';
+import { META_CLASSES, META_PREPROCESS } from '../ir/metadata.js';
 
 // The options of `compress` (and of its library call): every distill option, plus the student budget, the export
 // formats and their calibration. Keys as in a run config file.
@@ -119,7 +120,7 @@ function teacherFile(spec: string, run: RunRecord, studentFile: string, outDir: 
   const student = loadModel(studentFile);
   const info = describeClassifier(student, studentFile);
   const m = buildZooModel(spec.slice(4), { input: info.input, classes: info.classes, seed });
-  for (const key of ['onnx_distill.classes', 'onnx_distill.preprocess']) {
+  for (const key of [META_CLASSES, META_PREPROCESS]) {
     const v = student.metadata().get(key);
     if (v !== undefined) m.setMetadata(key, v);
   }

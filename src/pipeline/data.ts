@@ -2,22 +2,22 @@ import { existsSync } from 'node:fs';
 import { describeAugment } from '../data/augment.js';
 import { describeMix, mixBatches, mixing, type MixParams } from '../data/mix.js';
 import { openData, openValData, type DataOptions, type Preprocess } from '../data/index.js';
-import { StageBar } from '../train/progress.js';
-import type { CliContext } from '../cli/command.js';
+import { StageBar } from '../util/progress.js';
+import type { CliContext } from '../util/output.js';
 import { loadModel } from '../ir/model.js';
-import type { DataSplit } from '../train/types.js';
+import type { TrainSplit } from '../train/types.js';
 import { UserError } from '../util/errors.js';
 import { zooEntry } from '../zoo/index.js';
 
 // The data side of a run as the trainer needs it, plus the report of skipped files.
 export interface TrainingData {
-  train: DataSplit;
+  train: TrainSplit;
   // The data's own validation part (held out when it has none): labelled, or unlabeled like `train`.
-  val: DataSplit | undefined;
+  val: TrainSplit | undefined;
   // False for unlabeled images (then `classes` are the model's, and `val` measures fidelity to the teacher).
   labelled: boolean;
   // `--val-data`: a separate labelled set, with labels mapped onto `classes`.
-  valData?: DataSplit;
+  valData?: TrainSplit;
   classes: string[];
   input: [number, number, number];
   preprocess: Preprocess;
@@ -80,7 +80,7 @@ export async function loadTrainingData(
     ...(o.computeStats !== undefined ? { computeStats: o.computeStats } : {}), ...(o.cropFraction !== undefined ? { cropFraction: o.cropFraction } : {}),
     ...(o.augmentParams ? { augmentParams: o.augmentParams } : {}), ...(o.evalResize !== undefined ? { evalResize: o.evalResize } : {}),
   }).finally(() => bar.stop());
-  const split = (s: typeof ds.train, mixed = false): DataSplit => ({
+  const split = (s: typeof ds.train, mixed = false): TrainSplit => ({
     size: s.size,
     batches: (b) => {
       const batches = s.loader({ batchSize: b.batchSize, seed: b.seed, epoch: b.epoch, shuffle: b.shuffle, dropLast: b.dropLast, reuse: true, skip: b.skip ?? 0 });

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { CliContext } from '../cli/command.js';
+import type { CliContext } from '../util/output.js';
 import { resolveConfig } from '../config/resolve.js';
 import { COMMON_OPTIONS, DISTILL_OPTIONS } from '../config/options.js';
 import { configToYaml, loadConfigFile, locateKey } from '../config/file.js';
@@ -30,6 +30,7 @@ import { featureTaps } from './taps.js';
 import type { DistillOptions } from './options.js';
 import { applyRecipe, explicitKeys } from './recipe.js';
 import { frozenNames } from './freeze.js';
+import { META_METHOD, META_PREPROCESS, META_TEACHER_SHA256 } from '../ir/metadata.js';
 
 // The teacher shipped in the package (models/fashion-mnist-teacher), used when no --teacher is given.
 export const SHIPPED_TEACHER = fileURLToPath(new URL('../../models/fashion-mnist-teacher/model.onnx', import.meta.url));
@@ -212,7 +213,7 @@ async function prepareDistill(cfg: DistillOptions, ctx: CliContext | undefined, 
   const outDir = resolve(cfg.out!);
   const runId = cfg.resume !== undefined ? configRunId(join(outDir, 'config.yaml')) : newRunId();
   writeFileAtomic(join(outDir, 'config.yaml'), `${runId ? `# onnx-distill run ${runId}\n` : ''}${printConfig({ ...cfg, out: outDir })}`);
-  const metadata: Record<string, string> = { 'onnx_distill.method': cfg.method!, ...(teacherFile ? { 'onnx_distill.teacher_sha256': sha256(teacherFile) } : {}) };
+  const metadata: Record<string, string> = { [META_METHOD]: cfg.method!, ...(teacherFile ? { [META_TEACHER_SHA256]: sha256(teacherFile) } : {}) };
   const files: Record<string, string> = Object.fromEntries(students.map((s) => [s.name, `${s.name}.onnx`]));
   if (mode === 'trainable') files.teacher = 'teacher.onnx';
   const run: RunOptions = {
@@ -304,7 +305,7 @@ function deriveStudentWithoutTeacher(spec: string, input: [number, number, numbe
 
 // The normalisation a teacher this tool trained was fed (so the students see the same inputs).
 function teacherPreprocess(m: Model): { mean?: number[]; std?: number[]; cropFraction?: number; resize?: number } | undefined {
-  const text = m.metadata().get('onnx_distill.preprocess');
+  const text = m.metadata().get(META_PREPROCESS);
   if (!text) return undefined;
   try {
     const p = JSON.parse(text) as { mean?: number[]; std?: number[]; cropFraction?: number; resize?: number };

@@ -6,8 +6,8 @@
 import type { Graph } from '../ir/graph.js';
 import { Model } from '../ir/model.js';
 import { inferShapes } from '../ir/passes/shapes.js';
-import { copyGraph, imageInput } from '../compiler/graphs.js';
-import { classifyInitializers } from '../compiler/params.js';
+import { copyGraph, imageInput } from '../ir/classifier.js';
+import { classifyInitializers } from '../ir/params.js';
 import { findTaps, resolveTap } from '../models/taps.js';
 import { UserError } from '../util/errors.js';
 

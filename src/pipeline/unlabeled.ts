@@ -1,10 +1,10 @@
-import { termByName } from '../compiler/losses/index.js';
+import { termByName } from '../compiler/terms/index.js';
 import type { Model } from '../ir/model.js';
 import type { MethodDef } from '../methods/index.js';
-import type { RunTerm } from '../train/loop.js';
+import type { RunTerm } from '../methods/types.js';
 import { UserError } from '../util/errors.js';
 import { teacherIO } from '../zoo/index.js';
-import { describeClassifier } from './modelData.js';
+import { describeClassifier } from '../data/modelData.js';
 
 // Distillation without labels: KD needs only the teacher's outputs, so a folder of images (or a list without labels)
 // is enough to compress a deployed model whose training set is not at hand. This file holds the rules a run on such

@@ -1,7 +1,8 @@
 // The inputs of the report layer: one row per evaluated model file, and per-epoch training history.
+import type { Format } from '../export/formats/index.js';
 
 export type ReportRole = 'teacher' | 'student' | 'ensemble';
-export type ReportFormat = 'fp32' | 'fp16' | 'int8';
+export type ReportFormat = Format;
 
 // One evaluated model file (report.json's `rows`): the teacher, each exported student, or an ensemble.
 export interface ReportRow {
@@ -34,7 +35,7 @@ export interface EpochNetworkStats {
 }
 
 // One epoch of a (distillation) run: accuracy per network, the value of each loss term, the ensemble's accuracy.
-export interface EpochRecord {
+export interface CurveEpoch {
   epoch: number;
   networks: Record<string, EpochNetworkStats>;
   terms: Record<string, number>;
@@ -43,4 +44,4 @@ export interface EpochRecord {
 }
 
 // Training curves input: epochs in any order (they are plotted by `epoch`).
-export type TrainingHistory = EpochRecord[];
+export type TrainingHistory = CurveEpoch[];

@@ -1,7 +1,7 @@
+import { FORMATS } from '../export/formats/index.js';
 import type { ReportRow } from './types.js';
 
 const ROLES = new Set(['teacher', 'student', 'ensemble']);
-const FORMATS = new Set(['fp32', 'fp16', 'int8']);
 const COUNTS = ['sizeBytes', 'params', 'macs', 'latencyMsBatch1', 'latencyMsBatch32'] as const;
 
 // Rows come from the distill/compress commands, not from the user: a bad one is a bug upstream, so it fails
@@ -14,7 +14,7 @@ export function validateRows(rows: readonly ReportRow[]): void {
     const where = `report: row ${i} (${typeof r?.model === 'string' ? `'${r.model}'` : 'no model name'})`;
     if (typeof r?.model !== 'string' || !r.model) throw new Error(`${where}: model must be a non-empty string`);
     if (!ROLES.has(r.role)) throw new Error(`${where}: role must be teacher, student or ensemble, got ${JSON.stringify(r.role)}`);
-    if (!FORMATS.has(r.format)) throw new Error(`${where}: format must be fp32, fp16 or int8, got ${JSON.stringify(r.format)}`);
+    if (!FORMATS.includes(r.format)) throw new Error(`${where}: format must be one of ${FORMATS.join(', ')}, got ${JSON.stringify(r.format)}`);
     if (typeof r.file !== 'string') throw new Error(`${where}: file must be a string`);
     if (!(Number.isFinite(r.accuracy) && r.accuracy >= 0 && r.accuracy <= 1)) {
       const hint = Number.isFinite(r.accuracy) && r.accuracy > 1 && r.accuracy <= 100 ? ` (a fraction: ${+(r.accuracy / 100).toPrecision(6)}, not a percentage)` : '';

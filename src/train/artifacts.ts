@@ -4,10 +4,10 @@ import { Graph } from '../ir/graph.js';
 import { newModel, serializeModel } from '../ir/model.js';
 import type { CompiledStep } from '../compiler/step.js';
 import { writeFileAtomic } from '../util/fs.js';
-import type { RunOptions } from './loop.js';
+import type { RunOptions } from './types.js';
 import { lrAt } from './schedule.js';
-import { weightAt } from './weights.js';
-import { termInputAt } from '../compiler/losses/index.js';
+import { weightAt } from '../methods/weights.js';
+import { termInputAt } from '../compiler/terms/index.js';
 
 // The JSON contract beside the artifacts: everything a plain onnxruntime loop in any language needs to repeat the run.
 export interface ArtifactContract {

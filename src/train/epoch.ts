@@ -5,13 +5,13 @@ import { UserError } from '../util/errors.js';
 import type { CheckpointMeta } from './checkpoint.js';
 import { argmaxRows } from '../eval/metrics.js';
 import { countCorrect, targets } from './labels.js';
-import type { RunOptions } from './loop.js';
-import { EpochBar } from './progress.js';
+import type { RunOptions } from './types.js';
+import { EpochBar } from '../util/progress.js';
 import { lrAt } from './schedule.js';
 import type { EpochReplay } from './teacherCache.js';
 import type { EpochRecord } from './types.js';
-import { weightAt } from './weights.js';
-import { termInputAt } from '../compiler/losses/index.js';
+import { weightAt } from '../methods/weights.js';
+import { termInputAt } from '../compiler/terms/index.js';
 
 const scalar = (v: number): TensorData => ({ type: 'float32', dims: [], data: Float32Array.of(v) });
 

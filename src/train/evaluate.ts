@@ -1,7 +1,7 @@
 import type { Session } from '../runtime/session.js';
 import { FidelityMeter, type FidelityReport } from '../eval/metrics.js';
 import { countCorrect } from './labels.js';
-import type { DataSplit } from './types.js';
+import type { TrainSplit } from './types.js';
 
 // Top-1 accuracy of each network (outputs `logits.<name>`) and of the ensemble (output `ensemble`) on a split.
 export interface Evaluation {
@@ -11,7 +11,7 @@ export interface Evaluation {
 
 // Run an inference graph from compileInference (image input `input`) over a split, in order, last batch kept;
 // `chw` is the image shape [C, H, W]. Weights not baked into the graph come from the runtime's state.
-export async function evaluateNetworks(s: Session, data: DataSplit, batchSize: number, classes: number, chw: number[]): Promise<Evaluation> {
+export async function evaluateNetworks(s: Session, data: TrainSplit, batchSize: number, classes: number, chw: number[]): Promise<Evaluation> {
   const outs = s.outputNames;
   const correct = new Map(outs.map((n) => [n, 0]));
   let seen = 0;
@@ -36,7 +36,7 @@ export interface FidelityEvaluation {
 export type FidelityReference = Float32Array | string;
 
 // Run the eval graph over a split in order and compare every network's logits with the reference's.
-export async function evaluateFidelity(s: Session, data: DataSplit, batchSize: number, classes: number, chw: number[], reference: FidelityReference): Promise<FidelityEvaluation> {
+export async function evaluateFidelity(s: Session, data: TrainSplit, batchSize: number, classes: number, chw: number[], reference: FidelityReference): Promise<FidelityEvaluation> {
   const outs = s.outputNames;
   const refOut = typeof reference === 'string' ? `logits.${reference}` : undefined;
   const compared = outs.filter((n) => n !== refOut);
@@ -53,7 +53,7 @@ export async function evaluateFidelity(s: Session, data: DataSplit, batchSize: n
 }
 
 // One output's logits over a split, in order (a frozen teacher's, the reference of fidelity).
-export async function collectLogits(s: Session, data: DataSplit, batchSize: number, classes: number, chw: number[], output: string): Promise<Float32Array> {
+export async function collectLogits(s: Session, data: TrainSplit, batchSize: number, classes: number, chw: number[], output: string): Promise<Float32Array> {
   const out = new Float32Array(data.size * classes);
   let seen = 0;
   for await (const b of data.batches({ batchSize, epoch: 0, seed: 0, shuffle: false, dropLast: false })) {

@@ -5,21 +5,8 @@ import type { CompiledStep } from '../compiler/step.js';
 import { Model, saveModel } from '../ir/model.js';
 import type { TensorData } from '../runtime/tensor.js';
 import { exportTrained } from './inference.js';
-import type { RunOptions } from './loop.js';
-
-// What a run writes when it ends: which trained networks go to which file, and what their metadata says.
-export interface ExportSpec {
-  // Network name -> file name in the run folder (e.g. { student: 'student.onnx' }).
-  files: Record<string, string>;
-  // How inputs were made (normalisation, size, crop), saved in each model's metadata.
-  preprocess?: unknown;
-  // Extra metadata entries (method, the teacher's hash).
-  metadata?: Record<string, string>;
-  // The file for the students' ensemble (mean of their softmax), when the run has one.
-  ensembleFile?: string;
-  // Networks exported together with the networks that feed them, as one model (SOKD's teacher-kbm.onnx): name -> file.
-  composed?: Record<string, string>;
-}
+import type { RunOptions } from './types.js';
+import { META_ENSEMBLE, setClassifierMetadata } from '../ir/metadata.js';
 
 // Write each trained network as a deployable ONNX (weights baked, BatchNorm in inference form) and the ensemble.
 export function exportNetworks(o: RunOptions, step: CompiledStep, state: Record<string, TensorData>): Record<string, string> {
@@ -36,8 +23,7 @@ export function exportNetworks(o: RunOptions, step: CompiledStep, state: Record<
   }
   const weights = Object.fromEntries(entries.map((e) => [e.name, state[e.name]!.data as Float32Array]));
   const finish = (m: Model) => {
-    m.setMetadata('onnx_distill.classes', JSON.stringify(o.classes));
-    if (o.exports.preprocess !== undefined) m.setMetadata('onnx_distill.preprocess', JSON.stringify(o.exports.preprocess));
+    setClassifierMetadata(m, o.classes, o.exports.preprocess);
     return tag(m);
   };
   for (const [name, file] of Object.entries(o.exports.composed ?? {})) {
@@ -52,9 +38,8 @@ export function exportNetworks(o: RunOptions, step: CompiledStep, state: Record<
     const members = o.ensemble.map((n) => o.networks.find((x) => x.name === n)!);
     const { graph } = compileInference(members, { ensemble: o.ensemble, weights, ensembleOnly: true });
     const m = new Model(graph, new Map([['', TRAIN_OPSET]]));
-    m.setMetadata('onnx_distill.classes', JSON.stringify(o.classes));
-    if (o.exports.preprocess !== undefined) m.setMetadata('onnx_distill.preprocess', JSON.stringify(o.exports.preprocess));
-    m.setMetadata('onnx_distill.ensemble', JSON.stringify(o.ensemble));
+    setClassifierMetadata(m, o.classes, o.exports.preprocess);
+    m.setMetadata(META_ENSEMBLE, JSON.stringify(o.ensemble));
     const path = join(o.outDir, o.exports.ensembleFile);
     saveModel(tag(m), path);
     out.ensemble = path;

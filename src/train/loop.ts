@@ -4,113 +4,28 @@ import { join } from 'node:path';
 import { countParameters } from '../analysis/params.js';
 import { compileInference } from '../compiler/inference.js';
 import type { NetworkSpec } from '../compiler/network.js';
-import type { GroupHyper } from '../compiler/optim/index.js';
-import { compileStep, type CompiledStep, type TermUse } from '../compiler/step.js';
+import { compileStep, type CompiledStep } from '../compiler/step.js';
 import { writeTrainingCurves } from '../report/index.js';
 import { Runtime, type Session } from '../runtime/session.js';
 import { UserError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/fs.js';
-import { termByName } from '../compiler/losses/index.js';
+import { termByName } from '../compiler/terms/index.js';
 import { loadCheckpoint, newRunId, sameRun, saveCheckpoint, type CheckpointMeta } from './checkpoint.js';
 import { writeArtifacts } from './artifacts.js';
 import { runEpoch } from './epoch.js';
-import { planTeacherCache, TeacherReplay, type CachePlan, type EpochReplay } from './teacherCache.js';
+import { planTeacherCache, TeacherReplay, type EpochReplay } from './teacherCache.js';
 import { initialState } from './state.js';
 import { collectLogits, evaluateFidelity, evaluateNetworks, type Evaluation, type FidelityReference } from './evaluate.js';
-import { exportNetworks, type ExportSpec } from './exports.js';
-import type { ScheduleSpec } from './schedule.js';
-import type { DataSplit, EpochRecord } from './types.js';
-import { describeWeightSchedule, type WeightSchedule } from './weights.js';
-import { recalibrateBatchNorm, type Recalibration } from './recalibrate.js';
+import { exportNetworks } from './exports.js';
+import type { EpochRecord, NetworkSummary, Recalibration, RunOptions, RunRecord } from './types.js';
+import { recalibrateBatchNorm } from './recalibrate.js';
 import type { TensorData } from '../runtime/tensor.js';
 
-// A term of a run: its use in the step plus the host-side weight and schedule.
-export interface RunTerm extends TermUse {
-  weight: number;
-  schedule?: WeightSchedule;
-}
+// The run's contract lives in types.ts (epoch, artifacts and exports read it too); re-exported for the layers above.
+export type { NetworkSummary, RunOptions, RunRecord } from './types.js';
+import type { RunTerm } from '../methods/types.js';
+import { describeWeightSchedule } from '../methods/weights.js';
 
-// Everything one training run of one or more networks needs; `train` and `distill` both build this.
-export interface RunOptions {
-  networks: NetworkSpec[];
-  terms: RunTerm[];
-  train: DataSplit;
-  val?: DataSplit;
-  classes: string[];
-  epochs: number;
-  batchSize: number;
-  schedule: ScheduleSpec;
-  optimizer: string;
-  hyper: GroupHyper;
-  // Students averaged into the ensemble (evaluated each epoch, exported as ensemble.onnx).
-  ensemble?: string[];
-  exports: ExportSpec;
-  // Also write the compiled graphs, initial state and JSON contract here (see artifacts.ts).
-  saveArtifacts?: string;
-  device?: string;
-  threads?: number;
-  seed: number;
-  outDir: string;
-  resume?: boolean;
-  // Folder of the teacher cache (replay frozen teachers' logits; see teacherCache.ts); undefined: off.
-  teacherCache?: string;
-  // Re-estimate the BatchNorm statistics on this many training batches before export (recalibrate.ts); 0/undefined: off.
-  bnRecalibrate?: number;
-  // Unlabeled training data: no labels are fed, and training accuracy is agreement with `fidelity.reference`.
-  unlabeled?: boolean;
-  // Fidelity to a reference network (the teacher), measured each epoch on this split: top-1 agreement and KL.
-  fidelity?: { reference: string; split: DataSplit };
-  // Terms that read labels get this network's argmax instead (StepSpec.pseudoLabels).
-  pseudoLabels?: string;
-  // The stage of a staged run this is (recorded in the checkpoint; --resume must continue the same stage).
-  stage?: string;
-  config?: unknown;
-  // This run's id (config.yaml's, for distill); a new one when unset, the checkpoint's when resuming.
-  runId?: string;
-  log?: (line: string) => void;
-  progress?: boolean;
-}
-
-// Per network, the summary `--json` and run.json report.
-export interface NetworkSummary {
-  name: string;
-  role: NetworkSpec['role'];
-  trainable: boolean;
-  params: number;
-  bestValAcc?: number;
-  bestEpoch?: number;
-  lastValAcc?: number;
-  // With fidelity measured (unlabeled data): agreement with the teacher, best and last, and the last KL.
-  bestAgreement?: number;
-  bestAgreementEpoch?: number;
-  lastAgreement?: number;
-  lastKl?: number;
-}
-
-// The JSON record of a run (run.json).
-export interface RunRecord {
-  config: unknown;
-  device: string;
-  compileSeconds: number;
-  loss: string;
-  history: EpochRecord[];
-  networks: NetworkSummary[];
-  ensemble: { bestValAcc: number; bestEpoch: number; lastValAcc: number } | null;
-  // The first trainable network's figures, for single-network readers.
-  bestValAcc?: number;
-  bestEpoch?: number;
-  lastValAcc?: number;
-  // The first trainable network's fidelity to the teacher (unlabeled data), on `split` images.
-  fidelity?: { reference: string; images: number; bestAgreement: number; bestEpoch: number; lastAgreement: number; lastKl: number };
-  outputs: Record<string, string>;
-  interrupted: boolean;
-  // The run that wrote this record, its checkpoint and config.yaml.
-  runId?: string;
-  // With --teacher-cache: the cache folder of each replayed network, and why the others ran in the step.
-  teacherCache?: { dirs: Record<string, string>; bypassed: CachePlan['bypassed'] };
-  // With --bn-recalibrate: the batches averaged and the validation accuracy with the re-estimated statistics.
-  bnRecalibrated?: Recalibration;
-}
 
 // The loss as a printable weighted sum of named terms, e.g. `0.1·ce(student.logits) + 0.9·kd(student.logits ← teacher.logits, τ 4)`.
 export function lossFormula(step: CompiledStep, terms: RunTerm[]): string {

@@ -6,15 +6,10 @@ import { compileBnStatistics } from '../compiler/bnStats.js';
 import type { CompiledStep } from '../compiler/step.js';
 import type { Runtime } from '../runtime/session.js';
 import type { TensorData } from '../runtime/tensor.js';
-import type { RunOptions } from './loop.js';
+import type { RunOptions } from './types.js';
 
 // What run.json records of a re-estimate: batches used and the validation accuracy afterwards.
-export interface Recalibration {
-  batches: number;
-  networks: Record<string, number>;
-  ensemble?: number;
-  valAcc?: number;
-}
+export type { Recalibration } from './types.js';
 
 // The re-estimated running statistics, by state name (unchanged ones left out), and the batches they average over.
 // Batches come from fresh epochs (epoch indices after the run's), shuffled and augmented as training is.

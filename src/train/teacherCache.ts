@@ -16,15 +16,9 @@ import type { Runtime, Session } from '../runtime/session.js';
 import type { TensorData } from '../runtime/tensor.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { LogitStore } from './logitStore.js';
-import type { Batch, DataSplit } from './types.js';
+import type { TrainBatch, CachePlan, TrainSplit } from './types.js';
 
-// Which frozen networks a run replays from the cache, and why each other one runs in the step.
-export interface CachePlan {
-  replay: string[];
-  bypassed: { network: string; reason: string }[];
-}
-
-export function planTeacherCache(networks: NetworkSpec[], terms: TermUse[], train: DataSplit): CachePlan {
+export function planTeacherCache(networks: NetworkSpec[], terms: TermUse[], train: TrainSplit): CachePlan {
   const plan = replayableNetworks(networks, terms);
   if (!train.identity && plan.replay.length) {
     return { replay: [], bypassed: [...plan.bypassed, ...plan.replay.map((network) => ({ network, reason: 'the training data does not say what its pixels depend on (no identity), so nothing could be keyed' }))] };
@@ -33,7 +27,7 @@ export function planTeacherCache(networks: NetworkSpec[], terms: TermUse[], trai
 }
 
 // The cache key of one frozen network on one training split and seed, and what it hashes (written as key.json).
-export function cacheKey(net: NetworkSpec, train: DataSplit, seed: number, classes: number): { key: string; covers: Record<string, unknown> } {
+export function cacheKey(net: NetworkSpec, train: TrainSplit, seed: number, classes: number): { key: string; covers: Record<string, unknown> } {
   const teacher = createHash('sha256').update(serializeModel(net.model).onnx).digest('hex');
   const covers = { format: 1, teacher, data: train.identity!(), samples: train.size, seed, classes };
   return { key: createHash('sha256').update(JSON.stringify(covers)).digest('hex').slice(0, 24), covers };
@@ -56,7 +50,7 @@ interface Replayed {
 export class TeacherReplay {
   private constructor(private nets: Replayed[], private samples: number, private classes: number, private chw: number[]) {}
 
-  static async open(rt: Runtime, o: { networks: NetworkSpec[]; train: DataSplit; seed: number; dir: string; inputs: Record<string, string>; classes: number; chw: number[] }): Promise<TeacherReplay> {
+  static async open(rt: Runtime, o: { networks: NetworkSpec[]; train: TrainSplit; seed: number; dir: string; inputs: Record<string, string>; classes: number; chw: number[] }): Promise<TeacherReplay> {
     const nets: Replayed[] = [];
     for (const [name, input] of Object.entries(o.inputs)) {
       const spec = o.networks.find((n) => n.name === name)!;
@@ -100,8 +94,8 @@ export class EpochReplay {
 
   constructor(private stores: { net: Replayed; store: LogitStore }[], private classes: number, private chw: number[]) {}
 
-  async feeds(batch: Batch): Promise<Record<string, TensorData>> {
-    if (!batch.indices) throw new Error('the teacher cache needs batches that say which samples they hold (Batch.indices)');
+  async feeds(batch: TrainBatch): Promise<Record<string, TensorData>> {
+    if (!batch.indices) throw new Error('the teacher cache needs batches that say which samples they hold (TrainBatch.indices)');
     const idx = batch.indices;
     const feeds: Record<string, TensorData> = {};
     let missed = false;

@@ -2,7 +2,7 @@ import { addInput, newGraph, type Builder } from '../ir/builder.js';
 import type { Graph, Value } from '../ir/graph.js';
 import { newModel, type Model } from '../ir/model.js';
 import { Tensor } from '../ir/tensor.js';
-import { filledTensor, normalTensor, Rng, uniformTensor, type ConvInit, type LinearInit } from './init.js';
+import { filledTensor, normalTensor, Rng, uniformTensor, type ConvInit, type LinearInit } from '../ir/init.js';
 import { TAPS_METADATA_KEY, ZOO_METADATA_KEY, type TapName, type ZooOptions } from './types.js';
 
 // Options of one convolution layer (PyTorch's Conv2d arguments).

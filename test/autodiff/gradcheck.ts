@@ -1,6 +1,7 @@
 // Finite-difference gradient checking through onnxruntime: the harness every gradient rule is tested with.
+import { appendFileSync } from 'node:fs';
 import { backward } from '../../src/autodiff/backward.js';
-import { addInput, Builder, Graph, newModel, serializeModel, Tensor, type Value } from '../../src/ir/index.js';
+import { addInput, Builder, Graph, newModel, serializeModel, Tensor, type Node, type Value } from '../../src/ir/index.js';
 import { Runtime } from '../../src/runtime/session.js';
 import type { TensorData } from '../../src/runtime/tensor.js';
 
@@ -37,7 +38,7 @@ export interface CheckCase {
   lower?: (g: Graph) => void;
   // Values marked stop-gradient while `build` runs (a term's own sg(·)); filled by build, read by the backward pass.
   stopGradient?: Set<Value>;
-  // Opset of the checked graph (18 unless an op's semantics need another, e.g. GroupNormalization-21).
+  // The model's opset (default 18); ops newer than that (Gelu, opset 20; GroupNormalization-21) need it raised.
   opset?: number;
 }
 
@@ -47,6 +48,23 @@ export interface CheckResult {
   details: string[];
 }
 
+// The rules a check exercises, as GRAD_RULES keys (`domain:opType`): the case's own nodes (not the harness's
+// projection to a scalar) that lie on a path from a differentiated input to an output. rules-registry.test.ts
+// collects them from every check (GRADCHECK_RECORD) and fails on a registered rule that none exercises.
+export function differentiatedOps(nodes: readonly Node[], from: Value[], to: Value[]): string[] {
+  const live = new Set<Value>(from);
+  const forward = new Set<Node>();
+  for (const n of nodes) if (n.inputs.some((v) => v && live.has(v))) { forward.add(n); n.outputs.forEach((v) => live.add(v)); }
+  const needed = new Set<Value>(to);
+  const keys = new Set<string>();
+  for (const n of [...nodes].reverse()) {
+    if (!forward.has(n) || !n.outputs.some((v) => needed.has(v))) continue;
+    n.inputs.forEach((v) => v && needed.add(v));
+    keys.add(`${n.domain === 'ai.onnx' ? '' : n.domain}:${n.opType}`);
+  }
+  return [...keys].sort();
+}
+
 // Check every differentiable input's gradient along random directions by central differences in float32 (loss in float64).
 export async function gradcheck(c: CheckCase, rt?: Runtime): Promise<CheckResult> {
   const g = new Graph('gradcheck');
@@ -54,6 +72,7 @@ export async function gradcheck(c: CheckCase, rt?: Runtime): Promise<CheckResult
   const rnd = randn(c.seed ?? 1234);
   const ins = c.inputs.map((i) => addInput(g, i.name, i.dtype ?? 'float32', i.shape));
   const outs = [c.build(b, ins)].flat();
+  const checked = differentiatedOps(g.nodes, ins.filter((_, i) => c.inputs[i]!.grad !== false), outs);
   const terms = outs.map((o, k) => {
     const r = Tensor.float32(o.shape, Array.from({ length: o.shape.reduce((p, d) => p * d, 1) }, () => rnd()));
     return b.scoped(`term${k}`).op.ReduceSum!([b.op.Cast!([b.mul(o, b.constant(r))], { to: 11 })], { keepdims: 0 });
@@ -62,6 +81,8 @@ export async function gradcheck(c: CheckCase, rt?: Runtime): Promise<CheckResult
   const wrt = ins.filter((_, i) => c.inputs[i]!.grad !== false && (c.inputs[i]!.dtype ?? 'float32') === 'float32');
   const grads = backward(g, { loss, wrt, ...(c.stopGradient ? { stopGradient: c.stopGradient } : {}) });
   g.outputs = [b.identity(loss, 'loss'), ...wrt.map((w) => b.identity(grads.get(w) ?? b.op.Mul!([w, 0]), `grad_${w.name}`))];
+  if (process.env.GRADCHECK_RECORD) appendFileSync(process.env.GRADCHECK_RECORD, checked.map((k) => `${k}\n`).join(''));
+  if (process.env.GRADCHECK_DRY) return { worst: 0, details: ['dry run: graph built and differentiated, not run'] };
   c.lower?.(g);
   const bytes = serializeModel(newModel(g, c.opset ?? 18)).onnx;
   const own = !rt;

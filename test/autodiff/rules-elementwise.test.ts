@@ -43,6 +43,7 @@ const cases: Case[] = [
   ['Sum variadic with broadcast and a repeated input', [x([2, 3, 4]), y([3, 1]), z([4])], (b, [a, c, d]) => b.op.Sum!([a!, c!, d!, a!])],
   ['Mean variadic with broadcast', [x([2, 3]), y([1, 3]), z([2, 1])], (b, [a, c, d]) => b.op.Mean!([a!, c!, d!])],
   ['Where: broadcast condition and branches', [x([2, 3, 4]), y([3, 1]), z([4])], (b, [a, c, d]) => b.op.Where!([b.op.Greater!([d!, 0]), a!, c!])],
+  ['Relu', [x([3, 5], awayFrom([0]))], (b, [a]) => b.op.Relu!([a!])],
   ['LeakyRelu alpha 0.2', [x([3, 5], awayFrom([0]))], (b, [a]) => b.op.LeakyRelu!([a!], { alpha: 0.2 })],
   ['Clip with constant bounds (ReLU6) and min only', [x([4, 5], awayFrom([0, 6], 4))], (b, [a]) => [b.op.Clip!([a!, b.constant(0), b.constant(6)]), b.op.Clip!([a!, b.constant(0)])]],
   ['Clip with max only (empty min input)', [x([9], awayFrom([1]))], (b, [a]) => b.op.Clip!([a!, undefined, b.constant(1)])],
@@ -142,6 +143,13 @@ test('Gelu (opset 20, both approximations) against its closed-form derivative', 
       const want = (rs[i]! * (gelu(xs[i]! + h, approximate === 'tanh') - gelu(xs[i]! - h, approximate === 'tanh'))) / (2 * h);
       assert.ok(Math.abs(gx[i]! - want) < 2e-3 * (1 + Math.abs(want)), `${approximate} x=${xs[i]}: ${gx[i]} vs ${want}`);
     }
+  }
+});
+
+test('Gelu (opset 20, both approximations) matches central differences', async () => {
+  for (const approximate of ['none', 'tanh']) {
+    const r = await gradcheck({ inputs: [x([3, 7])], build: (b, [a]) => b.op.Gelu!([a!], { approximate }), opset: 20 }, rt);
+    assert.ok(r.worst <= 1, `Gelu ${approximate}: worst ratio ${r.worst}\n${r.details.join('\n')}`);
   }
 });
 

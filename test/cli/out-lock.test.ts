@@ -8,7 +8,7 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { LOCK_FILE } from '../../src/util/lock.js';
-import { smallImages } from '../pipeline-batch/helpers.js';
+import { smallImages } from '../jobs/helpers.js';
 import { FIXTURES } from './helpers.js';
 
 const root = mkdtempSync(join(tmpdir(), 'od-out-lock-'));

@@ -8,7 +8,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { loadCheckpoint } from '../../src/train/checkpoint.js';
-import { smallImages } from '../pipeline-batch/helpers.js';
+import { smallImages } from '../jobs/helpers.js';
 import { FIXTURES } from './helpers.js';
 
 const root = mkdtempSync(join(tmpdir(), 'od-guards-'));

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as ort from 'onnxruntime-node';
 import { compileStep, type StepSpec } from '../../src/compiler/step.js';
-import { Rng } from '../../src/zoo/init.js';
+import { Rng } from '../../src/ir/init.js';
 import { buildZooModel } from '../../src/zoo/index.js';
 
 const hyper = { weightDecay: 0, momentum: 0, nesterov: false, beta1: 0.9, beta2: 0.999, eps: 1e-8 };

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { loadPipelineFile } from '../../src/batch/spec.js';
+import { loadPipelineFile } from '../../src/jobs/spec.js';
 import { loadConfigFile, YAML_LIMITS } from '../../src/config/file.js';
 import { COMMON_OPTIONS, DISTILL_OPTIONS } from '../../src/config/options.js';
 import { UserError } from '../../src/util/errors.js';

@@ -11,7 +11,7 @@ import { AUGMENT_DEFAULTS, describeAugment, padIndex, resolveAugment } from '../
 import { decodeImage } from '../../src/data/decode.js';
 import { openData, type Batch } from '../../src/data/index.js';
 import { randAugment } from '../../src/data/randAugment.js';
-import { mix, Rng } from '../../src/data/random.js';
+import { mix, DataRng } from '../../src/data/random.js';
 import { openIdx } from '../../src/data/sources/idx.js';
 import { trivialAugment } from '../../src/data/trivialAugment.js';
 import type { MemoryImages } from '../../src/data/types.js';
@@ -176,7 +176,7 @@ test('--augment trivial: the size\'s preset then TrivialAugmentWide, each image 
   let changed = 0;
   Array.from(got.indices).forEach((s, r) => {
     // The per-sample stream: crop (2 draws) and flip (1) as the cifar batch, then TrivialAugmentWide's draws.
-    const rng = new Rng(mix(o.seed, o.epoch, s, 0xa06));
+    const rng = new DataRng(mix(o.seed, o.epoch, s, 0xa06));
     rng.int(9); rng.int(9); rng.next();
     const bytes = Uint8Array.from(base.x.subarray(r * 784, (r + 1) * 784), (v) => Math.round((v - shift[0]!) / scale[0]!));
     const want = trivialAugment({ data: bytes, c: 1, h: 28, w: 28 }, rng).data;
@@ -210,7 +210,7 @@ test('--randaugment N,M: after the preset\'s crop and flip, checked, and applied
   const got = (await ra.train.loader(o).next()).value as Batch, plain = (await base.train.loader(o).next()).value as Batch;
   const { scale, shift } = affine(ra.stats);
   Array.from(got.indices).forEach((s, r) => {
-    const rng = new Rng(mix(o.seed, o.epoch, s, 0xa06));
+    const rng = new DataRng(mix(o.seed, o.epoch, s, 0xa06));
     rng.int(9); rng.int(9); rng.next();
     const bytes = Uint8Array.from(plain.x.subarray(r * 784, (r + 1) * 784), (v) => Math.round((v - shift[0]!) / scale[0]!));
     const want = randAugment({ data: bytes, c: 1, h: 28, w: 28 }, 2, 9, rng).data;

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { exportSplit } from '../../scripts/export-fashion-mnist-png.js';
 import { mixBatch, mixBatches, sampleBeta } from '../../src/data/mix.js';
-import { Rng } from '../../src/data/random.js';
+import { DataRng } from '../../src/data/random.js';
 import { openIdx } from '../../src/data/sources/idx.js';
 import type { MemoryImages } from '../../src/data/types.js';
 import { targets } from '../../src/train/labels.js';
@@ -24,14 +24,14 @@ before(async () => {
 
 test('λ ~ Beta(α, α): mean 1/2, variance 1/(4(2α + 1)), within [0, 1], repeatable for a seed', () => {
   for (const a of [0.2, 1, 2]) {
-    const rng = new Rng(42);
+    const rng = new DataRng(42);
     const xs = Array.from({ length: 20000 }, () => sampleBeta(rng, a));
     const mean = xs.reduce((s, v) => s + v, 0) / xs.length;
     const v = xs.reduce((s, x) => s + (x - mean) ** 2, 0) / xs.length, want = 1 / (4 * (2 * a + 1));
     assert.ok(xs.every((x) => x >= 0 && x <= 1));
     assert.ok(Math.abs(mean - 0.5) < 0.01 && Math.abs(v - want) < 0.05 * want, `α ${a}: mean ${mean}, var ${v} vs ${want}`);
   }
-  assert.equal(sampleBeta(new Rng(3), 0.4), sampleBeta(new Rng(3), 0.4));
+  assert.equal(sampleBeta(new DataRng(3), 0.4), sampleBeta(new DataRng(3), 0.4));
 });
 
 const chw: [number, number, number] = [2, 5, 6];
@@ -39,7 +39,7 @@ const batch = (n: number) => Float32Array.from({ length: n * 60 }, (_, i) => Mat
 
 test('mixup: image i becomes λ·x[i] + (1 - λ)·x[i - 1] (x[0] pairs with the last), labels rolled alike', () => {
   const x = batch(4), orig = x.slice(), y = Int32Array.of(3, 1, 4, 1);
-  const { y2, lam } = mixBatch(x, y, 4, chw, { mixup: 0.4 }, new Rng(1));
+  const { y2, lam } = mixBatch(x, y, 4, chw, { mixup: 0.4 }, new DataRng(1));
   assert.deepEqual(Array.from(y2), [1, 3, 1, 4]);
   assert.ok(lam > 0 && lam < 1);
   for (let i = 0; i < 4; i++) {
@@ -52,7 +52,7 @@ test('cutmix: one box pasted from the partner in every image, λ = 1 - box area 
   let boxes = 0;
   for (let seed = 0; seed < 40; seed++) {
     const x = batch(3), orig = x.slice(), y = Int32Array.of(0, 1, 2);
-    const { y2, lam } = mixBatch(x, y, 3, chw, { cutmix: 1 }, new Rng(seed));
+    const { y2, lam } = mixBatch(x, y, 3, chw, { cutmix: 1 }, new DataRng(seed));
     assert.deepEqual(Array.from(y2), [2, 0, 1]);
     let pasted = 0;
     for (let i = 0; i < 3; i++) {
@@ -79,7 +79,7 @@ test('both on: each batch takes mixup or cutmix at random; the stream is seeded 
   let cut = 0;
   for (let s = 0; s < 200; s++) {
     const x = batch(2), orig = x.slice();
-    mixBatch(x, Int32Array.of(0, 1), 2, chw, { mixup: 0.2, cutmix: 1 }, new Rng(s));
+    mixBatch(x, Int32Array.of(0, 1), 2, chw, { mixup: 0.2, cutmix: 1 }, new DataRng(s));
     // CutMix leaves some values exactly as they were; mixup changes all (the partner differs everywhere).
     if (x.some((v, k) => v === orig[k])) cut++;
   }

@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { resizeCenterBox, type PadMode } from '../../src/data/augment.js';
 import { randomRegion } from '../../src/data/decode.js';
-import { Rng } from '../../src/data/random.js';
+import { DataRng } from '../../src/data/random.js';
 import { resampleInto, type RawImage } from '../../src/data/resample.js';
 import { writeNormalized } from '../../src/data/transforms.js';
 
@@ -28,7 +28,7 @@ const toHwc = (chw: ArrayLike<number>, c: number, h: number, w: number) => Array
 // Normalisation that leaves byte values unchanged: scale 1/(255 std) = 1, shift 0.
 const bytes = { mean: [0, 0, 0], std: [1 / 255, 1 / 255, 1 / 255] };
 // Draws pinned to the golden's parameters: RandomCrop's (top, left) in the padded image, then the flip.
-const pinned = (ints: number[], flip: boolean) => ({ int: () => ints.shift()!, next: () => (flip ? 0 : 0.999) }) as unknown as Rng;
+const pinned = (ints: number[], flip: boolean) => ({ int: () => ints.shift()!, next: () => (flip ? 0 : 0.999) }) as unknown as DataRng;
 
 test('RandomCrop(padding, fill, padding_mode) + RandomHorizontalFlip: pixel-exact against torchvision on real images', () => {
   for (const k of fx.padCrop) {
@@ -73,11 +73,11 @@ test('--eval-resize N: Resize(N) + CenterCrop within 1 grey level of torchvision
 
 test('random-resized crop sampling follows torchvision\'s get_params distribution (area, log aspect, the fallback), repeatably for a seed', () => {
   for (const s of fx.rrcStats) {
-    const rng = new Rng(1234);
+    const rng = new DataRng(1234);
     const area: number[] = [], logr: number[] = [];
     let fallback = 0;
     const mode = { kind: 'random-resized' as const, rng, scale: s.scale, ratio: s.ratio };
-    const fb = randomRegion(s.width, s.height, { ...mode, rng: { next: () => 0.999999, int: () => 0 } as unknown as Rng, scale: [2, 2] });
+    const fb = randomRegion(s.width, s.height, { ...mode, rng: { next: () => 0.999999, int: () => 0 } as unknown as DataRng, scale: [2, 2] });
     for (let i = 0; i < s.n; i++) {
       const b = randomRegion(s.width, s.height, mode);
       assert.ok(b.left >= 0 && b.top >= 0 && b.left + b.width <= s.width && b.top + b.height <= s.height, JSON.stringify(b));
@@ -100,8 +100,8 @@ test('random-resized crop sampling follows torchvision\'s get_params distributio
   }
   // The same seed gives the same boxes.
   const draw = () => Array.from({ length: 5 }, () => randomRegion(60, 45, { kind: 'random-resized', rng, scale: [0.08, 1], ratio: [0.75, 4 / 3] }));
-  let rng = new Rng(7);
+  let rng = new DataRng(7);
   const a = draw();
-  rng = new Rng(7);
+  rng = new DataRng(7);
   assert.deepEqual(draw(), a);
 });

@@ -7,7 +7,7 @@ import { after, test } from 'node:test';
 import sharp from 'sharp';
 import { readFileSync } from 'node:fs';
 import { cropBox, decodeImage, randomRegion } from '../../src/data/decode.js';
-import { Rng } from '../../src/data/random.js';
+import { DataRng } from '../../src/data/random.js';
 import { bilinearTaps, resampleInto, type Box, type RawImage } from '../../src/data/resample.js';
 import { affine, computeStats, writeNormalized } from '../../src/data/transforms.js';
 
@@ -16,7 +16,7 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 const ramp = Uint8Array.from({ length: 16 }, (_, i) => i * 10); // 4x4, value = 10 * (4y + x)
 const identity = { mean: [0], std: [1] };
 // A fake generator with fixed draws, to pin the random crop offsets and the flip.
-const fixed = (ints: number[], nexts: number[]) => ({ int: () => ints.shift()!, next: () => nexts.shift()! }) as unknown as Rng;
+const fixed = (ints: number[], nexts: number[]) => ({ int: () => ints.shift()!, next: () => nexts.shift()! }) as unknown as DataRng;
 
 test('normalisation: (x/255 - mean) / std per channel', () => {
   const out = new Float32Array(16);

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { randAugment, randMagnitude } from '../../src/data/randAugment.js';
-import { Rng } from '../../src/data/random.js';
+import { DataRng } from '../../src/data/random.js';
 import { applyTrivial, drawTrivial, TRIVIAL_BINS, TRIVIAL_OPS, trivialMagnitude, type Planar, type TrivialOp } from '../../src/data/trivialAugment.js';
 
 interface Img { height: number; width: number; channels: number; hwc: number[] }
@@ -47,7 +47,7 @@ test('every op matches torchvision\'s on real images: exact', () => {
 });
 
 test('draws: ops, bins and signs uniform, the same for a seed', () => {
-  const rng = new Rng(11);
+  const rng = new DataRng(11);
   const ops = new Map<string, number>();
   let negative = 0, signed = 0;
   const n = 14000;
@@ -59,7 +59,7 @@ test('draws: ops, bins and signs uniform, the same for a seed', () => {
   // 1000 expected per op; 4 standard deviations is ±120.
   for (const op of TRIVIAL_OPS) assert.ok(Math.abs(ops.get(op)! - 1000) < 120, `${op}: ${ops.get(op)}`);
   assert.ok(Math.abs(negative / signed - 0.5) < 0.05, `negative ${negative}/${signed}`);
-  const seq = (seed: number) => { const r = new Rng(seed); return Array.from({ length: 20 }, () => drawTrivial(r)); };
+  const seq = (seed: number) => { const r = new DataRng(seed); return Array.from({ length: 20 }, () => drawTrivial(r)); };
   assert.deepEqual(seq(5), seq(5));
   assert.notDeepEqual(seq(5), seq(6));
 });
@@ -84,6 +84,6 @@ test('RandAugment: its magnitude tables (translate scaled to the image) to one u
   }
   // N ops drawn from the per-sample stream: repeatable for a seed, and with N = 0 nothing changes.
   const img = planar(fx.images.coffee!);
-  assert.deepEqual(randAugment(img, 2, 9, new Rng(4)).data, randAugment(img, 2, 9, new Rng(4)).data);
-  assert.deepEqual(randAugment(img, 0, 9, new Rng(4)).data, img.data);
+  assert.deepEqual(randAugment(img, 2, 9, new DataRng(4)).data, randAugment(img, 2, 9, new DataRng(4)).data);
+  assert.deepEqual(randAugment(img, 0, 9, new DataRng(4)).data, img.data);
 });

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { exportSplit } from '../../scripts/export-fashion-mnist-png.js';
-import { classifyInitializers } from '../../src/compiler/params.js';
+import { classifyInitializers } from '../../src/ir/params.js';
 import { openIdx } from '../../src/data/sources/idx.js';
 import type { MemoryImages } from '../../src/data/types.js';
 import { loadModel } from '../../src/ir/model.js';

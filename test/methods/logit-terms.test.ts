@@ -3,7 +3,7 @@
 // temperature's gradient by exactly −λ while leaving the student's gradient alone.
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
-import { TERMS, termByName, termInputAt } from '../../src/compiler/losses/index.js';
+import { TERMS, termByName, termInputAt } from '../../src/compiler/terms/index.js';
 import type { NetworkSpec } from '../../src/compiler/network.js';
 import { compileStep } from '../../src/compiler/step.js';
 import { loadModel } from '../../src/ir/model.js';

@@ -14,7 +14,7 @@ import { stageTaps } from '../../src/pipeline/taps.js';
 import { Runtime } from '../../src/runtime/session.js';
 import type { TensorData } from '../../src/runtime/tensor.js';
 import { oneHot } from '../../src/train/labels.js';
-import type { RunTerm } from '../../src/train/loop.js';
+import type { RunTerm } from '../../src/methods/types.js';
 import { assertClose } from '../helpers/close.js';
 
 interface T { shape: number[]; values: number[] }

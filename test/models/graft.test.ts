@@ -8,7 +8,7 @@ import { loadModel, serializeModel, type Model } from '../../src/ir/model.js';
 import { graftHead, lastStageInput } from '../../src/models/graft.js';
 import { Runtime } from '../../src/runtime/session.js';
 import { UserError } from '../../src/util/errors.js';
-import { Rng } from '../../src/zoo/init.js';
+import { Rng } from '../../src/ir/init.js';
 
 const rt = new Runtime({ threads: 1 });
 after(() => rt.close());

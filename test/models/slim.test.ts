@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { after, test } from 'node:test';
-import { classifyInitializers } from '../../src/compiler/params.js';
+import { classifyInitializers } from '../../src/ir/params.js';
 import { addInput, newGraph, newModel, serializeModel, Tensor, type Model } from '../../src/ir/index.js';
 import { loadModel } from '../../src/ir/model.js';
 import { slimModel, slimWithReport } from '../../src/models/slim.js';

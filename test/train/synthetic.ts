@@ -1,8 +1,8 @@
 // A tiny learnable dataset for trainer tests: the class is which image quadrant is brightest (4 classes of 10 logits).
-import type { Batch, DataSplit } from '../../src/train/types.js';
+import type { TrainBatch, TrainSplit } from '../../src/train/types.js';
 
 // No augmentation: a sample's pixels are fixed by (size, seed), which is its identity for the teacher cache.
-export function quadrantData(size: number, seed: number, onBatch?: (epoch: number, i: number) => void): DataSplit {
+export function quadrantData(size: number, seed: number, onBatch?: (epoch: number, i: number) => void): TrainSplit {
   let s = seed >>> 0 || 1;
   const rnd = () => { s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0; return s / 4294967296; };
   const hw = 28 * 28;
@@ -19,7 +19,7 @@ export function quadrantData(size: number, seed: number, onBatch?: (epoch: numbe
   return {
     size,
     identity: () => `quadrant:${size}:${seed}`,
-    async *batches({ batchSize, epoch, seed: sd, shuffle, dropLast, skip = 0 }): AsyncIterable<Batch> {
+    async *batches({ batchSize, epoch, seed: sd, shuffle, dropLast, skip = 0 }): AsyncIterable<TrainBatch> {
       const order = Array.from({ length: size }, (_, i) => i);
       if (shuffle) {
         let t = (sd * 7919 + epoch * 104729) >>> 0 || 1;

@@ -5,10 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { countParameters } from '../../src/analysis/params.js';
-import { classifyInitializers } from '../../src/compiler/params.js';
+import { classifyInitializers } from '../../src/ir/params.js';
 import type { Model } from '../../src/ir/model.js';
 import { train } from '../../src/train/trainer.js';
-import type { DataSplit } from '../../src/train/types.js';
+import type { TrainSplit } from '../../src/train/types.js';
 import { buildZooModel, zooEntry } from '../../src/zoo/index.js';
 import { quadrantData } from '../train/synthetic.js';
 
@@ -56,7 +56,7 @@ test("ConvNeXt parameter counts equal timm's atto/femto (3 or 1 input channels, 
 // The quadrant task with a stripe pattern per class on top: a pre-norm ViT's LayerNorms remove a patch's brightness
 // (its embedding only scales), which is all the quadrant task shows, so the class is also drawn as stripes (rows,
 // columns, diagonals, anti-diagonals), which change the embedding's direction.
-function striped(d: DataSplit): DataSplit {
+function striped(d: TrainSplit): TrainSplit {
   const on = [(i: number, _j: number) => i % 4 < 2, (_i: number, j: number) => j % 4 < 2, (i: number, j: number) => (i + j) % 4 < 2, (i: number, j: number) => (i - j + 28) % 4 < 2];
   return {
     size: d.size,
@@ -70,7 +70,7 @@ function striped(d: DataSplit): DataSplit {
 }
 
 // vit-tiny-p7: 16 tokens of 7x7 px (stripes of period 4 show in each), a quick run.
-for (const [name, lr, data] of [['vit-tiny-p7', 5e-4, striped], ['convnext-atto', 1e-3, (d: DataSplit) => d]] as const) {
+for (const [name, lr, data] of [['vit-tiny-p7', 5e-4, striped], ['convnext-atto', 1e-3, (d: TrainSplit) => d]] as const) {
   test(`${name} learns in a short run (AdamW on the quadrant task)`, async () => {
     const outDir = mkdtempSync(join(tmpdir(), 'od-zoo-tok-'));
     dirs.push(outDir);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { after, test } from 'node:test';
-import { classifyInitializers } from '../../src/compiler/params.js';
+import { classifyInitializers } from '../../src/ir/params.js';
 import { inferShapes, serializeModel, type Model } from '../../src/ir/index.js';
 import { Runtime } from '../../src/runtime/session.js';
 import { f32 } from '../../src/runtime/tensor.js';

@@ -1,6 +1,6 @@
 import type { Argv } from 'yargs';
 import { describeLatency, evaluateModel, LATENCY_DEFAULTS, type EvalReport } from '../../eval/index.js';
-import type { PreprocessFlags } from '../../pipeline/modelData.js';
+import type { PreprocessFlags } from '../../data/modelData.js';
 import type { CommandDef } from '../command.js';
 import { bytes, grouped, si, table } from '../format.js';
 import { parseDims, parseNumbers, positive } from '../options.js';

@@ -1,8 +1,8 @@
 import { resolve } from 'node:path';
 import type { Argv } from 'yargs';
-import { DEFAULT_QUEUE } from '../../batch/redis.js';
-import { readSecret } from '../../batch/trust.js';
-import { runWorker } from '../../batch/worker.js';
+import { DEFAULT_QUEUE } from '../../jobs/redis.js';
+import { readSecret } from '../../jobs/trust.js';
+import { runWorker } from '../../jobs/worker.js';
 import { UserError } from '../../util/errors.js';
 import type { CommandDef } from '../command.js';
 

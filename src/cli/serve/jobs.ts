@@ -10,7 +10,7 @@ import { DataSplit } from '../../data/loader.js';
 import type { Preprocess } from '../../data/index.js';
 import { exportModel, type Format } from '../../export/index.js';
 import { parseModel } from '../../ir/model.js';
-import { describeClassifier, type ModelData } from '../../pipeline/modelData.js';
+import { describeClassifier, type ModelData } from '../../data/modelData.js';
 import { compileDistillOn } from '../../pipeline/distill.js';
 import type { TrainingData } from '../../pipeline/data.js';
 import { DEVICES } from '../../runtime/devices/index.js';
@@ -18,7 +18,7 @@ import type { TensorData } from '../../runtime/tensor.js';
 import type { ArtifactContract } from '../../train/artifacts.js';
 import { exportNetworks } from '../../train/exports.js';
 import type { RunOptions } from '../../train/loop.js';
-import type { DataSplit as TrainSplit } from '../../train/types.js';
+import type { TrainSplit } from '../../train/types.js';
 import { UserError } from '../../util/errors.js';
 import type { CliContext } from '../command.js';
 

@@ -1,6 +1,6 @@
 import type { Value } from '../../ir/graph.js';
 import { Tensor } from '../../ir/tensor.js';
-import { filledTensor, normalTensor } from '../init.js';
+import { filledTensor, normalTensor } from '../../ir/init.js';
 import type { Net } from '../net.js';
 
 // Layers the transformer-era families (ViT, ConvNeXt) share, written as torch.onnx exports them at opset 17, with

@@ -1,5 +1,5 @@
 import type { Value } from '../../ir/graph.js';
-import { filledTensor, normalTensor } from '../init.js';
+import { filledTensor, normalTensor } from '../../ir/init.js';
 import { Net } from '../net.js';
 import type { ZooEntry, ZooOptions } from '../types.js';
 import { gelu, layerNorm, layerNorm2d, param } from './_tokens.js';

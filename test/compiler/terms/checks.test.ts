@@ -1,10 +1,12 @@
 // Each term's check(): shapes it cannot match give a UserError that names the slots involved.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { termByName } from '../../../src/compiler/losses/index.js';
+import { TERMS, termByName } from '../../../src/compiler/terms/index.js';
 import { UserError } from '../../../src/util/errors.js';
 
 const bad: { term: string; shapes: Record<string, number[]>; why: string; slots: string[] }[] = [
+  { term: 'ce', shapes: { logits: [5, 7, 1] }, why: 'not logits', slots: ['logits'] },
+  { term: 'ce', shapes: { logits: [5, 1] }, why: 'one class', slots: ['logits'] },
   { term: 'kd', shapes: { student: [5, 7], teacher: [5, 8] }, why: 'class counts differ', slots: ['student', 'teacher'] },
   { term: 'kd', shapes: { student: [5, 7, 1], teacher: [5, 7, 1] }, why: 'not logits', slots: ['student', 'teacher'] },
   { term: 'kl', shapes: { student: [4, 7], peer: [5, 7] }, why: 'batch sizes differ', slots: ['student', 'peer'] },
@@ -24,6 +26,11 @@ const bad: { term: string; shapes: Record<string, number[]>; why: string; slots:
   { term: 'ctkd', shapes: { student: [5, 7], teacher: [5, 6] }, why: 'class counts differ', slots: ['student', 'teacher'] },
   { term: 'reviewkd', shapes: { s1: [5, 3, 4], s2: [5, 4, 2, 2], s3: [5, 5], t1: [5, 2, 4, 4], t2: [5, 3, 2, 2], t3: [5, 4] }, why: 's1 not a map', slots: ['s1', 's2', 's3'] },
   { term: 'reviewkd', shapes: { s1: [5, 3, 4, 4], s2: [5, 4, 2, 2], s3: [5, 5], t1: [5, 2, 4, 4], t2: [4, 3, 2, 2], t3: [5, 4] }, why: 'batch sizes differ', slots: ['s1', 't2'] },
+  { term: 'gkd', shapes: { student: [5, 6], teacher: [4, 4] }, why: 'batch sizes differ', slots: ['student', 'teacher'] },
+  { term: 'gkd', shapes: { student: [5, 6, 2, 2], teacher: [5, 4] }, why: 'student not an embedding', slots: ['student', 'teacher'] },
+  { term: 'ifm', shapes: { student: [5, 6], teacher: [4, 9] }, why: 'batch sizes differ', slots: ['student', 'teacher'] },
+  { term: 'ifm', shapes: { student: [1, 6], teacher: [1, 9] }, why: 'a batch of one', slots: ['student', 'teacher'] },
+  { term: 'kdavg', shapes: { student: [5, 7], teacher: [5, 7], head1: [5, 7], head2: [5, 6] }, why: 'a head has other classes', slots: ['student', 'head2'] },
 ];
 
 for (const c of bad) {
@@ -38,15 +45,27 @@ for (const c of bad) {
   });
 }
 
+// Shapes each term is meant for: every term of the registry must be listed (and its check() must accept them).
+const good: Record<string, Record<string, number[]>> = {
+  ce: { logits: [5, 7] }, kd: { student: [5, 7], teacher: [5, 7] }, kl: { student: [5, 7], peer: [5, 7] },
+  dkd: { student: [5, 7], teacher: [5, 7] }, mse: { student: [5, 3, 4, 4], teacher: [5, 3, 4, 4] },
+  at: { student: [5, 3, 8, 8], teacher: [5, 4, 4, 4] }, sp: { student: [5, 3, 4, 4], teacher: [5, 8, 2, 2] },
+  pkt: { student: [5, 6], teacher: [5, 9] }, fitnet: { student: [5, 3, 4, 4], teacher: [5, 4, 8, 8] },
+  gkd: { student: [5, 6], teacher: [5, 4] }, ifm: { student: [5, 3, 16, 16], teacher: [5, 4, 16, 16] },
+  kdavg: { student: [5, 7], teacher: [5, 7], head1: [5, 7], head2: [5, 7] },
+  dist: { student: [5, 7], teacher: [5, 7] }, wsld: { student: [5, 7], teacher: [5, 7] },
+  nkd: { student: [5, 7], teacher: [5, 7] }, ctkd: { student: [5, 7], teacher: [5, 7] },
+  reviewkd: { s1: [5, 3, 4, 4], s2: [5, 4, 2, 2], s3: [5, 5], t1: [5, 2, 8, 8], t2: [5, 3, 4, 4], t3: [5, 4] },
+};
+
 test('every term accepts the shapes it is meant for', () => {
-  const good: Record<string, Record<string, number[]>> = {
-    kd: { student: [5, 7], teacher: [5, 7] }, kl: { student: [5, 7], peer: [5, 7] }, dkd: { student: [5, 7], teacher: [5, 7] },
-    mse: { student: [5, 3, 4, 4], teacher: [5, 3, 4, 4] }, at: { student: [5, 3, 8, 8], teacher: [5, 4, 4, 4] },
-    sp: { student: [5, 3, 4, 4], teacher: [5, 8, 2, 2] }, pkt: { student: [5, 6], teacher: [5, 9] },
-    fitnet: { student: [5, 3, 4, 4], teacher: [5, 4, 8, 8] },
-    dist: { student: [5, 7], teacher: [5, 7] }, wsld: { student: [5, 7], teacher: [5, 7] },
-    nkd: { student: [5, 7], teacher: [5, 7] }, ctkd: { student: [5, 7], teacher: [5, 7] },
-    reviewkd: { s1: [5, 3, 4, 4], s2: [5, 4, 2, 2], s3: [5, 5], t1: [5, 2, 8, 8], t2: [5, 3, 4, 4], t3: [5, 4] },
-  };
-  for (const [name, shapes] of Object.entries(good)) termByName(name).check?.(shapes, termByName(name).defaults);
+  for (const [name, shapes] of Object.entries(good)) assert.doesNotThrow(() => termByName(name).check!(shapes, termByName(name).defaults), name);
+});
+
+test('every term of the registry (src/compiler/terms/) has a check(), cases it rejects and shapes it accepts', () => {
+  for (const [name, def] of TERMS) {
+    assert.equal(typeof def.check, 'function', `term '${name}' has no check(): its shape errors would surface from the graph, not naming its slots`);
+    assert.ok(bad.some((c) => c.term === name), `term '${name}' has no rejected-shape case in this file`);
+    assert.ok(good[name], `term '${name}' has no accepted shapes in this file`);
+  }
 });

@@ -2,7 +2,7 @@
 // regressor parameters get gradients; target slots and labels are constants (grad: false).
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
-import { TERMS, termByName } from '../../../src/compiler/losses/index.js';
+import { TERMS, termByName } from '../../../src/compiler/terms/index.js';
 import { Runtime } from '../../../src/runtime/session.js';
 import { gradcheck } from '../../autodiff/gradcheck.js';
 import { termCheckCase, type TermCase } from './harness.js';
@@ -17,6 +17,8 @@ const confident = (labels: number[], k: number) => labels.flatMap((y) => Array.f
 // (seen with the default seed: slope jumps of 2·t/numel). A 1e-3 step with seed 1 has none; the same gradients are also
 // checked against PyTorch in values.test.ts, where no finite step is involved.
 const cases: { title: string; c: Omit<TermCase, 'term'> & { term: string }; scale?: number; eps?: number; seed?: number }[] = [
+  { title: 'ce, N=5 C=7', c: { term: 'ce', shapes: { logits: [5, 7] } } },
+  { title: 'ce label smoothing 0.1', c: { term: 'ce', shapes: { logits: [5, 7] }, options: { smoothing: 0.1 } } },
   { title: 'kd τ 4, N=5 C=7', c: { term: 'kd', shapes: { student: [5, 7], teacher: [5, 7] } } },
   { title: 'kd τ 1.5', c: { term: 'kd', shapes: { student: [5, 7], teacher: [5, 7] }, options: { tau: 1.5 } } },
   { title: 'kl τ 1', c: { term: 'kl', shapes: { student: [5, 7], peer: [5, 7] } } },
@@ -89,3 +91,9 @@ for (const { title, c, scale, eps, seed } of cases) {
     assert.ok(r.worst <= 1, `${title}: worst ratio ${r.worst}\n${r.details.join('\n')}`);
   });
 }
+
+test('every term of the registry (src/compiler/terms/) has a finite-difference case here', () => {
+  const checked = new Set(cases.map(({ c }) => c.term));
+  const missing = [...TERMS.keys()].filter((t) => !checked.has(t));
+  assert.deepEqual(missing, [], `terms without a gradient check: ${missing.join(', ')}`);
+});

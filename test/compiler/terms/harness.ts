@@ -1,9 +1,9 @@
 // Builds one loss term on graph inputs (one per slot, the labels, and every auxiliary parameter) so the same wiring
 // serves the finite-difference check and the PyTorch value check.
 import { expandTrainingBatchNorm, toTrainingBatchNorm } from '../../../src/compiler/bnTrain.js';
-import type { LossTermDef, ModuleBuilder } from '../../../src/compiler/losses/types.js';
+import type { LossTermDef, ModuleBuilder } from '../../../src/compiler/terms/types.js';
 import { addInput, Builder, Graph, Tensor, type Value } from '../../../src/ir/index.js';
-import { Rng } from '../../../src/zoo/init.js';
+import { Rng } from '../../../src/ir/init.js';
 import type { CheckCase, CheckInput } from '../../autodiff/gradcheck.js';
 
 // A term with the shapes of its slots; labels are one-hot [N, classes] (classes default: the student's dim 1).

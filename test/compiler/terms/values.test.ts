@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { backward } from '../../../src/autodiff/backward.js';
-import { termByName } from '../../../src/compiler/losses/index.js';
+import { termByName } from '../../../src/compiler/terms/index.js';
 import { Builder, newModel, serializeModel } from '../../../src/ir/index.js';
 import { runOnce } from '../../../src/runtime/session.js';
 import type { TensorData } from '../../../src/runtime/tensor.js';

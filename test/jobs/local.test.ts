@@ -5,8 +5,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import type { PipelineReport } from '../../src/batch/report.js';
-import { loadPipelineFile } from '../../src/batch/spec.js';
+import type { PipelineReport } from '../../src/jobs/report.js';
+import { loadPipelineFile } from '../../src/jobs/spec.js';
 import type { RunRecord } from '../../src/train/loop.js';
 import { cli, smallImages, TEACHER } from './helpers.js';
 

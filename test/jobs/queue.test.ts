@@ -7,8 +7,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import type { PipelineReport } from '../../src/batch/report.js';
-import { loadPipelineFile } from '../../src/batch/spec.js';
+import type { PipelineReport } from '../../src/jobs/report.js';
+import { loadPipelineFile } from '../../src/jobs/spec.js';
 import { loadCheckpoint } from '../../src/train/checkpoint.js';
 import { cli, cliAsync, collect, freePort, smallImages, TEACHER } from './helpers.js';
 

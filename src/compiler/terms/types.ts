@@ -1,7 +1,7 @@
 import type { Builder } from '../../ir/builder.js';
 import type { Value } from '../../ir/graph.js';
 import type { Tensor } from '../../ir/tensor.js';
-import type { Rng } from '../../zoo/init.js';
+import type { Rng } from '../../ir/init.js';
 
 // One input of a term. A `target` slot is read through a stop-gradient (the teacher's or a peer's output is a
 // constant in this term), so the term's gradient only reaches the networks wired to its non-target slots.

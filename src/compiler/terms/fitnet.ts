@@ -3,7 +3,7 @@
 // Conv with kernel (1+H_s−H_t)×(1+W_s−W_t); then BatchNorm(C_t) and ReLU. Weights and biases start as PyTorch's
 // default nn.Conv2d / nn.ConvTranspose2d init, U(±1/√fan_in); BN γ 1, β 0, running mean 0 / var 1.
 import type { Value } from '../../ir/graph.js';
-import { filledTensor, uniformTensor } from '../../zoo/init.js';
+import { filledTensor, uniformTensor } from '../../ir/init.js';
 import { UserError } from '../../util/errors.js';
 import { checkBatchAndRank, formatShape, meanAll, slotShape } from './_common.js';
 import type { LossTermDef, ModuleBuilder } from './types.js';

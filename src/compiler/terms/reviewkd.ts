@@ -14,7 +14,7 @@ import type { Builder } from '../../ir/builder.js';
 import type { Value } from '../../ir/graph.js';
 import { Tensor } from '../../ir/tensor.js';
 import { UserError } from '../../util/errors.js';
-import { filledTensor, uniformTensor } from '../../zoo/init.js';
+import { filledTensor, uniformTensor } from '../../ir/init.js';
 import { formatShape, meanAll, slotShape } from './_common.js';
 import { adaptivePool2d } from './ifm.js';
 import type { LossTermDef, ModuleBuilder } from './types.js';

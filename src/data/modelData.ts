@@ -1,9 +1,10 @@
-import { openData, type DataSplit, type Preprocess } from '../data/index.js';
+import { openData, type DataSplit, type Preprocess } from './index.js';
 import { parseModel, serializeModel, type Model } from '../ir/model.js';
 import { inferShapes } from '../ir/passes/shapes.js';
-import type { CliContext } from '../cli/command.js';
-import { StageBar } from '../train/progress.js';
+import type { CliContext } from '../util/output.js';
+import { StageBar } from '../util/progress.js';
 import { messageOf, UserError } from '../util/errors.js';
+import { META_CLASSES, META_PREPROCESS } from '../ir/metadata.js';
 
 // What export and eval need to know about a classifier: its image input, class count and names, preprocessing.
 export interface ClassifierInfo {
@@ -52,7 +53,7 @@ export function describeClassifier(model: Model, file: string, flags: Preprocess
   const ins = g.inputs.filter((v) => !v.constant);
   if (ins.length !== 1) throw new UserError(`${file}: expected one image input, the model has ${ins.length} (${ins.map((v) => v.name).join(', ')})`);
   const x = ins[0]!;
-  const pre = metaJson<Preprocess>(model, 'onnx_distill.preprocess', file);
+  const pre = metaJson<Preprocess>(model, META_PREPROCESS, file);
   const declared = x.type?.shape;
   if (declared && declared.length !== 4) throw new UserError(`${file}: input '${x.name}' has rank ${declared.length}; expected an image batch NxCxHxW`);
   const fromFile = declared && declared.slice(1).every((d) => typeof d === 'number') ? (declared.slice(1) as [number, number, number]) : undefined;
@@ -80,7 +81,7 @@ export function describeClassifier(model: Model, file: string, flags: Preprocess
   if (declaredOut && (declaredOut.length !== 2 || clash >= 0)) {
     throw new UserError(`${file}: output '${y.name}' is declared [${declaredOut.join('x')}] but the model computes [${s.join('x')}] at input ${n}x${input.join('x')}`);
   }
-  const classNames = metaJson<string[]>(model, 'onnx_distill.classes', file);
+  const classNames = metaJson<string[]>(model, META_CLASSES, file);
   if (classNames && classNames.length !== s[1]) throw new UserError(`${file}: metadata lists ${classNames.length} classes but the output has ${s[1]}`);
   return {
     inputName: x.name, inputType: x.type?.dtype ?? 'float32', input, ...(batch !== undefined ? { batch } : {}), outputName: y.name, classes: s[1],

@@ -1,6 +1,6 @@
-import type { Graph, Value } from '../ir/graph.js';
-import { parseModel, serializeModel, type Model } from '../ir/model.js';
-import type { Tensor } from '../ir/tensor.js';
+import type { Graph, Value } from './graph.js';
+import { parseModel, serializeModel, type Model } from './model.js';
+import type { Tensor } from './tensor.js';
 import { UserError } from '../util/errors.js';
 
 // Copy a model's graph through its bytes (the compiler never mutates the caller's model); the copy shares the

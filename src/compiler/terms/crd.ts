@@ -14,7 +14,7 @@ import type { Builder } from '../../ir/builder.js';
 import type { Value } from '../../ir/graph.js';
 import { Tensor } from '../../ir/tensor.js';
 import { UserError } from '../../util/errors.js';
-import { uniformTensor } from '../../zoo/init.js';
+import { uniformTensor } from '../../ir/init.js';
 import { flatten2, formatShape, slotShape } from './_common.js';
 import type { BatchContext, LossTermDef, ModuleBuilder } from './types.js';
 

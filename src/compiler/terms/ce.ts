@@ -1,5 +1,7 @@
 import type { Builder } from '../../ir/builder.js';
 import type { Value } from '../../ir/graph.js';
+import { UserError } from '../../util/errors.js';
+import { slotShape } from './_common.js';
 import type { LossTermDef } from './types.js';
 
 // Mean cross-entropy with label smoothing eps, as torch.nn.CrossEntropyLoss(label_smoothing=eps):
@@ -19,5 +21,9 @@ export const term: LossTermDef = {
   needsLabels: true,
   defaults: { smoothing: 0 },
   label: (o) => (o.smoothing ? `smoothing ${o.smoothing}` : ''),
+  check: (shapes) => {
+    const s = slotShape('ce', shapes, 'logits');
+    if (s.length !== 2 || s[1]! < 2) throw new UserError(`ce: slot 'logits' [${s.join(',')}] must be logits [N, classes] with at least 2 classes`);
+  },
   build: ({ b, labels, taps, options }) => crossEntropy(b, taps.logits!, labels, options.smoothing ?? 0),
 };

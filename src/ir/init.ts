@@ -1,4 +1,4 @@
-import { Tensor } from '../ir/tensor.js';
+import { Tensor } from './tensor.js';
 
 // A seeded PRNG (splitmix32 stream + Box-Muller normals): the same seed gives the same weights, byte for byte.
 export class Rng {

@@ -1,5 +1,5 @@
-import type { Graph, Value } from '../ir/graph.js';
-import { isFloat } from '../ir/dtype.js';
+import type { Graph, Value } from './graph.js';
+import { isFloat } from './dtype.js';
 
 // Input slots that hold learned weights, by op type.
 const WEIGHT_SLOTS: Record<string, number[]> = {

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { expandMatrix, jobId, loadPipelineFile } from '../../src/batch/spec.js';
+import { expandMatrix, jobId, loadPipelineFile } from '../../src/jobs/spec.js';
 import { UserError } from '../../src/util/errors.js';
 
 const root = mkdtempSync(join(tmpdir(), 'od-pipeline-spec-'));

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { maskUrl } from '../../src/batch/redis.js';
+import { maskUrl } from '../../src/jobs/redis.js';
 import { cli, cliAsync, collect, freePort } from './helpers.js';
 
 const root = mkdtempSync(join(tmpdir(), 'od-redis-auth-'));

@@ -8,9 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { Queue } from 'bullmq';
-import type { PipelineReport } from '../../src/batch/report.js';
-import { loadPipelineFile } from '../../src/batch/spec.js';
-import { signJob } from '../../src/batch/trust.js';
+import type { PipelineReport } from '../../src/jobs/report.js';
+import { loadPipelineFile } from '../../src/jobs/spec.js';
+import { signJob } from '../../src/jobs/trust.js';
 import { cli, cliAsync, collect, freePort, smallImages, TEACHER } from './helpers.js';
 
 const root = mkdtempSync(join(tmpdir(), 'od-chaos-'));

@@ -1,0 +1,16 @@
+import type { Model } from './model.js';
+
+// The model-metadata keys onnx-distill writes on every classifier it exports and reads back (eval, export, compress,
+// a teacher's preprocessing): written once here so writer and readers cannot drift apart.
+export const META_CLASSES = 'onnx_distill.classes';
+export const META_PREPROCESS = 'onnx_distill.preprocess';
+export const META_ENSEMBLE = 'onnx_distill.ensemble';
+export const META_METHOD = 'onnx_distill.method';
+export const META_TEACHER_SHA256 = 'onnx_distill.teacher_sha256';
+export const META_SLIM = 'onnx_distill.slim';
+
+// Record a trained classifier's class names and the preprocessing its inputs had (JSON values).
+export function setClassifierMetadata(m: Model, classes: string[], preprocess: unknown): void {
+  m.setMetadata(META_CLASSES, JSON.stringify(classes));
+  if (preprocess !== undefined) m.setMetadata(META_PREPROCESS, JSON.stringify(preprocess));
+}
