@@ -44,7 +44,9 @@ async function expectedSize(spec: TopLevelSpec): Promise<{ width: number; height
 
 test('compress through the binary: teacher and three exports evaluated, report files, plots, --json', async () => {
   const out = join(root, 'run');
-  const r = run(['compress', teacher, '--data', images, '--student', 'zoo:cnn-tiny', '--epochs', '1', '--batch-size', '50', '--threads', '1',
+  // A constant lr: cosine decayed per step to 0 within this one epoch leaves the tiny student at chance, with logits
+  // too close to tie-free for int8 to keep 97% agreement; the test is about the pipeline, not the recipe.
+  const r = run(['compress', teacher, '--data', images, '--student', 'zoo:cnn-tiny', '--epochs', '1', '--batch-size', '50', '--threads', '1', '--schedule', 'constant',
     '--calibration', '200', '--verify-images', '100', '--latency-seconds', '0.5', '--out', out, '--json']);
   assert.equal(r.status, 0, r.stderr);
   for (const s of ['[1/4] choosing the student', '[2/4] distilling (kd, 1 epoch)', '[3/4] exporting student as fp32, fp16, int8', '[4/4] evaluating the teacher and 3 export(s)']) {
