@@ -5,7 +5,7 @@ import type { JobBars } from './bars.js';
 import { kindOf, loadKinds, type JobProgress } from './kind.js';
 import type { JobOutcome } from './job.js';
 import { describeOutcome } from './local.js';
-import { connectionFor, maskUrl, maskUrls } from './redis.js';
+import { connectionFor, maskUrl, maskUrls, throttledLog } from './redis.js';
 import type { Pipeline, PipelineJob } from './spec.js';
 import { pipelineId, signJob, type SignedJob } from './trust.js';
 
@@ -84,8 +84,9 @@ export async function runQueued(p: Pipeline, o: QueueOptions): Promise<Map<strin
     events.on('failed', ({ jobId }) => { if (pending.has(jobId)) fromQueue(jobId).catch(() => {}); });
     events.on('stalled', ({ jobId }) => { if (pending.has(jobId)) o.log(`[${jobId}] its worker stopped answering; the job is back on the queue and resumes from its checkpoint`); });
     events.on('retries-exhausted', ({ jobId }) => { if (pending.has(jobId)) fromQueue(jobId).catch(() => {}); });
-    events.on('error', (err) => o.log(`queue events: ${maskUrls(err.message)}`));
-    queue.on('error', (err) => o.log(`queue: ${maskUrls(err.message)}`));
+    const faults = throttledLog(o.log);
+    events.on('error', (err) => faults(`queue events: ${err.message}`));
+    queue.on('error', (err) => faults(`queue: ${err.message}`));
     if (!await stopped.race(events.waitUntilReady())) return outcomes;
     for (const job of p.jobs) {
       const dir = join(o.out, job.id);
@@ -118,12 +119,13 @@ export async function runQueued(p: Pipeline, o: QueueOptions): Promise<Map<strin
   return outcomes;
 }
 
-// Close a BullMQ connection, or drop it when Redis does not answer within 2 s.
+// Close a BullMQ connection, or drop it when Redis does not answer within 2 s (not awaited: with the server gone,
+// the promise may never settle, and awaiting it would leave the CLI on an unsettled await).
 async function closeSoon(c: { close(): Promise<void>; disconnect(): Promise<void> }): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   const closed = await Promise.race([c.close().then(() => true, () => false), new Promise<boolean>((r) => { timer = setTimeout(() => r(false), 2000); })]);
   clearTimeout(timer);
-  if (!closed) await c.disconnect().catch(() => {});
+  if (!closed) c.disconnect().catch(() => {});
 }
 
 // One abort listener for the whole run (not one per wait: MaxListenersExceededWarning), and a race of any Redis call

@@ -60,3 +60,15 @@ export async function checkRedis(url: string, timeoutMs = 5000): Promise<void> {
     r.disconnect();
   }
 }
+
+// A log for connection errors: a lasting fault (Redis down) repeats its error on every retry, so each distinct line
+// is written once a minute at most, with the URLs in it masked.
+export function throttledLog(log: (line: string) => void): (line: string) => void {
+  const said = new Map<string, number>();
+  return (line) => {
+    const masked = maskUrls(line);
+    if (Date.now() - (said.get(masked) ?? 0) < 60_000) return;
+    said.set(masked, Date.now());
+    log(masked);
+  };
+}
