@@ -5,7 +5,7 @@ import type { JobBars } from './bars.js';
 import { kindOf, loadKinds, type JobProgress } from './kind.js';
 import type { JobOutcome } from './job.js';
 import { describeOutcome } from './local.js';
-import { connectionFor, maskUrl, maskUrls } from './redis.js';
+import { connectionFor, maskUrl, maskUrls, throttledLog } from './redis.js';
 import type { Pipeline, PipelineJob } from './spec.js';
 import { pipelineId, signJob, type SignedJob } from './trust.js';
 
@@ -78,14 +78,7 @@ export async function runQueued(p: Pipeline, o: QueueOptions): Promise<Map<strin
   };
   const stopped = untilAborted(o.signal);
   try {
-    events.on('active', ({ jobId }) => { if (pending.has(jobId)) o.bars.start(jobId, `running ${byId.get(jobId)!.source}`, Number(byId.get(jobId)!.config.epochs ?? 1)); });
-    events.on('progress', ({ jobId, data }) => { if (pending.has(jobId) && typeof data === 'object') o.bars.update(jobId, data as JobProgress); });
-    events.on('completed', ({ jobId }) => { if (pending.has(jobId)) fromQueue(jobId).catch(() => {}); });
-    events.on('failed', ({ jobId }) => { if (pending.has(jobId)) fromQueue(jobId).catch(() => {}); });
-    events.on('stalled', ({ jobId }) => { if (pending.has(jobId)) o.log(`[${jobId}] its worker stopped answering; the job is back on the queue and resumes from its checkpoint`); });
-    events.on('retries-exhausted', ({ jobId }) => { if (pending.has(jobId)) fromQueue(jobId).catch(() => {}); });
-    events.on('error', (err) => o.log(`queue events: ${maskUrls(err.message)}`));
-    queue.on('error', (err) => o.log(`queue: ${maskUrls(err.message)}`));
+    listen(events, queue, o, (id) => (pending.has(id) ? byId.get(id) : undefined), fromQueue);
     if (!await stopped.race(events.waitUntilReady())) return outcomes;
     for (const job of p.jobs) {
       const dir = join(o.out, job.id);
@@ -96,18 +89,7 @@ export async function runQueued(p: Pipeline, o: QueueOptions): Promise<Map<strin
         continue;
       }
       pending.add(job.id);
-      const queued = await stopped.race((async () => {
-        const existing = await queue.getJob(job.id);
-        const state = existing ? await existing.getState() : 'unknown';
-        // A job that ended on an earlier run (its folder since emptied, or failed) is queued afresh; a live one is followed.
-        if (existing && FINAL.has(state)) await existing.remove();
-        if (!existing || FINAL.has(state) || state === 'unknown') {
-          await enqueue(job);
-          o.log(`[${job.id}] queued ${job.source}`);
-        } else o.log(`[${job.id}] already on the queue (${state}), following it`);
-        return true;
-      })());
-      if (!queued) break;
+      if (!await stopped.race(queueOnce(queue, job, enqueue, o.log))) break;
     }
     await follow(pending, queue, o, fromQueue, (w) => { wake = w; }, stopped);
   } finally {
@@ -118,12 +100,41 @@ export async function runQueued(p: Pipeline, o: QueueOptions): Promise<Map<strin
   return outcomes;
 }
 
-// Close a BullMQ connection, or drop it when Redis does not answer within 2 s.
+// Follow the queue's events for the jobs `pending` returns (the pipeline's unsettled ones); connection errors are
+// logged once a minute.
+function listen(events: QueueEvents, queue: Queue, o: QueueOptions, pending: (id: string) => PipelineJob | undefined, check: (id: string) => Promise<void>): void {
+  const recheck = ({ jobId }: { jobId: string }) => { if (pending(jobId)) check(jobId).catch(() => {}); };
+  events.on('active', ({ jobId }) => { const j = pending(jobId); if (j) o.bars.start(jobId, `running ${j.source}`, Number(j.config.epochs ?? 1)); });
+  events.on('progress', ({ jobId, data }) => { if (pending(jobId) && typeof data === 'object') o.bars.update(jobId, data as JobProgress); });
+  events.on('completed', recheck);
+  events.on('failed', recheck);
+  events.on('retries-exhausted', recheck);
+  events.on('stalled', ({ jobId }) => { if (pending(jobId)) o.log(`[${jobId}] its worker stopped answering; the job is back on the queue and resumes from its checkpoint`); });
+  const faults = throttledLog(o.log);
+  events.on('error', (err) => faults(`queue events: ${err.message}`));
+  queue.on('error', (err) => faults(`queue: ${err.message}`));
+}
+
+// Queue one job unless it is live on the queue: one that ended on an earlier run (its folder since emptied, or
+// failed) is queued afresh; a waiting or active one is followed.
+async function queueOnce(queue: Queue, job: PipelineJob, enqueue: (job: PipelineJob) => Promise<unknown>, log: (line: string) => void): Promise<true> {
+  const existing = await queue.getJob(job.id);
+  const state = existing ? await existing.getState() : 'unknown';
+  if (existing && FINAL.has(state)) await existing.remove();
+  if (!existing || FINAL.has(state) || state === 'unknown') {
+    await enqueue(job);
+    log(`[${job.id}] queued ${job.source}`);
+  } else log(`[${job.id}] already on the queue (${state}), following it`);
+  return true;
+}
+
+// Close a BullMQ connection, or drop it when Redis does not answer within 2 s (not awaited: with the server gone,
+// the promise may never settle, and awaiting it would leave the CLI on an unsettled await).
 async function closeSoon(c: { close(): Promise<void>; disconnect(): Promise<void> }): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   const closed = await Promise.race([c.close().then(() => true, () => false), new Promise<boolean>((r) => { timer = setTimeout(() => r(false), 2000); })]);
   clearTimeout(timer);
-  if (!closed) await c.disconnect().catch(() => {});
+  if (!closed) c.disconnect().catch(() => {});
 }
 
 // One abort listener for the whole run (not one per wait: MaxListenersExceededWarning), and a race of any Redis call

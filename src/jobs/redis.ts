@@ -54,9 +54,22 @@ export async function checkRedis(url: string, timeoutMs = 5000): Promise<void> {
     if (/WRONGPASS/.test(why)) throw new UserError(`Redis at ${maskUrl(url)} refused the password for user '${userOf(url)}'`, 'check the password in the URL (redis://user:password@host:port); README: "Pipelines on several machines"');
     if (/NOAUTH/.test(why)) throw new UserError(`Redis at ${maskUrl(url)} needs a password (it has requirepass or ACL users) and the URL gives none`, 'give it in the URL: redis://:password@host:port or redis://user:password@host:port');
     if (/NOPERM/.test(why)) throw new UserError(`Redis at ${maskUrl(url)} denies user '${userOf(url)}' a command the queue needs: ${maskUrls(reason?.message ?? '')}`, 'the ACL user needs the keys ~bull:* and the commands BullMQ uses (README: "Pipelines on several machines")');
+    if (/certificate|CERT_/i.test(why)) throw new UserError(`Redis at ${maskUrl(url)}: its TLS certificate is not trusted (${maskUrls(reason?.message ?? why.trim())})`, 'give the CA that signed it: NODE_EXTRA_CA_CERTS=/path/to/ca.pem onnx-distill …');
     throw new UserError(`cannot reach Redis at ${maskUrl(url)}: ${maskUrls(reason?.message ?? (err instanceof Error ? err.message : String(err)))}`,
       'start Redis there (README: "Pipelines on several machines"), or check the host, port and firewall', { cause: err });
   } finally {
     r.disconnect();
   }
+}
+
+// A log for connection errors: a lasting fault (Redis down) repeats its error on every retry, so each distinct line
+// is written once a minute at most, with the URLs in it masked.
+export function throttledLog(log: (line: string) => void): (line: string) => void {
+  const said = new Map<string, number>();
+  return (line) => {
+    const masked = maskUrls(line);
+    if (Date.now() - (said.get(masked) ?? 0) < 60_000) return;
+    said.set(masked, Date.now());
+    log(masked);
+  };
 }

@@ -5,7 +5,7 @@ import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import { runJob } from './job.js';
 import { threadsPerJob } from './local.js';
 import { workerName, type QueueJobData, type QueueJobResult } from './queue.js';
-import { checkRedis, connectionFor, maskUrl, maskUrls } from './redis.js';
+import { checkRedis, connectionFor, maskUrl, maskUrls, throttledLog } from './redis.js';
 import { checkQueuedJob } from './trust.js';
 
 export interface WorkerOptions {
@@ -67,14 +67,8 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
     connection: connectionFor(o.url), concurrency: o.concurrency, name: me,
     lockDuration: o.stalledSeconds * 1000, stalledInterval: o.stalledSeconds * 1000, maxStalledCount: MAX_STALLS,
   });
-  // A lasting fault (Redis down) repeats its error on every retry: each message is logged once a minute at most.
-  const said = new Map<string, number>();
-  worker.on('error', (err) => {
-    const line = `worker error: ${maskUrls(err.message)}`;
-    if (Date.now() - (said.get(line) ?? 0) < 60_000) return;
-    said.set(line, Date.now());
-    o.log(line);
-  });
+  const faults = throttledLog(o.log);
+  worker.on('error', (err) => faults(`worker error: ${err.message}`));
   await worker.waitUntilReady();
   o.log(`worker ${me} on queue '${o.name}' at ${maskUrl(o.url)}: ${o.concurrency} job(s) at once, ${threads} thread(s) each; runs signed jobs that write inside ${o.root}`);
   await new Promise<void>((res) => (o.signal.aborted ? res() : o.signal.addEventListener('abort', () => res(), { once: true })));

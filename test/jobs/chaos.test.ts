@@ -121,7 +121,9 @@ test('Redis restarted empty and a worker SIGKILLed mid-run, forged jobs injected
   assert.deepEqual(readdirSync(outside), [], 'nothing written outside the root');
   for (const f of forged) assert.ok(!existsSync(join(out, f.id)), `${f.id} wrote nothing`);
   assert.match(producer.err(), /vanished from the queue \(Redis restarted without persistence\?\); queued again/, "the restart lost queued jobs");
-  console.log(`chaos: ${jobs.length} jobs, Redis restarted ${((tRestart - t0) / 1000).toFixed(1)} s in, total ${seconds.toFixed(1)} s`);
+  const requeued = producer.err().match(/vanished from the queue/g)?.length ?? 0;
+  const resumed = (a.err() + b.err()).match(/\] done \(resumed\)/g)?.length ?? 0;
+  console.log(`chaos: ${jobs.length} jobs, ${forged.length} forged jobs refused, Redis restarted ${((tRestart - t0) / 1000).toFixed(1)} s in, ${requeued} job(s) re-queued after it, ${resumed} finished from a checkpoint; total ${seconds.toFixed(1)} s`);
   children[1]!.kill('SIGTERM');
   assert.equal(await b.exit, 0, b.err());
 });

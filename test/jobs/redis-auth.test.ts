@@ -2,13 +2,13 @@
 // refused or missing password is said as such, an ACL user passes through to ioredis, and a worker refuses to start
 // without the flags that bound what it runs.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { maskUrl } from '../../src/jobs/redis.js';
-import { cli, cliAsync, collect, freePort } from './helpers.js';
+import { BIN, cli, cliAsync, collect, ENV, freePort } from './helpers.js';
 
 const root = mkdtempSync(join(tmpdir(), 'od-redis-auth-'));
 const PASS = 'pw-Very-Secret-123';
@@ -80,4 +80,32 @@ test('a worker needs --root and --secret-file; pipeline run --queue needs --secr
   const s = cli(['worker', '--queue', url, '--root', root, '--secret-file', join(root, 'short')]);
   assert.equal(s.status, 2);
   assert.match(s.stderr, /the secret has 3 characters; give at least 16/);
+});
+
+test('rediss:// (TLS) passes through to ioredis: trusted through NODE_EXTRA_CA_CERTS, an untrusted certificate said as such', async () => {
+  const ssl = (args: string[]) => spawnSync('/usr/bin/openssl', args, { cwd: root, stdio: 'ignore' }).status;
+  assert.equal(ssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '2', '-subj', '/CN=test-ca']), 0);
+  assert.equal(ssl(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'srv.key', '-out', 'srv.csr', '-subj', '/CN=127.0.0.1']), 0);
+  writeFileSync(join(root, 'ext'), 'subjectAltName=IP:127.0.0.1\n');
+  assert.equal(ssl(['x509', '-req', '-in', 'srv.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'srv.pem', '-days', '2', '-extfile', 'ext']), 0);
+  const tlsPort = await freePort();
+  const server = spawn('/usr/bin/redis-server', ['--port', '0', '--tls-port', String(tlsPort), '--bind', '127.0.0.1', '--tls-cert-file', join(root, 'srv.pem'), '--tls-key-file', join(root, 'srv.key'),
+    '--tls-ca-cert-file', join(root, 'ca.pem'), '--tls-auth-clients', 'no', '--save', '', '--appendonly', 'no', '--dir', root, '--requirepass', PASS], { stdio: 'ignore' });
+  try {
+    const url = `rediss://:${PASS}@127.0.0.1:${tlsPort}`;
+    const status = (env: NodeJS.ProcessEnv) => spawnSync(process.execPath, [BIN, 'pipeline', 'status', '--queue', url], { encoding: 'utf8', env });
+    let ok = status({ ...ENV, NODE_EXTRA_CA_CERTS: join(root, 'ca.pem') });
+    for (let i = 0; i < 50 && ok.status !== 0; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      ok = status({ ...ENV, NODE_EXTRA_CA_CERTS: join(root, 'ca.pem') });
+    }
+    assert.equal(ok.status, 0, ok.stderr);
+    assert.match(ok.stdout, /at rediss:\/\/:\*\*\*@127\.0\.0\.1:\d+: 0 job\(s\)/);
+    const untrusted = status(ENV);
+    assert.equal(untrusted.status, 2);
+    assert.match(untrusted.stderr, /its TLS certificate is not trusted .*hint: give the CA that signed it: NODE_EXTRA_CA_CERTS/s);
+    assert.doesNotMatch(untrusted.stderr + ok.stdout, /Very-Secret/);
+  } finally {
+    server.kill('SIGTERM');
+  }
 });
