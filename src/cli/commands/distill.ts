@@ -48,6 +48,8 @@ export const command: CommandDef = {
     ['$0 distill --method sokd --kbm-init copy', 'semi-online KD: a knowledge bridge module on the teacher, started from its weights; writes teacher-kbm.onnx too'],
     ['$0 distill --method mgd+kd --mgd-variant mas', 'multi-granularity KD on top of KD: teacher heads first (reused by later runs), then the student'],
     ['$0 distill --method ifm --student zoo:resnet8 --stage-optimizer run', 'information-flow KD through a 2×-wide proxy, every stage with --optimizer/--lr'],
+    ['$0 distill --teacher deployed.onnx --data photos/ --input 3x224x224', 'distil from unlabeled images (a folder holding them directly): KD alone, agreement with the teacher reported'],
+    ['$0 distill --method kd --pseudo-labels', 'CE on the teacher\'s argmax instead of the labels (noisy or missing labels)'],
     ['$0 distill --config run.yaml --epochs 2', 'a config file with a flag override (`stages:` sets a staged method\'s stages)'],
     ['$0 distill --resume runs/distill', 'continue an interrupted run (its config is read from the run folder)'],
   ],
