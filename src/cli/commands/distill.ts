@@ -66,7 +66,9 @@ export const command: CommandDef = {
     }
     for (const n of r.networks) {
       const agree = n.bestAgreement !== undefined ? `${n.bestValAcc !== undefined ? '; ' : ''}agreement with the teacher best ${pct(n.bestAgreement)} (epoch ${n.bestAgreementEpoch}), last ${pct(n.lastAgreement)}, KL ${n.lastKl?.toFixed(4) ?? '-'}` : '';
-      const acc = n.bestValAcc !== undefined || !agree ? `val acc best ${pct(n.bestValAcc)} (epoch ${n.bestEpoch ?? '-'}), last ${pct(n.lastValAcc)}` : '';
+      const reference = n.bestValAcc === undefined && !agree && 'fidelity' in r && r.fidelity?.reference === n.name;
+      const acc = reference ? 'the reference of the agreement (no labelled validation data: --val-data adds one)'
+        : n.bestValAcc !== undefined || !agree ? `val acc best ${pct(n.bestValAcc)} (epoch ${n.bestEpoch ?? '-'}), last ${pct(n.lastValAcc)}` : '';
       ctx.print(`${n.name.padEnd(10)} ${n.role.padEnd(8)} ${String(n.params).padStart(10)} params  ${acc}${agree}`);
     }
     if (r.ensemble) ctx.print(`${'ensemble'.padEnd(10)} ${''.padEnd(8)} ${''.padStart(10)}         val acc best ${pct(r.ensemble.bestValAcc)} (epoch ${r.ensemble.bestEpoch}), last ${pct(r.ensemble.lastValAcc)}`);
