@@ -19,4 +19,3 @@ export function countCorrect(logits: Float32Array, y: Int32Array, n: number, cla
   }
   return correct;
 }
-
