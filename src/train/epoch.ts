@@ -33,7 +33,7 @@ export async function runEpoch({ o, step, session, epoch, meta, stop, primary, r
   const stepsPerEpoch = Math.floor(o.train.size / o.batchSize);
   if (stepsPerEpoch === 0) throw new UserError(`the training set has ${o.train.size} images, fewer than one batch of ${o.batchSize}`);
   const trainable = o.networks.filter((n) => n.trainable).map((n) => n.name);
-  const bar = new EpochBar(epoch, o.epochs, stepsPerEpoch, o.progress ?? false, step.terms.length > 1 ? step.terms.map((t) => t.name) : []);
+  const bar = new EpochBar(epoch, o.epochs, stepsPerEpoch, o.progress ?? false, step.terms.length > 1 ? step.terms.map((t) => t.name) : [], o.unlabeled ? 'agree' : 'acc');
   const start = performance.now();
   const skip = epoch === meta.epoch ? meta.batchInEpoch : 0;
   const weights = Object.fromEntries(o.terms.map((t) => [t.name, weightAt(t.weight, t.schedule, epoch)]));

@@ -29,4 +29,3 @@ export function countCorrect(logits: Float32Array, y: Int32Array, n: number, cla
   }
   return correct;
 }
-

@@ -29,11 +29,12 @@ export class StageBar {
 export class EpochBar {
   private bar: cliProgress.SingleBar | undefined;
 
-  // `terms`: names of the loss terms shown beside the total (when there are several).
-  constructor(epoch: number, epochs: number, total: number, enabled: boolean, private terms: string[] = []) {
+  // `terms`: names of the loss terms shown beside the total (when there are several); `accuracy`: what the accuracy
+  // figure is ('agree' on unlabeled data: agreement with the teacher).
+  constructor(epoch: number, epochs: number, total: number, enabled: boolean, private terms: string[] = [], accuracy = 'acc') {
     if (!enabled || !process.stderr.isTTY) return;
     this.bar = new cliProgress.SingleBar({
-      format: `epoch ${epoch + 1}/${epochs} [{bar}] {value}/{total} | loss {loss}{terms} | acc {acc}% | {imgs} img/s | ETA {eta_formatted}`,
+      format: `epoch ${epoch + 1}/${epochs} [{bar}] {value}/{total} | loss {loss}{terms} | ${accuracy} {acc}% | {imgs} img/s | ETA {eta_formatted}`,
       stream: process.stderr, hideCursor: true, clearOnComplete: true,
     }, cliProgress.Presets.shades_classic);
     this.bar.start(total, 0, { loss: '-', acc: '-', imgs: '-', terms: '' });

@@ -89,6 +89,14 @@ test('compress on an unlabeled folder: exports evaluated by agreement with the t
   const run = JSON.parse(readFileSync(join(out, 'run.json'), 'utf8')) as Summary;
   assert.ok(Math.abs(report.rows.find((x) => x.role === 'student')!.accuracy - run.fidelity!.lastAgreement) <= 1 / 30 + 1e-9);
   assert.match(readFileSync(join(out, 'report.md'), 'utf8'), /Top-1 is the agreement with the teacher on the held-out images/);
+  // With a labelled --val-data the report shows accuracy on it instead.
+  const withVal = join(root, 'compress-val');
+  const v = await cli(['compress', ...small, '--data', pile, '--val-data', labelled, '--out', withVal, '--formats', 'fp32', '--verify-images', '20']);
+  assert.equal(v.code, 0, v.stderr);
+  const rv = JSON.parse(readFileSync(join(withVal, 'report.json'), 'utf8')) as typeof report;
+  assert.equal(rv.evaluation.metric, 'accuracy');
+  assert.equal(rv.evaluation.images, 200);
+  assert.ok(rv.rows.find((x) => x.role === 'teacher')!.accuracy > 0.8);
 });
 
 test('--pseudo-labels trains CE on the teacher\'s argmax (missing labels); --terms ce=0 leaves CE out of the step', async () => {

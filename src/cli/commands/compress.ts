@@ -32,6 +32,7 @@ export const command: CommandDef = {
     ['$0 compress teacher.onnx --student zoo:resnet8 --method kd+at --epochs 30', 'a student of your choice, any distill method and option'],
     ['$0 compress teacher.onnx --students 2', 'two students trained with KD and mutual learning (kdml), and their ensemble, all exported'],
     ['$0 compress --formats fp32,int8 --calibration 1024 --calibrate entropy', 'only fp32 and int8, calibrated on more images'],
+    ['$0 compress deployed.onnx --data photos/ --val-data labelled/', 'a pile of unlabeled images: KD alone, exports compared with the teacher (agreement), accuracy on a labelled set'],
   ],
   run: async (a, ctx) => {
     const given = givenOptions(a);

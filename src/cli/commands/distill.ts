@@ -49,6 +49,8 @@ export const command: CommandDef = {
     ['$0 distill --method sokd --kbm-init copy', 'semi-online KD: a knowledge bridge module on the teacher, started from its weights; writes teacher-kbm.onnx too'],
     ['$0 distill --method mgd+kd --mgd-variant mas', 'multi-granularity KD on top of KD: teacher heads first (reused by later runs), then the student'],
     ['$0 distill --method ifm --student zoo:resnet8 --stage-optimizer run', 'information-flow KD through a 2×-wide proxy, every stage with --optimizer/--lr'],
+    ['$0 distill --teacher deployed.onnx --data photos/ --input 3x224x224', 'distil from unlabeled images (a folder holding them directly): KD alone, agreement with the teacher reported'],
+    ['$0 distill --method kd --pseudo-labels', 'CE on the teacher\'s argmax instead of the labels (noisy or missing labels)'],
     ['$0 distill --config run.yaml --epochs 2', 'a config file with a flag override (`stages:` sets a staged method\'s stages)'],
     ['$0 distill --resume runs/distill', 'continue an interrupted run (its config is read from the run folder)'],
   ],
@@ -66,7 +68,9 @@ export const command: CommandDef = {
     }
     for (const n of r.networks) {
       const agree = n.bestAgreement !== undefined ? `${n.bestValAcc !== undefined ? '; ' : ''}agreement with the teacher best ${pct(n.bestAgreement)} (epoch ${n.bestAgreementEpoch}), last ${pct(n.lastAgreement)}, KL ${n.lastKl?.toFixed(4) ?? '-'}` : '';
-      const acc = n.bestValAcc !== undefined || !agree ? `val acc best ${pct(n.bestValAcc)} (epoch ${n.bestEpoch ?? '-'}), last ${pct(n.lastValAcc)}` : '';
+      const reference = n.bestValAcc === undefined && !agree && 'fidelity' in r && r.fidelity?.reference === n.name;
+      const acc = reference ? 'the reference of the agreement (no labelled validation data: --val-data adds one)'
+        : n.bestValAcc !== undefined || !agree ? `val acc best ${pct(n.bestValAcc)} (epoch ${n.bestEpoch ?? '-'}), last ${pct(n.lastValAcc)}` : '';
       ctx.print(`${n.name.padEnd(10)} ${n.role.padEnd(8)} ${String(n.params).padStart(10)} params  ${acc}${agree}`);
     }
     if (r.ensemble) ctx.print(`${'ensemble'.padEnd(10)} ${''.padEnd(8)} ${''.padStart(10)}         val acc best ${pct(r.ensemble.bestValAcc)} (epoch ${r.ensemble.bestEpoch}), last ${pct(r.ensemble.lastValAcc)}`);
