@@ -8,8 +8,9 @@ const WEIGHT_SLOTS: Record<string, number[]> = {
 };
 
 // Ops that only re-lay a tensor out: a weight read through them (a Linear's weight transposed for a MatMul, a GroupNorm
-// scale unsqueezed for its Mul, a class token expanded or padded into the token sequence) is still that weight.
-const VIEW_OPS = new Set(['Transpose', 'Reshape', 'Unsqueeze', 'Squeeze', 'Expand', 'Identity', 'Flatten', 'Pad']);
+// scale unsqueezed for its Mul, a class token expanded or padded into the token sequence, rows gathered from an
+// embedding table such as Swin's relative position bias) is still that weight.
+const VIEW_OPS = new Set(['Transpose', 'Reshape', 'Unsqueeze', 'Squeeze', 'Expand', 'Identity', 'Flatten', 'Pad', 'Gather']);
 
 // Whether a value (an initializer, or a view of one) is read as a learned weight: a weight slot, or an operand of an
 // element-wise Add/Mul (biases, layer scales, position embeddings) or Concat (class tokens) that is not a scalar and not

@@ -1,4 +1,4 @@
-// Whole training steps of a ConvNeXt-style, a ViT-style and a GroupNorm student against PyTorch 1.13 on the same
+// Whole training steps of a ConvNeXt-style, a ViT-style, a Swin-style and a GroupNorm student against PyTorch 1.13 on the same
 // weights and batch (scripts/fixtures/token_steps.py): loss, logits, every gradient, and every weight after plain SGD.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -13,11 +13,11 @@ import { assertClose } from '../helpers/close.js';
 interface T { shape: number[]; values: number[] }
 interface Step { parameters: number; loss: number; logits: T; grads: Record<string, T>; op_counts: Record<string, number> }
 const ref = JSON.parse(readFileSync(new URL('../fixtures/token_steps.json', import.meta.url), 'utf8')) as
-  { x: T; y: T; meta: { lr: number }; convnext: Step; vit: Step; groupnorm: Step };
+  { x: T; y: T; meta: { lr: number }; convnext: Step; vit: Step; groupnorm: Step; swin: Step };
 const rt = new Runtime({ threads: 1 });
 after(() => rt.close());
 
-async function oneStep(name: 'convnext' | 'vit' | 'groupnorm'): Promise<void> {
+async function oneStep(name: 'convnext' | 'vit' | 'groupnorm' | 'swin'): Promise<void> {
   const want = ref[name];
   const model = loadModel(new URL(`../fixtures/${name}_train.onnx`, import.meta.url).pathname);
   const step = compileTrainStep({
@@ -65,4 +65,9 @@ test('ViT-style student (patch conv, class token, position embedding, 4-D attent
 test("GroupNorm student (torch's Reshape-InstanceNormalization-Reshape-Mul-Add export): one SGD step matches PyTorch", async () => {
   assert.ok(ref.groupnorm.op_counts.InstanceNormalization! > 0);
   await oneStep('groupnorm');
+});
+
+test('Swin-style student (shifted windows, padding computed with Mod, relative position bias gathered from a table): one SGD step matches PyTorch', async () => {
+  assert.ok(ref.swin.op_counts.Mod! > 0 && ref.swin.op_counts.Gather! > 0 && ref.swin.op_counts.Pad! > 0);
+  await oneStep('swin');
 });

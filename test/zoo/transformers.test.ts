@@ -5,6 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { countParameters } from '../../src/analysis/params.js';
+import { command as modelsCommand } from '../../src/cli/commands/models.js';
+import { main } from '../../src/cli/main.js';
 import { classifyInitializers } from '../../src/ir/params.js';
 import type { Model } from '../../src/ir/model.js';
 import { train } from '../../src/train/trainer.js';
@@ -68,6 +70,17 @@ function striped(d: TrainSplit): TrainSplit {
     },
   };
 }
+
+test('`onnx-distill models` lists the ViTs and ConvNeXts with their counts', async () => {
+  let out = '';
+  const code = await main(['models', '--input', '3x32x32', '--classes', '10', '--json'], { stdout: (t) => { out += t; }, stderr: () => {} }, [modelsCommand]);
+  assert.equal(code, 0);
+  const rows = new Map((JSON.parse(out) as { models: { name: string; params: number }[] }).models.map((r) => [r.name, r.params]));
+  assert.equal(rows.get('vit-tiny'), ref['vit-tiny 32px patch4 10']);
+  assert.equal(rows.get('vit-small'), ref['vit-small 32px patch4 10']);
+  assert.equal(rows.get('convnext-atto'), ref['convnext-atto in3 10']);
+  assert.equal(rows.get('convnext-femto'), ref['convnext-femto in3 10']);
+});
 
 // vit-tiny-p7: 16 tokens of 7x7 px (stripes of period 4 show in each), a quick run.
 for (const [name, lr, data] of [['vit-tiny-p7', 5e-4, striped], ['convnext-atto', 1e-3, (d: TrainSplit) => d]] as const) {

@@ -68,6 +68,18 @@ const EVAL: Record<string, Evaluator> = {
   Identity: (_n, [a]) => (a ? [a] : undefined),
   Add: binary((x, y) => x + y), Sub: binary((x, y) => x - y), Mul: binary((x, y) => x * y),
   Div: (n, [a, b]) => (a && b ? [broadcastBinary(a, b, isIntType(a.dtype) ? (x, y) => Math.trunc(x / y) : (x, y) => x / y)] : undefined),
+  // Integer tensors only (pads and shapes being re-laid out, as in Swin's window padding); weights stay for onnxruntime.
+  Transpose: (n, [a]) => {
+    if (!a || !isIntType(a.dtype)) return undefined;
+    const perm = n.attrInts('perm', a.dims.map((_, i) => a.dims.length - 1 - i));
+    const dims = perm.map((p) => a.dims[p]!);
+    const sa = strides(a.dims);
+    const v: number[] = [];
+    forEachIndex(dims, (idx) => { v.push(a.v[idx.reduce((s, x, d) => s + x * sa[perm[d]!]!, 0)]!); });
+    return [{ dims, v, dtype: a.dtype }];
+  },
+  // fmod=0: the remainder takes the divisor's sign (Python's %, what torch exports for Swin's window padding); 1: C's fmod.
+  Mod: (n, [a, b]) => (a && b ? [broadcastBinary(a, b, n.attrInt('fmod', 0) === 1 ? (x, y) => x % y : (x, y) => ((x % y) + y) % y)] : undefined),
   Equal: binary((x, y) => (x === y ? 1 : 0), true),
   Less: binary((x, y) => (x < y ? 1 : 0), true),
   Greater: binary((x, y) => (x > y ? 1 : 0), true),

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { TERMS } from '../../../src/compiler/losses/index.js';
+import { TERMS } from '../../../src/compiler/terms/index.js';
 import { buildTermGraph } from './harness.js';
 
 interface Case { term: string; options: Record<string, number>; inputs: Record<string, { shape: number[] }> }
