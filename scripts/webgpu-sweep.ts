@@ -42,17 +42,18 @@ async function once(device: string, step: CompiledStep): Promise<Record<string, 
   }
 }
 
+// The three worst tensors: max |Δ| relative to the tensor's scale, at least 1e-3 (a zero-initialised conv bias before
+// BatchNorm, or a BatchNorm shift before a linear conv and another BatchNorm, has a zero gradient up to rounding).
 function worst(a: Record<string, TensorData>, b: Record<string, TensorData>): string {
-  let w = 0, at = '';
+  const rows: [number, string][] = [];
   for (const [k, t] of Object.entries(a)) {
     const x = t.data as Float32Array, y = b[k]!.data as Float32Array;
     let s = 0, d = 0;
     for (let i = 0; i < x.length; i++) { s = Math.max(s, Math.abs(x[i]!)); d = Math.max(d, Math.abs(x[i]! - y[i]!)); }
-    // Relative to the tensor's scale, at least 1e-3 (a zero-initialised conv bias before BatchNorm stays at rounding noise).
-    const r = Number.isNaN(d) ? Infinity : d / Math.max(s, 1e-3);
-    if (r > w) { w = r; at = k; }
+    rows.push([Number.isNaN(d) ? Infinity : d / Math.max(s, 1e-3), `${k} |Δ| ${d.toExponential(1)} of ${s.toExponential(1)}`]);
   }
-  return `${w.toExponential(2)} (${at})`;
+  rows.sort((p, q) => q[0] - p[0]);
+  return rows.slice(0, 3).map(([r, t]) => `${r.toExponential(2)} (${t})`).join('; ');
 }
 
 const cases: [string, () => CompiledStep][] = [];

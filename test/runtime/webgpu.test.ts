@@ -26,7 +26,7 @@ const env = {
   VK_ICD_FILENAMES: process.env.VK_ICD_FILENAMES ?? SWIFTSHADER_ICD,
   LD_LIBRARY_PATH: [process.env.LD_LIBRARY_PATH, '/usr/lib/chromium'].filter(Boolean).join(':'),
 };
-const run = (args: string[]) => spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', env, timeout: 300_000 });
+const run = (args: string[]) => spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', env, timeout: 600_000 });
 const images = join(root, 'images');
 const teacher = join(FIXTURES, 'small_resnet_eval.onnx');
 const small = ['--data', images, '--batch-size', '16', '--threads', '1', '--teacher', teacher, '--student', 'zoo:cnn-tiny', '--epochs', '1'];
