@@ -41,8 +41,10 @@ async function expectedSize(spec: TopLevelSpec): Promise<{ width: number; height
 
 test('compress through the binary: teacher and three exports evaluated, report files, plots, --json', async () => {
   const out = join(root, 'run');
+  // A 1-epoch student on 600 images is near chance, so its int8 agreement is sensitive to the schedule: keep the
+  // per-epoch cosine this check was set on (per step it lands at 91% agreement, below the 97% verification bar).
   const r = run(['compress', teacher, '--data', images, '--student', 'zoo:cnn-tiny', '--epochs', '1', '--batch-size', '50', '--threads', '1',
-    '--calibration', '200', '--verify-images', '100', '--out', out, '--json']);
+    '--calibration', '200', '--verify-images', '100', '--lr-update', 'epoch', '--out', out, '--json']);
   assert.equal(r.status, 0, r.stderr);
   for (const s of ['[1/4] choosing the student', '[2/4] distilling (kd, 1 epoch)', '[3/4] exporting student as fp32, fp16, int8', '[4/4] evaluating the teacher and 3 export(s)']) {
     assert.ok(r.stderr.includes(s), `no stage message '${s}' in:\n${r.stderr}`);
