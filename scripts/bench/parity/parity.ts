@@ -109,7 +109,7 @@ for (const method of methods) {
   }
 }
 const lines = [
-  `Taken ${new Date().toISOString().slice(0, 10)} with \`npm run bench:parity -- --data ${data} --epochs ${epochs} --seeds ${seeds.join(',')} --recal ${recal}\` on ${cpus()[0]?.model.trim()}, ${cpus().length} cores shared with other jobs (1-minute load ${Math.min(...load).toFixed(1)}–${Math.max(...load).toFixed(1)}; accuracy does not depend on it); ${threads} onnxruntime threads, ${torchThreads} PyTorch thread(s); Node ${process.version}, PyTorch 1.13 eager (Debian).`,
+  `Taken ${new Date().toISOString().slice(0, 10)} with \`npm run bench:parity -- --data ${data} --epochs ${epochs} --seeds ${seeds.join(',')} --methods ${methods.join(',')} --recal ${recal}${section === 'parity' ? '' : ` --section ${section}`}\` on ${cpus()[0]?.model.trim()}, ${cpus().length} cores shared with other jobs (1-minute load ${Math.min(...load).toFixed(1)}–${Math.max(...load).toFixed(1)}; accuracy does not depend on it); ${threads} onnxruntime threads, ${torchThreads} PyTorch thread(s); Node ${process.version}, PyTorch 1.13 eager (Debian).`,
   `Data: ${data === 'fashion-mnist' ? 'the full Fashion-MNIST (Debian dataset-fashion-mnist: 60,000 training, 10,000 test images)' : `${data} (12,000 training, 2,000 test images)`}. Student: the zoo's cnn architecture (98,682 params) initialised by PyTorch under each seed and exported by it to ONNX (eval mode, BatchNorm kept); both sides start from that file's weights. Recipe, both sides: RandomCrop(28, padding=4) + horizontal flip, Normalize(0.2860, 0.3530), batch 128 (last batch dropped), SGD lr 0.05 momentum 0.9 weight decay 5e-4 on every parameter, cosine decayed per step to 0 (\`--lr-update step\`; CosineAnnealingLR with T_max = all steps), ${epochs} epochs. KD: 0.1·CE + 0.9·τ²·KL at τ 4 from the shipped teacher (\`models/fashion-mnist-teacher\`; PyTorch loads its weights into its twin, scripts/bench/torch_kd.py). Ours: \`onnx-distill distill --student <file> --method ce|kd\` with every setting given as a flag. Shuffling and augmentation draws differ between the sides (each its own generator under the seed).`,
   `Test accuracy (%), mean ± sample std over the seeds; best and last epoch; in brackets ours minus PyTorch (last). "BN re-estimated": the last model after re-estimating BatchNorm running statistics on ${recal} augmented training batches (PyTorch: reset_running_stats + momentum=None; ours: \`--bn-recalibrate ${recal}\`).`,
   '',
@@ -118,5 +118,5 @@ const lines = [
   ...rows,
 ];
 const md = join(root, 'BENCHMARKS.md');
-writeFileAtomic(md, replaceSection(existsSync(md) ? readFileSync(md, 'utf8') : '# Benchmarks\n', section, ['## Parity with PyTorch: the same student file and recipe (`npm run bench:parity`)', '', ...lines].join('\n')));
+writeFileAtomic(md, replaceSection(existsSync(md) ? readFileSync(md, 'utf8') : '# Benchmarks\n', section, [`## Parity with PyTorch: the same student file and recipe (\`npm run bench:parity\`${section === 'parity' ? '' : `, section ${section}`})`, '', ...lines].join('\n')));
 console.log(lines.join('\n'));
