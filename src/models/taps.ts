@@ -181,7 +181,12 @@ const NORM_TAIL = new Set(['Transpose', 'LayerNormalization']);
 // attention (a Softmax) runs before the next sum, and the last one. A pre-norm block has two sums (attention, MLP);
 // its output is the second.
 function tokenBlocks(chain: Value[], nodes: Node[]): Value[] {
-  const sums = chain.filter((v) => v.type?.shape?.length === 3 && ['Add', 'Sum'].includes(v.producer?.opType ?? '') && isMerge(v));
+  // A residual sum adds two values computed from the image; a position embedding (a constant, or one resized from
+  // constants) is not a block's output.
+  const fromImage = new Set<Value>([chain[0]!]);
+  for (const n of nodes) if (n.inputs.some((v) => v && fromImage.has(v))) n.outputs.forEach((o) => fromImage.add(o));
+  const residual = (v: Value) => v.producer!.inputs.filter((i) => i && fromImage.has(i)).length > 1;
+  const sums = chain.filter((v) => v.type?.shape?.length === 3 && ['Add', 'Sum'].includes(v.producer?.opType ?? '') && residual(v));
   const pos = new Map(nodes.map((n, i) => [n, i]));
   return sums.filter((v, k) => {
     const nextSum = sums[k + 1];
@@ -235,7 +240,21 @@ export function metadataTaps(model: Model): Taps | undefined {
 
 // The taps of a model: the zoo's recorded names when present, else the automatic walk. Run inferShapes first.
 export function findTaps(model: Model): Taps {
-  return metadataTaps(model) ?? autoTaps(model.graph);
+  const recorded = metadataTaps(model);
+  if (!recorded) return autoTaps(model.graph);
+  // A zoo transformer records no stages: its blocks come from the walk, which finds them in any ViT.
+  if (recorded.stages.length || recorded.blocks) return recorded;
+  const blocks = tryAutoTaps(model.graph)?.blocks;
+  return blocks ? { ...recorded, blocks } : recorded;
+}
+
+function tryAutoTaps(g: Graph): Taps | undefined {
+  try {
+    return autoTaps(g);
+  } catch (err: unknown) {
+    if (err instanceof UserError) return undefined;
+    throw err;
+  }
 }
 
 // A tap the user named: a tap name (`f2`, `embedding`) or any value name of the graph.

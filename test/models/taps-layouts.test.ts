@@ -99,3 +99,13 @@ test('a graft (SOKD\'s knowledge bridge) refuses a transformer teacher, naming t
   assert.throws(() => lastStageInput(load('vit.onnx')), (e: unknown) => e instanceof UserError && /transformer: its blocks are token maps \[N, T, D\]/.test(e.message));
   assert.equal(lastStageInput(load('convnext.onnx')), 'f3');
 });
+
+test('the zoo ViT records no stages; its encoder blocks come from the walk (b1..b12), the position embedding is not one', async () => {
+  const { buildZooModel } = await import('../../src/zoo/index.js');
+  const { findTaps } = await import('../../src/models/taps.js');
+  const m = buildZooModel('vit-tiny-p8', { input: [3, 32, 32], classes: 10 });
+  inferShapes(m.graph, { inputShapes: { input: [1, 3, 32, 32] } });
+  const t = findTaps(m);
+  assert.equal(t.source, 'metadata');
+  assert.deepEqual(t.blocks?.map((b) => [b.name, b.shape]), Array.from({ length: 12 }, (_, i) => [`b${i + 1}`, [1, 17, 192]]));
+});
