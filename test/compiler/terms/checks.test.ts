@@ -31,6 +31,7 @@ const bad: { term: string; shapes: Record<string, number[]>; why: string; slots:
   { term: 'ifm', shapes: { student: [5, 6], teacher: [4, 9] }, why: 'batch sizes differ', slots: ['student', 'teacher'] },
   { term: 'ifm', shapes: { student: [1, 6], teacher: [1, 9] }, why: 'a batch of one', slots: ['student', 'teacher'] },
   { term: 'kdavg', shapes: { student: [5, 7], teacher: [5, 7], head1: [5, 7], head2: [5, 6] }, why: 'a head has other classes', slots: ['student', 'head2'] },
+  { term: 'crd', shapes: { student: [5, 6], teacher: [4, 9] }, why: 'batch sizes differ', slots: ['student', 'teacher'] },
 ];
 
 for (const c of bad) {
@@ -56,10 +57,13 @@ const good: Record<string, Record<string, number[]>> = {
   dist: { student: [5, 7], teacher: [5, 7] }, wsld: { student: [5, 7], teacher: [5, 7] },
   nkd: { student: [5, 7], teacher: [5, 7] }, ctkd: { student: [5, 7], teacher: [5, 7] },
   reviewkd: { s1: [5, 3, 4, 4], s2: [5, 4, 2, 2], s3: [5, 5], t1: [5, 2, 8, 8], t2: [5, 3, 4, 4], t3: [5, 4] },
+  crd: { student: [5, 6], teacher: [5, 9] },
 };
+// Options a term needs beyond its defaults (CRD's memory size is set by the run from the training split).
+const runOptions: Record<string, Record<string, number>> = { crd: { n_data: 64 } };
 
 test('every term accepts the shapes it is meant for', () => {
-  for (const [name, shapes] of Object.entries(good)) assert.doesNotThrow(() => termByName(name).check!(shapes, termByName(name).defaults), name);
+  for (const [name, shapes] of Object.entries(good)) assert.doesNotThrow(() => termByName(name).check!(shapes, { ...termByName(name).defaults, ...runOptions[name] }), name);
 });
 
 test('every term of the registry (src/compiler/terms/) has a check(), cases it rejects and shapes it accepts', () => {
