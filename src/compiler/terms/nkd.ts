@@ -12,6 +12,7 @@ import type { LossTermDef } from './types.js';
 export const term: LossTermDef = {
   name: 'nkd',
   describe: 'normalized KD: −T_y·log S_y − γ·τ²·Σ_{c≠y} T̂_c·log Ŝ_c (non-targets renormalised)',
+  needsLabels: true,
   paper: 'arXiv 2303.13005',
   slots: [{ name: 'student', tap: 'logits' }, { name: 'teacher', tap: 'logits', target: true }],
   defaults: { tau: 1, gamma: 1.5 },

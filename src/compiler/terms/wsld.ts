@@ -13,6 +13,7 @@ import type { LossTermDef } from './types.js';
 export const term: LossTermDef = {
   name: 'wsld',
   describe: 'weighted soft labels: τ²·mean(w·softCE(teacher, student)), w = 1 − exp(−CE_s/CE_t)',
+  needsLabels: true,
   paper: 'arXiv 2102.00650',
   slots: [{ name: 'student', tap: 'logits' }, { name: 'teacher', tap: 'logits', target: true }],
   defaults: { tau: 4 },
