@@ -12,5 +12,12 @@ if (process.env.ONNX_DISTILL_SOURCE === '1' || !existsSync(built)) {
 }
 // `onnx-distill inspect m.onnx | head` closes stdout early: that is the reader's choice, not an error.
 process.stdout.on('error', (err) => { if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0); else throw err; });
+// Ctrl-C outside a training loop (reading data, compiling, exporting) has nothing to checkpoint: stop with 130, the
+// interrupted code, releasing the --out lock on the way out. A loop or server with its own handler acts instead.
+process.on('SIGINT', () => {
+  if (process.listenerCount('SIGINT') > 1) return;
+  process.stderr.write('onnx-distill: interrupted\n');
+  process.exit(130);
+});
 const { main } = await import(entry.href);
 process.exitCode = await main(process.argv.slice(2));
