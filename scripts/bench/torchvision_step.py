@@ -6,7 +6,7 @@ batch of 2 224-px images; writes <out>/<name>.train.onnx, <name>.json (loss, lab
 cannot export bernoulli_ in training mode); ViT-B/16's zero-initialised head is drawn N(0, 0.02²) so that gradients
 reach the body. A development tool (Debian's python3-torch 1.13, torchvision 0.14); never a runtime dependency.
 
-    /usr/bin/python3 scripts/bench/torchvision_step.py convnext|vit OUT_DIR
+    /usr/bin/python3 scripts/bench/torchvision_step.py convnext|vit|efficientnet OUT_DIR
 """
 import json
 import sys
@@ -21,6 +21,10 @@ name, out = sys.argv[1], sys.argv[2]
 torch.manual_seed(0)
 if name == 'convnext':
     m = torchvision.models.convnext_tiny(weights=None, stochastic_depth_prob=0.0)
+elif name == 'efficientnet':
+    # SiLU everywhere (exported as x * Sigmoid(x), trained through the compiler's Silu rule), squeeze-excitation.
+    m = torchvision.models.efficientnet_b0(weights=None, stochastic_depth_prob=0.0)
+    m.classifier[0].p = 0.0
 else:
     m = torchvision.models.vit_b_16(weights=None)
     with torch.no_grad():

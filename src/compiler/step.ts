@@ -7,6 +7,7 @@ import { Tensor } from '../ir/tensor.js';
 import { UserError } from '../util/errors.js';
 import { Rng } from '../ir/init.js';
 import { expandTrainingBatchNorm, toTrainingBatchNorm } from './bnTrain.js';
+import { expandSilu, toSilu } from './silu.js';
 import { termByName } from './terms/index.js';
 import { placeNetworks, tapValue, type NetworkSpec, type PlacedNetwork } from './network.js';
 import { TRAIN_OPSET } from './opset.js';
@@ -77,6 +78,7 @@ export function compileStep(spec: StepSpec): CompiledStep {
   const buffers = [...nets.flatMap((n) => n.buffers.map((v) => ({ v, net: n.spec.name }))), ...modules.buffers];
   const trainableScales = new Set(groups.map((x) => x.p));
   const bns = toTrainingBatchNorm(g, (n) => !!n.inputs[1] && trainableScales.has(n.inputs[1]));
+  toSilu(g);
   const initial: Record<string, Tensor> = {};
   for (const v of [...groups.map((x) => x.p), ...buffers.map((x) => x.v)]) initial[v.name] = v.constant!;
   liftToInputs(g, [...groups.map((x) => x.p), ...buffers.map((x) => x.v)]);
@@ -113,6 +115,7 @@ export function compileStep(spec: StepSpec): CompiledStep {
   }
   for (const [buf, next] of modules.next) carryOut(next, `${buf.name}.updated`, buf.name);
   expandTrainingBatchNorm(g);
+  expandSilu(g);
   g.outputs = outputs;
   eliminateDeadCode(g);
   return {

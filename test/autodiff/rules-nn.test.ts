@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { Runtime } from '../../src/runtime/session.js';
 import { expandTrainingBatchNorm, toTrainingBatchNorm } from '../../src/compiler/bnTrain.js';
+import { expandSilu, toSilu } from '../../src/compiler/silu.js';
 import { gradcheck, type CheckCase } from './gradcheck.js';
 
 const rt = new Runtime({ threads: 1 });
@@ -87,6 +88,31 @@ test('BatchNormalization (inference form)', () => check('BatchNormalization', {
   inputs: [{ name: 'x', shape: [3, 4, 3, 2] }, { name: 's', shape: [4] }, { name: 'b', shape: [4] },
     { name: 'm', shape: [4], grad: false }, { name: 'v', shape: [4], grad: false, init: 'positive' }],
   build: (b, [x, s, bb, m, v]) => b.op.BatchNormalization!([x!, s!, bb!, m!, v!], { epsilon: 1e-3 }),
+}));
+
+// SiLU as exported, Mul(x, Sigmoid(x)) in either operand order, through the compiler's Silu pseudo-op and its rule
+// (which recomputes the sigmoid), lowered back as the compiler lowers it.
+for (const first of ['x', 'sigmoid'] as const) {
+  test(`SiLU (Silu pseudo-op), Mul with the ${first} first`, () => check('Silu', {
+    inputs: [{ name: 'x', shape: [2, 3, 4, 3], init: (z) => 3 * z }],
+    build: (b, [x]) => {
+      const s = b.op.Sigmoid!([x!]);
+      const y = first === 'x' ? b.mul(x!, s) : b.mul(s, x!);
+      assert.equal(toSilu(b.graph), 1, 'the Mul(x, Sigmoid(x)) pattern is found');
+      return y;
+    },
+    lower: expandSilu,
+  }));
+}
+
+test('a sigmoid that feeds something else is not fused (its value is kept anyway)', () => check('Sigmoid', {
+  inputs: [{ name: 'x', shape: [3, 5] }],
+  build: (b, [x]) => {
+    const s = b.op.Sigmoid!([x!]);
+    const out = [b.mul(x!, s), b.add(s, 1)];
+    assert.equal(toSilu(b.graph), 0);
+    return out;
+  },
 }));
 
 // Training-mode BatchNorm (the BatchNormTrain pseudo-op and its fused rule, lowered as the compiler lowers it), on a
