@@ -49,7 +49,7 @@ const ROWS: Row[] = [
   { label: 'IFM (proxy teacher)', method: 'ifm', k: 1, allSeeds: true },
   { label: 'KD, unlabeled images', method: 'kd', k: 1, allSeeds: true, key: 'kd-unlabeled', unlabeled: true },
   { label: 'KD + pseudo-labels, unlabeled images', method: 'kd', k: 1, allSeeds: true, key: 'kd-unlabeled-pseudo', unlabeled: true, flags: ['--pseudo-labels'] },
-  // Issue 20's terms (section distill-logit: --rows kd,dkd,dist,kd-ls,dkd-ls,ctkd,wsld,nkd,reviewkd,crd --all-seeds). The LS
+  // Issue 20's terms (section distill-logit: --rows kd,dkd,dist,kd-ls,dkd-ls,ctkd,wsld,nkd,reviewkd --all-seeds). The LS
   // rows use the logit-standardization-KD README's CIFAR settings: base temperature 2, KD weight 9.
   { label: 'DIST', method: 'dist', k: 1, allSeeds: false },
   { label: 'KD + LS (τ 2, KD weight 9)', method: 'kd', k: 1, allSeeds: false, key: 'kd-ls', flags: ['--logit-standardize', '--tau', '2', '--terms', 'ce=0.1,kd=9'] },
@@ -58,7 +58,6 @@ const ROWS: Row[] = [
   { label: 'WSLD', method: 'wsld', k: 1, allSeeds: false },
   { label: 'NKD', method: 'nkd', k: 1, allSeeds: false },
   { label: 'ReviewKD', method: 'reviewkd', k: 1, allSeeds: false },
-  { label: 'CRD', method: 'crd', k: 1, allSeeds: false },
 ];
 
 // The data's images without their labels: its IDX image files linked into a folder of their own.
