@@ -49,8 +49,7 @@ const ROWS: Row[] = [
   { label: 'IFM (proxy teacher)', method: 'ifm', k: 1, allSeeds: true },
   { label: 'KD, unlabeled images', method: 'kd', k: 1, allSeeds: true, key: 'kd-unlabeled', unlabeled: true },
   { label: 'KD + pseudo-labels, unlabeled images', method: 'kd', k: 1, allSeeds: true, key: 'kd-unlabeled-pseudo', unlabeled: true, flags: ['--pseudo-labels'] },
-  // Issue 20's terms (section distill-logit: --rows kd,dkd,dist,kd-ls,dkd-ls,ctkd,wsld,nkd --all-seeds; ReviewKD in
-  // section distill-review). The LS
+  // Issue 20's terms (section distill-logit: --rows kd,dkd,dist,kd-ls,dkd-ls,ctkd,wsld,nkd,reviewkd --all-seeds). The LS
   // rows use the logit-standardization-KD README's CIFAR settings: base temperature 2, KD weight 9.
   { label: 'DIST', method: 'dist', k: 1, allSeeds: false },
   { label: 'KD + LS (τ 2, KD weight 9)', method: 'kd', k: 1, allSeeds: false, key: 'kd-ls', flags: ['--logit-standardize', '--tau', '2', '--terms', 'ce=0.1,kd=9'] },

@@ -88,6 +88,7 @@ export async function loadTrainingData(
     },
     // Mixed images depend on their batch, not on (seed, epoch, sample) alone: no identity, so no teacher cache.
     ...(mixed ? {} : { identity: () => s.identity() }),
+    ...(ds.labelled ? { labelOf: (i: number) => s.label(i) } : {}),
   });
   if (!ds.labelled) o.checkUnlabeled?.();
   const classes = ds.labelled ? ds.classes : unlabeledClasses(o, ds.description);

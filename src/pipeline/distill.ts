@@ -202,7 +202,8 @@ async function prepareDistill(cfg: DistillOptions, ctx: CliContext | undefined, 
     if (students.length < m.minStudents) throw new UserError(`--method ${m.name} needs at least ${m.minStudents} students; give --students ${m.minStudents} or repeat --student`);
   }
   const { stages, blocks } = featureTaps(networks);
-  const mctx = { teacher: networks.some((n) => n.role === 'teacher') ? 'teacher' : undefined, students: students.map((s) => s.name), stages, blocks, ...(cfg.tau !== undefined ? { tau: cfg.tau } : {}) };
+  const mctx = { teacher: networks.some((n) => n.role === 'teacher') ? 'teacher' : undefined, students: students.map((s) => s.name), stages, blocks, trainSize: data.train.size,
+    ...(cfg.tau !== undefined ? { tau: cfg.tau } : {}) };
   let terms = mixTerms(methods.filter((m) => !m.stages), mctx).map((t) => (t.term === 'ce' && cfg.labelSmoothing ? { ...t, options: { ...t.options, smoothing: cfg.labelSmoothing } } : t));
   if (cfg.logitStandardize !== undefined && !methods.some((m) => m.stages)) terms = standardizeTerms(terms, cfg.logitStandardize);
   if (cfg.terms !== undefined && !methods.some((m) => m.stages)) terms = applyTermWeights(terms, typeof cfg.terms === 'string' ? parseTermWeights(cfg.terms) : cfg.terms);

@@ -5,13 +5,13 @@ import { UserError } from '../util/errors.js';
 import type { CheckpointMeta } from './checkpoint.js';
 import { argmaxRows } from '../eval/metrics.js';
 import { countCorrect, targets } from './labels.js';
-import type { RunOptions } from './types.js';
+import type { RunOptions, TrainBatch } from './types.js';
 import { EpochBar } from '../util/progress.js';
 import { lrAt } from './schedule.js';
 import type { EpochReplay } from './teacherCache.js';
 import type { EpochRecord } from './types.js';
 import { weightAt } from '../methods/weights.js';
-import { termInputAt } from '../compiler/terms/index.js';
+import { termByName, termInputAt } from '../compiler/terms/index.js';
 
 const scalar = (v: number): TensorData => ({ type: 'float32', dims: [], data: Float32Array.of(v) });
 
@@ -26,6 +26,17 @@ export interface EpochContext {
   primary: string;
   // Feeds the replayed teachers' logits (the teacher cache).
   replay?: EpochReplay;
+}
+
+// The per-batch int64 inputs terms declare (CRD's sample and negative indices), made by the host for this batch.
+function batchInputs(step: CompiledStep, o: RunOptions, batch: TrainBatch, done: number): Record<string, TensorData> {
+  if (!step.batchInputs.length) return {};
+  if (!batch.indices) throw new Error('terms with per-batch inputs need batches that say which samples they hold (TrainBatch.indices)');
+  const ctx = { indices: batch.indices, labels: batch.y, size: o.train.size, seed: o.seed, step: done, ...(o.train.labelOf ? { labelOf: o.train.labelOf } : {}) };
+  return Object.fromEntries(step.batchInputs.map((e) => {
+    const def = termByName(e.term).batchInputs![e.key]!;
+    return [e.input, { type: 'int64', dims: def.shape(batch.n, e.options), data: def.make(ctx, e.options) } as TensorData];
+  }));
 }
 
 // One pass over the training split: feed each batch with the epoch's lr and term weights, carry the state.
@@ -60,6 +71,7 @@ export async function runEpoch({ o, step, session, epoch, meta, stop, primary, r
       ...inputs,
     };
     if (replay) Object.assign(feeds, await replay.feeds(batch));
+    Object.assign(feeds, batchInputs(step, o, batch, meta.step));
     if (step.biasCorrection) {
       feeds.bc1 = scalar(1 - o.hyper.beta1 ** t);
       feeds.bc2 = scalar(1 - o.hyper.beta2 ** t);

@@ -23,6 +23,8 @@ export interface TrainSplit {
   // Everything besides (seed, epoch, sample) that a sample's training pixels depend on, as a hash: a split that
   // promises this (and gives batch `indices`) lets a frozen teacher's outputs be cached; one without it never is.
   identity?(): string;
+  // The label of any sample, when the split is labelled (CRD draws its negatives from other classes).
+  labelOf?(i: number): number;
 }
 
 // Per-network figures of one epoch.
