@@ -11,7 +11,10 @@ if (process.env.ONNX_DISTILL_SOURCE === '1' || !existsSync(built)) {
   entry = new URL('../src/cli/main.ts', import.meta.url);
 }
 // `onnx-distill inspect m.onnx | head` closes stdout early: that is the reader's choice, not an error.
-process.stdout.on('error', (err) => { if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0); else throw err; });
+process.stdout.on('error', (err) => {
+  if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  else throw err;
+});
 // Ctrl-C outside a training loop (reading data, compiling, exporting) has nothing to checkpoint: stop with 130, the
 // interrupted code, releasing the --out lock on the way out. A loop or server with its own handler acts instead.
 process.on('SIGINT', () => {

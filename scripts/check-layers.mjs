@@ -12,7 +12,9 @@ const root = resolve(process.argv[2] ?? new URL('..', import.meta.url).pathname)
 process.chdir(root);
 const config = await extractDepcruiseConfig('./.dependency-cruiser.cjs');
 const tsConfig = extractTSConfig('tsconfig.json');
-const { output } = await cruise(['src'], { ...config.options, validate: true, ruleSet: config }, undefined, { tsConfig });
+const { output } = await cruise(['src'], { ...config.options, validate: true, ruleSet: config }, undefined, {
+  tsConfig,
+});
 
 // The line of the import statement that names `specifier` in `file` (dependency-cruiser reports files, not lines).
 function importLine(file, specifier) {

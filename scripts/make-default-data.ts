@@ -5,7 +5,10 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 
-const arg = (k: string, d: string) => { const i = process.argv.indexOf(`--${k}`); return i > 0 ? process.argv[i + 1]! : d; };
+const arg = (k: string, d: string) => {
+  const i = process.argv.indexOf(`--${k}`);
+  return i > 0 ? process.argv[i + 1]! : d;
+};
 const src = arg('src', '/usr/share/datasets/fashion-mnist');
 const out = new URL('../models/fashion-mnist-subset/', import.meta.url).pathname;
 
@@ -33,13 +36,20 @@ function subset(prefix: string, total: number): void {
   const keep: number[] = [];
   for (let i = 0; i < lab.dims[0]! && keep.length < total; i++) {
     const c = lab.data[i]!;
-    if (counts[c]! < per) { counts[c]!++; keep.push(i); }
+    if (counts[c]! < per) {
+      counts[c]!++;
+      keep.push(i);
+    }
   }
   const size = img.dims[1]! * img.dims[2]!;
   const images = new Uint8Array(keep.length * size);
   keep.forEach((k, j) => images.set(img.data.subarray(k * size, (k + 1) * size), j * size));
   writeIdx(`${prefix}-images-idx3-ubyte.gz`, [keep.length, img.dims[1]!, img.dims[2]!], images);
-  writeIdx(`${prefix}-labels-idx1-ubyte.gz`, [keep.length], Uint8Array.from(keep, (k) => lab.data[k]!));
+  writeIdx(
+    `${prefix}-labels-idx1-ubyte.gz`,
+    [keep.length],
+    Uint8Array.from(keep, (k) => lab.data[k]!),
+  );
 }
 
 mkdirSync(out, { recursive: true });

@@ -21,13 +21,25 @@ mkdirSync(dest, { recursive: true });
 copyFileSync(join(run, 'model.onnx'), join(dest, 'model.onnx'));
 const size = statSync(join(dest, 'model.onnx')).size;
 const facts = {
-  architecture: `zoo:${String(cfg.model).replace(/^zoo:/, '')}`, params, sizeBytes: size, testAccuracy: last.valAcc, bestAccuracy: rec.bestValAcc, bestEpoch: rec.bestEpoch,
-  epochs: rec.history.length, trainingSeconds: Math.round(seconds), seed: cfg.seed, lr: cfg.lr, schedule: cfg.schedule, batchSize: cfg.batchSize,
+  architecture: `zoo:${String(cfg.model).replace(/^zoo:/, '')}`,
+  params,
+  sizeBytes: size,
+  testAccuracy: last.valAcc,
+  bestAccuracy: rec.bestValAcc,
+  bestEpoch: rec.bestEpoch,
+  epochs: rec.history.length,
+  trainingSeconds: Math.round(seconds),
+  seed: cfg.seed,
+  lr: cfg.lr,
+  schedule: cfg.schedule,
+  batchSize: cfg.batchSize,
   machine: `${cpus()[0]?.model.trim()}, ${cpus().length} cores`,
 };
 writeFileAtomic(join(dest, 'teacher.json'), `${JSON.stringify(facts, null, 2)}\n`);
 const pct = (v: number | undefined) => (v === undefined ? '-' : `${(100 * v).toFixed(2)}%`);
-writeFileAtomic(join(dest, 'README.md'), `# Shipped teacher: Fashion-MNIST
+writeFileAtomic(
+  join(dest, 'README.md'),
+  `# Shipped teacher: Fashion-MNIST
 
 \`model.onnx\` is the default teacher of \`onnx-distill distill\` and \`compress\`. It was trained by this tool itself with
 \`bash scripts/train-teacher.sh\`, i.e. \`onnx-distill train --model ${facts.architecture} --data fashion-mnist --epochs ${facts.epochs}
@@ -45,5 +57,8 @@ on the 60,000 training images of Debian's \`dataset-fashion-mnist\` (Zalando Res
 None of its training images is in the embedded subset's test split (\`models/fashion-mnist-subset\`: its 2,000 test images are
 Fashion-MNIST test images; \`test/models/shipped-data.test.ts\` checks this pixel for pixel). The subset's 12,000 training images
 are a subset of the teacher's training images, as in any distillation on the teacher's own data.
-`);
-console.log(`shipped ${join(dest, 'model.onnx')}: ${pct(facts.testAccuracy)} test accuracy, ${params} params, ${size} bytes`);
+`,
+);
+console.log(
+  `shipped ${join(dest, 'model.onnx')}: ${pct(facts.testAccuracy)} test accuracy, ${params} params, ${size} bytes`,
+);

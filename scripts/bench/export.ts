@@ -16,17 +16,33 @@ import { replaceSection } from './sections.js';
 
 const root = new URL('../..', import.meta.url).pathname;
 const args = process.argv.slice(2);
-const arg = (name: string, fallback: string) => { const i = args.indexOf(`--${name}`); return i >= 0 ? args[i + 1]! : fallback; };
+const arg = (name: string, fallback: string) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? args[i + 1]! : fallback;
+};
 const outDir = join(root, 'bench-results/export');
 const epochs = arg('epochs', '3');
 const threadList = arg('threads', '1,2').split(',').map(Number);
-const ROUNDS = 3, PER_ROUND = 10, WARMUP = 5;
+const ROUNDS = 3,
+  PER_ROUND = 10,
+  WARMUP = 5;
 const ctx = { json: true, verbose: false, print: () => {}, log: (l: string) => console.error(l) };
 
 async function trainedModel(): Promise<{ path: string; command: string }> {
   const given = arg('model', '');
   if (given) return { path: given, command: `(given) ${given}` };
-  const argv = ['train', '--model', 'zoo:resnet8', '--epochs', epochs, '--threads', String(cpus().length), '--out', join(outDir, 'train'), '--json'];
+  const argv = [
+    'train',
+    '--model',
+    'zoo:resnet8',
+    '--epochs',
+    epochs,
+    '--threads',
+    String(cpus().length),
+    '--out',
+    join(outDir, 'train'),
+    '--json',
+  ];
   const r = await cli(argv);
   if (r.code !== 0) throw new Error(`training failed: ${r.stderr}`);
   return { path: join(outDir, 'train/model.onnx'), command: `onnx-distill ${argv.join(' ').replace(root, '')}` };
@@ -34,9 +50,15 @@ async function trainedModel(): Promise<{ path: string; command: string }> {
 
 // Median and spread of interleaved timings: ROUNDS rounds, each running every format PER_ROUND times in turn, so
 // drift on a shared machine lands on all formats alike.
-async function latencies(files: Record<Format, string>, input: number[], batch: number, threads: number): Promise<Record<Format, { median: number; p95: number; min: number; max: number; runs: number }>> {
+async function latencies(
+  files: Record<Format, string>,
+  input: number[],
+  batch: number,
+  threads: number,
+): Promise<Record<Format, { median: number; p95: number; min: number; max: number; runs: number }>> {
   const runners = {} as Record<Format, InferenceRunner>;
-  for (const [f, p] of Object.entries(files) as [Format, string][]) runners[f] = await openRunner('node', readFileSync(p), { threads });
+  for (const [f, p] of Object.entries(files) as [Format, string][])
+    runners[f] = await openRunner('node', readFileSync(p), { threads });
   const dims = [batch, ...input];
   const x = Float32Array.from({ length: dims.reduce((a, b) => a * b, 1) }, (_, i) => Math.sin(i * 12.9898) * 1.5);
   const times: Record<string, number[]> = {};
@@ -54,7 +76,13 @@ async function latencies(files: Record<Format, string>, input: number[], batch: 
   const out = {} as Record<Format, { median: number; p95: number; min: number; max: number; runs: number }>;
   for (const [f, t] of Object.entries(times)) {
     t.sort((a, b) => a - b);
-    out[f as Format] = { median: percentile(t, 0.5), p95: percentile(t, 0.95), min: t[0]!, max: t[t.length - 1]!, runs: t.length };
+    out[f as Format] = {
+      median: percentile(t, 0.5),
+      p95: percentile(t, 0.95),
+      min: t[0]!,
+      max: t[t.length - 1]!,
+      runs: t.length,
+    };
   }
   return out;
 }
@@ -72,7 +100,8 @@ for (const f of formats) {
   console.error(`${f}: exported, agreement ${r.verification.node.top1Agreement}`);
 }
 const evals = {} as Record<Format, Awaited<ReturnType<typeof evaluateModel>>>;
-for (const f of formats) evals[f] = await evaluateModel(files[f], { data: EMBEDDED_DATA, threads: 1, latencyBatches: [], runs: 1 }, ctx);
+for (const f of formats)
+  evals[f] = await evaluateModel(files[f], { data: EMBEDDED_DATA, threads: 1, latencyBatches: [], runs: 1 }, ctx);
 const input = evals.fp32.input;
 const timing: { batch: number; threads: number; byFormat: Awaited<ReturnType<typeof latencies>> }[] = [];
 const load: number[] = [];
@@ -85,10 +114,18 @@ for (const threads of threadList) {
 
 const versions = engineVersions();
 const machine = {
-  cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, memory_gb: Math.round(totalmem() / 2 ** 30), node: process.version,
-  onnxruntime_node: versions.node, onnxruntime_web: versions.web, load_average: [Math.min(...load), Math.max(...load)],
+  cpu: cpus()[0]?.model ?? 'unknown',
+  cores: cpus().length,
+  memory_gb: Math.round(totalmem() / 2 ** 30),
+  node: process.version,
+  onnxruntime_node: versions.node,
+  onnxruntime_web: versions.web,
+  load_average: [Math.min(...load), Math.max(...load)],
 };
-writeFileAtomic(join(root, 'bench-results/export.json'), JSON.stringify({ date: new Date().toISOString(), machine, model, exports, evals, timing }, null, 2));
+writeFileAtomic(
+  join(root, 'bench-results/export.json'),
+  JSON.stringify({ date: new Date().toISOString(), machine, model, exports, evals, timing }, null, 2),
+);
 
 const pct = (x: number) => (x * 100).toFixed(2);
 const kib = (f: Format) => statSync(files[f]).size / 1024;
@@ -102,19 +139,32 @@ const md = [
   '| format | top-1 | top-5 | agreement with fp32 | max \\|Δlogit\\| | file KiB | size vs fp32 |',
   '|---|---|---|---|---|---|---|',
   ...formats.map((f) => {
-    const v = (exports[f] as { verification: { node: { top1Agreement: number; maxAbsDelta: number } } }).verification.node;
+    const v = (exports[f] as { verification: { node: { top1Agreement: number; maxAbsDelta: number } } }).verification
+      .node;
     return `| ${f} | ${pct(evals[f].accuracy.top1)}% | ${pct(evals[f].accuracy.top5)}% | ${pct(v.top1Agreement)}% | ${v.maxAbsDelta.toExponential(2)} | ${kib(f).toFixed(1)} | ${(kib(f) / kib('fp32')).toFixed(2)}x |`;
   }),
   '',
   '| batch | threads | fp32 ms (spread) | fp16 ms (spread) | int8 ms (spread) | fp16 / fp32 | int8 / fp32 | int8 img/s |',
   '|---|---|---|---|---|---|---|---|',
   ...timing.map((t) => {
-    const c = (f: Format) => `${t.byFormat[f].median.toFixed(3)} (${t.byFormat[f].min.toFixed(3)}–${t.byFormat[f].max.toFixed(3)})`;
+    const c = (f: Format) =>
+      `${t.byFormat[f].median.toFixed(3)} (${t.byFormat[f].min.toFixed(3)}–${t.byFormat[f].max.toFixed(3)})`;
     return `| ${t.batch} | ${t.threads} | ${c('fp32')} | ${c('fp16')} | ${c('int8')} | ${(t.byFormat.fp16.median / t.byFormat.fp32.median).toFixed(2)} | ${(t.byFormat.int8.median / t.byFormat.fp32.median).toFixed(2)} | ${((1000 * t.batch) / t.byFormat.int8.median).toFixed(0)} |`;
   }),
   '',
-  `Targets: int8 top-1 within 1.0 point of fp32 (${(100 * (evals.fp32.accuracy.top1 - evals.int8.accuracy.top1)).toFixed(2)} points: ${evals.fp32.accuracy.top1 - evals.int8.accuracy.top1 <= 0.01 ? 'met' : 'not met'}); int8 at batch 32 at most 0.6x fp32 (${timing.filter((t) => t.batch === 32).map((t) => `${(t.byFormat.int8.median / t.byFormat.fp32.median).toFixed(2)}x at ${t.threads} thread${t.threads > 1 ? 's' : ''}`).join(', ')}); files about 1/2 (fp16: ${(kib('fp16') / kib('fp32')).toFixed(2)}) and 1/4 (int8: ${(kib('int8') / kib('fp32')).toFixed(2)}) of fp32.`,
+  `Targets: int8 top-1 within 1.0 point of fp32 (${(100 * (evals.fp32.accuracy.top1 - evals.int8.accuracy.top1)).toFixed(2)} points: ${evals.fp32.accuracy.top1 - evals.int8.accuracy.top1 <= 0.01 ? 'met' : 'not met'}); int8 at batch 32 at most 0.6x fp32 (${timing
+    .filter((t) => t.batch === 32)
+    .map(
+      (t) =>
+        `${(t.byFormat.int8.median / t.byFormat.fp32.median).toFixed(2)}x at ${t.threads} thread${t.threads > 1 ? 's' : ''}`,
+    )
+    .join(
+      ', ',
+    )}); files about 1/2 (fp16: ${(kib('fp16') / kib('fp32')).toFixed(2)}) and 1/4 (int8: ${(kib('int8') / kib('fp32')).toFixed(2)}) of fp32.`,
 ];
 const path = join(root, 'BENCHMARKS.md');
-writeFileAtomic(path, replaceSection(existsSync(path) ? readFileSync(path, 'utf8') : '# Benchmarks\n', 'export', md.join('\n')));
+writeFileAtomic(
+  path,
+  replaceSection(existsSync(path) ? readFileSync(path, 'utf8') : '# Benchmarks\n', 'export', md.join('\n')),
+);
 console.error(md.join('\n'));

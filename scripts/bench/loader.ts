@@ -11,10 +11,23 @@ import { exportSplit } from '../export-fashion-mnist-png.js';
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
-async function pass(split: Awaited<ReturnType<typeof openData>>['train'], batchSize: number, epoch: number): Promise<number> {
+async function pass(
+  split: Awaited<ReturnType<typeof openData>>['train'],
+  batchSize: number,
+  epoch: number,
+): Promise<number> {
   const t = performance.now();
   let n = 0;
-  for await (const b of split.loader({ batchSize, seed: 0, epoch, shuffle: true, dropLast: true, prefetch: 4, reuse: true })) n += b.n;
+  for await (const b of split.loader({
+    batchSize,
+    seed: 0,
+    epoch,
+    shuffle: true,
+    dropLast: true,
+    prefetch: 4,
+    reuse: true,
+  }))
+    n += b.n;
   return n / ((performance.now() - t) / 1000);
 }
 
@@ -36,7 +49,9 @@ export async function benchLoader(): Promise<Record<string, number>> {
     // (scripts/bench/photos, CC0 / public domain): varied position, scale and mirroring.
     const jpgDir = join(dir, 'jpg');
     const photosDir = new URL('./photos/', import.meta.url).pathname;
-    const photos = readdirSync(photosDir).filter((f) => f.endsWith('.jpg')).map((f) => join(photosDir, f));
+    const photos = readdirSync(photosDir)
+      .filter((f) => f.endsWith('.jpg'))
+      .map((f) => join(photosDir, f));
     const count = 1024;
     let jpegBytes = 0;
     for (let i = 0; i < count; i++) {
@@ -46,9 +61,16 @@ export async function benchLoader(): Promise<Record<string, number>> {
       const { width: pw, height: ph } = await src.metadata();
       const cw = Math.min(pw!, Math.round(pw! * (0.5 + 0.5 * (((i * 37) % 101) / 100))));
       const ch = Math.min(ph!, Math.round(cw * 0.8));
-      const left = (i * 53) % (pw! - cw + 1), top = (i * 29) % (ph! - ch + 1);
-      jpegBytes += (await src.extract({ left, top, width: cw, height: ch }).resize(320, 256, { fit: 'fill' }).flop(i % 3 === 0)
-        .jpeg({ quality: 90 }).toFile(join(jpgDir, c, `${i}.jpg`))).size;
+      const left = (i * 53) % (pw! - cw + 1),
+        top = (i * 29) % (ph! - ch + 1);
+      jpegBytes += (
+        await src
+          .extract({ left, top, width: cw, height: ch })
+          .resize(320, 256, { fit: 'fill' })
+          .flop(i % 3 === 0)
+          .jpeg({ quality: 90 })
+          .toFile(join(jpgDir, c, `${i}.jpg`))
+      ).size;
     }
     const big = await openData(jpgDir, { input: [3, 224, 224] });
     await pass(big.train, 64, 0);

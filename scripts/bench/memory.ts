@@ -12,7 +12,10 @@ import { Runtime } from '../../src/runtime/session.js';
 import type { TensorData } from '../../src/runtime/tensor.js';
 import { initialState } from '../../src/train/state.js';
 
-const arg = (k: string, d: string) => { const i = process.argv.indexOf(`--${k}`); return i > 0 ? process.argv[i + 1]! : d; };
+const arg = (k: string, d: string) => {
+  const i = process.argv.indexOf(`--${k}`);
+  return i > 0 ? process.argv[i + 1]! : d;
+};
 const batch = Number(arg('batch', '32'));
 const size = Number(arg('size', '224'));
 const steps = Number(arg('steps', '3'));
@@ -28,17 +31,25 @@ let step = compileStep({
     { term: 'ce', name: 'ce', taps: { logits: 'student.logits' } },
     { term: 'kd', name: 'kd', taps: { student: 'student.logits', teacher: 'teacher.logits' }, options: { tau: 4 } },
   ],
-  batch, optimizer: 'sgd', hyper: { weightDecay: 5e-4, momentum: 0.9, nesterov: false, beta1: 0.9, beta2: 0.999, eps: 1e-8 },
+  batch,
+  optimizer: 'sgd',
+  hyper: { weightDecay: 5e-4, momentum: 0.9, nesterov: false, beta1: 0.9, beta2: 0.999, eps: 1e-8 },
 });
 const afterCompile = rss();
 const stepMb = step.bytes.byteLength / 2 ** 20;
-const stateBytes = [...step.params, ...step.buffers, ...step.slots].reduce((a, e) => a + 4 * e.shape.reduce((x, y) => x * y, 1), 0);
+const stateBytes = [...step.params, ...step.buffers, ...step.slots].reduce(
+  (a, e) => a + 4 * e.shape.reduce((x, y) => x * y, 1),
+  0,
+);
 const rt = new Runtime({ threads });
 const s = await rt.session(step.bytes);
 await rt.setState(initialState(step));
 const { inputName, classes, carry } = step;
 // --release (with node --expose-gc): drop the compiler's objects once the session holds the step, as a loop could.
-if (process.argv.includes('--release')) { step = undefined as never; (globalThis as { gc?: () => void }).gc?.(); }
+if (process.argv.includes('--release')) {
+  step = undefined as never;
+  (globalThis as { gc?: () => void }).gc?.();
+}
 const afterSession = rss();
 const x = Float32Array.from({ length: batch * 3 * size * size }, (_, i) => Math.sin(i * 0.001));
 const labels = new Float32Array(batch * classes);
@@ -62,8 +73,17 @@ await rt.close();
 const timed = times.length > 1 ? times.slice(1) : times;
 timed.sort((a, b) => a - b);
 const med = timed[Math.floor(timed.length / 2)]!;
-console.log(JSON.stringify({
-  peak_rss_mb: rss(), rss_after_compile_mb: afterCompile, rss_after_session_mb: afterSession, rss_after_first_step_mb: afterFirst,
-  step_onnx_mb: stepMb, state_mb: stateBytes / 2 ** 20, median_step_s: med, img_per_s: batch / med,
-  arena: process.env.ONNX_DISTILL_ARENA !== 'off', threads,
-}));
+console.log(
+  JSON.stringify({
+    peak_rss_mb: rss(),
+    rss_after_compile_mb: afterCompile,
+    rss_after_session_mb: afterSession,
+    rss_after_first_step_mb: afterFirst,
+    step_onnx_mb: stepMb,
+    state_mb: stateBytes / 2 ** 20,
+    median_step_s: med,
+    img_per_s: batch / med,
+    arena: process.env.ONNX_DISTILL_ARENA !== 'off',
+    threads,
+  }),
+);

@@ -7,7 +7,8 @@ const end = (name: string) => `<!-- /bench:${name} -->`;
 // `text` with section `name` replaced by `body` (appended when it is not there yet).
 export function replaceSection(text: string, name: string, body: string): string {
   const block = `${begin(name)}\n${body.trim()}\n${end(name)}`;
-  const a = text.indexOf(begin(name)), b = text.indexOf(end(name));
+  const a = text.indexOf(begin(name)),
+    b = text.indexOf(end(name));
   if (a >= 0 && b > a) return text.slice(0, a) + block + text.slice(b + end(name).length);
   return `${text.trimEnd()}\n\n${block}\n`;
 }

@@ -5,7 +5,10 @@ import type { TensorData } from '../../src/runtime/tensor.js';
 import { initialState } from '../../src/train/state.js';
 import { resolveModelSpec } from '../../src/zoo/index.js';
 
-const arg = (k: string, d: string) => { const i = process.argv.indexOf(`--${k}`); return i > 0 ? process.argv[i + 1]! : d; };
+const arg = (k: string, d: string) => {
+  const i = process.argv.indexOf(`--${k}`);
+  return i > 0 ? process.argv[i + 1]! : d;
+};
 const model = arg('model', 'resnet8');
 const [c, h, w] = arg('input', '1x28x28').split('x').map(Number) as [number, number, number];
 const batch = Number(arg('batch', '128'));
@@ -15,7 +18,10 @@ const classes = 10;
 
 const m = resolveModelSpec(`zoo:${model}`, { input: [c, h, w], classes, seed: 0 });
 const step = compileTrainStep({
-  model: m, batch, terms: [{ term: 'ce' }], optimizer: 'sgd',
+  model: m,
+  batch,
+  terms: [{ term: 'ce' }],
+  optimizer: 'sgd',
   hyper: { weightDecay: 5e-4, momentum: 0.9, nesterov: false, beta1: 0.9, beta2: 0.999, eps: 1e-8 },
 });
 const rt = new Runtime({ threads });
@@ -40,4 +46,11 @@ for (let i = 0; i < steps + 5; i++) {
 await rt.close();
 times.sort((a, b) => a - b);
 const med = times[Math.floor(times.length / 2)]!;
-console.log(JSON.stringify({ img_per_s: batch / med, median_step_s: med, spread_s: [times[0], times[times.length - 1]], peak_rss_mb: process.resourceUsage().maxRSS / 1024 }));
+console.log(
+  JSON.stringify({
+    img_per_s: batch / med,
+    median_step_s: med,
+    spread_s: [times[0], times[times.length - 1]],
+    peak_rss_mb: process.resourceUsage().maxRSS / 1024,
+  }),
+);

@@ -64,7 +64,10 @@ export function countMacs(g: Graph): MacCount {
     const rule = n.domain === '' ? MAC_RULES[n.opType] : undefined;
     if (!rule) continue;
     const m = rule(n);
-    if (m === undefined) { res.unknown.push(n.name); continue; }
+    if (m === undefined) {
+      res.unknown.push(n.name);
+      continue;
+    }
     res.byOpType[n.opType] = (res.byOpType[n.opType] ?? 0) + m;
     res.total += m;
   }

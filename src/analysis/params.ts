@@ -19,7 +19,10 @@ function runningStats(g: Graph): Set<Value> {
   const out = new Set<Value>();
   for (const n of g.nodes) {
     if (n.opType !== 'BatchNormalization' && n.opType !== 'BatchNormTrain') continue;
-    for (const i of [3, 4]) { const v = n.inputs[i]; if (v) out.add(v); }
+    for (const i of [3, 4]) {
+      const v = n.inputs[i];
+      if (v) out.add(v);
+    }
   }
   return out;
 }
@@ -27,11 +30,15 @@ function runningStats(g: Graph): Set<Value> {
 // Quantised models: integer weights behind a DequantizeLinear are parameters; the scales and zero points of any
 // Quantize/DequantizeLinear are bookkeeping, not weights.
 function quantization(g: Graph): { weights: Set<Value>; qparams: Set<Value> } {
-  const weights = new Set<Value>(), qparams = new Set<Value>();
+  const weights = new Set<Value>(),
+    qparams = new Set<Value>();
   for (const n of g.nodes) {
     if (n.opType !== 'DequantizeLinear' && n.opType !== 'QuantizeLinear') continue;
     if (n.opType === 'DequantizeLinear' && n.inputs[0]?.constant) weights.add(n.inputs[0]);
-    for (const i of [1, 2]) { const v = n.inputs[i]; if (v) qparams.add(v); }
+    for (const i of [1, 2]) {
+      const v = n.inputs[i];
+      if (v) qparams.add(v);
+    }
   }
   return { weights, qparams };
 }
@@ -46,7 +53,10 @@ export function countParameters(g: Graph): ParamCount {
   for (const v of g.initializers) {
     const t = v.constant;
     if (!t || q.qparams.has(v) || (!FLOAT.has(t.dtype) && !q.weights.has(v))) continue;
-    if (stats.has(v)) { res.buffers += t.size; continue; }
+    if (stats.has(v)) {
+      res.buffers += t.size;
+      continue;
+    }
     res.count += t.size;
     res.bytes += t.byteLength;
     res.tensors += 1;

@@ -35,7 +35,11 @@ export interface ModelSummary {
 export function defaultInputShape(model: Model): number[] {
   const x = model.graph.inputs.find((v) => !v.constant);
   const s = x?.type?.shape;
-  if (!x || !s) throw new UserError(`the model's input${x ? ` '${x.name}'` : ''} has no declared shape`, 'give one with --input-shape, e.g. 1x3x224x224');
+  if (!x || !s)
+    throw new UserError(
+      `the model's input${x ? ` '${x.name}'` : ''} has no declared shape`,
+      'give one with --input-shape, e.g. 1x3x224x224',
+    );
   return s.map((d) => (typeof d === 'number' && d > 0 ? d : 1));
 }
 
@@ -44,23 +48,46 @@ export function defaultInputShape(model: Model): number[] {
 export function summarizeModel(model: Model, inputShape: number[] = defaultInputShape(model)): ModelSummary {
   const g = model.graph;
   const x = g.inputs.find((v) => !v.constant)!;
-  const declared = (vs: typeof g.inputs) => vs.map((v) => ({ name: v.name, dtype: v.type?.dtype ?? 'unknown', shape: v.type?.shape ? [...v.type.shape] : undefined }));
+  const declared = (vs: typeof g.inputs) =>
+    vs.map((v) => ({
+      name: v.name,
+      dtype: v.type?.dtype ?? 'unknown',
+      shape: v.type?.shape ? [...v.type.shape] : undefined,
+    }));
   const ins = declared(g.inputs);
   const outs = declared(g.outputs);
   try {
     inferShapes(g, { inputShapes: { [x.name]: inputShape } });
   } catch (err: unknown) {
-    if (err instanceof UserError) throw new UserError(`the model cannot be analysed at input shape ${inputShape.join('x')}: ${err.message}`, err.hint);
-    throw new UserError(`--input-shape ${inputShape.join('x')}: the model cannot run at this shape (${messageOf(err)})`);
+    if (err instanceof UserError)
+      throw new UserError(
+        `the model cannot be analysed at input shape ${inputShape.join('x')}: ${err.message}`,
+        err.hint,
+      );
+    throw new UserError(
+      `--input-shape ${inputShape.join('x')}: the model cannot run at this shape (${messageOf(err)})`,
+    );
   }
   const withInferred = (list: ReturnType<typeof declared>, vs: typeof g.inputs): IOInfo[] =>
     list.map((io, i) => ({ ...io, inferred: vs[i]?.type?.shape }));
   let taps: ModelSummary['taps'];
-  try { taps = findTaps(model); } catch (err: unknown) { taps = { error: messageOf(err) }; }
+  try {
+    taps = findTaps(model);
+  } catch (err: unknown) {
+    taps = { error: messageOf(err) };
+  }
   return {
-    graph: g.name, producer: [model.proto.producerName, model.proto.producerVersion].filter(Boolean).join(' '), opset: model.opset,
-    inputShape, inputs: withInferred(ins, g.inputs), outputs: withInferred(outs, g.outputs),
-    nodes: g.nodes.length, ops: opHistogram(g), parameters: countParameters(g), macs: countMacs(g), taps,
+    graph: g.name,
+    producer: [model.proto.producerName, model.proto.producerVersion].filter(Boolean).join(' '),
+    opset: model.opset,
+    inputShape,
+    inputs: withInferred(ins, g.inputs),
+    outputs: withInferred(outs, g.outputs),
+    nodes: g.nodes.length,
+    ops: opHistogram(g),
+    parameters: countParameters(g),
+    macs: countMacs(g),
+    taps,
     differentiable: checkDifferentiable(g),
   };
 }

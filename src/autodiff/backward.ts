@@ -17,8 +17,28 @@ export interface BackwardOptions {
 
 // Ops that carry no gradient at all (integer/boolean outputs or shape arithmetic).
 const NON_DIFFERENTIABLE = new Set([
-  'Shape', 'Size', 'Equal', 'Less', 'Greater', 'LessOrEqual', 'GreaterOrEqual', 'Not', 'And', 'Or', 'ArgMax', 'ArgMin',
-  'ConstantOfShape', 'Constant', 'Range', 'OneHot', 'IsNaN', 'IsInf', 'Floor', 'Ceil', 'Round', 'Sign',
+  'Shape',
+  'Size',
+  'Equal',
+  'Less',
+  'Greater',
+  'LessOrEqual',
+  'GreaterOrEqual',
+  'Not',
+  'And',
+  'Or',
+  'ArgMax',
+  'ArgMin',
+  'ConstantOfShape',
+  'Constant',
+  'Range',
+  'OneHot',
+  'IsNaN',
+  'IsInf',
+  'Floor',
+  'Ceil',
+  'Round',
+  'Sign',
 ]);
 
 // Reverse-mode differentiation over the IR: appends gradient nodes to the graph and returns d(loss)/d(v) for each v in wrt.
@@ -35,7 +55,9 @@ export function backward(graph: Graph, opts: BackwardOptions): Map<Value, Value>
     }
   }
   if (!active.has(opts.loss)) {
-    throw new UserError(`the loss '${opts.loss.name}' does not depend on any trainable value; nothing to train (check stop-gradient marks and frozen networks)`);
+    throw new UserError(
+      `the loss '${opts.loss.name}' does not depend on any trainable value; nothing to train (check stop-gradient marks and frozen networks)`,
+    );
   }
   // Values the loss depends on (so gradients are only built where they reach the loss).
   const needed = new Set<Value>([opts.loss]);
@@ -60,7 +82,10 @@ export function backward(graph: Graph, opts: BackwardOptions): Map<Value, Value>
   };
   const ls = opts.loss.shape;
   const n = ls.reduce((p, d) => p * d, 1);
-  const ones = opts.loss.dtype === 'float64' ? new Tensor('float64', ls, new Float64Array(n).fill(1)) : Tensor.float32(ls, new Float32Array(n).fill(1));
+  const ones =
+    opts.loss.dtype === 'float64'
+      ? new Tensor('float64', ls, new Float64Array(n).fill(1))
+      : Tensor.float32(ls, new Float32Array(n).fill(1));
   push(opts.loss, opts.seed ?? b.constant(ones));
   for (let i = order.length - 1; i >= 0; i--) {
     const node = order[i]!;
@@ -69,7 +94,9 @@ export function backward(graph: Graph, opts: BackwardOptions): Map<Value, Value>
     if (!needs.some(Boolean)) continue;
     const def = gradRuleFor(node.opType, node.domain);
     if (!def) {
-      throw new UserError(`cannot differentiate ${node.opType} node '${node.name}': onnx-distill has no gradient rule for op type '${node.opType}'${node.domain ? ` (domain ${node.domain})` : ''}`);
+      throw new UserError(
+        `cannot differentiate ${node.opType} node '${node.name}': onnx-distill has no gradient rule for op type '${node.opType}'${node.domain ? ` (domain ${node.domain})` : ''}`,
+      );
     }
     const gradOut = node.outputs.map((o) => (stop.has(o) ? undefined : total(o)));
     const grads = def.grad({ b: b.scoped(node.name), node, gradOut, needs });

@@ -11,5 +11,7 @@ export function unbroadcast(b: Builder, g: Value, inShape: readonly number[]): V
     if (i < lead || (inShape[i - lead] === 1 && gs[i] !== 1)) axes.push(i);
   }
   const summed = b.reduceSum(g, axes, true);
-  return summed.shape.length === inShape.length && summed.shape.every((d, i) => d === inShape[i]) ? summed : b.reshape(summed, [...inShape]);
+  return summed.shape.length === inShape.length && summed.shape.every((d, i) => d === inShape[i])
+    ? summed
+    : b.reshape(summed, [...inShape]);
 }

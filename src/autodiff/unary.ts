@@ -9,7 +9,8 @@ export type UnaryGrad = (b: Builder, dy: Value, x: Value, y: Value, node: Node) 
 export function unaryRule(ops: string[], f: UnaryGrad): GradRuleDef {
   return {
     ops,
-    grad: ({ b, node, gradOut: [dy], needs }) => (dy && needs[0] ? [f(b, dy, node.input(0), node.outputs[0]!, node)] : []),
+    grad: ({ b, node, gradOut: [dy], needs }) =>
+      dy && needs[0] ? [f(b, dy, node.input(0), node.outputs[0]!, node)] : [],
   };
 }
 

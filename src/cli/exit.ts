@@ -36,7 +36,8 @@ export function exitCodeFor(err: unknown, cliIO: CliIO, verbose = false): number
   if (err instanceof UserError) {
     io.stderr(`onnx-distill: error: ${err.message}\n`);
     if (err.hint) io.stderr(`hint: ${err.hint}\n`);
-    if (verbose && err.cause !== undefined) io.stderr(`cause: ${String(err.cause instanceof Error ? err.cause.stack : err.cause)}\n`);
+    if (verbose && err.cause !== undefined)
+      io.stderr(`cause: ${String(err.cause instanceof Error ? err.cause.stack : err.cause)}\n`);
     return EXIT.usage;
   }
   if (isYargsValidation(err)) {
@@ -50,6 +51,8 @@ export function exitCodeFor(err: unknown, cliIO: CliIO, verbose = false): number
   }
   const stack = err instanceof Error ? (err.stack ?? `${err.name}: ${err.message}`) : String(err);
   io.stderr(`onnx-distill: internal error: ${stack}\n`);
-  io.stderr('This is a bug, please report it at https://github.com/onnx-distill/onnx-distill/issues with the command you ran.\n');
+  io.stderr(
+    'This is a bug, please report it at https://github.com/onnx-distill/onnx-distill/issues with the command you ran.\n',
+  );
   return EXIT.internal;
 }

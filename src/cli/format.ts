@@ -7,4 +7,3 @@ export { bytes, grouped, si, table } from '../util/format.js';
 export function shapeText(s: Shape | undefined): string {
   return s ? (s.length ? s.join('x') : 'scalar') : '?';
 }
-

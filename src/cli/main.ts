@@ -8,8 +8,12 @@ import { exitCodeFor, UsageError, type CliIO } from './exit.js';
 export type { CliIO } from './exit.js';
 
 const processIO: CliIO = {
-  stdout: (text) => { process.stdout.write(text); },
-  stderr: (text) => { process.stderr.write(text); },
+  stdout: (text) => {
+    process.stdout.write(text);
+  },
+  stderr: (text) => {
+    process.stderr.write(text);
+  },
 };
 
 // package.json sits two folders up from both src/cli/main.ts and dist/cli/main.js.
@@ -23,7 +27,8 @@ export async function loadCommands(): Promise<CommandDef[]> {
   return importFolder(new URL('./commands/', import.meta.url), (m) => m.command as CommandDef | undefined);
 }
 
-const EPILOGUE = 'Each command has its own --help with examples. Guide, install notes and the full command reference: README.md (https://github.com/onnx-distill/onnx-distill#readme).';
+const EPILOGUE =
+  'Each command has its own --help with examples. Guide, install notes and the full command reference: README.md (https://github.com/onnx-distill/onnx-distill#readme).';
 
 function contextFor(args: Record<string, unknown>, io: CliIO): CliContext {
   return {
@@ -43,7 +48,9 @@ function register(y: Argv, def: CommandDef, io: CliIO): Argv {
       for (const [cmd, what] of def.examples ?? []) b.example(cmd, what);
       return b;
     },
-    handler: async (args: Record<string, unknown>) => { await def.run(args, contextFor(args, io)); },
+    handler: async (args: Record<string, unknown>) => {
+      await def.run(args, contextFor(args, io));
+    },
   });
 }
 
@@ -51,9 +58,21 @@ function register(y: Argv, def: CommandDef, io: CliIO): Argv {
 function parser(commands: CommandDef[], io: CliIO): Argv {
   let y: Argv = yargs()
     .scriptName('onnx-distill')
-    .usage('$0 <command> [options]\n\nCompress ONNX image classifiers by knowledge distillation, trained by stock onnxruntime.')
-    .option('verbose', { type: 'boolean', default: false, describe: 'Print progress details and full error causes', global: true })
-    .option('json', { type: 'boolean', default: false, describe: 'Print machine-readable JSON on stdout (messages go to stderr)', global: true })
+    .usage(
+      '$0 <command> [options]\n\nCompress ONNX image classifiers by knowledge distillation, trained by stock onnxruntime.',
+    )
+    .option('verbose', {
+      type: 'boolean',
+      default: false,
+      describe: 'Print progress details and full error causes',
+      global: true,
+    })
+    .option('json', {
+      type: 'boolean',
+      default: false,
+      describe: 'Print machine-readable JSON on stdout (messages go to stderr)',
+      global: true,
+    })
     .version(packageVersion())
     .help()
     .alias('help', 'h')
@@ -64,7 +83,9 @@ function parser(commands: CommandDef[], io: CliIO): Argv {
     .wrap(Math.min(110, process.stdout.columns || 100))
     .exitProcess(false)
     // Validation failures (msg, no err) become UsageError; errors thrown by commands pass through unchanged.
-    .fail((msg: string | undefined, err: Error | undefined) => { throw err ?? new UsageError(msg ?? 'invalid arguments'); });
+    .fail((msg: string | undefined, err: Error | undefined) => {
+      throw err ?? new UsageError(msg ?? 'invalid arguments');
+    });
   for (const def of commands) y = register(y, def, io);
   for (const def of commands) for (const [cmd, what] of (def.examples ?? []).slice(0, 1)) y = y.example(cmd, what);
   return y;
@@ -75,9 +96,11 @@ function parser(commands: CommandDef[], io: CliIO): Argv {
 export async function main(argv: string[], io: CliIO = processIO, only?: CommandDef[]): Promise<number> {
   let printed = '';
   try {
-    const commands = only ?? await loadCommands();
+    const commands = only ?? (await loadCommands());
     const y = parser(commands, io);
-    await y.parseAsync(argv, {}, (_err: unknown, _args: unknown, output: string) => { printed = output; });
+    await y.parseAsync(argv, {}, (_err: unknown, _args: unknown, output: string) => {
+      printed = output;
+    });
     if (printed) io.stdout(printed.endsWith('\n') ? printed : `${printed}\n`);
     return 0;
   } catch (err: unknown) {

@@ -7,7 +7,8 @@ export function parseDims(text: string, option: string, rank?: number[]): number
   if (parts.some((p) => !/^\d+$/.test(p)) || dims.some((d) => d <= 0)) {
     throw new UserError(`${option}: '${text}' is not a shape like 3x32x32 (positive whole numbers separated by 'x')`);
   }
-  if (rank && !rank.includes(dims.length)) throw new UserError(`${option}: '${text}' has ${dims.length} dims; expected ${rank.join(' or ')}`);
+  if (rank && !rank.includes(dims.length))
+    throw new UserError(`${option}: '${text}' has ${dims.length} dims; expected ${rank.join(' or ')}`);
   return dims;
 }
 

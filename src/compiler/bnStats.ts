@@ -12,7 +12,11 @@ import { TRAIN_OPSET } from './opset.js';
 // running-statistic state name `s`, outputs `mean:s` (the batch mean) and `var:s` (the unbiased batch variance, what
 // PyTorch's running_var averages). Averaged over batches on the host, these are PyTorch's re-estimated statistics
 // after reset_running_stats() with momentum=None. Frozen networks are placed only where a trainable one reads them.
-export function compileBnStatistics(networks: NetworkSpec[], batch: number, weights: Record<string, Float32Array>): { bytes: Uint8Array; stats: { mean: string; var: string }[] } {
+export function compileBnStatistics(
+  networks: NetworkSpec[],
+  batch: number,
+  weights: Record<string, Float32Array>,
+): { bytes: Uint8Array; stats: { mean: string; var: string }[] } {
   const g = new Graph('bn_statistics');
   const order = networks.filter((n) => n.trainable || networks.some((m) => m.input?.network === n.name));
   const dims = order[0]!.model.graph.inputs.find((v) => !v.constant)?.type?.shape ?? [];
@@ -32,7 +36,10 @@ export function compileBnStatistics(networks: NetworkSpec[], batch: number, weig
   const stats = bns.map((bn) => {
     // Momentum 0 in ONNX's convention: the "new" running statistics are the batch's own.
     bn.node.attributes.set('momentum', { kind: 'float', value: 0 });
-    outputs.push(b.identity(bn.newMean, `mean:${bn.runningMean.name}`), b.identity(bn.newVar, `var:${bn.runningVar.name}`));
+    outputs.push(
+      b.identity(bn.newMean, `mean:${bn.runningMean.name}`),
+      b.identity(bn.newVar, `var:${bn.runningVar.name}`),
+    );
     return { mean: bn.runningMean.name, var: bn.runningVar.name };
   });
   expandTrainingBatchNorm(g);

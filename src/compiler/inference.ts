@@ -24,7 +24,10 @@ export interface InferenceOptions {
 
 // An inference graph of several networks on one dynamic-batch input: BatchNorm in inference form, outputs
 // `logits.<name>` per network and optionally `ensemble` (mean of the members' softmax). State names match the step's.
-export function compileInference(networks: NetworkSpec[], o: InferenceOptions = {}): { graph: Graph; bytes: Uint8Array; stateNames: string[] } {
+export function compileInference(
+  networks: NetworkSpec[],
+  o: InferenceOptions = {},
+): { graph: Graph; bytes: Uint8Array; stateNames: string[] } {
   const g = new Graph('inference');
   const feeders = (o.feeders ?? []).filter((f) => !networks.some((n) => n.name === f.name));
   const order = [...feeders, ...networks].sort((a, c) => rankOf(a, networks, feeders) - rankOf(c, networks, feeders));
@@ -35,14 +38,21 @@ export function compileInference(networks: NetworkSpec[], o: InferenceOptions = 
   const placed = all.filter((p) => networks.includes(p.spec));
   const b = new Builder(g, 'infer');
   const outputs: Value[] = [];
-  if (!o.ensembleOnly) for (const p of placed) outputs.push(b.identity(p.logits, o.plainOutput && placed.length === 1 ? 'logits' : `logits.${p.spec.name}`));
+  if (!o.ensembleOnly)
+    for (const p of placed)
+      outputs.push(b.identity(p.logits, o.plainOutput && placed.length === 1 ? 'logits' : `logits.${p.spec.name}`));
   if (o.ensemble?.length) {
     const members = o.ensemble.map((name) => {
       const p = placed.find((q) => q.spec.name === name);
       if (!p) throw new UserError(`ensemble member '${name}' is not a network of this run`);
       return b.op.Softmax!([p.logits], { axis: 1 });
     });
-    outputs.push(b.identity(members.length === 1 ? members[0]! : b.op.Mean!(members), o.ensembleOnly ? 'probabilities' : 'ensemble'));
+    outputs.push(
+      b.identity(
+        members.length === 1 ? members[0]! : b.op.Mean!(members),
+        o.ensembleOnly ? 'probabilities' : 'ensemble',
+      ),
+    );
   }
   const learned = all.flatMap((p) => [...p.params, ...p.buffers]);
   if (o.weights) {
@@ -54,7 +64,11 @@ export function compileInference(networks: NetworkSpec[], o: InferenceOptions = 
   } else liftToInputs(g, learned);
   g.outputs = outputs;
   eliminateDeadCode(g);
-  return { graph: g, bytes: serializeModel(new Model(g, new Map([['', TRAIN_OPSET]]))).onnx, stateNames: o.weights ? [] : learned.map((v) => v.name) };
+  return {
+    graph: g,
+    bytes: serializeModel(new Model(g, new Map([['', TRAIN_OPSET]]))).onnx,
+    stateNames: o.weights ? [] : learned.map((v) => v.name),
+  };
 }
 
 // Feeders keep their order and come first; the networks keep theirs (a network fed by another one follows it).

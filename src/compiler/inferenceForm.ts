@@ -12,7 +12,10 @@ export function toInferenceForm(g: Graph): void {
     if (n.domain !== '') continue;
     if (n.opType === 'Dropout' || n.opType === 'Bernoulli') {
       for (const extra of n.outputs.slice(1)) {
-        if (extra.uses.length || g.outputs.includes(extra)) throw new UserError(`${n.label}: its mask output '${extra.name}' is used by the model; cannot make it an inference graph`);
+        if (extra.uses.length || g.outputs.includes(extra))
+          throw new UserError(
+            `${n.label}: its mask output '${extra.name}' is used by the model; cannot make it an inference graph`,
+          );
         extra.producer = undefined;
       }
       n.outputs.length = 1;
@@ -22,7 +25,9 @@ export function toInferenceForm(g: Graph): void {
       n.attributes.clear();
       n.proto = undefined;
     } else if (/^Random(Normal|Uniform)(Like)?$|^Multinomial$/.test(n.opType)) {
-      throw new UserError(`${n.label}: a random op in the forward graph makes predictions random; export the model in eval mode (model.eval()) or without it`);
+      throw new UserError(
+        `${n.label}: a random op in the forward graph makes predictions random; export the model in eval mode (model.eval()) or without it`,
+      );
     }
   }
 }

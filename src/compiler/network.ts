@@ -57,7 +57,13 @@ export interface PlaceOptions {
 
 // Place several networks, each fed by the image or by an earlier network's tap; `stop` collects the stop-gradient
 // marks of the feeds. Networks in `feeders` are placed only so that others can read their taps.
-export function placeNetworks(target: Graph, image: Value, specs: NetworkSpec[], o: PlaceOptions, stop = new Set<Value>()): PlacedNetwork[] {
+export function placeNetworks(
+  target: Graph,
+  image: Value,
+  specs: NetworkSpec[],
+  o: PlaceOptions,
+  stop = new Set<Value>(),
+): PlacedNetwork[] {
   const placed = new Map<string, PlacedNetwork>();
   const b = new Builder(target, 'feed');
   const feeding = new Set(specs.flatMap((s) => (s.input ? [s.input.network] : [])));
@@ -65,7 +71,10 @@ export function placeNetworks(target: Graph, image: Value, specs: NetworkSpec[],
     let input = image;
     if (spec.input) {
       const from = placed.get(spec.input.network);
-      if (!from) throw new UserError(`network '${spec.name}' is fed by '${spec.input.network}', which must be a network placed before it`);
+      if (!from)
+        throw new UserError(
+          `network '${spec.name}' is fed by '${spec.input.network}', which must be a network placed before it`,
+        );
       const v = tapValue(from, spec.input.tap);
       if (spec.input.stopGradient === false) input = v;
       else {
@@ -81,7 +90,8 @@ export function placeNetworks(target: Graph, image: Value, specs: NetworkSpec[],
 
 // Copy one network into `target`, fed by `input`; frozen networks keep their weights as initializers (forward only).
 export function placeNetwork(target: Graph, input: Value, spec: NetworkSpec, o: PlaceOptions): PlacedNetwork {
-  if (!/^[A-Za-z][A-Za-z0-9_-]*$/.test(spec.name)) throw new UserError(`network name '${spec.name}' must be a letter followed by letters, digits, '_' or '-'`);
+  if (!/^[A-Za-z][A-Za-z0-9_-]*$/.test(spec.name))
+    throw new UserError(`network name '${spec.name}' must be a letter followed by letters, digits, '_' or '-'`);
   const g = copyGraph(spec.model);
   upgradeToOpset18(g);
   const x = imageInput(g);
@@ -89,23 +99,33 @@ export function placeNetwork(target: Graph, input: Value, spec: NetworkSpec, o: 
   if (o.batch !== undefined) {
     const dims = x.type?.shape ?? [];
     const shape = [o.batch, ...dims.slice(1).map((d) => (typeof d === 'number' ? d : NaN))];
-    if (shape.some((d) => !Number.isFinite(d))) throw new UserError(`${spec.name}: input '${x.name}' has symbolic spatial dims ${JSON.stringify(dims)}; give a fixed input size`);
+    if (shape.some((d) => !Number.isFinite(d)))
+      throw new UserError(
+        `${spec.name}: input '${x.name}' has symbolic spatial dims ${JSON.stringify(dims)}; give a fixed input size`,
+      );
     const keep = spec.trainable ? new Set(g.initializers.filter((v) => v.constant && isFloat(v.dtype))) : undefined;
     inferShapes(g, { inputShapes: { [x.name]: shape }, fold: true, keep });
     const logits = g.outputs[0]!;
-    if (logits.rank !== 2) throw new UserError(`${spec.name}: the model's first output '${logits.name}' must be logits [N, classes]; it is ${JSON.stringify(logits.shape)}`);
+    if (logits.rank !== 2)
+      throw new UserError(
+        `${spec.name}: the model's first output '${logits.name}' must be logits [N, classes]; it is ${JSON.stringify(logits.shape)}`,
+      );
     taps = tapsOf(spec, g);
   } else if (o.tapsFor?.has(spec.name)) taps = probeTaps(spec);
   if (taps) taps = materializeViews(g, taps);
   if (o.mode === 'infer' || !spec.trainable) toInferenceForm(g);
-  const learned = spec.trainable ? classifyInitializers(g, new Set(spec.model.graph.initializers.map((v) => v.name))) : { params: [], buffers: [] };
+  const learned = spec.trainable
+    ? classifyInitializers(g, new Set(spec.model.graph.initializers.map((v) => v.name)))
+    : { params: [], buffers: [] };
   const frozen = spec.frozen ?? (() => false);
   const params = learned.params.filter((v) => !frozen(v.name));
   const buffers = learned.buffers.filter((v) => !frozen(v.name));
   const exempt = spec.trainable && spec.noDecay === 'norm-and-bias' ? normAndBiasParams(g) : new Set<string>();
   const source = new Map<Value, string>();
   for (const v of [...params, ...buffers]) source.set(v, v.name);
-  const noDecay = new Set([...params].filter((p) => exempt.has(p.name) || (typeof spec.noDecay === 'function' && spec.noDecay(p.name))));
+  const noDecay = new Set(
+    [...params].filter((p) => exempt.has(p.name) || (typeof spec.noDecay === 'function' && spec.noDecay(p.name))),
+  );
   const byOriginal = new Map(g.values);
   moveInto(target, g, x, input, `${spec.name}/`);
   return { spec, logits: g.outputs[0]!, params, buffers, source, noDecay, taps, byOriginal, nodes: g.nodes };
@@ -149,8 +169,12 @@ function materializeViews(g: Graph, taps: Taps): Taps {
     return { name: t.name, value: name, shape: t.shape, layout: t.layout };
   };
   return {
-    stages: taps.stages.map(made), ...(taps.stem ? { stem: made(taps.stem) } : {}), ...(taps.blocks ? { blocks: taps.blocks.map(made) } : {}),
-    embedding: made(taps.embedding), logits: taps.logits, source: taps.source,
+    stages: taps.stages.map(made),
+    ...(taps.stem ? { stem: made(taps.stem) } : {}),
+    ...(taps.blocks ? { blocks: taps.blocks.map(made) } : {}),
+    embedding: made(taps.embedding),
+    logits: taps.logits,
+    source: taps.source,
   };
 }
 
@@ -179,8 +203,10 @@ export function tapValue(net: PlacedNetwork, tap: string): Value {
   const v = net.byOriginal.get(named ? named.value : tap);
   if (v && !v.constant) return v;
   const names = known.map((k) => k.name);
-  throw new UserError(`network '${net.spec.name}' has no tap '${tap}'`,
-    `available taps: ${(names.length ? names : ['logits']).join(', ')}; any value name of the graph works too (see \`onnx-distill inspect\`)`);
+  throw new UserError(
+    `network '${net.spec.name}' has no tap '${tap}'`,
+    `available taps: ${(names.length ? names : ['logits']).join(', ')}; any value name of the graph works too (see \`onnx-distill inspect\`)`,
+  );
 }
 
 // The initial values of a network's learned tensors, under their placed names.

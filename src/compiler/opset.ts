@@ -4,7 +4,17 @@ import { Tensor } from '../ir/tensor.js';
 // The opset compiled graphs use: ReduceMean and friends take axes as an input from 18 on.
 export const TRAIN_OPSET = 18;
 
-const AXES_TO_INPUT_18 = ['ReduceMean', 'ReduceMax', 'ReduceMin', 'ReduceProd', 'ReduceL1', 'ReduceL2', 'ReduceLogSum', 'ReduceLogSumExp', 'ReduceSumSquare'];
+const AXES_TO_INPUT_18 = [
+  'ReduceMean',
+  'ReduceMax',
+  'ReduceMin',
+  'ReduceProd',
+  'ReduceL1',
+  'ReduceL2',
+  'ReduceLogSum',
+  'ReduceLogSumExp',
+  'ReduceSumSquare',
+];
 const AXES_TO_INPUT_13 = ['ReduceSum', 'Squeeze', 'Unsqueeze'];
 
 // Rewrite attribute forms that changed before opset 18 (axes/split attributes become inputs) so old exports run at 18.

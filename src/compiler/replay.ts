@@ -6,7 +6,10 @@ import { termByName } from './terms/index.js';
 import type { TermUse } from './types.js';
 
 // The network and tap a term's slot reads: `teacher.f2`, or `teacher` alone for the slot's default tap.
-export function slotAddress(use: TermUse, slot: { name: string; tap: string }): { network: string; tap: string } | undefined {
+export function slotAddress(
+  use: TermUse,
+  slot: { name: string; tap: string },
+): { network: string; tap: string } | undefined {
   const addr = use.taps[slot.name];
   if (!addr) return undefined;
   const dot = addr.indexOf('.');
@@ -14,7 +17,10 @@ export function slotAddress(use: TermUse, slot: { name: string; tap: string }): 
 }
 
 // Frozen networks read only as logits targets (replayable), and for each other frozen network why not.
-export function replayableNetworks(networks: NetworkSpec[], terms: TermUse[]): { replay: string[]; bypassed: { network: string; reason: string }[] } {
+export function replayableNetworks(
+  networks: NetworkSpec[],
+  terms: TermUse[],
+): { replay: string[]; bypassed: { network: string; reason: string }[] } {
   const replay: string[] = [];
   const bypassed: { network: string; reason: string }[] = [];
   for (const net of networks.filter((n) => !n.trainable)) {
@@ -27,8 +33,14 @@ export function replayableNetworks(networks: NetworkSpec[], terms: TermUse[]): {
         const at = slotAddress(use, slot);
         if (at?.network !== net.name) continue;
         used = true;
-        if (at.tap !== 'logits') { reason = `term '${use.name}' reads ${net.name}.${at.tap}, not its logits (the cache holds logits only)`; break; }
-        if (!slot.target) { reason = `term '${use.name}' reads ${net.name}.logits as an input, not as a target`; break; }
+        if (at.tap !== 'logits') {
+          reason = `term '${use.name}' reads ${net.name}.${at.tap}, not its logits (the cache holds logits only)`;
+          break;
+        }
+        if (!slot.target) {
+          reason = `term '${use.name}' reads ${net.name}.logits as an input, not as a target`;
+          break;
+        }
       }
     }
     if (!reason && !used) reason = 'no term reads it';

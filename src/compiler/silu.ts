@@ -28,7 +28,15 @@ export function toSilu(g: Graph): number {
 function isSigmoidOf(g: Graph, mul: Node, i: number): boolean {
   const s = mul.inputs[i];
   const p = s?.producer;
-  return !!s && !!p && p.opType === 'Sigmoid' && p.domain === '' && p.input(0) === mul.inputs[1 - i] && s.uses.length === 1 && !g.outputs.includes(s);
+  return (
+    !!s &&
+    !!p &&
+    p.opType === 'Sigmoid' &&
+    p.domain === '' &&
+    p.input(0) === mul.inputs[1 - i] &&
+    s.uses.length === 1 &&
+    !g.outputs.includes(s)
+  );
 }
 
 // Lower every Silu pseudo-op back to Mul(x, Sigmoid(x)) (after autodiff has used its rule).

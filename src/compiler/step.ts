@@ -33,7 +33,8 @@ export function compileStep(spec: StepSpec): CompiledStep {
   for (const name of fedNames) {
     const n = spec.networks.find((m) => m.name === name);
     if (!n) throw new UserError(`logitInputs: no network '${name}'`);
-    if (n.trainable) throw new UserError(`logitInputs: network '${name}' is trainable; only a frozen network's logits can be fed`);
+    if (n.trainable)
+      throw new UserError(`logitInputs: network '${name}' is trainable; only a frozen network's logits can be fed`);
     const fed = spec.networks.find((m) => m.input?.network === name);
     if (fed) throw new UserError(`logitInputs: network '${name}' feeds '${fed.name}', so it must run in the step`);
   }
@@ -49,32 +50,48 @@ export function compileStep(spec: StepSpec): CompiledStep {
   const classes = checkClasses(nets);
   const b = new Builder(g, 'train');
   const readsLabels = spec.terms.some((t) => termByName(t.term).needsLabels);
-  const labelsFrom: CompiledStep['labels'] = !readsLabels ? { from: 'none' } : spec.pseudoLabels ? { from: 'network', network: spec.pseudoLabels } : { from: 'input' };
+  const labelsFrom: CompiledStep['labels'] = !readsLabels
+    ? { from: 'none' }
+    : spec.pseudoLabels
+      ? { from: 'network', network: spec.pseudoLabels }
+      : { from: 'input' };
   let labels: Value | undefined;
   if (labelsFrom.from === 'input') {
     labels = g.value('labels', { dtype: 'float32', shape: [spec.batch, classes] });
     g.inputs.push(labels);
   }
   const logitInputs: Record<string, string> = {};
-  const fed = new Map([...fedNames].map((name) => {
-    const v = addScalar(g, `cache.${name}.logits`, [spec.batch, classes]);
-    logitInputs[name] = v.name;
-    return [name, v] as const;
-  }));
+  const fed = new Map(
+    [...fedNames].map((name) => {
+      const v = addScalar(g, `cache.${name}.logits`, [spec.batch, classes]);
+      logitInputs[name] = v.name;
+      return [name, v] as const;
+    }),
+  );
   if (labelsFrom.from === 'network') labels = argmaxLabels(b, nets, fed, labelsFrom.network, classes, stop);
   const modules = new ModuleParams(g, spec.seed ?? 0);
   const outputs: Value[] = [];
-  const report = (v: Value, name: string) => { outputs.push(b.identity(v, name)); };
+  const report = (v: Value, name: string) => {
+    outputs.push(b.identity(v, name));
+  };
   const termInputs: TermInputEntry[] = [];
   const batchInputs: TermInputEntry[] = [];
   const pseudo = labelsFrom.from === 'network' ? `argmax ${labelsFrom.network}.logits` : undefined;
-  const weighted = spec.terms.map((use, i) => buildTerm(b, nets, fed, use, i, labels, modules, stop, { termInputs, batchInputs, batch: spec.batch }, pseudo));
+  const weighted = spec.terms.map((use, i) =>
+    buildTerm(b, nets, fed, use, i, labels, modules, stop, { termInputs, batchInputs, batch: spec.batch }, pseudo),
+  );
   const loss = weighted.map((t) => b.mul(t.value, addScalar(g, `w_${t.name}`))).reduce((a, c) => b.add(a, c));
   report(loss, 'loss');
   for (const t of weighted) report(t.value, `term_${t.name}`);
   const logits: Record<string, string> = {};
-  for (const n of nets) { report(n.logits, `logits.${n.spec.name}`); logits[n.spec.name] = `logits.${n.spec.name}`; }
-  const groups = [...nets.flatMap((n) => n.params.map((p) => ({ p, net: n.spec, noDecay: n.noDecay.has(p) }))), ...modules.params];
+  for (const n of nets) {
+    report(n.logits, `logits.${n.spec.name}`);
+    logits[n.spec.name] = `logits.${n.spec.name}`;
+  }
+  const groups = [
+    ...nets.flatMap((n) => n.params.map((p) => ({ p, net: n.spec, noDecay: n.noDecay.has(p) }))),
+    ...modules.params,
+  ];
   const buffers = [...nets.flatMap((n) => n.buffers.map((v) => ({ v, net: n.spec.name }))), ...modules.buffers];
   const trainableScales = new Set(groups.map((x) => x.p));
   const bns = toTrainingBatchNorm(g, (n) => !!n.inputs[1] && trainableScales.has(n.inputs[1]));
@@ -88,28 +105,49 @@ export function compileStep(spec: StepSpec): CompiledStep {
   const lr = addScalar(g, 'lr');
   const bc = opt.biasCorrection ? { bc1: addScalar(g, 'bc1'), bc2: addScalar(g, 'bc2') } : {};
   const carry: Record<string, string> = {};
-  const carryOut = (v: Value, name: string, into: string) => { report(v, name); carry[name] = into; };
+  const carryOut = (v: Value, name: string, into: string) => {
+    report(v, name);
+    carry[name] = into;
+  };
   const slots: CompiledStep['slots'] = [];
   const source = new Map(nets.flatMap((n) => [...n.source.entries()]));
-  const entry = (v: Value, network: string): StateEntry => ({ name: v.name, shape: v.shape, network, source: source.get(v) ?? v.name.slice(network.length + 1) });
+  const entry = (v: Value, network: string): StateEntry => ({
+    name: v.name,
+    shape: v.shape,
+    network,
+    source: source.get(v) ?? v.name.slice(network.length + 1),
+  });
   for (const { p, net, noDecay } of groups) {
     const grad = grads.get(p);
-    if (!grad) throw new UserError(`parameter '${p.name}' of network '${net.name}' gets no gradient from the loss; freeze the network or add a term that reads it`);
+    if (!grad)
+      throw new UserError(
+        `parameter '${p.name}' of network '${net.name}' gets no gradient from the loss; freeze the network or add a term that reads it`,
+      );
     if (spec.exposeGradients) report(grad, `grad.${p.name}`);
     const pb = b.scoped(p.name);
     const state = opt.slots.map((s) => {
       slots.push({ ...entry(p, net.name), name: `${p.name}.${s}`, param: p.name, slot: s });
       return addScalar(g, `${p.name}.${s}`, p.shape);
     });
-    const wd = noDecay ? 0 : net.weightDecay ?? spec.hyper.weightDecay;
+    const wd = noDecay ? 0 : (net.weightDecay ?? spec.hyper.weightDecay);
     const scale = net.lrScale ?? 1;
-    const upd = opt.update(pb, p, grad, state, { lr: scale === 1 ? lr : pb.mul(lr, scale), ...bc }, { ...spec.hyper, weightDecay: wd });
+    const upd = opt.update(
+      pb,
+      p,
+      grad,
+      state,
+      { lr: scale === 1 ? lr : pb.mul(lr, scale), ...bc },
+      { ...spec.hyper, weightDecay: wd },
+    );
     carryOut(upd.param, `${p.name}.new`, p.name);
     upd.state.forEach((v, i) => carryOut(v, `${state[i]!.name}.new`, state[i]!.name));
   }
   const bufferSet = new Set(buffers.map((x) => x.v));
   for (const bn of bns) {
-    for (const [stat, upd] of [[bn.runningMean, bn.newMean], [bn.runningVar, bn.newVar]] as const) {
+    for (const [stat, upd] of [
+      [bn.runningMean, bn.newMean],
+      [bn.runningVar, bn.newVar],
+    ] as const) {
       if (bufferSet.has(stat)) carryOut(upd, `${stat.name}.updated`, stat.name);
     }
   }
@@ -119,10 +157,21 @@ export function compileStep(spec: StepSpec): CompiledStep {
   g.outputs = outputs;
   eliminateDeadCode(g);
   return {
-    bytes: serializeModel(new Model(g, new Map([['', TRAIN_OPSET]]))).onnx, inputName: x.name, inputShape, classes, initial, carry, logits, logitInputs, labels: labelsFrom, termInputs, batchInputs,
+    bytes: serializeModel(new Model(g, new Map([['', TRAIN_OPSET]]))).onnx,
+    inputName: x.name,
+    inputShape,
+    classes,
+    initial,
+    carry,
+    logits,
+    logitInputs,
+    labels: labelsFrom,
+    termInputs,
+    batchInputs,
     params: groups.map((x) => entry(x.p, x.net.name)),
     buffers: buffers.map((x) => entry(x.v, x.net)),
-    slots, biasCorrection: opt.biasCorrection,
+    slots,
+    biasCorrection: opt.biasCorrection,
     terms: weighted.map((t) => ({ name: t.name, term: t.term, text: t.text })),
   };
 }
@@ -139,7 +188,10 @@ function checkClasses(nets: PlacedNetwork[]): number {
   const c = nets[0]!.logits.shape[1]!;
   for (const n of nets.slice(1)) {
     const k = n.logits.shape[1]!;
-    if (k !== c) throw new UserError(`network '${n.spec.name}' outputs ${k} classes but '${nets[0]!.spec.name}' outputs ${c}; a teacher and its students must predict the same classes`);
+    if (k !== c)
+      throw new UserError(
+        `network '${n.spec.name}' outputs ${k} classes but '${nets[0]!.spec.name}' outputs ${c}; a teacher and its students must predict the same classes`,
+      );
   }
   return c;
 }
@@ -151,7 +203,10 @@ class ModuleParams {
   // Term-updated buffers and their values after the step.
   readonly next = new Map<Value, Value>();
 
-  constructor(private g: Graph, private seed: number) {}
+  constructor(
+    private g: Graph,
+    private seed: number,
+  ) {}
 
   builder(scope: string, owner: NetworkSpec, index: number) {
     const add = (name: string, init: Tensor) => {
@@ -160,10 +215,19 @@ class ModuleParams {
       return this.g.addInitializer(full, init);
     };
     return {
-      param: (name: string, init: Tensor) => { const p = add(name, init); this.params.push({ p, net: { ...owner, name: scope }, noDecay: false }); return p; },
-      buffer: (name: string, init: Tensor) => { const v = add(name, init); this.buffers.push({ v, net: scope }); return v; },
+      param: (name: string, init: Tensor) => {
+        const p = add(name, init);
+        this.params.push({ p, net: { ...owner, name: scope }, noDecay: false });
+        return p;
+      },
+      buffer: (name: string, init: Tensor) => {
+        const v = add(name, init);
+        this.buffers.push({ v, net: scope });
+        return v;
+      },
       carry: (buffer: Value, next: Value) => {
-        if (!this.buffers.some((x) => x.v === buffer)) throw new Error(`carry: '${buffer.name}' is not a buffer of this term`);
+        if (!this.buffers.some((x) => x.v === buffer))
+          throw new Error(`carry: '${buffer.name}' is not a buffer of this term`);
         this.next.set(buffer, next);
       },
       rng: new Rng(this.seed * 1000003 + index + 1),
@@ -172,26 +236,57 @@ class ModuleParams {
 }
 
 // One-hot labels from a network's argmax (first maximum on ties), behind a stop-gradient: onehot(argmax_c z_nc).
-function argmaxLabels(b: Builder, nets: PlacedNetwork[], fed: Map<string, Value>, network: string, classes: number, stop: Set<Value>): Value {
+function argmaxLabels(
+  b: Builder,
+  nets: PlacedNetwork[],
+  fed: Map<string, Value>,
+  network: string,
+  classes: number,
+  stop: Set<Value>,
+): Value {
   const net = nets.find((n) => n.spec.name === network);
   const z = fed.get(network) ?? (net ? net.logits : undefined);
-  if (!z) throw new UserError(`pseudo-labels: no network '${network}' in the step (networks: ${nets.map((n) => n.spec.name).join(', ')})`);
+  if (!z)
+    throw new UserError(
+      `pseudo-labels: no network '${network}' in the step (networks: ${nets.map((n) => n.spec.name).join(', ')})`,
+    );
   const sg = b.identity(z, 'sg/pseudo_labels');
   stop.add(sg);
   const best = b.op.ArgMax!([sg], { axis: 1, keepdims: 1 });
-  const hit = b.op.Equal!([best, b.constant(Tensor.int64([1, classes], Array.from({ length: classes }, (_, i) => i)))]);
+  const hit = b.op.Equal!([
+    best,
+    b.constant(
+      Tensor.int64(
+        [1, classes],
+        Array.from({ length: classes }, (_, i) => i),
+      ),
+    ),
+  ]);
   return b.op.Cast!([hit], { to: 1 });
 }
 
 // Wire one term: resolve its taps (targets behind a stop-gradient; fed logits from their input), check shapes, build
 // its subgraph.
-function buildTerm(b: Builder, nets: PlacedNetwork[], fed: Map<string, Value>, use: TermUse, index: number, labels: Value | undefined, modules: ModuleParams, stop: Set<Value>,
-  io: { termInputs: TermInputEntry[]; batchInputs: TermInputEntry[]; batch: number }, pseudo?: string) {
+function buildTerm(
+  b: Builder,
+  nets: PlacedNetwork[],
+  fed: Map<string, Value>,
+  use: TermUse,
+  index: number,
+  labels: Value | undefined,
+  modules: ModuleParams,
+  stop: Set<Value>,
+  io: { termInputs: TermInputEntry[]; batchInputs: TermInputEntry[]; batch: number },
+  pseudo?: string,
+) {
   const def = termByName(use.term);
   const byName = new Map(nets.map((n) => [n.spec.name, n]));
   const options = { ...def.defaults, ...use.options };
   for (const k of Object.keys(use.options ?? {})) {
-    if (!(k in def.defaults)) throw new UserError(`term '${use.name}' (${def.name}): unknown option '${k}'; options: ${Object.keys(def.defaults).join(', ') || 'none'}`);
+    if (!(k in def.defaults))
+      throw new UserError(
+        `term '${use.name}' (${def.name}): unknown option '${k}'; options: ${Object.keys(def.defaults).join(', ') || 'none'}`,
+      );
   }
   const taps: Record<string, Value> = {};
   const shapes: Record<string, number[]> = {};
@@ -199,12 +294,21 @@ function buildTerm(b: Builder, nets: PlacedNetwork[], fed: Map<string, Value>, u
   let owner: PlacedNetwork | undefined;
   for (const slot of def.slots) {
     const at = slotAddress(use, slot);
-    if (!at) throw new UserError(`term '${use.name}' (${def.name}): slot '${slot.name}' is not wired to a tap (e.g. ${slot.name}=student.${slot.tap})`);
+    if (!at)
+      throw new UserError(
+        `term '${use.name}' (${def.name}): slot '${slot.name}' is not wired to a tap (e.g. ${slot.name}=student.${slot.tap})`,
+      );
     const { network: netName, tap } = at;
     const given = fed.get(netName);
     const net = byName.get(netName);
-    if (given && (tap !== 'logits' || !slot.target)) throw new UserError(`term '${use.name}' reads ${netName}.${tap}${slot.target ? '' : ' as an input'}, but only ${netName}'s logits are fed to the step (as a target)`);
-    if (!net && !given) throw new UserError(`term '${use.name}': no network '${netName}' (networks: ${[...byName.keys(), ...fed.keys()].join(', ')})`);
+    if (given && (tap !== 'logits' || !slot.target))
+      throw new UserError(
+        `term '${use.name}' reads ${netName}.${tap}${slot.target ? '' : ' as an input'}, but only ${netName}'s logits are fed to the step (as a target)`,
+      );
+    if (!net && !given)
+      throw new UserError(
+        `term '${use.name}': no network '${netName}' (networks: ${[...byName.keys(), ...fed.keys()].join(', ')})`,
+      );
     let v = given ?? tapValue(net!, tap);
     if (slot.target) {
       v = b.identity(v, `sg/${use.name}/${slot.name}`);
@@ -217,7 +321,11 @@ function buildTerm(b: Builder, nets: PlacedNetwork[], fed: Map<string, Value>, u
   if (!owner) throw new UserError(`term '${use.name}' (${def.name}) reads only targets, so it trains nothing`);
   def.check?.(shapes, options);
   const module = modules.builder(use.name, owner.spec, index);
-  const sg = (v: Value) => { const o = b.identity(v); stop.add(o); return o; };
+  const sg = (v: Value) => {
+    const o = b.identity(v);
+    stop.add(o);
+    return o;
+  };
   const input = (key: string) => {
     if (!def.inputs?.[key]) throw new Error(`term '${def.name}' reads input '${key}' without a schedule for it`);
     io.termInputs.push({ input: `in_${use.name}.${key}`, term: def.name, key, options });
@@ -232,15 +340,25 @@ function buildTerm(b: Builder, nets: PlacedNetwork[], fed: Map<string, Value>, u
     return v;
   };
   const value = def.build({
-    b: b.scoped(use.name), taps, options, module, stop: sg, input, batchInput,
+    b: b.scoped(use.name),
+    taps,
+    options,
+    module,
+    stop: sg,
+    input,
+    batchInput,
     get labels(): Value {
       if (!labels) throw new Error(`term '${def.name}' reads the labels but does not declare needsLabels`);
       return labels;
     },
   });
-  if (value.shape.length !== 0) throw new Error(`term '${def.name}' returned shape ${JSON.stringify(value.shape)}, not a scalar`);
+  if (value.shape.length !== 0)
+    throw new Error(`term '${def.name}' returned shape ${JSON.stringify(value.shape)}, not a scalar`);
   const inputs = def.slots.filter((s) => !s.target).map((s) => where[s.name]!);
-  const targets = [...def.slots.filter((s) => s.target).map((s) => where[s.name]!), ...(def.needsLabels && pseudo ? [pseudo] : [])];
+  const targets = [
+    ...def.slots.filter((s) => s.target).map((s) => where[s.name]!),
+    ...(def.needsLabels && pseudo ? [pseudo] : []),
+  ];
   const extra = def.label?.(options);
   const text = `${def.name}(${inputs.join(', ')}${targets.length ? ` ← ${targets.join(', ')}` : ''}${extra ? `, ${extra}` : ''})`;
   return { name: use.name, term: def.name, value, text };

@@ -23,9 +23,25 @@ export interface TrainStepSpec {
 // Compile one network's step; state names are prefixed `model/` like every network's.
 export function compileTrainStep(spec: TrainStepSpec): CompiledStep {
   return compileStep({
-    networks: [{ name: 'model', model: spec.model, role: 'student', trainable: true, ...(spec.noDecay ? { noDecay: spec.noDecay } : {}) }],
-    terms: spec.terms.map((t) => ({ term: t.term, name: t.name ?? t.term, taps: { logits: 'model.logits' }, ...(t.options ? { options: t.options } : {}) })),
-    batch: spec.batch, optimizer: spec.optimizer, hyper: spec.hyper, ...(spec.exposeGradients ? { exposeGradients: true } : {}),
+    networks: [
+      {
+        name: 'model',
+        model: spec.model,
+        role: 'student',
+        trainable: true,
+        ...(spec.noDecay ? { noDecay: spec.noDecay } : {}),
+      },
+    ],
+    terms: spec.terms.map((t) => ({
+      term: t.term,
+      name: t.name ?? t.term,
+      taps: { logits: 'model.logits' },
+      ...(t.options ? { options: t.options } : {}),
+    })),
+    batch: spec.batch,
+    optimizer: spec.optimizer,
+    hyper: spec.hyper,
+    ...(spec.exposeGradients ? { exposeGradients: true } : {}),
   });
 }
 export type { CompiledStep, StateEntry } from './step.js';

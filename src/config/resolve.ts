@@ -9,9 +9,14 @@ export function declareOptions(y: Argv, options: OptionDef[]): Argv {
   for (const o of options) {
     if (o.fileOnly || o.type === 'stages') continue;
     const type = o.type === 'strings' || o.type === 'terms' || o.type === 'numbers' ? 'string' : o.type;
-    const shown = o.defaultDescription ?? (o.default === undefined ? undefined : Array.isArray(o.default) ? o.default.join(' ') : String(o.default));
+    const shown =
+      o.defaultDescription ??
+      (o.default === undefined ? undefined : Array.isArray(o.default) ? o.default.join(' ') : String(o.default));
     y = y.option(flagOf(o.key), {
-      type, describe: o.describe, ...(o.type === 'strings' ? { array: true } : {}), ...(o.choices ? { choices: o.choices } : {}),
+      type,
+      describe: o.describe,
+      ...(o.type === 'strings' ? { array: true } : {}),
+      ...(o.choices ? { choices: o.choices } : {}),
       ...(shown !== undefined ? { defaultDescription: shown } : {}),
     });
   }
@@ -23,7 +28,8 @@ function checkValue(o: OptionDef, v: unknown, where: string): unknown {
   if (o.type === 'number') {
     const n = Number(v);
     if (typeof v === 'boolean' || !Number.isFinite(n)) throw new UserError(`${where}: '${String(v)}' is not a number`);
-    if (o.positive && (n <= 0 || (o.integer && !Number.isInteger(n)))) throw new UserError(`${where}: '${String(v)}' must be a positive ${o.integer ? 'whole number' : 'number'}`);
+    if (o.positive && (n <= 0 || (o.integer && !Number.isInteger(n))))
+      throw new UserError(`${where}: '${String(v)}' must be a positive ${o.integer ? 'whole number' : 'number'}`);
     if (o.integer && !Number.isInteger(n)) throw new UserError(`${where}: '${String(v)}' must be a whole number`);
     if (o.nonNegative && n < 0) throw new UserError(`${where}: '${String(v)}' must be ≥ 0`);
     if (o.max !== undefined && n > o.max) throw new UserError(`${where}: '${String(v)}' must be ≤ ${o.max}`);
@@ -32,7 +38,8 @@ function checkValue(o: OptionDef, v: unknown, where: string): unknown {
   if (o.type === 'numbers') return checkNumbers(o, v, where);
   if (o.type === 'stages') return checkStages(v, where);
   if (o.type === 'strings') return (Array.isArray(v) ? v : [v]).map(String);
-  if (o.choices && !o.choices.includes(String(v))) throw new UserError(`${where}: '${String(v)}' is not one of ${o.choices.join(', ')}`);
+  if (o.choices && !o.choices.includes(String(v)))
+    throw new UserError(`${where}: '${String(v)}' is not one of ${o.choices.join(', ')}`);
   return v;
 }
 
@@ -41,28 +48,36 @@ function checkNumbers(o: OptionDef, v: unknown, where: string): number[] {
   const items = Array.isArray(v) ? v : typeof v === 'number' ? [v] : String(v).split(',');
   const xs = items.map((x) => (typeof x === 'string' && x.trim() === '' ? NaN : Number(x)));
   const shown = Array.isArray(v) ? v.join(',') : String(v);
-  if (typeof v === 'boolean' || xs.some((x) => !Number.isFinite(x))) throw new UserError(`${where}: '${shown}' is not a comma-separated list of numbers`);
-  if (o.count && !o.count.includes(xs.length)) throw new UserError(`${where}: '${shown}' has ${xs.length} value(s); give ${o.count.join(' or ')}`);
+  if (typeof v === 'boolean' || xs.some((x) => !Number.isFinite(x)))
+    throw new UserError(`${where}: '${shown}' is not a comma-separated list of numbers`);
+  if (o.count && !o.count.includes(xs.length))
+    throw new UserError(`${where}: '${shown}' has ${xs.length} value(s); give ${o.count.join(' or ')}`);
   if (o.positive && xs.some((x) => x <= 0)) throw new UserError(`${where}: '${shown}': every value must be positive`);
-  if (o.range && xs.some((x) => x < o.range![0] || x > o.range![1])) throw new UserError(`${where}: '${shown}': every value must be in [${o.range.join(', ')}]`);
-  if (o.ordered && xs.some((x, i) => i > 0 && x < xs[i - 1]!)) throw new UserError(`${where}: '${shown}': give lo,hi with lo ≤ hi`);
+  if (o.range && xs.some((x) => x < o.range![0] || x > o.range![1]))
+    throw new UserError(`${where}: '${shown}': every value must be in [${o.range.join(', ')}]`);
+  if (o.ordered && xs.some((x, i) => i > 0 && x < xs[i - 1]!))
+    throw new UserError(`${where}: '${shown}': give lo,hi with lo ≤ hi`);
   return xs;
 }
 
 // `stages:` given to the library (a config file's was checked by its schema): a mapping of stage name to stage keys.
 function checkStages(v: unknown, where: string): Record<string, StageConfig> {
   const isMap = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
-  if (!isMap(v)) throw new UserError(`${where}: must be a mapping of stage name to its settings, e.g. { heads: { epochs: 5 } }`);
+  if (!isMap(v))
+    throw new UserError(`${where}: must be a mapping of stage name to its settings, e.g. { heads: { epochs: 5 } }`);
   const defs = stageOptionDefs();
   const out: Record<string, StageConfig> = {};
   for (const [name, entry] of Object.entries(v)) {
     if (!isMap(entry)) throw new UserError(`${where}.${name}: must be a mapping of ${STAGE_KEYS.join(', ')}`);
-    const checked: Record<string, unknown> = out[name] = {};
+    const checked: Record<string, unknown> = (out[name] = {});
     for (const [k, x] of Object.entries(entry)) {
       const o = defs.find((d) => d.key === k);
-      if (!o) throw new UserError(`${where}.${name}: unknown key '${k}'`, `valid keys of a stage: ${STAGE_KEYS.join(', ')}`);
-      if (o.type === 'boolean' && typeof x !== 'boolean') throw new UserError(`${where}.${name}.${k}: '${String(x)}' is not true or false`);
-      if (o.type === 'string' && typeof x !== 'string') throw new UserError(`${where}.${name}.${k}: '${String(x)}' is not a string`);
+      if (!o)
+        throw new UserError(`${where}.${name}: unknown key '${k}'`, `valid keys of a stage: ${STAGE_KEYS.join(', ')}`);
+      if (o.type === 'boolean' && typeof x !== 'boolean')
+        throw new UserError(`${where}.${name}.${k}: '${String(x)}' is not true or false`);
+      if (o.type === 'string' && typeof x !== 'string')
+        throw new UserError(`${where}.${name}.${k}: '${String(x)}' is not a string`);
       checked[k] = checkValue(o, x, `${where}.${name}.${k}`);
     }
   }
@@ -70,7 +85,11 @@ function checkStages(v: unknown, where: string): Record<string, StageConfig> {
 }
 
 // Defaults, then the config file (if any), then the flags given on the command line: the resolved config.
-export function resolveConfig(options: OptionDef[], argv: Record<string, unknown>, configPath?: string): Record<string, unknown> {
+export function resolveConfig(
+  options: OptionDef[],
+  argv: Record<string, unknown>,
+  configPath?: string,
+): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const o of options) if (o.default !== undefined) out[o.key] = o.default;
   if (configPath) {

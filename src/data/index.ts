@@ -75,7 +75,10 @@ export interface Dataset {
 function openSource(spec: string, o: { unlabeled?: boolean } = {}): OpenedSource {
   const opts = o.unlabeled ? { unlabeled: true } : {};
   if (NAMED[spec]) return openNamed(spec, opts);
-  if (!existsSync(spec)) throw new UserError(`--data: '${spec}' does not exist; give an image folder, an IDX folder, a .csv/.jsonl list, or one of ${Object.keys(NAMED).join(', ')}`);
+  if (!existsSync(spec))
+    throw new UserError(
+      `--data: '${spec}' does not exist; give an image folder, an IDX folder, a .csv/.jsonl list, or one of ${Object.keys(NAMED).join(', ')}`,
+    );
   if (statSync(spec).isFile()) {
     if (/\.(csv|jsonl)$/i.test(spec)) return openList(spec, opts);
     throw new UserError(`--data: '${spec}' is a file but not a .csv or .jsonl list`);
@@ -83,33 +86,48 @@ function openSource(spec: string, o: { unlabeled?: boolean } = {}): OpenedSource
   try {
     accessSync(spec, constants.R_OK | constants.X_OK);
   } catch (err: unknown) {
-    throw new UserError(`--data: cannot read the folder '${spec}' (${String((err as { code?: unknown }).code ?? err)})`);
+    throw new UserError(
+      `--data: cannot read the folder '${spec}' (${String((err as { code?: unknown }).code ?? err)})`,
+    );
   }
   return isIdxFolder(spec) ? openIdx(spec, undefined, opts) : openFolder(spec, opts);
 }
 
 // Decode a file split into memory once (small images), recording unreadable files; file order is kept.
-async function toMemory(src: FileImages, input: [number, number, number], strict: boolean, failures: Failure[], progress?: Progress, crop?: CropMode): Promise<MemoryImages> {
+async function toMemory(
+  src: FileImages,
+  input: [number, number, number],
+  strict: boolean,
+  failures: Failure[],
+  progress?: Progress,
+  crop?: CropMode,
+): Promise<MemoryImages> {
   const [c, h, w] = input;
   const per = c * h * w;
   const n = src.samples.length;
   const images = new Uint8Array(n * per);
   const limit = pLimit(16);
-  const ok = await Promise.all(src.samples.map((s, i) => limit(async () => {
-    if (progress && (i & 255) === 0) progress(i, n);
-    try {
-      images.set(await decodeImage(s.path, c, h, w, crop), i * per);
-      return true;
-    } catch (err: unknown) {
-      const reason = err instanceof Error ? err.message : String(err);
-      if (strict) {
-        limit.clearQueue();
-        throw new UserError(`${s.path}: cannot decode image (${reason}); run without --strict to skip unreadable files`);
-      }
-      failures.push({ path: s.path, reason });
-      return false;
-    }
-  })));
+  const ok = await Promise.all(
+    src.samples.map((s, i) =>
+      limit(async () => {
+        if (progress && (i & 255) === 0) progress(i, n);
+        try {
+          images.set(await decodeImage(s.path, c, h, w, crop), i * per);
+          return true;
+        } catch (err: unknown) {
+          const reason = err instanceof Error ? err.message : String(err);
+          if (strict) {
+            limit.clearQueue();
+            throw new UserError(
+              `${s.path}: cannot decode image (${reason}); run without --strict to skip unreadable files`,
+            );
+          }
+          failures.push({ path: s.path, reason });
+          return false;
+        }
+      }),
+    ),
+  );
   progress?.(n, n);
   // Compact: drop the failed slots, keeping file order.
   const labels: number[] = [];
@@ -119,16 +137,25 @@ async function toMemory(src: FileImages, input: [number, number, number], strict
     labels.push(src.samples[i]!.label);
   });
   failures.sort((a, b) => a.path.localeCompare(b.path));
-  return { kind: 'memory', images: images.subarray(0, labels.length * per), labels: Int32Array.from(labels), shape: input };
+  return {
+    kind: 'memory',
+    images: images.subarray(0, labels.length * per),
+    labels: Int32Array.from(labels),
+    shape: input,
+  };
 }
 
 // --mean/--std as given: one value per channel (or one for all), std positive.
 function givenStats(o: DataOptions, channels: number): Stats | undefined {
   if (!o.mean && !o.std) return undefined;
-  if (!o.mean || !o.std) throw new UserError(`--mean and --std go together; give both (values on the 0..1 pixel scale, one per channel)`);
+  if (!o.mean || !o.std)
+    throw new UserError(`--mean and --std go together; give both (values on the 0..1 pixel scale, one per channel)`);
   const fit = (v: number[], name: string) => {
     if (v.length === 1) return new Array<number>(channels).fill(v[0]!);
-    if (v.length !== channels) throw new UserError(`${name}: ${v.length} values for a ${channels}-channel input; give ${channels} (or one for all)`);
+    if (v.length !== channels)
+      throw new UserError(
+        `${name}: ${v.length} values for a ${channels}-channel input; give ${channels} (or one for all)`,
+      );
     return v;
   };
   const mean = fit(o.mean, '--mean');
@@ -140,9 +167,12 @@ function givenStats(o: DataOptions, channels: number): Stats | undefined {
 // Statistics of a seeded sample of file-backed training images, decoded as the in-memory cache would hold them
 // (unreadable ones left out: the loader reports them). Summed in sample order, so bit-identical from run to run.
 async function sampleStats(src: FileImages, input: [number, number, number], n: number, seed: number): Promise<Stats> {
-  const pick = new DataRng(mix(seed, 0x57a7)).permutation(src.samples.length).subarray(0, Math.min(n, src.samples.length));
+  const pick = new DataRng(mix(seed, 0x57a7))
+    .permutation(src.samples.length)
+    .subarray(0, Math.min(n, src.samples.length));
   const sample = await toMemory({ kind: 'files', samples: Array.from(pick, (i) => src.samples[i]!) }, input, false, []);
-  if (sample.labels.length === 0) throw new UserError(`--compute-stats: none of the ${pick.length} sampled training images could be decoded`);
+  if (sample.labels.length === 0)
+    throw new UserError(`--compute-stats: none of the ${pick.length} sampled training images could be decoded`);
   return computeStats(sample.images, sample.labels.length, input[0], input[1] * input[2]);
 }
 
@@ -159,7 +189,10 @@ function holdOut<T extends SplitSource>(src: T, fraction: number, seed: number):
   for (const i of perm) {
     const l = labels[i]!;
     const k = seen.get(l) ?? 0;
-    if (k < Math.round(total.get(l)! * fraction)) { isVal[i] = 1; seen.set(l, k + 1); }
+    if (k < Math.round(total.get(l)! * fraction)) {
+      isVal[i] = 1;
+      seen.set(l, k + 1);
+    }
   }
   const pick = (v: number) => {
     const ids = labels.map((_, i) => i).filter((i) => isVal[i] === v);
@@ -182,40 +215,84 @@ export async function openData(spec: string, o: DataOptions = {}): Promise<Datas
   const failures: Failure[] = [];
   let train = src.train;
   let val = src.val;
-  if (train.kind === 'memory' && (train.shape[0] !== input[0] || train.shape[1] !== input[1] || train.shape[2] !== input[2])) {
-    throw new UserError(`--data: ${src.description} holds ${train.shape.join('x')} images but ${o.inputLabel ?? 'the model'} takes ${input.join('x')}; use a model built for ${train.shape.join('x')} (e.g. --input ${train.shape.join('x')} for zoo models)`);
+  if (
+    train.kind === 'memory' &&
+    (train.shape[0] !== input[0] || train.shape[1] !== input[1] || train.shape[2] !== input[2])
+  ) {
+    throw new UserError(
+      `--data: ${src.description} holds ${train.shape.join('x')} images but ${o.inputLabel ?? 'the model'} takes ${input.join('x')}; use a model built for ${train.shape.join('x')} (e.g. --input ${train.shape.join('x')} for zoo models)`,
+    );
   }
   const small = Math.max(input[1], input[2]) <= (o.cacheBelow ?? 64);
-  if (small && train.kind === 'files') train = await toMemory(train, input, !!o.strict, failures, o.onProgress && ((d, t) => o.onProgress!('decoding training images', d, t)));
+  if (small && train.kind === 'files')
+    train = await toMemory(
+      train,
+      input,
+      !!o.strict,
+      failures,
+      o.onProgress && ((d, t) => o.onProgress!('decoding training images', d, t)),
+    );
   // --eval-resize applies to small validation images too (decoded once, as Resize + CenterCrop); --crop-fraction
   // keeps its historical meaning there (the whole shorter side).
-  if (o.evalResize !== undefined && o.cropFraction !== undefined) throw new UserError(`--eval-resize and --crop-fraction both set the evaluation crop; give one`);
+  if (o.evalResize !== undefined && o.cropFraction !== undefined)
+    throw new UserError(`--eval-resize and --crop-fraction both set the evaluation crop; give one`);
   if (o.evalResize !== undefined) checkEvalResize(o.evalResize, input);
-  const evalCrop: CropMode | undefined = o.evalResize ? { kind: 'center', fraction: Math.min(input[1], input[2]) / o.evalResize, resize: o.evalResize } : undefined;
-  if (small && val?.kind === 'files') val = await toMemory(val, input, !!o.strict, failures, o.onProgress && ((d, t) => o.onProgress!('decoding validation images', d, t)), evalCrop);
+  const evalCrop: CropMode | undefined = o.evalResize
+    ? { kind: 'center', fraction: Math.min(input[1], input[2]) / o.evalResize, resize: o.evalResize }
+    : undefined;
+  if (small && val?.kind === 'files')
+    val = await toMemory(
+      val,
+      input,
+      !!o.strict,
+      failures,
+      o.onProgress && ((d, t) => o.onProgress!('decoding validation images', d, t)),
+      evalCrop,
+    );
   const split = o.valSplit ?? (src.unlabeled ? UNLABELED_VAL_SPLIT : undefined);
   if (!val && split) [train, val] = holdOut(train, split, o.seed ?? 0);
   const present = new Set(train.kind === 'memory' ? train.labels : train.samples.map((s) => s.label));
   const missing = src.classes.filter((_, i) => !present.has(i));
-  if (missing.length) throw new UserError(`--data: class '${missing[0]}' has no readable training images in ${src.description}`);
+  if (missing.length)
+    throw new UserError(`--data: class '${missing[0]}' has no readable training images in ${src.description}`);
   const given = givenStats(o, input[0]);
   const measure = o.computeStats ?? train.kind === 'memory';
   const statsFrom = given ? 'given' : measure ? 'data' : 'default';
-  const stats: Stats = given
-    ?? (!measure ? (input[0] === 3 ? { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] } : { mean: new Array<number>(input[0]).fill(0.5), std: new Array<number>(input[0]).fill(0.5) })
-      : train.kind === 'memory' ? computeStats(train.images, train.labels.length, input[0], input[1] * input[2])
+  const stats: Stats =
+    given ??
+    (!measure
+      ? input[0] === 3
+        ? { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] }
+        : { mean: new Array<number>(input[0]).fill(0.5), std: new Array<number>(input[0]).fill(0.5) }
+      : train.kind === 'memory'
+        ? computeStats(train.images, train.labels.length, input[0], input[1] * input[2])
         : await sampleStats(train, input, o.statsSample ?? 2000, o.seed ?? 0));
   const augment = resolveAugment(o.augment ?? 'auto', o.augmentParams ?? {}, input, small);
   const strict = !!o.strict;
   // Evaluation of large images as the ImageNet recipe (resize to 256, centre 224) when training used random crops.
-  const fraction = o.evalResize ? Math.min(input[1], input[2]) / o.evalResize : o.cropFraction ?? (augment?.randomResizedCrop ? 0.875 : 1);
+  const fraction = o.evalResize
+    ? Math.min(input[1], input[2]) / o.evalResize
+    : (o.cropFraction ?? (augment?.randomResizedCrop ? 0.875 : 1));
   if (!(fraction > 0 && fraction <= 1)) throw new UserError(`--crop-fraction: ${fraction} must be in (0, 1]`);
   const center: CropMode = { kind: 'center', fraction, ...(o.evalResize ? { resize: o.evalResize } : {}) };
   const trainSplit = new DataSplit(train, { input, stats, strict, center, ...(augment ? { augment } : {}) });
   const valSplit = val ? new DataSplit(val, { input, stats, strict, center }) : undefined;
   return {
-    train: trainSplit, val: valSplit, classes: src.classes, labelled: !src.unlabeled, input, stats, description: src.description,
-    preprocess: { input, mean: stats.mean, std: stats.std, statsFrom, cropFraction: fraction, ...(o.evalResize ? { resize: o.evalResize } : {}) },
+    train: trainSplit,
+    val: valSplit,
+    classes: src.classes,
+    labelled: !src.unlabeled,
+    input,
+    stats,
+    description: src.description,
+    preprocess: {
+      input,
+      mean: stats.mean,
+      std: stats.std,
+      statsFrom,
+      cropFraction: fraction,
+      ...(o.evalResize ? { resize: o.evalResize } : {}),
+    },
     failures: () => [...failures, ...trainSplit.failures, ...(valSplit?.failures ?? [])],
   };
 }
@@ -225,18 +302,43 @@ export type { Batch, LoaderOptions } from './loader.js';
 // A labelled dataset opened for validation only (`--val-data`) with the training data's input and normalisation: its
 // validation split when it has one (val/, t10k files), else all its images; labels mapped onto the model's `classes`
 // by name, or by index when either side's names are the indices themselves.
-export async function openValData(spec: string, like: Pick<Dataset, 'input' | 'stats' | 'preprocess'>, classes: string[], o: Pick<DataOptions, 'strict' | 'cacheBelow' | 'onProgress'> = {}): Promise<{ val: DataSplit; description: string; failures(): Failure[] }> {
+export async function openValData(
+  spec: string,
+  like: Pick<Dataset, 'input' | 'stats' | 'preprocess'>,
+  classes: string[],
+  o: Pick<DataOptions, 'strict' | 'cacheBelow' | 'onProgress'> = {},
+): Promise<{ val: DataSplit; description: string; failures(): Failure[] }> {
   const src = openSource(spec);
-  if (src.unlabeled) throw new UserError(`--val-data: ${src.description} has no labels; validation data must be labelled (root/<class>/<image>, a list with a label column, or IDX files with labels)`);
+  if (src.unlabeled)
+    throw new UserError(
+      `--val-data: ${src.description} has no labels; validation data must be labelled (root/<class>/<image>, a list with a label column, or IDX files with labels)`,
+    );
   const toModel = classMap(src.classes, classes);
   let part = src.val ?? src.train;
   const failures: Failure[] = [];
   if (part.kind === 'memory' && part.shape.join('x') !== like.input.join('x')) {
-    throw new UserError(`--val-data: ${src.description} holds ${part.shape.join('x')} images but the model takes ${like.input.join('x')}`);
+    throw new UserError(
+      `--val-data: ${src.description} holds ${part.shape.join('x')} images but the model takes ${like.input.join('x')}`,
+    );
   }
-  if (part.kind === 'files' && Math.max(like.input[1], like.input[2]) <= (o.cacheBelow ?? 64)) part = await toMemory(part, like.input, !!o.strict, failures, o.onProgress && ((d, t) => o.onProgress!('decoding --val-data images', d, t)));
-  part = part.kind === 'memory' ? { ...part, labels: part.labels.map((l) => toModel[l]!) } : { kind: 'files', samples: part.samples.map((s) => ({ ...s, label: toModel[s.label]! })) };
-  const val = new DataSplit(part, { input: like.input, stats: like.stats, strict: !!o.strict, center: { kind: 'center', fraction: like.preprocess.cropFraction } });
+  if (part.kind === 'files' && Math.max(like.input[1], like.input[2]) <= (o.cacheBelow ?? 64))
+    part = await toMemory(
+      part,
+      like.input,
+      !!o.strict,
+      failures,
+      o.onProgress && ((d, t) => o.onProgress!('decoding --val-data images', d, t)),
+    );
+  part =
+    part.kind === 'memory'
+      ? { ...part, labels: part.labels.map((l) => toModel[l]!) }
+      : { kind: 'files', samples: part.samples.map((s) => ({ ...s, label: toModel[s.label]! })) };
+  const val = new DataSplit(part, {
+    input: like.input,
+    stats: like.stats,
+    strict: !!o.strict,
+    center: { kind: 'center', fraction: like.preprocess.cropFraction },
+  });
   return { val, description: src.description, failures: () => [...failures, ...val.failures] };
 }
 
@@ -250,5 +352,8 @@ function classMap(given: string[], model: string[]): number[] {
   const indices = (names: string[]) => names.every((c, i) => c === String(i));
   if ((indices(given) || indices(model)) && given.length <= model.length) return given.map((_, i) => i);
   const stray = given.find((c) => find(c) === undefined)!;
-  throw new UserError(`--val-data: class '${stray}' is not one of the model's ${model.length} classes (${model.slice(0, 10).join(', ')}${model.length > 10 ? ', ...' : ''})`, 'name the validation classes as the teacher does (its onnx_distill.classes metadata), or by index 0..K-1');
+  throw new UserError(
+    `--val-data: class '${stray}' is not one of the model's ${model.length} classes (${model.slice(0, 10).join(', ')}${model.length > 10 ? ', ...' : ''})`,
+    'name the validation classes as the teacher does (its onnx_distill.classes metadata), or by index 0..K-1',
+  );
 }

@@ -61,7 +61,10 @@ export class DataSplit {
   private readonly norm: { scale: number[]; shift: number[] };
   private readonly unscaled: { scale: number[]; shift: number[] };
 
-  constructor(readonly source: MemoryImages | FileImages, readonly cfg: SplitConfig) {
+  constructor(
+    readonly source: MemoryImages | FileImages,
+    readonly cfg: SplitConfig,
+  ) {
     this.norm = affine(cfg.stats);
     this.unscaled = { scale: new Array<number>(cfg.input[0]).fill(1), shift: new Array<number>(cfg.input[0]).fill(0) };
   }
@@ -77,7 +80,9 @@ export class DataSplit {
   // Seeded order for an epoch: the same seed and epoch always give the same order.
   // Files found unreadable in an earlier pass are left out, so later epochs keep whole batches.
   order(o: LoaderOptions): Int32Array {
-    const all = o.shuffle ? new DataRng(mix(o.seed, o.epoch, 0x5eed)).permutation(this.size) : Int32Array.from({ length: this.size }, (_, i) => i);
+    const all = o.shuffle
+      ? new DataRng(mix(o.seed, o.epoch, 0x5eed)).permutation(this.size)
+      : Int32Array.from({ length: this.size }, (_, i) => i);
     return this.bad.size ? all.filter((i) => !this.bad.has(i)) : all;
   }
 
@@ -88,12 +93,16 @@ export class DataSplit {
     // Batch k is built while k-ahead..k-1 wait or are being consumed: ahead + 1 buffers cover the ring, which is
     // kept across epochs (one loader of a split at a time when reusing).
     const per = this.cfg.input.reduce((a, b) => a * b, 1);
-    if (this.ringSize !== o.batchSize * per * (ahead + 1)) { this.ring = []; this.ringSize = o.batchSize * per * (ahead + 1); }
+    if (this.ringSize !== o.batchSize * per * (ahead + 1)) {
+      this.ring = [];
+      this.ringSize = o.batchSize * per * (ahead + 1);
+    }
     const buffer = (k: number): Float32Array => {
       if (!o.reuse) return new Float32Array(o.batchSize * per);
       return (this.ring[k % (ahead + 1)] ??= new Float32Array(o.batchSize * per));
     };
-    const make = (k: number) => this.batch(order.subarray(k * o.batchSize, Math.min((k + 1) * o.batchSize, order.length)), o, buffer(k));
+    const make = (k: number) =>
+      this.batch(order.subarray(k * o.batchSize, Math.min((k + 1) * o.batchSize, order.length)), o, buffer(k));
     const queue: Promise<Batch | undefined>[] = [];
     let next = Math.max(0, o.skip ?? 0);
     while (next < count && queue.length < ahead) queue.push(make(next++));
@@ -107,7 +116,10 @@ export class DataSplit {
       finished = true;
     } finally {
       // Left early (break, error): batches still being built write into the ring, so the next pass gets new buffers.
-      if (!finished) { this.ring = []; this.ringSize = 0; }
+      if (!finished) {
+        this.ring = [];
+        this.ringSize = 0;
+      }
     }
   }
 
@@ -118,12 +130,20 @@ export class DataSplit {
     const [c, h, w] = this.cfg.input;
     const aug = this.cfg.augment;
     const rng = new DataRng(mix(o.seed, o.epoch, s));
-    const crop: CropMode = aug?.randomResizedCrop ? { kind: 'random-resized', rng, scale: aug.scale ?? RRC_DEFAULTS.scale, ratio: aug.ratio ?? RRC_DEFAULTS.ratio } : this.cfg.center;
+    const crop: CropMode = aug?.randomResizedCrop
+      ? { kind: 'random-resized', rng, scale: aug.scale ?? RRC_DEFAULTS.scale, ratio: aug.ratio ?? RRC_DEFAULTS.ratio }
+      : this.cfg.center;
     const box = cropBox(raw.width, raw.height, w, h, crop);
     if (aug && !aug.randomResizedCrop && aug.padCrop > 0) {
       // The CIFAR recipe on decoded files: centre crop to bytes, then the same padded crop and flip as in memory.
       const bytes = new Uint8Array(c * h * w);
-      resampleInto(raw, box, { channels: c, height: h, width: w, scale: this.unscaled.scale, shift: this.unscaled.shift, flip: false }, bytes, 0);
+      resampleInto(
+        raw,
+        box,
+        { channels: c, height: h, width: w, scale: this.unscaled.scale, shift: this.unscaled.shift, flip: false },
+        bytes,
+        0,
+      );
       writeNormalized(bytes, 0, x, offset, c, h, w, this.cfg.stats, aug, rng);
       return;
     }
@@ -131,7 +151,13 @@ export class DataSplit {
     if (aug?.trivial || aug?.randaugment) {
       // TrivialAugmentWide / RandAugment work on the crop's bytes (as torchvision's on the PIL image), then normalise.
       const bytes = new Uint8Array(c * h * w);
-      resampleInto(raw, box, { channels: c, height: h, width: w, scale: this.unscaled.scale, shift: this.unscaled.shift, flip }, bytes, 0);
+      resampleInto(
+        raw,
+        box,
+        { channels: c, height: h, width: w, scale: this.unscaled.scale, shift: this.unscaled.shift, flip },
+        bytes,
+        0,
+      );
       normalizeBytes(applyPolicy(aug, { data: bytes, c, h, w }, rng).data, x, offset, c, this.norm);
       return;
     }
@@ -166,7 +192,8 @@ export class DataSplit {
           // Random-resized crops of in-memory images too (--augment imagenet on small data): planar to interleaved,
           // then the same path as decoded files.
           const plane = h * w;
-          for (let ch = 0; ch < c; ch++) for (let p = 0; p < plane; p++) hwc[p * c + ch] = src.images[s * per + ch * plane + p]!;
+          for (let ch = 0; ch < c; ch++)
+            for (let p = 0; p < plane; p++) hwc[p * c + ch] = src.images[s * per + ch * plane + p]!;
           this.place({ data: hwc, width: w, height: h, channels: c }, s, o, x, r * per);
         } else {
           // A per-sample stream, as for files: a sample's pixels depend on (seed, epoch, sample) only, never on its
@@ -177,26 +204,37 @@ export class DataSplit {
         y[r] = src.labels[s]!;
         kept.push(s);
       });
-      return { x: x.subarray(0, idx.length * per), y, n: idx.length, shape: [idx.length, c, h, w], indices: Int32Array.from(kept) };
+      return {
+        x: x.subarray(0, idx.length * per),
+        y,
+        n: idx.length,
+        shape: [idx.length, c, h, w],
+        indices: Int32Array.from(kept),
+      };
     }
     const samples = this.source.samples;
     // Each image is placed into its batch slot as soon as it is decoded, so the decoded bytes are dropped at once and
     // the JS pass overlaps the decoding of the rest.
-    const ok = await Promise.all(Array.from(idx, async (s, j) => {
-      if (this.bad.has(s)) return false;
-      let raw;
-      try {
-        raw = await this.lanes(() => decodeRaw(samples[s]!.path));
-      } catch (err: unknown) {
-        const reason = err instanceof Error ? err.message : String(err);
-        if (this.cfg.strict) throw new UserError(`${samples[s]!.path}: cannot decode image (${reason}); run without --strict to skip unreadable files`);
-        this.bad.add(s);
-        this.failures.push({ path: samples[s]!.path, reason });
-        return false;
-      }
-      this.place(raw, s, o, x, j * per);
-      return true;
-    }));
+    const ok = await Promise.all(
+      Array.from(idx, async (s, j) => {
+        if (this.bad.has(s)) return false;
+        let raw;
+        try {
+          raw = await this.lanes(() => decodeRaw(samples[s]!.path));
+        } catch (err: unknown) {
+          const reason = err instanceof Error ? err.message : String(err);
+          if (this.cfg.strict)
+            throw new UserError(
+              `${samples[s]!.path}: cannot decode image (${reason}); run without --strict to skip unreadable files`,
+            );
+          this.bad.add(s);
+          this.failures.push({ path: samples[s]!.path, reason });
+          return false;
+        }
+        this.place(raw, s, o, x, j * per);
+        return true;
+      }),
+    );
     let r = 0;
     ok.forEach((good, j) => {
       if (!good) return;
@@ -208,6 +246,12 @@ export class DataSplit {
     if (r === 0) return undefined;
     // A batch that lost images is shorter; batch-relational losses need full batches, so top it up only when dropping is off.
     if (o.dropLast && r < idx.length) return undefined;
-    return { x: x.subarray(0, r * per), y: y.subarray(0, r), n: r, shape: [r, c, h, w], indices: Int32Array.from(kept) };
+    return {
+      x: x.subarray(0, r * per),
+      y: y.subarray(0, r),
+      n: r,
+      shape: [r, c, h, w],
+      indices: Int32Array.from(kept),
+    };
   }
 }

@@ -27,9 +27,11 @@ function normal(rng: DataRng): number {
 // Gamma(a, 1) by Marsaglia-Tsang (a ≥ 1), boosted by U^(1/a) below 1.
 function gamma(rng: DataRng, a: number): number {
   if (a < 1) return gamma(rng, a + 1) * Math.pow(1 - rng.next(), 1 / a);
-  const d = a - 1 / 3, c = 1 / Math.sqrt(9 * d);
+  const d = a - 1 / 3,
+    c = 1 / Math.sqrt(9 * d);
   for (;;) {
-    const z = normal(rng), v = (1 + c * z) ** 3;
+    const z = normal(rng),
+      v = (1 + c * z) ** 3;
     if (v <= 0) continue;
     const u = 1 - rng.next();
     if (Math.log(u) < 0.5 * z * z + d - d * v + d * Math.log(v)) return d * v;
@@ -38,7 +40,8 @@ function gamma(rng: DataRng, a: number): number {
 
 // Beta(a, a): the first part of a Dirichlet(a, a), as torchvision draws λ.
 export function sampleBeta(rng: DataRng, a: number): number {
-  const x = gamma(rng, a), y = gamma(rng, a);
+  const x = gamma(rng, a),
+    y = gamma(rng, a);
   return x / (x + y);
 }
 
@@ -48,7 +51,14 @@ export function mixing(p: MixParams): boolean {
 }
 
 // Mix a batch of n NCHW images in place (partner of i: i - 1, of 0: n - 1); returns the partner labels and λ.
-export function mixBatch(x: Float32Array, y: Int32Array, n: number, chw: [number, number, number], p: MixParams, rng: DataRng): BatchMix {
+export function mixBatch(
+  x: Float32Array,
+  y: Int32Array,
+  n: number,
+  chw: [number, number, number],
+  p: MixParams,
+  rng: DataRng,
+): BatchMix {
   const [c, h, w] = chw;
   const per = c * h * w;
   const both = (p.mixup ?? 0) > 0 && (p.cutmix ?? 0) > 0;
@@ -60,18 +70,27 @@ export function mixBatch(x: Float32Array, y: Int32Array, n: number, chw: [number
   if (!cut) {
     // Downwards, so image i - 1 is still unmixed when image i reads it.
     for (let i = n - 1; i >= 0; i--) {
-      const other = partner(i), base = i * per;
+      const other = partner(i),
+        base = i * per;
       for (let k = 0; k < per; k++) x[base + k] = lam * x[base + k]! + (1 - lam) * other[k]!;
     }
     return { y2, lam };
   }
-  const rx = rng.int(w), ry = rng.int(h);
+  const rx = rng.int(w),
+    ry = rng.int(h);
   const r = 0.5 * Math.sqrt(1 - lam);
-  const rw = Math.trunc(r * w), rh = Math.trunc(r * h);
-  const x1 = Math.max(rx - rw, 0), y1 = Math.max(ry - rh, 0), x2 = Math.min(rx + rw, w), y2b = Math.min(ry + rh, h);
+  const rw = Math.trunc(r * w),
+    rh = Math.trunc(r * h);
+  const x1 = Math.max(rx - rw, 0),
+    y1 = Math.max(ry - rh, 0),
+    x2 = Math.min(rx + rw, w),
+    y2b = Math.min(ry + rh, h);
   for (let i = n - 1; i >= 0; i--) {
-    const other = partner(i), base = i * per;
-    for (let ch = 0; ch < c; ch++) for (let yy = y1; yy < y2b; yy++) for (let xx = x1; xx < x2; xx++) x[base + ch * h * w + yy * w + xx] = other[ch * h * w + yy * w + xx]!;
+    const other = partner(i),
+      base = i * per;
+    for (let ch = 0; ch < c; ch++)
+      for (let yy = y1; yy < y2b; yy++)
+        for (let xx = x1; xx < x2; xx++) x[base + ch * h * w + yy * w + xx] = other[ch * h * w + yy * w + xx]!;
   }
   lam = 1 - ((x2 - x1) * (y2b - y1)) / (w * h);
   return { y2, lam };
@@ -80,7 +99,12 @@ export function mixBatch(x: Float32Array, y: Int32Array, n: number, chw: [number
 // Mix each batch of an epoch's stream, from a stream seeded by (seed, epoch, batch index): repeatable for a seed,
 // resumable mid-epoch (`skip` is the first batch's index).
 export async function* mixBatches<B extends { x: Float32Array; y: Int32Array; n: number }>(
-  batches: AsyncIterable<B>, p: MixParams, chw: [number, number, number], seed: number, epoch: number, skip: number,
+  batches: AsyncIterable<B>,
+  p: MixParams,
+  chw: [number, number, number],
+  seed: number,
+  epoch: number,
+  skip: number,
 ): AsyncGenerator<B & { mix: BatchMix }> {
   let k = skip;
   for await (const b of batches) {
@@ -91,6 +115,9 @@ export async function* mixBatches<B extends { x: Float32Array; y: Int32Array; n:
 
 // The batch mixing as torchvision's reference writes it, appended to the augmentation's description ('' when off).
 export function describeMix(p: MixParams): string {
-  const on = [...((p.mixup ?? 0) > 0 ? [`RandomMixup(alpha=${p.mixup})`] : []), ...((p.cutmix ?? 0) > 0 ? [`RandomCutmix(alpha=${p.cutmix})`] : [])];
+  const on = [
+    ...((p.mixup ?? 0) > 0 ? [`RandomMixup(alpha=${p.mixup})`] : []),
+    ...((p.cutmix ?? 0) > 0 ? [`RandomCutmix(alpha=${p.cutmix})`] : []),
+  ];
   return on.length === 0 ? '' : ` + per batch ${on.length === 2 ? `RandomChoice([${on.join(', ')}])` : on[0]}`;
 }

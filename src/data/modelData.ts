@@ -41,7 +41,9 @@ export interface SplitFlags {
 function metaJson<T>(model: Model, key: string, file: string): T | undefined {
   const text = model.metadata().get(key);
   if (text === undefined) return undefined;
-  try { return JSON.parse(text) as T; } catch (err: unknown) {
+  try {
+    return JSON.parse(text) as T;
+  } catch (err: unknown) {
     throw new UserError(`${file}: metadata '${key}' is not valid JSON (${messageOf(err)})`);
   }
 }
@@ -51,41 +53,84 @@ function metaJson<T>(model: Model, key: string, file: string): T | undefined {
 export function describeClassifier(model: Model, file: string, flags: PreprocessFlags = {}): ClassifierInfo {
   const g = parseModel(serializeModel(model).onnx, file).graph;
   const ins = g.inputs.filter((v) => !v.constant);
-  if (ins.length !== 1) throw new UserError(`${file}: expected one image input, the model has ${ins.length} (${ins.map((v) => v.name).join(', ')})`);
+  if (ins.length !== 1)
+    throw new UserError(
+      `${file}: expected one image input, the model has ${ins.length} (${ins.map((v) => v.name).join(', ')})`,
+    );
   const x = ins[0]!;
   const pre = metaJson<Preprocess>(model, META_PREPROCESS, file);
   const declared = x.type?.shape;
-  if (declared && declared.length !== 4) throw new UserError(`${file}: input '${x.name}' has rank ${declared.length}; expected an image batch NxCxHxW`);
-  const fromFile = declared && declared.slice(1).every((d) => typeof d === 'number') ? (declared.slice(1) as [number, number, number]) : undefined;
+  if (declared && declared.length !== 4)
+    throw new UserError(`${file}: input '${x.name}' has rank ${declared.length}; expected an image batch NxCxHxW`);
+  const fromFile =
+    declared && declared.slice(1).every((d) => typeof d === 'number')
+      ? (declared.slice(1) as [number, number, number])
+      : undefined;
   const input = pre?.input ?? flags.input ?? fromFile;
-  if (!input) throw new UserError(`${file}: input '${x.name}' has no static image size and the model records no preprocessing`, 'give the size with --input CxHxW');
-  if (fromFile && fromFile.join('x') !== input.join('x')) throw new UserError(`--input ${input.join('x')} disagrees with ${file}, whose input '${x.name}' is ${fromFile.join('x')}`);
+  if (!input)
+    throw new UserError(
+      `${file}: input '${x.name}' has no static image size and the model records no preprocessing`,
+      'give the size with --input CxHxW',
+    );
+  if (fromFile && fromFile.join('x') !== input.join('x'))
+    throw new UserError(
+      `--input ${input.join('x')} disagrees with ${file}, whose input '${x.name}' is ${fromFile.join('x')}`,
+    );
   const batch = typeof declared?.[0] === 'number' ? declared[0] : undefined;
-  if (batch !== undefined && batch < 1) throw new UserError(`${file}: input '${x.name}' declares batch size ${batch}; give it a dynamic or positive batch dim`);
+  if (batch !== undefined && batch < 1)
+    throw new UserError(
+      `${file}: input '${x.name}' declares batch size ${batch}; give it a dynamic or positive batch dim`,
+    );
   // At batch 2 unless fixed: a graph that mixes the batch into other axes (a Flatten from axis 0) only runs at batch 1.
   const n = batch ?? 2;
   const declaredOut = model.graph.outputs[0]?.type?.shape;
-  try { inferShapes(g, { inputShapes: { [x.name]: [n, ...input] } }); } catch (err: unknown) {
+  try {
+    inferShapes(g, { inputShapes: { [x.name]: [n, ...input] } });
+  } catch (err: unknown) {
     throw new UserError(`${file}: the model cannot run at input ${n}x${input.join('x')} (${messageOf(err)})`);
   }
   const y = g.outputs[0];
   const s = y?.type?.shape;
   const dtype = y?.type?.dtype;
-  if (!y || !s || s.length !== 2 || typeof s[1] !== 'number' || s[1] < 2 || (dtype !== 'float32' && dtype !== 'float16')) {
-    throw new UserError(`${file}: output '${y?.name ?? '(none)'}' is ${dtype ?? '?'}[${(s ?? []).join('x')}], not classifier logits [batch, classes]`, 'export and eval take image classifiers whose first output is [N, K] float scores');
+  if (
+    !y ||
+    !s ||
+    s.length !== 2 ||
+    typeof s[1] !== 'number' ||
+    s[1] < 2 ||
+    (dtype !== 'float32' && dtype !== 'float16')
+  ) {
+    throw new UserError(
+      `${file}: output '${y?.name ?? '(none)'}' is ${dtype ?? '?'}[${(s ?? []).join('x')}], not classifier logits [batch, classes]`,
+      'export and eval take image classifiers whose first output is [N, K] float scores',
+    );
   }
-  if (typeof s[0] === 'number' && s[0] !== n) throw new UserError(`${file}: output '${y.name}' has ${s[0]} rows for a batch of ${n} images; classifier logits are one row per image`);
+  if (typeof s[0] === 'number' && s[0] !== n)
+    throw new UserError(
+      `${file}: output '${y.name}' has ${s[0]} rows for a batch of ${n} images; classifier logits are one row per image`,
+    );
   // onnxruntime refuses a declared output dim that disagrees with the one it infers (onnxruntime-web at load); the
   // batch dim only counts when the input's is fixed (a declared [1, K] with a dynamic input batch still runs).
-  const clash = (declaredOut ?? []).findIndex((d, i) => typeof d === 'number' && typeof s[i] === 'number' && d !== s[i] && (i > 0 || batch !== undefined));
+  const clash = (declaredOut ?? []).findIndex(
+    (d, i) => typeof d === 'number' && typeof s[i] === 'number' && d !== s[i] && (i > 0 || batch !== undefined),
+  );
   if (declaredOut && (declaredOut.length !== 2 || clash >= 0)) {
-    throw new UserError(`${file}: output '${y.name}' is declared [${declaredOut.join('x')}] but the model computes [${s.join('x')}] at input ${n}x${input.join('x')}`);
+    throw new UserError(
+      `${file}: output '${y.name}' is declared [${declaredOut.join('x')}] but the model computes [${s.join('x')}] at input ${n}x${input.join('x')}`,
+    );
   }
   const classNames = metaJson<string[]>(model, META_CLASSES, file);
-  if (classNames && classNames.length !== s[1]) throw new UserError(`${file}: metadata lists ${classNames.length} classes but the output has ${s[1]}`);
+  if (classNames && classNames.length !== s[1])
+    throw new UserError(`${file}: metadata lists ${classNames.length} classes but the output has ${s[1]}`);
   return {
-    inputName: x.name, inputType: x.type?.dtype ?? 'float32', input, ...(batch !== undefined ? { batch } : {}), outputName: y.name, classes: s[1],
-    classNames, preprocess: pre,
+    inputName: x.name,
+    inputType: x.type?.dtype ?? 'float32',
+    input,
+    ...(batch !== undefined ? { batch } : {}),
+    outputName: y.name,
+    classes: s[1],
+    classNames,
+    preprocess: pre,
   };
 }
 
@@ -102,37 +147,70 @@ export interface ModelData {
 }
 
 // Open `--data` for a classifier, with its recorded preprocessing (or the flags'), no augmentation.
-export async function openModelData(spec: string, info: ClassifierInfo, flags: PreprocessFlags, ctx: CliContext, option = '--data', split: SplitFlags = {}): Promise<ModelData> {
+export async function openModelData(
+  spec: string,
+  info: ClassifierInfo,
+  flags: PreprocessFlags,
+  ctx: CliContext,
+  option = '--data',
+  split: SplitFlags = {},
+): Promise<ModelData> {
   const mean = info.preprocess?.mean ?? flags.mean;
   const std = info.preprocess?.std ?? flags.std;
   const bar = new StageBar(!ctx.json);
   let ds;
   try {
     ds = await openData(spec, {
-      input: info.input, inputLabel: `the model's input '${info.inputName}'`, augment: 'none', seed: split.seed ?? 0, ...(split.valSplit !== undefined ? { valSplit: split.valSplit } : {}),
+      input: info.input,
+      inputLabel: `the model's input '${info.inputName}'`,
+      augment: 'none',
+      seed: split.seed ?? 0,
+      ...(split.valSplit !== undefined ? { valSplit: split.valSplit } : {}),
       ...(split.unlabeled ? { unlabeled: true } : {}),
       ...(mean && std ? { mean, std } : {}),
-      ...(info.preprocess ? (info.preprocess.resize ? { evalResize: info.preprocess.resize } : { cropFraction: info.preprocess.cropFraction }) : {}),
+      ...(info.preprocess
+        ? info.preprocess.resize
+          ? { evalResize: info.preprocess.resize }
+          : { cropFraction: info.preprocess.cropFraction }
+        : {}),
       onProgress: (stage, done, total) => bar.update(stage, done, total),
     });
   } catch (err: unknown) {
-    if (err instanceof UserError && option !== '--data') throw new UserError(err.message.replace(/^--data/, option), err.hint);
+    if (err instanceof UserError && option !== '--data')
+      throw new UserError(err.message.replace(/^--data/, option), err.hint);
     throw err;
   } finally {
     bar.stop();
   }
   if (ds.labelled && ds.classes.length !== info.classes) {
-    throw new UserError(`${option}: ${ds.description} has ${ds.classes.length} classes but the model outputs ${info.classes}`);
+    throw new UserError(
+      `${option}: ${ds.description} has ${ds.classes.length} classes but the model outputs ${info.classes}`,
+    );
   }
   if (!info.preprocess && !(flags.mean && flags.std)) {
-    ctx.log(`normalisation: the model records none; using mean ${ds.stats.mean.map((v) => v.toFixed(4)).join(',')} std ${ds.stats.std.map((v) => v.toFixed(4)).join(',')} (${ds.preprocess.statsFrom === 'data' ? 'measured on the data' : 'defaults'}); give --mean/--std if it was trained otherwise`);
+    ctx.log(
+      `normalisation: the model records none; using mean ${ds.stats.mean.map((v) => v.toFixed(4)).join(',')} std ${ds.stats.std.map((v) => v.toFixed(4)).join(',')} (${ds.preprocess.statsFrom === 'data' ? 'measured on the data' : 'defaults'}); give --mean/--std if it was trained otherwise`,
+    );
   }
-  const classes = info.classNames ?? (ds.labelled ? ds.classes : Array.from({ length: info.classes }, (_, i) => String(i)));
-  return { train: ds.train, val: ds.val ?? ds.train, classes, labelled: ds.labelled, preprocess: ds.preprocess, description: ds.description };
+  const classes =
+    info.classNames ?? (ds.labelled ? ds.classes : Array.from({ length: info.classes }, (_, i) => String(i)));
+  return {
+    train: ds.train,
+    val: ds.val ?? ds.train,
+    classes,
+    labelled: ds.labelled,
+    preprocess: ds.preprocess,
+    description: ds.description,
+  };
 }
 
 // The first `limit` images of a split in a fixed order (seeded shuffle when asked), as whole float32 batches.
-export async function* batchesOf(split: DataSplit, batchSize: number, limit = Infinity, shuffle = false): AsyncGenerator<{ x: Float32Array; y: Int32Array; n: number; dims: number[] }> {
+export async function* batchesOf(
+  split: DataSplit,
+  batchSize: number,
+  limit = Infinity,
+  shuffle = false,
+): AsyncGenerator<{ x: Float32Array; y: Int32Array; n: number; dims: number[] }> {
   let seen = 0;
   for await (const b of split.loader({ batchSize, seed: 0, epoch: 0, shuffle, dropLast: false })) {
     const n = Math.min(b.n, limit - seen);

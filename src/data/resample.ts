@@ -46,7 +46,9 @@ export function bilinearTaps(inSize: number, from: number, length: number, outSi
   const filterScale = Math.max(scale, 1);
   const support = filterScale;
   const span = Math.ceil(support) * 2 + 1;
-  const start = new Int32Array(outSize), count = new Int32Array(outSize), weights = new Float32Array(outSize * span);
+  const start = new Int32Array(outSize),
+    count = new Int32Array(outSize),
+    weights = new Float32Array(outSize * span);
   for (let i = 0; i < outSize; i++) {
     const center = from + (i + 0.5) * scale;
     const lo = Math.max(Math.trunc(center - support + 0.5), 0);
@@ -59,7 +61,8 @@ export function bilinearTaps(inSize: number, from: number, length: number, outSi
       total += wgt;
     }
     // Drop zero-weight taps at the ends (an upscale then always reads 2 inputs, not 3).
-    let a = 0, b = hi - lo;
+    let a = 0,
+      b = hi - lo;
     while (b > a + 1 && weights[i * span + b - 1] === 0) b--;
     while (b > a + 1 && weights[i * span + a] === 0) a++;
     for (let k = a; k < b; k++) weights[i * span + k - a] = weights[i * span + k]! / (total || 1);
@@ -76,7 +79,9 @@ function shifted(t: Taps, by: number): Taps {
 }
 
 // ITU-R 601 luma on gamma-encoded values, as PIL's convert('L') and torchvision's Grayscale.
-const LUMA_R = 0.299, LUMA_G = 0.587, LUMA_B = 0.114;
+const LUMA_R = 0.299,
+  LUMA_G = 0.587,
+  LUMA_B = 0.114;
 
 // Scratch rows reused across calls (the loader resamples thousands of images per epoch on one thread).
 let scratch = new Float32Array(0);
@@ -87,18 +92,37 @@ function rows(n: number): Float32Array {
 
 // Horizontal pass over input rows y0..y1 into planar rows: tmp[((y - y0) * mc + c) * ow + x]; `mc` channels out
 // (1: gray or luma, 3: RGB); output columns mirrored on flip.
-function horizontal(src: RawImage, tx: Taps, ow: number, y0: number, y1: number, mc: number, flip: boolean, tmp: Float32Array): void {
-  const data = src.data, ic = src.channels, stride = src.width * ic;
-  const counts = tx.count, wts = tx.weights, span = tx.span;
+function horizontal(
+  src: RawImage,
+  tx: Taps,
+  ow: number,
+  y0: number,
+  y1: number,
+  mc: number,
+  flip: boolean,
+  tmp: Float32Array,
+): void {
+  const data = src.data,
+    ic = src.channels,
+    stride = src.width * ic;
+  const counts = tx.count,
+    wts = tx.weights,
+    span = tx.span;
   // Per output column: first input byte, first weight, and where it lands (mirrored on flip).
-  const from = new Int32Array(ow), to = new Int32Array(ow);
-  for (let x = 0; x < ow; x++) { from[x] = tx.start[x]! * ic; to[x] = flip ? ow - 1 - x : x; }
+  const from = new Int32Array(ow),
+    to = new Int32Array(ow);
+  for (let x = 0; x < ow; x++) {
+    from[x] = tx.start[x]! * ic;
+    to[x] = flip ? ow - 1 - x : x;
+  }
   for (let y = y0; y < y1; y++) {
     const rowIn = y * stride;
     const r0 = (y - y0) * mc * ow;
     if (ic === 1) {
       for (let x = 0; x < ow; x++) {
-        const p = rowIn + from[x]!, n = counts[x]!, wb = x * span;
+        const p = rowIn + from[x]!,
+          n = counts[x]!,
+          wb = x * span;
         let a = 0;
         for (let k = 0; k < n; k++) a += data[p + k]! * wts[wb + k]!;
         tmp[r0 + to[x]!] = a;
@@ -107,33 +131,59 @@ function horizontal(src: RawImage, tx: Taps, ow: number, y0: number, y1: number,
     }
     for (let x = 0; x < ow; x++) {
       let p = rowIn + from[x]!;
-      const n = counts[x]!, wb = x * span;
+      const n = counts[x]!,
+        wb = x * span;
       let r, g, b;
       if (n === 2) {
-        const w0 = wts[wb]!, w1 = wts[wb + 1]!;
+        const w0 = wts[wb]!,
+          w1 = wts[wb + 1]!;
         r = data[p]! * w0 + data[p + 3]! * w1;
         g = data[p + 1]! * w0 + data[p + 4]! * w1;
         b = data[p + 2]! * w0 + data[p + 5]! * w1;
       } else {
-        r = 0; g = 0; b = 0;
+        r = 0;
+        g = 0;
+        b = 0;
         for (let k = 0; k < n; k++, p += 3) {
           const wk = wts[wb + k]!;
-          r += data[p]! * wk; g += data[p + 1]! * wk; b += data[p + 2]! * wk;
+          r += data[p]! * wk;
+          g += data[p + 1]! * wk;
+          b += data[p + 2]! * wk;
         }
       }
       const o = r0 + to[x]!;
-      if (mc === 3) { tmp[o] = r; tmp[o + ow] = g; tmp[o + 2 * ow] = b; }
-      else tmp[o] = LUMA_R * r + LUMA_G * g + LUMA_B * b;
+      if (mc === 3) {
+        tmp[o] = r;
+        tmp[o + ow] = g;
+        tmp[o + 2 * ow] = b;
+      } else tmp[o] = LUMA_R * r + LUMA_G * g + LUMA_B * b;
     }
   }
 }
 
 // Vertical pass of one output row and channel: taps over planar rows, then `* scale + shift`, into dst[base..base+ow).
-function vertical(tmp: Float32Array, first: number, n: number, rowStride: number, wts: Float32Array, wb: number, ow: number,
-  sc: number, sh: number, dst: Float32Array | Uint8Array, base: number, round: boolean): void {
+function vertical(
+  tmp: Float32Array,
+  first: number,
+  n: number,
+  rowStride: number,
+  wts: Float32Array,
+  wb: number,
+  ow: number,
+  sc: number,
+  sh: number,
+  dst: Float32Array | Uint8Array,
+  base: number,
+  round: boolean,
+): void {
   if (n === 2) {
-    const w0 = wts[wb]!, w1 = wts[wb + 1]!, a = first, b = first + rowStride;
-    if (round) for (let x = 0; x < ow; x++) dst[base + x] = Math.min(255, Math.max(0, Math.round((tmp[a + x]! * w0 + tmp[b + x]! * w1) * sc + sh)));
+    const w0 = wts[wb]!,
+      w1 = wts[wb + 1]!,
+      a = first,
+      b = first + rowStride;
+    if (round)
+      for (let x = 0; x < ow; x++)
+        dst[base + x] = Math.min(255, Math.max(0, Math.round((tmp[a + x]! * w0 + tmp[b + x]! * w1) * sc + sh)));
     else for (let x = 0; x < ow; x++) dst[base + x] = (tmp[a + x]! * w0 + tmp[b + x]! * w1) * sc + sh;
     return;
   }
@@ -146,12 +196,22 @@ function vertical(tmp: Float32Array, first: number, n: number, rowStride: number
 
 // Resample `box` of `src` to the target size and write it, normalised, into `dst` at `offset` (C planes of H x W).
 // A uint8 destination gets rounded, clamped bytes (the decode-once cache); a float one gets `value * scale + shift`.
-export function resampleInto(src: RawImage, box: Box, target: PlanarTarget, dst: Float32Array | Uint8Array, offset: number): void {
+export function resampleInto(
+  src: RawImage,
+  box: Box,
+  target: PlanarTarget,
+  dst: Float32Array | Uint8Array,
+  offset: number,
+): void {
   const { width: ow, height: oh, channels: oc } = target;
   const ic = src.channels;
   if (ic !== 1 && ic !== 3) throw new Error(`resample: ${ic}-channel input (expected 1 or 3)`);
-  const tx = box.cut ? shifted(bilinearTaps(box.width, 0, box.width, ow), box.left) : bilinearTaps(src.width, box.left, box.width, ow);
-  const ty = box.cut ? shifted(bilinearTaps(box.height, 0, box.height, oh), box.top) : bilinearTaps(src.height, box.top, box.height, oh);
+  const tx = box.cut
+    ? shifted(bilinearTaps(box.width, 0, box.width, ow), box.left)
+    : bilinearTaps(src.width, box.left, box.width, ow);
+  const ty = box.cut
+    ? shifted(bilinearTaps(box.height, 0, box.height, oh), box.top)
+    : bilinearTaps(src.height, box.top, box.height, oh);
   // Rows of the input the vertical taps touch; only those get the horizontal pass.
   const y0 = ty.start[0]!;
   const y1 = ty.start[oh - 1]! + ty.count[oh - 1]!;
@@ -166,7 +226,20 @@ export function resampleInto(src: RawImage, box: Box, target: PlanarTarget, dst:
     const first = (ty.start[y]! - y0) * rowStride;
     for (let c = 0; c < oc; c++) {
       const from = Math.min(c, mc - 1);
-      vertical(tmp, first + from * ow, ty.count[y]!, rowStride, ty.weights, y * ty.span, ow, target.scale[c]!, target.shift[c]!, dst, offset + c * plane + y * ow, round);
+      vertical(
+        tmp,
+        first + from * ow,
+        ty.count[y]!,
+        rowStride,
+        ty.weights,
+        y * ty.span,
+        ow,
+        target.scale[c]!,
+        target.shift[c]!,
+        dst,
+        offset + c * plane + y * ow,
+        round,
+      );
     }
   }
 }

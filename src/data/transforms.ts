@@ -12,8 +12,16 @@ export interface Stats {
 // Write one uint8 CHW image into a float32 batch slot: optional padded random crop and flip (then TrivialAugmentWide
 // or RandAugment on the bytes when the recipe has one), then (x/255 - mean) / std.
 export function writeNormalized(
-  src: Uint8Array, srcOff: number, dst: Float32Array, dstOff: number,
-  c: number, h: number, w: number, stats: Stats, aug?: Augment, rng?: DataRng,
+  src: Uint8Array,
+  srcOff: number,
+  dst: Float32Array,
+  dstOff: number,
+  c: number,
+  h: number,
+  w: number,
+  stats: Stats,
+  aug?: Augment,
+  rng?: DataRng,
 ): void {
   if ((aug?.trivial || aug?.randaugment) && rng) {
     const bytes = new Uint8Array(c * h * w);
@@ -30,10 +38,17 @@ export function unit(c: number): { scale: number[]; shift: number[] } {
 }
 
 // Planar bytes into a float32 batch slot as `byte * scale + shift` per channel.
-export function normalizeBytes(bytes: Uint8Array, dst: Float32Array, dstOff: number, c: number, norm: { scale: number[]; shift: number[] }): void {
+export function normalizeBytes(
+  bytes: Uint8Array,
+  dst: Float32Array,
+  dstOff: number,
+  c: number,
+  norm: { scale: number[]; shift: number[] },
+): void {
   const plane = bytes.length / c;
   for (let ch = 0; ch < c; ch++) {
-    const scale = norm.scale[ch]!, shift = norm.shift[ch]!;
+    const scale = norm.scale[ch]!,
+      shift = norm.shift[ch]!;
     for (let p = 0; p < plane; p++) dst[dstOff + ch * plane + p] = bytes[ch * plane + p]! * scale + shift;
   }
 }
@@ -41,8 +56,16 @@ export function normalizeBytes(bytes: Uint8Array, dst: Float32Array, dstOff: num
 // The padded random crop and flip (torchvision's RandomCrop + RandomHorizontalFlip draws, in that order), written as
 // `byte * scale + shift`.
 function cropFlip(
-  src: Uint8Array, srcOff: number, dst: Float32Array | Uint8Array, dstOff: number,
-  c: number, h: number, w: number, norm: { scale: number[]; shift: number[] }, aug?: Augment, rng?: DataRng,
+  src: Uint8Array,
+  srcOff: number,
+  dst: Float32Array | Uint8Array,
+  dstOff: number,
+  c: number,
+  h: number,
+  w: number,
+  norm: { scale: number[]; shift: number[] },
+  aug?: Augment,
+  rng?: DataRng,
 ): void {
   const pad = aug?.padCrop ?? 0;
   const dy = pad && rng ? rng.int(2 * pad + 1) - pad : 0;
@@ -52,7 +75,8 @@ function cropFlip(
   // Source column of each output column (crop, then flip), -1 for the fill; likewise per row.
   const cols = Int32Array.from({ length: w }, (_, x) => padIndex((flip ? w - 1 - x : x) + dx, w, mode));
   for (let ch = 0; ch < c; ch++) {
-    const scale = norm.scale[ch]!, shift = norm.shift[ch]!;
+    const scale = norm.scale[ch]!,
+      shift = norm.shift[ch]!;
     const fill = (aug?.fill?.[ch] ?? 0) * scale + shift; // a padded pixel
     const sBase = srcOff + ch * h * w;
     const dBase = dstOff + ch * h * w;
@@ -68,12 +92,18 @@ function cropFlip(
 
 // Per-channel mean and std of uint8 CHW images on the 0..1 scale.
 export function computeStats(images: Uint8Array, n: number, c: number, hw: number): Stats {
-  const mean: number[] = [], std: number[] = [];
+  const mean: number[] = [],
+    std: number[] = [];
   for (let ch = 0; ch < c; ch++) {
-    let s = 0, s2 = 0;
+    let s = 0,
+      s2 = 0;
     for (let i = 0; i < n; i++) {
       const base = (i * c + ch) * hw;
-      for (let p = 0; p < hw; p++) { const v = images[base + p]! / 255; s += v; s2 += v * v; }
+      for (let p = 0; p < hw; p++) {
+        const v = images[base + p]! / 255;
+        s += v;
+        s2 += v * v;
+      }
     }
     const m = s / (n * hw);
     mean.push(m);

@@ -7,7 +7,14 @@ import type { CliContext } from '../util/output.js';
 import { loadModel, parseModel, serializeModel } from '../ir/model.js';
 import { inferShapes } from '../ir/passes/shapes.js';
 import { ModelProtoSchema } from '../onnx/onnx_pb.js';
-import { batchesOf, describeClassifier, openModelData, type ModelData, type PreprocessFlags, type SplitFlags } from '../data/modelData.js';
+import {
+  batchesOf,
+  describeClassifier,
+  openModelData,
+  type ModelData,
+  type PreprocessFlags,
+  type SplitFlags,
+} from '../data/modelData.js';
 import { engineVersions, openRunner } from '../runtime/inference.js';
 import { StageBar } from '../util/progress.js';
 import { UserError } from '../util/errors.js';
@@ -62,7 +69,10 @@ function sizeOnDisk(path: string): number {
   const seen = new Set<string>();
   for (const t of fromBinary(ModelProtoSchema, readFileSync(path)).graph?.initializer ?? []) {
     const loc = t.externalData.find((e) => e.key === 'location')?.value;
-    if (loc && !seen.has(loc)) { seen.add(loc); total += statSync(resolve(dirname(path), loc)).size; }
+    if (loc && !seen.has(loc)) {
+      seen.add(loc);
+      total += statSync(resolve(dirname(path), loc)).size;
+    }
   }
   return total;
 }
@@ -72,17 +82,22 @@ function sizeOnDisk(path: string): number {
 export async function evaluateModel(path: string, o: EvalOptions, ctx: CliContext): Promise<EvalReport> {
   const model = loadModel(path);
   const info = describeClassifier(model, path, o.preprocess);
-  const data = o.opened ?? await openModelData(o.data, info, o.preprocess ?? {}, ctx, '--data', o.split);
+  const data = o.opened ?? (await openModelData(o.data, info, o.preprocess ?? {}, ctx, '--data', o.split));
   const bytes = serializeModel(model).onnx;
   const threads = o.threads ?? 1;
-  const inputType = info.inputType === 'float16' ? 'float16' as const : undefined;
+  const inputType = info.inputType === 'float16' ? ('float16' as const) : undefined;
   const device = o.device ? { device: o.device } : {};
   const runner = await openRunner('node', bytes, { threads, ...(inputType ? { inputType } : {}), ...device });
   const ranOn = runner.device;
   const meter = new AccuracyMeter(info.classes);
   const total = Math.min(o.limit ?? Infinity, data.val.size);
-  if (!data.labelled && o.labels === undefined) throw new UserError(`${data.description} has no labels to measure accuracy on`, 'give labelled data, or compare with the teacher (compress does)');
-  if (o.labels instanceof Int32Array && o.labels.length < total) throw new Error(`evaluate: ${o.labels.length} reference labels for ${total} images`);
+  if (!data.labelled && o.labels === undefined)
+    throw new UserError(
+      `${data.description} has no labels to measure accuracy on`,
+      'give labelled data, or compare with the teacher (compress does)',
+    );
+  if (o.labels instanceof Int32Array && o.labels.length < total)
+    throw new Error(`evaluate: ${o.labels.length} reference labels for ${total} images`);
   const predictions = new Int32Array(total);
   const bar = new StageBar(!ctx.json);
   try {
@@ -103,7 +118,17 @@ export async function evaluateModel(path: string, o: EvalOptions, ctx: CliContex
   try {
     for (const batch of o.latencyBatches ?? [1, 32]) {
       const onRun = (done: number, planned: number) => timing.update(`timing batch ${batch}`, done, planned);
-      latency.push(await measureLatency(bytes, info.input, { batch, threads, onRun, ...(o.runs !== undefined ? { runs: o.runs } : {}), ...(o.latencySeconds !== undefined ? { seconds: o.latencySeconds } : {}), ...(inputType ? { inputType } : {}), ...device }));
+      latency.push(
+        await measureLatency(bytes, info.input, {
+          batch,
+          threads,
+          onRun,
+          ...(o.runs !== undefined ? { runs: o.runs } : {}),
+          ...(o.latencySeconds !== undefined ? { seconds: o.latencySeconds } : {}),
+          ...(inputType ? { inputType } : {}),
+          ...device,
+        }),
+      );
     }
   } finally {
     timing.stop();
@@ -111,8 +136,16 @@ export async function evaluateModel(path: string, o: EvalOptions, ctx: CliContex
   const shaped = parseModel(bytes, path).graph;
   inferShapes(shaped, { inputShapes: { [info.inputName]: [1, ...info.input] } });
   return {
-    model: path, data: data.description, classes: data.classes, accuracy: meter.report(), predictions, latency,
-    sizeBytes: sizeOnDisk(path), parameters: countParameters(shaped).count, macs: countMacs(shaped).total,
-    input: info.input, runtime: { engine: 'onnxruntime-node', version: engineVersions().node, threads, device: ranOn },
+    model: path,
+    data: data.description,
+    classes: data.classes,
+    accuracy: meter.report(),
+    predictions,
+    latency,
+    sizeBytes: sizeOnDisk(path),
+    parameters: countParameters(shaped).count,
+    macs: countMacs(shaped).total,
+    input: info.input,
+    runtime: { engine: 'onnxruntime-node', version: engineVersions().node, threads, device: ranOn },
   };
 }

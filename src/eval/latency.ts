@@ -45,7 +45,13 @@ export function percentile(sorted: number[], q: number): number {
 const now = () => Number(process.hrtime.bigint()) / 1e6;
 
 // Time `fn` up to `runs` times or until `budgetMs` has passed, whichever comes first, but at least `minRuns` times.
-export async function timedRuns(fn: () => Promise<unknown>, runs: number, budgetMs: number, minRuns: number, onRun?: (done: number) => void): Promise<number[]> {
+export async function timedRuns(
+  fn: () => Promise<unknown>,
+  runs: number,
+  budgetMs: number,
+  minRuns: number,
+  onRun?: (done: number) => void,
+): Promise<number[]> {
   const times: number[] = [];
   const start = now();
   while (times.length < runs && (times.length < minRuns || now() - start < budgetMs)) {
@@ -59,8 +65,16 @@ export async function timedRuns(fn: () => Promise<unknown>, runs: number, budget
 
 // Time a model in onnxruntime-node on this thread at a batch size: warm-up runs, then timed ones on the same input
 // (random normal-ish pixels; a CNN's cost does not depend on the values), bounded by run count and by time.
-export async function measureLatency(bytes: Uint8Array, input: [number, number, number], o: LatencyOptions): Promise<LatencyReport> {
-  const runner = await openRunner('node', bytes, { threads: o.threads, ...(o.inputType ? { inputType: o.inputType } : {}), ...(o.device ? { device: o.device } : {}) });
+export async function measureLatency(
+  bytes: Uint8Array,
+  input: [number, number, number],
+  o: LatencyOptions,
+): Promise<LatencyReport> {
+  const runner = await openRunner('node', bytes, {
+    threads: o.threads,
+    ...(o.inputType ? { inputType: o.inputType } : {}),
+    ...(o.device ? { device: o.device } : {}),
+  });
   try {
     const dims = [o.batch, ...input];
     const x = new Float32Array(dims.reduce((a, b) => a * b, 1));
@@ -73,9 +87,16 @@ export async function measureLatency(bytes: Uint8Array, input: [number, number, 
     const times = await timedRuns(run, planned, seconds * 1000, minRuns, (done) => o.onRun?.(done, planned));
     times.sort((a, b) => a - b);
     return {
-      batch: o.batch, threads: o.threads, runs: times.length, plannedRuns: planned, budgetSeconds: seconds,
+      batch: o.batch,
+      threads: o.threads,
+      runs: times.length,
+      plannedRuns: planned,
+      budgetSeconds: seconds,
       stoppedBy: times.length < planned ? 'time' : 'runs',
-      p50: percentile(times, 0.5), p95: percentile(times, 0.95), min: times[0]!, max: times[times.length - 1]!,
+      p50: percentile(times, 0.5),
+      p95: percentile(times, 0.95),
+      min: times[0]!,
+      max: times[times.length - 1]!,
     };
   } finally {
     await runner.close();
@@ -84,6 +105,9 @@ export async function measureLatency(bytes: Uint8Array, input: [number, number, 
 
 // One line saying how latency was measured, for reports and terminal output.
 export function describeLatency(l: LatencyReport[]): string {
-  const parts = l.map((r) => `batch ${r.batch}: ${r.runs} timed run${r.runs === 1 ? '' : 's'}${r.stoppedBy === 'time' ? ` (the ${r.budgetSeconds} s budget ended it)` : ''}`);
+  const parts = l.map(
+    (r) =>
+      `batch ${r.batch}: ${r.runs} timed run${r.runs === 1 ? '' : 's'}${r.stoppedBy === 'time' ? ` (the ${r.budgetSeconds} s budget ended it)` : ''}`,
+  );
   return parts.join(', ');
 }

@@ -45,7 +45,10 @@ export class AccuracyMeter {
       images: this.n,
       top1: diag / (this.n || 1),
       top5: this.top5 / (this.n || 1),
-      perClass: this.confusion.map((row, i) => { const t = row.reduce((a, b) => a + b, 0); return t ? row[i]! / t : null; }),
+      perClass: this.confusion.map((row, i) => {
+        const t = row.reduce((a, b) => a + b, 0);
+        return t ? row[i]! / t : null;
+      }),
       confusion: this.confusion.map((r) => [...r]),
     };
   }

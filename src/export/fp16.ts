@@ -11,9 +11,31 @@ export type IoType = 'fp32' | 'fp16';
 // Ops whose float16 results drift or overflow (exponentials, reductions, normalisers, sums of squares): they run in
 // float32 between casts. Resize and its kin also take float32-only `scales`/`roi` inputs, so they stay float32 whole.
 export const KEEP_FP32 = new Set([
-  'Softmax', 'LogSoftmax', 'Exp', 'Log', 'Pow', 'Sqrt', 'Reciprocal', 'ReduceMean', 'ReduceSum', 'ReduceSumSquare',
-  'ReduceL2', 'ReduceLogSumExp', 'LayerNormalization', 'InstanceNormalization', 'BatchNormalization', 'LpNormalization',
-  'Erf', 'Resize', 'Upsample', 'RandomNormalLike', 'RandomUniformLike', 'TopK', 'CumSum', 'Range', 'Einsum',
+  'Softmax',
+  'LogSoftmax',
+  'Exp',
+  'Log',
+  'Pow',
+  'Sqrt',
+  'Reciprocal',
+  'ReduceMean',
+  'ReduceSum',
+  'ReduceSumSquare',
+  'ReduceL2',
+  'ReduceLogSumExp',
+  'LayerNormalization',
+  'InstanceNormalization',
+  'BatchNormalization',
+  'LpNormalization',
+  'Erf',
+  'Resize',
+  'Upsample',
+  'RandomNormalLike',
+  'RandomUniformLike',
+  'TopK',
+  'CumSum',
+  'Range',
+  'Einsum',
 ]);
 
 function cast(g: Graph, x: Value, to: 'float16' | 'float32', name?: string): Value {
@@ -25,7 +47,9 @@ function cast(g: Graph, x: Value, to: 'float16' | 'float32', name?: string): Val
   return y;
 }
 
-const setDtype = (v: Value, dtype: 'float16' | 'float32') => { if (v.type) v.type = { ...v.type, dtype }; };
+const setDtype = (v: Value, dtype: 'float16' | 'float32') => {
+  if (v.type) v.type = { ...v.type, dtype };
+};
 
 // Constants a kept-float32 node reads stay float32; every other float32 constant becomes float16.
 function convertInitializers(g: Graph): void {
@@ -36,7 +60,11 @@ function convertInitializers(g: Graph): void {
     const half = v.uses.filter((u) => !KEEP_FP32.has(u.node.opType));
     if (!half.length) continue;
     const t = new Tensor('float16', v.constant.dims, halfArray(v.constant.data as Float32Array));
-    if (!keep.length) { v.constant = t; setDtype(v, 'float16'); continue; }
+    if (!keep.length) {
+      v.constant = t;
+      setDtype(v, 'float16');
+      continue;
+    }
     const h = halfOf.get(v) ?? g.addInitializer(g.uniqueName(`${v.name}_fp16`), t);
     halfOf.set(v, h);
     for (const u of half) g.setInput(u.node, u.index, h);
@@ -47,10 +75,14 @@ function convertInitializers(g: Graph): void {
 function convertAttributes(n: Node): void {
   for (const [k, a] of n.attributes) {
     if (a.kind === 'tensor' && a.value.dtype === 'float32') {
-      n.attributes.set(k, { kind: 'tensor', value: new Tensor('float16', a.value.dims, halfArray(a.value.data as Float32Array)) });
+      n.attributes.set(k, {
+        kind: 'tensor',
+        value: new Tensor('float16', a.value.dims, halfArray(a.value.data as Float32Array)),
+      });
     }
   }
-  if (n.opType === 'Cast' && n.attrInt('to') === ONNX_CODE.float32) n.attributes.set('to', { kind: 'int', value: ONNX_CODE.float16 });
+  if (n.opType === 'Cast' && n.attrInt('to') === ONNX_CODE.float32)
+    n.attributes.set('to', { kind: 'int', value: ONNX_CODE.float16 });
 }
 
 // A float16 copy of an fp32 inference graph: weights and activations in half precision, the ops in KEEP_FP32 in
@@ -69,7 +101,9 @@ export function toFloat16(model: Model, io: IoType = 'fp32'): Model {
   // Kept nodes read float32: cast their float16 inputs up, and their outputs down for float16 readers.
   for (const n of [...g.nodes]) {
     if (!KEEP_FP32.has(n.opType)) continue;
-    n.inputs.forEach((v, i) => { if (v && v.type?.dtype === 'float16' && !v.constant) g.setInput(n, i, cast(g, v, 'float32')); });
+    n.inputs.forEach((v, i) => {
+      if (v && v.type?.dtype === 'float16' && !v.constant) g.setInput(n, i, cast(g, v, 'float32'));
+    });
     for (const o of n.outputs) {
       const readers = o.uses.filter((u) => !KEEP_FP32.has(u.node.opType));
       if (o.type?.dtype !== 'float32' || !readers.length) continue;
@@ -93,7 +127,11 @@ export function toFloat16(model: Model, io: IoType = 'fp32'): Model {
     if (t === want || (t !== 'float16' && t !== 'float32') || !outputs.has(y) || inputs.has(y)) return y;
     const p = y.producer;
     const h = g.newValue(`${y.name}_${t === 'float16' ? 'fp16' : 'fp32'}`, { ...y.type!, dtype: t });
-    if (p) { p.outputs[p.outputs.indexOf(y)] = h; h.producer = p; y.producer = undefined; }
+    if (p) {
+      p.outputs[p.outputs.indexOf(y)] = h;
+      h.producer = p;
+      y.producer = undefined;
+    }
     for (const u of [...y.uses]) g.setInput(u.node, u.index, h);
     g.values.delete(y.name);
     return cast(g, h, want, y.name);

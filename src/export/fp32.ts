@@ -17,13 +17,23 @@ const graphIO = (g: Graph) => new Set<Value>([...g.inputs, ...g.outputs]);
 
 // BatchNormalization in inference form (one output) reading a constant-weight Conv or Gemm it alone consumes.
 function foldableProducer(g: Graph, bn: Node): Node | undefined {
-  if (bn.opType !== 'BatchNormalization' || bn.outputs.filter((o) => o.uses.length || g.outputs.includes(o)).length !== 1) return undefined;
+  if (
+    bn.opType !== 'BatchNormalization' ||
+    bn.outputs.filter((o) => o.uses.length || g.outputs.includes(o)).length !== 1
+  )
+    return undefined;
   if (bn.attrInt('training_mode', 0) !== 0 || ![1, 2, 3, 4].every((i) => isConst(bn.inputs[i]))) return undefined;
   const x = bn.input(0);
   const p = x.producer;
   if (!p || x.uses.length !== 1 || g.outputs.includes(x)) return undefined;
   if (p.opType === 'Conv' && isConst(p.inputs[1]) && (p.inputs[2] === undefined || isConst(p.inputs[2]))) return p;
-  if (p.opType === 'Gemm' && isConst(p.inputs[1]) && p.attrInt('transA', 0) === 0 && (p.inputs[2] === undefined || isConst(p.inputs[2]))) return p;
+  if (
+    p.opType === 'Gemm' &&
+    isConst(p.inputs[1]) &&
+    p.attrInt('transA', 0) === 0 &&
+    (p.inputs[2] === undefined || isConst(p.inputs[2]))
+  )
+    return p;
   return undefined;
 }
 
@@ -37,10 +47,14 @@ function foldInto(g: Graph, p: Node, bn: Node): void {
   const w = p.input(1).constant!;
   const wd = w.data as Float32Array;
   const out = new Float32Array(wd.length);
-  let alpha = 1, betaG = 1;
+  let alpha = 1,
+    betaG = 1;
   // Which weight index belongs to output channel c: Conv [Cout, ...] and Gemm transB=1 [N, K] by row, transB=0 [K, N] by column.
   const byColumn = p.opType === 'Gemm' && p.attrInt('transB', 0) === 0;
-  if (p.opType === 'Gemm') { alpha = p.attrFloat('alpha', 1); betaG = p.attrFloat('beta', 1); }
+  if (p.opType === 'Gemm') {
+    alpha = p.attrFloat('alpha', 1);
+    betaG = p.attrFloat('beta', 1);
+  }
   const per = wd.length / C;
   for (let i = 0; i < wd.length; i++) {
     const c = byColumn ? i % C : Math.floor(i / per);
@@ -74,7 +88,10 @@ export function foldBatchNorms(g: Graph): number {
   let n = 0;
   for (const bn of [...g.nodes]) {
     const p = foldableProducer(g, bn);
-    if (p) { foldInto(g, p, bn); n++; }
+    if (p) {
+      foldInto(g, p, bn);
+      n++;
+    }
   }
   return n;
 }
@@ -84,7 +101,11 @@ export function removeNoOps(g: Graph): number {
   const io = graphIO(g);
   let n = 0;
   for (const node of [...g.nodes]) {
-    const noop = node.opType === 'Identity' || (node.opType === 'Dropout' && node.outputs.slice(1).every((o) => !o.uses.length && !io.has(o)) && !isTraining(node));
+    const noop =
+      node.opType === 'Identity' ||
+      (node.opType === 'Dropout' &&
+        node.outputs.slice(1).every((o) => !o.uses.length && !io.has(o)) &&
+        !isTraining(node));
     if (!noop || node.domain !== '') continue;
     const x = node.input(0);
     const y = node.outputs[0]!;
@@ -117,5 +138,8 @@ export function cleanInferenceGraph(model: Model): { model: Model; report: Clean
   inferShapes(g, { fold: true });
   eliminateDeadCode(g);
   topoSort(g);
-  return { model: new Model(g, new Map(model.opsets), model.proto), report: { foldedBatchNorms, removedNodes: before - g.nodes.length } };
+  return {
+    model: new Model(g, new Map(model.opsets), model.proto),
+    report: { foldedBatchNorms, removedNodes: before - g.nodes.length },
+  };
 }

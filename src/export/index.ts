@@ -1,12 +1,26 @@
 import type { CliContext } from '../util/output.js';
 import { loadModel, parseModel, serializeModel } from '../ir/model.js';
-import { batchesOf, describeClassifier, openModelData, type ClassifierInfo, type ModelData, type PreprocessFlags, type SplitFlags } from '../data/modelData.js';
+import {
+  batchesOf,
+  describeClassifier,
+  openModelData,
+  type ClassifierInfo,
+  type ModelData,
+  type PreprocessFlags,
+  type SplitFlags,
+} from '../data/modelData.js';
 import { StageBar } from '../util/progress.js';
 import { UserError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { BATCH, DEFAULTS, wholeBatches } from './defaults.js';
 import { cleanInferenceGraph, type CleanReport } from './fp32.js';
-import { EXPORT_FORMATS, formatNamed, type CalibrationRecord, type ConvertOptions, type Format } from './formats/index.js';
+import {
+  EXPORT_FORMATS,
+  formatNamed,
+  type CalibrationRecord,
+  type ConvertOptions,
+  type Format,
+} from './formats/index.js';
 import { verifyExport, VerificationError, type Verification, type VerifyCriteria } from './verify.js';
 
 // The format registry (src/export/formats/) and the defaults, for the commands that export.
@@ -15,7 +29,9 @@ export { FORMATS, type Format } from './formats/index.js';
 
 // Pass criteria by format (each format file declares its own: fp32 to float rounding, fp16 to 1% of the logit
 // scale, int8 by predictions, 97% top-1 agreement).
-export const CRITERIA: Record<Format, VerifyCriteria> = Object.fromEntries([...EXPORT_FORMATS].map(([n, f]) => [n, f.criteria]));
+export const CRITERIA: Record<Format, VerifyCriteria> = Object.fromEntries(
+  [...EXPORT_FORMATS].map(([n, f]) => [n, f.criteria]),
+);
 
 // Everything an export needs besides the model; defaults in DEFAULTS.
 export interface ExportOptions extends ConvertOptions {
@@ -49,29 +65,46 @@ export interface ExportResult {
 // validation images. Throws VerificationError (nothing to write) when it fails.
 export async function exportModel(path: string, o: ExportOptions, ctx: CliContext): Promise<ExportResult> {
   const format = formatNamed(String(o.format));
-  if (o.io !== undefined && o.io !== 'fp32' && o.io !== 'fp16') throw new UserError(`--io: '${String(o.io)}' is not fp32 or fp16`);
+  if (o.io !== undefined && o.io !== 'fp32' && o.io !== 'fp16')
+    throw new UserError(`--io: '${String(o.io)}' is not fp32 or fp16`);
   const source = loadModel(path);
   const reference = serializeModel(source).onnx;
   const info = describeClassifier(source, path, o.preprocess);
-  const data = o.opened ?? await openModelData(o.data, info, o.preprocess ?? {}, ctx, format.dataRole?.(o) ?? '--data', o.split);
+  const data =
+    o.opened ?? (await openModelData(o.data, info, o.preprocess ?? {}, ctx, format.dataRole?.(o) ?? '--data', o.split));
   const { model: clean, report } = cleanInferenceGraph(parseModel(reference, path));
   const { model, calibration } = await format.convert(clean, { options: o, data, info, path, ctx });
   const bytes = serializeModel(model).onnx;
   const batch = info.batch ?? BATCH;
-  const n = wholeBatches(Math.min(o.verifyImages ?? DEFAULTS.verifyImages, data.val.size), batch, 'validation', path, info);
+  const n = wholeBatches(
+    Math.min(o.verifyImages ?? DEFAULTS.verifyImages, data.val.size),
+    batch,
+    'validation',
+    path,
+    info,
+  );
   const bar = new StageBar(!ctx.json);
   const verification = await verifyExport(reference, bytes, () => batchesOf(data.val, batch, n), {
-    ...(o.criteria ?? format.criteria), ...(o.threads ? { threads: o.threads } : {}), ...(o.device ? { device: o.device } : {}),
+    ...(o.criteria ?? format.criteria),
+    ...(o.threads ? { threads: o.threads } : {}),
+    ...(o.device ? { device: o.device } : {}),
     ...(o.format === 'fp16' && o.io === 'fp16' ? { inputType: 'float16' as const } : {}),
     progress: (done) => bar.update('verifying in onnxruntime-node and -web', done, n),
   }).finally(() => bar.stop());
   const result: ExportResult = {
-    format: o.format, bytes, sourceBytes: reference.byteLength, clean: report, verification, classifier: info,
+    format: o.format,
+    bytes,
+    sourceBytes: reference.byteLength,
+    clean: report,
+    verification,
+    classifier: info,
     ...(calibration ? { calibration } : {}),
   };
   if (!verification.passed) {
-    throw new VerificationError(`${path}: the ${o.format} export failed verification on ${verification.images} validation images, nothing was written:\n  ${verification.failures.join('\n  ')}`,
-      format.failureHint);
+    throw new VerificationError(
+      `${path}: the ${o.format} export failed verification on ${verification.images} validation images, nothing was written:\n  ${verification.failures.join('\n  ')}`,
+      format.failureHint,
+    );
   }
   return result;
 }

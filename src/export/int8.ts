@@ -4,7 +4,16 @@ import { eliminateDeadCode } from '../ir/passes/dce.js';
 import { topoSort } from '../ir/passes/toposort.js';
 import { UserError } from '../util/errors.js';
 import type { TensorStats, Calibrator } from './calibrate/index.js';
-import { activationParams, dequantizedConstant, insertDynamicQdq, insertQdq, quantizeBias, quantizeWeights, type QParams, type WeightBits } from './qdq.js';
+import {
+  activationParams,
+  dequantizedConstant,
+  insertDynamicQdq,
+  insertQdq,
+  quantizeBias,
+  quantizeWeights,
+  type QParams,
+  type WeightBits,
+} from './qdq.js';
 
 // Ops that run in int8 when their activation inputs come from DequantizeLinear and their output goes to a
 // QuantizeLinear: onnxruntime fuses each such unit (QLinearConv, QGemm/QLinearMatMul, QLinearAdd, ...).
@@ -15,17 +24,27 @@ const PASS = new Set(['MaxPool', 'Flatten', 'Reshape', 'Transpose', 'Squeeze', '
 const FUSABLE = new Set(['Conv', 'Gemm', 'MatMul', 'Add']);
 
 const isConst = (v: Value | undefined) => !!v?.constant && !v.producer;
-const isFloatActivation = (v: Value | undefined): v is Value => !!v && !isConst(v) && (v.type?.dtype ?? 'float32') === 'float32';
+const isFloatActivation = (v: Value | undefined): v is Value =>
+  !!v && !isConst(v) && (v.type?.dtype ?? 'float32') === 'float32';
 
 // Input slots of a node that carry int8 activations, or undefined when the node stays in float.
 function activationSlots(n: Node): number[] | undefined {
-  if (n.domain !== '' || !COMPUTE.has(n.opType) && !PASS.has(n.opType)) return undefined;
+  if (n.domain !== '' || (!COMPUTE.has(n.opType) && !PASS.has(n.opType))) return undefined;
   switch (n.opType) {
-    case 'Conv': return isConst(n.inputs[1]) && (!n.inputs[2] || isConst(n.inputs[2])) ? [0] : undefined;
-    case 'Gemm': return n.attrInt('transA', 0) === 0 && isConst(n.inputs[1]) && (!n.inputs[2] || isConst(n.inputs[2])) ? [0] : undefined;
-    case 'MatMul': return isConst(n.inputs[1]) ? (n.input(1).shape.length === 2 ? [0] : undefined) : [0, 1];
-    case 'Add': case 'Mul': case 'Concat': return n.inputs.every(isFloatActivation) ? n.inputs.map((_, i) => i) : undefined;
-    default: return isFloatActivation(n.inputs[0]) ? [0] : undefined;
+    case 'Conv':
+      return isConst(n.inputs[1]) && (!n.inputs[2] || isConst(n.inputs[2])) ? [0] : undefined;
+    case 'Gemm':
+      return n.attrInt('transA', 0) === 0 && isConst(n.inputs[1]) && (!n.inputs[2] || isConst(n.inputs[2]))
+        ? [0]
+        : undefined;
+    case 'MatMul':
+      return isConst(n.inputs[1]) ? (n.input(1).shape.length === 2 ? [0] : undefined) : [0, 1];
+    case 'Add':
+    case 'Mul':
+    case 'Concat':
+      return n.inputs.every(isFloatActivation) ? n.inputs.map((_, i) => i) : undefined;
+    default:
+      return isFloatActivation(n.inputs[0]) ? [0] : undefined;
   }
 }
 
@@ -111,22 +130,35 @@ function quantizeNodeWeights(g: Graph, n: Node, inputScale: number | undefined, 
 }
 
 // QDQ int8 with calibrated activation ranges, in the form onnxruntime fuses into QLinearConv / QGemm / QLinearAdd.
-export function quantizeStatic(model: Model, plan: Int8Plan, stats: Map<string, TensorStats>, calibrator: Calibrator, bits: WeightBits = 7): Model {
+export function quantizeStatic(
+  model: Model,
+  plan: Int8Plan,
+  stats: Map<string, TensorStats>,
+  calibrator: Calibrator,
+  bits: WeightBits = 7,
+): Model {
   requireOpset(model);
   const g = model.graph;
   const params = new Map<Value, QParams>();
   for (const v of plan.calibrated) {
     const s = stats.get(v.name);
-    if (!s || !Number.isFinite(s.min) || !Number.isFinite(s.max)) throw new Error(`no calibration statistics for '${v.name}'`);
+    if (!s || !Number.isFinite(s.min) || !Number.isFinite(s.max))
+      throw new Error(`no calibration statistics for '${v.name}'`);
     const [lo, hi] = calibrator.range(s);
     params.set(v, activationParams(lo, hi));
   }
   for (const [v, src] of plan.shared) params.set(v, params.get(src)!);
   const dq = new Map<Value, QParams>();
-  for (const [v, p] of params) { insertQdq(g, v, p); dq.set(v, p); }
+  for (const [v, p] of params) {
+    insertQdq(g, v, p);
+    dq.set(v, p);
+  }
   for (const n of [...g.nodes]) {
     if (!weightOf(n)) continue;
-    const x = n.inputs[0]?.producer?.opType === 'DequantizeLinear' ? n.inputs[0].producer.inputs[0]?.producer?.inputs[0] : undefined;
+    const x =
+      n.inputs[0]?.producer?.opType === 'DequantizeLinear'
+        ? n.inputs[0].producer.inputs[0]?.producer?.inputs[0]
+        : undefined;
     quantizeNodeWeights(g, n, x ? dq.get(x)?.scale : undefined, bits);
   }
   eliminateDeadCode(g);
@@ -151,5 +183,9 @@ export function quantizeDynamic(model: Model, bits: WeightBits = 7): Model {
 }
 
 function requireOpset(model: Model): void {
-  if (model.opset < 13) throw new UserError(`--format int8: the model is at opset ${model.opset}; per-channel int8 needs opset 13 or later`, 're-export it from PyTorch with opset_version=13 or newer');
+  if (model.opset < 13)
+    throw new UserError(
+      `--format int8: the model is at opset ${model.opset}; per-channel int8 needs opset 13 or later`,
+      're-export it from PyTorch with opset_version=13 or newer',
+    );
 }

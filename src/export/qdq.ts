@@ -13,7 +13,8 @@ export interface QParams {
 // Asymmetric uint8 parameters covering [lo, hi] (widened to include 0, so zero is exact and padding stays zero).
 // A range starting at 0 (after ReLU) gets zero point 0: the quantiser's clamp then is the ReLU.
 export function activationParams(lo: number, hi: number): QParams {
-  const a = Math.min(lo, 0), b = Math.max(hi, 0);
+  const a = Math.min(lo, 0),
+    b = Math.max(hi, 0);
   const scale = b > a ? (b - a) / 255 : 1;
   const zeroPoint = Math.max(0, Math.min(255, Math.round(-a / scale)));
   return { scale, zeroPoint };
@@ -27,7 +28,8 @@ export const WEIGHT_BITS: readonly WeightBits[] = [7, 8];
 
 // A weight-bits value from an option, or a UserError naming --weight-bits (export and compress check it alike).
 export function checkWeightBits(bits: unknown): WeightBits {
-  if (!WEIGHT_BITS.includes(bits as WeightBits)) throw new UserError(`--weight-bits: ${String(bits)} is not one of ${WEIGHT_BITS.join(', ')}`);
+  if (!WEIGHT_BITS.includes(bits as WeightBits))
+    throw new UserError(`--weight-bits: ${String(bits)} is not one of ${WEIGHT_BITS.join(', ')}`);
   return bits as WeightBits;
 }
 
@@ -43,12 +45,17 @@ export function quantizeWeights(w: Tensor, axis: number, bits: WeightBits = 7): 
   for (let i = 0; i < data.length; i++) amax[channel(i)] = Math.max(amax[channel(i)]!, Math.abs(data[i]!));
   const scales = Float32Array.from(amax, (m) => (m > 0 ? m / qmax : 1));
   const q = new Int8Array(data.length);
-  for (let i = 0; i < data.length; i++) q[i] = Math.max(-qmax, Math.min(qmax, Math.round(data[i]! / scales[channel(i)]!)));
+  for (let i = 0; i < data.length; i++)
+    q[i] = Math.max(-qmax, Math.min(qmax, Math.round(data[i]! / scales[channel(i)]!)));
   return { q: new Tensor('int8', w.dims, q), scales };
 }
 
 // Bias as int32 in the accumulator's scale (input scale · weight scale per channel), as QLinearConv expects.
-export function quantizeBias(b: Tensor, inputScale: number, weightScales: Float32Array): { q: Tensor; scales: Float32Array } {
+export function quantizeBias(
+  b: Tensor,
+  inputScale: number,
+  weightScales: Float32Array,
+): { q: Tensor; scales: Float32Array } {
   const data = b.data as Float32Array;
   const scales = Float32Array.from(weightScales, (s) => inputScale * s);
   const q = Int32Array.from(data, (v, c) => Math.max(-(2 ** 31), Math.min(2 ** 31 - 1, Math.round(v / scales[c]!))));
@@ -66,7 +73,10 @@ function node(g: Graph, op: string, inputs: Value[], outputs: Value[], attrs: Re
 // QuantizeLinear, and one DequantizeLinear per reader, since onnxruntime fuses a node unit only around a DQ it owns.
 export function insertQdq(g: Graph, x: Value, p: QParams): void {
   const scale = g.addInitializer(g.uniqueName(`${x.name}_scale`), Tensor.float32([], [p.scale]));
-  const zp = g.addInitializer(g.uniqueName(`${x.name}_zero_point`), new Tensor('uint8', [], Uint8Array.of(p.zeroPoint)));
+  const zp = g.addInitializer(
+    g.uniqueName(`${x.name}_zero_point`),
+    new Tensor('uint8', [], Uint8Array.of(p.zeroPoint)),
+  );
   const shape = x.type?.shape ? { shape: [...x.type.shape] } : {};
   const q = g.newValue(`${x.name}_quantized`, { dtype: 'uint8', ...shape });
   const readers = [...x.uses];

@@ -53,7 +53,11 @@ class Compare {
   }
 
   result(): Agreement {
-    return { maxAbsDelta: this.maxAbs, maxRelDelta: this.maxAbs / (this.maxRef || 1), top1Agreement: this.same / (this.n || 1) };
+    return {
+      maxAbsDelta: this.maxAbs,
+      maxRelDelta: this.maxAbs / (this.maxRef || 1),
+      top1Agreement: this.same / (this.n || 1),
+    };
   }
 }
 
@@ -70,10 +74,17 @@ export type VerifyImages = () => AsyncIterable<{ x: Float32Array; y: Int32Array;
 // Run the fp32 reference (onnxruntime-node) and the candidate in onnxruntime-node and onnxruntime-web (wasm) on the
 // same images, and judge the candidate by `criteria`. Never throws for a failed check: `passed` and `failures` say.
 export async function verifyExport(
-  reference: Uint8Array, candidate: Uint8Array, images: VerifyImages,
+  reference: Uint8Array,
+  candidate: Uint8Array,
+  images: VerifyImages,
   o: VerifyCriteria & { inputType?: DType; threads?: number; device?: string; progress?: (done: number) => void },
 ): Promise<Verification> {
-  const open = (e: Engine, b: Uint8Array, t?: DType, device?: string) => openRunner(e, b, { ...(o.threads ? { threads: o.threads } : {}), ...(t ? { inputType: t } : {}), ...(device ? { device } : {}) });
+  const open = (e: Engine, b: Uint8Array, t?: DType, device?: string) =>
+    openRunner(e, b, {
+      ...(o.threads ? { threads: o.threads } : {}),
+      ...(t ? { inputType: t } : {}),
+      ...(device ? { device } : {}),
+    });
   const runners: InferenceRunner[] = [];
   try {
     const ref = await open('node', reference);
@@ -86,7 +97,9 @@ export async function verifyExport(
     const correct = { fp32: 0, node: 0, web: 0 };
     let seen = 0;
     for await (const b of images()) {
-      const [r, a, w] = await Promise.all([ref, node, web].map(async (s) => (await s.run(b.x, b.dims))[s.outputNames[0]!]!));
+      const [r, a, w] = await Promise.all(
+        [ref, node, web].map(async (s) => (await s.run(b.x, b.dims))[s.outputNames[0]!]!),
+      );
       const k = r!.dims[1]!;
       cmp.node.add(r!.data, a!.data, k);
       cmp.web.add(r!.data, w!.data, k);
@@ -103,7 +116,14 @@ export async function verifyExport(
     const res = { node: cmp.node.result(), web: cmp.web.result(), nodeVsWeb: cmp.nodeVsWeb.result() };
     const failures = judge(res, o, node.device);
     const acc = (c: number) => c / (seen || 1);
-    return { images: seen, nodeDevice: node.device, ...res, top1: { fp32: acc(correct.fp32), node: acc(correct.node), web: acc(correct.web) }, passed: failures.length === 0, failures };
+    return {
+      images: seen,
+      nodeDevice: node.device,
+      ...res,
+      top1: { fp32: acc(correct.fp32), node: acc(correct.node), web: acc(correct.web) },
+      passed: failures.length === 0,
+      failures,
+    };
   } finally {
     for (const r of runners) await r.close();
   }
@@ -112,14 +132,22 @@ export async function verifyExport(
 function judge(res: Record<'node' | 'web' | 'nodeVsWeb', Agreement>, c: VerifyCriteria, device: string): string[] {
   const out: string[] = [];
   const node = device === 'cpu' ? 'onnxruntime-node' : `onnxruntime-node (${device})`;
-  const label = { node: `${node} vs fp32`, web: 'onnxruntime-web (wasm) vs fp32', nodeVsWeb: `${node} vs onnxruntime-web` } as const;
+  const label = {
+    node: `${node} vs fp32`,
+    web: 'onnxruntime-web (wasm) vs fp32',
+    nodeVsWeb: `${node} vs onnxruntime-web`,
+  } as const;
   for (const k of ['node', 'web', 'nodeVsWeb'] as const) {
     const a = res[k];
     if (!Number.isFinite(a.maxAbsDelta)) out.push(`${label[k]}: logits are not finite (NaN or Infinity)`);
     else if (c.minAgreement !== undefined && a.top1Agreement < c.minAgreement) {
-      out.push(`${label[k]}: top-1 agreement ${(a.top1Agreement * 100).toFixed(2)}% is below ${(c.minAgreement * 100).toFixed(2)}%`);
+      out.push(
+        `${label[k]}: top-1 agreement ${(a.top1Agreement * 100).toFixed(2)}% is below ${(c.minAgreement * 100).toFixed(2)}%`,
+      );
     } else if (c.tolerance !== undefined && a.maxRelDelta > c.tolerance) {
-      out.push(`${label[k]}: max |Δlogit| ${a.maxAbsDelta.toExponential(3)} is ${a.maxRelDelta.toExponential(2)} of the largest logit, above the tolerance ${c.tolerance}`);
+      out.push(
+        `${label[k]}: max |Δlogit| ${a.maxAbsDelta.toExponential(3)} is ${a.maxRelDelta.toExponential(2)} of the largest logit, above the tolerance ${c.tolerance}`,
+      );
     }
   }
   return out;

@@ -18,18 +18,38 @@ export type Input = Value | number | number[] | Tensor | undefined;
 
 // Attributes ONNX declares as floats; plain numbers under these names are written as floats.
 const FLOAT_ATTRS = new Set([
-  'alpha', 'beta', 'epsilon', 'momentum', 'gamma', 'bias', 'lambd', 'ratio', 'min', 'max', 'scale', 'value_float',
-  'extrapolation_value', 'cubic_coeff_a', 'seed', 'spatial_scale', 'value_floats', 'scales',
+  'alpha',
+  'beta',
+  'epsilon',
+  'momentum',
+  'gamma',
+  'bias',
+  'lambd',
+  'ratio',
+  'min',
+  'max',
+  'scale',
+  'value_float',
+  'extrapolation_value',
+  'cubic_coeff_a',
+  'seed',
+  'spatial_scale',
+  'value_floats',
+  'scales',
 ]);
 
 function toAttribute(name: string, v: AttrInit): Attribute {
   if (v instanceof FloatAttr) return { kind: 'float', value: v.value };
   if (v instanceof Tensor) return { kind: 'tensor', value: v };
   if (typeof v === 'string') return { kind: 'string', value: v };
-  if (typeof v === 'number') return FLOAT_ATTRS.has(name) || !Number.isInteger(v) ? { kind: 'float', value: v } : { kind: 'int', value: v };
+  if (typeof v === 'number')
+    return FLOAT_ATTRS.has(name) || !Number.isInteger(v) ? { kind: 'float', value: v } : { kind: 'int', value: v };
   if (v.length > 0 && typeof v[0] === 'string') return { kind: 'strings', value: v as string[] };
   const nums = (v as (number | FloatAttr)[]).map((x) => (x instanceof FloatAttr ? x.value : x));
-  const float = FLOAT_ATTRS.has(name) || (v as unknown[]).some((x) => x instanceof FloatAttr) || nums.some((x) => !Number.isInteger(x));
+  const float =
+    FLOAT_ATTRS.has(name) ||
+    (v as unknown[]).some((x) => x instanceof FloatAttr) ||
+    nums.some((x) => !Number.isInteger(x));
   return float ? { kind: 'floats', value: nums } : { kind: 'ints', value: nums };
 }
 
@@ -58,7 +78,12 @@ export class Builder {
   }
 
   // Add a node; returns its outputs. Inputs that are numbers/arrays become constants of the dtype of the first value input.
-  node(opType: string, inputs: Input[], attrs: Attrs = {}, opts: { outputs?: number; name?: string; domain?: string; outputNames?: string[] } = {}): Value[] {
+  node(
+    opType: string,
+    inputs: Input[],
+    attrs: Attrs = {},
+    opts: { outputs?: number; name?: string; domain?: string; outputNames?: string[] } = {},
+  ): Value[] {
     const g = this.graph;
     const like = inputs.find((i): i is Value => i instanceof Value);
     const dtype: DType = like?.type?.dtype ?? 'float32';
@@ -67,7 +92,9 @@ export class Builder {
     const node = new Node(opType, name, opts.domain ?? '');
     for (const [k, v] of Object.entries(attrs)) if (v !== undefined) node.attributes.set(k, toAttribute(k, v));
     const count = opts.outputNames?.length ?? opts.outputs ?? 1;
-    const outs = Array.from({ length: count }, (_, i) => (opts.outputNames?.[i] ? g.value(opts.outputNames[i]!) : g.newValue(`${name}_out${i}`)));
+    const outs = Array.from({ length: count }, (_, i) =>
+      opts.outputNames?.[i] ? g.value(opts.outputNames[i]!) : g.newValue(`${name}_out${i}`),
+    );
     g.addNode(node, ins, outs);
     this.infer(node);
     return outs;
@@ -79,7 +106,10 @@ export class Builder {
     const small = t.size <= 16;
     const key = small ? `${t.dtype}|${t.dims.join(',')}|${t.toNumbers().join(',')}` : '';
     if (small && this.constCache.has(key)) return this.constCache.get(key)!;
-    const val = this.graph.addInitializer(this.graph.uniqueName(small ? `const_${t.dtype}` : `${this.scope || 'const'}/tensor`), t);
+    const val = this.graph.addInitializer(
+      this.graph.uniqueName(small ? `const_${t.dtype}` : `${this.scope || 'const'}/tensor`),
+      t,
+    );
     if (small) this.constCache.set(key, val);
     return val;
   }
@@ -89,21 +119,42 @@ export class Builder {
     const rule = node.domain === '' ? SHAPE_RULES[node.opType] : undefined;
     if (rule) {
       const types = rule(node);
-      node.outputs.forEach((o, i) => { if (types[i]) o.type = types[i]; });
+      node.outputs.forEach((o, i) => {
+        if (types[i]) o.type = types[i];
+      });
     }
     const folded = foldNode(node);
-    if (folded) node.outputs.forEach((o, i) => { o.constant = folded[i]; });
+    if (folded)
+      node.outputs.forEach((o, i) => {
+        o.constant = folded[i];
+      });
   }
 
   // Shorthands for the ops the compiler emits most.
-  add(a: Input, b: Input): Value { return this.op.Add!([a, b]); }
-  sub(a: Input, b: Input): Value { return this.op.Sub!([a, b]); }
-  mul(a: Input, b: Input): Value { return this.op.Mul!([a, b]); }
-  div(a: Input, b: Input): Value { return this.op.Div!([a, b]); }
-  neg(a: Value): Value { return this.op.Neg!([a]); }
-  matmul(a: Value, b: Value): Value { return this.op.MatMul!([a, b]); }
-  reshape(x: Value, shape: number[]): Value { return this.op.Reshape!([x, Tensor.int64([shape.length], shape)]); }
-  transpose(x: Value, perm: number[]): Value { return this.op.Transpose!([x], { perm }); }
+  add(a: Input, b: Input): Value {
+    return this.op.Add!([a, b]);
+  }
+  sub(a: Input, b: Input): Value {
+    return this.op.Sub!([a, b]);
+  }
+  mul(a: Input, b: Input): Value {
+    return this.op.Mul!([a, b]);
+  }
+  div(a: Input, b: Input): Value {
+    return this.op.Div!([a, b]);
+  }
+  neg(a: Value): Value {
+    return this.op.Neg!([a]);
+  }
+  matmul(a: Value, b: Value): Value {
+    return this.op.MatMul!([a, b]);
+  }
+  reshape(x: Value, shape: number[]): Value {
+    return this.op.Reshape!([x, Tensor.int64([shape.length], shape)]);
+  }
+  transpose(x: Value, perm: number[]): Value {
+    return this.op.Transpose!([x], { perm });
+  }
   reduceSum(x: Value, axes: number[], keepdims = true): Value {
     if (axes.length === 0) return x;
     return this.op.ReduceSum!([x, Tensor.int64([axes.length], axes)], { keepdims: keepdims ? 1 : 0 });
@@ -122,8 +173,12 @@ function makeTensor(v: number | number[], dtype: DType): Tensor {
   if (dtype === 'int64') return Tensor.int64(dims, vals);
   if (dtype === 'float32') return Tensor.float32(dims, vals);
   const t = Tensor.scalar(0, dtype);
-  const data = new (t.data.constructor as new (n: number) => typeof t.data)(vals.length) as unknown as (number | bigint)[];
-  vals.forEach((x, i) => { data[i] = dtype === 'uint64' ? BigInt(x) : x; });
+  const data = new (t.data.constructor as new (n: number) => typeof t.data)(vals.length) as unknown as (
+    number | bigint
+  )[];
+  vals.forEach((x, i) => {
+    data[i] = dtype === 'uint64' ? BigInt(x) : x;
+  });
   return new Tensor(dtype, dims, data as unknown as Float32Array);
 }
 

@@ -14,6 +14,9 @@ export function copyGraph(model: Model): Graph {
 // The single image input of a classifier graph, or a clear error.
 export function imageInput(g: Graph): Value {
   const ins = g.inputs.filter((v) => !v.constant);
-  if (ins.length !== 1) throw new UserError(`the model must have exactly one image input; it has ${ins.length} (${ins.map((v) => v.name).join(', ')})`);
+  if (ins.length !== 1)
+    throw new UserError(
+      `the model must have exactly one image input; it has ${ins.length} (${ins.map((v) => v.name).join(', ')})`,
+    );
   return ins[0]!;
 }

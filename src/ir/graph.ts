@@ -40,7 +40,9 @@ export class Value {
   get shape(): number[] {
     const s = this.type?.shape;
     if (!s || s.some((d) => typeof d !== 'number')) {
-      throw new Error(`value '${this.name}' has no static shape (${s ? JSON.stringify(s) : 'unknown'}); run shape inference with a fixed input shape`);
+      throw new Error(
+        `value '${this.name}' has no static shape (${s ? JSON.stringify(s) : 'unknown'}); run shape inference with a fixed input shape`,
+      );
     }
     return s as number[];
   }
@@ -179,7 +181,8 @@ export class Graph {
       v?.uses.push({ node, index: i });
     });
     for (const o of outputs) {
-      if (o.producer && o.producer !== node) throw new Error(`value '${o.name}' already produced by ${o.producer.label}`);
+      if (o.producer && o.producer !== node)
+        throw new Error(`value '${o.name}' already produced by ${o.producer.label}`);
       o.producer = node;
       node.outputs.push(o);
     }

@@ -2,11 +2,25 @@ import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import { closeSync, existsSync, openSync, readFileSync, readSync, realpathSync, statSync } from 'node:fs';
 import { basename, dirname, isAbsolute, relative, resolve } from 'node:path';
 import {
-  AttributeProto_AttributeType as AT, AttributeProtoSchema, GraphProtoSchema, ModelProtoSchema, NodeProtoSchema,
-  OperatorSetIdProtoSchema, StringStringEntryProtoSchema, TensorProto_DataLocation, TensorProtoSchema,
-  TensorShapeProto_DimensionSchema, TensorShapeProtoSchema, TypeProto_TensorSchema, TypeProtoSchema,
+  AttributeProto_AttributeType as AT,
+  AttributeProtoSchema,
+  GraphProtoSchema,
+  ModelProtoSchema,
+  NodeProtoSchema,
+  OperatorSetIdProtoSchema,
+  StringStringEntryProtoSchema,
+  TensorProto_DataLocation,
+  TensorProtoSchema,
+  TensorShapeProto_DimensionSchema,
+  TensorShapeProtoSchema,
+  TypeProto_TensorSchema,
+  TypeProtoSchema,
   ValueInfoProtoSchema,
-  type AttributeProto, type GraphProto, type ModelProto, type TensorProto, type ValueInfoProto,
+  type AttributeProto,
+  type GraphProto,
+  type ModelProto,
+  type TensorProto,
+  type ValueInfoProto,
 } from '../onnx/onnx_pb.js';
 import { UserError, messageOf } from '../util/errors.js';
 import { writeFileAtomic } from '../util/fs.js';
@@ -46,8 +60,12 @@ export function loadModel(path: string): Model {
   if (!existsSync(path)) throw new UserError(`${path}: no such file`);
   const st = statSync(path);
   if (st.isDirectory()) throw new UserError(`${path}: is a folder, expected an .onnx file`);
-  if (!st.isFile()) throw new UserError(`${path}: is not a regular file (a device, socket or pipe), expected an .onnx file`);
-  if (st.size > MAX_MODEL_BYTES) throw new UserError(`${path}: is ${st.size} bytes; protobuf caps an .onnx file at 2 GiB (keep large weights in external data)`);
+  if (!st.isFile())
+    throw new UserError(`${path}: is not a regular file (a device, socket or pipe), expected an .onnx file`);
+  if (st.size > MAX_MODEL_BYTES)
+    throw new UserError(
+      `${path}: is ${st.size} bytes; protobuf caps an .onnx file at 2 GiB (keep large weights in external data)`,
+    );
   return parseModel(readFileSync(path), path);
 }
 
@@ -61,7 +79,9 @@ export function parseModel(bytes: Uint8Array, path = '<bytes>', o: { shared?: Te
   try {
     proto = fromBinary(ModelProtoSchema, bytes);
   } catch (err: unknown) {
-    throw new UserError(`${path}: not a valid ONNX model (protobuf decoding failed: ${messageOf(err)}); the file may be truncated or not ONNX`);
+    throw new UserError(
+      `${path}: not a valid ONNX model (protobuf decoding failed: ${messageOf(err)}); the file may be truncated or not ONNX`,
+    );
   }
   if (!proto.graph || proto.irVersion <= 0n || (proto.graph.node.length === 0 && proto.graph.output.length === 0)) {
     throw new UserError(`${path}: not an ONNX model (no graph or ir_version found)`);
@@ -69,7 +89,9 @@ export function parseModel(bytes: Uint8Array, path = '<bytes>', o: { shared?: Te
   validateModelProto(proto, path);
   const opsets = new Map<string, number>();
   for (const o of proto.opsetImport) opsets.set(o.domain === 'ai.onnx' ? '' : o.domain, Number(o.version));
-  const ext = o.shared ? new SharedTensors(o.shared) : new ExternalData(path === '<bytes>' ? process.cwd() : dirname(resolve(path)), path);
+  const ext = o.shared
+    ? new SharedTensors(o.shared)
+    : new ExternalData(path === '<bytes>' ? process.cwd() : dirname(resolve(path)), path);
   const graph = graphFromProto(proto.graph, ext);
   const model = new Model(graph, opsets, proto);
   proto.graph = undefined;
@@ -100,7 +122,10 @@ class SharedTensors implements TensorSource {
 // against the file's real size, and the file must resolve, links included, inside the model's folder.
 class ExternalData implements TensorSource {
   private sizes = new Map<string, number>();
-  constructor(private dir: string, private modelPath: string) {}
+  constructor(
+    private dir: string,
+    private modelPath: string,
+  ) {}
 
   private fail(msg: string): never {
     throw new UserError(`${this.modelPath}: ${msg}`);
@@ -109,9 +134,13 @@ class ExternalData implements TensorSource {
   private sizeOf(full: string, loc: string, name: string): number {
     const known = this.sizes.get(full);
     if (known !== undefined) return known;
-    if (!existsSync(full)) this.fail(`external data file '${loc}' for tensor '${name}' is missing (looked in ${this.dir})`);
+    if (!existsSync(full))
+      this.fail(`external data file '${loc}' for tensor '${name}' is missing (looked in ${this.dir})`);
     const rel = relative(realpathSync(this.dir), realpathSync(full));
-    if (rel.startsWith('..') || isAbsolute(rel)) this.fail(`external data '${loc}' for tensor '${name}' is a link to a file outside the model's folder; refusing to read it`);
+    if (rel.startsWith('..') || isAbsolute(rel))
+      this.fail(
+        `external data '${loc}' for tensor '${name}' is a link to a file outside the model's folder; refusing to read it`,
+      );
     const st = statSync(full);
     if (!st.isFile()) this.fail(`external data '${loc}' for tensor '${name}' is not a regular file`);
     this.sizes.set(full, st.size);
@@ -132,7 +161,9 @@ class ExternalData implements TensorSource {
     const offset = Number(info.get('offset') ?? 0);
     const need = numelOf(t.dims.map(Number)) * BYTES[dtypeFromCode(t.dataType)];
     if (offset + need > size) {
-      this.fail(`external data '${loc}' is too short for tensor '${t.name}' (needs bytes ${offset}..${offset + need}, file has ${size})`);
+      this.fail(
+        `external data '${loc}' is too short for tensor '${t.name}' (needs bytes ${offset}..${offset + need}, file has ${size})`,
+      );
     }
     const out = new Uint8Array(need);
     const fd = openSync(full, 'r');
@@ -160,17 +191,25 @@ export function tensorFromProto(t: TensorProto, ext?: TensorSource): Tensor {
   if (t.rawData.byteLength > 0 || numelOf(dims) === 0) return Tensor.fromBytes(dtype, dims, t.rawData);
   const C = arrayCtor(dtype);
   switch (dtype) {
-    case 'float32': return new Tensor(dtype, dims, Float32Array.from(t.floatData));
-    case 'float64': return new Tensor(dtype, dims, Float64Array.from(t.doubleData));
-    case 'int64': return new Tensor(dtype, dims, BigInt64Array.from(t.int64Data));
-    case 'uint64': case 'uint32': {
+    case 'float32':
+      return new Tensor(dtype, dims, Float32Array.from(t.floatData));
+    case 'float64':
+      return new Tensor(dtype, dims, Float64Array.from(t.doubleData));
+    case 'int64':
+      return new Tensor(dtype, dims, BigInt64Array.from(t.int64Data));
+    case 'uint64':
+    case 'uint32': {
       const a = new C(t.uint64Data.length) as unknown as (number | bigint)[];
-      t.uint64Data.forEach((v, i) => { a[i] = dtype === 'uint64' ? v : Number(v); });
+      t.uint64Data.forEach((v, i) => {
+        a[i] = dtype === 'uint64' ? v : Number(v);
+      });
       return new Tensor(dtype, dims, a as unknown as BigUint64Array);
     }
     default: {
       const a = new C(t.int32Data.length) as unknown as number[];
-      t.int32Data.forEach((v, i) => { a[i] = v; });
+      t.int32Data.forEach((v, i) => {
+        a[i] = v;
+      });
       return new Tensor(dtype, dims, a as unknown as Int32Array);
     }
   }
@@ -183,7 +222,10 @@ function numelOf(d: number[]): number {
 // Encode a Tensor as a TensorProto with raw_data.
 export function tensorToProto(name: string, t: Tensor): TensorProto {
   return create(TensorProtoSchema, {
-    name, dataType: ONNX_CODE[t.dtype], dims: t.dims.map((d) => BigInt(d)), rawData: t.bytes(),
+    name,
+    dataType: ONNX_CODE[t.dtype],
+    dims: t.dims.map((d) => BigInt(d)),
+    rawData: t.bytes(),
   });
 }
 
@@ -193,7 +235,13 @@ function typeFromProto(vi: ValueInfoProto): ValueType | undefined {
   const tt = vi.type?.value.case === 'tensorType' ? vi.type.value.value : undefined;
   if (!tt || !tt.elemType) return undefined;
   const shape: Shape | undefined = tt.shape
-    ? tt.shape.dim.map((d, i) => (d.value.case === 'dimValue' ? Number(d.value.value) : d.value.case === 'dimParam' ? d.value.value : `?${vi.name}:${i}`))
+    ? tt.shape.dim.map((d, i) =>
+        d.value.case === 'dimValue'
+          ? Number(d.value.value)
+          : d.value.case === 'dimParam'
+            ? d.value.value
+            : `?${vi.name}:${i}`,
+      )
     : undefined;
   // Element types the IR does not model (complex, 8-bit floats) leave the value untyped; the original is kept on save.
   if (!MODELLED_CODES.has(tt.elemType)) return undefined;
@@ -202,15 +250,25 @@ function typeFromProto(vi: ValueInfoProto): ValueType | undefined {
 
 function attrFromProto(a: AttributeProto): Attribute {
   switch (a.type) {
-    case AT.FLOAT: return { kind: 'float', value: a.f, proto: a };
-    case AT.INT: return { kind: 'int', value: Number(a.i), proto: a };
-    case AT.STRING: return { kind: 'string', value: new TextDecoder().decode(a.s), proto: a };
-    case AT.FLOATS: return { kind: 'floats', value: [...a.floats], proto: a };
-    case AT.INTS: return { kind: 'ints', value: a.ints.map(Number), proto: a };
-    case AT.STRINGS: return { kind: 'strings', value: a.strings.map((s) => new TextDecoder().decode(s)), proto: a };
+    case AT.FLOAT:
+      return { kind: 'float', value: a.f, proto: a };
+    case AT.INT:
+      return { kind: 'int', value: Number(a.i), proto: a };
+    case AT.STRING:
+      return { kind: 'string', value: new TextDecoder().decode(a.s), proto: a };
+    case AT.FLOATS:
+      return { kind: 'floats', value: [...a.floats], proto: a };
+    case AT.INTS:
+      return { kind: 'ints', value: a.ints.map(Number), proto: a };
+    case AT.STRINGS:
+      return { kind: 'strings', value: a.strings.map((s) => new TextDecoder().decode(s)), proto: a };
     // String tensors (and types the IR does not model) stay opaque; they are kept verbatim on save.
-    case AT.TENSOR: return a.t && MODELLED_CODES.has(a.t.dataType) && a.t.dataType !== ONNX_CODE.string ? { kind: 'tensor', value: tensorFromProto(a.t), proto: a } : { kind: 'other', proto: a };
-    default: return { kind: 'other', proto: a };
+    case AT.TENSOR:
+      return a.t && MODELLED_CODES.has(a.t.dataType) && a.t.dataType !== ONNX_CODE.string
+        ? { kind: 'tensor', value: tensorFromProto(a.t), proto: a }
+        : { kind: 'other', proto: a };
+    default:
+      return { kind: 'other', proto: a };
   }
 }
 
@@ -245,14 +303,26 @@ const keepRest = new WeakMap<Graph, GraphProto>();
 function attrToProto(name: string, a: Attribute): AttributeProto {
   if (a.proto) return a.proto;
   switch (a.kind) {
-    case 'float': return create(AttributeProtoSchema, { name, type: AT.FLOAT, f: a.value });
-    case 'int': return create(AttributeProtoSchema, { name, type: AT.INT, i: toInt64(a.value) });
-    case 'string': return create(AttributeProtoSchema, { name, type: AT.STRING, s: new TextEncoder().encode(a.value) });
-    case 'floats': return create(AttributeProtoSchema, { name, type: AT.FLOATS, floats: a.value });
-    case 'ints': return create(AttributeProtoSchema, { name, type: AT.INTS, ints: a.value.map(toInt64) });
-    case 'strings': return create(AttributeProtoSchema, { name, type: AT.STRINGS, strings: a.value.map((s) => new TextEncoder().encode(s)) });
-    case 'tensor': return create(AttributeProtoSchema, { name, type: AT.TENSOR, t: tensorToProto('', a.value) });
-    case 'other': return a.proto;
+    case 'float':
+      return create(AttributeProtoSchema, { name, type: AT.FLOAT, f: a.value });
+    case 'int':
+      return create(AttributeProtoSchema, { name, type: AT.INT, i: toInt64(a.value) });
+    case 'string':
+      return create(AttributeProtoSchema, { name, type: AT.STRING, s: new TextEncoder().encode(a.value) });
+    case 'floats':
+      return create(AttributeProtoSchema, { name, type: AT.FLOATS, floats: a.value });
+    case 'ints':
+      return create(AttributeProtoSchema, { name, type: AT.INTS, ints: a.value.map(toInt64) });
+    case 'strings':
+      return create(AttributeProtoSchema, {
+        name,
+        type: AT.STRINGS,
+        strings: a.value.map((s) => new TextEncoder().encode(s)),
+      });
+    case 'tensor':
+      return create(AttributeProtoSchema, { name, type: AT.TENSOR, t: tensorToProto('', a.value) });
+    case 'other':
+      return a.proto;
   }
 }
 
@@ -268,14 +338,25 @@ function valueInfo(name: string, t: ValueType | undefined, doc = ''): ValueInfoP
   if (!t) return create(ValueInfoProtoSchema, { name, docString: doc });
   const shape = t.shape
     ? create(TensorShapeProtoSchema, {
-      dim: t.shape.map((d) => create(TensorShapeProto_DimensionSchema, {
-        value: typeof d === 'number' ? { case: 'dimValue', value: BigInt(d) } : { case: 'dimParam', value: d.startsWith('?') ? '' : d },
-      })),
-    })
+        dim: t.shape.map((d) =>
+          create(TensorShapeProto_DimensionSchema, {
+            value:
+              typeof d === 'number'
+                ? { case: 'dimValue', value: BigInt(d) }
+                : { case: 'dimParam', value: d.startsWith('?') ? '' : d },
+          }),
+        ),
+      })
     : undefined;
   return create(ValueInfoProtoSchema, {
-    name, docString: doc,
-    type: create(TypeProtoSchema, { value: { case: 'tensorType', value: create(TypeProto_TensorSchema, { elemType: ONNX_CODE[t.dtype], ...(shape ? { shape } : {}) }) } }),
+    name,
+    docString: doc,
+    type: create(TypeProtoSchema, {
+      value: {
+        case: 'tensorType',
+        value: create(TypeProto_TensorSchema, { elemType: ONNX_CODE[t.dtype], ...(shape ? { shape } : {}) }),
+      },
+    }),
   });
 }
 
@@ -296,13 +377,21 @@ function sharedTensorProto(name: string, t: Tensor, share: Tensor[]): TensorProt
   const tp = tensorToProto(name, t);
   tp.rawData = new Uint8Array(0);
   tp.dataLocation = TensorProto_DataLocation.EXTERNAL;
-  tp.externalData = [['location', SHARED_LOCATION], ['offset', String(share.length)], ['length', String(t.byteLength)]]
-    .map(([key, value]) => create(StringStringEntryProtoSchema, { key: key!, value: value! }));
+  tp.externalData = [
+    ['location', SHARED_LOCATION],
+    ['offset', String(share.length)],
+    ['length', String(t.byteLength)],
+  ].map(([key, value]) => create(StringStringEntryProtoSchema, { key: key!, value: value! }));
   share.push(t);
   return tp;
 }
 
-function graphToProto(g: Graph, ext: { chunks: Uint8Array[]; offset: number; location: string; threshold: number } | undefined, withInfo: boolean, share?: Tensor[]): GraphProto {
+function graphToProto(
+  g: Graph,
+  ext: { chunks: Uint8Array[]; offset: number; location: string; threshold: number } | undefined,
+  withInfo: boolean,
+  share?: Tensor[],
+): GraphProto {
   const orig = keepRest.get(g);
   const gp = orig ? Object.assign(create(GraphProtoSchema), orig) : create(GraphProtoSchema);
   gp.name = g.name;
@@ -313,18 +402,25 @@ function graphToProto(g: Graph, ext: { chunks: Uint8Array[]; offset: number; loc
     const tp = tensorToProto(v.name, t);
     if (ext && t.byteLength >= ext.threshold) {
       const pad = (4096 - (ext.offset % 4096)) % 4096;
-      if (pad) { ext.chunks.push(new Uint8Array(pad)); ext.offset += pad; }
+      if (pad) {
+        ext.chunks.push(new Uint8Array(pad));
+        ext.offset += pad;
+      }
       tp.rawData = new Uint8Array(0);
       tp.dataLocation = TensorProto_DataLocation.EXTERNAL;
       tp.externalData = [
-        ['location', ext.location], ['offset', String(ext.offset)], ['length', String(t.byteLength)],
+        ['location', ext.location],
+        ['offset', String(ext.offset)],
+        ['length', String(t.byteLength)],
       ].map(([key, value]) => create(StringStringEntryProtoSchema, { key: key!, value: value! }));
       ext.chunks.push(t.bytes());
       ext.offset += t.byteLength;
     }
     return tp;
   });
-  const origInfo = new Map((orig?.input ?? []).concat(orig?.output ?? [], orig?.valueInfo ?? []).map((vi) => [vi.name, vi]));
+  const origInfo = new Map(
+    (orig?.input ?? []).concat(orig?.output ?? [], orig?.valueInfo ?? []).map((vi) => [vi.name, vi]),
+  );
   const info = (name: string, t: ValueType | undefined, doc: string) => {
     const o = origInfo.get(name);
     return o && (!t || sameType(o, t)) ? o : valueInfo(name, t, doc);
@@ -333,7 +429,10 @@ function graphToProto(g: Graph, ext: { chunks: Uint8Array[]; offset: number; loc
   gp.output = g.outputs.map((v) => info(v.name, v.type, v.docString));
   const io = new Set([...g.inputs, ...g.outputs, ...g.initializers].map((v) => v.name));
   gp.valueInfo = withInfo
-    ? g.nodes.flatMap((n) => n.outputs).filter((v) => v.type && !io.has(v.name)).map((v) => valueInfo(v.name, v.type))
+    ? g.nodes
+        .flatMap((n) => n.outputs)
+        .filter((v) => v.type && !io.has(v.name))
+        .map((v) => valueInfo(v.name, v.type))
     : (orig?.valueInfo ?? []).filter((vi) => g.values.has(vi.name) && !io.has(vi.name));
   gp.node = g.nodes.map((n) => {
     const np = n.proto ? Object.assign(create(NodeProtoSchema), n.proto) : create(NodeProtoSchema);
@@ -342,7 +441,9 @@ function graphToProto(g: Graph, ext: { chunks: Uint8Array[]; offset: number; loc
     np.domain = n.domain;
     np.input = n.inputs.map((v) => v?.name ?? '');
     // Optional outputs the file left unnamed ('') stay unnamed while nothing reads them (else ORT computes them).
-    np.output = n.outputs.map((v, i) => (n.proto?.output[i] === '' && v.uses.length === 0 && !g.outputs.includes(v) ? '' : v.name));
+    np.output = n.outputs.map((v, i) =>
+      n.proto?.output[i] === '' && v.uses.length === 0 && !g.outputs.includes(v) ? '' : v.name,
+    );
     np.attribute = [...n.attributes].map(([k, a]) => attrToProto(k, a));
     return np;
   });
@@ -355,13 +456,20 @@ function sameType(vi: ValueInfoProto, t: ValueType): boolean {
 }
 
 // Encode a model; returns the .onnx bytes and, when requested, the external data bytes.
-export function serializeModel(model: Model, opts: SaveOptions = {}): { onnx: Uint8Array; external?: { location: string; chunks: Uint8Array[] } } {
+export function serializeModel(
+  model: Model,
+  opts: SaveOptions = {},
+): { onnx: Uint8Array; external?: { location: string; chunks: Uint8Array[] } } {
   const total = model.graph.initializers.reduce((s, v) => s + (v.constant?.byteLength ?? 0), 0);
   const location = opts.externalData ?? (total > 1.8 * 2 ** 30 ? 'model.onnx.data' : undefined);
-  const ext = location ? { chunks: [] as Uint8Array[], offset: 0, location, threshold: opts.externalThreshold ?? 1024 } : undefined;
+  const ext = location
+    ? { chunks: [] as Uint8Array[], offset: 0, location, threshold: opts.externalThreshold ?? 1024 }
+    : undefined;
   const mp = Object.assign(create(ModelProtoSchema), model.proto);
   if (mp.irVersion <= 0n) mp.irVersion = 8n;
-  mp.opsetImport = [...model.opsets].map(([domain, version]) => create(OperatorSetIdProtoSchema, { domain, version: BigInt(version) }));
+  mp.opsetImport = [...model.opsets].map(([domain, version]) =>
+    create(OperatorSetIdProtoSchema, { domain, version: BigInt(version) }),
+  );
   mp.graph = graphToProto(model.graph, ext, !!opts.valueInfo, opts.share);
   const onnx = toBinary(ModelProtoSchema, mp);
   return ext ? { onnx, external: { location: ext.location, chunks: ext.chunks } } : { onnx };
@@ -369,7 +477,10 @@ export function serializeModel(model: Model, opts: SaveOptions = {}): { onnx: Ui
 
 // Write a model atomically; large models get an external data file beside them.
 export function saveModel(model: Model, path: string, opts: SaveOptions = {}): void {
-  const { onnx, external } = serializeModel(model, { ...opts, externalData: opts.externalData ?? (opts.externalThreshold ? `${basename(path)}.data` : undefined) });
+  const { onnx, external } = serializeModel(model, {
+    ...opts,
+    externalData: opts.externalData ?? (opts.externalThreshold ? `${basename(path)}.data` : undefined),
+  });
   if (external) writeFileAtomic(resolve(dirname(path), external.location), external.chunks);
   writeFileAtomic(path, onnx);
 }

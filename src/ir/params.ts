@@ -3,14 +3,30 @@ import { isFloat } from './dtype.js';
 
 // Input slots that hold learned weights, by op type.
 const WEIGHT_SLOTS: Record<string, number[]> = {
-  Conv: [1, 2], ConvTranspose: [1, 2], Gemm: [0, 1, 2], MatMul: [0, 1], BatchNormalization: [1, 2], PRelu: [1],
-  InstanceNormalization: [1, 2], LayerNormalization: [1, 2],
+  Conv: [1, 2],
+  ConvTranspose: [1, 2],
+  Gemm: [0, 1, 2],
+  MatMul: [0, 1],
+  BatchNormalization: [1, 2],
+  PRelu: [1],
+  InstanceNormalization: [1, 2],
+  LayerNormalization: [1, 2],
 };
 
 // Ops that only re-lay a tensor out: a weight read through them (a Linear's weight transposed for a MatMul, a GroupNorm
 // scale unsqueezed for its Mul, a class token expanded or padded into the token sequence, rows gathered from an
 // embedding table such as Swin's relative position bias) is still that weight.
-const VIEW_OPS = new Set(['Transpose', 'Reshape', 'Unsqueeze', 'Squeeze', 'Expand', 'Identity', 'Flatten', 'Pad', 'Gather']);
+const VIEW_OPS = new Set([
+  'Transpose',
+  'Reshape',
+  'Unsqueeze',
+  'Squeeze',
+  'Expand',
+  'Identity',
+  'Flatten',
+  'Pad',
+  'Gather',
+]);
 
 // Whether a value (an initializer, or a view of one) is read as a learned weight: a weight slot, or an operand of an
 // element-wise Add/Mul (biases, layer scales, position embeddings) or Concat (class tokens) that is not a scalar and not
@@ -33,7 +49,11 @@ export function classifyInitializers(g: Graph, stored?: ReadonlySet<string>): { 
     if (n.domain !== '' || n.opType !== 'BatchNormalization') continue;
     for (const i of [3, 4]) if (n.inputs[i]?.constant) buffers.add(n.inputs[i]!);
   }
-  const params = new Set(g.initializers.filter((v) => v.constant && isFloat(v.dtype) && !buffers.has(v) && (!stored || stored.has(v.name)) && readAsWeight(v, v)));
+  const params = new Set(
+    g.initializers.filter(
+      (v) => v.constant && isFloat(v.dtype) && !buffers.has(v) && (!stored || stored.has(v.name)) && readAsWeight(v, v),
+    ),
+  );
   const order = (s: Set<Value>) => g.initializers.filter((v) => s.has(v));
   return { params: order(params), buffers: order(buffers) };
 }
@@ -54,7 +74,10 @@ export function toInferenceBatchNorm(g: Graph): void {
     if (n.opType !== 'BatchNormalization' || n.domain !== '') continue;
     n.attributes.delete('training_mode');
     for (const extra of n.outputs.slice(1)) {
-      if (extra.uses.length || g.outputs.includes(extra)) throw new Error(`${n.label}: running-statistics outputs are used by other nodes; cannot make it an inference node`);
+      if (extra.uses.length || g.outputs.includes(extra))
+        throw new Error(
+          `${n.label}: running-statistics outputs are used by other nodes; cannot make it an inference node`,
+        );
       extra.producer = undefined;
     }
     n.outputs.length = 1;
@@ -66,8 +89,12 @@ export function normAndBiasParams(g: Graph): Set<string> {
   const out = new Set<string>();
   for (const n of g.nodes) {
     if (n.domain !== '') continue;
-    const slots = n.opType === 'BatchNormalization' || n.opType === 'InstanceNormalization' || n.opType === 'LayerNormalization' ? [1, 2]
-      : n.opType === 'Conv' || n.opType === 'ConvTranspose' || n.opType === 'Gemm' ? [2] : [];
+    const slots =
+      n.opType === 'BatchNormalization' || n.opType === 'InstanceNormalization' || n.opType === 'LayerNormalization'
+        ? [1, 2]
+        : n.opType === 'Conv' || n.opType === 'ConvTranspose' || n.opType === 'Gemm'
+          ? [2]
+          : [];
     for (const i of slots) if (n.inputs[i]?.constant) out.add(n.inputs[i]!.name);
   }
   return out;

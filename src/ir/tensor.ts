@@ -8,7 +8,8 @@ export class Tensor {
     readonly data: TypedArray,
   ) {
     const n = numel(dims);
-    if (data.length !== n) throw new Error(`tensor data has ${data.length} elements, dims ${JSON.stringify(dims)} need ${n}`);
+    if (data.length !== n)
+      throw new Error(`tensor data has ${data.length} elements, dims ${JSON.stringify(dims)} need ${n}`);
   }
 
   get size(): number {
@@ -52,9 +53,12 @@ export class Tensor {
     const C = arrayCtor(dtype);
     const n = numel(dims);
     if (bytes.byteLength !== n * C.BYTES_PER_ELEMENT) {
-      throw new Error(`raw data has ${bytes.byteLength} bytes, expected ${n * C.BYTES_PER_ELEMENT} for ${dtype}${JSON.stringify(dims)}`);
+      throw new Error(
+        `raw data has ${bytes.byteLength} bytes, expected ${n * C.BYTES_PER_ELEMENT} for ${dtype}${JSON.stringify(dims)}`,
+      );
     }
-    if (bytes.byteOffset % C.BYTES_PER_ELEMENT === 0) return new Tensor(dtype, dims, new C(bytes.buffer, bytes.byteOffset, n));
+    if (bytes.byteOffset % C.BYTES_PER_ELEMENT === 0)
+      return new Tensor(dtype, dims, new C(bytes.buffer, bytes.byteOffset, n));
     const copy = new Uint8Array(bytes);
     return new Tensor(dtype, dims, new C(copy.buffer, 0, n));
   }

@@ -8,11 +8,21 @@ export class JobBars {
   private readonly bars = new Map<string, cliProgress.SingleBar>();
   private readonly last = new Map<string, number>();
 
-  constructor(private readonly log: (line: string) => void, enabled: boolean) {
+  constructor(
+    private readonly log: (line: string) => void,
+    enabled: boolean,
+  ) {
     if (!enabled || !process.stderr.isTTY) return;
-    this.multi = new cliProgress.MultiBar({
-      format: '{id} [{bar}] {value}/{total} {unit} | {status}', stream: process.stderr, hideCursor: true, clearOnComplete: false, autopadding: true,
-    }, cliProgress.Presets.shades_classic);
+    this.multi = new cliProgress.MultiBar(
+      {
+        format: '{id} [{bar}] {value}/{total} {unit} | {status}',
+        stream: process.stderr,
+        hideCursor: true,
+        clearOnComplete: false,
+        autopadding: true,
+      },
+      cliProgress.Presets.shades_classic,
+    );
   }
 
   start(id: string, what: string, total: number): void {

@@ -62,11 +62,17 @@ export async function runJob(job: PipelineJob, dir: string, o: JobRunOptions): P
   const resumed = existsSync(join(dir, 'checkpoint.bin')) && existsSync(join(dir, 'config.yaml'));
   const argv = kind.argv(jobFile, dir, resumed, o.threads);
   const log = join(dir, 'job.log');
-  appendFileSync(log, `# ${new Date().toISOString()} ${hostname()} pid ${process.pid}: onnx-distill ${argv.join(' ')}\n`);
+  appendFileSync(
+    log,
+    `# ${new Date().toISOString()} ${hostname()} pid ${process.pid}: onnx-distill ${argv.join(' ')}\n`,
+  );
   o.onStart?.(resumed);
   // Its own process group: a Ctrl-C at the terminal reaches the pipeline only, which passes the job one SIGINT
   // (a second one would make the job abort without its checkpoint).
-  const child = spawn(process.execPath, ['--import', GUARD, BIN, ...argv], { stdio: ['ignore', 'pipe', 'pipe', 'ipc'], detached: true });
+  const child = spawn(process.execPath, ['--import', GUARD, BIN, ...argv], {
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+    detached: true,
+  });
   const onAbort = () => child.kill('SIGINT');
   o.signal?.addEventListener('abort', onAbort, { once: true });
   let error: string | undefined;
@@ -80,7 +86,10 @@ export async function runJob(job: PipelineJob, dir: string, o: JobRunOptions): P
   });
   child.stdout!.on('data', (chunk: Buffer) => appendFileSync(log, chunk));
   const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((res) => {
-    child.on('error', (err) => { error = err.message; res([null, null]); });
+    child.on('error', (err) => {
+      error = err.message;
+      res([null, null]);
+    });
     child.on('close', (c, s) => res([c, s]));
   });
   o.signal?.removeEventListener('abort', onAbort);

@@ -40,7 +40,12 @@ let kinds: Map<string, JobKind> | undefined;
 
 // Every job kind, by command name.
 export async function loadKinds(): Promise<Map<string, JobKind>> {
-  kinds ??= new Map((await importFolder(new URL('./kinds/', import.meta.url), (m) => m.kind as JobKind | undefined)).map((k) => [k.command, k]));
+  kinds ??= new Map(
+    (await importFolder(new URL('./kinds/', import.meta.url), (m) => m.kind as JobKind | undefined)).map((k) => [
+      k.command,
+      k,
+    ]),
+  );
   return kinds;
 }
 
@@ -50,5 +55,8 @@ export function kindOf(all: Map<string, JobKind>, command: string, where: string
   if (k) return k;
   const planned = PLANNED[command];
   if (planned) throw new UserError(`${where}: 'command: ${command}' is not available yet`, planned);
-  throw new UserError(`${where}: unknown command '${command}'`, `a job's command is one of: ${[...all.keys()].join(', ')}`);
+  throw new UserError(
+    `${where}: unknown command '${command}'`,
+    `a job's command is one of: ${[...all.keys()].join(', ')}`,
+  );
 }

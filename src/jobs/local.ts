@@ -26,17 +26,22 @@ export async function runLocal(p: Pipeline, o: LocalOptions): Promise<Map<string
   const limit = pLimit(o.concurrency);
   const threads = threadsPerJob(o.threads ?? availableParallelism(), Math.min(o.concurrency, p.jobs.length));
   const outcomes = new Map<string, JobOutcome>();
-  await Promise.all(p.jobs.map((job) => limit(async () => {
-    if (o.signal?.aborted) return;
-    const total = Number(job.config.epochs ?? 1);
-    const outcome = await runJob(job, join(o.out, job.id), {
-      threads: typeof job.config.threads === 'number' ? job.config.threads : threads, ...(o.signal ? { signal: o.signal } : {}),
-      onStart: (resumed) => o.bars.start(job.id, `${resumed ? 'resuming' : 'starting'} ${job.source}`, total),
-      onProgress: (pr) => o.bars.update(job.id, pr),
-    });
-    outcomes.set(job.id, outcome);
-    o.bars.finish(job.id, describeOutcome(outcome, job.source));
-  })));
+  await Promise.all(
+    p.jobs.map((job) =>
+      limit(async () => {
+        if (o.signal?.aborted) return;
+        const total = Number(job.config.epochs ?? 1);
+        const outcome = await runJob(job, join(o.out, job.id), {
+          threads: typeof job.config.threads === 'number' ? job.config.threads : threads,
+          ...(o.signal ? { signal: o.signal } : {}),
+          onStart: (resumed) => o.bars.start(job.id, `${resumed ? 'resuming' : 'starting'} ${job.source}`, total),
+          onProgress: (pr) => o.bars.update(job.id, pr),
+        });
+        outcomes.set(job.id, outcome);
+        o.bars.finish(job.id, describeOutcome(outcome, job.source));
+      }),
+    ),
+  );
   return outcomes;
 }
 
@@ -44,9 +49,13 @@ export async function runLocal(p: Pipeline, o: LocalOptions): Promise<Map<string
 export function describeOutcome(o: JobOutcome, source: string): string {
   const acc = o.metrics?.bestValAcc === undefined ? '' : `, best val acc ${(100 * o.metrics.bestValAcc).toFixed(2)}%`;
   switch (o.state) {
-    case 'skipped': return `${source}: already finished, skipped${acc}`;
-    case 'done': return `${source}: done${o.resumed ? ' (resumed from its checkpoint)' : ''}${acc}`;
-    case 'interrupted': return `${source}: interrupted; its checkpoint is kept and a rerun resumes it`;
-    case 'failed': return `${source}: FAILED: ${o.error ?? 'unknown error'}`;
+    case 'skipped':
+      return `${source}: already finished, skipped${acc}`;
+    case 'done':
+      return `${source}: done${o.resumed ? ' (resumed from its checkpoint)' : ''}${acc}`;
+    case 'interrupted':
+      return `${source}: interrupted; its checkpoint is kept and a rerun resumes it`;
+    case 'failed':
+      return `${source}: FAILED: ${o.error ?? 'unknown error'}`;
   }
 }

@@ -55,13 +55,35 @@ export async function runQueued(p: Pipeline, o: QueueOptions): Promise<Map<strin
   };
   const finishedOutcome = (job: PipelineJob, resumed: boolean): JobOutcome => {
     const metrics = kindOf(kinds, job.command, job.source).finished(join(o.out, job.id));
-    return metrics ? { id: job.id, state: 'done', metrics, ...(resumed ? { resumed } : {}) } : { id: job.id, state: 'failed', error: `the worker reported it done, but ${join(o.out, job.id)} lacks its outputs (is --out on storage every worker shares?)` };
+    return metrics
+      ? { id: job.id, state: 'done', metrics, ...(resumed ? { resumed } : {}) }
+      : {
+          id: job.id,
+          state: 'failed',
+          error: `the worker reported it done, but ${join(o.out, job.id)} lacks its outputs (is --out on storage every worker shares?)`,
+        };
   };
-  const enqueue = (job: PipelineJob) => queue.add(job.command, signJob(o.secret, { id: job.id, command: job.command, config: job.config, source: job.source, dir: join(o.out, job.id), pipeline: pipelineId(p.file, o.out) }), {
-    jobId: job.id, attempts: o.attempts, backoff: { type: 'exponential', delay: o.backoffSeconds * 1000 }, removeOnComplete: false, removeOnFail: false,
-  });
+  const enqueue = (job: PipelineJob) =>
+    queue.add(
+      job.command,
+      signJob(o.secret, {
+        id: job.id,
+        command: job.command,
+        config: job.config,
+        source: job.source,
+        dir: join(o.out, job.id),
+        pipeline: pipelineId(p.file, o.out),
+      }),
+      {
+        jobId: job.id,
+        attempts: o.attempts,
+        backoff: { type: 'exponential', delay: o.backoffSeconds * 1000 },
+        removeOnComplete: false,
+        removeOnFail: false,
+      },
+    );
   const fromQueue = async (id: string) => {
-    const job = await queue.getJob(id) as Job<QueueJobData, QueueJobResult> | undefined;
+    const job = (await queue.getJob(id)) as Job<QueueJobData, QueueJobResult> | undefined;
     const state = job ? await job.getState() : 'unknown';
     const pj = byId.get(id)!;
     if (state === 'completed') settle(id, finishedOutcome(pj, job!.returnvalue?.resumed ?? false));
@@ -79,7 +101,7 @@ export async function runQueued(p: Pipeline, o: QueueOptions): Promise<Map<strin
   const stopped = untilAborted(o.signal);
   try {
     listen(events, queue, o, (id) => (pending.has(id) ? byId.get(id) : undefined), fromQueue);
-    if (!await stopped.race(events.waitUntilReady())) return outcomes;
+    if (!(await stopped.race(events.waitUntilReady()))) return outcomes;
     for (const job of p.jobs) {
       const dir = join(o.out, job.id);
       const done = kindOf(kinds, job.command, job.source).finished(dir);
@@ -89,9 +111,18 @@ export async function runQueued(p: Pipeline, o: QueueOptions): Promise<Map<strin
         continue;
       }
       pending.add(job.id);
-      if (!await stopped.race(queueOnce(queue, job, enqueue, o.log))) break;
+      if (!(await stopped.race(queueOnce(queue, job, enqueue, o.log)))) break;
     }
-    await follow(pending, queue, o, fromQueue, (w) => { wake = w; }, stopped);
+    await follow(
+      pending,
+      queue,
+      o,
+      fromQueue,
+      (w) => {
+        wake = w;
+      },
+      stopped,
+    );
   } finally {
     stopped.dispose();
     // Closing waits for Redis; when it is down (or the user pressed Ctrl-C) the connections are dropped instead.
@@ -102,14 +133,30 @@ export async function runQueued(p: Pipeline, o: QueueOptions): Promise<Map<strin
 
 // Follow the queue's events for the jobs `pending` returns (the pipeline's unsettled ones); connection errors are
 // logged once a minute.
-function listen(events: QueueEvents, queue: Queue, o: QueueOptions, pending: (id: string) => PipelineJob | undefined, check: (id: string) => Promise<void>): void {
-  const recheck = ({ jobId }: { jobId: string }) => { if (pending(jobId)) check(jobId).catch(() => {}); };
-  events.on('active', ({ jobId }) => { const j = pending(jobId); if (j) o.bars.start(jobId, `running ${j.source}`, Number(j.config.epochs ?? 1)); });
-  events.on('progress', ({ jobId, data }) => { if (pending(jobId) && typeof data === 'object') o.bars.update(jobId, data as JobProgress); });
+function listen(
+  events: QueueEvents,
+  queue: Queue,
+  o: QueueOptions,
+  pending: (id: string) => PipelineJob | undefined,
+  check: (id: string) => Promise<void>,
+): void {
+  const recheck = ({ jobId }: { jobId: string }) => {
+    if (pending(jobId)) check(jobId).catch(() => {});
+  };
+  events.on('active', ({ jobId }) => {
+    const j = pending(jobId);
+    if (j) o.bars.start(jobId, `running ${j.source}`, Number(j.config.epochs ?? 1));
+  });
+  events.on('progress', ({ jobId, data }) => {
+    if (pending(jobId) && typeof data === 'object') o.bars.update(jobId, data as JobProgress);
+  });
   events.on('completed', recheck);
   events.on('failed', recheck);
   events.on('retries-exhausted', recheck);
-  events.on('stalled', ({ jobId }) => { if (pending(jobId)) o.log(`[${jobId}] its worker stopped answering; the job is back on the queue and resumes from its checkpoint`); });
+  events.on('stalled', ({ jobId }) => {
+    if (pending(jobId))
+      o.log(`[${jobId}] its worker stopped answering; the job is back on the queue and resumes from its checkpoint`);
+  });
   const faults = throttledLog(o.log);
   events.on('error', (err) => faults(`queue events: ${err.message}`));
   queue.on('error', (err) => faults(`queue: ${err.message}`));
@@ -117,7 +164,12 @@ function listen(events: QueueEvents, queue: Queue, o: QueueOptions, pending: (id
 
 // Queue one job unless it is live on the queue: one that ended on an earlier run (its folder since emptied, or
 // failed) is queued afresh; a waiting or active one is followed.
-async function queueOnce(queue: Queue, job: PipelineJob, enqueue: (job: PipelineJob) => Promise<unknown>, log: (line: string) => void): Promise<true> {
+async function queueOnce(
+  queue: Queue,
+  job: PipelineJob,
+  enqueue: (job: PipelineJob) => Promise<unknown>,
+  log: (line: string) => void,
+): Promise<true> {
   const existing = await queue.getJob(job.id);
   const state = existing ? await existing.getState() : 'unknown';
   if (existing && FINAL.has(state)) await existing.remove();
@@ -132,7 +184,15 @@ async function queueOnce(queue: Queue, job: PipelineJob, enqueue: (job: Pipeline
 // the promise may never settle, and awaiting it would leave the CLI on an unsettled await).
 async function closeSoon(c: { close(): Promise<void>; disconnect(): Promise<void> }): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
-  const closed = await Promise.race([c.close().then(() => true, () => false), new Promise<boolean>((r) => { timer = setTimeout(() => r(false), 2000); })]);
+  const closed = await Promise.race([
+    c.close().then(
+      () => true,
+      () => false,
+    ),
+    new Promise<boolean>((r) => {
+      timer = setTimeout(() => r(false), 2000);
+    }),
+  ]);
   clearTimeout(timer);
   if (!closed) c.disconnect().catch(() => {});
 }
@@ -141,48 +201,93 @@ async function closeSoon(c: { close(): Promise<void>; disconnect(): Promise<void
 // against it, so that Ctrl-C stops following even while Redis is down and every command waits for it.
 function untilAborted(signal: AbortSignal | undefined) {
   const waiters = new Set<() => void>();
-  const onAbort = () => { for (const w of waiters) w(); };
+  const onAbort = () => {
+    for (const w of waiters) w();
+  };
   signal?.addEventListener('abort', onAbort, { once: true });
   return {
     // `{ v }` with the value of `p`, or undefined once aborted (p is left to settle on its own).
     race<T>(p: Promise<T>): Promise<{ v: T } | undefined> {
-      if (signal?.aborted) { p.catch(() => {}); return Promise.resolve(undefined); }
+      if (signal?.aborted) {
+        p.catch(() => {});
+        return Promise.resolve(undefined);
+      }
       return new Promise<{ v: T } | undefined>((res, rej) => {
         const w = () => res(undefined);
         waiters.add(w);
-        p.then((v) => { waiters.delete(w); res({ v }); }, (e: unknown) => { waiters.delete(w); if (signal?.aborted) res(undefined); else rej(e); });
+        p.then(
+          (v) => {
+            waiters.delete(w);
+            res({ v });
+          },
+          (e: unknown) => {
+            waiters.delete(w);
+            if (signal?.aborted) res(undefined);
+            else rej(e);
+          },
+        );
       });
     },
     sleep(ms: number, setWake: (w: () => void) => void): Promise<void> {
       return new Promise<void>((res) => {
-        const done = () => { clearTimeout(t); waiters.delete(done); res(); };
+        const done = () => {
+          clearTimeout(t);
+          waiters.delete(done);
+          res();
+        };
         const t = setTimeout(done, ms);
         waiters.add(done);
         setWake(done);
         if (signal?.aborted) done();
       });
     },
-    dispose: () => { signal?.removeEventListener('abort', onAbort); waiters.clear(); },
+    dispose: () => {
+      signal?.removeEventListener('abort', onAbort);
+      waiters.clear();
+    },
   };
 }
 
 // Wait until no job is pending: events settle jobs, and a poll every few seconds catches any event missed (and any
 // job Redis lost). A poll that fails (Redis down) is retried at the next one.
-async function follow(pending: Set<string>, queue: Queue, o: QueueOptions, check: (id: string) => Promise<void>, setWake: (w: () => void) => void, stopped: ReturnType<typeof untilAborted>): Promise<void> {
+async function follow(
+  pending: Set<string>,
+  queue: Queue,
+  o: QueueOptions,
+  check: (id: string) => Promise<void>,
+  setWake: (w: () => void) => void,
+  stopped: ReturnType<typeof untilAborted>,
+): Promise<void> {
   let warned = false;
   const started = Date.now();
   while (pending.size && !o.signal?.aborted) {
     await stopped.sleep(3000, setWake);
     for (const id of [...pending]) {
       if (o.signal?.aborted) break;
-      await stopped.race(check(id)).catch((err: unknown) => o.log(`[${id}] cannot read its state from Redis (${maskUrls(err instanceof Error ? err.message : String(err))}); retrying`));
+      await stopped
+        .race(check(id))
+        .catch((err: unknown) =>
+          o.log(
+            `[${id}] cannot read its state from Redis (${maskUrls(err instanceof Error ? err.message : String(err))}); retrying`,
+          ),
+        );
     }
-    if (!warned && pending.size && Date.now() - started > 10_000 && (await stopped.race(queue.getWorkersCount()).catch(() => undefined))?.v === 0) {
+    if (
+      !warned &&
+      pending.size &&
+      Date.now() - started > 10_000 &&
+      (await stopped.race(queue.getWorkersCount()).catch(() => undefined))?.v === 0
+    ) {
       warned = true;
-      o.log(`no worker is connected to queue '${queue.name}' at ${maskUrl(o.url)}; start one with: onnx-distill worker --queue ${maskUrl(o.url)} --root DIR --secret-file FILE`);
+      o.log(
+        `no worker is connected to queue '${queue.name}' at ${maskUrl(o.url)}; start one with: onnx-distill worker --queue ${maskUrl(o.url)} --root DIR --secret-file FILE`,
+      );
     }
   }
-  if (o.signal?.aborted && pending.size) o.log(`stopped following; ${pending.size} job(s) stay on the queue (onnx-distill pipeline status --queue ${maskUrl(o.url)})`);
+  if (o.signal?.aborted && pending.size)
+    o.log(
+      `stopped following; ${pending.size} job(s) stay on the queue (onnx-distill pipeline status --queue ${maskUrl(o.url)})`,
+    );
 }
 
 // One job on the queue as `pipeline status` shows it.
@@ -199,12 +304,29 @@ export interface QueueJobStatus {
 export async function queueStatus(url: string, name: string): Promise<{ jobs: QueueJobStatus[]; workers: number }> {
   const queue = new Queue<QueueJobData, QueueJobResult>(name, { connection: connectionFor(url) });
   try {
-    const jobs = await queue.getJobs(['active', 'waiting', 'delayed', 'prioritized', 'completed', 'failed'], 0, -1, false) as Job<QueueJobData, QueueJobResult>[];
-    const rows = await Promise.all(jobs.filter(Boolean).map(async (j): Promise<QueueJobStatus> => {
-      const p = j.progress as Partial<JobProgress & { worker: string }> | number;
-      const progress = typeof p === 'object' && p.total ? `${p.value}/${p.total} ${p.status ?? ''}${p.worker ? ` on ${p.worker}` : ''}`.trim() : '';
-      return { id: j.id!, state: await j.getState(), source: j.data.source, progress, attempts: j.attemptsMade, ...(j.failedReason ? { failedReason: j.failedReason } : {}) };
-    }));
+    const jobs = (await queue.getJobs(
+      ['active', 'waiting', 'delayed', 'prioritized', 'completed', 'failed'],
+      0,
+      -1,
+      false,
+    )) as Job<QueueJobData, QueueJobResult>[];
+    const rows = await Promise.all(
+      jobs.filter(Boolean).map(async (j): Promise<QueueJobStatus> => {
+        const p = j.progress as Partial<JobProgress & { worker: string }> | number;
+        const progress =
+          typeof p === 'object' && p.total
+            ? `${p.value}/${p.total} ${p.status ?? ''}${p.worker ? ` on ${p.worker}` : ''}`.trim()
+            : '';
+        return {
+          id: j.id!,
+          state: await j.getState(),
+          source: j.data.source,
+          progress,
+          attempts: j.attemptsMade,
+          ...(j.failedReason ? { failedReason: j.failedReason } : {}),
+        };
+      }),
+    );
     return { jobs: rows, workers: await queue.getWorkersCount() };
   } finally {
     await queue.close();

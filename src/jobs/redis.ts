@@ -10,9 +10,16 @@ export function connectionFor(url: string): { url: string; maxRetriesPerRequest:
   try {
     u = new URL(url);
   } catch {
-    throw new UserError(`--queue: '${maskUrl(url)}' is not a URL`, 'give the Redis server as redis://host:port (rediss:// for TLS)');
+    throw new UserError(
+      `--queue: '${maskUrl(url)}' is not a URL`,
+      'give the Redis server as redis://host:port (rediss:// for TLS)',
+    );
   }
-  if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') throw new UserError(`--queue: '${maskUrl(url)}' is not a redis:// URL`, 'give the Redis server as redis://host:port (rediss:// for TLS)');
+  if (u.protocol !== 'redis:' && u.protocol !== 'rediss:')
+    throw new UserError(
+      `--queue: '${maskUrl(url)}' is not a redis:// URL`,
+      'give the Redis server as redis://host:port (rediss:// for TLS)',
+    );
   return { url, maxRetriesPerRequest: null };
 }
 
@@ -40,10 +47,18 @@ const userOf = (url: string) => decodeURIComponent(new URL(url).username) || 'de
 // (ioredis, and so BullMQ, would otherwise keep reconnecting for ever).
 export async function checkRedis(url: string, timeoutMs = 5000): Promise<void> {
   connectionFor(url);
-  const r = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: timeoutMs, enableOfflineQueue: false });
+  const r = new Redis(url, {
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    connectTimeout: timeoutMs,
+    enableOfflineQueue: false,
+  });
   // The reason the connection closed (a refused password, say) comes as an 'error' event; connect() only says closed.
   let reason: Error | undefined;
-  r.on('error', (e: Error) => { reason ??= e; });
+  r.on('error', (e: Error) => {
+    reason ??= e;
+  });
   try {
     await r.connect();
     await r.ping();
@@ -51,12 +66,31 @@ export async function checkRedis(url: string, timeoutMs = 5000): Promise<void> {
     await r.info('server');
   } catch (err: unknown) {
     const why = `${reason?.message ?? ''} ${err instanceof Error ? err.message : String(err)}`;
-    if (/WRONGPASS/.test(why)) throw new UserError(`Redis at ${maskUrl(url)} refused the password for user '${userOf(url)}'`, 'check the password in the URL (redis://user:password@host:port); README: "Pipelines on several machines"');
-    if (/NOAUTH/.test(why)) throw new UserError(`Redis at ${maskUrl(url)} needs a password (it has requirepass or ACL users) and the URL gives none`, 'give it in the URL: redis://:password@host:port or redis://user:password@host:port');
-    if (/NOPERM/.test(why)) throw new UserError(`Redis at ${maskUrl(url)} denies user '${userOf(url)}' a command the queue needs: ${maskUrls(reason?.message ?? '')}`, 'the ACL user needs the keys ~bull:* and the commands BullMQ uses (README: "Pipelines on several machines")');
-    if (/certificate|CERT_/i.test(why)) throw new UserError(`Redis at ${maskUrl(url)}: its TLS certificate is not trusted (${maskUrls(reason?.message ?? why.trim())})`, 'give the CA that signed it: NODE_EXTRA_CA_CERTS=/path/to/ca.pem onnx-distill …');
-    throw new UserError(`cannot reach Redis at ${maskUrl(url)}: ${maskUrls(reason?.message ?? (err instanceof Error ? err.message : String(err)))}`,
-      'start Redis there (README: "Pipelines on several machines"), or check the host, port and firewall', { cause: err });
+    if (/WRONGPASS/.test(why))
+      throw new UserError(
+        `Redis at ${maskUrl(url)} refused the password for user '${userOf(url)}'`,
+        'check the password in the URL (redis://user:password@host:port); README: "Pipelines on several machines"',
+      );
+    if (/NOAUTH/.test(why))
+      throw new UserError(
+        `Redis at ${maskUrl(url)} needs a password (it has requirepass or ACL users) and the URL gives none`,
+        'give it in the URL: redis://:password@host:port or redis://user:password@host:port',
+      );
+    if (/NOPERM/.test(why))
+      throw new UserError(
+        `Redis at ${maskUrl(url)} denies user '${userOf(url)}' a command the queue needs: ${maskUrls(reason?.message ?? '')}`,
+        'the ACL user needs the keys ~bull:* and the commands BullMQ uses (README: "Pipelines on several machines")',
+      );
+    if (/certificate|CERT_/i.test(why))
+      throw new UserError(
+        `Redis at ${maskUrl(url)}: its TLS certificate is not trusted (${maskUrls(reason?.message ?? why.trim())})`,
+        'give the CA that signed it: NODE_EXTRA_CA_CERTS=/path/to/ca.pem onnx-distill …',
+      );
+    throw new UserError(
+      `cannot reach Redis at ${maskUrl(url)}: ${maskUrls(reason?.message ?? (err instanceof Error ? err.message : String(err)))}`,
+      'start Redis there (README: "Pipelines on several machines"), or check the host, port and firewall',
+      { cause: err },
+    );
   } finally {
     r.disconnect();
   }

@@ -65,10 +65,16 @@ export function aggregate(p: Pipeline, out: string, outcomes: Map<string, JobOut
   const keys = groupKeys(p.jobs);
   const jobs: JobRow[] = p.jobs.map((j) => {
     const o = outcomes.get(j.id);
-    const group = Object.fromEntries(keys.map((k) => [k, k === 'command' ? j.command : j.config[k] ?? null]));
+    const group = Object.fromEntries(keys.map((k) => [k, k === 'command' ? j.command : (j.config[k] ?? null)]));
     return {
-      id: j.id, source: j.source, group, seed: Number(j.config.seed ?? 0), state: o?.state ?? 'pending', dir: join(out, j.id),
-      ...(o?.error ? { error: o.error } : {}), ...(o?.metrics ?? {}),
+      id: j.id,
+      source: j.source,
+      group,
+      seed: Number(j.config.seed ?? 0),
+      state: o?.state ?? 'pending',
+      dir: join(out, j.id),
+      ...(o?.error ? { error: o.error } : {}),
+      ...(o?.metrics ?? {}),
     };
   });
   const byGroup = new Map<string, JobRow[]>();
@@ -80,7 +86,10 @@ export function aggregate(p: Pipeline, out: string, outcomes: Map<string, JobOut
     const ok = js.filter((j) => j.state === 'done' || j.state === 'skipped');
     const wall = stat(ok.map((j) => j.wallSeconds!));
     return {
-      group: js[0]!.group, jobs: js.length, seeds: js.map((j) => j.seed), failed: js.filter((j) => j.state === 'failed').length,
+      group: js[0]!.group,
+      jobs: js.length,
+      seeds: js.map((j) => j.seed),
+      failed: js.filter((j) => j.state === 'failed').length,
       bestValAcc: stat(ok.flatMap((j) => (j.bestValAcc === undefined ? [] : [j.bestValAcc]))),
       lastValAcc: stat(ok.flatMap((j) => (j.lastValAcc === undefined ? [] : [j.lastValAcc]))),
       wallSeconds: wall ? { mean: wall.mean } : null,
@@ -97,7 +106,8 @@ function shownKeys(r: PipelineReport): string[] {
 }
 
 const value = (v: unknown) => (Array.isArray(v) ? v.join('+') : String(v));
-const labelOf = (keys: string[]) => (group: Record<string, unknown>) => keys.map((k) => `${k} ${value(group[k])}`).join(', ') || 'all jobs';
+const labelOf = (keys: string[]) => (group: Record<string, unknown>) =>
+  keys.map((k) => `${k} ${value(group[k])}`).join(', ') || 'all jobs';
 const pct = (s: Stat | null) => (s ? `${(100 * s.mean).toFixed(2)}% ± ${(100 * s.std).toFixed(2)}` : '-');
 
 // The group table as text lines (the terminal and pipeline-report.md show the same numbers); a key with the same
@@ -107,33 +117,76 @@ export function reportTable(r: PipelineReport): string[][] {
   return [
     [...keys, 'jobs', 'seeds', 'failed', 'best val acc', 'last val acc', 'wall s'],
     ...r.rows.map((row) => [
-      ...keys.map((k) => { const v = row.group[k]; return Array.isArray(v) ? v.join(' ') : String(v); }),
-      String(row.jobs), row.seeds.join(' '), String(row.failed), pct(row.bestValAcc), pct(row.lastValAcc), row.wallSeconds ? row.wallSeconds.mean.toFixed(1) : '-',
+      ...keys.map((k) => {
+        const v = row.group[k];
+        return Array.isArray(v) ? v.join(' ') : String(v);
+      }),
+      String(row.jobs),
+      row.seeds.join(' '),
+      String(row.failed),
+      pct(row.bestValAcc),
+      pct(row.lastValAcc),
+      row.wallSeconds ? row.wallSeconds.mean.toFixed(1) : '-',
     ]),
   ];
 }
 
 // pipeline-report.json, pipeline-report.md and pipeline-report.png (when a job finished) in the pipeline's --out.
-export async function writePipelineReport(out: string, r: PipelineReport, log: (line: string) => void): Promise<string[]> {
+export async function writePipelineReport(
+  out: string,
+  r: PipelineReport,
+  log: (line: string) => void,
+): Promise<string[]> {
   const files = [join(out, 'pipeline-report.json'), join(out, 'pipeline-report.md')];
   writeFileAtomic(files[0]!, JSON.stringify(r, null, 2));
   const t = reportTable(r);
   const md = (cells: string[]) => `| ${cells.map((c) => c.replace(/\|/g, '\\|')).join(' | ')} |`;
   const failed = r.jobs.filter((j) => j.state === 'failed');
   const lines = [
-    `# Pipeline report`, '', `Pipeline \`${r.file}\`: ${r.jobs.length} jobs, ${r.jobs.filter((j) => j.state === 'done' || j.state === 'skipped').length} finished, ${failed.length} failed.`,
-    'Accuracies are mean ± sample std over the finished jobs of each group (the jobs that differ only in their seed).', '',
-    md(t[0]!), md(t[0]!.map(() => '---')), ...t.slice(1).map(md), '',
-    ...(failed.length ? ['## Failed jobs', '', ...failed.map((j) => `- \`${j.id}\` (${j.source}): ${j.error ?? 'failed'} — log: \`${join(j.dir, 'job.log')}\``), ''] : []),
-    '## Jobs', '', md(['id', 'source', 'state', 'best val acc', 'wall s']), md(['---', '---', '---', '---', '---']),
-    ...r.jobs.map((j) => md([j.id, j.source, j.state, j.bestValAcc === undefined ? '-' : `${(100 * j.bestValAcc).toFixed(2)}%`, j.wallSeconds === undefined ? '-' : j.wallSeconds.toFixed(1)])), '',
+    `# Pipeline report`,
+    '',
+    `Pipeline \`${r.file}\`: ${r.jobs.length} jobs, ${r.jobs.filter((j) => j.state === 'done' || j.state === 'skipped').length} finished, ${failed.length} failed.`,
+    'Accuracies are mean ± sample std over the finished jobs of each group (the jobs that differ only in their seed).',
+    '',
+    md(t[0]!),
+    md(t[0]!.map(() => '---')),
+    ...t.slice(1).map(md),
+    '',
+    ...(failed.length
+      ? [
+          '## Failed jobs',
+          '',
+          ...failed.map(
+            (j) => `- \`${j.id}\` (${j.source}): ${j.error ?? 'failed'} — log: \`${join(j.dir, 'job.log')}\``,
+          ),
+          '',
+        ]
+      : []),
+    '## Jobs',
+    '',
+    md(['id', 'source', 'state', 'best val acc', 'wall s']),
+    md(['---', '---', '---', '---', '---']),
+    ...r.jobs.map((j) =>
+      md([
+        j.id,
+        j.source,
+        j.state,
+        j.bestValAcc === undefined ? '-' : `${(100 * j.bestValAcc).toFixed(2)}%`,
+        j.wallSeconds === undefined ? '-' : j.wallSeconds.toFixed(1),
+      ]),
+    ),
+    '',
   ];
   const label = labelOf(shownKeys(r));
-  const groups = r.rows.filter((row) => row.bestValAcc).map((row) => ({ label: label(row.group), mean: row.bestValAcc!.mean, std: row.bestValAcc!.std }));
+  const groups = r.rows
+    .filter((row) => row.bestValAcc)
+    .map((row) => ({ label: label(row.group), mean: row.bestValAcc!.mean, std: row.bestValAcc!.std }));
   if (groups.length) {
     const png = join(out, 'pipeline-report.png');
     try {
-      const points = r.jobs.filter((j) => j.bestValAcc !== undefined).map((j) => ({ label: label(j.group), value: j.bestValAcc! }));
+      const points = r.jobs
+        .filter((j) => j.bestValAcc !== undefined)
+        .map((j) => ({ label: label(j.group), value: j.bestValAcc! }));
       await renderPng(pipelineSpec(groups, points), png);
       lines.splice(5, 0, `![best validation accuracy per group](pipeline-report.png)`, '');
       files.push(png);

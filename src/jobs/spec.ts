@@ -31,7 +31,8 @@ export interface Pipeline {
 }
 
 const STRUCTURE = {
-  type: 'object', additionalProperties: false,
+  type: 'object',
+  additionalProperties: false,
   properties: {
     defaults: { type: 'object' },
     jobs: { type: 'array', minItems: 1, items: { type: 'object' } },
@@ -47,20 +48,30 @@ type Entry = Record<string, unknown>;
 
 // Every combination of the matrix values, in key order with the last key varying fastest.
 export function expandMatrix(matrix: Record<string, unknown[]>): Entry[] {
-  return Object.entries(matrix).reduce<Entry[]>((combos, [key, values]) => combos.flatMap((c) => values.map((v) => ({ ...c, [key]: v }))), [{}]);
+  return Object.entries(matrix).reduce<Entry[]>(
+    (combos, [key, values]) => combos.flatMap((c) => values.map((v) => ({ ...c, [key]: v }))),
+    [{}],
+  );
 }
 
 // JSON with object keys sorted at every level, so equal configs hash equally whatever order their keys were written in.
 export function canonical(v: unknown): string {
   if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
-  if (v !== null && typeof v === 'object') return `{${Object.keys(v).sort().map((k) => `${JSON.stringify(k)}:${canonical((v as Entry)[k])}`).join(',')}}`;
+  if (v !== null && typeof v === 'object')
+    return `{${Object.keys(v)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonical((v as Entry)[k])}`)
+      .join(',')}}`;
   return JSON.stringify(v);
 }
 
 // The stable id of a job: 12 hex digits of the SHA-256 of its command and resolved config.
 export function jobId(command: string, config: Entry): string {
   const kept = Object.fromEntries(Object.entries(config).filter(([k]) => !EXECUTION_KEYS.has(k)));
-  return createHash('sha256').update(canonical({ command, config: kept })).digest('hex').slice(0, 12);
+  return createHash('sha256')
+    .update(canonical({ command, config: kept }))
+    .digest('hex')
+    .slice(0, 12);
 }
 
 // Read, validate and expand a pipeline file; errors name the file, the line and the key.
@@ -77,11 +88,20 @@ export async function loadPipelineFile(path: string): Promise<Pipeline> {
   const p = value as { defaults?: Entry; jobs?: Entry[]; matrix?: Record<string, unknown[]> };
   const defaults = p.defaults ?? {};
   const entries: { entry: Entry; source: string; origin: (key: string) => (string | number)[] }[] = [
-    ...(p.matrix ? expandMatrix(p.matrix).map((combo) => ({
-      entry: combo, source: `matrix {${Object.entries(combo).map(([k, v]) => `${k}: ${JSON.stringify(v)}`).join(', ')}}`,
-      origin: (key: string) => (key in combo ? ['matrix', key] : ['defaults', key]),
-    })) : []),
-    ...(p.jobs ?? []).map((entry, i) => ({ entry, source: `jobs[${i}]`, origin: (key: string) => (key in entry ? ['jobs', i, key] : ['defaults', key]) })),
+    ...(p.matrix
+      ? expandMatrix(p.matrix).map((combo) => ({
+          entry: combo,
+          source: `matrix {${Object.entries(combo)
+            .map(([k, v]) => `${k}: ${JSON.stringify(v)}`)
+            .join(', ')}}`,
+          origin: (key: string) => (key in combo ? ['matrix', key] : ['defaults', key]),
+        }))
+      : []),
+    ...(p.jobs ?? []).map((entry, i) => ({
+      entry,
+      source: `jobs[${i}]`,
+      origin: (key: string) => (key in entry ? ['jobs', i, key] : ['defaults', key]),
+    })),
   ];
   const kinds = await loadKinds();
   const validators = new Map<string, ReturnType<Ajv['compile']>>();
@@ -91,18 +111,34 @@ export async function loadPipelineFile(path: string): Promise<Pipeline> {
   for (const { entry, source, origin } of entries) {
     const merged = { ...defaults, ...entry };
     const { command = 'distill', ...config } = merged;
-    if (typeof command !== 'string') throw new UserError(`${file}${lineOf(origin('command'))}: ${source}: 'command' must be a string`);
+    if (typeof command !== 'string')
+      throw new UserError(`${file}${lineOf(origin('command'))}: ${source}: 'command' must be a string`);
     const kind = kindOf(kinds, command, `${file}${lineOf(origin('command'))}: ${source}`);
     for (const key of ['out', 'resume']) {
-      if (key in config) throw new UserError(`${file}${lineOf(origin(key))}: ${source}: '${key}' is set by the pipeline`, `each job writes to <--out>/<job id>/ and resumes from there by itself`);
+      if (key in config)
+        throw new UserError(
+          `${file}${lineOf(origin(key))}: ${source}: '${key}' is set by the pipeline`,
+          `each job writes to <--out>/<job id>/ and resumes from there by itself`,
+        );
     }
     let validate = validators.get(command);
-    if (!validate) validators.set(command, validate = ajv.compile(configSchema(kind.options)));
-    if (!validate(config)) throw jobError(file, source, validate.errors![0]!, kind.options.map((o) => o.key), (key) => lineOf(origin(key)));
+    if (!validate) validators.set(command, (validate = ajv.compile(configSchema(kind.options))));
+    if (!validate(config))
+      throw jobError(
+        file,
+        source,
+        validate.errors![0]!,
+        kind.options.map((o) => o.key),
+        (key) => lineOf(origin(key)),
+      );
     const resolved = kind.resolve(resolvePaths(config, base));
     const id = jobId(command, resolved);
     const twin = seen.get(id);
-    if (twin) throw new UserError(`${file}: ${source} and ${twin} are the same job (id ${id})`, 'give them different values (a seed, say), or drop one');
+    if (twin)
+      throw new UserError(
+        `${file}: ${source} and ${twin} are the same job (id ${id})`,
+        'give them different values (a seed, say), or drop one',
+      );
     seen.set(id, source);
     jobs.push({ id, command, config: resolved, given: Object.keys(merged), source });
   }
@@ -110,23 +146,48 @@ export async function loadPipelineFile(path: string): Promise<Pipeline> {
 }
 
 function structureError(file: string, e: ErrorObject, doc: Document.Parsed, lines: LineCounter): UserError {
-  const at = e.instancePath.split('/').slice(1).map((p) => (/^\d+$/.test(p) ? Number(p) : p));
-  const node = at.length ? doc.getIn(at, true) as { range?: [number, number] } | undefined : undefined;
+  const at = e.instancePath
+    .split('/')
+    .slice(1)
+    .map((p) => (/^\d+$/.test(p) ? Number(p) : p));
+  const node = at.length ? (doc.getIn(at, true) as { range?: [number, number] } | undefined) : undefined;
   const where = `${file}${node?.range ? `:${lines.linePos(node.range[0]).line}` : ''}`;
-  const shape = 'a pipeline file has `defaults:` (a mapping), `jobs:` (a list of mappings) and/or `matrix:` (a mapping of key: [values])';
+  const shape =
+    'a pipeline file has `defaults:` (a mapping), `jobs:` (a list of mappings) and/or `matrix:` (a mapping of key: [values])';
   if (e.keyword === 'additionalProperties') {
     const key = (e.params as { additionalProperty: string }).additionalProperty;
-    const pair = (doc.contents as { items?: { key?: { value?: unknown; range?: [number, number] } }[] } | null)?.items?.find((i) => i.key?.value === key);
+    const pair = (
+      doc.contents as { items?: { key?: { value?: unknown; range?: [number, number] } }[] } | null
+    )?.items?.find((i) => i.key?.value === key);
     const line = pair?.key?.range ? `:${lines.linePos(pair.key.range[0]).line}` : '';
     return new UserError(`${file}${line}: unknown key '${key}'`, shape);
   }
-  if (e.keyword === 'anyOf' || (e.keyword === 'required' && at.length === 0) || (e.keyword === 'type' && at.length === 0)) return new UserError(`${where}: no jobs: give \`jobs:\` or \`matrix:\``, shape);
+  if (
+    e.keyword === 'anyOf' ||
+    (e.keyword === 'required' && at.length === 0) ||
+    (e.keyword === 'type' && at.length === 0)
+  )
+    return new UserError(`${where}: no jobs: give \`jobs:\` or \`matrix:\``, shape);
   return new UserError(`${where}: '${at.join('.')}' ${e.message ?? 'is not valid'}`, shape);
 }
 
-function jobError(file: string, source: string, e: ErrorObject, known: string[], lineOf: (key: string) => string): UserError {
-  const key = e.keyword === 'additionalProperties' ? String((e.params as { additionalProperty: string }).additionalProperty) : e.instancePath.split('/')[1] ?? '';
-  if (e.keyword === 'additionalProperties') return new UserError(`${file}${lineOf(key)}: ${source}: unknown key '${key}'`, `valid keys: command, ${known.join(', ')}`);
-  const allowed = e.keyword === 'enum' ? ` (${(e.params as { allowedValues: string[] }).allowedValues.join(', ')})` : '';
+function jobError(
+  file: string,
+  source: string,
+  e: ErrorObject,
+  known: string[],
+  lineOf: (key: string) => string,
+): UserError {
+  const key =
+    e.keyword === 'additionalProperties'
+      ? String((e.params as { additionalProperty: string }).additionalProperty)
+      : (e.instancePath.split('/')[1] ?? '');
+  if (e.keyword === 'additionalProperties')
+    return new UserError(
+      `${file}${lineOf(key)}: ${source}: unknown key '${key}'`,
+      `valid keys: command, ${known.join(', ')}`,
+    );
+  const allowed =
+    e.keyword === 'enum' ? ` (${(e.params as { allowedValues: string[] }).allowedValues.join(', ')})` : '';
   return new UserError(`${file}${lineOf(key)}: ${source}: '${key}' ${e.message ?? 'is not valid'}${allowed}`);
 }

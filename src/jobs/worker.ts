@@ -34,7 +34,11 @@ const MAX_STALLS = 3;
 // queue, where the next worker finds the checkpoint in the shared folder and resumes.
 export async function runWorker(o: WorkerOptions): Promise<void> {
   await checkRedis(o.url);
-  if (!existsSync(o.root) || !statSync(o.root).isDirectory()) throw new UserError(`--root: ${o.root}: no such folder`, 'give the shared folder the pipelines write to (their --out is inside it)');
+  if (!existsSync(o.root) || !statSync(o.root).isDirectory())
+    throw new UserError(
+      `--root: ${o.root}: no such folder`,
+      'give the shared folder the pipelines write to (their --out is inside it)',
+    );
   const me = workerName();
   const threads = threadsPerJob(o.threads ?? availableParallelism(), o.concurrency);
   const stop = new AbortController();
@@ -50,28 +54,45 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
     }
     const total = Number(d.config.epochs ?? 1);
     let waited = false;
-    const progress = (p: object) => { job.updateProgress({ ...p, worker: me }).catch(() => {}); };
+    const progress = (p: object) => {
+      job.updateProgress({ ...p, worker: me }).catch(() => {});
+    };
     o.log(`[${d.id}] ${d.source}: attempt ${job.attemptsMade + 1}`);
     const r = await runJob({ id: d.id, command: d.command, config: d.config, given: [], source: d.source }, d.dir, {
-      threads: typeof d.config.threads === 'number' ? d.config.threads : threads, signal: stop.signal,
-      onStart: (resumed) => progress({ value: 0, total, status: resumed ? 'resuming from its checkpoint' : 'starting' }),
-      onProgress: progress, onWait: (w) => { if (!waited) o.log(`[${d.id}] ${w}`); waited = true; },
+      threads: typeof d.config.threads === 'number' ? d.config.threads : threads,
+      signal: stop.signal,
+      onStart: (resumed) =>
+        progress({ value: 0, total, status: resumed ? 'resuming from its checkpoint' : 'starting' }),
+      onProgress: progress,
+      onWait: (w) => {
+        if (!waited) o.log(`[${d.id}] ${w}`);
+        waited = true;
+      },
     });
     o.log(`[${d.id}] ${r.state}${r.resumed ? ' (resumed)' : ''}${r.error ? `: ${r.error}` : ''}`);
     if (r.state === 'done' || r.state === 'skipped') return { state: r.state, resumed: r.resumed ?? false, worker: me };
-    if (r.state === 'interrupted') throw new Error(`interrupted on ${me}; the checkpoint is kept and the next attempt resumes from it`);
+    if (r.state === 'interrupted')
+      throw new Error(`interrupted on ${me}; the checkpoint is kept and the next attempt resumes from it`);
     if (r.userError) throw new UnrecoverableError(r.error ?? 'user error');
     throw new Error(r.error ?? 'failed');
   };
   const worker = new Worker<QueueJobData, QueueJobResult>(o.name, processJob, {
-    connection: connectionFor(o.url), concurrency: o.concurrency, name: me,
-    lockDuration: o.stalledSeconds * 1000, stalledInterval: o.stalledSeconds * 1000, maxStalledCount: MAX_STALLS,
+    connection: connectionFor(o.url),
+    concurrency: o.concurrency,
+    name: me,
+    lockDuration: o.stalledSeconds * 1000,
+    stalledInterval: o.stalledSeconds * 1000,
+    maxStalledCount: MAX_STALLS,
   });
   const faults = throttledLog(o.log);
   worker.on('error', (err) => faults(`worker error: ${err.message}`));
   await worker.waitUntilReady();
-  o.log(`worker ${me} on queue '${o.name}' at ${maskUrl(o.url)}: ${o.concurrency} job(s) at once, ${threads} thread(s) each; runs signed jobs that write inside ${o.root}`);
-  await new Promise<void>((res) => (o.signal.aborted ? res() : o.signal.addEventListener('abort', () => res(), { once: true })));
+  o.log(
+    `worker ${me} on queue '${o.name}' at ${maskUrl(o.url)}: ${o.concurrency} job(s) at once, ${threads} thread(s) each; runs signed jobs that write inside ${o.root}`,
+  );
+  await new Promise<void>((res) =>
+    o.signal.aborted ? res() : o.signal.addEventListener('abort', () => res(), { once: true }),
+  );
   o.log('stopping: running jobs save a checkpoint and go back to the queue');
   stop.abort();
   await worker.close();

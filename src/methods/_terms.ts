@@ -10,7 +10,12 @@ export function termName(base: string, student: string, ctx: MethodContext): str
 
 // Cross-entropy with the labels for each student.
 export function ceTerms(ctx: MethodContext, weight: number): RunTerm[] {
-  return ctx.students.map((s) => ({ term: 'ce', name: termName('ce', s, ctx), taps: { logits: `${s}.logits` }, weight }));
+  return ctx.students.map((s) => ({
+    term: 'ce',
+    name: termName('ce', s, ctx),
+    taps: { logits: `${s}.logits` },
+    weight,
+  }));
 }
 
 // The teacher a method needs, or a clear error (the pipeline always supplies one when the method asks).

@@ -13,7 +13,12 @@ export const method: MethodDef = {
     const t = teacherOf(ctx, 'ctkd');
     return [
       ...ceTerms(ctx, 0.1),
-      ...ctx.students.map((s) => ({ term: 'ctkd', name: termName('ctkd', s, ctx), taps: { student: `${s}.logits`, teacher: `${t}.logits` }, weight: 0.9 })),
+      ...ctx.students.map((s) => ({
+        term: 'ctkd',
+        name: termName('ctkd', s, ctx),
+        taps: { student: `${s}.logits`, teacher: `${t}.logits` },
+        weight: 0.9,
+      })),
     ];
   },
 };

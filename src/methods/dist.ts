@@ -4,7 +4,7 @@ import type { MethodDef } from './types.js';
 // DIST (arXiv 2205.10536) on CIFAR-100 as the paper: CE + τ²·(2·inter-class + 2·intra-class Pearson distance), τ 4.
 export const method: MethodDef = {
   name: 'dist',
-  describe: 'DIST: CE + inter- and intra-class Pearson relations of the teacher\'s probabilities (β 2, γ 2, τ 4)',
+  describe: "DIST: CE + inter- and intra-class Pearson relations of the teacher's probabilities (β 2, γ 2, τ 4)",
   paper: 'arXiv 2205.10536',
   teacher: 'frozen',
   minStudents: 1,
@@ -12,7 +12,13 @@ export const method: MethodDef = {
     const t = teacherOf(ctx, 'dist');
     return [
       ...ceTerms(ctx, 1),
-      ...ctx.students.map((s) => ({ term: 'dist', name: termName('dist', s, ctx), taps: { student: `${s}.logits`, teacher: `${t}.logits` }, options: { tau: ctx.tau ?? 4 }, weight: 1 })),
+      ...ctx.students.map((s) => ({
+        term: 'dist',
+        name: termName('dist', s, ctx),
+        taps: { student: `${s}.logits`, teacher: `${t}.logits` },
+        options: { tau: ctx.tau ?? 4 },
+        weight: 1,
+      })),
     ];
   },
 };

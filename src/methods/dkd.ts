@@ -13,8 +13,12 @@ export const method: MethodDef = {
     return [
       ...ceTerms(ctx, 1),
       ...ctx.students.map((s) => ({
-        term: 'dkd', name: termName('dkd', s, ctx), taps: { student: `${s}.logits`, teacher: `${t}.logits` },
-        options: { alpha: 1, beta: 8, tau: ctx.tau ?? 4 }, weight: 1, schedule: { kind: 'warmup' as const, epochs: 20 },
+        term: 'dkd',
+        name: termName('dkd', s, ctx),
+        taps: { student: `${s}.logits`, teacher: `${t}.logits` },
+        options: { alpha: 1, beta: 8, tau: ctx.tau ?? 4 },
+        weight: 1,
+        schedule: { kind: 'warmup' as const, epochs: 20 },
       })),
     ];
   },

@@ -6,7 +6,7 @@ import type { MethodDef } from './types.js';
 // (hint layer 2: f2 of a CIFAR ResNet), the regressor trained with the student in one stage.
 export const method: MethodDef = {
   name: 'fitnet',
-  describe: 'FitNets hints: CE + 100·MSE between a regressed student feature map and the teacher\'s (middle stage)',
+  describe: "FitNets hints: CE + 100·MSE between a regressed student feature map and the teacher's (middle stage)",
   paper: 'arXiv 1412.6550',
   teacher: 'frozen',
   minStudents: 1,
@@ -18,10 +18,17 @@ export const method: MethodDef = {
       ...ctx.students.map((s) => {
         const ss = middleStage(ctx.stages(s));
         if (!ss || !ts) {
-          throw new UserError(`fitnet needs 4-D stage taps on both networks: ${noStagesReason(ctx, ss ? t : s)}`,
-            'FitNets regresses a student map onto the teacher\'s with a convolution; for a transformer use kd, dkd, sp or pkt');
+          throw new UserError(
+            `fitnet needs 4-D stage taps on both networks: ${noStagesReason(ctx, ss ? t : s)}`,
+            "FitNets regresses a student map onto the teacher's with a convolution; for a transformer use kd, dkd, sp or pkt",
+          );
         }
-        return { term: 'fitnet', name: termName('fitnet', s, ctx), taps: { student: `${s}.${ss}`, teacher: `${t}.${ts}` }, weight: 100 };
+        return {
+          term: 'fitnet',
+          name: termName('fitnet', s, ctx),
+          taps: { student: `${s}.${ss}`, teacher: `${t}.${ts}` },
+          weight: 100,
+        };
       }),
     ];
   },

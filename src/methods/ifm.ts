@@ -23,20 +23,31 @@ const STAGES = ['proxy-ce', 'proxy-match', 'student'] as const;
 
 export const method: MethodDef = {
   name: 'ifm',
-  describe: 'information-flow KD: a 2×-wide proxy teacher learns CE, then the teacher\'s embedding; the student matches the proxy\'s flow over all layers (100·0.7^epoch, final 1)',
+  describe:
+    "information-flow KD: a 2×-wide proxy teacher learns CE, then the teacher's embedding; the student matches the proxy's flow over all layers (100·0.7^epoch, final 1)",
   paper: 'arXiv 2005.00727',
   teacher: 'frozen',
   minStudents: 1,
-  terms: () => { throw new UserError('ifm is a staged method; its terms are declared per stage'); },
+  terms: () => {
+    throw new UserError('ifm is a staged method; its terms are declared per stage');
+  },
   stages: (env) => {
-    if (env.base.length) throw new UserError(`ifm is not mixed with other methods (got ifm+${env.base.map((m) => m.name).join('+')}); use --method ifm`);
+    if (env.base.length)
+      throw new UserError(
+        `ifm is not mixed with other methods (got ifm+${env.base.map((m) => m.name).join('+')}); use --method ifm`,
+      );
     const proxies = env.students.map((s, k) => proxyFor(env, s, k));
     return [proxyCeStage(env, proxies), proxyMatchStage(env, proxies), studentStage(env, proxies)];
   },
   stageNames: STAGES,
 };
 
-interface Proxy { name: string; student: string; model: Model; key: unknown }
+interface Proxy {
+  name: string;
+  student: string;
+  model: Model;
+  key: unknown;
+}
 
 // The proxy of student k: --proxy when given, else the student's zoo architecture widened, seeded apart from it.
 function proxyFor(env: StagedEnv, s: NetworkSpec, k: number): Proxy {
@@ -46,8 +57,12 @@ function proxyFor(env: StagedEnv, s: NetworkSpec, k: number): Proxy {
   const model = widenZooModel(s.model, seed);
   if (!model) {
     const zoo = zooBuildOf(s.model);
-    const what = zoo ? `zoo:${zoo.name} has no widened form in the zoo` : 'is not a zoo model (no onnx_distill.zoo metadata), so its layers cannot be widened';
-    throw new UserError(`ifm: the student '${s.name}' ${what}; pass --proxy zoo:<name> or --proxy <file.onnx> for the proxy teacher (the student's architecture at twice the width, paired with it layer by layer)`);
+    const what = zoo
+      ? `zoo:${zoo.name} has no widened form in the zoo`
+      : 'is not a zoo model (no onnx_distill.zoo metadata), so its layers cannot be widened';
+    throw new UserError(
+      `ifm: the student '${s.name}' ${what}; pass --proxy zoo:<name> or --proxy <file.onnx> for the proxy teacher (the student's architecture at twice the width, paired with it layer by layer)`,
+    );
   }
   return { name, student: s.name, model, key: { widened: zooBuildOf(model), seed } };
 }
@@ -56,8 +71,15 @@ function proxyCeStage(env: StagedEnv, proxies: Proxy[]): MethodStage {
   return {
     name: STAGES[0],
     key: { method: 'ifm', stage: 'proxy-ce', proxies: proxies.map((p) => p.key) },
-    networks: () => proxies.map((p): NetworkSpec => ({ name: p.name, model: p.model, role: 'auxiliary', trainable: true })),
-    terms: () => proxies.map((p): RunTerm => ({ term: 'ce', name: `ce.${p.name}`, taps: { logits: `${p.name}.logits` }, weight: 1 })),
+    networks: () =>
+      proxies.map((p): NetworkSpec => ({ name: p.name, model: p.model, role: 'auxiliary', trainable: true })),
+    terms: () =>
+      proxies.map((p): RunTerm => ({
+        term: 'ce',
+        name: `ce.${p.name}`,
+        taps: { logits: `${p.name}.logits` },
+        weight: 1,
+      })),
     exports: proxies.map((p) => p.name),
     optimizer: ADAM,
   };
@@ -76,9 +98,13 @@ function proxyMatchStage(env: StagedEnv, proxies: Proxy[]): MethodStage {
       }),
     ],
     // §6(b): only the final representation, teacher embedding → proxy embedding, weight 1; no CE [code].
-    terms: () => proxies.map((p): RunTerm => ({
-      term: 'ifm', name: `ifm.${p.name}`, taps: { student: `${p.name}.embedding`, teacher: 'teacher.embedding' }, weight: 1,
-    })),
+    terms: () =>
+      proxies.map((p): RunTerm => ({
+        term: 'ifm',
+        name: `ifm.${p.name}`,
+        taps: { student: `${p.name}.embedding`, teacher: 'teacher.embedding' },
+        weight: 1,
+      })),
     exports: proxies.map((p) => p.name),
     optimizer: ADAM,
   };
@@ -89,7 +115,12 @@ function studentStage(env: StagedEnv, proxies: Proxy[]): MethodStage {
     name: STAGES[2],
     key: { method: 'ifm', stage: 'student', proxies: proxies.map((p) => p.key) },
     networks: (trained) => [
-      ...proxies.map((p): NetworkSpec => ({ name: p.name, model: handed(trained, p.name, 'proxy-match'), role: 'auxiliary', trainable: false })),
+      ...proxies.map((p): NetworkSpec => ({
+        name: p.name,
+        model: handed(trained, p.name, 'proxy-match'),
+        role: 'auxiliary',
+        trainable: false,
+      })),
       ...env.students,
     ],
     terms: (ctx) => [...ceTerms(ctx, 1), ...proxies.flatMap((p) => flowTerms(ctx, p))],
@@ -107,10 +138,18 @@ function flowTerms(ctx: MethodContext, p: Proxy): RunTerm[] {
   const pairs = Array.from({ length: n }, (_, i) => [s[s.length - n + i]!, t[t.length - n + i]!] as const);
   return [
     ...pairs.map(([fs, ft]): RunTerm => ({
-      term: 'ifm', name: termName(`ifm.${fs}`, p.student, ctx), taps: { student: `${p.student}.${fs}`, teacher: `${p.name}.${ft}` },
-      weight: W_INTERMEDIATE, schedule: { kind: 'exp', gamma: GAMMA },
+      term: 'ifm',
+      name: termName(`ifm.${fs}`, p.student, ctx),
+      taps: { student: `${p.student}.${fs}`, teacher: `${p.name}.${ft}` },
+      weight: W_INTERMEDIATE,
+      schedule: { kind: 'exp', gamma: GAMMA },
     })),
-    { term: 'ifm', name: termName('ifm.embedding', p.student, ctx), taps: { student: `${p.student}.embedding`, teacher: `${p.name}.embedding` }, weight: 1 },
+    {
+      term: 'ifm',
+      name: termName('ifm.embedding', p.student, ctx),
+      taps: { student: `${p.student}.embedding`, teacher: `${p.name}.embedding` },
+      weight: 1,
+    },
   ];
 }
 

@@ -6,7 +6,10 @@ import type { MethodContext, MethodDef } from './types.js';
 
 // Every method file in this folder, by name.
 export const METHODS: Map<string, MethodDef> = new Map(
-  (await importFolder(new URL('./', import.meta.url), (m) => m.method as MethodDef | undefined)).map((d) => [d.name, d]),
+  (await importFolder(new URL('./', import.meta.url), (m) => m.method as MethodDef | undefined)).map((d) => [
+    d.name,
+    d,
+  ]),
 );
 
 // The methods of `kd+at`, each looked up or a clear error listing the valid ones.
@@ -14,7 +17,10 @@ export function parseMethods(text: string): MethodDef[] {
   const names = text.split('+').map((s) => s.trim().toLowerCase());
   return names.map((n) => {
     const m = METHODS.get(n);
-    if (!m) throw new UserError(`--method: unknown method '${n}'; choose from ${[...METHODS.keys()].join(', ')} (mix them with '+', e.g. kd+at)`);
+    if (!m)
+      throw new UserError(
+        `--method: unknown method '${n}'; choose from ${[...METHODS.keys()].join(', ')} (mix them with '+', e.g. kd+at)`,
+      );
     return m;
   });
 }
@@ -38,13 +44,29 @@ export function mixTerms(methods: MethodDef[], ctx: MethodContext): RunTerm[] {
 // (`strict`; a staged method's stages each take the keys that select their own terms).
 export function standardizeTerms(terms: RunTerm[], select: string, strict = true): RunTerm[] {
   const kl = (t: RunTerm) => 'standardize' in termByName(t.term).defaults;
-  const keys = ['', 'all'].includes(select.trim()) ? undefined : select.split(',').map((k) => k.trim()).filter(Boolean);
-  for (const k of strict ? keys ?? [] : []) {
+  const keys = ['', 'all'].includes(select.trim())
+    ? undefined
+    : select
+        .split(',')
+        .map((k) => k.trim())
+        .filter(Boolean);
+  for (const k of strict ? (keys ?? []) : []) {
     if (!terms.some((t) => kl(t) && termMatches(k, t.name))) {
-      throw new UserError(`--logit-standardize: '${k}' is not a KL-based term of this run; they are ${terms.filter(kl).map((t) => t.name).join(', ') || 'none'}`);
+      throw new UserError(
+        `--logit-standardize: '${k}' is not a KL-based term of this run; they are ${
+          terms
+            .filter(kl)
+            .map((t) => t.name)
+            .join(', ') || 'none'
+        }`,
+      );
     }
   }
-  return terms.map((t) => (kl(t) && (!keys || keys.some((k) => termMatches(k, t.name))) ? { ...t, options: { ...t.options, standardize: 1 } } : t));
+  return terms.map((t) =>
+    kl(t) && (!keys || keys.some((k) => termMatches(k, t.name)))
+      ? { ...t, options: { ...t.options, standardize: 1 } }
+      : t,
+  );
 }
 
 // Does `--terms` key `key` select term `name`? `kd` selects kd and kd.student2; `kl.teacher` selects kl.teacher<-student1.
@@ -56,11 +78,15 @@ export function termMatches(key: string, name: string): boolean {
 export function applyTermWeights(terms: RunTerm[], weights: Record<string, number>): RunTerm[] {
   for (const key of Object.keys(weights)) {
     if (!terms.some((t) => termMatches(key, t.name))) {
-      throw new UserError(`--terms: '${key}' is not a term of this run; its terms are ${terms.map((t) => t.name).join(', ')}`);
+      throw new UserError(
+        `--terms: '${key}' is not a term of this run; its terms are ${terms.map((t) => t.name).join(', ')}`,
+      );
     }
   }
   return terms.map((t) => {
-    const key = Object.keys(weights).filter((k) => termMatches(k, t.name)).sort((a, b) => b.length - a.length)[0];
+    const key = Object.keys(weights)
+      .filter((k) => termMatches(k, t.name))
+      .sort((a, b) => b.length - a.length)[0];
     return key === undefined ? t : { ...t, weight: weights[key]! };
   });
 }
@@ -68,7 +94,10 @@ export function applyTermWeights(terms: RunTerm[], weights: Record<string, numbe
 // Parse `ce=0.1,kd=0.9`, naming the option on error.
 export function parseTermWeights(text: string): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const part of text.split(',').map((p) => p.trim()).filter(Boolean)) {
+  for (const part of text
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
     const [k, v, ...rest] = part.split('=');
     const w = Number(v);
     if (!k || v === undefined || rest.length || v.trim() === '' || !Number.isFinite(w) || w < 0) {

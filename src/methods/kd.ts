@@ -12,7 +12,13 @@ export const method: MethodDef = {
     const t = teacherOf(ctx, 'kd');
     return [
       ...ceTerms(ctx, 0.1),
-      ...ctx.students.map((s) => ({ term: 'kd', name: termName('kd', s, ctx), taps: { student: `${s}.logits`, teacher: `${t}.logits` }, options: { tau: ctx.tau ?? 4 }, weight: 0.9 })),
+      ...ctx.students.map((s) => ({
+        term: 'kd',
+        name: termName('kd', s, ctx),
+        taps: { student: `${s}.logits`, teacher: `${t}.logits` },
+        options: { tau: ctx.tau ?? 4 },
+        weight: 0.9,
+      })),
     ];
   },
 };

@@ -8,7 +8,8 @@ import type { MethodDef } from './types.js';
 // default; `--terms kl.teacher=<w>` turns it on.
 export const method: MethodDef = {
   name: 'kdml',
-  describe: 'one teacher trained online with K ≥ 2 students: each student learns from labels, the teacher (KD, τ 4) and its peers (KL, τ 1)',
+  describe:
+    'one teacher trained online with K ≥ 2 students: each student learns from labels, the teacher (KD, τ 4) and its peers (KL, τ 1)',
   paper: 'arXiv 2110.11023',
   teacher: 'trainable',
   minStudents: 2,
@@ -16,9 +17,21 @@ export const method: MethodDef = {
     const t = teacherOf(ctx, 'kdml');
     return [
       { term: 'ce', name: 'ce.teacher', taps: { logits: `${t}.logits` }, weight: 1 },
-      ...ctx.students.map((s) => ({ term: 'kl', name: `kl.teacher<-${s}`, taps: { student: `${t}.logits`, peer: `${s}.logits` }, options: { tau: 1 }, weight: 0 })),
+      ...ctx.students.map((s) => ({
+        term: 'kl',
+        name: `kl.teacher<-${s}`,
+        taps: { student: `${t}.logits`, peer: `${s}.logits` },
+        options: { tau: 1 },
+        weight: 0,
+      })),
       ...ceTerms(ctx, 1),
-      ...ctx.students.map((s) => ({ term: 'kd', name: termName('kd', s, ctx), taps: { student: `${s}.logits`, teacher: `${t}.logits` }, options: { tau: ctx.tau ?? 4 }, weight: 1 })),
+      ...ctx.students.map((s) => ({
+        term: 'kd',
+        name: termName('kd', s, ctx),
+        taps: { student: `${s}.logits`, teacher: `${t}.logits` },
+        options: { tau: ctx.tau ?? 4 },
+        weight: 1,
+      })),
       ...peerTerms(ctx, 1),
     ];
   },

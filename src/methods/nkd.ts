@@ -12,7 +12,13 @@ export const method: MethodDef = {
     const t = teacherOf(ctx, 'nkd');
     return [
       ...ceTerms(ctx, 1),
-      ...ctx.students.map((s) => ({ term: 'nkd', name: termName('nkd', s, ctx), taps: { student: `${s}.logits`, teacher: `${t}.logits` }, options: { tau: ctx.tau ?? 1 }, weight: 1 })),
+      ...ctx.students.map((s) => ({
+        term: 'nkd',
+        name: termName('nkd', s, ctx),
+        taps: { student: `${s}.logits`, teacher: `${t}.logits` },
+        options: { tau: ctx.tau ?? 1 },
+        weight: 1,
+      })),
     ];
   },
 };

@@ -12,7 +12,12 @@ export const method: MethodDef = {
     const t = teacherOf(ctx, 'pkt');
     return [
       ...ceTerms(ctx, 1),
-      ...ctx.students.map((s) => ({ term: 'pkt', name: termName('pkt', s, ctx), taps: { student: `${s}.embedding`, teacher: `${t}.embedding` }, weight: 30000 })),
+      ...ctx.students.map((s) => ({
+        term: 'pkt',
+        name: termName('pkt', s, ctx),
+        taps: { student: `${s}.embedding`, teacher: `${t}.embedding` },
+        weight: 30000,
+      })),
     ];
   },
 };

@@ -14,7 +14,8 @@ export const KBM = 'kbm';
 // The student never reads the teacher directly. With K > 1 students the KBM's student term is split 1/K each [ours].
 export const method: MethodDef = {
   name: 'sokd',
-  describe: 'semi-online KD: a knowledge bridge module grafted onto the frozen teacher learns with the student (KD both ways, τ 4)',
+  describe:
+    'semi-online KD: a knowledge bridge module grafted onto the frozen teacher learns with the student (KD both ways, τ 4)',
   paper: 'arXiv 2111.11747',
   teacher: 'frozen',
   minStudents: 1,
@@ -22,7 +23,11 @@ export const method: MethodDef = {
     const t = teacherOf(ctx, 'sokd');
     const tau = ctx.tau ?? 4;
     const kd = (name: string, student: string, teacher: string, weight = 1): RunTerm => ({
-      term: 'kd', name, taps: { student: `${student}.logits`, teacher: `${teacher}.logits` }, options: { tau }, weight,
+      term: 'kd',
+      name,
+      taps: { student: `${student}.logits`, teacher: `${teacher}.logits` },
+      options: { tau },
+      weight,
     });
     return [
       { term: 'ce', name: `ce.${KBM}`, taps: { logits: `${KBM}.logits` }, weight: 1 },
@@ -33,9 +38,23 @@ export const method: MethodDef = {
     ];
   },
   networks: (env) => {
-    const g = withOption(env.kbmTap, () => graftHead(env.teacher, { ...(env.kbmTap ? { tap: env.kbmTap } : {}), init: env.kbmInit ?? 'random', seed: env.seed + 7919 }));
+    const g = withOption(env.kbmTap, () =>
+      graftHead(env.teacher, {
+        ...(env.kbmTap ? { tap: env.kbmTap } : {}),
+        init: env.kbmInit ?? 'random',
+        seed: env.seed + 7919,
+      }),
+    );
     return {
-      networks: [{ name: KBM, model: g.model, role: 'auxiliary', trainable: true, input: { network: env.teacherName, tap: g.tap } }],
+      networks: [
+        {
+          name: KBM,
+          model: g.model,
+          role: 'auxiliary',
+          trainable: true,
+          input: { network: env.teacherName, tap: g.tap },
+        },
+      ],
       composed: { [KBM]: 'teacher-kbm.onnx' },
     };
   },

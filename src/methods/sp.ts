@@ -17,8 +17,16 @@ export const method: MethodDef = {
       ...ctx.students.map((s) => {
         // SP compares batch similarity matrices of flattened features, so a transformer's last block serves as well.
         const [fs, ft] = [lastFeature(ctx, s), lastFeature(ctx, t)];
-        if (!fs || !ft) throw new UserError(`sp needs a stage map or transformer block on both networks; '${fs ? t : s}' has neither`);
-        return { term: 'sp', name: termName('sp', s, ctx), taps: { student: `${s}.${fs}`, teacher: `${t}.${ft}` }, weight: 3000 };
+        if (!fs || !ft)
+          throw new UserError(
+            `sp needs a stage map or transformer block on both networks; '${fs ? t : s}' has neither`,
+          );
+        return {
+          term: 'sp',
+          name: termName('sp', s, ctx),
+          taps: { student: `${s}.${fs}`, teacher: `${t}.${ft}` },
+          weight: 3000,
+        };
       }),
     ];
   },

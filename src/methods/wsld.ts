@@ -13,7 +13,13 @@ export const method: MethodDef = {
     const t = teacherOf(ctx, 'wsld');
     return [
       ...ceTerms(ctx, 1),
-      ...ctx.students.map((s) => ({ term: 'wsld', name: termName('wsld', s, ctx), taps: { student: `${s}.logits`, teacher: `${t}.logits` }, options: { tau: ctx.tau ?? 4 }, weight: 2.25 })),
+      ...ctx.students.map((s) => ({
+        term: 'wsld',
+        name: termName('wsld', s, ctx),
+        taps: { student: `${s}.logits`, teacher: `${t}.logits` },
+        options: { tau: ctx.tau ?? 4 },
+        weight: 2.25,
+      })),
     ];
   },
 };

@@ -7,11 +7,24 @@ import { COMMON_OPTIONS, compressOptionTable, DISTILL_OPTIONS } from '../config/
 import { resolveConfig } from '../config/resolve.js';
 import { openData, openValData } from '../data/index.js';
 import { evaluateModel, type EvalReport } from '../eval/index.js';
-import { exportModel, FORMATS, writeExport, type ExportOptions, type ExportResult, type Format } from '../export/index.js';
+import {
+  exportModel,
+  FORMATS,
+  writeExport,
+  type ExportOptions,
+  type ExportResult,
+  type Format,
+} from '../export/index.js';
 import { VerificationError } from '../export/verify.js';
 import { checkWeightBits } from '../export/qdq.js';
 import { loadModel, saveModel, type Model } from '../ir/model.js';
-import { writeReport, type ReportFormat, type ReportRole, type ReportRow, type WrittenReport } from '../report/index.js';
+import {
+  writeReport,
+  type ReportFormat,
+  type ReportRole,
+  type ReportRow,
+  type WrittenReport,
+} from '../report/index.js';
 import type { RunRecord } from '../train/loop.js';
 import { defaultLrUpdate } from '../train/schedule.js';
 import { UserError } from '../util/errors.js';
@@ -74,7 +87,11 @@ export function resolveCompressConfig(given: CompressOptions & { config?: string
 
 // The resolved config with the recipe of a given --student applied, and the keys the user set (for the recipe of a
 // student chosen later by --size).
-function resolveWithKeys(given: CompressOptions & { config?: string }): { cfg: CompressOptions; explicit: Set<string>; recipe?: string } {
+function resolveWithKeys(given: CompressOptions & { config?: string }): {
+  cfg: CompressOptions;
+  explicit: Set<string>;
+  recipe?: string;
+} {
   const table = compressOptionTable();
   const { config, ...flags } = given;
   const saved = flags.resume ? join(resolve(flags.resume), 'config.yaml') : undefined;
@@ -89,7 +106,10 @@ function resolveWithKeys(given: CompressOptions & { config?: string }): { cfg: C
 
 // `fp32,fp16,int8` -> the formats, in that order, each once.
 export function parseFormats(text: string): Format[] {
-  const parts = text.split(',').map((p) => p.trim().toLowerCase()).filter((p) => p !== '');
+  const parts = text
+    .split(',')
+    .map((p) => p.trim().toLowerCase())
+    .filter((p) => p !== '');
   const bad = parts.find((p) => !FORMATS.includes(p as Format));
   if (bad !== undefined) throw new UserError(`--formats: unknown format '${bad}'; choose from ${FORMATS.join(', ')}`);
   if (!parts.length) throw new UserError(`--formats: '${text}' names no format; give some of ${FORMATS.join(', ')}`);
@@ -101,13 +121,28 @@ function stage(c: CliContext, k: number, what: string): void {
 }
 
 // The teacher as a model to choose a student for: a file, or a zoo architecture built for the data.
-async function teacherForChoice(cfg: CompressOptions, spec: string): Promise<{ model: Model; io: { input: [number, number, number]; classes: number } }> {
+async function teacherForChoice(
+  cfg: CompressOptions,
+  spec: string,
+): Promise<{ model: Model; io: { input: [number, number, number]; classes: number } }> {
   if (!spec.startsWith('zoo:')) {
     const model = loadModel(resolve(spec));
-    return { model, io: teacherInput(model, spec, cfg.input ? cfg.input.toLowerCase().split('x').map(Number) as [number, number, number] : undefined) };
+    return {
+      model,
+      io: teacherInput(
+        model,
+        spec,
+        cfg.input ? (cfg.input.toLowerCase().split('x').map(Number) as [number, number, number]) : undefined,
+      ),
+    };
   }
-  const input = cfg.input ? cfg.input.toLowerCase().split('x').map(Number) as [number, number, number] : undefined;
-  const ds = await openData(cfg.data ?? EMBEDDED_DATA, { ...(input ? { input } : {}), augment: 'none', seed: cfg.seed ?? 0, ...(cfg.valSplit !== undefined ? { valSplit: cfg.valSplit } : {}) });
+  const input = cfg.input ? (cfg.input.toLowerCase().split('x').map(Number) as [number, number, number]) : undefined;
+  const ds = await openData(cfg.data ?? EMBEDDED_DATA, {
+    ...(input ? { input } : {}),
+    augment: 'none',
+    seed: cfg.seed ?? 0,
+    ...(cfg.valSplit !== undefined ? { valSplit: cfg.valSplit } : {}),
+  });
   const io = { input: ds.input, classes: ds.classes.length };
   return { model: buildZooModel(spec.slice(4), { ...io, seed: cfg.seed ?? 0 }), io };
 }
@@ -140,18 +175,40 @@ const shown = (path: string, outDir: string) => {
   return rel.startsWith('..') || isAbsolute(rel) ? path : rel;
 };
 
-function row(model: string, role: ReportRole, format: ReportFormat, file: string, outDir: string, e: EvalReport, notes?: string): ReportRow {
+function row(
+  model: string,
+  role: ReportRole,
+  format: ReportFormat,
+  file: string,
+  outDir: string,
+  e: EvalReport,
+  notes?: string,
+): ReportRow {
   const at = (b: number) => e.latency.find((l) => l.batch === b)?.p50 ?? 0;
   return {
-    model, role, format, file: shown(file, outDir), accuracy: e.accuracy.top1, sizeBytes: e.sizeBytes, params: e.parameters, macs: e.macs,
-    latencyMsBatch1: at(1), latencyMsBatch32: at(32), ...(e.classes.length > 5 ? { top5: e.accuracy.top5 } : {}), ...(notes ? { notes } : {}),
+    model,
+    role,
+    format,
+    file: shown(file, outDir),
+    accuracy: e.accuracy.top1,
+    sizeBytes: e.sizeBytes,
+    params: e.parameters,
+    macs: e.macs,
+    latencyMsBatch1: at(1),
+    latencyMsBatch32: at(32),
+    ...(e.classes.length > 5 ? { top5: e.accuracy.top5 } : {}),
+    ...(notes ? { notes } : {}),
   };
 }
 
 function exportNotes(r: ExportResult): string {
   const v = r.verification;
   const cal = r.calibration;
-  const how = cal ? ('dynamic' in cal ? 'dynamic int8; ' : `calibrated (${cal.calibrator}) on ${cal.images} training images; `) : '';
+  const how = cal
+    ? 'dynamic' in cal
+      ? 'dynamic int8; '
+      : `calibrated (${cal.calibrator}) on ${cal.images} training images; `
+    : '';
   return `${how}top-1 agreement with fp32 ${(100 * v.node.top1Agreement).toFixed(1)}% (node), ${(100 * v.web.top1Agreement).toFixed(1)}% (web) on ${v.images} images`;
 }
 
@@ -163,13 +220,21 @@ function absolutePaths(cfg: DistillOptions): Pick<DistillOptions, 'teacher' | 'd
     ...(cfg.teacher !== undefined ? { teacher: abs(cfg.teacher) } : {}),
     ...(cfg.data !== undefined ? { data: abs(cfg.data) } : {}),
     ...(cfg.valData !== undefined ? { valData: abs(cfg.valData) } : {}),
-    ...(cfg.student !== undefined ? { student: Array.isArray(cfg.student) ? cfg.student.map(abs) : abs(cfg.student) } : {}),
+    ...(cfg.student !== undefined
+      ? { student: Array.isArray(cfg.student) ? cfg.student.map(abs) : abs(cfg.student) }
+      : {}),
   };
 }
 
 // Every trained network in every format, each verified before it is written; one that fails its verification is
 // skipped with a warning (the run's other exports and the report are still worth having).
-async function exportAll(trained: [string, string][], formats: Format[], o: Omit<ExportOptions, 'format'>, outDir: string, c: CliContext): Promise<{ exports: { model: string; format: Format; file: string; notes: string }[]; skipped: SkippedExport[] }> {
+async function exportAll(
+  trained: [string, string][],
+  formats: Format[],
+  o: Omit<ExportOptions, 'format'>,
+  outDir: string,
+  c: CliContext,
+): Promise<{ exports: { model: string; format: Format; file: string; notes: string }[]; skipped: SkippedExport[] }> {
   const exports: { model: string; format: Format; file: string; notes: string }[] = [];
   const skipped: SkippedExport[] = [];
   for (const [name, path] of trained) {
@@ -193,7 +258,10 @@ async function exportAll(trained: [string, string][], formats: Format[], o: Omit
 // The whole `compress` command as a library call: choose a student for the budget (or take --student), distil it
 // from the teacher, export fp32/fp16/int8 (each verified in onnxruntime-node and -web), evaluate the teacher and
 // every export on the validation split, and write report.json, report.md and the plots to `out`.
-export async function compress(options: CompressOptions & { config?: string }, ctx?: CliContext): Promise<CompressResult> {
+export async function compress(
+  options: CompressOptions & { config?: string },
+  ctx?: CliContext,
+): Promise<CompressResult> {
   const { cfg, explicit, recipe } = resolveWithKeys(options);
   const unlock = lockOutFolder(cfg.out!, 'compress', cfg.resume !== undefined ? '--resume' : '--out');
   try {
@@ -204,16 +272,29 @@ export async function compress(options: CompressOptions & { config?: string }, c
 }
 
 // compress with its --out folder locked (the distill run inside takes the same lock again).
-async function compressLocked(cfg: CompressOptions, explicit: Set<string>, recipe: string | undefined, ctx?: CliContext): Promise<CompressResult> {
+async function compressLocked(
+  cfg: CompressOptions,
+  explicit: Set<string>,
+  recipe: string | undefined,
+  ctx?: CliContext,
+): Promise<CompressResult> {
   const c = ctx ?? { json: false, verbose: false, print: () => {}, log: () => {} };
   const t0 = performance.now();
   const formats = parseFormats(cfg.formats ?? FORMATS.join(','));
   // Checked here, before the student trains, not when the int8 export first reads it.
   const weightBits = checkWeightBits(cfg.weightBits);
   const teacherSpec = cfg.teacher ?? SHIPPED_TEACHER;
-  if (cfg.teacher === undefined && !existsSync(SHIPPED_TEACHER)) throw new UserError(`no teacher given and the shipped teacher is missing (${SHIPPED_TEACHER})`, 'give one: onnx-distill compress teacher.onnx');
-  if (!teacherSpec.startsWith('zoo:') && !existsSync(teacherSpec)) throw new UserError(`teacher '${teacherSpec}': no such file (give an .onnx classifier or zoo:<name>)`);
-  if (cfg.student !== undefined && cfg.size !== undefined) throw new UserError(`--size ${cfg.size} chooses the student, but --student ${[cfg.student].flat().join(' ')} names one; give one of them`);
+  if (cfg.teacher === undefined && !existsSync(SHIPPED_TEACHER))
+    throw new UserError(
+      `no teacher given and the shipped teacher is missing (${SHIPPED_TEACHER})`,
+      'give one: onnx-distill compress teacher.onnx',
+    );
+  if (!teacherSpec.startsWith('zoo:') && !existsSync(teacherSpec))
+    throw new UserError(`teacher '${teacherSpec}': no such file (give an .onnx classifier or zoo:<name>)`);
+  if (cfg.student !== undefined && cfg.size !== undefined)
+    throw new UserError(
+      `--size ${cfg.size} chooses the student, but --student ${[cfg.student].flat().join(' ')} names one; give one of them`,
+    );
 
   stage(c, 1, 'choosing the student');
   let choice: StudentChoice | undefined;
@@ -230,37 +311,96 @@ async function compressLocked(cfg: CompressOptions, explicit: Set<string>, recip
     if (recipe) c.log(recipe);
   }
   const method = cfg.method ?? ((cfg.students ?? 1) >= 2 ? 'kdml' : 'kd');
-  if (teacherSpec.startsWith('zoo:') && !/dml/.test(method)) c.log(`warning: the teacher ${teacherSpec} is built untrained, and ${method} does not train it; give a trained .onnx teacher for a useful student`);
+  if (teacherSpec.startsWith('zoo:') && !/dml/.test(method))
+    c.log(
+      `warning: the teacher ${teacherSpec} is built untrained, and ${method} does not train it; give a trained .onnx teacher for a useful student`,
+    );
 
   stage(c, 2, `distilling (${method}, ${cfg.epochs} epoch${cfg.epochs === 1 ? '' : 's'})`);
-  const distillCfg = Object.fromEntries(Object.entries(cfg).filter(([k, v]) => DISTILL_KEYS.has(k) && v !== undefined)) as DistillOptions;
+  const distillCfg = Object.fromEntries(
+    Object.entries(cfg).filter(([k, v]) => DISTILL_KEYS.has(k) && v !== undefined),
+  ) as DistillOptions;
   const t1 = performance.now();
   const run = await distill({ ...distillCfg, ...absolutePaths({ ...distillCfg, student }), method }, c);
   const outDir = resolve(cfg.out!);
   const seconds: Record<string, number> = { choose: (t1 - t0) / 1000, distill: (performance.now() - t1) / 1000 };
-  if (run.interrupted) return { outDir, rows: [], report: undefined, reportJson: undefined, run, choice, skipped: [], interrupted: true };
+  if (run.interrupted)
+    return { outDir, rows: [], report: undefined, reportJson: undefined, run, choice, skipped: [], interrupted: true };
 
   const data = cfg.data ?? EMBEDDED_DATA;
-  const split = { seed: cfg.seed ?? 0, ...(cfg.valSplit !== undefined ? { valSplit: cfg.valSplit } : {}), ...(cfg.unlabeled ? { unlabeled: true } : {}) };
+  const split = {
+    seed: cfg.seed ?? 0,
+    ...(cfg.valSplit !== undefined ? { valSplit: cfg.valSplit } : {}),
+    ...(cfg.unlabeled ? { unlabeled: true } : {}),
+  };
   const threads = cfg.threads ?? availableParallelism();
   const trained = Object.entries(run.outputs).filter(([k, p]) => p.endsWith('.onnx') && k !== 'teacher');
   stage(c, 3, `exporting ${trained.map(([k]) => k).join(', ')} as ${formats.join(', ')}`);
   const t2 = performance.now();
   // Every network of one run was trained on the same images with the same preprocessing: open the data once for all.
-  const opened = await openModelData(data, describeClassifier(loadModel(trained[0]![1]), trained[0]![1]), {}, c, '--data', split);
-  const { exports, skipped } = await exportAll(trained, formats, { data, calibration: cfg.calibration!, calibrate: cfg.calibrate!, weightBits, verifyImages: cfg.verifyImages!, threads, split, opened }, outDir, c);
+  const opened = await openModelData(
+    data,
+    describeClassifier(loadModel(trained[0]![1]), trained[0]![1]),
+    {},
+    c,
+    '--data',
+    split,
+  );
+  const { exports, skipped } = await exportAll(
+    trained,
+    formats,
+    {
+      data,
+      calibration: cfg.calibration!,
+      calibrate: cfg.calibrate!,
+      weightBits,
+      verifyImages: cfg.verifyImages!,
+      threads,
+      split,
+      opened,
+    },
+    outDir,
+    c,
+  );
   seconds.export = (performance.now() - t2) / 1000;
 
   const tFile = teacherFile(teacherSpec, run, run.outputs[trained[0]![0]]!, outDir, cfg.seed ?? 0);
   // Accuracy on labelled data (the validation split, or --val-data); on unlabeled data, agreement with the teacher.
   const evalData = cfg.valData ? await valDataFor(cfg.valData, opened) : opened;
   const metric = evalData.labelled ? 'accuracy' : 'teacher agreement';
-  stage(c, 4, `evaluating the teacher and ${exports.length} export(s) on ${cfg.valData ? `--val-data (${evalData.description})` : 'the validation split'}${metric === 'accuracy' ? '' : ': agreement with the teacher (the data has no labels)'}`);
+  stage(
+    c,
+    4,
+    `evaluating the teacher and ${exports.length} export(s) on ${cfg.valData ? `--val-data (${evalData.description})` : 'the validation split'}${metric === 'accuracy' ? '' : ': agreement with the teacher (the data has no labels)'}`,
+  );
   const t3 = performance.now();
-  const evalOpts = { data, split, threads: 1, ...(cfg.latencySeconds !== undefined ? { latencySeconds: cfg.latencySeconds } : {}) };
-  const teacherEval = await evaluateModel(tFile, { ...evalOpts, ...(cfg.valData || !opened.labelled ? { opened: evalData } : { preprocess: teacherPreprocessFlags(cfg) }), ...(metric === 'accuracy' ? {} : { labels: 'predictions' as const }) }, c);
+  const evalOpts = {
+    data,
+    split,
+    threads: 1,
+    ...(cfg.latencySeconds !== undefined ? { latencySeconds: cfg.latencySeconds } : {}),
+  };
+  const teacherEval = await evaluateModel(
+    tFile,
+    {
+      ...evalOpts,
+      ...(cfg.valData || !opened.labelled ? { opened: evalData } : { preprocess: teacherPreprocessFlags(cfg) }),
+      ...(metric === 'accuracy' ? {} : { labels: 'predictions' as const }),
+    },
+    c,
+  );
   const labels = metric === 'accuracy' ? {} : { labels: teacherEval.predictions };
-  const rows = [row('teacher', 'teacher', storedFormat(loadModel(tFile)), tFile, outDir, teacherEval, run.outputs.teacher === tFile ? 'trained online with the students' : undefined)];
+  const rows = [
+    row(
+      'teacher',
+      'teacher',
+      storedFormat(loadModel(tFile)),
+      tFile,
+      outDir,
+      teacherEval,
+      run.outputs.teacher === tFile ? 'trained online with the students' : undefined,
+    ),
+  ];
   const evals = [teacherEval];
   for (const e of exports) {
     const ev = await evaluateModel(e.file, { ...evalOpts, opened: evalData, ...labels }, c);
@@ -271,17 +411,46 @@ async function compressLocked(cfg: CompressOptions, explicit: Set<string>, recip
   seconds.total = (performance.now() - t0) / 1000;
 
   const meta = {
-    command: 'compress', teacher: shown(tFile, outDir), student: Array.isArray(student) && student.length === 1 ? student[0] : student, method, data, epochs: cfg.epochs,
-    ...(choice ? { choice: { size: cfg.size ?? DEFAULT_SIZE, budget: choice.budget, teacherParams: choice.teacherParams, reason: choice.reason, candidates: choice.candidates } } : {}),
+    command: 'compress',
+    teacher: shown(tFile, outDir),
+    student: Array.isArray(student) && student.length === 1 ? student[0] : student,
+    method,
+    data,
+    epochs: cfg.epochs,
+    ...(choice
+      ? {
+          choice: {
+            size: cfg.size ?? DEFAULT_SIZE,
+            budget: choice.budget,
+            teacherParams: choice.teacherParams,
+            reason: choice.reason,
+            candidates: choice.candidates,
+          },
+        }
+      : {}),
     distill: { loss: run.loss, networks: run.networks, ensemble: run.ensemble },
     evaluation: {
-      metric, split: cfg.valData ? 'val-data' : 'validation', data: evalData.description, images: teacherEval.accuracy.images,
-      ...(metric === 'accuracy' ? {} : { note: 'the data has no labels: Top-1 is the agreement with the teacher (the fraction of held-out images whose top class is the teacher\'s), and the teacher\'s own is 100% by definition' }),
+      metric,
+      split: cfg.valData ? 'val-data' : 'validation',
+      data: evalData.description,
+      images: teacherEval.accuracy.images,
+      ...(metric === 'accuracy'
+        ? {}
+        : {
+            note: "the data has no labels: Top-1 is the agreement with the teacher (the fraction of held-out images whose top class is the teacher's), and the teacher's own is 100% by definition",
+          }),
       latency: latencyMeta(teacherEval, rows, evals),
     },
-    skipped, seconds,
+    skipped,
+    seconds,
   };
-  const report = await writeReport(outDir, rows, { title: `Compression report: ${method} from ${shown(tFile, outDir)}${metric === 'accuracy' ? '' : ' (Top-1: agreement with the teacher)'}`, history: run.history, meta, metric, latencyNote: latencyNote(evals) });
+  const report = await writeReport(outDir, rows, {
+    title: `Compression report: ${method} from ${shown(tFile, outDir)}${metric === 'accuracy' ? '' : ' (Top-1: agreement with the teacher)'}`,
+    history: run.history,
+    meta,
+    metric,
+    latencyNote: latencyNote(evals),
+  });
   const reportJson = JSON.parse(readFileSync(report.json, 'utf8')) as Record<string, unknown>;
   return { outDir, rows, report, reportJson, run, choice, skipped, interrupted: false };
 }
@@ -289,7 +458,11 @@ async function compressLocked(cfg: CompressOptions, explicit: Set<string>, recip
 // --val-data opened like the run's data (input, normalisation, crop), labels mapped onto the students' classes.
 async function valDataFor(spec: string, like: ModelData): Promise<ModelData> {
   const p = like.preprocess;
-  const v = await openValData(resolve(spec), { input: p.input, stats: { mean: p.mean, std: p.std }, preprocess: p }, like.classes);
+  const v = await openValData(
+    resolve(spec),
+    { input: p.input, stats: { mean: p.mean, std: p.std }, preprocess: p },
+    like.classes,
+  );
   return { ...like, val: v.val, labelled: true, description: v.description };
 }
 
@@ -298,7 +471,8 @@ function teacherPreprocessFlags(cfg: CompressOptions) {
   const nums = (t: string) => t.split(',').map(Number);
   return {
     ...(cfg.input ? { input: cfg.input.toLowerCase().split('x').map(Number) as [number, number, number] } : {}),
-    ...(cfg.mean ? { mean: nums(cfg.mean) } : {}), ...(cfg.std ? { std: nums(cfg.std) } : {}),
+    ...(cfg.mean ? { mean: nums(cfg.mean) } : {}),
+    ...(cfg.std ? { std: nums(cfg.std) } : {}),
   };
 }
 
@@ -306,9 +480,18 @@ function teacherPreprocessFlags(cfg: CompressOptions) {
 function latencyMeta(teacher: EvalReport, rows: ReportRow[], evals: EvalReport[]) {
   const first = teacher.latency[0];
   return {
-    engine: teacher.runtime.engine, version: teacher.runtime.version, threads: teacher.runtime.threads, statistic: 'p50',
-    plannedRuns: first?.plannedRuns ?? 0, budgetSeconds: first?.budgetSeconds ?? 0,
-    runs: Object.fromEntries(evals.map((e, i) => [`${rows[i]!.model} ${rows[i]!.format}`, Object.fromEntries(e.latency.map((l) => [`batch${l.batch}`, l.runs]))])),
+    engine: teacher.runtime.engine,
+    version: teacher.runtime.version,
+    threads: teacher.runtime.threads,
+    statistic: 'p50',
+    plannedRuns: first?.plannedRuns ?? 0,
+    budgetSeconds: first?.budgetSeconds ?? 0,
+    runs: Object.fromEntries(
+      evals.map((e, i) => [
+        `${rows[i]!.model} ${rows[i]!.format}`,
+        Object.fromEntries(e.latency.map((l) => [`batch${l.batch}`, l.runs])),
+      ]),
+    ),
   };
 }
 

@@ -27,7 +27,10 @@ export interface TrainingData {
 }
 
 // The data options of a command line, as `openData` takes them.
-export type DataFlags = Pick<DataOptions, 'mean' | 'std' | 'computeStats' | 'cropFraction' | 'augmentParams' | 'evalResize'>;
+export type DataFlags = Pick<
+  DataOptions,
+  'mean' | 'std' | 'computeStats' | 'cropFraction' | 'augmentParams' | 'evalResize'
+>;
 
 // Unlabeled data and a separate validation set: `--unlabeled` forces unlabeled reading, `--val-data` is a labelled
 // set; `classes` (with where they came from) name the model's classes, which unlabeled data takes as its own.
@@ -42,7 +45,11 @@ export interface UnlabeledFlags {
 }
 
 function unlabeledClasses(o: UnlabeledFlags, description: string): string[] {
-  if (!o.classes) throw new UserError(`${description} has no labels, and no teacher file says which classes there are`, 'to learn from images alone, distil from a trained teacher: onnx-distill distill --teacher model.onnx --data <images> (its outputs, or its onnx_distill.classes metadata, give the classes)');
+  if (!o.classes)
+    throw new UserError(
+      `${description} has no labels, and no teacher file says which classes there are`,
+      'to learn from images alone, distil from a trained teacher: onnx-distill distill --teacher model.onnx --data <images> (its outputs, or its onnx_distill.classes metadata, give the classes)',
+    );
   return o.classes;
 }
 
@@ -52,7 +59,10 @@ function modelInput(spec: string): [number, number, number] | undefined {
     zooEntry(spec.slice(4));
     return undefined;
   }
-  if (!existsSync(spec)) throw new UserError(`--model: '${spec}' is neither a zoo:<name> nor an existing .onnx file (list the zoo with \`onnx-distill models\`)`);
+  if (!existsSync(spec))
+    throw new UserError(
+      `--model: '${spec}' is neither a zoo:<name> nor an existing .onnx file (list the zoo with \`onnx-distill models\`)`,
+    );
   const g = loadModel(spec).graph;
   const x = g.inputs.find((v) => !v.constant);
   const s = x?.type?.shape;
@@ -63,27 +73,52 @@ function modelInput(spec: string): [number, number, number] | undefined {
 // Open `--data` for a model spec: the input shape comes from --input, the model file, or the data's own size.
 export async function loadTrainingData(
   spec: string,
-  o: { input?: [number, number, number]; model: string; seed: number; strict: boolean; augment: string; valSplit?: number; mix?: MixParams } & DataFlags & UnlabeledFlags,
+  o: {
+    input?: [number, number, number];
+    model: string;
+    seed: number;
+    strict: boolean;
+    augment: string;
+    valSplit?: number;
+    mix?: MixParams;
+  } & DataFlags &
+    UnlabeledFlags,
   ctx: CliContext,
 ): Promise<TrainingData> {
   const fromModel = modelInput(o.model);
   if (o.input && fromModel && o.input.join('x') !== fromModel.join('x')) {
-    throw new UserError(`--input ${o.input.join('x')} disagrees with the model '${o.model}', which takes ${fromModel.join('x')}`);
+    throw new UserError(
+      `--input ${o.input.join('x')} disagrees with the model '${o.model}', which takes ${fromModel.join('x')}`,
+    );
   }
   const bar = new StageBar(!ctx.json);
   const ds = await openData(spec, {
     onProgress: (stage, done, total) => bar.update(stage, done, total),
     ...((o.input ?? fromModel) ? { input: (o.input ?? fromModel)! } : {}),
-    seed: o.seed, strict: o.strict, augment: o.augment as 'auto', ...(o.unlabeled ? { unlabeled: true } : {}),
+    seed: o.seed,
+    strict: o.strict,
+    augment: o.augment as 'auto',
+    ...(o.unlabeled ? { unlabeled: true } : {}),
     ...(o.valSplit !== undefined ? { valSplit: o.valSplit } : {}),
-    ...(o.mean ? { mean: o.mean } : {}), ...(o.std ? { std: o.std } : {}),
-    ...(o.computeStats !== undefined ? { computeStats: o.computeStats } : {}), ...(o.cropFraction !== undefined ? { cropFraction: o.cropFraction } : {}),
-    ...(o.augmentParams ? { augmentParams: o.augmentParams } : {}), ...(o.evalResize !== undefined ? { evalResize: o.evalResize } : {}),
+    ...(o.mean ? { mean: o.mean } : {}),
+    ...(o.std ? { std: o.std } : {}),
+    ...(o.computeStats !== undefined ? { computeStats: o.computeStats } : {}),
+    ...(o.cropFraction !== undefined ? { cropFraction: o.cropFraction } : {}),
+    ...(o.augmentParams ? { augmentParams: o.augmentParams } : {}),
+    ...(o.evalResize !== undefined ? { evalResize: o.evalResize } : {}),
   }).finally(() => bar.stop());
   const split = (s: typeof ds.train, mixed = false): TrainSplit => ({
     size: s.size,
     batches: (b) => {
-      const batches = s.loader({ batchSize: b.batchSize, seed: b.seed, epoch: b.epoch, shuffle: b.shuffle, dropLast: b.dropLast, reuse: true, skip: b.skip ?? 0 });
+      const batches = s.loader({
+        batchSize: b.batchSize,
+        seed: b.seed,
+        epoch: b.epoch,
+        shuffle: b.shuffle,
+        dropLast: b.dropLast,
+        reuse: true,
+        skip: b.skip ?? 0,
+      });
       return mixed ? mixBatches(batches, o.mix!, ds.input, b.seed, b.epoch, b.skip ?? 0) : batches;
     },
     // Mixed images depend on their batch, not on (seed, epoch, sample) alone: no identity, so no teacher cache.
@@ -92,13 +127,24 @@ export async function loadTrainingData(
   });
   if (!ds.labelled) o.checkUnlabeled?.();
   const classes = ds.labelled ? ds.classes : unlabeledClasses(o, ds.description);
-  const extra = o.valData ? await openValData(o.valData, ds, classes, { strict: o.strict, onProgress: (stage, done, total) => bar.update(stage, done, total) }).finally(() => bar.stop()) : undefined;
-  ctx.log(ds.labelled
-    ? `data: ${ds.train.size} training and ${ds.val?.size ?? 0} validation images, ${classes.length} classes, input ${ds.input.join('x')}`
-    : `data: ${ds.description}: ${ds.train.size} training images and ${ds.val?.size ?? 0} held out to measure agreement with the teacher; ${classes.length} classes (${o.classesFrom}), input ${ds.input.join('x')}`);
+  const extra = o.valData
+    ? await openValData(o.valData, ds, classes, {
+        strict: o.strict,
+        onProgress: (stage, done, total) => bar.update(stage, done, total),
+      }).finally(() => bar.stop())
+    : undefined;
+  ctx.log(
+    ds.labelled
+      ? `data: ${ds.train.size} training and ${ds.val?.size ?? 0} validation images, ${classes.length} classes, input ${ds.input.join('x')}`
+      : `data: ${ds.description}: ${ds.train.size} training images and ${ds.val?.size ?? 0} held out to measure agreement with the teacher; ${classes.length} classes (${o.classesFrom}), input ${ds.input.join('x')}`,
+  );
   if (extra) ctx.log(`validation data (--val-data): ${extra.val.size} labelled images from ${extra.description}`);
   const fmt = (v: number[]) => v.map((x) => x.toFixed(4)).join(',');
-  const from = { given: 'as given', data: 'computed from the training images', default: 'ImageNet defaults; --compute-stats to use your data\'s' }[ds.preprocess.statsFrom];
+  const from = {
+    given: 'as given',
+    data: 'computed from the training images',
+    default: "ImageNet defaults; --compute-stats to use your data's",
+  }[ds.preprocess.statsFrom];
   const augmentation = describeAugment(ds.train.cfg.augment, ds.input) + describeMix(o.mix ?? {});
   ctx.log(`augmentation: ${augmentation}`);
   ctx.log(`normalisation: mean ${fmt(ds.stats.mean)} std ${fmt(ds.stats.std)} (${from})`);

@@ -17,14 +17,19 @@ export function frozenNames(model: Model, spec: string, option = '--freeze'): Se
   const m = new Model(g, model.opsets, model.proto);
   const { params, buffers } = classifyInitializers(g);
   const learned = [...params, ...buffers].map((v) => v.name);
-  const items = spec.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  const items = spec
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
   if (!items.length) throw new UserError(`${option}: '${spec}' names no tap or pattern`);
   const out = new Set<string>();
   for (const item of items) {
     const hits = item.includes('*') ? learned.filter((n) => glob(item).test(n)) : upstreamOf(m, item, learned, option);
     if (!hits.length) {
-      throw new UserError(`${option}: '${item}' ${item.includes('*') ? 'matches none of the student\'s learned tensors' : 'freezes nothing'}`,
-        `give a tap (${tapNames(m).join(', ')}), a value name, or a pattern over parameter names such as ${learned[0] ?? 'conv1.weight'} (e.g. '${learned[0]?.split('.')[0] ?? 'conv1'}.*')`);
+      throw new UserError(
+        `${option}: '${item}' ${item.includes('*') ? "matches none of the student's learned tensors" : 'freezes nothing'}`,
+        `give a tap (${tapNames(m).join(', ')}), a value name, or a pattern over parameter names such as ${learned[0] ?? 'conv1.weight'} (e.g. '${learned[0]?.split('.')[0] ?? 'conv1'}.*')`,
+      );
     }
     for (const n of hits) out.add(n);
   }
@@ -34,7 +39,9 @@ export function frozenNames(model: Model, spec: string, option = '--freeze'): Se
 function shapedCopy(model: Model): Graph {
   const g = copyGraph(model);
   const x = imageInput(g);
-  inferShapes(g, { inputShapes: { [x.name]: [1, ...(x.type?.shape ?? []).slice(1).map((d) => (typeof d === 'number' ? d : 1))] } });
+  inferShapes(g, {
+    inputShapes: { [x.name]: [1, ...(x.type?.shape ?? []).slice(1).map((d) => (typeof d === 'number' ? d : 1))] },
+  });
   return g;
 }
 
@@ -45,7 +52,11 @@ function upstreamOf(m: Model, name: string, learned: string[], option: string): 
   try {
     value = resolveTap(m, name).value;
   } catch (err: unknown) {
-    if (err instanceof UserError) throw new UserError(`${option}: '${name}' is neither a tap nor a value of the student, and has no '*' to make it a pattern`, `taps: ${tapNames(m).join(', ')}; a pattern: 'conv1.*'`);
+    if (err instanceof UserError)
+      throw new UserError(
+        `${option}: '${name}' is neither a tap nor a value of the student, and has no '*' to make it a pattern`,
+        `taps: ${tapNames(m).join(', ')}; a pattern: 'conv1.*'`,
+      );
     throw err;
   }
   const wanted = new Set(learned);
@@ -72,5 +83,10 @@ function tapNames(m: Model): string[] {
 }
 
 function glob(pattern: string): RegExp {
-  return new RegExp(`^${pattern.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
+  return new RegExp(
+    `^${pattern
+      .split('*')
+      .map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+      .join('.*')}$`,
+  );
 }

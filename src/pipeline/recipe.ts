@@ -18,7 +18,12 @@ export function isPretrainedSpec(spec: string): boolean {
 }
 
 // The option keys the user set: given (flags or library call), in the config file, or in the resumed run's config.
-export function explicitKeys(given: Record<string, unknown>, configPath: string | undefined, options: OptionDef[], base: Record<string, unknown> = {}): Set<string> {
+export function explicitKeys(
+  given: Record<string, unknown>,
+  configPath: string | undefined,
+  options: OptionDef[],
+  base: Record<string, unknown> = {},
+): Set<string> {
   const file = configPath ? loadConfigFile(configPath, options) : {};
   return new Set([given, file, base].flatMap((o) => Object.keys(o).filter((k) => o[k] !== undefined)));
 }
@@ -28,12 +33,28 @@ export function explicitKeys(given: Record<string, unknown>, configPath: string 
 export function applyRecipe(cfg: DistillOptions, students: string[], explicit: Set<string>): string | undefined {
   const pretrained = students.filter(isPretrainedSpec);
   if (!pretrained.length) return undefined;
-  if (pretrained.length < students.length) return `recipe: from scratch (lr ${cfg.lr}), as the zoo students among ${students.join(', ')} are untrained; the pretrained ones (${pretrained.join(', ')}) may want a lower --lr and --warmup`;
+  if (pretrained.length < students.length)
+    return `recipe: from scratch (lr ${cfg.lr}), as the zoo students among ${students.join(', ')} are untrained; the pretrained ones (${pretrained.join(', ')}) may want a lower --lr and --warmup`;
   const set: string[] = [];
-  if (!explicit.has('lr')) { cfg.lr = FINE_TUNE.lr; set.push(`lr ${FINE_TUNE.lr}`); }
-  if (!explicit.has('warmup')) { cfg.warmup = Math.min(FINE_TUNE.warmupEpochs, (cfg.epochs ?? 1) / 4); set.push(`${cfg.warmup}-epoch linear warm-up`); }
-  if (!explicit.has('optimizer')) { cfg.optimizer = FINE_TUNE.optimizer; set.push(`${FINE_TUNE.optimizer} momentum ${cfg.momentum ?? 0.9} (the KD references' optimizer)`); }
-  const what = pretrained.map((s) => (s.startsWith('slim:') ? `${s} (a slimmed copy of the trained teacher)` : `${s} (a model file, taken as pretrained)`)).join(', ');
+  if (!explicit.has('lr')) {
+    cfg.lr = FINE_TUNE.lr;
+    set.push(`lr ${FINE_TUNE.lr}`);
+  }
+  if (!explicit.has('warmup')) {
+    cfg.warmup = Math.min(FINE_TUNE.warmupEpochs, (cfg.epochs ?? 1) / 4);
+    set.push(`${cfg.warmup}-epoch linear warm-up`);
+  }
+  if (!explicit.has('optimizer')) {
+    cfg.optimizer = FINE_TUNE.optimizer;
+    set.push(`${FINE_TUNE.optimizer} momentum ${cfg.momentum ?? 0.9} (the KD references' optimizer)`);
+  }
+  const what = pretrained
+    .map((s) =>
+      s.startsWith('slim:')
+        ? `${s} (a slimmed copy of the trained teacher)`
+        : `${s} (a model file, taken as pretrained)`,
+    )
+    .join(', ');
   if (!set.length) return undefined;
   const scratch = COMMON_OPTIONS.find((o) => o.key === 'lr')!.default as number;
   return `recipe: fine-tuning ${what}: ${set.join(', ')}, instead of the from-scratch lr ${scratch} without warm-up that makes pretrained networks diverge; --lr, --warmup and --optimizer override`;

@@ -22,7 +22,10 @@ export interface StageSchedule {
 }
 
 // The parts of a run every stage shares; `schedule` gives the run's schedule with a stage's settings.
-export type StageCommon = Omit<RunOptions, 'networks' | 'terms' | 'exports' | 'outDir' | 'resume' | 'stage' | 'schedule'> & {
+export type StageCommon = Omit<
+  RunOptions,
+  'networks' | 'terms' | 'exports' | 'outDir' | 'resume' | 'stage' | 'schedule'
+> & {
   schedule(s: StageSchedule): ScheduleSpec;
   exports: Omit<RunOptions['exports'], 'files'>;
   // --terms, applied to the stage whose terms they name (the last one when several could).
@@ -40,17 +43,40 @@ export function methodStages(def: MethodDef, env: StagedEnv, common: StageCommon
   const plans = def.stages!(env);
   const where = common.where ?? ((key: string[]) => `'${key.join('.')}'`);
   const config = common.stageConfig ?? {};
-  checkStageNames(def.name, plans.map((p) => p.name), config, where);
+  checkStageNames(
+    def.name,
+    plans.map((p) => p.name),
+    config,
+    where,
+  );
   const data = common.train.identity?.() ?? null;
-  const specs = plans.map((p, i) => stageSpec(p, common, { index: i, last: i === plans.length - 1, entry: config[p.name], where, data, ...(env.tau !== undefined ? { tau: env.tau } : {}), ...(env.logitStandardize !== undefined ? { logitStandardize: env.logitStandardize } : {}) }));
+  const specs = plans.map((p, i) =>
+    stageSpec(p, common, {
+      index: i,
+      last: i === plans.length - 1,
+      entry: config[p.name],
+      where,
+      data,
+      ...(env.tau !== undefined ? { tau: env.tau } : {}),
+      ...(env.logitStandardize !== undefined ? { logitStandardize: env.logitStandardize } : {}),
+    }),
+  );
   dryBuild(specs);
   return specs;
 }
 
 // Every stage `stages:` names must be one of the method's.
-export function checkStageNames(method: string, names: readonly string[], config: Record<string, StageConfig>, where: (key: string[]) => string): void {
+export function checkStageNames(
+  method: string,
+  names: readonly string[],
+  config: Record<string, StageConfig>,
+  where: (key: string[]) => string,
+): void {
   for (const name of Object.keys(config)) {
-    if (!names.includes(name)) throw new UserError(`${where(['stages', name])}: ${method} has no stage '${name}'; its stages are ${names.join(', ')}`);
+    if (!names.includes(name))
+      throw new UserError(
+        `${where(['stages', name])}: ${method} has no stage '${name}'; its stages are ${names.join(', ')}`,
+      );
   }
 }
 
@@ -65,7 +91,15 @@ export function dryBuild(specs: StageSpec[]): ReturnType<StageSpec['build']>[] {
   });
 }
 
-interface Place { index: number; last: boolean; entry: StageConfig | undefined; where: (key: string[]) => string; data: string | null; tau?: number; logitStandardize?: string }
+interface Place {
+  index: number;
+  last: boolean;
+  entry: StageConfig | undefined;
+  where: (key: string[]) => string;
+  data: string | null;
+  tau?: number;
+  logitStandardize?: string;
+}
 
 function stageSpec(p: MethodStage, common: StageCommon, at: Place): StageSpec {
   const { schedule, exports, termWeights, runOptimizer, stageConfig: _c, where: _w, ...shared } = common;
@@ -77,30 +111,64 @@ function stageSpec(p: MethodStage, common: StageCommon, at: Place): StageSpec {
   const epochs = e.epochs ?? common.epochs;
   const weightDecay = e.weightDecay ?? method?.weightDecay;
   const hyper = {
-    ...shared.hyper, ...(weightDecay !== undefined ? { weightDecay } : {}),
-    ...(e.momentum !== undefined ? { momentum: e.momentum } : {}), ...(e.nesterov !== undefined ? { nesterov: e.nesterov } : {}),
+    ...shared.hyper,
+    ...(weightDecay !== undefined ? { weightDecay } : {}),
+    ...(e.momentum !== undefined ? { momentum: e.momentum } : {}),
+    ...(e.nesterov !== undefined ? { nesterov: e.nesterov } : {}),
   };
   const lr = e.lr ?? method?.lr;
-  const sched = rethrowAt(at.where(key('schedule')), e.schedule !== undefined, () => schedule({
-    ...(e.schedule !== undefined ? { text: e.schedule } : {}), ...(lr !== undefined ? { lr } : {}), epochs, ...(e.warmup !== undefined ? { warmup: e.warmup } : {}),
-    ...(e.lrUpdate !== undefined ? { lrUpdate: e.lrUpdate } : {}),
-  }));
-  const own = e.terms === undefined ? undefined : rethrowAt(at.where(key('terms')), true, () => (typeof e.terms === 'string' ? parseTermWeights(e.terms) : e.terms as Record<string, number>));
+  const sched = rethrowAt(at.where(key('schedule')), e.schedule !== undefined, () =>
+    schedule({
+      ...(e.schedule !== undefined ? { text: e.schedule } : {}),
+      ...(lr !== undefined ? { lr } : {}),
+      epochs,
+      ...(e.warmup !== undefined ? { warmup: e.warmup } : {}),
+      ...(e.lrUpdate !== undefined ? { lrUpdate: e.lrUpdate } : {}),
+    }),
+  );
+  const own =
+    e.terms === undefined
+      ? undefined
+      : rethrowAt(at.where(key('terms')), true, () =>
+          typeof e.terms === 'string' ? parseTermWeights(e.terms) : (e.terms as Record<string, number>),
+        );
   return {
     name: p.name,
     // Everything that changes what the stage trains, beside the teacher's bytes (stages.ts hashes it).
     summary: `${epochs} epoch${epochs === 1 ? '' : 's'}, ${optimizer} lr ${sched.lr} ${sched.kind}${optimizer === 'sgd' ? ` momentum ${hyper.momentum}${hyper.nesterov ? ' nesterov' : ''}` : ''}, weight decay ${hyper.weightDecay}`,
-    key: { stage: p.key, epochs, batch: common.batchSize, optimizer, hyper, schedule: sched, seed: common.seed, terms: own ?? null, data: at.data, ...(at.logitStandardize !== undefined ? { logitStandardize: at.logitStandardize } : {}) },
+    key: {
+      stage: p.key,
+      epochs,
+      batch: common.batchSize,
+      optimizer,
+      hyper,
+      schedule: sched,
+      seed: common.seed,
+      terms: own ?? null,
+      data: at.data,
+      ...(at.logitStandardize !== undefined ? { logitStandardize: at.logitStandardize } : {}),
+    },
     build: (trained) => {
       const networks = p.networks(trained);
       const students = networks.filter((n) => n.role === 'student').map((n) => n.name);
-      let terms = p.terms({ teacher: 'teacher', students, ...featureTaps(networks), ...(at.tau !== undefined ? { tau: at.tau } : {}) });
+      let terms = p.terms({
+        teacher: 'teacher',
+        students,
+        ...featureTaps(networks),
+        ...(at.tau !== undefined ? { tau: at.tau } : {}),
+      });
       // Each stage takes the keys that select its terms (a stage without KL terms, such as MGD's heads, takes none).
       if (at.logitStandardize !== undefined) terms = standardizeTerms(terms, at.logitStandardize, false);
       if (at.last && termWeights) terms = applyTermWeights(terms, termWeights);
       if (own) terms = rethrowAt(at.where(key('terms')), true, () => applyTermWeights(terms, own));
       return {
-        ...shared, networks, terms, optimizer, hyper, epochs, schedule: sched,
+        ...shared,
+        networks,
+        terms,
+        optimizer,
+        hyper,
+        epochs,
+        schedule: sched,
         exports: { ...exports, files: Object.fromEntries(p.exports.map((n) => [n, `${n}.onnx`])) },
         ...(students.length >= 2 && at.last ? { ensemble: students } : {}),
         ...(shared.saveArtifacts ? { saveArtifacts: join(shared.saveArtifacts, stageFolder(at.index, p.name)) } : {}),

@@ -15,8 +15,14 @@ export function featureTaps(networks: NetworkSpec[]): FeatureTaps {
     const g = new Graph('probe');
     const x = g.value('input', { dtype: 'float32', shape: [1] });
     const placed = placeNetwork(g, x, { ...n, trainable: false }, { mode: 'infer', batch: 1 });
-    stages.set(n.name, (placed.taps?.stages ?? []).filter((t) => t.shape?.length === 4).map((t) => t.name));
-    blocks.set(n.name, (placed.taps?.blocks ?? []).map((t) => t.name));
+    stages.set(
+      n.name,
+      (placed.taps?.stages ?? []).filter((t) => t.shape?.length === 4).map((t) => t.name),
+    );
+    blocks.set(
+      n.name,
+      (placed.taps?.blocks ?? []).map((t) => t.name),
+    );
   }
   return { stages: (name) => stages.get(name) ?? [], blocks: (name) => blocks.get(name) ?? [] };
 }

@@ -15,9 +15,15 @@ export function teacherClasses(teacher: Model, outputs: number): { classes: stri
   const text = teacher.metadata().get('onnx_distill.classes');
   try {
     const names = text === undefined ? undefined : (JSON.parse(text) as unknown);
-    if (Array.isArray(names) && names.length === outputs && names.every((n) => typeof n === 'string')) return { classes: names as string[], classesFrom: 'named by the teacher\'s metadata' };
-  } catch { /* not JSON: fall back to indices */ }
-  return { classes: Array.from({ length: outputs }, (_, i) => String(i)), classesFrom: `the teacher's ${outputs} outputs, named by index` };
+    if (Array.isArray(names) && names.length === outputs && names.every((n) => typeof n === 'string'))
+      return { classes: names as string[], classesFrom: "named by the teacher's metadata" };
+  } catch {
+    /* not JSON: fall back to indices */
+  }
+  return {
+    classes: Array.from({ length: outputs }, (_, i) => String(i)),
+    classesFrom: `the teacher's ${outputs} outputs, named by index`,
+  };
 }
 
 // Which label source the run's terms read: the data's labels, the teacher's argmax (pseudo-labels), or none.
@@ -29,8 +35,20 @@ export interface LabelPlan {
 
 // Terms of weight 0 are left out of the step (a zero-weighted CE would still need labels); on unlabeled data without
 // --pseudo-labels the terms that read labels are left out too, with a notice; a run left with no term is an error.
-export function planLabels(terms: RunTerm[], o: { labelled: boolean; pseudoLabels: boolean; teacher: string | undefined; method: string; log: (l: string) => void }): LabelPlan {
-  if (o.pseudoLabels && !o.teacher) throw new UserError(`--pseudo-labels takes the labels from the teacher's predictions, but --method ${o.method} has no teacher`);
+export function planLabels(
+  terms: RunTerm[],
+  o: {
+    labelled: boolean;
+    pseudoLabels: boolean;
+    teacher: string | undefined;
+    method: string;
+    log: (l: string) => void;
+  },
+): LabelPlan {
+  if (o.pseudoLabels && !o.teacher)
+    throw new UserError(
+      `--pseudo-labels takes the labels from the teacher's predictions, but --method ${o.method} has no teacher`,
+    );
   const zero = terms.filter((t) => t.weight === 0);
   if (zero.length) o.log(`left out of the step (weight 0): ${zero.map((t) => t.name).join(', ')}`);
   let kept = terms.filter((t) => t.weight !== 0);
@@ -38,35 +56,75 @@ export function planLabels(terms: RunTerm[], o: { labelled: boolean; pseudoLabel
   if (!o.labelled && !o.pseudoLabels && reading.length) {
     kept = kept.filter((t) => !reading.includes(t));
     if (!kept.length) {
-      throw new UserError(`--method ${o.method} needs labels: its terms (${reading.map((t) => t.name).join(', ')}) all read them, and the training data has none`,
-        'add --pseudo-labels to train them on the teacher\'s predictions, or use a method with a teacher term (kd, at, fitnet, ...)');
+      throw new UserError(
+        `--method ${o.method} needs labels: its terms (${reading.map((t) => t.name).join(', ')}) all read them, and the training data has none`,
+        "add --pseudo-labels to train them on the teacher's predictions, or use a method with a teacher term (kd, at, fitnet, ...)",
+      );
     }
-    o.log(`unlabeled data: left out ${reading.map((t) => t.name).join(', ')} (${reading.length > 1 ? 'they read' : 'it reads'} labels); --pseudo-labels would train ${reading.length > 1 ? 'them' : 'it'} on the teacher's predictions instead`);
+    o.log(
+      `unlabeled data: left out ${reading.map((t) => t.name).join(', ')} (${reading.length > 1 ? 'they read' : 'it reads'} labels); --pseudo-labels would train ${reading.length > 1 ? 'them' : 'it'} on the teacher's predictions instead`,
+    );
   }
-  if (!kept.length) throw new UserError(`every term of --method ${o.method} has weight 0 (${terms.map((t) => t.name).join(', ')}); give one a positive weight in --terms`);
-  if (o.pseudoLabels && reading.length) o.log(`pseudo-labels: ${reading.map((t) => t.name).join(', ')} ${reading.length > 1 ? 'read' : 'reads'} the teacher's argmax instead of ${o.labelled ? 'the data\'s labels' : 'labels'}`);
+  if (!kept.length)
+    throw new UserError(
+      `every term of --method ${o.method} has weight 0 (${terms.map((t) => t.name).join(', ')}); give one a positive weight in --terms`,
+    );
+  if (o.pseudoLabels && reading.length)
+    o.log(
+      `pseudo-labels: ${reading.map((t) => t.name).join(', ')} ${reading.length > 1 ? 'read' : 'reads'} the teacher's argmax instead of ${o.labelled ? "the data's labels" : 'labels'}`,
+    );
   return { terms: kept, ...(o.pseudoLabels && reading.length ? { pseudoLabels: o.teacher! } : {}) };
 }
 
 // Runs that cannot learn from unlabeled data: without a teacher nothing says what the classes are, and a staged
 // method's stages train heads or proxies on labels.
-export function checkUnlabeledRun(methods: MethodDef[], o: { method: string; teacherFile: string | undefined; mode: MethodDef['teacher'] }): void {
-  if (o.mode === 'none') throw new UserError(`--method ${o.method} has no teacher, and the training data has no labels: nothing would say what to learn`, 'distil from a trained teacher: --method kd --teacher model.onnx (add --pseudo-labels to train CE on its predictions too)');
-  if (o.mode === 'trainable') throw new UserError(`--method ${o.method} trains its teacher online on the labels, and the training data has none`, 'use an offline method (kd, kd+at, ...) with a trained --teacher');
-  if (!o.teacherFile) throw new UserError('unlabeled data needs a trained teacher file: a zoo: teacher is built untrained, so it knows no classes', 'give --teacher model.onnx');
+export function checkUnlabeledRun(
+  methods: MethodDef[],
+  o: { method: string; teacherFile: string | undefined; mode: MethodDef['teacher'] },
+): void {
+  if (o.mode === 'none')
+    throw new UserError(
+      `--method ${o.method} has no teacher, and the training data has no labels: nothing would say what to learn`,
+      'distil from a trained teacher: --method kd --teacher model.onnx (add --pseudo-labels to train CE on its predictions too)',
+    );
+  if (o.mode === 'trainable')
+    throw new UserError(
+      `--method ${o.method} trains its teacher online on the labels, and the training data has none`,
+      'use an offline method (kd, kd+at, ...) with a trained --teacher',
+    );
+  if (!o.teacherFile)
+    throw new UserError(
+      'unlabeled data needs a trained teacher file: a zoo: teacher is built untrained, so it knows no classes',
+      'give --teacher model.onnx',
+    );
   const staged = methods.find((m) => m.stages);
-  if (staged) throw new UserError(`--method ${o.method}: the staged method ${staged.name} trains its stages on labels, and the training data has none`, 'use a single-stage method (kd, kd+at, ...), or labelled data');
+  if (staged)
+    throw new UserError(
+      `--method ${o.method}: the staged method ${staged.name} trains its stages on labels, and the training data has none`,
+      'use a single-stage method (kd, kd+at, ...), or labelled data',
+    );
 }
 
 // The teacher's input size and class count: from its graph, or, when its image size is dynamic (a deployed model
 // exported for any size), from --input CxHxW, fixed on the loaded model so the training step has static shapes.
-export function teacherInput(model: Model, file: string, input: [number, number, number] | undefined): { input: [number, number, number]; classes: number } {
+export function teacherInput(
+  model: Model,
+  file: string,
+  input: [number, number, number] | undefined,
+): { input: [number, number, number]; classes: number } {
   const x = model.graph.inputs.find((v) => !v.constant);
   const shape = x?.type?.shape;
   if (!x || !shape || shape.length !== 4 || shape.slice(1).every((d) => typeof d === 'number')) return teacherIO(model);
-  if (!input) throw new UserError(`${file}: the teacher's input '${x.name}' is [${shape.join(', ')}], its image size is dynamic`, 'give the size to train at with --input CxHxW');
+  if (!input)
+    throw new UserError(
+      `${file}: the teacher's input '${x.name}' is [${shape.join(', ')}], its image size is dynamic`,
+      'give the size to train at with --input CxHxW',
+    );
   const fixed = shape.slice(1).findIndex((d, i) => typeof d === 'number' && d !== input[i]);
-  if (fixed >= 0) throw new UserError(`--input ${input.join('x')} disagrees with ${file}, whose input '${x.name}' is [${shape.join(', ')}]`);
+  if (fixed >= 0)
+    throw new UserError(
+      `--input ${input.join('x')} disagrees with ${file}, whose input '${x.name}' is [${shape.join(', ')}]`,
+    );
   x.type = { ...x.type!, shape: [shape[0]!, ...input] };
   return { input, classes: describeClassifier(model, file, { input }).classes };
 }

@@ -27,8 +27,11 @@ export function plotFontFiles(): PlotFonts {
 export class FontMetrics {
   private readonly advance = new Map<number, number>();
 
-  private constructor(private readonly glyphOf: (codePoint: number) => number,
-                      private readonly advances: Uint16Array, private readonly unitsPerEm: number) {}
+  private constructor(
+    private readonly glyphOf: (codePoint: number) => number,
+    private readonly advances: Uint16Array,
+    private readonly unitsPerEm: number,
+  ) {}
 
   static fromFile(path: string): FontMetrics {
     const buf = readFileSync(path);
@@ -74,10 +77,15 @@ function cmapLookup(view: DataView, cmap: number, path: string): (cp: number) =>
   const subtables: { platform: number; encoding: number; offset: number }[] = [];
   for (let i = 0; i < view.getUint16(cmap + 2); i++) {
     const rec = cmap + 4 + 8 * i;
-    subtables.push({ platform: view.getUint16(rec), encoding: view.getUint16(rec + 2), offset: cmap + view.getUint32(rec + 4) });
+    subtables.push({
+      platform: view.getUint16(rec),
+      encoding: view.getUint16(rec + 2),
+      offset: cmap + view.getUint32(rec + 4),
+    });
   }
   const format = (s: { offset: number }) => view.getUint16(s.offset);
-  const unicode = (s: { platform: number; encoding: number }) => s.platform === 0 || (s.platform === 3 && (s.encoding === 1 || s.encoding === 10));
+  const unicode = (s: { platform: number; encoding: number }) =>
+    s.platform === 0 || (s.platform === 3 && (s.encoding === 1 || s.encoding === 10));
   const f12 = subtables.find((s) => unicode(s) && format(s) === 12);
   if (f12) {
     const n = view.getUint32(f12.offset + 12);

@@ -7,4 +7,10 @@ export { pipelineSpec, type PipelineGroupPoint, type PipelineJobPoint } from './
 export { trainingCurvesSpec, type TrainingCurvesOptions } from './specs/trainingCurves.js';
 export { formatTable, markdownTable } from './table.js';
 export { validateRows } from './validate.js';
-export { REPORT_FILES, writeReport, writeTrainingCurves, type WriteReportOptions, type WrittenReport } from './write.js';
+export {
+  REPORT_FILES,
+  writeReport,
+  writeTrainingCurves,
+  type WriteReportOptions,
+  type WrittenReport,
+} from './write.js';

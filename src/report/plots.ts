@@ -7,8 +7,14 @@ import { FONT_FAMILY, plotFontFiles, textWidth } from './fonts.js';
 // Vega-Lite spec -> Vega -> SVG (headless View, no canvas) -> PNG (resvg, with the shipped font): no browser,
 // no system fonts, no native canvas build.
 
-interface TextItem { fontSize?: number; fontWeight?: string | number; limit?: number }
-interface VegaTextMetrics { width: (item: TextItem, text: unknown) => number }
+interface TextItem {
+  fontSize?: number;
+  fontWeight?: string | number;
+  limit?: number;
+}
+interface VegaTextMetrics {
+  width: (item: TextItem, text: unknown) => number;
+}
 
 let measuring = false;
 
@@ -22,7 +28,8 @@ function useFontMetrics(): void {
   textMetrics.width = (item, text) => {
     const s = text == null ? '' : String(text).trim();
     const w = item.fontWeight;
-    const bold = w === 'bold' || w === 'bolder' || (typeof w === 'number' && w >= 600) || (typeof w === 'string' && +w >= 600);
+    const bold =
+      w === 'bold' || w === 'bolder' || (typeof w === 'number' && w >= 600) || (typeof w === 'string' && +w >= 600);
     const width = textWidth(s, item.fontSize ?? 11, bold);
     // A label with a limit is drawn truncated to it; its box is then no wider than the limit.
     return item.limit && item.limit > 0 ? Math.min(width, item.limit) : width;
@@ -55,7 +62,12 @@ export interface RenderedPng {
 export function svgToPng(svg: string, o: PngOptions = {}): RenderedPng {
   const files = plotFontFiles();
   const resvg = new Resvg(svg, {
-    font: { loadSystemFonts: false, fontFiles: [files.regular, files.bold], defaultFontFamily: FONT_FAMILY, sansSerifFamily: FONT_FAMILY },
+    font: {
+      loadSystemFonts: false,
+      fontFiles: [files.regular, files.bold],
+      defaultFontFamily: FONT_FAMILY,
+      sansSerifFamily: FONT_FAMILY,
+    },
     fitTo: { mode: 'zoom', value: o.scale ?? 2 },
     background: 'white',
     logLevel: 'error',
@@ -65,7 +77,11 @@ export function svgToPng(svg: string, o: PngOptions = {}): RenderedPng {
 }
 
 // Render a Vega-Lite spec to a PNG file, written atomically; returns its pixel size.
-export async function renderPng(spec: TopLevelSpec, path: string, o: PngOptions = {}): Promise<{ path: string; width: number; height: number }> {
+export async function renderPng(
+  spec: TopLevelSpec,
+  path: string,
+  o: PngOptions = {},
+): Promise<{ path: string; width: number; height: number }> {
   const { png, width, height } = svgToPng(await renderSvg(spec), o);
   writeFileAtomic(path, png);
   return { path, width, height };

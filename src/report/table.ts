@@ -27,13 +27,18 @@ function columns(rows: readonly ReportRow[]): Column[] {
     { title: 'Top-1', numeric: true, cell: (r) => percent(r.accuracy) },
   ];
   if (teacher) {
-    cols.push({ title: 'vs teacher', numeric: true, cell: (r) => {
-      if (r === teacher) return '';
-      const d = 100 * (r.accuracy - teacher.accuracy);
-      return `${d >= 0 ? '+' : '-'}${Math.abs(d).toFixed(2)} pt`;
-    } });
+    cols.push({
+      title: 'vs teacher',
+      numeric: true,
+      cell: (r) => {
+        if (r === teacher) return '';
+        const d = 100 * (r.accuracy - teacher.accuracy);
+        return `${d >= 0 ? '+' : '-'}${Math.abs(d).toFixed(2)} pt`;
+      },
+    });
   }
-  if (rows.some((r) => r.top5 !== undefined)) cols.push({ title: 'Top-5', numeric: true, cell: (r) => (r.top5 === undefined ? '' : percent(r.top5)) });
+  if (rows.some((r) => r.top5 !== undefined))
+    cols.push({ title: 'Top-5', numeric: true, cell: (r) => (r.top5 === undefined ? '' : percent(r.top5)) });
   cols.push(
     { title: 'Size', numeric: true, cell: (r) => bytes(r.sizeBytes) },
     { title: 'Params', numeric: true, cell: (r) => si(r.params) },

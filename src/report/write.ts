@@ -46,7 +46,11 @@ export async function writeTrainingCurves(path: string, history: TrainingHistory
 }
 
 // Everything --out gets at the end of distill/compress: report.json, report.md and the plots beside them.
-export async function writeReport(outDir: string, rows: ReportRow[], opts: WriteReportOptions = {}): Promise<WrittenReport> {
+export async function writeReport(
+  outDir: string,
+  rows: ReportRow[],
+  opts: WriteReportOptions = {},
+): Promise<WrittenReport> {
   validateRows(rows);
   const plots: WrittenReport['plots'] = {};
   // A trade-off plot needs an x value for at least one row (a report of unmeasured latencies has none).
@@ -67,9 +71,15 @@ export async function writeReport(outDir: string, rows: ReportRow[], opts: Write
   }
 
   const json = join(outDir, REPORT_FILES.json);
-  writeFileAtomic(json, `${JSON.stringify({ ...opts.meta, createdAt: new Date().toISOString(), rows, plots }, null, 2)}\n`);
+  writeFileAtomic(
+    json,
+    `${JSON.stringify({ ...opts.meta, createdAt: new Date().toISOString(), rows, plots }, null, 2)}\n`,
+  );
   const markdown = join(outDir, REPORT_FILES.markdown);
-  writeFileAtomic(markdown, reportMarkdown(rows, plots, opts.title ?? 'Compression report', opts.metric, opts.latencyNote));
+  writeFileAtomic(
+    markdown,
+    reportMarkdown(rows, plots, opts.title ?? 'Compression report', opts.metric, opts.latencyNote),
+  );
   return { json, markdown, plots, table: formatTable(rows) };
 }
 
@@ -79,11 +89,25 @@ const CAPTIONS: Record<keyof WrittenReport['plots'], string> = {
   trainingCurves: 'Training curves',
 };
 
-function reportMarkdown(rows: ReportRow[], plots: WrittenReport['plots'], title: string, metric = 'accuracy', latencyNote?: string): string {
-  const top1 = metric === 'accuracy' ? 'Top-1 is the accuracy on the evaluation split'
-    : 'Top-1 is the agreement with the teacher on the held-out images (the data has no labels): the fraction whose top class is the teacher\'s, so the teacher\'s own is 100%';
-  const lines = [`# ${title}`, '', markdownTable(rows), '',
-    `${top1}; latency is the median time of one forward pass of the whole batch${latencyNote ? ` (${latencyNote})` : ''}.`, ''];
+function reportMarkdown(
+  rows: ReportRow[],
+  plots: WrittenReport['plots'],
+  title: string,
+  metric = 'accuracy',
+  latencyNote?: string,
+): string {
+  const top1 =
+    metric === 'accuracy'
+      ? 'Top-1 is the accuracy on the evaluation split'
+      : "Top-1 is the agreement with the teacher on the held-out images (the data has no labels): the fraction whose top class is the teacher's, so the teacher's own is 100%";
+  const lines = [
+    `# ${title}`,
+    '',
+    markdownTable(rows),
+    '',
+    `${top1}; latency is the median time of one forward pass of the whole batch${latencyNote ? ` (${latencyNote})` : ''}.`,
+    '',
+  ];
   for (const [k, file] of Object.entries(plots) as [keyof WrittenReport['plots'], string][]) {
     lines.push(`## ${CAPTIONS[k]}`, '', `![${CAPTIONS[k]}](${file})`, '');
   }

@@ -45,7 +45,9 @@ let webModule: Promise<OrtLike> | undefined;
 // the installed package's dist/ folder rather than a CDN.
 export function loadWeb(): Promise<OrtLike> {
   webModule ??= (async () => {
-    const ort = (await import('onnxruntime-web')) as unknown as OrtLike & { env: { wasm: { numThreads: number; wasmPaths?: unknown; proxy?: boolean } } };
+    const ort = (await import('onnxruntime-web')) as unknown as OrtLike & {
+      env: { wasm: { numThreads: number; wasmPaths?: unknown; proxy?: boolean } };
+    };
     const entry = createRequire(import.meta.url).resolve('onnxruntime-web');
     ort.env.wasm.numThreads = 1;
     ort.env.wasm.proxy = false;
@@ -64,18 +66,28 @@ class Runner implements InferenceRunner {
     private readonly inputType: DType,
   ) {}
 
-  get inputName(): string { return this.session.inputNames[0]!; }
-  get outputNames(): string[] { return [...this.session.outputNames]; }
+  get inputName(): string {
+    return this.session.inputNames[0]!;
+  }
+  get outputNames(): string[] {
+    return [...this.session.outputNames];
+  }
 
   async run(x: Float32Array, dims: number[], fetch: string[] = this.outputNames): Promise<Record<string, Output>> {
-    const feed = this.inputType === 'float16'
-      ? new this.ort.Tensor('float16', halfArray(x), dims)
-      : new this.ort.Tensor('float32', x, dims);
+    const feed =
+      this.inputType === 'float16'
+        ? new this.ort.Tensor('float16', halfArray(x), dims)
+        : new this.ort.Tensor('float32', x, dims);
     const res = await this.session.run({ [this.inputName]: feed }, fetch);
     const out: Record<string, Output> = {};
     for (const name of fetch) {
       const t = res[name]!;
-      const data = t.type === 'float16' ? fromHalfArray(t.data as Uint16Array) : t.type === 'float32' ? (t.data as Float32Array) : Float32Array.from(t.data as ArrayLike<number>);
+      const data =
+        t.type === 'float16'
+          ? fromHalfArray(t.data as Uint16Array)
+          : t.type === 'float32'
+            ? (t.data as Float32Array)
+            : Float32Array.from(t.data as ArrayLike<number>);
       out[name] = { dims: [...t.dims], data };
       t.dispose?.();
     }
@@ -93,13 +105,24 @@ export async function openRunner(engine: Engine, bytes: Uint8Array, o: RunnerOpt
   const inputType = o.inputType ?? 'float32';
   if (engine === 'web') {
     const ort = await loadWeb();
-    const session = await ort.InferenceSession.create(bytes, { executionProviders: ['wasm'], graphOptimizationLevel: 'all' });
+    const session = await ort.InferenceSession.create(bytes, {
+      executionProviders: ['wasm'],
+      graphOptimizationLevel: 'all',
+    });
     return new Runner('web', 'wasm', ort, session, inputType);
   }
-  const open = async (d: Device) => new Runner('node', d.name, ortNode, await ortNode.InferenceSession.create(bytes, {
-    executionProviders: d.providers({}), graphOptimizationLevel: 'all',
-    ...(o.threads ? { intraOpNumThreads: o.threads, interOpNumThreads: 1 } : {}),
-  }), inputType);
+  const open = async (d: Device) =>
+    new Runner(
+      'node',
+      d.name,
+      ortNode,
+      await ortNode.InferenceSession.create(bytes, {
+        executionProviders: d.providers({}),
+        graphOptimizationLevel: 'all',
+        ...(o.threads ? { intraOpNumThreads: o.threads, interOpNumThreads: 1 } : {}),
+      }),
+      inputType,
+    );
   const devices = resolveDevices(o.device ?? 'cpu');
   // One device: its own error, as onnxruntime words it (a model it cannot load is the caller's to explain).
   if (devices.length === 1) return open(devices[0]!);
@@ -118,6 +141,8 @@ export async function openRunner(engine: Engine, bytes: Uint8Array, o: RunnerOpt
 export function engineVersions(): Record<Engine, string> {
   const req = createRequire(import.meta.url);
   // onnxruntime-web's exports map hides its package.json, so read it beside the resolved entry (dist/..).
-  const v = (pkg: string) => (JSON.parse(readFileSync(join(dirname(req.resolve(pkg)), '..', 'package.json'), 'utf8')) as { version: string }).version;
+  const v = (pkg: string) =>
+    (JSON.parse(readFileSync(join(dirname(req.resolve(pkg)), '..', 'package.json'), 'utf8')) as { version: string })
+      .version;
   return { node: v('onnxruntime-node'), web: v('onnxruntime-web') };
 }

@@ -11,10 +11,17 @@ export type LoadVerdict = { loads: true } | { loads: false; reason: string };
 // Create (and release) a CPU session for a file path (external data resolved by onnxruntime) or model bytes.
 export async function probeLoad(model: string | Uint8Array): Promise<LoadVerdict> {
   const opts: ort.InferenceSession.SessionOptions = {
-    executionProviders: ['cpu'], graphOptimizationLevel: 'basic', intraOpNumThreads: 1, interOpNumThreads: 1, logSeverityLevel: 4,
+    executionProviders: ['cpu'],
+    graphOptimizationLevel: 'basic',
+    intraOpNumThreads: 1,
+    interOpNumThreads: 1,
+    logSeverityLevel: 4,
   };
   try {
-    const s = typeof model === 'string' ? await ort.InferenceSession.create(model, opts) : await ort.InferenceSession.create(model, opts);
+    const s =
+      typeof model === 'string'
+        ? await ort.InferenceSession.create(model, opts)
+        : await ort.InferenceSession.create(model, opts);
     await s.release();
     return { loads: true };
   } catch (err: unknown) {
@@ -25,7 +32,11 @@ export async function probeLoad(model: string | Uint8Array): Promise<LoadVerdict
 // onnxruntime's messages carry a status prefix and source paths; keep the sentence a user can act on.
 function tidy(msg: string): string {
   const line = msg.split('\n').find((l) => l.trim()) ?? msg;
-  return line.replace(/^\[ONNXRuntimeError\]\s*:\s*\d+\s*:\s*\w+\s*:\s*/, '').replace(/\/onnxruntime_src\/\S+:\d+\s+/g, '').trim().slice(0, 500);
+  return line
+    .replace(/^\[ONNXRuntimeError\]\s*:\s*\d+\s*:\s*\w+\s*:\s*/, '')
+    .replace(/\/onnxruntime_src\/\S+:\d+\s+/g, '')
+    .trim()
+    .slice(0, 500);
 }
 
 // Whether a device's execution provider comes up here and runs a one-node graph (x + x) on it, with its reason when
@@ -38,7 +49,10 @@ export async function probeDevice(name: string): Promise<LoadVerdict & { device:
   g.outputs = [new Builder(g).add(x, x)];
   const t0 = performance.now();
   try {
-    const s = await ort.InferenceSession.create(serializeModel(new Model(g, new Map([['', 17]]))).onnx, { executionProviders: d.providers({}), logSeverityLevel: 4 });
+    const s = await ort.InferenceSession.create(serializeModel(new Model(g, new Map([['', 17]]))).onnx, {
+      executionProviders: d.providers({}),
+      logSeverityLevel: 4,
+    });
     const r = await s.run({ x: new ort.Tensor('float32', Float32Array.of(1, 2, 3, 4, 5, 6), [2, 3]) });
     const y = r[s.outputNames[0]!]!.data as Float32Array;
     await s.release();

@@ -25,9 +25,13 @@ export class Runtime {
     const ext = extname(fileURLToPath(here));
     const workerUrl = new URL(`./worker${ext}`, here);
     // Under tsx (tests, development) the worker registers tsx itself; a built package runs worker.js directly.
-    this.worker = ext === '.ts'
-      ? new Worker(`import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((m) => { m.register(); return import(${JSON.stringify(workerUrl.href)}); })`, { eval: true })
-      : new Worker(workerUrl);
+    this.worker =
+      ext === '.ts'
+        ? new Worker(
+            `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((m) => { m.register(); return import(${JSON.stringify(workerUrl.href)}); })`,
+            { eval: true },
+          )
+        : new Worker(workerUrl);
     this.worker.on('message', (msg: { id: number; value?: unknown; error?: string }) => {
       const p = this.pending.get(msg.id);
       if (!p) return;
@@ -41,7 +45,9 @@ export class Runtime {
     };
     this.worker.on('error', failAll);
     // A worker that dies (out of memory, native crash) must not leave callers waiting forever.
-    this.worker.on('exit', (code) => { if (this.pending.size) failAll(new Error(`the onnxruntime worker exited (code ${code})`)); });
+    this.worker.on('exit', (code) => {
+      if (this.pending.size) failAll(new Error(`the onnxruntime worker exited (code ${code})`));
+    });
     this.worker.unref();
   }
 
@@ -50,8 +56,14 @@ export class Runtime {
     this.worker.ref();
     return new Promise<T>((resolve, reject) => {
       this.pending.set(id, {
-        resolve: (v) => { this.done(); resolve(v as T); },
-        reject: (e) => { this.done(); reject(e); },
+        resolve: (v) => {
+          this.done();
+          resolve(v as T);
+        },
+        reject: (e) => {
+          this.done();
+          reject(e);
+        },
       });
       this.worker.postMessage({ id, req }, transfer);
     });
@@ -70,7 +82,9 @@ export class Runtime {
       try {
         const model = d.lower && !opts.portable ? await d.lower(bytes) : bytes;
         const info = await this.call<{ sid: number; inputNames: string[]; outputNames: string[] }>({
-          kind: 'create', bytes: model, providers: d.providers({ deviceId: this.options.deviceId }),
+          kind: 'create',
+          bytes: model,
+          providers: d.providers({ deviceId: this.options.deviceId }),
           ...(this.options.threads ? { threads: this.options.threads } : {}),
         });
         this.device = d.name;
@@ -80,7 +94,8 @@ export class Runtime {
       }
     }
     const detail = errors.map((e) => `  - ${e}`).join('\n');
-    if (devices.length === 1 && devices[0]!.name === 'cpu') throw new Error(`onnxruntime could not load ${label}:\n${detail}`);
+    if (devices.length === 1 && devices[0]!.name === 'cpu')
+      throw new Error(`onnxruntime could not load ${label}:\n${detail}`);
     throw new UserError(`no requested device could run ${label}:\n${detail}`);
   }
 
@@ -112,7 +127,11 @@ export class Session {
   ) {}
 
   // Run once. Inputs not fed come from the runtime state; `carry` stores outputs back into state under input names.
-  run(feeds: Record<string, TensorData>, fetch: string[] = this.outputNames, carry: Record<string, string> = {}): Promise<Record<string, TensorData>> {
+  run(
+    feeds: Record<string, TensorData>,
+    fetch: string[] = this.outputNames,
+    carry: Record<string, string> = {},
+  ): Promise<Record<string, TensorData>> {
     return this.runtime.call({ kind: 'run', sid: this.sid, feeds, fetch, carry });
   }
 
@@ -122,7 +141,11 @@ export class Session {
 }
 
 // Open a runtime, run one model once on the given feeds, and close it: for tests and one-off checks.
-export async function runOnce(bytes: Uint8Array, feeds: Record<string, TensorData>, opts: RuntimeOptions = {}): Promise<Record<string, TensorData>> {
+export async function runOnce(
+  bytes: Uint8Array,
+  feeds: Record<string, TensorData>,
+  opts: RuntimeOptions = {},
+): Promise<Record<string, TensorData>> {
   const rt = new Runtime(opts);
   try {
     const s = await rt.session(bytes);

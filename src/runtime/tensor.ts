@@ -8,6 +8,9 @@ export interface TensorData {
 }
 
 // Wrap a Float32Array with its dims.
-export function f32(dims: number[], data: Float32Array = new Float32Array(dims.reduce((a, b) => a * b, 1))): TensorData {
+export function f32(
+  dims: number[],
+  data: Float32Array = new Float32Array(dims.reduce((a, b) => a * b, 1)),
+): TensorData {
   return { type: 'float32', dims, data };
 }

@@ -5,7 +5,14 @@ import type { TensorData } from './tensor.js';
 
 export type Request =
   | { kind: 'create'; bytes: Uint8Array; providers: ort.InferenceSession.ExecutionProviderConfig[]; threads?: number }
-  | { kind: 'run'; sid: number; feeds: Record<string, TensorData>; fetch: string[]; carry: Record<string, string>; keepFetched?: boolean }
+  | {
+      kind: 'run';
+      sid: number;
+      feeds: Record<string, TensorData>;
+      fetch: string[];
+      carry: Record<string, string>;
+      keepFetched?: boolean;
+    }
   | { kind: 'setState'; tensors: Record<string, TensorData> }
   | { kind: 'getState'; names: string[] }
   | { kind: 'clearState'; names?: string[] }
@@ -66,7 +73,8 @@ async function handle(req: Request): Promise<{ value: unknown; transfer: ArrayBu
         const t = fromOrt(results[name]!);
         value[name] = t;
         const buf = (t.data as { buffer?: unknown }).buffer;
-        if (!(name in req.carry) && !req.keepFetched && buf instanceof ArrayBuffer && !transfer.includes(buf)) transfer.push(buf);
+        if (!(name in req.carry) && !req.keepFetched && buf instanceof ArrayBuffer && !transfer.includes(buf))
+          transfer.push(buf);
       }
       return { value, transfer };
     }
@@ -101,7 +109,10 @@ parentPort!.on('message', (msg: { id: number; req: Request }) => {
       try {
         parentPort!.postMessage({ id: msg.id, value }, transfer);
       } catch (err: unknown) {
-        parentPort!.postMessage({ id: msg.id, error: `cannot return the results: ${err instanceof Error ? err.message : String(err)}` });
+        parentPort!.postMessage({
+          id: msg.id,
+          error: `cannot return the results: ${err instanceof Error ? err.message : String(err)}`,
+        });
       }
     },
     (err: unknown) => parentPort!.postMessage({ id: msg.id, error: err instanceof Error ? err.message : String(err) }),

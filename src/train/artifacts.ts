@@ -38,7 +38,12 @@ export interface ArtifactContract {
 
 // Write what the run executes: the step and evaluation graphs, the initial state (an ONNX model with no inputs whose
 // outputs are the state tensors) and the contract.
-export function writeArtifacts(dir: string, o: RunOptions, step: CompiledStep, evalGraph: { bytes: Uint8Array; stateNames: string[]; outputs: string[] }): ArtifactContract {
+export function writeArtifacts(
+  dir: string,
+  o: RunOptions,
+  step: CompiledStep,
+  evalGraph: { bytes: Uint8Array; stateNames: string[]; outputs: string[] },
+): ArtifactContract {
   writeFileAtomic(join(dir, 'train_step.onnx'), step.bytes);
   writeFileAtomic(join(dir, 'eval.onnx'), evalGraph.bytes);
   const g = new Graph('initial_state');
@@ -51,22 +56,59 @@ export function writeArtifacts(dir: string, o: RunOptions, step: CompiledStep, e
     step: {
       file: 'train_step.onnx',
       image: { input: step.inputName, shape: step.inputShape, layout: 'NCHW float32, normalised as preprocess says' },
-      ...(step.labels.from === 'input' ? { labels: { input: 'labels', shape: [step.inputShape[0]!, step.classes], encoding: 'one-hot float32' } } : {}),
-      ...(step.labels.from === 'network' ? { pseudoLabels: `the terms that read labels get onehot(argmax) of ${step.labels.network}'s logits, made in the step` } : {}),
+      ...(step.labels.from === 'input'
+        ? { labels: { input: 'labels', shape: [step.inputShape[0]!, step.classes], encoding: 'one-hot float32' } }
+        : {}),
+      ...(step.labels.from === 'network'
+        ? {
+            pseudoLabels: `the terms that read labels get onehot(argmax) of ${step.labels.network}'s logits, made in the step`,
+          }
+        : {}),
       lr: { input: 'lr', schedule: o.schedule, perStep: lrPerStep(o) },
-      ...(step.biasCorrection ? { biasCorrection: { bc1: 'bc1', bc2: 'bc2', rule: 'bc1 = 1 - beta1^t, bc2 = 1 - beta2^t, t = optimizer steps done + 1' } } : {}),
-      termWeights: o.terms.map((t) => ({ input: `w_${t.name}`, term: t.term, weight: t.weight, schedule: t.schedule ?? { kind: 'constant' }, perEpoch: Array.from({ length: o.epochs }, (_, e) => weightAt(t.weight, t.schedule, e)) })),
-      ...(step.termInputs.length ? { termInputs: step.termInputs.map((e) => ({ input: e.input, term: e.term, key: e.key, perEpoch: Array.from({ length: o.epochs }, (_, ep) => termInputAt(e, ep)) })) } : {}),
+      ...(step.biasCorrection
+        ? {
+            biasCorrection: {
+              bc1: 'bc1',
+              bc2: 'bc2',
+              rule: 'bc1 = 1 - beta1^t, bc2 = 1 - beta2^t, t = optimizer steps done + 1',
+            },
+          }
+        : {}),
+      termWeights: o.terms.map((t) => ({
+        input: `w_${t.name}`,
+        term: t.term,
+        weight: t.weight,
+        schedule: t.schedule ?? { kind: 'constant' },
+        perEpoch: Array.from({ length: o.epochs }, (_, e) => weightAt(t.weight, t.schedule, e)),
+      })),
+      ...(step.termInputs.length
+        ? {
+            termInputs: step.termInputs.map((e) => ({
+              input: e.input,
+              term: e.term,
+              key: e.key,
+              perEpoch: Array.from({ length: o.epochs }, (_, ep) => termInputAt(e, ep)),
+            })),
+          }
+        : {}),
       carry: step.carry,
-      report: { loss: 'loss', terms: Object.fromEntries(step.terms.map((t) => [t.name, `term_${t.name}`])), logits: step.logits },
+      report: {
+        loss: 'loss',
+        terms: Object.fromEntries(step.terms.map((t) => [t.name, `term_${t.name}`])),
+        logits: step.logits,
+      },
     },
     eval: { file: 'eval.onnx', image: 'input', outputs: evalGraph.outputs, stateInputs: evalGraph.stateNames },
     initialState: {
-      file: 'initial_state.onnx', names, zeroSlots: step.slots.map((s) => ({ name: s.name, shape: s.shape })),
+      file: 'initial_state.onnx',
+      names,
+      zeroSlots: step.slots.map((s) => ({ name: s.name, shape: s.shape })),
       note: 'run it with no inputs: each output is the starting value of the step input of the same name; the optimizer slots in zeroSlots start at zero',
     },
     optimizer: { name: o.optimizer, hyper: o.hyper },
-    epochs: o.epochs, batchSize: o.batchSize, stepsPerEpoch: Math.floor(o.train.size / o.batchSize),
+    epochs: o.epochs,
+    batchSize: o.batchSize,
+    stepsPerEpoch: Math.floor(o.train.size / o.batchSize),
     ...(o.exports.preprocess !== undefined ? { preprocess: o.exports.preprocess } : {}),
   };
   writeFileAtomic(join(dir, 'contract.json'), JSON.stringify(contract, null, 2));
@@ -76,5 +118,7 @@ export function writeArtifacts(dir: string, o: RunOptions, step: CompiledStep, e
 // The learning rate of every step of the run, as the loop feeds it (fractional epochs for warm-up).
 function lrPerStep(o: RunOptions): number[] {
   const steps = Math.floor(o.train.size / o.batchSize);
-  return Array.from({ length: o.epochs * steps }, (_, k) => lrAt(o.schedule, Math.floor(k / steps) + (k % steps) / steps));
+  return Array.from({ length: o.epochs * steps }, (_, k) =>
+    lrAt(o.schedule, Math.floor(k / steps) + (k % steps) / steps),
+  );
 }

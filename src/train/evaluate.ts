@@ -11,7 +11,13 @@ export interface Evaluation {
 
 // Run an inference graph from compileInference (image input `input`) over a split, in order, last batch kept;
 // `chw` is the image shape [C, H, W]. Weights not baked into the graph come from the runtime's state.
-export async function evaluateNetworks(s: Session, data: TrainSplit, batchSize: number, classes: number, chw: number[]): Promise<Evaluation> {
+export async function evaluateNetworks(
+  s: Session,
+  data: TrainSplit,
+  batchSize: number,
+  classes: number,
+  chw: number[],
+): Promise<Evaluation> {
   const outs = s.outputNames;
   const correct = new Map(outs.map((n) => [n, 0]));
   let seen = 0;
@@ -21,7 +27,9 @@ export async function evaluateNetworks(s: Session, data: TrainSplit, batchSize: 
     seen += b.n;
   }
   const acc = (n: string) => correct.get(n)! / Math.max(seen, 1);
-  const networks = Object.fromEntries(outs.filter((n) => n.startsWith('logits.')).map((n) => [n.slice('logits.'.length), acc(n)]));
+  const networks = Object.fromEntries(
+    outs.filter((n) => n.startsWith('logits.')).map((n) => [n.slice('logits.'.length), acc(n)]),
+  );
   return { networks, ...(outs.includes('ensemble') ? { ensemble: acc('ensemble') } : {}) };
 }
 
@@ -36,7 +44,14 @@ export interface FidelityEvaluation {
 export type FidelityReference = Float32Array | string;
 
 // Run the eval graph over a split in order and compare every network's logits with the reference's.
-export async function evaluateFidelity(s: Session, data: TrainSplit, batchSize: number, classes: number, chw: number[], reference: FidelityReference): Promise<FidelityEvaluation> {
+export async function evaluateFidelity(
+  s: Session,
+  data: TrainSplit,
+  batchSize: number,
+  classes: number,
+  chw: number[],
+  reference: FidelityReference,
+): Promise<FidelityEvaluation> {
   const outs = s.outputNames;
   const refOut = typeof reference === 'string' ? `logits.${reference}` : undefined;
   const compared = outs.filter((n) => n !== refOut);
@@ -44,16 +59,27 @@ export async function evaluateFidelity(s: Session, data: TrainSplit, batchSize: 
   let seen = 0;
   for await (const b of data.batches({ batchSize, epoch: 0, seed: 0, shuffle: false, dropLast: false })) {
     const r = await s.run({ input: { type: 'float32', dims: [b.n, ...chw], data: b.x } }, outs);
-    const t = refOut ? r[refOut]!.data as Float32Array : (reference as Float32Array).subarray(seen * classes, (seen + b.n) * classes);
+    const t = refOut
+      ? (r[refOut]!.data as Float32Array)
+      : (reference as Float32Array).subarray(seen * classes, (seen + b.n) * classes);
     for (const n of compared) meters.get(n)!.add(r[n]!.data as Float32Array, t, b.n);
     seen += b.n;
   }
-  const networks = Object.fromEntries(compared.filter((n) => n.startsWith('logits.')).map((n) => [n.slice('logits.'.length), meters.get(n)!.report()]));
+  const networks = Object.fromEntries(
+    compared.filter((n) => n.startsWith('logits.')).map((n) => [n.slice('logits.'.length), meters.get(n)!.report()]),
+  );
   return { networks, ...(meters.has('ensemble') ? { ensemble: meters.get('ensemble')!.report() } : {}) };
 }
 
 // One output's logits over a split, in order (a frozen teacher's, the reference of fidelity).
-export async function collectLogits(s: Session, data: TrainSplit, batchSize: number, classes: number, chw: number[], output: string): Promise<Float32Array> {
+export async function collectLogits(
+  s: Session,
+  data: TrainSplit,
+  batchSize: number,
+  classes: number,
+  chw: number[],
+  output: string,
+): Promise<Float32Array> {
   const out = new Float32Array(data.size * classes);
   let seen = 0;
   for await (const b of data.batches({ batchSize, epoch: 0, seed: 0, shuffle: false, dropLast: false })) {

@@ -9,14 +9,23 @@ import type { RunOptions } from './types.js';
 import { META_ENSEMBLE, setClassifierMetadata } from '../ir/metadata.js';
 
 // Write each trained network as a deployable ONNX (weights baked, BatchNorm in inference form) and the ensemble.
-export function exportNetworks(o: RunOptions, step: CompiledStep, state: Record<string, TensorData>): Record<string, string> {
+export function exportNetworks(
+  o: RunOptions,
+  step: CompiledStep,
+  state: Record<string, TensorData>,
+): Record<string, string> {
   const out: Record<string, string> = {};
   const entries = [...step.params, ...step.buffers];
-  const tag = (m: Model) => { for (const [k, v] of Object.entries(o.exports.metadata ?? {})) m.setMetadata(k, v); return m; };
+  const tag = (m: Model) => {
+    for (const [k, v] of Object.entries(o.exports.metadata ?? {})) m.setMetadata(k, v);
+    return m;
+  };
   for (const [name, file] of Object.entries(o.exports.files)) {
     const net = o.networks.find((n) => n.name === name);
     if (!net) throw new Error(`export of unknown network '${name}'`);
-    const bySource = Object.fromEntries(entries.filter((e) => e.network === name).map((e) => [e.source, state[e.name]!]));
+    const bySource = Object.fromEntries(
+      entries.filter((e) => e.network === name).map((e) => [e.source, state[e.name]!]),
+    );
     const path = join(o.outDir, file);
     saveModel(tag(exportTrained(net.model, bySource, o.classes, o.exports.preprocess)), path);
     out[name] = path;
@@ -29,7 +38,11 @@ export function exportNetworks(o: RunOptions, step: CompiledStep, state: Record<
   for (const [name, file] of Object.entries(o.exports.composed ?? {})) {
     const net = o.networks.find((n) => n.name === name);
     if (!net) throw new Error(`export of unknown network '${name}'`);
-    const { graph } = compileInference([net], { feeders: o.networks.filter((n) => n !== net), weights, plainOutput: true });
+    const { graph } = compileInference([net], {
+      feeders: o.networks.filter((n) => n !== net),
+      weights,
+      plainOutput: true,
+    });
     const path = join(o.outDir, file);
     saveModel(finish(new Model(graph, new Map([['', TRAIN_OPSET]]))), path);
     out[`${name}+feeders`] = path;

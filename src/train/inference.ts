@@ -7,7 +7,12 @@ import { setClassifierMetadata } from '../ir/metadata.js';
 
 // The deployable model: the original graph with trained weights and running stats baked in; class names and the
 // preprocessing (normalisation, input size, crop) in metadata so predictions map to names from raw images.
-export function exportTrained(model: Model, state: Record<string, TensorData>, classes: string[], preprocess?: unknown): Model {
+export function exportTrained(
+  model: Model,
+  state: Record<string, TensorData>,
+  classes: string[],
+  preprocess?: unknown,
+): Model {
   const g = copyGraph(model);
   toInferenceForm(g);
   for (const v of g.initializers) {

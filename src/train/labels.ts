@@ -11,7 +11,12 @@ export function oneHot(y: Int32Array, n: number, classes: number): Float32Array 
 
 // The targets of a batch: one-hot, or λ·onehot(y) + (1 - λ)·onehot(y2) for a mixed batch (Mixup / CutMix), so the
 // CE term (linear in its target) is λ·CE(y) + (1 - λ)·CE(y2).
-export function targets(y: Int32Array, n: number, classes: number, mix?: { y2: Int32Array; lam: number }): Float32Array {
+export function targets(
+  y: Int32Array,
+  n: number,
+  classes: number,
+  mix?: { y2: Int32Array; lam: number },
+): Float32Array {
   const out = oneHot(y, n, classes);
   if (!mix) return out;
   const other = oneHot(mix.y2, n, classes);

@@ -3,7 +3,19 @@
 //   'ODTC' · u32 version · u32 samples · u32 classes · u8 present[samples] (padded to 4) · f32 rows[samples][classes]
 // A run never changes a published file: it writes a private copy and renames it over the old one when the epoch
 // ends (or is interrupted), so readers and concurrent runs only ever see whole files; each is a valid cache.
-import { closeSync, copyFileSync, existsSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  copyFileSync,
+  existsSync,
+  fsyncSync,
+  ftruncateSync,
+  mkdirSync,
+  openSync,
+  readSync,
+  renameSync,
+  rmSync,
+  writeSync,
+} from 'node:fs';
 import { dirname } from 'node:path';
 
 const MAGIC = 0x4354444f; // 'ODTC'
@@ -19,7 +31,11 @@ export class LogitStore {
   private readonly rowBytes: number;
   private readonly dataStart: number;
 
-  constructor(readonly path: string, readonly samples: number, readonly classes: number) {
+  constructor(
+    readonly path: string,
+    readonly samples: number,
+    readonly classes: number,
+  ) {
     this.rowBytes = classes * 4;
     this.dataStart = HEADER + Math.ceil(samples / 4) * 4;
     this.present = new Uint8Array(samples);
@@ -52,7 +68,11 @@ export class LogitStore {
     if (!this.tmp) this.beginCopy();
     const bytes = new Uint8Array(rows.buffer, rows.byteOffset, indices.length * this.rowBytes);
     indices.forEach((s, r) => {
-      writeAll(this.fd!, bytes.subarray(r * this.rowBytes, (r + 1) * this.rowBytes), this.dataStart + s * this.rowBytes);
+      writeAll(
+        this.fd!,
+        bytes.subarray(r * this.rowBytes, (r + 1) * this.rowBytes),
+        this.dataStart + s * this.rowBytes,
+      );
       this.present[s] = 1;
     });
     this.changed = true;
@@ -86,9 +106,17 @@ export class LogitStore {
   private openPublished(): void {
     const fd = openSync(this.path, 'r');
     const head = new Uint32Array(4);
-    const ok = readSync(fd, new Uint8Array(head.buffer), 0, HEADER, 0) === HEADER && head[0] === MAGIC && head[1] === VERSION &&
-      head[2] === this.samples && head[3] === this.classes && readSync(fd, this.present, 0, this.samples, HEADER) === this.samples;
-    if (ok) { this.fd = fd; return; }
+    const ok =
+      readSync(fd, new Uint8Array(head.buffer), 0, HEADER, 0) === HEADER &&
+      head[0] === MAGIC &&
+      head[1] === VERSION &&
+      head[2] === this.samples &&
+      head[3] === this.classes &&
+      readSync(fd, this.present, 0, this.samples, HEADER) === this.samples;
+    if (ok) {
+      this.fd = fd;
+      return;
+    }
     // Another layout (an older version, a torn copy): ignored and replaced when this epoch ends.
     closeSync(fd);
     this.present.fill(0);

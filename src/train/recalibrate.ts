@@ -13,7 +13,13 @@ export type { Recalibration } from './types.js';
 
 // The re-estimated running statistics, by state name (unchanged ones left out), and the batches they average over.
 // Batches come from fresh epochs (epoch indices after the run's), shuffled and augmented as training is.
-export async function recalibrateBatchNorm(rt: Runtime, o: RunOptions, step: CompiledStep, state: Record<string, TensorData>, batches: number): Promise<{ stats: Record<string, TensorData>; batches: number }> {
+export async function recalibrateBatchNorm(
+  rt: Runtime,
+  o: RunOptions,
+  step: CompiledStep,
+  state: Record<string, TensorData>,
+  batches: number,
+): Promise<{ stats: Record<string, TensorData>; batches: number }> {
   const weights = Object.fromEntries(Object.entries(state).map(([k, v]) => [k, v.data as Float32Array]));
   const graph = compileBnStatistics(o.networks, o.batchSize, weights);
   if (!graph.stats.length) return { stats: {}, batches: 0 };
@@ -24,8 +30,17 @@ export async function recalibrateBatchNorm(rt: Runtime, o: RunOptions, step: Com
   try {
     for (let epoch = o.epochs; seen < batches; epoch++) {
       const before = seen;
-      for await (const b of o.train.batches({ batchSize: o.batchSize, epoch, seed: o.seed, shuffle: true, dropLast: true })) {
-        const r = await session.run({ input: { type: 'float32', dims: [b.n, ...step.inputShape.slice(1)], data: b.x } }, names);
+      for await (const b of o.train.batches({
+        batchSize: o.batchSize,
+        epoch,
+        seed: o.seed,
+        shuffle: true,
+        dropLast: true,
+      })) {
+        const r = await session.run(
+          { input: { type: 'float32', dims: [b.n, ...step.inputShape.slice(1)], data: b.x } },
+          names,
+        );
         for (const n of names) {
           const v = r[n]!.data as Float32Array;
           const s = sums.get(n) ?? sums.set(n, new Float64Array(v.length)).get(n)!;
@@ -40,7 +55,10 @@ export async function recalibrateBatchNorm(rt: Runtime, o: RunOptions, step: Com
   }
   const stats: Record<string, TensorData> = {};
   for (const s of graph.stats) {
-    for (const [kind, name] of [['mean', s.mean], ['var', s.var]] as const) {
+    for (const [kind, name] of [
+      ['mean', s.mean],
+      ['var', s.var],
+    ] as const) {
       const sum = sums.get(`${kind}:${name}`)!;
       stats[name] = { type: 'float32', dims: state[name]!.dims, data: Float32Array.from(sum, (x) => x / seen) };
     }

@@ -34,9 +34,15 @@ export function lrAt(s: ScheduleSpec, epoch: number): number {
   const gamma = s.gamma ?? 0.1;
   let lr: number;
   switch (s.kind) {
-    case 'constant': lr = s.lr; break;
-    case 'step': lr = s.lr * gamma ** Math.floor(e / (s.stepSize ?? Math.max(1, Math.floor(s.epochs / 3)))); break;
-    case 'multistep': lr = s.lr * gamma ** (s.milestones ?? defaultMilestones(s.epochs)).filter((m) => e >= m).length; break;
+    case 'constant':
+      lr = s.lr;
+      break;
+    case 'step':
+      lr = s.lr * gamma ** Math.floor(e / (s.stepSize ?? Math.max(1, Math.floor(s.epochs / 3))));
+      break;
+    case 'multistep':
+      lr = s.lr * gamma ** (s.milestones ?? defaultMilestones(s.epochs)).filter((m) => e >= m).length;
+      break;
     case 'cosine': {
       const min = s.minLr ?? 0;
       lr = min + ((s.lr - min) * (1 + Math.cos((Math.PI * e) / s.epochs))) / 2;
@@ -57,15 +63,23 @@ export function parseSchedule(text: string, lr: number, epochs: number, warmup =
   const [kind, arg] = text.split(':');
   const base = { lr, epochs, ...(warmup ? { warmup } : {}), update: update ?? defaultLrUpdate(text) };
   switch (kind) {
-    case 'constant': case 'cosine': return { ...base, kind };
-    case 'step': return { ...base, kind, ...(arg ? { stepSize: positiveInt(arg, text) } : {}) };
-    case 'multistep': return { ...base, kind, ...(arg ? { milestones: arg.split(',').map((m) => positiveInt(m, text)) } : {}) };
-    default: throw new UserError(`--schedule: unknown schedule '${text}'; use constant, cosine, step[:N] or multistep[:e1,e2,...]`);
+    case 'constant':
+    case 'cosine':
+      return { ...base, kind };
+    case 'step':
+      return { ...base, kind, ...(arg ? { stepSize: positiveInt(arg, text) } : {}) };
+    case 'multistep':
+      return { ...base, kind, ...(arg ? { milestones: arg.split(',').map((m) => positiveInt(m, text)) } : {}) };
+    default:
+      throw new UserError(
+        `--schedule: unknown schedule '${text}'; use constant, cosine, step[:N] or multistep[:e1,e2,...]`,
+      );
   }
 }
 
 function positiveInt(s: string, whole: string): number {
   const n = Number(s);
-  if (!Number.isInteger(n) || n <= 0) throw new UserError(`--schedule: '${s}' in '${whole}' is not a positive whole number of epochs`);
+  if (!Number.isInteger(n) || n <= 0)
+    throw new UserError(`--schedule: '${s}' in '${whole}' is not a positive whole number of epochs`);
   return n;
 }

@@ -36,11 +36,19 @@ export function stageKey(teacherBytes: Uint8Array | undefined, config: unknown):
   return h.update(JSON.stringify(config)).digest('hex').slice(0, 16);
 }
 
-interface Marker { name: string; key: string; outputs: Record<string, string>; record: RunRecord }
+interface Marker {
+  name: string;
+  key: string;
+  outputs: Record<string, string>;
+  record: RunRecord;
+}
 
 // Run the stages in order: earlier ones in `<out>/stage<i>-<name>-<key>/`, the last one in `<out>` itself (its
 // exports are the run's). `resume` continues the first unfinished stage from its checkpoint.
-export async function runStages(stages: StageSpec[], o: { outDir: string; resume?: boolean; teacherBytes?: Uint8Array; log?: (l: string) => void }): Promise<StagedRecord> {
+export async function runStages(
+  stages: StageSpec[],
+  o: { outDir: string; resume?: boolean; teacherBytes?: Uint8Array; log?: (l: string) => void },
+): Promise<StagedRecord> {
   const log = o.log ?? (() => {});
   const trained: Record<string, Model> = {};
   const summaries: StageSummary[] = [];
@@ -49,7 +57,8 @@ export async function runStages(stages: StageSpec[], o: { outDir: string; resume
     const last = i === stages.length - 1;
     const dir = last ? o.outDir : join(o.outDir, `stage${i + 1}-${s.name}-${key}`);
     const markerPath = join(dir, 'stage.json');
-    const marker = !last && existsSync(markerPath) ? JSON.parse(readFileSync(markerPath, 'utf8')) as Marker : undefined;
+    const marker =
+      !last && existsSync(markerPath) ? (JSON.parse(readFileSync(markerPath, 'utf8')) as Marker) : undefined;
     let record: RunRecord;
     if (marker && marker.key === key && Object.values(marker.outputs).every((f) => existsSync(f))) {
       log(`stage ${i + 1}/${stages.length} (${s.name}): reusing ${dir} (same teacher and stage config)`);
@@ -59,13 +68,19 @@ export async function runStages(stages: StageSpec[], o: { outDir: string; resume
       continue;
     }
     log(`stage ${i + 1}/${stages.length} (${s.name})${s.summary ? `: ${s.summary}` : ''}`);
-    const run: RunOptions = { ...s.build(trained), outDir: dir, stage: s.name, resume: !!o.resume && existsSync(join(dir, 'checkpoint.bin')) };
+    const run: RunOptions = {
+      ...s.build(trained),
+      outDir: dir,
+      stage: s.name,
+      resume: !!o.resume && existsSync(join(dir, 'checkpoint.bin')),
+    };
     record = await runNetworks(run);
     summaries.push({ name: s.name, dir, reused: false, record });
     if (record.interrupted) return { ...record, stages: summaries };
     const outputs = Object.fromEntries(Object.keys(run.exports.files).map((n) => [n, record.outputs[n]!]));
     for (const [net, file] of Object.entries(outputs)) trained[net] = loadModel(file);
-    if (!last) writeFileAtomic(markerPath, JSON.stringify({ name: s.name, key, outputs, record } satisfies Marker, null, 2));
+    if (!last)
+      writeFileAtomic(markerPath, JSON.stringify({ name: s.name, key, outputs, record } satisfies Marker, null, 2));
   }
   return { ...summaries[summaries.length - 1]!.record, stages: summaries };
 }

@@ -8,6 +8,7 @@ export function initialState(step: CompiledStep): Record<string, TensorData> {
     const t = step.initial[e.name]!;
     out[e.name] = { type: 'float32', dims: [...t.dims], data: Float32Array.from(t.data as Float32Array) };
   }
-  for (const s of step.slots) out[s.name] = { type: 'float32', dims: s.shape, data: new Float32Array(s.shape.reduce((a, b) => a * b, 1)) };
+  for (const s of step.slots)
+    out[s.name] = { type: 'float32', dims: s.shape, data: new Float32Array(s.shape.reduce((a, b) => a * b, 1)) };
   return out;
 }

@@ -21,13 +21,27 @@ import type { TrainBatch, CachePlan, TrainSplit } from './types.js';
 export function planTeacherCache(networks: NetworkSpec[], terms: TermUse[], train: TrainSplit): CachePlan {
   const plan = replayableNetworks(networks, terms);
   if (!train.identity && plan.replay.length) {
-    return { replay: [], bypassed: [...plan.bypassed, ...plan.replay.map((network) => ({ network, reason: 'the training data does not say what its pixels depend on (no identity), so nothing could be keyed' }))] };
+    return {
+      replay: [],
+      bypassed: [
+        ...plan.bypassed,
+        ...plan.replay.map((network) => ({
+          network,
+          reason: 'the training data does not say what its pixels depend on (no identity), so nothing could be keyed',
+        })),
+      ],
+    };
   }
   return plan;
 }
 
 // The cache key of one frozen network on one training split and seed, and what it hashes (written as key.json).
-export function cacheKey(net: NetworkSpec, train: TrainSplit, seed: number, classes: number): { key: string; covers: Record<string, unknown> } {
+export function cacheKey(
+  net: NetworkSpec,
+  train: TrainSplit,
+  seed: number,
+  classes: number,
+): { key: string; covers: Record<string, unknown> } {
   const teacher = createHash('sha256').update(serializeModel(net.model).onnx).digest('hex');
   const covers = { format: 1, teacher, data: train.identity!(), samples: train.size, seed, classes };
   return { key: createHash('sha256').update(JSON.stringify(covers)).digest('hex').slice(0, 24), covers };
@@ -48,9 +62,25 @@ interface Replayed {
 
 // The replayed networks of one run: their teacher-only sessions and cache folders.
 export class TeacherReplay {
-  private constructor(private nets: Replayed[], private samples: number, private classes: number, private chw: number[]) {}
+  private constructor(
+    private nets: Replayed[],
+    private samples: number,
+    private classes: number,
+    private chw: number[],
+  ) {}
 
-  static async open(rt: Runtime, o: { networks: NetworkSpec[]; train: TrainSplit; seed: number; dir: string; inputs: Record<string, string>; classes: number; chw: number[] }): Promise<TeacherReplay> {
+  static async open(
+    rt: Runtime,
+    o: {
+      networks: NetworkSpec[];
+      train: TrainSplit;
+      seed: number;
+      dir: string;
+      inputs: Record<string, string>;
+      classes: number;
+      chw: number[];
+    },
+  ): Promise<TeacherReplay> {
     const nets: Replayed[] = [];
     for (const [name, input] of Object.entries(o.inputs)) {
       const spec = o.networks.find((n) => n.name === name)!;
@@ -58,7 +88,10 @@ export class TeacherReplay {
       const dir = join(o.dir, key);
       mkdirSync(dir, { recursive: true });
       if (!existsSync(join(dir, 'key.json'))) writeFileAtomic(join(dir, 'key.json'), JSON.stringify(covers, null, 2));
-      const session = await rt.session(compileInference([spec], { plainOutput: true }).bytes, `the ${name} network (teacher cache)`);
+      const session = await rt.session(
+        compileInference([spec], { plainOutput: true }).bytes,
+        `the ${name} network (teacher cache)`,
+      );
       nets.push({ name, input, dir, session });
     }
     return new TeacherReplay(nets, o.train.size, o.classes, o.chw);
@@ -76,7 +109,11 @@ export class TeacherReplay {
   }
 
   epoch(e: number): EpochReplay {
-    return new EpochReplay(this.nets.map((n) => ({ net: n, store: new LogitStore(epochFile(n.dir, e), this.samples, this.classes) })), this.classes, this.chw);
+    return new EpochReplay(
+      this.nets.map((n) => ({ net: n, store: new LogitStore(epochFile(n.dir, e), this.samples, this.classes) })),
+      this.classes,
+      this.chw,
+    );
   }
 
   async close(): Promise<void> {
@@ -92,10 +129,15 @@ function epochFile(dir: string, e: number): string {
 export class EpochReplay {
   readonly counts: CacheCounts = { hits: 0, misses: 0 };
 
-  constructor(private stores: { net: Replayed; store: LogitStore }[], private classes: number, private chw: number[]) {}
+  constructor(
+    private stores: { net: Replayed; store: LogitStore }[],
+    private classes: number,
+    private chw: number[],
+  ) {}
 
   async feeds(batch: TrainBatch): Promise<Record<string, TensorData>> {
-    if (!batch.indices) throw new Error('the teacher cache needs batches that say which samples they hold (TrainBatch.indices)');
+    if (!batch.indices)
+      throw new Error('the teacher cache needs batches that say which samples they hold (TrainBatch.indices)');
     const idx = batch.indices;
     const feeds: Record<string, TensorData> = {};
     let missed = false;
@@ -106,7 +148,9 @@ export class EpochReplay {
         store.read(idx, rows);
       } else {
         missed = true;
-        const r = await net.session.run({ input: { type: 'float32', dims: [batch.n, ...this.chw], data: batch.x } }, ['logits']);
+        const r = await net.session.run({ input: { type: 'float32', dims: [batch.n, ...this.chw], data: batch.x } }, [
+          'logits',
+        ]);
         rows = r.logits!.data as Float32Array;
         store.write(idx, rows);
       }

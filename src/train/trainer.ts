@@ -20,7 +20,13 @@ export function train(o: TrainOptions): Promise<RunRecord> {
   return runNetworks({
     ...rest,
     networks: [{ name: 'model', model, role: 'student', trainable: true, ...(noDecay ? { noDecay } : {}) }],
-    terms: (terms ?? [{ term: 'ce' }]).map((t) => ({ term: t.term, name: t.name ?? t.term, taps: { logits: 'model.logits' }, weight: 1, ...(t.options ? { options: t.options } : {}) })),
+    terms: (terms ?? [{ term: 'ce' }]).map((t) => ({
+      term: t.term,
+      name: t.name ?? t.term,
+      taps: { logits: 'model.logits' },
+      weight: 1,
+      ...(t.options ? { options: t.options } : {}),
+    })),
     exports: { files: { model: 'model.onnx' }, ...(preprocess !== undefined ? { preprocess } : {}) },
   });
 }

@@ -19,7 +19,14 @@ export interface TrainBatch {
 // epoch's order at that batch (resuming mid-epoch) without preparing the ones before.
 export interface TrainSplit {
   size: number;
-  batches(opts: { batchSize: number; epoch: number; seed: number; shuffle: boolean; dropLast: boolean; skip?: number }): AsyncIterable<TrainBatch>;
+  batches(opts: {
+    batchSize: number;
+    epoch: number;
+    seed: number;
+    shuffle: boolean;
+    dropLast: boolean;
+    skip?: number;
+  }): AsyncIterable<TrainBatch>;
   // Everything besides (seed, epoch, sample) that a sample's training pixels depend on, as a hash: a split that
   // promises this (and gives batch `indices`) lets a frozen teacher's outputs be cached; one without it never is.
   identity?(): string;
@@ -153,7 +160,14 @@ export interface RunRecord {
   bestEpoch?: number;
   lastValAcc?: number;
   // The first trainable network's fidelity to the teacher (unlabeled data), on `split` images.
-  fidelity?: { reference: string; images: number; bestAgreement: number; bestEpoch: number; lastAgreement: number; lastKl: number };
+  fidelity?: {
+    reference: string;
+    images: number;
+    bestAgreement: number;
+    bestEpoch: number;
+    lastAgreement: number;
+    lastKl: number;
+  };
   outputs: Record<string, string>;
   interrupted: boolean;
   // The run that wrote this record, its checkpoint and config.yaml.

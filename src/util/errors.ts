@@ -1,7 +1,11 @@
 // One error type for mistakes the user can fix (bad file, option, node); the CLI maps it to exit code 2.
 export class UserError extends Error {
   override readonly name = 'UserError';
-  constructor(message: string, readonly hint?: string, options?: ErrorOptions) {
+  constructor(
+    message: string,
+    readonly hint?: string,
+    options?: ErrorOptions,
+  ) {
     super(message, options);
   }
 }

@@ -21,7 +21,11 @@ export function writeFileAtomic(path: string, chunks: Uint8Array | string | (Uin
     closeSync(fd);
     renameSync(tmp, path);
   } catch (err: unknown) {
-    try { closeSync(fd); } catch { /* already closed */ }
+    try {
+      closeSync(fd);
+    } catch {
+      /* already closed */
+    }
     rmSync(tmp, { force: true });
     throw err;
   }

@@ -1,4 +1,15 @@
-import { accessSync, constants, existsSync, linkSync, mkdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  accessSync,
+  constants,
+  existsSync,
+  linkSync,
+  mkdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { UserError } from './errors.js';
@@ -23,7 +34,11 @@ const held = new Map<string, { count: number; timer: NodeJS.Timeout }>();
 // a UserError naming it, found before any work.
 export function checkOutFolder(dir: string, flag = '--out'): string {
   const abs = resolve(dir);
-  if (existsSync(abs) && !statSync(abs).isDirectory()) throw new UserError(`${flag}: ${abs} is ${statSync(abs).isFile() ? 'a file' : 'a device or special file'}, not a folder`, `give ${flag} a folder (it is created if missing)`);
+  if (existsSync(abs) && !statSync(abs).isDirectory())
+    throw new UserError(
+      `${flag}: ${abs} is ${statSync(abs).isFile() ? 'a file' : 'a device or special file'}, not a folder`,
+      `give ${flag} a folder (it is created if missing)`,
+    );
   try {
     // One level at a time: Node's recursive mkdir spins for ever on some pseudo file systems (/proc/x).
     const missing: string[] = [];
@@ -31,7 +46,11 @@ export function checkOutFolder(dir: string, flag = '--out'): string {
     for (const d of missing) mkdirSync(d);
     accessSync(abs, constants.W_OK);
   } catch (err: unknown) {
-    throw new UserError(`${flag}: cannot write to ${abs} (${(err as { code?: string }).code ?? String(err)})`, `give ${flag} a folder you can write to`, { cause: err });
+    throw new UserError(
+      `${flag}: cannot write to ${abs} (${(err as { code?: string }).code ?? String(err)})`,
+      `give ${flag} a folder you can write to`,
+      { cause: err },
+    );
   }
   return abs;
 }
@@ -39,7 +58,10 @@ export function checkOutFolder(dir: string, flag = '--out'): string {
 // `--out` as a file a run may write (export): not a folder or device, in a folder that can be written.
 export function checkOutFile(file: string, flag = '--out'): string {
   const abs = resolve(file);
-  if (existsSync(abs) && !statSync(abs).isFile()) throw new UserError(`${flag}: ${abs} is ${statSync(abs).isDirectory() ? 'a folder' : 'a device or special file'}, not a file`);
+  if (existsSync(abs) && !statSync(abs).isFile())
+    throw new UserError(
+      `${flag}: ${abs} is ${statSync(abs).isDirectory() ? 'a folder' : 'a device or special file'}, not a file`,
+    );
   checkOutFolder(dirname(abs), `${flag} (its folder)`);
   return abs;
 }
@@ -95,21 +117,38 @@ export function acquireLock(path: string, what: string, owner: string): () => vo
         linkSync(tmp, path);
         break;
       } catch (err: unknown) {
-        if ((err as { code?: string }).code !== 'EEXIST') throw new UserError(`${owner}: cannot create the lock ${path} (${(err as { code?: string }).code ?? String(err)})`, undefined, { cause: err });
+        if ((err as { code?: string }).code !== 'EEXIST')
+          throw new UserError(
+            `${owner}: cannot create the lock ${path} (${(err as { code?: string }).code ?? String(err)})`,
+            undefined,
+            { cause: err },
+          );
         const h = readHolder(path);
-        if (!h) throw new UserError(`${owner} is locked by ${path}, which cannot be read`, `if no run uses ${dirname(path)}, delete ${path}`);
+        if (!h)
+          throw new UserError(
+            `${owner} is locked by ${path}, which cannot be read`,
+            `if no run uses ${dirname(path)}, delete ${path}`,
+          );
         if (tries === 0 && isStale(path, h)) {
           rmSync(path, { force: true });
           continue;
         }
-        throw new UserError(`${owner} is in use by another run: ${h.command} (pid ${h.pid} on ${h.host}, since ${h.started})`,
-          `wait for it to end, or give another folder; if that process is gone (another machine), delete ${path}`);
+        throw new UserError(
+          `${owner} is in use by another run: ${h.command} (pid ${h.pid} on ${h.host}, since ${h.started})`,
+          `wait for it to end, or give another folder; if that process is gone (another machine), delete ${path}`,
+        );
       }
     }
   } finally {
     rmSync(tmp, { force: true });
   }
-  const timer = setInterval(() => { try { utimesSync(path, new Date(), new Date()); } catch { /* folder removed */ } }, HEARTBEAT_MS);
+  const timer = setInterval(() => {
+    try {
+      utimesSync(path, new Date(), new Date());
+    } catch {
+      /* folder removed */
+    }
+  }, HEARTBEAT_MS);
   timer.unref();
   held.set(path, { count: 1, timer });
   return () => release(path);

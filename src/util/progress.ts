@@ -12,7 +12,15 @@ export class StageBar {
     if (stage !== this.stage) {
       this.stop();
       this.stage = stage;
-      this.bar = new cliProgress.SingleBar({ format: `${stage} [{bar}] {value}/{total} | ETA {eta_formatted}`, stream: process.stderr, hideCursor: true, clearOnComplete: true }, cliProgress.Presets.shades_classic);
+      this.bar = new cliProgress.SingleBar(
+        {
+          format: `${stage} [{bar}] {value}/{total} | ETA {eta_formatted}`,
+          stream: process.stderr,
+          hideCursor: true,
+          clearOnComplete: true,
+        },
+        cliProgress.Presets.shades_classic,
+      );
       this.bar.start(total, done);
     }
     this.bar?.update(done);
@@ -31,18 +39,32 @@ export class EpochBar {
 
   // `terms`: names of the loss terms shown beside the total (when there are several); `accuracy`: what the accuracy
   // figure is ('agree' on unlabeled data: agreement with the teacher).
-  constructor(epoch: number, epochs: number, total: number, enabled: boolean, private terms: string[] = [], accuracy = 'acc') {
+  constructor(
+    epoch: number,
+    epochs: number,
+    total: number,
+    enabled: boolean,
+    private terms: string[] = [],
+    accuracy = 'acc',
+  ) {
     if (!enabled || !process.stderr.isTTY) return;
-    this.bar = new cliProgress.SingleBar({
-      format: `epoch ${epoch + 1}/${epochs} [{bar}] {value}/{total} | loss {loss}{terms} | ${accuracy} {acc}% | {imgs} img/s | ETA {eta_formatted}`,
-      stream: process.stderr, hideCursor: true, clearOnComplete: true,
-    }, cliProgress.Presets.shades_classic);
+    this.bar = new cliProgress.SingleBar(
+      {
+        format: `epoch ${epoch + 1}/${epochs} [{bar}] {value}/{total} | loss {loss}{terms} | ${accuracy} {acc}% | {imgs} img/s | ETA {eta_formatted}`,
+        stream: process.stderr,
+        hideCursor: true,
+        clearOnComplete: true,
+      },
+      cliProgress.Presets.shades_classic,
+    );
     this.bar.start(total, 0, { loss: '-', acc: '-', imgs: '-', terms: '' });
   }
 
   update(value: number, m: { loss: number; acc: number; imgs: number; terms?: Record<string, number> }): void {
     if (!this.bar) return;
-    const terms = this.terms.length ? ` (${this.terms.map((t) => `${t} ${(m.terms?.[t] ?? 0).toFixed(3)}`).join(', ')})` : '';
+    const terms = this.terms.length
+      ? ` (${this.terms.map((t) => `${t} ${(m.terms?.[t] ?? 0).toFixed(3)}`).join(', ')})`
+      : '';
     this.bar.update(value, { loss: m.loss.toFixed(4), acc: (m.acc * 100).toFixed(2), imgs: m.imgs.toFixed(0), terms });
   }
 

@@ -2,7 +2,10 @@ import { readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 // Import every module of a folder (one file per op rule, loss, method, device...): registries are found, never hand-listed.
-export async function importFolder<T>(dirUrl: URL, pick: (mod: Record<string, unknown>, file: string) => T | undefined): Promise<T[]> {
+export async function importFolder<T>(
+  dirUrl: URL,
+  pick: (mod: Record<string, unknown>, file: string) => T | undefined,
+): Promise<T[]> {
   const dir = fileURLToPath(dirUrl);
   const files = readdirSync(dir)
     .filter((f) => /\.(ts|js)$/.test(f) && !f.endsWith('.d.ts') && !f.startsWith('index.') && !f.startsWith('_'))

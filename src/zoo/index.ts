@@ -14,7 +14,11 @@ export const ZOO: Map<string, ZooEntry> = new Map(
 
 // Accept RepDistiller's spellings too: `wrn_40_2`, `ShuffleV1`, `vgg8_bn`, `mobile_half`.
 export function canonicalZooName(name: string): string {
-  return name.trim().toLowerCase().replace(/_/g, '-').replace(/^(vgg\d+)-bn$/, '$1');
+  return name
+    .trim()
+    .toLowerCase()
+    .replace(/_/g, '-')
+    .replace(/^(vgg\d+)-bn$/, '$1');
 }
 
 // A zoo entry by name (RepDistiller spellings, `<family>-p<N>` patch variants), or undefined.
@@ -33,36 +37,59 @@ export function zooEntry(name: string): ZooEntry {
 }
 
 // Build an initialised zoo model for an image shape [C,H,W] and class count (seed 0 unless given).
-export function buildZooModel(name: string, opts: { input: [number, number, number]; classes: number; seed?: number }): Model {
+export function buildZooModel(
+  name: string,
+  opts: { input: [number, number, number]; classes: number; seed?: number },
+): Model {
   const [inChannels, height, width] = opts.input;
   if (![inChannels, height, width, opts.classes].every((d) => Number.isInteger(d) && d > 0)) {
-    throw new UserError(`zoo:${name}: input ${opts.input.join('x')} and classes ${opts.classes} must be positive whole numbers`);
+    throw new UserError(
+      `zoo:${name}: input ${opts.input.join('x')} and classes ${opts.classes} must be positive whole numbers`,
+    );
   }
   const full: ZooOptions = { inChannels, height, width, classes: opts.classes, seed: opts.seed ?? 0 };
   try {
     return zooEntry(name).build(full);
   } catch (err: unknown) {
     if (err instanceof UserError) throw err;
-    throw new UserError(`zoo:${name} cannot be built for input ${opts.input.join('x')}: ${err instanceof Error ? err.message : String(err)}`);
+    throw new UserError(
+      `zoo:${name} cannot be built for input ${opts.input.join('x')}: ${err instanceof Error ? err.message : String(err)}`,
+    );
   }
 }
 
 // A model named on the command line: `zoo:<name>` (built fresh) or a path to an .onnx file.
-export function resolveModelSpec(spec: string, opts: { input: [number, number, number]; classes: number; seed?: number }): Model {
+export function resolveModelSpec(
+  spec: string,
+  opts: { input: [number, number, number]; classes: number; seed?: number },
+): Model {
   if (spec.startsWith('zoo:')) return buildZooModel(spec.slice(4), opts);
-  if (spec.startsWith('slim:')) throw new UserError(`'${spec}' derives a student from a teacher; it is only valid where a teacher is given (--student of train/distill)`);
+  if (spec.startsWith('slim:'))
+    throw new UserError(
+      `'${spec}' derives a student from a teacher; it is only valid where a teacher is given (--student of train/distill)`,
+    );
   if (existsSync(spec) || spec.endsWith('.onnx')) return loadTrainableModel(spec);
-  throw new UserError(`model '${spec}': expected zoo:<name> (one of ${[...ZOO.keys()].join(', ')}), slim:<ratio> or a path to an .onnx file`);
+  throw new UserError(
+    `model '${spec}': expected zoo:<name> (one of ${[...ZOO.keys()].join(', ')}), slim:<ratio> or a path to an .onnx file`,
+  );
 }
 
 // How a zoo model was built, from its metadata (undefined for a model the zoo did not build).
-export function zooBuildOf(model: Model): { name: string; input: [number, number, number]; classes: number; seed: number } | undefined {
+export function zooBuildOf(
+  model: Model,
+): { name: string; input: [number, number, number]; classes: number; seed: number } | undefined {
   const text = model.metadata().get(ZOO_METADATA_KEY);
   if (!text) return undefined;
   try {
     const z = JSON.parse(text) as { name?: unknown; input?: unknown; classes?: unknown; seed?: unknown };
-    if (typeof z.name !== 'string' || !Array.isArray(z.input) || z.input.length !== 3 || typeof z.classes !== 'number') return undefined;
-    return { name: z.name, input: z.input as [number, number, number], classes: z.classes, seed: typeof z.seed === 'number' ? z.seed : 0 };
+    if (typeof z.name !== 'string' || !Array.isArray(z.input) || z.input.length !== 3 || typeof z.classes !== 'number')
+      return undefined;
+    return {
+      name: z.name,
+      input: z.input as [number, number, number],
+      classes: z.classes,
+      seed: typeof z.seed === 'number' ? z.seed : 0,
+    };
   } catch {
     return undefined;
   }
@@ -84,8 +111,16 @@ export function teacherIO(model: Model): { input: [number, number, number]; clas
   const y = model.graph.outputs[0];
   const xs = x?.type?.shape;
   const ys = y?.type?.shape;
-  if (!xs || xs.length !== 4 || xs.slice(1).some((d) => typeof d !== 'number') || !ys || typeof ys[ys.length - 1] !== 'number') {
-    throw new UserError(`cannot read the teacher's input [N,C,H,W] and class count from its graph (input ${JSON.stringify(xs)}, output ${JSON.stringify(ys)}); give --input and --classes`);
+  if (
+    !xs ||
+    xs.length !== 4 ||
+    xs.slice(1).some((d) => typeof d !== 'number') ||
+    !ys ||
+    typeof ys[ys.length - 1] !== 'number'
+  ) {
+    throw new UserError(
+      `cannot read the teacher's input [N,C,H,W] and class count from its graph (input ${JSON.stringify(xs)}, output ${JSON.stringify(ys)}); give --input and --classes`,
+    );
   }
   return { input: xs.slice(1) as [number, number, number], classes: ys[ys.length - 1] as number };
 }

@@ -24,7 +24,10 @@ export class Net {
   readonly rng: Rng;
   readonly input: Value;
 
-  constructor(readonly name: string, readonly opts: ZooOptions) {
+  constructor(
+    readonly name: string,
+    readonly opts: ZooOptions,
+  ) {
     const { graph, b } = newGraph(name);
     this.graph = graph;
     this.b = b;
@@ -48,23 +51,37 @@ export class Net {
     const pad = s.pad ?? (s.k - 1) >> 1;
     const dims = [s.out, cin / groups, s.k, s.k];
     const fanIn = (cin / groups) * s.k * s.k;
-    const w = s.init === 'kaiming-fan-out'
-      ? normalTensor(this.rng, dims, Math.sqrt(2 / (s.out * s.k * s.k)))
-      : uniformTensor(this.rng, dims, 1 / Math.sqrt(fanIn));
+    const w =
+      s.init === 'kaiming-fan-out'
+        ? normalTensor(this.rng, dims, Math.sqrt(2 / (s.out * s.k * s.k)))
+        : uniformTensor(this.rng, dims, 1 / Math.sqrt(fanIn));
     const inputs = [x, this.param(`${name}.weight`, w)];
     if (s.bias) {
-      const bias = s.init === 'kaiming-fan-out' ? filledTensor([s.out], 0) : uniformTensor(this.rng, [s.out], 1 / Math.sqrt(fanIn));
+      const bias =
+        s.init === 'kaiming-fan-out'
+          ? filledTensor([s.out], 0)
+          : uniformTensor(this.rng, [s.out], 1 / Math.sqrt(fanIn));
       inputs.push(this.param(`${name}.bias`, bias));
     }
-    const attrs = { kernel_shape: [s.k, s.k], pads: [pad, pad, pad, pad], strides: [s.stride ?? 1, s.stride ?? 1], group: groups };
+    const attrs = {
+      kernel_shape: [s.k, s.k],
+      pads: [pad, pad, pad, pad],
+      strides: [s.stride ?? 1, s.stride ?? 1],
+      group: groups,
+    };
     return this.b.node('Conv', inputs, attrs, { name })[0]!;
   }
 
   // BatchNorm2d in inference form: gamma 1, beta 0, running mean 0, var 1, eps 1e-5, momentum 0.9 (= PyTorch's 0.1).
   bn(x: Value, name: string): Value {
     const c = this.channels(x);
-    const ins = [x, this.param(`${name}.weight`, filledTensor([c], 1)), this.param(`${name}.bias`, filledTensor([c], 0)),
-      this.param(`${name}.running_mean`, filledTensor([c], 0)), this.param(`${name}.running_var`, filledTensor([c], 1))];
+    const ins = [
+      x,
+      this.param(`${name}.weight`, filledTensor([c], 1)),
+      this.param(`${name}.bias`, filledTensor([c], 0)),
+      this.param(`${name}.running_mean`, filledTensor([c], 0)),
+      this.param(`${name}.running_var`, filledTensor([c], 1)),
+    ];
     return this.b.node('BatchNormalization', ins, { epsilon: 1e-5, momentum: 0.9 }, { name })[0]!;
   }
 
@@ -89,7 +106,12 @@ export class Net {
 
   // AvgPool2d as PyTorch computes it (count_include_pad=True by default).
   avgPool(x: Value, k: number, stride: number, pad = 0): Value {
-    return this.b.op.AveragePool!([x], { kernel_shape: [k, k], strides: [stride, stride], pads: [pad, pad, pad, pad], count_include_pad: 1 });
+    return this.b.op.AveragePool!([x], {
+      kernel_shape: [k, k],
+      strides: [stride, stride],
+      pads: [pad, pad, pad, pad],
+      count_include_pad: 1,
+    });
   }
 
   // Channel shuffle as PyTorch exports it: view [N,g,C/g,H,W] → permute(0,2,1,3,4) → view [N,C,H,W].
@@ -105,7 +127,8 @@ export class Net {
     const fin = this.channels(x);
     const k = this.opts.classes;
     const bound = 1 / Math.sqrt(fin);
-    const w = init === 'normal-0.01' ? normalTensor(this.rng, [k, fin], 0.01) : uniformTensor(this.rng, [k, fin], bound);
+    const w =
+      init === 'normal-0.01' ? normalTensor(this.rng, [k, fin], 0.01) : uniformTensor(this.rng, [k, fin], bound);
     const bias = init === 'torch-default' ? uniformTensor(this.rng, [k], bound) : filledTensor([k], 0);
     const ins = [x, this.param(`${name}.weight`, w), this.param(`${name}.bias`, bias)];
     return this.b.node('Gemm', ins, { transB: 1 }, { name, outputNames: ['logits'] })[0]!;
@@ -123,13 +146,19 @@ export class Net {
     g.outputs = [logits];
     for (const v of g.values.values()) {
       if (v.constant || !v.type?.shape) continue;
-      v.type = v === this.input || v === logits ? { dtype: v.dtype, shape: ['N', ...v.type.shape.slice(1)] } : { dtype: v.dtype };
+      v.type =
+        v === this.input || v === logits
+          ? { dtype: v.dtype, shape: ['N', ...v.type.shape.slice(1)] }
+          : { dtype: v.dtype };
     }
     const model = newModel(g, 17);
     model.proto.producerName = 'onnx-distill';
     model.setMetadata(TAPS_METADATA_KEY, JSON.stringify(map));
     const { inChannels, height, width, classes, seed } = this.opts;
-    model.setMetadata(ZOO_METADATA_KEY, JSON.stringify({ name: this.name, input: [inChannels, height, width], classes, seed }));
+    model.setMetadata(
+      ZOO_METADATA_KEY,
+      JSON.stringify({ name: this.name, input: [inChannels, height, width], classes, seed }),
+    );
     return model;
   }
 }

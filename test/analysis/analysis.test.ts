@@ -24,7 +24,10 @@ describe('MACs', () => {
       MatMul: 2 * 40 * 7 * 10,
       Gemm: 2 * 3 * 280,
     });
-    assert.equal(r.total, Object.values(r.byOpType).reduce((a, v) => a + v, 0));
+    assert.equal(
+      r.total,
+      Object.values(r.byOpType).reduce((a, v) => a + v, 0),
+    );
     assert.deepEqual(r.unknown, []);
   });
 
@@ -43,7 +46,13 @@ describe('parameters and ops', () => {
     const { graph, b } = newGraph('params');
     const x = addInput(graph, 'x', 'float32', [1, 4, 2, 2]);
     const y = b.op.Conv!([x, b.constant(f32([4, 4, 1, 1]))]);
-    const bn = b.op.BatchNormalization!([y, b.constant(f32([4])), b.constant(Tensor.float32([4], [0, 0, 0, 1])), b.constant(Tensor.float32([4], [1, 2, 3, 4])), b.constant(Tensor.float32([4], [5, 6, 7, 8]))]);
+    const bn = b.op.BatchNormalization!([
+      y,
+      b.constant(f32([4])),
+      b.constant(Tensor.float32([4], [0, 0, 0, 1])),
+      b.constant(Tensor.float32([4], [1, 2, 3, 4])),
+      b.constant(Tensor.float32([4], [5, 6, 7, 8])),
+    ]);
     graph.outputs = [b.reshape(bn, [1, 16])];
     const p = countParameters(graph);
     assert.equal(p.count, 16 + 4 + 4);

@@ -8,18 +8,27 @@ const rt = new Runtime({ threads: 1 });
 after(() => rt.close());
 
 test('a value used twice (residual) sums its gradients', async () => {
-  const r = await gradcheck({
-    inputs: [{ name: 'x', shape: [3, 4] }],
-    build: (b, [x]) => b.add(b.op.Relu!([x!]), x!),
-  }, rt);
+  const r = await gradcheck(
+    {
+      inputs: [{ name: 'x', shape: [3, 4] }],
+      build: (b, [x]) => b.add(b.op.Relu!([x!]), x!),
+    },
+    rt,
+  );
   assert.ok(r.worst <= 1, r.details.join('\n'));
 });
 
 test('broadcast Add sums the gradient back to each input shape', async () => {
-  const r = await gradcheck({
-    inputs: [{ name: 'a', shape: [2, 3, 4] }, { name: 'b', shape: [3, 1] }],
-    build: (b, [x, y]) => b.add(x!, y!),
-  }, rt);
+  const r = await gradcheck(
+    {
+      inputs: [
+        { name: 'a', shape: [2, 3, 4] },
+        { name: 'b', shape: [3, 1] },
+      ],
+      build: (b, [x, y]) => b.add(x!, y!),
+    },
+    rt,
+  );
   assert.ok(r.worst <= 1, r.details.join('\n'));
 });
 

@@ -1,7 +1,16 @@
 // Finite-difference gradient checking through onnxruntime: the harness every gradient rule is tested with.
 import { appendFileSync } from 'node:fs';
 import { backward } from '../../src/autodiff/backward.js';
-import { addInput, Builder, Graph, newModel, serializeModel, Tensor, type Node, type Value } from '../../src/ir/index.js';
+import {
+  addInput,
+  Builder,
+  Graph,
+  newModel,
+  serializeModel,
+  Tensor,
+  type Node,
+  type Value,
+} from '../../src/ir/index.js';
 import { Runtime } from '../../src/runtime/session.js';
 import type { TensorData } from '../../src/runtime/tensor.js';
 
@@ -9,7 +18,11 @@ import type { TensorData } from '../../src/runtime/tensor.js';
 export function randn(seed: number): () => number {
   let s = seed >>> 0 || 1;
   const u = () => {
-    s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0;
+    s ^= s << 13;
+    s >>>= 0;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    s >>>= 0;
     return (s + 0.5) / 4294967296;
   };
   return () => Math.sqrt(-2 * Math.log(u())) * Math.cos(2 * Math.PI * u());
@@ -54,7 +67,11 @@ export interface CheckResult {
 export function differentiatedOps(nodes: readonly Node[], from: Value[], to: Value[]): string[] {
   const live = new Set<Value>(from);
   const forward = new Set<Node>();
-  for (const n of nodes) if (n.inputs.some((v) => v && live.has(v))) { forward.add(n); n.outputs.forEach((v) => live.add(v)); }
+  for (const n of nodes)
+    if (n.inputs.some((v) => v && live.has(v))) {
+      forward.add(n);
+      n.outputs.forEach((v) => live.add(v));
+    }
   const needed = new Set<Value>(to);
   const keys = new Set<string>();
   for (const n of [...nodes].reverse()) {
@@ -72,15 +89,25 @@ export async function gradcheck(c: CheckCase, rt?: Runtime): Promise<CheckResult
   const rnd = randn(c.seed ?? 1234);
   const ins = c.inputs.map((i) => addInput(g, i.name, i.dtype ?? 'float32', i.shape));
   const outs = [c.build(b, ins)].flat();
-  const checked = differentiatedOps(g.nodes, ins.filter((_, i) => c.inputs[i]!.grad !== false), outs);
+  const checked = differentiatedOps(
+    g.nodes,
+    ins.filter((_, i) => c.inputs[i]!.grad !== false),
+    outs,
+  );
   const terms = outs.map((o, k) => {
-    const r = Tensor.float32(o.shape, Array.from({ length: o.shape.reduce((p, d) => p * d, 1) }, () => rnd()));
+    const r = Tensor.float32(
+      o.shape,
+      Array.from({ length: o.shape.reduce((p, d) => p * d, 1) }, () => rnd()),
+    );
     return b.scoped(`term${k}`).op.ReduceSum!([b.op.Cast!([b.mul(o, b.constant(r))], { to: 11 })], { keepdims: 0 });
   });
   const loss = terms.length === 1 ? terms[0]! : b.op.Sum!(terms);
   const wrt = ins.filter((_, i) => c.inputs[i]!.grad !== false && (c.inputs[i]!.dtype ?? 'float32') === 'float32');
   const grads = backward(g, { loss, wrt, ...(c.stopGradient ? { stopGradient: c.stopGradient } : {}) });
-  g.outputs = [b.identity(loss, 'loss'), ...wrt.map((w) => b.identity(grads.get(w) ?? b.op.Mul!([w, 0]), `grad_${w.name}`))];
+  g.outputs = [
+    b.identity(loss, 'loss'),
+    ...wrt.map((w) => b.identity(grads.get(w) ?? b.op.Mul!([w, 0]), `grad_${w.name}`)),
+  ];
   if (process.env.GRADCHECK_RECORD) appendFileSync(process.env.GRADCHECK_RECORD, checked.map((k) => `${k}\n`).join(''));
   if (process.env.GRADCHECK_DRY) return { worst: 0, details: ['dry run: graph built and differentiated, not run'] };
   c.lower?.(g);
@@ -97,13 +124,16 @@ export async function gradcheck(c: CheckCase, rt?: Runtime): Promise<CheckResult
         return;
       }
       const init = i.init ?? 'randn';
-      const v = i.values ?? Array.from({ length: n }, (_, k) => {
-        const z = rnd();
-        return init === 'randn' ? z : init === 'positive' ? 0.5 + Math.abs(z) : init(z, k);
-      });
+      const v =
+        i.values ??
+        Array.from({ length: n }, (_, k) => {
+          const z = rnd();
+          return init === 'randn' ? z : init === 'positive' ? 0.5 + Math.abs(z) : init(z, k);
+        });
       base[i.name] = { type: 'float32', dims: i.shape, data: Float32Array.from(v) };
     });
-    const clone = (f: Record<string, TensorData>) => Object.fromEntries(Object.entries(f).map(([k, t]) => [k, { ...t, data: t.data.slice() } as TensorData]));
+    const clone = (f: Record<string, TensorData>) =>
+      Object.fromEntries(Object.entries(f).map(([k, t]) => [k, { ...t, data: t.data.slice() } as TensorData]));
     const res = await s.run(clone(base));
     const eps = c.eps ?? 1e-2;
     const rtol = c.rtol ?? 1e-2;

@@ -13,7 +13,9 @@ import { GRAD_RULES } from '../../src/autodiff/registry.js';
 const here = new URL('.', import.meta.url).pathname;
 
 test('every registered gradient rule is exercised by a finite-difference check', () => {
-  const files = readdirSync(here).filter((f) => /^rules-.*\.test\.ts$/.test(f) && f !== 'rules-registry.test.ts').map((f) => join(here, f));
+  const files = readdirSync(here)
+    .filter((f) => /^rules-.*\.test\.ts$/.test(f) && f !== 'rules-registry.test.ts')
+    .map((f) => join(here, f));
   assert.ok(files.length >= 4, `gradient check files in ${here}: ${files.join(', ')}`);
   const dir = mkdtempSync(join(tmpdir(), 'rules-registry-'));
   const record = join(dir, 'checked.txt');
@@ -21,12 +23,21 @@ test('every registered gradient rule is exercised by a finite-difference check',
   const { NODE_TEST_CONTEXT: _, ...env } = process.env;
   try {
     const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', ...files], {
-      encoding: 'utf8', env: { ...env, GRADCHECK_DRY: '1', GRADCHECK_RECORD: record },
+      encoding: 'utf8',
+      env: { ...env, GRADCHECK_DRY: '1', GRADCHECK_RECORD: record },
     });
-    assert.equal(r.status, 0, `the gradient checks failed when run dry:\n${r.stdout.slice(-4000)}${r.stderr.slice(-2000)}`);
+    assert.equal(
+      r.status,
+      0,
+      `the gradient checks failed when run dry:\n${r.stdout.slice(-4000)}${r.stderr.slice(-2000)}`,
+    );
     const checked = new Set(readFileSync(record, 'utf8').split('\n').filter(Boolean));
     const missing = [...GRAD_RULES.keys()].filter((k) => !checked.has(k)).sort();
-    assert.deepEqual(missing, [], `gradient rules without a finite-difference check (add a case to test/autodiff/rules-*.test.ts): ${missing.join(', ')}`);
+    assert.deepEqual(
+      missing,
+      [],
+      `gradient rules without a finite-difference check (add a case to test/autodiff/rules-*.test.ts): ${missing.join(', ')}`,
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

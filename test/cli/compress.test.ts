@@ -13,13 +13,21 @@ import { exportSplit } from '../../scripts/export-fashion-mnist-png.js';
 import { openIdx } from '../../src/data/sources/idx.js';
 import type { MemoryImages } from '../../src/data/types.js';
 import { evaluateModel } from '../../src/eval/index.js';
-import { accuracyLatencySpec, accuracySizeSpec, renderSvg, trainingCurvesSpec, type ReportRow, type TrainingHistory } from '../../src/report/index.js';
+import {
+  accuracyLatencySpec,
+  accuracySizeSpec,
+  renderSvg,
+  trainingCurvesSpec,
+  type ReportRow,
+  type TrainingHistory,
+} from '../../src/report/index.js';
 import { cli, FIXTURES } from './helpers.js';
 
 const root = mkdtempSync(join(tmpdir(), 'od-cli-compress-'));
 after(() => rmSync(root, { recursive: true, force: true }));
 const bin = new URL('../../bin/onnx-distill.js', import.meta.url).pathname;
-const run = (args: string[]) => spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', env: { ...process.env, ONNX_DISTILL_SOURCE: '1' } });
+const run = (args: string[]) =>
+  spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', env: { ...process.env, ONNX_DISTILL_SOURCE: '1' } });
 const images = join(root, 'images');
 const teacher = join(FIXTURES, 'small_resnet_eval.onnx');
 const quiet = { json: true, verbose: false, print: () => {}, log: () => {} };
@@ -31,7 +39,12 @@ before(async () => {
 });
 
 interface ReportJson {
-  command: string; student: string; method: string; rows: ReportRow[]; plots: Record<string, string>; skipped: unknown[];
+  command: string;
+  student: string;
+  method: string;
+  rows: ReportRow[];
+  plots: Record<string, string>;
+  skipped: unknown[];
   evaluation: { latency: { plannedRuns: number; budgetSeconds: number; runs: Record<string, Record<string, number>> } };
 }
 
@@ -46,10 +59,38 @@ test('compress through the binary: teacher and three exports evaluated, report f
   const out = join(root, 'run');
   // A constant lr: cosine decayed per step to 0 within this one epoch leaves the tiny student at chance, with logits
   // too close to tie-free for int8 to keep 97% agreement; the test is about the pipeline, not the recipe.
-  const r = run(['compress', teacher, '--data', images, '--student', 'zoo:cnn-tiny', '--epochs', '1', '--batch-size', '50', '--threads', '1', '--schedule', 'constant',
-    '--calibration', '200', '--verify-images', '100', '--latency-seconds', '0.5', '--out', out, '--json']);
+  const r = run([
+    'compress',
+    teacher,
+    '--data',
+    images,
+    '--student',
+    'zoo:cnn-tiny',
+    '--epochs',
+    '1',
+    '--batch-size',
+    '50',
+    '--threads',
+    '1',
+    '--schedule',
+    'constant',
+    '--calibration',
+    '200',
+    '--verify-images',
+    '100',
+    '--latency-seconds',
+    '0.5',
+    '--out',
+    out,
+    '--json',
+  ]);
   assert.equal(r.status, 0, r.stderr);
-  for (const s of ['[1/4] choosing the student', '[2/4] distilling (kd, 1 epoch)', '[3/4] exporting student as fp32, fp16, int8', '[4/4] evaluating the teacher and 3 export(s)']) {
+  for (const s of [
+    '[1/4] choosing the student',
+    '[2/4] distilling (kd, 1 epoch)',
+    '[3/4] exporting student as fp32, fp16, int8',
+    '[4/4] evaluating the teacher and 3 export(s)',
+  ]) {
     assert.ok(r.stderr.includes(s), `no stage message '${s}' in:\n${r.stderr}`);
   }
   const report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')) as ReportJson;
@@ -58,10 +99,20 @@ test('compress through the binary: teacher and three exports evaluated, report f
   assert.equal(report.student, 'zoo:cnn-tiny');
   assert.equal(report.method, 'kd');
   assert.deepEqual(report.skipped, []);
-  assert.deepEqual(report.rows.map((x) => [x.model, x.role, x.format]),
-    [['teacher', 'teacher', 'fp32'], ['student', 'student', 'fp32'], ['student', 'student', 'fp16'], ['student', 'student', 'int8']]);
+  assert.deepEqual(
+    report.rows.map((x) => [x.model, x.role, x.format]),
+    [
+      ['teacher', 'teacher', 'fp32'],
+      ['student', 'student', 'fp32'],
+      ['student', 'student', 'fp16'],
+      ['student', 'student', 'int8'],
+    ],
+  );
   assert.equal(report.rows[0]!.file, teacher);
-  assert.deepEqual(report.rows.slice(1).map((x) => x.file), ['student.fp32.onnx', 'student.fp16.onnx', 'student.int8.onnx']);
+  assert.deepEqual(
+    report.rows.slice(1).map((x) => x.file),
+    ['student.fp32.onnx', 'student.fp16.onnx', 'student.int8.onnx'],
+  );
 
   // Every number but latency is reproduced by evaluating the file again; latencies are positive medians.
   for (const row of report.rows) {
@@ -81,19 +132,35 @@ test('compress through the binary: teacher and three exports evaluated, report f
   assert.equal(lat.budgetSeconds, 0.5);
   assert.equal(lat.plannedRuns, 30);
   assert.deepEqual(Object.keys(lat.runs), ['teacher fp32', 'student fp32', 'student fp16', 'student int8']);
-  for (const runs of Object.values(lat.runs)) for (const b of ['batch1', 'batch32']) assert.ok(runs[b]! >= 3 && runs[b]! <= 30, JSON.stringify(lat.runs));
+  for (const runs of Object.values(lat.runs))
+    for (const b of ['batch1', 'batch32']) assert.ok(runs[b]! >= 3 && runs[b]! <= 30, JSON.stringify(lat.runs));
 
   // The plots decode as PNGs at the size their specs render to.
-  assert.deepEqual(report.plots, { accuracySize: 'accuracy-size.png', accuracyLatency: 'accuracy-latency.png', trainingCurves: 'training-curves.png' });
+  assert.deepEqual(report.plots, {
+    accuracySize: 'accuracy-size.png',
+    accuracyLatency: 'accuracy-latency.png',
+    trainingCurves: 'training-curves.png',
+  });
   const history = (JSON.parse(readFileSync(join(out, 'run.json'), 'utf8')) as { history: TrainingHistory }).history;
-  const specs: Record<string, TopLevelSpec> = { accuracySize: accuracySizeSpec(report.rows), accuracyLatency: accuracyLatencySpec(report.rows), trainingCurves: trainingCurvesSpec(history) };
+  const specs: Record<string, TopLevelSpec> = {
+    accuracySize: accuracySizeSpec(report.rows),
+    accuracyLatency: accuracyLatencySpec(report.rows),
+    trainingCurves: trainingCurvesSpec(history),
+  };
   for (const [k, file] of Object.entries(report.plots)) {
     const meta = await sharp(join(out, file)).metadata();
     assert.equal(meta.format, 'png', file);
     assert.deepEqual({ width: meta.width, height: meta.height }, await expectedSize(specs[k]!), file);
   }
   const md = readFileSync(join(out, 'report.md'), 'utf8');
-  for (const f of ['student.fp32.onnx', 'student.int8.onnx', 'accuracy-size.png', 'accuracy-latency.png', 'training-curves.png']) assert.ok(md.includes(f), `report.md lacks ${f}`);
+  for (const f of [
+    'student.fp32.onnx',
+    'student.int8.onnx',
+    'accuracy-size.png',
+    'accuracy-latency.png',
+    'training-curves.png',
+  ])
+    assert.ok(md.includes(f), `report.md lacks ${f}`);
   assert.match(md, /up to 30 timed runs or 0\.5 s per model and batch size/);
   for (const f of ['student.onnx', 'run.json', 'config.yaml', 'checkpoint.bin']) assert.ok(existsSync(join(out, f)), f);
 });
@@ -107,10 +174,16 @@ test('bad options: a clear message, exit 2, before any training', async () => {
     [[...small, '--size', '0.0001'], /no student fits 0 parameters/],
     [[...small, '--formats', 'fp32,int4'], /--formats: unknown format 'int4'; choose from fp32, fp16, int8/],
     [[...small, '--weight-bits', '6'], /--weight-bits: 6 is not one of 7, 8/],
-    [[...small, '--size', '0.5', '--student', 'zoo:cnn-tiny'], /--size 0\.5 chooses the student, but --student zoo:cnn-tiny names one/],
+    [
+      [...small, '--size', '0.5', '--student', 'zoo:cnn-tiny'],
+      /--size 0\.5 chooses the student, but --student zoo:cnn-tiny names one/,
+    ],
     [[...small, '--teacher', join(FIXTURES, 'resnet18.onnx')], /two teachers given/],
     [['compress', join(root, 'missing.onnx')], /teacher '.*missing\.onnx': no such file/],
-    [[...small, '--calibrate', 'median'], /Argument: calibrate, Given: "median", Choices: "percentile", "minmax", "entropy"/],
+    [
+      [...small, '--calibrate', 'median'],
+      /Argument: calibrate, Given: "median", Choices: "percentile", "minmax", "entropy"/,
+    ],
   ];
   for (const [argv, msg] of cases) {
     const r = await cli(argv);

@@ -15,7 +15,8 @@ import { cli, FIXTURES } from './helpers.js';
 const root = mkdtempSync(join(tmpdir(), 'od-cli-distill-'));
 after(() => rmSync(root, { recursive: true, force: true }));
 const bin = new URL('../../bin/onnx-distill.js', import.meta.url).pathname;
-const run = (args: string[]) => spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', env: { ...process.env, ONNX_DISTILL_SOURCE: '1' } });
+const run = (args: string[]) =>
+  spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', env: { ...process.env, ONNX_DISTILL_SOURCE: '1' } });
 const images = join(root, 'images');
 const teacher = join(FIXTURES, 'small_resnet_eval.onnx');
 const small = ['--data', images, '--batch-size', '50', '--threads', '1', '--teacher', teacher];
@@ -26,15 +27,37 @@ before(async () => {
   await exportSplit(idx.val as MemoryImages, idx.classes, join(images, 'val'), 200);
 });
 
-interface Summary { networks: { name: string; role: string; params: number; bestValAcc: number; bestEpoch: number; lastValAcc: number }[]; ensemble: { bestValAcc: number } | null }
+interface Summary {
+  networks: { name: string; role: string; params: number; bestValAcc: number; bestEpoch: number; lastValAcc: number }[];
+  ensemble: { bestValAcc: number } | null;
+}
 
 test('distill through the binary: --json schema, the exported student with its metadata, run.json and the curves', () => {
   const out = join(root, 'kd');
-  const r = run(['distill', ...small, '--student', 'zoo:cnn-tiny', '--method', 'kd', '--epochs', '1', '--out', out, '--json']);
+  const r = run([
+    'distill',
+    ...small,
+    '--student',
+    'zoo:cnn-tiny',
+    '--method',
+    'kd',
+    '--epochs',
+    '1',
+    '--out',
+    out,
+    '--json',
+  ]);
   assert.equal(r.status, 0, r.stderr);
   const s = JSON.parse(r.stdout) as Summary;
-  assert.deepEqual(s.networks.map((n) => [n.name, n.role]), [['teacher', 'teacher'], ['student', 'student']]);
-  for (const n of s.networks) assert.ok(n.bestValAcc >= 0 && n.bestValAcc <= 1 && n.lastValAcc <= 1 && n.params > 0, JSON.stringify(n));
+  assert.deepEqual(
+    s.networks.map((n) => [n.name, n.role]),
+    [
+      ['teacher', 'teacher'],
+      ['student', 'student'],
+    ],
+  );
+  for (const n of s.networks)
+    assert.ok(n.bestValAcc >= 0 && n.bestValAcc <= 1 && n.lastValAcc <= 1 && n.params > 0, JSON.stringify(n));
   assert.equal(s.networks[0]!.bestValAcc, s.networks[0]!.lastValAcc);
   assert.equal(s.ensemble, null);
   assert.match(r.stderr, /loss = 0\.1·ce\(student\.logits\) \+ 0\.9·kd\(student\.logits ← teacher\.logits, τ 4\)/);
@@ -42,7 +65,8 @@ test('distill through the binary: --json schema, the exported student with its m
   assert.equal(m.metadata().get('onnx_distill.method'), 'kd');
   assert.match(m.metadata().get('onnx_distill.teacher_sha256') ?? '', /^[0-9a-f]{64}$/);
   assert.equal(JSON.parse(m.metadata().get('onnx_distill.classes')!).length, 10);
-  for (const f of ['run.json', 'checkpoint.bin', 'config.yaml', 'training-curves.png']) assert.ok(existsSync(join(out, f)), f);
+  for (const f of ['run.json', 'checkpoint.bin', 'config.yaml', 'training-curves.png'])
+    assert.ok(existsSync(join(out, f)), f);
 });
 
 test('a config file with a flag override; dml with two students writes both and their ensemble', () => {
@@ -56,7 +80,10 @@ test('a config file with a flag override; dml with two students writes both and 
   const r = run(['distill', ...small, '--config', cfg, '--epochs', '1', '--json']);
   assert.equal(r.status, 0, r.stderr);
   const s = JSON.parse(r.stdout) as Summary;
-  assert.deepEqual(s.networks.map((n) => n.name), ['student1', 'student2']);
+  assert.deepEqual(
+    s.networks.map((n) => n.name),
+    ['student1', 'student2'],
+  );
   assert.ok(s.ensemble && s.ensemble.bestValAcc > 0);
   const rec = JSON.parse(readFileSync(join(out, 'run.json'), 'utf8')) as { history: unknown[] };
   assert.equal(rec.history.length, 1);
@@ -65,7 +92,18 @@ test('a config file with a flag override; dml with two students writes both and 
 
 test('a PyTorch training-mode export trains as a student', () => {
   const out = join(root, 'torch-student');
-  const r = run(['distill', ...small, '--student', join(FIXTURES, 'small_resnet_train.onnx'), '--method', 'kd', '--epochs', '1', '--out', out]);
+  const r = run([
+    'distill',
+    ...small,
+    '--student',
+    join(FIXTURES, 'small_resnet_train.onnx'),
+    '--method',
+    'kd',
+    '--epochs',
+    '1',
+    '--out',
+    out,
+  ]);
   assert.equal(r.status, 0, r.stderr);
   assert.ok(existsSync(join(out, 'student.onnx')));
 });
@@ -74,7 +112,9 @@ test('bad input: a clear message naming what is wrong, exit 2', async () => {
   const bag = readdirSync(join(images, 'train', 'Bag')).slice(0, 4);
   for (const c of ['a', 'b', 'c']) {
     mkdirSync(join(root, 'three', c), { recursive: true });
-    bag.forEach((f, i) => writeFileSync(join(root, 'three', c, `${i}.png`), readFileSync(join(images, 'train', 'Bag', f))));
+    bag.forEach((f, i) =>
+      writeFileSync(join(root, 'three', c, `${i}.png`), readFileSync(join(images, 'train', 'Bag', f))),
+    );
   }
   const bad = join(root, 'bad.yaml');
   writeFileSync(bad, 'method: kd\nepocs: 3\n');
@@ -87,7 +127,10 @@ test('bad input: a clear message naming what is wrong, exit 2', async () => {
     [['distill', ...small, '--terms', 'kd=-1'], /--terms: 'kd=-1'/],
     [['distill', '--config', bad], /bad\.yaml:2: unknown key 'epocs'/],
     [['distill', '--config', wrongType], /type\.yaml:2: 'epochs' must be integer/],
-    [['distill', '--teacher', teacher, '--data', join(root, 'three'), '--val-split', '0.25'], /teacher .* predicts 10 classes but the data .* has 3/],
+    [
+      ['distill', '--teacher', teacher, '--data', join(root, 'three'), '--val-split', '0.25'],
+      /teacher .* predicts 10 classes but the data .* has 3/,
+    ],
     [['distill', ...small, '--epochs', '0'], /--epochs: '0' must be a positive whole number/],
   ];
   for (const [argv, msg] of cases) {

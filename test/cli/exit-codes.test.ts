@@ -9,7 +9,9 @@ import { badModels, cli, FIXTURES } from './helpers.js';
 
 const resnet = join(FIXTURES, 'resnet18.onnx');
 const bad = badModels();
-const version = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+const version = (
+  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;
 
 // argv → exit code, and what stdout / stderr must say.
 const cases: { argv: string[]; code: number; out?: RegExp; err?: RegExp }[] = [
@@ -55,26 +57,55 @@ const fake = (run: CommandDef['run']): CommandDef => ({ command: 'boom', describ
 
 describe('the one error map', () => {
   test('a UserError prints its message and hint, exit 2', async () => {
-    const r = await cli(['boom'], [fake(async () => { throw new UserError('the file is wrong', 'try another file'); })]);
+    const r = await cli(
+      ['boom'],
+      [
+        fake(async () => {
+          throw new UserError('the file is wrong', 'try another file');
+        }),
+      ],
+    );
     assert.equal(r.code, 2);
     assert.equal(r.stderr, 'onnx-distill: error: the file is wrong\nhint: try another file\n');
   });
 
   test('anything else is an internal error: stack, "this is a bug", exit 1', async () => {
-    const r = await cli(['boom'], [fake(async () => { throw new TypeError('x.y is undefined'); })]);
+    const r = await cli(
+      ['boom'],
+      [
+        fake(async () => {
+          throw new TypeError('x.y is undefined');
+        }),
+      ],
+    );
     assert.equal(r.code, 1);
     assert.match(r.stderr, /internal error: TypeError: x\.y is undefined\n\s+at /);
     assert.match(r.stderr, /this is a bug, please report it/i);
   });
 
   test('an abort (Ctrl-C passed up by a command) exits 130 without a bug report', async () => {
-    const r = await cli(['boom'], [fake(async () => { throw new DOMException('stopped', 'AbortError'); })]);
+    const r = await cli(
+      ['boom'],
+      [
+        fake(async () => {
+          throw new DOMException('stopped', 'AbortError');
+        }),
+      ],
+    );
     assert.equal(r.code, 130);
     assert.doesNotMatch(r.stderr, /bug/);
   });
 
   test('commands print through the context: --json reaches them, stdout and stderr stay apart', async () => {
-    const r = await cli(['boom', '--json'], [fake(async (_a, ctx) => { ctx.print(JSON.stringify({ json: ctx.json })); ctx.log('progress'); })]);
+    const r = await cli(
+      ['boom', '--json'],
+      [
+        fake(async (_a, ctx) => {
+          ctx.print(JSON.stringify({ json: ctx.json }));
+          ctx.log('progress');
+        }),
+      ],
+    );
     assert.equal(r.code, 0);
     assert.deepEqual(JSON.parse(r.stdout), { json: true });
     assert.equal(r.stderr, 'progress\n');
@@ -83,7 +114,11 @@ describe('the one error map', () => {
 
 describe('bin/onnx-distill.js', () => {
   const bin = new URL('../../bin/onnx-distill.js', import.meta.url).pathname;
-  const run = (args: string[]) => spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', env: { ...process.env, ONNX_DISTILL_SOURCE: '1' } });
+  const run = (args: string[]) =>
+    spawnSync(process.execPath, [bin, ...args], {
+      encoding: 'utf8',
+      env: { ...process.env, ONNX_DISTILL_SOURCE: '1' },
+    });
 
   test('--version prints the package version and exits 0', () => {
     const r = run(['--version']);

@@ -19,7 +19,18 @@ export interface CliRun {
 export async function cli(argv: string[], only?: CommandDef[]): Promise<CliRun> {
   let stdout = '';
   let stderr = '';
-  const code = await main(argv, { stdout: (t) => { stdout += t; }, stderr: (t) => { stderr += t; } }, only);
+  const code = await main(
+    argv,
+    {
+      stdout: (t) => {
+        stdout += t;
+      },
+      stderr: (t) => {
+        stderr += t;
+      },
+    },
+    only,
+  );
   return { code, stdout, stderr };
 }
 
@@ -27,17 +38,24 @@ export async function cli(argv: string[], only?: CommandDef[]): Promise<CliRun> 
 export function badModels(): Record<string, string> {
   const dir = mkdtempSync(join(tmpdir(), 'onnx-distill-cli-'));
   const good = readFileSync(join(FIXTURES, 'small_resnet_eval.onnx'));
-  const write = (name: string, bytes: Uint8Array) => { writeFileSync(join(dir, name), bytes); return join(dir, name); };
+  const write = (name: string, bytes: Uint8Array) => {
+    writeFileSync(join(dir, name), bytes);
+    return join(dir, name);
+  };
   const domain = fromBinary(ModelProtoSchema, good);
   domain.graph!.node[0]!.domain = 'com.example.custom';
   const escape = fromBinary(ModelProtoSchema, readFileSync(join(FIXTURES, 'small_ext/model.onnx')));
-  for (const t of escape.graph!.initializer) for (const e of t.externalData) if (e.key === 'location') e.value = '../weights.bin';
+  for (const t of escape.graph!.initializer)
+    for (const e of t.externalData) if (e.key === 'location') e.value = '../weights.bin';
   const missingDir = mkdtempSync(join(dir, 'missing-'));
   copyFileSync(join(FIXTURES, 'small_ext/model.onnx'), join(missingDir, 'model.onnx'));
   return {
     truncated: write('truncated.onnx', good.subarray(0, good.length >> 1)),
     png: write('image.png', Buffer.from('89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489', 'hex')),
-    random: write('random.onnx', Uint8Array.from({ length: 4096 }, (_, i) => (i * 7919 + 13) % 251)),
+    random: write(
+      'random.onnx',
+      Uint8Array.from({ length: 4096 }, (_, i) => (i * 7919 + 13) % 251),
+    ),
     domain: write('domain.onnx', toBinary(ModelProtoSchema, domain)),
     escape: write('escape.onnx', toBinary(ModelProtoSchema, escape)),
     missingExternal: join(missingDir, 'model.onnx'),

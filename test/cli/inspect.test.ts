@@ -17,7 +17,12 @@ describe('inspect on the ResNet-18 fixture', () => {
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /parameters: 11,689,512 /);
     assert.match(r.stdout, /MACs: 1\.81 G/);
-    for (const [tap, layer, hw] of [['f1', 'layer1', 56], ['f2', 'layer2', 28], ['f3', 'layer3', 14], ['f4', 'layer4', 7]] as const) {
+    for (const [tap, layer, hw] of [
+      ['f1', 'layer1', 56],
+      ['f2', 'layer2', 28],
+      ['f3', 'layer3', 14],
+      ['f4', 'layer4', 7],
+    ] as const) {
       assert.match(r.stdout, new RegExp(`${tap}\\s+NCHW\\s+1x\\d+x${hw}x${hw}\\s+/${layer}/`));
     }
     assert.match(r.stdout, /embedding\s+N,D\s+1x512\s+\/Flatten_output_0/);
@@ -28,7 +33,10 @@ describe('inspect on the ResNet-18 fixture', () => {
   test('taps of other layouts: channels-last stages transposed in the tap, transformer blocks as token maps', async () => {
     const nhwc = await cli(['inspect', join(FIXTURES, 'taps', 'nhwc.onnx')]);
     assert.equal(nhwc.code, 0, nhwc.stderr);
-    assert.match(nhwc.stdout, /f1\s+NCHW\s+1x16x8x8\s+\/Add_output_0 \(channels last in the graph: transposed in the tap\)/);
+    assert.match(
+      nhwc.stdout,
+      /f1\s+NCHW\s+1x16x8x8\s+\/Add_output_0 \(channels last in the graph: transposed in the tap\)/,
+    );
     const vit = await cli(['inspect', join(FIXTURES, 'taps', 'vit.onnx')]);
     assert.equal(vit.code, 0, vit.stderr);
     assert.match(vit.stdout, /b2\s+N,T,D\s+1x17x32\s+\/encoder\/layers\/encoder_layer_1\/Add_1_output_0/);
@@ -48,8 +56,19 @@ describe('inspect on the ResNet-18 fixture', () => {
     assert.equal(s.ops.BatchNormalization, 20);
     assert.deepEqual(s.outputs[0]!.inferred, [2, 1000]);
     const taps = s.taps as Taps;
-    assert.deepEqual(taps.stages.map((t) => t.shape), [[2, 64, 56, 56], [2, 128, 28, 28], [2, 256, 14, 14], [2, 512, 7, 7]]);
-    assert.deepEqual(taps.stages.map((t) => t.value.split('/')[1]), ['layer1', 'layer2', 'layer3', 'layer4']);
+    assert.deepEqual(
+      taps.stages.map((t) => t.shape),
+      [
+        [2, 64, 56, 56],
+        [2, 128, 28, 28],
+        [2, 256, 14, 14],
+        [2, 512, 7, 7],
+      ],
+    );
+    assert.deepEqual(
+      taps.stages.map((t) => t.value.split('/')[1]),
+      ['layer1', 'layer2', 'layer3', 'layer4'],
+    );
     assert.deepEqual(taps.stem?.shape, [2, 64, 112, 112]);
     assert.equal(taps.embedding.value, '/Flatten_output_0');
     assert.equal(taps.logits.value, 'logits');
@@ -70,7 +89,10 @@ describe('inspect on other models', () => {
     const s = JSON.parse(r.stdout) as ModelSummary;
     const taps = s.taps as Taps;
     assert.equal(taps.source, 'metadata');
-    assert.deepEqual(taps.stages.map((t) => t.name), ['f1', 'f2', 'f3', 'f4']);
+    assert.deepEqual(
+      taps.stages.map((t) => t.name),
+      ['f1', 'f2', 'f3', 'f4'],
+    );
     assert.deepEqual(s.inputs[0]!.inferred, [1, 1, 28, 28]);
   });
 

@@ -24,12 +24,34 @@ before(async () => {
 
 test('Ctrl-C while the data is read exits 130 and releases the --out lock', async () => {
   const out = join(root, 'run');
-  const args = ['distill', '--data', images, '--student', 'zoo:cnn-tiny', '--epochs', '1', '--threads', '1', '--out', out];
-  const child = spawn(process.execPath, [bin, ...args], { env: { ...process.env, ONNX_DISTILL_SOURCE: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '', stderr = '';
-  child.stdout.on('data', (d: Buffer) => { stdout += d; });
-  child.stderr.on('data', (d: Buffer) => { stderr += d; });
-  const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((res) => child.on('exit', (code, signal) => res({ code, signal })));
+  const args = [
+    'distill',
+    '--data',
+    images,
+    '--student',
+    'zoo:cnn-tiny',
+    '--epochs',
+    '1',
+    '--threads',
+    '1',
+    '--out',
+    out,
+  ];
+  const child = spawn(process.execPath, [bin, ...args], {
+    env: { ...process.env, ONNX_DISTILL_SOURCE: '1' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '',
+    stderr = '';
+  child.stdout.on('data', (d: Buffer) => {
+    stdout += d;
+  });
+  child.stderr.on('data', (d: Buffer) => {
+    stderr += d;
+  });
+  const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((res) =>
+    child.on('exit', (code, signal) => res({ code, signal })),
+  );
   // The lock is taken before the images are listed and decoded; the first epoch's progress comes only after.
   while (!existsSync(join(out, LOCK_FILE))) {
     assert.equal(child.exitCode, null, `the run ended before taking its lock: ${stderr}`);
@@ -37,7 +59,11 @@ test('Ctrl-C while the data is read exits 130 and releases the --out lock', asyn
   }
   child.kill('SIGINT');
   const { code, signal } = await done;
-  assert.equal(stdout.includes('epoch 1/1'), false, `the interrupt came after training started; the test must interrupt the data load:\n${stdout}`);
+  assert.equal(
+    stdout.includes('epoch 1/1'),
+    false,
+    `the interrupt came after training started; the test must interrupt the data load:\n${stdout}`,
+  );
   assert.deepEqual({ code, signal }, { code: 130, signal: null }, stderr);
   assert.match(stderr, /interrupted/);
   assert.equal(existsSync(join(out, LOCK_FILE)), false, 'the --out lock is left behind');

@@ -25,9 +25,41 @@ before(async () => {
   await exportSplit(idx.val as MemoryImages, idx.classes, join(images, 'val'), 100);
 });
 
-const common = ['--data', images, '--epochs', '3', '--batch-size', '8', '--lr', '0.05', '--threads', '1', '--seed', '7', '--json'];
-const trainArgs = (out: string) => ['train', '--model', join(FIXTURES, 'small_resnet_eval.onnx'), ...common, '--out', out];
-const distillArgs = (out: string) => ['distill', '--teacher', join(FIXTURES, 'small_resnet_eval.onnx'), '--student', 'zoo:cnn-tiny', '--method', 'kd', ...common, '--out', out];
+const common = [
+  '--data',
+  images,
+  '--epochs',
+  '3',
+  '--batch-size',
+  '8',
+  '--lr',
+  '0.05',
+  '--threads',
+  '1',
+  '--seed',
+  '7',
+  '--json',
+];
+const trainArgs = (out: string) => [
+  'train',
+  '--model',
+  join(FIXTURES, 'small_resnet_eval.onnx'),
+  ...common,
+  '--out',
+  out,
+];
+const distillArgs = (out: string) => [
+  'distill',
+  '--teacher',
+  join(FIXTURES, 'small_resnet_eval.onnx'),
+  '--student',
+  'zoo:cnn-tiny',
+  '--method',
+  'kd',
+  ...common,
+  '--out',
+  out,
+];
 let args = trainArgs;
 
 // Start a run and SIGKILL it once epoch 1's checkpoint is on disk and epoch 2 is part-way through; `epochSeconds` is
@@ -50,30 +82,52 @@ async function killMidEpoch(out: string, epochSeconds: number): Promise<number> 
   return delay;
 }
 
-test('train: kill -9 mid-epoch, then --resume, ends bit-identical to an uninterrupted run', { timeout: 240_000 }, async () => {
-  const full = join(root, 'full'), cut = join(root, 'cut');
-  const ref = spawnSync(process.execPath, [bin, ...args(full)], { env, encoding: 'utf8' });
-  assert.equal(ref.status, 0, ref.stderr);
-  const epoch2 = (JSON.parse(readFileSync(join(full, 'run.json'), 'utf8')) as { history: { seconds: number }[] }).history[1]!.seconds;
-  const delay = await killMidEpoch(cut, epoch2);
-  assert.ok(delay < epoch2 * 1000 * 0.8, `the kill (${delay} ms into epoch 2) must land before epoch 2 (${epoch2} s) ends`);
-  const ck = loadCheckpoint(cut);
-  assert.equal(ck.meta.epoch, 1, 'killed during epoch 2, after epoch 1 was checkpointed');
-  assert.equal(existsSync(join(cut, 'model.onnx')), false);
-  const resumed = spawnSync(process.execPath, [bin, ...args(cut).filter((a) => a !== '--out' && a !== cut), '--resume', cut], { env, encoding: 'utf8' });
-  assertResumed(resumed, full, cut, 'model.onnx');
-});
+test(
+  'train: kill -9 mid-epoch, then --resume, ends bit-identical to an uninterrupted run',
+  { timeout: 240_000 },
+  async () => {
+    const full = join(root, 'full'),
+      cut = join(root, 'cut');
+    const ref = spawnSync(process.execPath, [bin, ...args(full)], { env, encoding: 'utf8' });
+    assert.equal(ref.status, 0, ref.stderr);
+    const epoch2 = (JSON.parse(readFileSync(join(full, 'run.json'), 'utf8')) as { history: { seconds: number }[] })
+      .history[1]!.seconds;
+    const delay = await killMidEpoch(cut, epoch2);
+    assert.ok(
+      delay < epoch2 * 1000 * 0.8,
+      `the kill (${delay} ms into epoch 2) must land before epoch 2 (${epoch2} s) ends`,
+    );
+    const ck = loadCheckpoint(cut);
+    assert.equal(ck.meta.epoch, 1, 'killed during epoch 2, after epoch 1 was checkpointed');
+    assert.equal(existsSync(join(cut, 'model.onnx')), false);
+    const resumed = spawnSync(
+      process.execPath,
+      [bin, ...args(cut).filter((a) => a !== '--out' && a !== cut), '--resume', cut],
+      { env, encoding: 'utf8' },
+    );
+    assertResumed(resumed, full, cut, 'model.onnx');
+  },
+);
 
-test('distill: kill -9 mid-epoch, then only --resume, ends bit-identical to an uninterrupted run', { timeout: 240_000 }, async () => {
-  args = distillArgs;
-  const full = join(root, 'dfull'), cut = join(root, 'dcut');
-  const ref = spawnSync(process.execPath, [bin, ...args(full)], { env, encoding: 'utf8' });
-  assert.equal(ref.status, 0, ref.stderr);
-  await killMidEpoch(cut, (JSON.parse(readFileSync(join(full, 'run.json'), 'utf8')) as { history: { seconds: number }[] }).history[1]!.seconds);
-  assert.equal(loadCheckpoint(cut).meta.epoch, 1, 'killed during epoch 2, after epoch 1 was checkpointed');
-  const resumed = spawnSync(process.execPath, [bin, 'distill', '--resume', cut], { env, encoding: 'utf8' });
-  assertResumed(resumed, full, cut, 'student.onnx');
-});
+test(
+  'distill: kill -9 mid-epoch, then only --resume, ends bit-identical to an uninterrupted run',
+  { timeout: 240_000 },
+  async () => {
+    args = distillArgs;
+    const full = join(root, 'dfull'),
+      cut = join(root, 'dcut');
+    const ref = spawnSync(process.execPath, [bin, ...args(full)], { env, encoding: 'utf8' });
+    assert.equal(ref.status, 0, ref.stderr);
+    await killMidEpoch(
+      cut,
+      (JSON.parse(readFileSync(join(full, 'run.json'), 'utf8')) as { history: { seconds: number }[] }).history[1]!
+        .seconds,
+    );
+    assert.equal(loadCheckpoint(cut).meta.epoch, 1, 'killed during epoch 2, after epoch 1 was checkpointed');
+    const resumed = spawnSync(process.execPath, [bin, 'distill', '--resume', cut], { env, encoding: 'utf8' });
+    assertResumed(resumed, full, cut, 'student.onnx');
+  },
+);
 
 function assertResumed(resumed: ReturnType<typeof spawnSync>, full: string, cut: string, file: string): void {
   assert.equal(resumed.status, 0, String(resumed.stderr));

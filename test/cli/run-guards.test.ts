@@ -16,17 +16,37 @@ after(() => rmSync(root, { recursive: true, force: true }));
 const bin = new URL('../../bin/onnx-distill.js', import.meta.url).pathname;
 const env = { ...process.env, ONNX_DISTILL_SOURCE: '1' };
 const images = join(root, 'images');
-const distill = (out: string, more: string[]) => ['distill', '--teacher', join(FIXTURES, 'small_resnet_eval.onnx'), '--student', 'zoo:cnn-tiny', '--method', 'kd',
-  '--data', images, '--out', out, ...(more.includes('--threads') ? [] : ['--threads', '1']), ...more];
+const distill = (out: string, more: string[]) => [
+  'distill',
+  '--teacher',
+  join(FIXTURES, 'small_resnet_eval.onnx'),
+  '--student',
+  'zoo:cnn-tiny',
+  '--method',
+  'kd',
+  '--data',
+  images,
+  '--out',
+  out,
+  ...(more.includes('--threads') ? [] : ['--threads', '1']),
+  ...more,
+];
 const run = (args: string[]) => spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', env });
 
-before(async () => { await smallImages(images, 400, 20); });
+before(async () => {
+  await smallImages(images, 400, 20);
+});
 
 test('Ctrl-C in the middle of an epoch saves the checkpoint and exits 130', { timeout: 180_000 }, async () => {
   const out = join(root, 'sigint');
-  const child = spawn(process.execPath, [bin, ...distill(out, ['--epochs', '20', '--batch-size', '4'])], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [bin, ...distill(out, ['--epochs', '20', '--batch-size', '4'])], {
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let err = '';
-  child.stderr.on('data', (d: Buffer) => { err += d.toString(); });
+  child.stderr.on('data', (d: Buffer) => {
+    err += d.toString();
+  });
   const exit = new Promise<number | null>((r) => child.on('close', (c) => r(c)));
   while (!existsSync(join(out, 'checkpoint.bin'))) {
     assert.equal(child.exitCode, null, err);

@@ -20,27 +20,65 @@ before(async () => {
     mkdirSync(join(images, `c${c}`), { recursive: true });
     for (let i = 0; i < 8; i++) {
       const px = Buffer.alloc(32 * 32 * 3);
-      for (let p = 0; p < px.length; p++) px[p] = 100 + 80 * Math.sin(c + (p % 3) * 2.1) + 30 * Math.sin((i + 1) * (p + 3) * 0.77);
-      await sharp(px, { raw: { width: 32, height: 32, channels: 3 } }).png().toFile(join(images, `c${c}`, `${i}.png`));
+      for (let p = 0; p < px.length; p++)
+        px[p] = 100 + 80 * Math.sin(c + (p % 3) * 2.1) + 30 * Math.sin((i + 1) * (p + 3) * 0.77);
+      await sharp(px, { raw: { width: 32, height: 32, channels: 3 } })
+        .png()
+        .toFile(join(images, `c${c}`, `${i}.png`));
     }
   }
 });
 
-const common = ['--data', images, '--epochs', '1', '--batch-size', '16', '--threads', '1', '--val-split', '0.25', '--json'];
-const history = (out: string) => (JSON.parse(readFileSync(join(out, 'run.json'), 'utf8')) as { history: { terms: Record<string, number> }[] }).history;
+const common = [
+  '--data',
+  images,
+  '--epochs',
+  '1',
+  '--batch-size',
+  '16',
+  '--threads',
+  '1',
+  '--val-split',
+  '0.25',
+  '--json',
+];
+const history = (out: string) =>
+  (JSON.parse(readFileSync(join(out, 'run.json'), 'utf8')) as { history: { terms: Record<string, number> }[] }).history;
 
 test('AT from a channels-last teacher reads its stage maps through the transpose in the tap', async () => {
   const out = join(root, 'at-nhwc');
-  const r = await cli(['distill', '--teacher', teacher('nhwc.onnx'), '--student', 'zoo:resnet8', '--method', 'at', ...common, '--out', out]);
+  const r = await cli([
+    'distill',
+    '--teacher',
+    teacher('nhwc.onnx'),
+    '--student',
+    'zoo:resnet8',
+    '--method',
+    'at',
+    ...common,
+    '--out',
+    out,
+  ]);
   assert.equal(r.code, 0, r.stderr);
   const terms = history(out)[0]!.terms;
   const at = Object.entries(terms).filter(([k]) => k.startsWith('at.'));
   assert.ok(at.length >= 1 && at.every(([, v]) => Number.isFinite(v) && v > 0), JSON.stringify(terms));
 });
 
-test('SP from a ViT teacher pairs the student\'s last stage with the teacher\'s last block (token map)', async () => {
+test("SP from a ViT teacher pairs the student's last stage with the teacher's last block (token map)", async () => {
   const out = join(root, 'sp-vit');
-  const r = await cli(['distill', '--teacher', teacher('vit.onnx'), '--student', 'zoo:resnet8', '--method', 'sp', ...common, '--out', out]);
+  const r = await cli([
+    'distill',
+    '--teacher',
+    teacher('vit.onnx'),
+    '--student',
+    'zoo:resnet8',
+    '--method',
+    'sp',
+    ...common,
+    '--out',
+    out,
+  ]);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stderr, /sp\(student\.f\d ← teacher\.b2/);
   assert.ok(Number.isFinite(history(out)[0]!.terms.sp));
@@ -48,8 +86,24 @@ test('SP from a ViT teacher pairs the student\'s last stage with the teacher\'s 
 
 test('AT and FitNets refuse a transformer teacher, saying its blocks are token maps', async () => {
   for (const method of ['at', 'fitnet']) {
-    const r = await cli(['distill', '--teacher', teacher('vit.onnx'), '--student', 'zoo:resnet8', '--method', method, ...common, '--out', join(root, method)]);
+    const r = await cli([
+      'distill',
+      '--teacher',
+      teacher('vit.onnx'),
+      '--student',
+      'zoo:resnet8',
+      '--method',
+      method,
+      ...common,
+      '--out',
+      join(root, method),
+    ]);
     assert.equal(r.code, 2, r.stderr);
-    assert.match(r.stderr, new RegExp(`${method} needs 4-D stage taps on both networks: 'teacher' is a transformer: .* blocks b1\\.\\.b2 are token maps \\[N, T, D\\]`));
+    assert.match(
+      r.stderr,
+      new RegExp(
+        `${method} needs 4-D stage taps on both networks: 'teacher' is a transformer: .* blocks b1\\.\\.b2 are token maps \\[N, T, D\\]`,
+      ),
+    );
   }
 });

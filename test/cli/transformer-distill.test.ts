@@ -17,7 +17,9 @@ after(() => rmSync(root, { recursive: true, force: true }));
 const images = join(root, 'images');
 const common = ['--data', images, '--epochs', '1', '--batch-size', '16', '--threads', '1', '--method', 'kd', '--json'];
 
-interface Summary { networks: { name: string; role: string; params: number; lastValAcc: number | null }[] }
+interface Summary {
+  networks: { name: string; role: string; params: number; lastValAcc: number | null }[];
+}
 
 before(async () => {
   const idx = openIdx(new URL('../../models/fashion-mnist-subset', import.meta.url).pathname);
@@ -29,8 +31,12 @@ async function distill(teacher: string, student: string, out: string): Promise<S
   const r = await cli(['distill', ...common, '--teacher', teacher, '--student', student, '--out', out]);
   assert.equal(r.code, 0, `exit ${r.code}\n${r.stderr}`);
   const s = JSON.parse(r.stdout) as Summary;
-  assert.deepEqual(s.networks.map((n) => n.role), ['teacher', 'student']);
-  for (const n of s.networks) assert.ok(n.lastValAcc !== null && n.lastValAcc >= 0 && n.lastValAcc <= 1, `${n.name}: ${n.lastValAcc}`);
+  assert.deepEqual(
+    s.networks.map((n) => n.role),
+    ['teacher', 'student'],
+  );
+  for (const n of s.networks)
+    assert.ok(n.lastValAcc !== null && n.lastValAcc >= 0 && n.lastValAcc <= 1, `${n.name}: ${n.lastValAcc}`);
   return s;
 }
 
@@ -39,7 +45,11 @@ test('a PyTorch ViT teacher (training-mode export) distils into a CNN student', 
   const s = await distill(join(FIXTURES, 'vit_train.onnx'), 'zoo:cnn-tiny', out);
   assert.equal(s.networks[0]!.params, 24234);
   const student = loadModel(join(out, 'student.onnx'));
-  assert.deepEqual(student.graph.inputs[0]!.type?.shape?.slice(1), [3, 32, 32], "the student takes the teacher's input");
+  assert.deepEqual(
+    student.graph.inputs[0]!.type?.shape?.slice(1),
+    [3, 32, 32],
+    "the student takes the teacher's input",
+  );
 });
 
 test('a CNN teacher distils into the zoo ViT (DeiT-tiny, patch 7)', async () => {

@@ -2,7 +2,16 @@
 // reports agreement with the teacher; a labelled --val-data adds accuracy; compress reports agreement; --pseudo-labels
 // and --terms ce=0; runs that cannot work without labels exit 2 saying why.
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -28,7 +37,9 @@ before(async () => {
   await exportSplit(idx.train as MemoryImages, idx.classes, join(labelled, 'train'), 300);
   await exportSplit(idx.val as MemoryImages, idx.classes, join(labelled, 'val'), 200);
   const m = fromBinary(ModelProtoSchema, readFileSync(SHIPPED_TEACHER));
-  const dims = m.graph!.input[0]!.type!.value.value as { shape: { dim: { value: { case: string; value: unknown } }[] } };
+  const dims = m.graph!.input[0]!.type!.value.value as {
+    shape: { dim: { value: { case: string; value: unknown } }[] };
+  };
   dims.shape.dim[2]!.value = { case: 'dimParam', value: 'H' };
   dims.shape.dim[3]!.value = { case: 'dimParam', value: 'W' };
   writeFileSync(dynamic, toBinary(ModelProtoSchema, m));
@@ -36,12 +47,27 @@ before(async () => {
   mkdirSync(join(pile, 'camera-2'), { recursive: true });
   let k = 0;
   for (const c of readdirSync(join(labelled, 'train'))) {
-    for (const f of readdirSync(join(labelled, 'train', c))) copyFileSync(join(labelled, 'train', c, f), k++ % 3 ? join(pile, `${c}-${f}`) : join(pile, 'camera-2', `${c}-${f}`));
+    for (const f of readdirSync(join(labelled, 'train', c)))
+      copyFileSync(
+        join(labelled, 'train', c, f),
+        k++ % 3 ? join(pile, `${c}-${f}`) : join(pile, 'camera-2', `${c}-${f}`),
+      );
   }
 });
 
-interface Net { name: string; bestValAcc: number | null; lastValAcc: number | null; bestAgreement?: number; lastAgreement?: number; lastKl?: number }
-interface Summary { networks: Net[]; fidelity?: { images: number; lastAgreement: number; lastKl: number }; history: { networks: Record<string, { agreement?: number }> }[] }
+interface Net {
+  name: string;
+  bestValAcc: number | null;
+  lastValAcc: number | null;
+  bestAgreement?: number;
+  lastAgreement?: number;
+  lastKl?: number;
+}
+interface Summary {
+  networks: Net[];
+  fidelity?: { images: number; lastAgreement: number; lastKl: number };
+  history: { networks: Record<string, { agreement?: number }> }[];
+}
 
 test('an unlabeled folder distils with KD alone and reports agreement with the teacher and KL', async () => {
   const out = join(root, 'kd');
@@ -51,7 +77,10 @@ test('an unlabeled folder distils with KD alone and reports agreement with the t
   assert.match(r.stderr, /10 classes \(named by the teacher's metadata\)/);
   assert.match(r.stderr, /unlabeled data: left out ce \(it reads labels\)/);
   assert.match(r.stderr, /loss = 0\.9·kd\(student\.logits ← teacher\.logits, τ 4\)\n/);
-  assert.match(r.stderr, /epoch 1\/1: .*train agreement \d+\.\d+%, agreement with the teacher student \d+\.\d+% \(KL \d+\.\d+\)/);
+  assert.match(
+    r.stderr,
+    /epoch 1\/1: .*train agreement \d+\.\d+%, agreement with the teacher student \d+\.\d+% \(KL \d+\.\d+\)/,
+  );
   const s = JSON.parse(r.stdout) as Summary;
   const student = s.networks.find((n) => n.name === 'student')!;
   assert.equal(student.bestValAcc, null);
@@ -79,19 +108,51 @@ test('a labelled --val-data beside unlabeled training images reports accuracy (c
 
 test('compress on an unlabeled folder: exports evaluated by agreement with the teacher, and the report says so', async () => {
   const out = join(root, 'compress');
-  const r = await cli(['compress', ...small, '--data', pile, '--out', out, '--formats', 'fp32', '--verify-images', '20']);
+  const r = await cli([
+    'compress',
+    ...small,
+    '--data',
+    pile,
+    '--out',
+    out,
+    '--formats',
+    'fp32',
+    '--verify-images',
+    '20',
+  ]);
   assert.equal(r.code, 0, r.stderr);
-  const report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')) as { evaluation: { metric: string; images: number }; rows: { role: string; accuracy: number }[] };
+  const report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')) as {
+    evaluation: { metric: string; images: number };
+    rows: { role: string; accuracy: number }[];
+  };
   assert.equal(report.evaluation.metric, 'teacher agreement');
   assert.equal(report.evaluation.images, 30);
   assert.equal(report.rows.find((x) => x.role === 'teacher')!.accuracy, 1);
   // The exported student agrees with the teacher on the held-out images as the run measured it.
   const run = JSON.parse(readFileSync(join(out, 'run.json'), 'utf8')) as Summary;
-  assert.ok(Math.abs(report.rows.find((x) => x.role === 'student')!.accuracy - run.fidelity!.lastAgreement) <= 1 / 30 + 1e-9);
-  assert.match(readFileSync(join(out, 'report.md'), 'utf8'), /Top-1 is the agreement with the teacher on the held-out images/);
+  assert.ok(
+    Math.abs(report.rows.find((x) => x.role === 'student')!.accuracy - run.fidelity!.lastAgreement) <= 1 / 30 + 1e-9,
+  );
+  assert.match(
+    readFileSync(join(out, 'report.md'), 'utf8'),
+    /Top-1 is the agreement with the teacher on the held-out images/,
+  );
   // With a labelled --val-data the report shows accuracy on it instead.
   const withVal = join(root, 'compress-val');
-  const v = await cli(['compress', ...small, '--data', pile, '--val-data', labelled, '--out', withVal, '--formats', 'fp32', '--verify-images', '20']);
+  const v = await cli([
+    'compress',
+    ...small,
+    '--data',
+    pile,
+    '--val-data',
+    labelled,
+    '--out',
+    withVal,
+    '--formats',
+    'fp32',
+    '--verify-images',
+    '20',
+  ]);
   assert.equal(v.code, 0, v.stderr);
   const rv = JSON.parse(readFileSync(join(withVal, 'report.json'), 'utf8')) as typeof report;
   assert.equal(rv.evaluation.metric, 'accuracy');
@@ -99,9 +160,21 @@ test('compress on an unlabeled folder: exports evaluated by agreement with the t
   assert.ok(rv.rows.find((x) => x.role === 'teacher')!.accuracy > 0.8);
 });
 
-test('--pseudo-labels trains CE on the teacher\'s argmax (missing labels); --terms ce=0 leaves CE out of the step', async () => {
+test("--pseudo-labels trains CE on the teacher's argmax (missing labels); --terms ce=0 leaves CE out of the step", async () => {
   // With a dynamic-size teacher, trained at --input.
-  const pseudo = await cli(['distill', ...small, '--data', pile, '--teacher', dynamic, '--input', '1x28x28', '--pseudo-labels', '--out', join(root, 'pseudo')]);
+  const pseudo = await cli([
+    'distill',
+    ...small,
+    '--data',
+    pile,
+    '--teacher',
+    dynamic,
+    '--input',
+    '1x28x28',
+    '--pseudo-labels',
+    '--out',
+    join(root, 'pseudo'),
+  ]);
   assert.equal(pseudo.code, 0, pseudo.stderr);
   assert.match(pseudo.stderr, /pseudo-labels: ce reads the teacher's argmax instead of labels/);
   assert.match(pseudo.stderr, /loss = 0\.1·ce\(student\.logits ← argmax teacher\.logits\) \+ 0\.9·kd/);
@@ -114,22 +187,58 @@ test('--pseudo-labels trains CE on the teacher\'s argmax (missing labels); --ter
 
 test('runs that cannot work without labels exit 2 saying why', async () => {
   const partial = join(root, 'partial.csv');
-  writeFileSync(partial, `${join(pile, 'camera-2', readdirSync(join(pile, 'camera-2'))[0]!)},Bag\n${join(pile, readdirSync(pile).find((f) => f.endsWith('.png'))!)}\n`);
+  writeFileSync(
+    partial,
+    `${join(pile, 'camera-2', readdirSync(join(pile, 'camera-2'))[0]!)},Bag\n${join(
+      pile,
+      readdirSync(pile).find((f) => f.endsWith('.png'))!,
+    )}\n`,
+  );
   const cfg = join(root, 'cfg.yaml');
   writeFileSync(cfg, 'valData: labelled\n');
   const cases: [string[], RegExp][] = [
-    [['distill', ...small, '--data', pile, '--method', 'ce'], /--method ce has no teacher, and the training data has no labels[^]*--method kd[^]*--pseudo-labels/],
-    [['distill', ...small, '--data', pile, '--method', 'kd', '--terms', 'kd=0'], /--method kd needs labels: its terms \(ce\) all read them[^]*--pseudo-labels/],
-    [['distill', ...small, '--data', pile, '--method', 'dml', '--students', '2'], /--method dml has no teacher, and the training data has no labels/],
-    [['distill', ...small, '--data', pile, '--method', 'kdml', '--students', '2'], /trains its teacher online on the labels/],
+    [
+      ['distill', ...small, '--data', pile, '--method', 'ce'],
+      /--method ce has no teacher, and the training data has no labels[^]*--method kd[^]*--pseudo-labels/,
+    ],
+    [
+      ['distill', ...small, '--data', pile, '--method', 'kd', '--terms', 'kd=0'],
+      /--method kd needs labels: its terms \(ce\) all read them[^]*--pseudo-labels/,
+    ],
+    [
+      ['distill', ...small, '--data', pile, '--method', 'dml', '--students', '2'],
+      /--method dml has no teacher, and the training data has no labels/,
+    ],
+    [
+      ['distill', ...small, '--data', pile, '--method', 'kdml', '--students', '2'],
+      /trains its teacher online on the labels/,
+    ],
     [['distill', ...small, '--data', pile, '--method', 'mgd+kd'], /staged method mgd trains its stages on labels/],
     [['distill', ...small, '--data', pile, '--teacher', 'zoo:cnn'], /a zoo: teacher is built untrained/],
-    [['distill', ...small, '--data', pile, '--teacher', dynamic], /the teacher's input 'input' is \[N, 1, H, W\], its image size is dynamic[^]*--input CxHxW/],
-    [['distill', ...small, '--data', labelled, '--method', 'dml', '--students', '2', '--pseudo-labels'], /--pseudo-labels takes the labels from the teacher's predictions, but --method dml has no teacher/],
-    [['distill', ...small, '--data', labelled, '--val-data', pile], /--val-data: unlabeled image folder .* has no labels/],
-    [['distill', ...small, '--data', partial], /partial\.csv:2: this row has no label but others have one[^]*--unlabeled/],
-    [['distill', ...small, '--data', join(labelled, 'train'), '--unlabeled', '--method', 'dkd'], /--method dkd needs labels/],
-    [['train', '--model', 'zoo:cnn-tiny', '--data', pile, '--epochs', '1'], /has no labels, and no teacher file says which classes there are[^]*distil from a trained teacher/],
+    [
+      ['distill', ...small, '--data', pile, '--teacher', dynamic],
+      /the teacher's input 'input' is \[N, 1, H, W\], its image size is dynamic[^]*--input CxHxW/,
+    ],
+    [
+      ['distill', ...small, '--data', labelled, '--method', 'dml', '--students', '2', '--pseudo-labels'],
+      /--pseudo-labels takes the labels from the teacher's predictions, but --method dml has no teacher/,
+    ],
+    [
+      ['distill', ...small, '--data', labelled, '--val-data', pile],
+      /--val-data: unlabeled image folder .* has no labels/,
+    ],
+    [
+      ['distill', ...small, '--data', partial],
+      /partial\.csv:2: this row has no label but others have one[^]*--unlabeled/,
+    ],
+    [
+      ['distill', ...small, '--data', join(labelled, 'train'), '--unlabeled', '--method', 'dkd'],
+      /--method dkd needs labels/,
+    ],
+    [
+      ['train', '--model', 'zoo:cnn-tiny', '--data', pile, '--epochs', '1'],
+      /has no labels, and no teacher file says which classes there are[^]*distil from a trained teacher/,
+    ],
   ];
   for (const [argv, msg] of cases) {
     const r = await cli(argv);

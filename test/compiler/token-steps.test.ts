@@ -10,10 +10,26 @@ import type { TensorData } from '../../src/runtime/tensor.js';
 import { oneHot } from '../../src/train/labels.js';
 import { assertClose } from '../helpers/close.js';
 
-interface T { shape: number[]; values: number[] }
-interface Step { parameters: number; loss: number; logits: T; grads: Record<string, T>; op_counts: Record<string, number> }
-const ref = JSON.parse(readFileSync(new URL('../fixtures/token_steps.json', import.meta.url), 'utf8')) as
-  { x: T; y: T; meta: { lr: number }; convnext: Step; vit: Step; groupnorm: Step; swin: Step };
+interface T {
+  shape: number[];
+  values: number[];
+}
+interface Step {
+  parameters: number;
+  loss: number;
+  logits: T;
+  grads: Record<string, T>;
+  op_counts: Record<string, number>;
+}
+const ref = JSON.parse(readFileSync(new URL('../fixtures/token_steps.json', import.meta.url), 'utf8')) as {
+  x: T;
+  y: T;
+  meta: { lr: number };
+  convnext: Step;
+  vit: Step;
+  groupnorm: Step;
+  swin: Step;
+};
 const rt = new Runtime({ threads: 1 });
 after(() => rt.close());
 
@@ -21,15 +37,24 @@ async function oneStep(name: 'convnext' | 'vit' | 'groupnorm' | 'swin'): Promise
   const want = ref[name];
   const model = loadModel(new URL(`../fixtures/${name}_train.onnx`, import.meta.url).pathname);
   const step = compileTrainStep({
-    model, batch: 4, terms: [{ term: 'ce' }], optimizer: 'sgd', exposeGradients: true,
+    model,
+    batch: 4,
+    terms: [{ term: 'ce' }],
+    optimizer: 'sgd',
+    exposeGradients: true,
     hyper: { weightDecay: 0, momentum: 0, nesterov: false, beta1: 0.9, beta2: 0.999, eps: 1e-8 },
   });
-  assert.equal(step.params.reduce((s, p) => s + p.shape.reduce((a, b) => a * b, 1), 0), want.parameters);
+  assert.equal(
+    step.params.reduce((s, p) => s + p.shape.reduce((a, b) => a * b, 1), 0),
+    want.parameters,
+  );
   const initial = new Map(model.graph.initializers.map((v) => [v.name, v.constant!.toNumbers()]));
   await rt.clearState();
   const init: Record<string, TensorData> = {};
-  for (const e of [...step.params, ...step.buffers]) init[e.name] = { type: 'float32', dims: e.shape, data: Float32Array.from(initial.get(e.source)!) };
-  for (const s of step.slots) init[s.name] = { type: 'float32', dims: s.shape, data: new Float32Array(s.shape.reduce((a, b) => a * b, 1)) };
+  for (const e of [...step.params, ...step.buffers])
+    init[e.name] = { type: 'float32', dims: e.shape, data: Float32Array.from(initial.get(e.source)!) };
+  for (const s of step.slots)
+    init[s.name] = { type: 'float32', dims: s.shape, data: new Float32Array(s.shape.reduce((a, b) => a * b, 1)) };
   await rt.setState(init);
   const session = await rt.session(step.bytes, `${name} step`);
   const feeds: Record<string, TensorData> = {
@@ -48,7 +73,13 @@ async function oneStep(name: 'convnext' | 'vit' | 'groupnorm' | 'swin'): Promise
     const g = want.grads[p.source]!.values;
     assertClose(`${name} grad ${p.source}`, r[`grad.${p.name}`]!.data as Float32Array, g, 1e-5);
     const w0 = initial.get(p.source)!;
-    assertClose(`${name} ${p.source} after SGD`, state[p.name]!.data as Float32Array, w0.map((w, i) => Math.fround(w - ref.meta.lr * g[i]!)), 1e-6, 1e-5);
+    assertClose(
+      `${name} ${p.source} after SGD`,
+      state[p.name]!.data as Float32Array,
+      w0.map((w, i) => Math.fround(w - ref.meta.lr * g[i]!)),
+      1e-6,
+      1e-5,
+    );
   }
 }
 

@@ -17,7 +17,9 @@ const SUBSET = new URL('../../models/fashion-mnist-subset', import.meta.url).pat
 
 async function png(path: string, v: number): Promise<void> {
   mkdirSync(join(path, '..'), { recursive: true });
-  await sharp(Buffer.alloc(8 * 8, v), { raw: { width: 8, height: 8, channels: 1 } }).png().toFile(path);
+  await sharp(Buffer.alloc(8 * 8, v), { raw: { width: 8, height: 8, channels: 1 } })
+    .png()
+    .toFile(path);
 }
 
 before(async () => {
@@ -26,12 +28,14 @@ before(async () => {
   for (let i = 0; i < 4; i++) await png(join(root, 'pile', '2024-01', `a${i}.png`), 100 + i);
   await png(join(root, 'pile', '2024-02', 'deeper', 'b.png'), 200);
   writeFileSync(join(root, 'pile', 'notes.txt'), 'not an image');
-  for (const c of ['cat', 'dog']) for (let i = 0; i < 5; i++) await png(join(root, 'classes', c, `${i}.png`), c === 'cat' ? i : 200 + i);
+  for (const c of ['cat', 'dog'])
+    for (let i = 0; i < 5; i++) await png(join(root, 'classes', c, `${i}.png`), c === 'cat' ? i : 200 + i);
 });
 
 const labelsOf = async (ds: Awaited<ReturnType<typeof openData>>) => {
   const ys: number[] = [];
-  for await (const b of ds.train.loader({ batchSize: 100, seed: 0, epoch: 0, shuffle: false, dropLast: false })) ys.push(...b.y);
+  for await (const b of ds.train.loader({ batchSize: 100, seed: 0, epoch: 0, shuffle: false, dropLast: false }))
+    ys.push(...b.y);
   return ys;
 };
 
@@ -54,7 +58,12 @@ test('class folders stay labelled; --unlabeled takes their images without labels
   const labelled = await openData(join(root, 'classes'), { input: [1, 8, 8], augment: 'none' });
   assert.equal(labelled.labelled, true);
   assert.deepEqual(labelled.classes, ['cat', 'dog']);
-  const forced = await openData(join(root, 'classes'), { input: [1, 8, 8], augment: 'none', unlabeled: true, valSplit: 0.2 });
+  const forced = await openData(join(root, 'classes'), {
+    input: [1, 8, 8],
+    augment: 'none',
+    unlabeled: true,
+    valSplit: 0.2,
+  });
   assert.equal(forced.labelled, false);
   assert.equal(forced.train.size + forced.val!.size, 10);
   assert.ok((await labelsOf(forced)).every((y) => y === UNLABELED));
@@ -72,10 +81,17 @@ test('lists without a label column, and IDX images without their labels file, ar
     assert.equal(ds.labelled, false, f);
     assert.equal(ds.train.size + ds.val!.size, 2, f);
   }
-  await assert.rejects(openData(join(root, 'lists', 'mixed.csv'), { input: [1, 8, 8] }), (e: unknown) => e instanceof UserError && /mixed\.csv:2: this row has no label/.test(e.message) && /--unlabeled/.test(e.hint ?? ''));
+  await assert.rejects(
+    openData(join(root, 'lists', 'mixed.csv'), { input: [1, 8, 8] }),
+    (e: unknown) =>
+      e instanceof UserError &&
+      /mixed\.csv:2: this row has no label/.test(e.message) &&
+      /--unlabeled/.test(e.hint ?? ''),
+  );
   const idx = join(root, 'idx');
   mkdirSync(idx);
-  for (const f of ['train-images-idx3-ubyte.gz', 't10k-images-idx3-ubyte.gz']) symlinkSync(join(SUBSET, f), join(idx, f));
+  for (const f of ['train-images-idx3-ubyte.gz', 't10k-images-idx3-ubyte.gz'])
+    symlinkSync(join(SUBSET, f), join(idx, f));
   const ds = await openData(idx, {});
   assert.equal(ds.labelled, false);
   assert.deepEqual(ds.input, [1, 28, 28]);
@@ -84,18 +100,26 @@ test('lists without a label column, and IDX images without their labels file, ar
   assert.equal(forced.labelled, false);
 });
 
-test('--val-data: labels mapped onto the model\'s classes by name (as folders spell them) or index; unlabeled refused', async () => {
+test("--val-data: labels mapped onto the model's classes by name (as folders spell them) or index; unlabeled refused", async () => {
   const like = await openData(join(root, 'pile'), { input: [1, 8, 8], augment: 'none' });
   const ys = async (classes: string[]) => {
     const { val } = await openValData(join(root, 'classes'), like, classes);
     const out: number[] = [];
-    for await (const b of val.loader({ batchSize: 100, seed: 0, epoch: 0, shuffle: false, dropLast: false })) out.push(...b.y);
+    for await (const b of val.loader({ batchSize: 100, seed: 0, epoch: 0, shuffle: false, dropLast: false }))
+      out.push(...b.y);
     return out;
   };
   assert.deepEqual(await ys(['Dog', 'bird', 'Cat']), [2, 2, 2, 2, 2, 0, 0, 0, 0, 0]);
   assert.deepEqual(await ys(['0', '1', '2']), [0, 0, 0, 0, 0, 1, 1, 1, 1, 1]);
-  await assert.rejects(openValData(join(root, 'classes'), like, ['ant', 'bee']), (e: unknown) => e instanceof UserError && /--val-data: class 'cat' is not one of the model's 2 classes/.test(e.message));
-  await assert.rejects(openValData(join(root, 'pile'), like, ['a', 'b']), (e: unknown) => e instanceof UserError && /--val-data: .* has no labels/.test(e.message));
+  await assert.rejects(
+    openValData(join(root, 'classes'), like, ['ant', 'bee']),
+    (e: unknown) =>
+      e instanceof UserError && /--val-data: class 'cat' is not one of the model's 2 classes/.test(e.message),
+  );
+  await assert.rejects(
+    openValData(join(root, 'pile'), like, ['a', 'b']),
+    (e: unknown) => e instanceof UserError && /--val-data: .* has no labels/.test(e.message),
+  );
 });
 
 test('fidelity: top-1 agreement and mean KL(teacher ‖ student) in nats', () => {
@@ -103,8 +127,16 @@ test('fidelity: top-1 agreement and mean KL(teacher ‖ student) in nats', () =>
   const teacher = Float32Array.of(2, 0, 0, 0, 1, 0);
   const student = Float32Array.of(1, 0, 0, 0, 0, 3);
   m.add(student, teacher, 2);
-  const soft = (z: number[]) => { const e = z.map(Math.exp); const s = e.reduce((a, b) => a + b); return e.map((v) => v / s); };
-  const kl = (t: number[], s: number[]) => { const p = soft(t); const q = soft(s); return p.reduce((a, v, i) => a + v * Math.log(v / q[i]!), 0); };
+  const soft = (z: number[]) => {
+    const e = z.map(Math.exp);
+    const s = e.reduce((a, b) => a + b);
+    return e.map((v) => v / s);
+  };
+  const kl = (t: number[], s: number[]) => {
+    const p = soft(t);
+    const q = soft(s);
+    return p.reduce((a, v, i) => a + v * Math.log(v / q[i]!), 0);
+  };
   const r = m.report();
   assert.equal(r.images, 2);
   assert.equal(r.agreement, 0.5);

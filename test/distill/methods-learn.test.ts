@@ -4,8 +4,23 @@ import { test } from 'node:test';
 import { runNetworks } from '../../src/train/loop.js';
 import { methodRun, trainedTeacher, zoo } from './helpers.js';
 
-const cases: [string, number][] = [['kd', 1], ['fitnet', 1], ['at', 1], ['sp', 1], ['pkt', 1], ['dkd', 1], ['dml', 2], ['kdml', 2], ['kd+at', 1],
-  ['dist', 1], ['ctkd', 1], ['wsld', 1], ['nkd', 1], ['kd+dist', 1], ['reviewkd', 1]];
+const cases: [string, number][] = [
+  ['kd', 1],
+  ['fitnet', 1],
+  ['at', 1],
+  ['sp', 1],
+  ['pkt', 1],
+  ['dkd', 1],
+  ['dml', 2],
+  ['kdml', 2],
+  ['kd+at', 1],
+  ['dist', 1],
+  ['ctkd', 1],
+  ['wsld', 1],
+  ['nkd', 1],
+  ['kd+dist', 1],
+  ['reviewkd', 1],
+];
 
 for (const [method, k] of cases) {
   test(`${method} (${k} student${k > 1 ? 's' : ''}) learns in a short run`, async () => {
@@ -17,7 +32,8 @@ for (const [method, k] of cases) {
     for (const n of rec.networks.filter((x) => x.role === 'student')) {
       assert.ok((n.lastValAcc ?? 0) > 0.7, `${method}: ${n.name} val acc ${n.lastValAcc} (chance 0.25)`);
     }
-    if (k > 1) assert.ok(rec.ensemble && rec.ensemble.lastValAcc > 0.7, `${method}: ensemble ${JSON.stringify(rec.ensemble)}`);
+    if (k > 1)
+      assert.ok(rec.ensemble && rec.ensemble.lastValAcc > 0.7, `${method}: ensemble ${JSON.stringify(rec.ensemble)}`);
     assert.ok(rec.loss.length > 0 && Object.keys(h[0]!.terms).length === rec.loss.split(' + ').length);
   });
 }

@@ -15,7 +15,9 @@ test('sokd learns: student and KBM accuracy each epoch, teacher-kbm.onnx runs on
   const rec = await runNetworks(o);
   const h = rec.history;
   assert.ok(h[2]!.loss < h[0]!.loss, `loss ${h.map((e) => e.loss.toFixed(4)).join(' -> ')}`);
-  for (const e of h) for (const n of ['student', 'kbm']) assert.ok(e.networks[n]?.valAcc !== undefined, `epoch ${e.epoch}: no ${n} accuracy`);
+  for (const e of h)
+    for (const n of ['student', 'kbm'])
+      assert.ok(e.networks[n]?.valAcc !== undefined, `epoch ${e.epoch}: no ${n} accuracy`);
   const kbm = rec.networks.find((n) => n.name === 'kbm')!;
   assert.equal(kbm.role, 'auxiliary');
   assert.ok((kbm.lastValAcc ?? 0) > 0.7, `kbm val acc ${kbm.lastValAcc}`);
@@ -24,17 +26,27 @@ test('sokd learns: student and KBM accuracy each epoch, teacher-kbm.onnx runs on
   assert.ok(file && existsSync(file) && file.endsWith('teacher-kbm.onnx'));
   const m = loadModel(file);
   assert.equal(m.graph.inputs.length, 1, 'teacher-kbm.onnx takes only the image');
-  const batch = (await quadrantData(64, 2).batches({ batchSize: 64, epoch: 0, seed: 0, shuffle: false, dropLast: false })[Symbol.asyncIterator]().next()).value!;
+  const batch = (
+    await quadrantData(64, 2)
+      .batches({ batchSize: 64, epoch: 0, seed: 0, shuffle: false, dropLast: false })
+      [Symbol.asyncIterator]()
+      .next()
+  ).value!;
   const rt = new Runtime({ threads: 1 });
   try {
     const s = await rt.session(readFileSync(file));
-    const z = (await s.run({ [s.inputNames[0]!]: { type: 'float32', dims: [64, 1, 28, 28], data: batch.x.slice() } }))[s.outputNames[0]!]!.data as Float32Array;
+    const z = (await s.run({ [s.inputNames[0]!]: { type: 'float32', dims: [64, 1, 28, 28], data: batch.x.slice() } }))[
+      s.outputNames[0]!
+    ]!.data as Float32Array;
     let correct = 0;
     for (let i = 0; i < 64; i++) {
       const row = z.subarray(i * 10, i * 10 + 10);
       if (row.indexOf(Math.max(...row)) === batch.y[i]) correct++;
     }
-    assert.ok(Math.abs(correct / 64 - kbm.lastValAcc!) < 1e-9, `teacher-kbm.onnx ${correct / 64} vs the loop's KBM accuracy ${kbm.lastValAcc}`);
+    assert.ok(
+      Math.abs(correct / 64 - kbm.lastValAcc!) < 1e-9,
+      `teacher-kbm.onnx ${correct / 64} vs the loop's KBM accuracy ${kbm.lastValAcc}`,
+    );
   } finally {
     await rt.close();
   }

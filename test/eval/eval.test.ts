@@ -52,13 +52,33 @@ describe('latency is bounded by runs and by time', () => {
 
   test('a fast run stops at the run count, and progress is reported per run', async () => {
     const seen: number[] = [];
-    const times = await timedRuns(async () => {}, 7, 60_000, 3, (d) => seen.push(d));
+    const times = await timedRuns(
+      async () => {},
+      7,
+      60_000,
+      3,
+      (d) => seen.push(d),
+    );
     assert.equal(times.length, 7);
     assert.deepEqual(seen, [1, 2, 3, 4, 5, 6, 7]);
   });
 
   test('eval --latency-seconds cuts a long --runs short and says so', async () => {
-    const r = await cli(['eval', fixture, '--mean', '0.5', '--std', '0.5', '--runs', '1000000', '--latency-seconds', '0.3', '--limit', '64', '--json']);
+    const r = await cli([
+      'eval',
+      fixture,
+      '--mean',
+      '0.5',
+      '--std',
+      '0.5',
+      '--runs',
+      '1000000',
+      '--latency-seconds',
+      '0.3',
+      '--limit',
+      '64',
+      '--json',
+    ]);
     assert.equal(r.code, 0, r.stderr);
     const j = JSON.parse(r.stdout) as EvalReport;
     for (const l of j.latency) {
@@ -67,7 +87,22 @@ describe('latency is bounded by runs and by time', () => {
       assert.equal(l.budgetSeconds, 0.3);
       assert.equal(l.plannedRuns, 1000000);
     }
-    const text = await cli(['eval', fixture, '--mean', '0.5', '--std', '0.5', '--runs', '1000000', '--latency-seconds', '0.2', '--limit', '64', '--latency-batches', '1']);
+    const text = await cli([
+      'eval',
+      fixture,
+      '--mean',
+      '0.5',
+      '--std',
+      '0.5',
+      '--runs',
+      '1000000',
+      '--latency-seconds',
+      '0.2',
+      '--limit',
+      '64',
+      '--latency-batches',
+      '1',
+    ]);
     assert.match(text.stdout, /batch 1: \d+ timed runs \(the 0\.2 s budget ended it\)/);
   });
 
@@ -84,12 +119,21 @@ describe('eval on a PyTorch export', () => {
     assert.equal(r.code, 0, r.stderr);
     const j = JSON.parse(r.stdout) as EvalReport;
     assert.equal(j.accuracy.images, 500);
-    assert.equal(j.accuracy.confusion.flat().reduce((a, b) => a + b, 0), 500);
+    assert.equal(
+      j.accuracy.confusion.flat().reduce((a, b) => a + b, 0),
+      500,
+    );
     assert.ok(j.accuracy.top5 >= j.accuracy.top1);
-    assert.deepEqual(j.latency.map((l) => l.batch), [1, 32]);
+    assert.deepEqual(
+      j.latency.map((l) => l.batch),
+      [1, 32],
+    );
     for (const l of j.latency) assert.ok(l.p50 > 0 && l.p95 >= l.p50 && l.runs === 5 && l.threads === 1);
     assert.equal(j.sizeBytes, statSync(fixture).size);
-    const inspect = JSON.parse((await cli(['inspect', fixture, '--json'])).stdout) as { parameters: { count: number }; macs: { total: number } };
+    const inspect = JSON.parse((await cli(['inspect', fixture, '--json'])).stdout) as {
+      parameters: { count: number };
+      macs: { total: number };
+    };
     assert.equal(j.parameters, inspect.parameters.count);
     assert.equal(j.macs, inspect.macs.total);
   });
@@ -104,7 +148,10 @@ describe('eval on a PyTorch export', () => {
     const m = loadModel(fixture);
     const names = Array.from({ length: 10 }, (_, i) => `class-${i}`);
     m.setMetadata('onnx_distill.classes', JSON.stringify(names));
-    m.setMetadata('onnx_distill.preprocess', JSON.stringify({ input: [1, 28, 28], mean: [0.5], std: [0.5], statsFrom: 'given', cropFraction: 1 }));
+    m.setMetadata(
+      'onnx_distill.preprocess',
+      JSON.stringify({ input: [1, 28, 28], mean: [0.5], std: [0.5], statsFrom: 'given', cropFraction: 1 }),
+    );
     const path = join(dir, 'with-meta.onnx');
     saveModel(m, path);
     const r = await cli(['eval', path, '--runs', '3', '--limit', '200', '--latency-batches', '1']);

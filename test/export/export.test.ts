@@ -14,13 +14,32 @@ import { cli, FIXTURES, tempDir, trainedCnn } from './helpers.js';
 
 const dir = tempDir();
 let trained = '';
-before(async () => { trained = await trainedCnn(join(dir, 'run')); });
+before(async () => {
+  trained = await trainedCnn(join(dir, 'run'));
+});
 
-interface ExportJson { out: string; sizeBytes: number; sourceBytes: number; verification: Verification; classifier: { inputType: string } }
+interface ExportJson {
+  out: string;
+  sizeBytes: number;
+  sourceBytes: number;
+  verification: Verification;
+  classifier: { inputType: string };
+}
 
 async function exportJson(format: string, ...extra: string[]): Promise<ExportJson> {
   const out = join(dir, `${format}${extra.join('').replace(/[^a-z0-9]/gi, '')}.onnx`);
-  const r = await cli(['export', trained, '--format', format, '--out', out, '--json', '--verify-images', '2000', ...extra]);
+  const r = await cli([
+    'export',
+    trained,
+    '--format',
+    format,
+    '--out',
+    out,
+    '--json',
+    '--verify-images',
+    '2000',
+    ...extra,
+  ]);
   assert.equal(r.code, 0, r.stderr);
   const j = JSON.parse(r.stdout) as ExportJson;
   assert.ok(existsSync(out));
@@ -29,10 +48,17 @@ async function exportJson(format: string, ...extra: string[]): Promise<ExportJso
 
 // Largest |a - b| over two outputs of the same shape.
 async function maxDiff(a: Uint8Array, b: Uint8Array, dims: number[]): Promise<number> {
-  const x = randomFloats(dims.reduce((p, q) => p * q, 1), 7);
+  const x = randomFloats(
+    dims.reduce((p, q) => p * q, 1),
+    7,
+  );
   const [ra, rb] = [await openRunner('node', a), await openRunner('node', b)];
-  const [ya, yb] = [(await ra.run(x, dims))[ra.outputNames[0]!]!.data, (await rb.run(x, dims))[rb.outputNames[0]!]!.data];
-  await ra.close(); await rb.close();
+  const [ya, yb] = [
+    (await ra.run(x, dims))[ra.outputNames[0]!]!.data,
+    (await rb.run(x, dims))[rb.outputNames[0]!]!.data,
+  ];
+  await ra.close();
+  await rb.close();
   return ya.reduce((m, v, i) => Math.max(m, Math.abs(v - yb[i]!)), 0);
 }
 
@@ -54,7 +80,8 @@ describe('fp32 clean-up', () => {
 
   test('the trained model exports as fp32 with node and web equal to float rounding', async () => {
     const j = await exportJson('fp32');
-    for (const a of [j.verification.node, j.verification.web, j.verification.nodeVsWeb]) assert.ok(a.maxRelDelta < 1e-5 && a.top1Agreement === 1, JSON.stringify(a));
+    for (const a of [j.verification.node, j.verification.web, j.verification.nodeVsWeb])
+      assert.ok(a.maxRelDelta < 1e-5 && a.top1Agreement === 1, JSON.stringify(a));
   });
 });
 
@@ -85,7 +112,10 @@ describe('int8', () => {
     const j = await exportJson('int8');
     const v = j.verification;
     assert.equal(v.images, 2000);
-    assert.ok(v.node.top1Agreement >= 0.97 && v.web.top1Agreement >= 0.97, `agreement node ${v.node.top1Agreement}, web ${v.web.top1Agreement}`);
+    assert.ok(
+      v.node.top1Agreement >= 0.97 && v.web.top1Agreement >= 0.97,
+      `agreement node ${v.node.top1Agreement}, web ${v.web.top1Agreement}`,
+    );
     assert.ok(v.nodeVsWeb.top1Agreement >= 0.99, `node vs web ${v.nodeVsWeb.top1Agreement}`);
     assert.ok(v.top1.fp32 - v.top1.node <= 0.01, `top-1 fp32 ${v.top1.fp32}, int8 ${v.top1.node}`);
     const m = loadModel(j.out);
@@ -97,22 +127,38 @@ describe('int8', () => {
   // 7-bit weights (the default) keep every u8·s8 pair sum inside int16, so onnxruntime's x86 kernels without VNNI
   // cannot saturate: node (native kernels) and web (wasm) compute the same integers.
   test('default 7-bit weights stay in [−63, 63] and node and web give identical logits; --weight-bits 8 uses [−127, 127]', async () => {
-    const absMax = (path: string) => Math.max(...loadModel(path).graph.initializers.filter((v) => v.constant?.dtype === 'int8')
-      .map((v) => (v.constant!.data as Int8Array).reduce((m, q) => Math.max(m, Math.abs(q)), 0)));
+    const absMax = (path: string) =>
+      Math.max(
+        ...loadModel(path)
+          .graph.initializers.filter((v) => v.constant?.dtype === 'int8')
+          .map((v) => (v.constant!.data as Int8Array).reduce((m, q) => Math.max(m, Math.abs(q)), 0)),
+      );
     const seven = await exportJson('int8', '--calibration', '256');
     assert.equal(absMax(seven.out), 63);
     assert.equal(seven.verification.nodeVsWeb.maxAbsDelta, 0, JSON.stringify(seven.verification.nodeVsWeb));
     // 8-bit weights may saturate on this CPU (then node disagrees with web): only the range is asserted here.
     const eight = await exportJson('int8', '--calibration', '256', '--weight-bits', '8', '--min-agreement', '0');
     assert.equal(absMax(eight.out), 127);
-    const bad = await cli(['export', trained, '--format', 'int8', '--weight-bits', '6', '--out', join(dir, 'six.onnx')]);
+    const bad = await cli([
+      'export',
+      trained,
+      '--format',
+      'int8',
+      '--weight-bits',
+      '6',
+      '--out',
+      join(dir, 'six.onnx'),
+    ]);
     assert.equal(bad.code, 2, bad.stderr);
     assert.match(bad.stderr, /--weight-bits: 6 is not one of 7, 8/);
   });
 
   // Entropy (KL) ranges clip harder than percentile's; on this one-epoch tiny CNN, whose top-2 logits are often close,
   // they keep ~93-95% agreement (also with 8-bit weights in the wasm runtime), so its bar is 90% here.
-  for (const [calibrate, bar] of [['minmax', 0.97], ['entropy', 0.9]] as const) {
+  for (const [calibrate, bar] of [
+    ['minmax', 0.97],
+    ['entropy', 0.9],
+  ] as const) {
     test(`--calibrate ${calibrate} also passes (agreement ≥ ${bar})`, async () => {
       const j = await exportJson('int8', '--calibrate', calibrate, '--min-agreement', String(bar));
       assert.ok(j.verification.node.top1Agreement >= bar && j.verification.web.top1Agreement >= bar);
@@ -135,10 +181,15 @@ describe('verification refuses a broken export', () => {
     const d = w.constant!.data as Float32Array;
     for (let i = 0; i < d.length; i += 3) d[i] = -d[i]!;
     const x = randomFloats(64 * 784, 3);
-    const images = async function* () { yield { x, y: new Int32Array(64), dims: [64, 1, 28, 28], n: 64 }; };
+    const images = async function* () {
+      yield { x, y: new Int32Array(64), dims: [64, 1, 28, 28], n: 64 };
+    };
     const v = await verifyExport(reference, serializeModel(model).onnx, images, CRITERIA.fp32);
     assert.equal(v.passed, false);
-    assert.ok(v.failures.some((f) => /onnxruntime-node vs fp32/.test(f)) && v.failures.some((f) => /onnxruntime-web/.test(f)), v.failures.join('\n'));
+    assert.ok(
+      v.failures.some((f) => /onnxruntime-node vs fp32/.test(f)) && v.failures.some((f) => /onnxruntime-web/.test(f)),
+      v.failures.join('\n'),
+    );
   });
 
   test('a failed verification is exit 2 and writes nothing', async () => {
@@ -165,7 +216,15 @@ describe('bad input is a clear error (exit 2) naming the file or option', () => 
     const path = join(dir, 'features.onnx');
     saveModel(m, path);
     for (const cmd of ['export', 'eval']) {
-      const r = await cli([cmd, path, ...(cmd === 'export' ? ['--format', 'fp32'] : []), '--mean', '0.5', '--std', '0.5']);
+      const r = await cli([
+        cmd,
+        path,
+        ...(cmd === 'export' ? ['--format', 'fp32'] : []),
+        '--mean',
+        '0.5',
+        '--std',
+        '0.5',
+      ]);
       assert.equal(r.code, 2, r.stderr);
       assert.ok(r.stderr.includes(path), r.stderr);
       assert.match(r.stderr, /not classifier logits \[batch, classes\]/);
@@ -173,9 +232,19 @@ describe('bad input is a clear error (exit 2) naming the file or option', () => 
   });
 
   test('calibration data of the wrong shape', async () => {
-    const r = await cli(['export', join(FIXTURES, 'mobilenetv2_folded.onnx'), '--format', 'int8', '--out', join(dir, 'm.onnx')]);
+    const r = await cli([
+      'export',
+      join(FIXTURES, 'mobilenetv2_folded.onnx'),
+      '--format',
+      'int8',
+      '--out',
+      join(dir, 'm.onnx'),
+    ]);
     assert.equal(r.code, 2, r.stderr);
-    assert.match(r.stderr, /--data \(calibration and validation\): .* holds 1x28x28 images but the model's input 'input' takes 3x64x64/);
+    assert.match(
+      r.stderr,
+      /--data \(calibration and validation\): .* holds 1x28x28 images but the model's input 'input' takes 3x64x64/,
+    );
   });
 
   test('--io fp16 with int8', async () => {

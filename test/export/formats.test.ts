@@ -10,7 +10,8 @@ import { validateRows } from '../../src/report/validate.js';
 import { UserError } from '../../src/util/errors.js';
 
 const files = readdirSync(new URL('../../src/export/formats/', import.meta.url))
-  .filter((f) => f.endsWith('.ts') && f !== 'index.ts' && f !== 'types.ts').map((f) => f.replace(/\.ts$/, ''));
+  .filter((f) => f.endsWith('.ts') && f !== 'index.ts' && f !== 'types.ts')
+  .map((f) => f.replace(/\.ts$/, ''));
 
 test('every file of src/export/formats/ is a format, fp32 (the reference) first', () => {
   assert.deepEqual([...FORMATS].sort(), files.sort());
@@ -28,7 +29,22 @@ test('each format brings its verification criteria and report marker, read by ex
 });
 
 test('an unknown format is a UserError naming the option and the known formats; report rows are checked against the registry', () => {
-  assert.throws(() => formatNamed('int4', '--formats'), (e: unknown) => e instanceof UserError && /--formats: unknown format 'int4'; choose one of fp32, fp16, int8/.test(e.message));
-  const row = { model: 'm', role: 'student', format: 'int4', file: 'm.onnx', accuracy: 0.5, sizeBytes: 1, params: 1, macs: 1, latencyMsBatch1: 1, latencyMsBatch32: 1 };
+  assert.throws(
+    () => formatNamed('int4', '--formats'),
+    (e: unknown) =>
+      e instanceof UserError && /--formats: unknown format 'int4'; choose one of fp32, fp16, int8/.test(e.message),
+  );
+  const row = {
+    model: 'm',
+    role: 'student',
+    format: 'int4',
+    file: 'm.onnx',
+    accuracy: 0.5,
+    sizeBytes: 1,
+    params: 1,
+    macs: 1,
+    latencyMsBatch1: 1,
+    latencyMsBatch32: 1,
+  };
   assert.throws(() => validateRows([row] as never), /format must be one of fp32, fp16, int8, got "int4"/);
 });

@@ -29,7 +29,9 @@ function smallNet() {
   const w = Tensor.float32([4, 2, 3, 3], randomFloats(72, 2));
   const h = b.op.Relu!([b.op.Conv!([x, w, Tensor.float32([4], randomFloats(4, 3))], { pads: [1, 1, 1, 1] })]);
   const f = b.op.Flatten!([b.op.GlobalAveragePool!([h])]);
-  const logits = b.op.Gemm!([f, Tensor.float32([3, 4], randomFloats(12, 4)), Tensor.float32([3], randomFloats(3, 5))], { transB: 1 });
+  const logits = b.op.Gemm!([f, Tensor.float32([3, 4], randomFloats(12, 4)), Tensor.float32([3], randomFloats(3, 5))], {
+    transB: 1,
+  });
   graph.outputs = [b.node('Softmax', [logits], { axis: 1 }, { outputNames: ['probs'] })[0]!];
   return newModel(graph);
 }
@@ -49,7 +51,8 @@ test('Softmax stays float32 between casts; weights and the rest go float16; outp
   const [a, h] = [await openRunner('node', fp32), await openRunner('node', serializeModel(m).onnx)];
   const ya = (await a.run(x, [4, 2, 8, 8])).probs!.data;
   const yh = (await h.run(x, [4, 2, 8, 8])).probs!.data;
-  await a.close(); await h.close();
+  await a.close();
+  await h.close();
   const d = ya.reduce((mx, v, i) => Math.max(mx, Math.abs(v - yh[i]!)), 0);
   assert.ok(d < 1e-3, `max |Δ| ${d}`);
 });

@@ -5,7 +5,12 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
-import { AttributeProto_AttributeType as AT, ModelProtoSchema, TensorShapeProto_DimensionSchema, type ModelProto } from '../../src/onnx/onnx_pb.js';
+import {
+  AttributeProto_AttributeType as AT,
+  ModelProtoSchema,
+  TensorShapeProto_DimensionSchema,
+  type ModelProto,
+} from '../../src/onnx/onnx_pb.js';
 import { writeFuzzImages } from '../fuzz/images.js';
 import { cli, FIXTURES, tempDir } from './helpers.js';
 
@@ -28,8 +33,24 @@ function setDim(m: ModelProto, which: 'input' | 'output', k: number, value: bigi
 }
 
 async function exportTo(path: string, format: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  return cli(['export', path, '--format', format, '--out', `${path}.${format}.out.onnx`, '--json', '--data', images,
-    '--verify-images', '20', '--calibration', '20', '--threads', '1', ...(format === 'int8' ? ['--min-agreement', '0.5'] : [])]);
+  return cli([
+    'export',
+    path,
+    '--format',
+    format,
+    '--out',
+    `${path}.${format}.out.onnx`,
+    '--json',
+    '--data',
+    images,
+    '--verify-images',
+    '20',
+    '--calibration',
+    '20',
+    '--threads',
+    '1',
+    ...(format === 'int8' ? ['--min-agreement', '0.5'] : []),
+  ]);
 }
 
 describe('export of hostile but valid models', () => {
@@ -56,9 +77,15 @@ describe('export of hostile but valid models', () => {
   });
 
   test('a fixed batch size of 3 is verified in whole batches (18 of 20 images); batch 0 is exit 2', async () => {
-    const three = await exportTo(edited('batch3', (m) => setDim(m, 'input', 0, 3n)), 'fp32');
+    const three = await exportTo(
+      edited('batch3', (m) => setDim(m, 'input', 0, 3n)),
+      'fp32',
+    );
     assert.equal(three.code, 0, three.stderr);
-    const j = JSON.parse(three.stdout) as { verification: { passed: boolean; images: number }; classifier: { batch?: number } };
+    const j = JSON.parse(three.stdout) as {
+      verification: { passed: boolean; images: number };
+      classifier: { batch?: number };
+    };
     assert.equal(j.classifier.batch, 3);
     assert.equal(j.verification.images, 18);
     assert.ok(j.verification.passed);

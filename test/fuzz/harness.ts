@@ -10,7 +10,8 @@ import { TARGETS, type RunEnv, type TargetRun } from './targets.js';
 // outcome. Shared by scripts/fuzz.ts (any count) and test/fuzz/fuzz.test.ts (the CI sample).
 
 // ok: exit 0 with a correct result; refused: exit 2 naming the file, node or tensor. Everything else is a failure.
-export type Verdict = 'ok' | 'refused' | 'internal' | 'hang' | 'crash' | 'accepted-invalid' | 'wrong-result' | 'vague-error';
+export type Verdict =
+  'ok' | 'refused' | 'internal' | 'hang' | 'crash' | 'accepted-invalid' | 'wrong-result' | 'vague-error';
 
 export interface Outcome {
   mutant: Omit<Mutant, 'files'>;
@@ -60,11 +61,16 @@ const NAMES_SOMETHING = /model\.onnx|weights\.bin|'[^']+'/;
 function classify(m: Mutant, r: TargetRun): { verdict: Verdict; message: string } {
   // From the error line on: progress and notes (`normalisation: ...`) printed before it are not the message.
   const lines = (r.stderr || r.wrong || '').split('\n');
-  const at = Math.max(0, lines.findIndex((l) => l.startsWith('onnx-distill: ')));
+  const at = Math.max(
+    0,
+    lines.findIndex((l) => l.startsWith('onnx-distill: ')),
+  );
   const message = lines.slice(at, at + (r.code === 1 ? 4 : 1)).join('\n');
   if (r.code === 0) {
     if (r.wrong) return { verdict: 'wrong-result', message: r.wrong };
-    return m.expect === 'invalid' ? { verdict: 'accepted-invalid', message: `${m.kind} ${m.detail} was accepted` } : { verdict: 'ok', message: '' };
+    return m.expect === 'invalid'
+      ? { verdict: 'accepted-invalid', message: `${m.kind} ${m.detail} was accepted` }
+      : { verdict: 'ok', message: '' };
   }
   if (r.code === 2) return { verdict: NAMES_SOMETHING.test(message) ? 'refused' : 'vague-error', message };
   return { verdict: r.code === 1 ? 'internal' : 'crash', message };
@@ -77,7 +83,9 @@ class Runner {
 
   private spawn(): Worker {
     const url = new URL('./worker.ts', import.meta.url).href;
-    return new Worker(`import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(url)}); })`, { eval: true });
+    return new Worker(`import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(url)}); })`, {
+      eval: true,
+    });
   }
 
   run(target: string, path: string, env: RunEnv): Promise<TargetRun | 'hang' | { crash: string }> {
@@ -90,10 +98,21 @@ class Runner {
         w.off('exit', onExit);
         resolve(v);
       };
-      const timer = setTimeout(() => { this.worker = undefined; void w.terminate(); done('hang'); }, this.timeoutMs);
-      const onMessage = (msg: { ok: boolean; run?: TargetRun; error?: string }) => done(msg.ok ? msg.run! : { code: 1, stdout: '', stderr: `harness: the target threw ${msg.error}` });
-      const onError = (err: Error) => { this.worker = undefined; done({ crash: err.stack ?? String(err) }); };
-      const onExit = (code: number) => { this.worker = undefined; done({ crash: `worker exited with code ${code}` }); };
+      const timer = setTimeout(() => {
+        this.worker = undefined;
+        void w.terminate();
+        done('hang');
+      }, this.timeoutMs);
+      const onMessage = (msg: { ok: boolean; run?: TargetRun; error?: string }) =>
+        done(msg.ok ? msg.run! : { code: 1, stdout: '', stderr: `harness: the target threw ${msg.error}` });
+      const onError = (err: Error) => {
+        this.worker = undefined;
+        done({ crash: err.stack ?? String(err) });
+      };
+      const onExit = (code: number) => {
+        this.worker = undefined;
+        done({ crash: `worker exited with code ${code}` });
+      };
       w.on('message', onMessage);
       w.on('error', onError);
       w.on('exit', onExit);
@@ -114,7 +133,10 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzReport> {
   const runner = new Runner(o.timeoutMs ?? 20_000);
   const scratch = mkdtempSync(join(tmpdir(), 'onnx-distill-fuzz-'));
   const images = writeFuzzImages(join(scratch, 'images'));
-  const counts = Object.fromEntries((['ok', 'refused', ...FAILURES] as Verdict[]).map((v) => [v, 0])) as Record<Verdict, number>;
+  const counts = Object.fromEntries((['ok', 'refused', ...FAILURES] as Verdict[]).map((v) => [v, 0])) as Record<
+    Verdict,
+    number
+  >;
   const byKind: Record<string, number> = {};
   const byTarget: FuzzReport['byTarget'] = {};
   const skipped: Record<string, number> = {};
@@ -139,13 +161,28 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzReport> {
           continue;
         }
         const start = performance.now();
-        const r = await runner.run(t.name, join(dir, 'model.onnx'), { images, ...(variant !== undefined ? { variant } : {}) });
-        const c = r === 'hang' ? { verdict: 'hang' as const, message: `no result in ${o.timeoutMs ?? 20_000} ms`, code: -1 }
-          : 'crash' in r ? { verdict: 'crash' as const, message: r.crash, code: -1 }
-            : { ...classify(m, r), code: r.code };
-        const out: Outcome = { mutant: about, target: label, ...c, ms: Math.round(performance.now() - start), ...(typeof r === 'object' && 'code' in r && r.ortRefused !== undefined ? { ortRefused: r.ortRefused } : {}) };
+        const r = await runner.run(t.name, join(dir, 'model.onnx'), {
+          images,
+          ...(variant !== undefined ? { variant } : {}),
+        });
+        const c =
+          r === 'hang'
+            ? { verdict: 'hang' as const, message: `no result in ${o.timeoutMs ?? 20_000} ms`, code: -1 }
+            : 'crash' in r
+              ? { verdict: 'crash' as const, message: r.crash, code: -1 }
+              : { ...classify(m, r), code: r.code };
+        const out: Outcome = {
+          mutant: about,
+          target: label,
+          ...c,
+          ms: Math.round(performance.now() - start),
+          ...(typeof r === 'object' && 'code' in r && r.ortRefused !== undefined ? { ortRefused: r.ortRefused } : {}),
+        };
         if (out.ortRefused !== undefined && out.verdict === 'ok') ortRefused.push(out);
-        if (typeof r === 'object' && 'code' in r && r.ortLoads) { out.ortLoads = true; if (out.verdict === 'refused') ortLoads.push(out); }
+        if (typeof r === 'object' && 'code' in r && r.ortLoads) {
+          out.ortLoads = true;
+          if (out.verdict === 'refused') ortLoads.push(out);
+        }
         if (t.name === 'inspect') inspected = out.verdict;
         counts[out.verdict]++;
         const tc = (byTarget[label] ??= {});
@@ -160,5 +197,17 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzReport> {
     await runner.close();
     rmSync(scratch, { recursive: true, force: true });
   }
-  return { seed: o.seed, mutants: o.count, runs, counts, byTarget, byKind, skipped, failures, ortRefused, ortLoads, seconds: (performance.now() - t0) / 1000 };
+  return {
+    seed: o.seed,
+    mutants: o.count,
+    runs,
+    counts,
+    byTarget,
+    byKind,
+    skipped,
+    failures,
+    ortRefused,
+    ortLoads,
+    seconds: (performance.now() - t0) / 1000,
+  };
 }

@@ -26,7 +26,10 @@ function pick(prefix: string): { images: Buffer; labels: Buffer } {
   const chosen: number[] = [];
   for (let i = 0; chosen.length < CLASSES * PER_CLASS && 8 + i < lab.length; i++) {
     const l = lab[8 + i]!;
-    if (seen[l]! < PER_CLASS) { seen[l]!++; chosen.push(i); }
+    if (seen[l]! < PER_CLASS) {
+      seen[l]!++;
+      chosen.push(i);
+    }
   }
   const px = SIDE * SIDE;
   return {
@@ -40,7 +43,10 @@ export function writeFuzzImages(dir: string): string {
   mkdirSync(dir, { recursive: true });
   for (const prefix of ['train', 't10k']) {
     const { images, labels } = pick(prefix);
-    writeFileSync(join(dir, `${prefix}-images-idx3-ubyte`), Buffer.concat([header(0x803, [labels.length, SIDE, SIDE]), images]));
+    writeFileSync(
+      join(dir, `${prefix}-images-idx3-ubyte`),
+      Buffer.concat([header(0x803, [labels.length, SIDE, SIDE]), images]),
+    );
     writeFileSync(join(dir, `${prefix}-labels-idx1-ubyte`), Buffer.concat([header(0x801, [labels.length]), labels]));
   }
   return dir;

@@ -2,8 +2,14 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import {
-  AttributeProto_AttributeType as AT, ModelProtoSchema, OperatorSetIdProtoSchema, StringStringEntryProtoSchema,
-  TensorShapeProto_DimensionSchema, type ModelProto, type NodeProto, type TensorProto,
+  AttributeProto_AttributeType as AT,
+  ModelProtoSchema,
+  OperatorSetIdProtoSchema,
+  StringStringEntryProtoSchema,
+  TensorShapeProto_DimensionSchema,
+  type ModelProto,
+  type NodeProto,
+  type TensorProto,
 } from '../../src/onnx/onnx_pb.js';
 
 // Mutants of the test fixtures, derived from a seed: byte-level damage (flips, truncation, splices) and structural
@@ -45,7 +51,9 @@ export function loadFixtures(): Fixture[] {
 // mulberry32: a seeded stream so mutant N of seed S is the same file on every machine.
 export class Rng {
   private a: number;
-  constructor(seed: number) { this.a = seed >>> 0; }
+  constructor(seed: number) {
+    this.a = seed >>> 0;
+  }
   next(): number {
     this.a = (this.a + 0x6d2b79f5) >>> 0;
     let t = this.a;
@@ -53,8 +61,12 @@ export class Rng {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   }
-  int(n: number): number { return Math.floor(this.next() * n); }
-  pick<T>(xs: readonly T[]): T { return xs[this.int(xs.length)]!; }
+  int(n: number): number {
+    return Math.floor(this.next() * n);
+  }
+  pick<T>(xs: readonly T[]): T {
+    return xs[this.int(xs.length)]!;
+  }
 }
 
 type Edit = { kind: string; detail: string; expect: Expect };
@@ -75,14 +87,20 @@ const BYTE_MUTATORS: Record<string, ByteMutator> = {
   },
   splice: (r, b, all) => {
     const donor = r.pick(all).onnx;
-    const at = r.int(b.length), from = r.int(donor.length), len = 1 + r.int(Math.min(4096, donor.length - from));
-    const out = new Uint8Array([...b.subarray(0, at), ...donor.subarray(from, from + len), ...b.subarray(at + (r.next() < 0.5 ? len : 0))]);
+    const at = r.int(b.length),
+      from = r.int(donor.length),
+      len = 1 + r.int(Math.min(4096, donor.length - from));
+    const out = new Uint8Array([
+      ...b.subarray(0, at),
+      ...donor.subarray(from, from + len),
+      ...b.subarray(at + (r.next() < 0.5 ? len : 0)),
+    ]);
     return { bytes: out, kind: 'splice', detail: `${len} donor bytes at ${at}`, expect: 'any' };
   },
 };
 
 const nodesWith = (m: ModelProto, f: (n: NodeProto) => boolean) => m.graph!.node.filter(f);
-const HUGE_DIMS = [-1n, -7n, 0n, 1n << 62n, (1n << 31n), 1n << 40n, 3n];
+const HUGE_DIMS = [-1n, -7n, 0n, 1n << 62n, 1n << 31n, 1n << 40n, 3n];
 
 const PROTO_MUTATORS: Record<string, ProtoMutator> = {
   dropNode: (r, m) => {
@@ -117,11 +135,18 @@ const PROTO_MUTATORS: Record<string, ProtoMutator> = {
       return { kind: 'badAttribute', detail: `${n.name}: all attributes removed`, expect: 'any' };
     }
     const choice = r.int(6);
-    if (choice === 0) { a.type = AT.FLOAT; a.f = r.pick([Number.NaN, Infinity, -1e30]); }
-    else if (choice === 1) { a.type = AT.INT; a.i = r.pick([-5n, 0n, 1n << 40n, -(1n << 62n), 2n]); }
-    else if (choice === 2) { a.type = AT.INTS; a.ints = r.pick([[], [-1n, -1n], [0n, 0n, 0n], [1n << 40n, 1n], [1n, 1n, 1n, 1n, 1n]]); }
-    else if (choice === 3) { a.type = r.pick([AT.UNDEFINED, AT.STRING, AT.GRAPH, 99 as AT]); }
-    else if (choice === 4 && a.type === AT.FLOAT) a.f = r.pick([Number.NaN, -1, 1e9, 0]);
+    if (choice === 0) {
+      a.type = AT.FLOAT;
+      a.f = r.pick([Number.NaN, Infinity, -1e30]);
+    } else if (choice === 1) {
+      a.type = AT.INT;
+      a.i = r.pick([-5n, 0n, 1n << 40n, -(1n << 62n), 2n]);
+    } else if (choice === 2) {
+      a.type = AT.INTS;
+      a.ints = r.pick([[], [-1n, -1n], [0n, 0n, 0n], [1n << 40n, 1n], [1n, 1n, 1n, 1n, 1n]]);
+    } else if (choice === 3) {
+      a.type = r.pick([AT.UNDEFINED, AT.STRING, AT.GRAPH, 99 as AT]);
+    } else if (choice === 4 && a.type === AT.FLOAT) a.f = r.pick([Number.NaN, -1, 1e9, 0]);
     else if (a.type === AT.INTS && a.ints.length) a.ints[r.int(a.ints.length)] = r.pick([-3n, 0n, 1n << 33n]);
     else a.name = r.pick(['', 'no_such_attribute', n.attribute[0]!.name]);
     return { kind: 'badAttribute', detail: `${n.name}.${a.name} (variant ${choice})`, expect: 'any' };
@@ -152,7 +177,8 @@ const PROTO_MUTATORS: Record<string, ProtoMutator> = {
     const dims = vi.type?.value.case === 'tensorType' ? vi.type.value.value.shape?.dim : undefined;
     if (!dims) return undefined;
     if (r.next() < 0.5 && dims.length) dims.splice(r.int(dims.length), 1);
-    else dims.push(create(TensorShapeProto_DimensionSchema, { value: { case: 'dimValue', value: BigInt(1 + r.int(4)) } }));
+    else
+      dims.push(create(TensorShapeProto_DimensionSchema, { value: { case: 'dimValue', value: BigInt(1 + r.int(4)) } }));
     return { kind: 'inputRank', detail: `${vi.name} rank ${dims.length}`, expect: 'any' };
   },
   wrongDtype: (r, m) => {
@@ -172,7 +198,10 @@ const PROTO_MUTATORS: Record<string, ProtoMutator> = {
     const t = pickInit(r, m, (x) => x.rawData.byteLength > 0);
     if (!t) return undefined;
     const cut = 1 + r.int(Math.min(64, t.rawData.byteLength));
-    t.rawData = r.next() < 0.7 ? t.rawData.subarray(0, t.rawData.byteLength - cut) : new Uint8Array([...t.rawData, ...new Uint8Array(cut)]);
+    t.rawData =
+      r.next() < 0.7
+        ? t.rawData.subarray(0, t.rawData.byteLength - cut)
+        : new Uint8Array([...t.rawData, ...new Uint8Array(cut)]);
     return { kind: 'shortRawData', detail: `${t.name} ${t.rawData.byteLength} bytes`, expect: 'invalid' };
   },
   externalData: (r, m, fx) => {
@@ -189,7 +218,11 @@ const PROTO_MUTATORS: Record<string, ProtoMutator> = {
     // Without offset or length, a tensor pointed at the fixture's own weights file reads its first bytes: wrong
     // values, but a well-formed model.
     const fine = loc === 'weights.bin' && (variant === 0 || variant === 3) && Object.keys(fx.side).length > 0;
-    return { kind: 'externalData', detail: `${t.name} -> ${entries.map((e) => e.join('=')).join(' ')}`, expect: fine ? 'any' : 'invalid' };
+    return {
+      kind: 'externalData',
+      detail: `${t.name} -> ${entries.map((e) => e.join('=')).join(' ')}`,
+      expect: fine ? 'any' : 'invalid',
+    };
   },
   noOutputs: (_r, m) => {
     m.graph!.output = [];
@@ -203,7 +236,8 @@ const PROTO_MUTATORS: Record<string, ProtoMutator> = {
       return { kind: 'duplicateName', detail: 'initializer twice', expect: 'invalid' };
     }
     if (v === 1 && g.node.length > 1) {
-      const a = r.pick(g.node), b = r.pick(g.node.filter((x) => x !== a));
+      const a = r.pick(g.node),
+        b = r.pick(g.node.filter((x) => x !== a));
       b.output[0] = a.output[0]!;
       return { kind: 'duplicateName', detail: `${b.name} writes ${a.output[0]}`, expect: 'invalid' };
     }
@@ -230,7 +264,11 @@ const PROTO_MUTATORS: Record<string, ProtoMutator> = {
   },
   irVersion: (r, m) => {
     m.irVersion = r.pick([0n, -3n, 99n, 1n, 3n]);
-    return { kind: 'irVersion', detail: String(m.irVersion), expect: m.irVersion === 99n || m.irVersion <= 0n ? 'invalid' : 'any' };
+    return {
+      kind: 'irVersion',
+      detail: String(m.irVersion),
+      expect: m.irVersion === 99n || m.irVersion <= 0n ? 'invalid' : 'any',
+    };
   },
 };
 
@@ -252,7 +290,14 @@ export function makeMutant(fixtures: Fixture[], seed: number, id: number): Mutan
     const byte = BYTE_MUTATORS[kind];
     if (byte) {
       const e = byte(r, fx.onnx, fixtures);
-      return { id, fixture: fx.name, kind: e.kind, detail: e.detail, expect: e.expect, files: { 'model.onnx': e.bytes, ...fx.side } };
+      return {
+        id,
+        fixture: fx.name,
+        kind: e.kind,
+        detail: e.detail,
+        expect: e.expect,
+        files: { 'model.onnx': e.bytes, ...fx.side },
+      };
     }
     const m = fromBinary(ModelProtoSchema, fx.onnx);
     const e = PROTO_MUTATORS[kind]!(r, m, fx);

@@ -2,7 +2,11 @@
 import { parentPort } from 'node:worker_threads';
 import { TARGETS, type RunEnv } from './targets.js';
 
-export interface Job { target: string; path: string; env: RunEnv }
+export interface Job {
+  target: string;
+  path: string;
+  env: RunEnv;
+}
 
 parentPort!.on('message', (job: Job) => {
   const t = TARGETS.find((x) => x.name === job.target)!;

@@ -20,8 +20,11 @@ function rejects(fn: () => unknown, pattern: RegExp): void {
 }
 
 // A 1x1 PNG: signature, IHDR, IDAT, IEND.
-const PNG = Buffer.from('89504e470d0a1a0a0000000d4948445200000001000000010806000000' +
-  '1f15c4890000000d49444154789c6360f8cfc0f01f0005000201a5f6e2d70000000049454e44ae426082', 'hex');
+const PNG = Buffer.from(
+  '89504e470d0a1a0a0000000d4948445200000001000000010806000000' +
+    '1f15c4890000000d49444154789c6360f8cfc0f01f0005000201a5f6e2d70000000049454e44ae426082',
+  'hex',
+);
 
 describe('bad model files are clear user errors', () => {
   const good = readFileSync(join(FIXTURES, 'small_resnet_eval.onnx'));

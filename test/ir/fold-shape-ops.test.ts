@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { newGraph } from '../../src/ir/builder.js';
 
-test('Mod folds with the divisor\'s sign (fmod 0, Python\'s %) and the dividend\'s (fmod 1, C\'s fmod)', () => {
+test("Mod folds with the divisor's sign (fmod 0, Python's %) and the dividend's (fmod 1, C's fmod)", () => {
   const { b } = newGraph('mod');
   const x = b.constant([-7, 7, -7, 7], 'int64');
   const y = b.constant([3, -3, -3, 3], 'int64');

@@ -24,7 +24,14 @@ export function randomFeeds(model: Model, batch = 1, seed = 1): Record<string, T
   const feeds: Record<string, TensorData> = {};
   model.graph.inputs.forEach((v, i) => {
     const dims = (v.type?.shape ?? []).map((d) => (typeof d === 'number' ? d : batch));
-    feeds[v.name] = { type: 'float32', dims, data: randomFloats(dims.reduce((a, b) => a * b, 1), seed + i) };
+    feeds[v.name] = {
+      type: 'float32',
+      dims,
+      data: randomFloats(
+        dims.reduce((a, b) => a * b, 1),
+        seed + i,
+      ),
+    };
   });
   return feeds;
 }
@@ -37,7 +44,8 @@ export function sameOutputs(a: Record<string, TensorData>, b: Record<string, Ten
   for (const k of ka) {
     const x = a[k]!;
     const y = b[k]!;
-    if (x.type !== y.type || x.dims.join() !== y.dims.join()) return `${k}: ${x.type}${JSON.stringify(x.dims)} vs ${y.type}${JSON.stringify(y.dims)}`;
+    if (x.type !== y.type || x.dims.join() !== y.dims.join())
+      return `${k}: ${x.type}${JSON.stringify(x.dims)} vs ${y.type}${JSON.stringify(y.dims)}`;
     if (Array.isArray(x.data) || Array.isArray(y.data)) {
       if (JSON.stringify(x.data) !== JSON.stringify(y.data)) return `${k}: values differ`;
       continue;

@@ -47,34 +47,59 @@ function inputsOf(dir: string, names: string[]): Record<string, TensorData> | un
 
 const dirs = sample();
 let rt: Runtime;
-before(() => { rt = new Runtime({ threads: 1 }); });
-after(async () => { await rt?.close(); });
+before(() => {
+  rt = new Runtime({ threads: 1 });
+});
+after(async () => {
+  await rt?.close();
+});
 
 async function tryRun(bytes: Uint8Array, feeds: Record<string, TensorData>): Promise<Record<string, TensorData>> {
   const s = await rt.session(bytes);
-  try { return await s.run(structuredClone(feeds)); } finally { await s.release(); }
+  try {
+    return await s.run(structuredClone(feeds));
+  } finally {
+    await s.release();
+  }
 }
 
-describe('ONNX node-test models round-trip (libonnx-testdata)', { skip: dirs.length === 0 ? 'libonnx-testdata is not installed (.ci/run installs it)' : false }, () => {
-  for (const dir of dirs) {
-    const name = dir.slice(ROOT.length + 1);
-    test(name, async (t) => {
-      const original = readFileSync(join(dir, 'model.onnx'));
-      const model = parseModel(original, name);
-      const saved = serializeModel(model).onnx;
-      assert.deepEqual(Buffer.from(serializeModel(parseModel(saved)).onnx), Buffer.from(saved), 'a second round-trip is byte-stable');
-      // String outputs crash the runtime worker's transfer list (reported); they are not image-model territory anyway.
-      if (model.graph.outputs.some((v) => v.type?.dtype === 'string')) { t.skip('string outputs'); return; }
-      const feeds = inputsOf(dir, model.graph.inputs.map((v) => v.name));
-      if (!feeds) { t.skip('inputs are not plain tensors'); return; }
-      let expected: Record<string, TensorData>;
-      try {
-        expected = await tryRun(original, feeds);
-      } catch (err: unknown) {
-        t.skip(`onnxruntime cannot run the original: ${String(err).split('\n')[1] ?? String(err)}`);
-        return;
-      }
-      assert.equal(sameOutputs(expected, await tryRun(saved, feeds)), undefined);
-    });
-  }
-});
+describe(
+  'ONNX node-test models round-trip (libonnx-testdata)',
+  { skip: dirs.length === 0 ? 'libonnx-testdata is not installed (.ci/run installs it)' : false },
+  () => {
+    for (const dir of dirs) {
+      const name = dir.slice(ROOT.length + 1);
+      test(name, async (t) => {
+        const original = readFileSync(join(dir, 'model.onnx'));
+        const model = parseModel(original, name);
+        const saved = serializeModel(model).onnx;
+        assert.deepEqual(
+          Buffer.from(serializeModel(parseModel(saved)).onnx),
+          Buffer.from(saved),
+          'a second round-trip is byte-stable',
+        );
+        // String outputs crash the runtime worker's transfer list (reported); they are not image-model territory anyway.
+        if (model.graph.outputs.some((v) => v.type?.dtype === 'string')) {
+          t.skip('string outputs');
+          return;
+        }
+        const feeds = inputsOf(
+          dir,
+          model.graph.inputs.map((v) => v.name),
+        );
+        if (!feeds) {
+          t.skip('inputs are not plain tensors');
+          return;
+        }
+        let expected: Record<string, TensorData>;
+        try {
+          expected = await tryRun(original, feeds);
+        } catch (err: unknown) {
+          t.skip(`onnxruntime cannot run the original: ${String(err).split('\n')[1] ?? String(err)}`);
+          return;
+        }
+        assert.equal(sameOutputs(expected, await tryRun(saved, feeds)), undefined);
+      });
+    }
+  },
+);

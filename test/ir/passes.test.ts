@@ -23,7 +23,8 @@ describe('shape inference on PyTorch exports', () => {
       const m = loadModel(join(FIXTURES, file));
       inferShapes(m.graph, { inputShapes: { input } });
       assert.deepEqual(m.graph.outputs[0]!.shape, logits);
-      for (const n of m.graph.nodes) for (const o of n.outputs) if (o.uses.length) assert.ok(o.hasStaticShape(), `${o.name} has a static shape`);
+      for (const n of m.graph.nodes)
+        for (const o of n.outputs) if (o.uses.length) assert.ok(o.hasStaticShape(), `${o.name} has a static shape`);
     });
   }
 
@@ -44,7 +45,10 @@ describe('shape inference on PyTorch exports', () => {
     graph.outputs = [b.node('Reshape', [x, target], {}, { outputNames: ['y'] })[0]!];
     inferShapes(graph, { inputShapes: { x: [3, 4, 2, 2] }, fold: true });
     assert.deepEqual(graph.outputs[0]!.shape, [3, 16]);
-    assert.deepEqual(graph.nodes.map((nd) => nd.opType), ['Reshape']);
+    assert.deepEqual(
+      graph.nodes.map((nd) => nd.opType),
+      ['Reshape'],
+    );
   });
 });
 
@@ -56,7 +60,10 @@ describe('dead-code elimination and topological sort', () => {
     const dead = b.mul(b.op.Exp!([x]), b.constant(Tensor.float32([2], [5, 6])));
     graph.outputs = [used];
     assert.equal(eliminateDeadCode(graph), true);
-    assert.deepEqual(graph.nodes.map((n) => n.opType), ['Relu']);
+    assert.deepEqual(
+      graph.nodes.map((n) => n.opType),
+      ['Relu'],
+    );
     assert.equal(graph.initializers.length, 0);
     assert.equal(graph.values.has(dead.name), false);
     assert.equal(eliminateDeadCode(graph), false, 'a second run changes nothing');
@@ -82,8 +89,12 @@ describe('dead-code elimination and topological sort', () => {
     graph.nodes = [ordered[3]!, ordered[2]!, ordered[1]!, ordered[0]!];
     assert.equal(topoSort(graph), true);
     const pos = new Map(graph.nodes.map((n, i) => [n, i]));
-    for (const n of graph.nodes) for (const v of n.inputs) if (v?.producer) assert.ok(pos.get(v.producer)! < pos.get(n)!);
-    assert.deepEqual(graph.nodes.map((n) => n.opType), ['Relu', 'Neg', 'Exp', 'Add']);
+    for (const n of graph.nodes)
+      for (const v of n.inputs) if (v?.producer) assert.ok(pos.get(v.producer)! < pos.get(n)!);
+    assert.deepEqual(
+      graph.nodes.map((n) => n.opType),
+      ['Relu', 'Neg', 'Exp', 'Add'],
+    );
   });
 
   test('toposort names a node on a cycle', () => {

@@ -11,7 +11,8 @@ export const ENV = { ...process.env, ONNX_DISTILL_SOURCE: '1' };
 
 // The CLI as a user runs it.
 export const cli = (args: string[]) => spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: ENV });
-export const cliAsync = (args: string[]): ChildProcess => spawn(process.execPath, [BIN, ...args], { env: ENV, stdio: ['ignore', 'pipe', 'pipe'] });
+export const cliAsync = (args: string[]): ChildProcess =>
+  spawn(process.execPath, [BIN, ...args], { env: ENV, stdio: ['ignore', 'pipe', 'pipe'] });
 
 // A small PNG folder of the embedded Fashion-MNIST subset (train/ and val/).
 export async function smallImages(dir: string, train: number, val: number): Promise<string> {
@@ -37,7 +38,11 @@ export async function freePort(): Promise<number> {
 export function collect(child: ChildProcess): { out: () => string; err: () => string; exit: Promise<number | null> } {
   let out = '';
   let err = '';
-  child.stdout?.on('data', (d: Buffer) => { out += d.toString(); });
-  child.stderr?.on('data', (d: Buffer) => { err += d.toString(); });
+  child.stdout?.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  child.stderr?.on('data', (d: Buffer) => {
+    err += d.toString();
+  });
   return { out: () => out, err: () => err, exit: new Promise((r) => child.on('close', (code) => r(code))) };
 }

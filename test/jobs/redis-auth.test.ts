@@ -21,9 +21,33 @@ const at = () => `127.0.0.1:${port}`;
 before(async () => {
   port = await freePort();
   writeFileSync(secret, 'a-test-secret-of-32-characters!!\n');
-  redis = spawn('/usr/bin/redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', root,
-    '--requirepass', PASS, '--user', 'onnx', 'on', `>${ACL}`, '~bull:*', '&*', '+@all'], { stdio: 'ignore' });
-  for (let i = 0; i < 100 && cli(['pipeline', 'status', '--queue', `redis://:${PASS}@${at()}`]).status !== 0; i++) await new Promise((r) => setTimeout(r, 100));
+  redis = spawn(
+    '/usr/bin/redis-server',
+    [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--dir',
+      root,
+      '--requirepass',
+      PASS,
+      '--user',
+      'onnx',
+      'on',
+      `>${ACL}`,
+      '~bull:*',
+      '&*',
+      '+@all',
+    ],
+    { stdio: 'ignore' },
+  );
+  for (let i = 0; i < 100 && cli(['pipeline', 'status', '--queue', `redis://:${PASS}@${at()}`]).status !== 0; i++)
+    await new Promise((r) => setTimeout(r, 100));
 });
 after(() => {
   redis?.kill('SIGTERM');
@@ -38,12 +62,21 @@ test('maskUrl hides the password and nothing else', () => {
 
 test('a wrong password, a missing one, and a wrong ACL password: exit 2, said as such, never printed', () => {
   const cases: [string, RegExp][] = [
-    [`redis://:wrong-${PASS}@${at()}`, /Redis at redis:\/\/:\*\*\*@127\.0\.0\.1:\d+ refused the password for user 'default'/],
-    [`redis://onnx:not-${ACL}@${at()}`, /Redis at redis:\/\/onnx:\*\*\*@127\.0\.0\.1:\d+ refused the password for user 'onnx'/],
+    [
+      `redis://:wrong-${PASS}@${at()}`,
+      /Redis at redis:\/\/:\*\*\*@127\.0\.0\.1:\d+ refused the password for user 'default'/,
+    ],
+    [
+      `redis://onnx:not-${ACL}@${at()}`,
+      /Redis at redis:\/\/onnx:\*\*\*@127\.0\.0\.1:\d+ refused the password for user 'onnx'/,
+    ],
     [`redis://${at()}`, /needs a password .* and the URL gives none/],
   ];
   for (const [url, message] of cases) {
-    for (const args of [['pipeline', 'status', '--queue', url], ['worker', '--queue', url, '--root', root, '--secret-file', secret]]) {
+    for (const args of [
+      ['pipeline', 'status', '--queue', url],
+      ['worker', '--queue', url, '--root', root, '--secret-file', secret],
+    ]) {
       const r = cli(args);
       assert.equal(r.status, 2, r.stderr);
       assert.match(r.stderr, message);
@@ -84,16 +117,82 @@ test('a worker needs --root and --secret-file; pipeline run --queue needs --secr
 
 test('rediss:// (TLS) passes through to ioredis: trusted through NODE_EXTRA_CA_CERTS, an untrusted certificate said as such', async () => {
   const ssl = (args: string[]) => spawnSync('/usr/bin/openssl', args, { cwd: root, stdio: 'ignore' }).status;
-  assert.equal(ssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '2', '-subj', '/CN=test-ca']), 0);
-  assert.equal(ssl(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'srv.key', '-out', 'srv.csr', '-subj', '/CN=127.0.0.1']), 0);
+  assert.equal(
+    ssl([
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      'ca.key',
+      '-out',
+      'ca.pem',
+      '-days',
+      '2',
+      '-subj',
+      '/CN=test-ca',
+    ]),
+    0,
+  );
+  assert.equal(
+    ssl(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'srv.key', '-out', 'srv.csr', '-subj', '/CN=127.0.0.1']),
+    0,
+  );
   writeFileSync(join(root, 'ext'), 'subjectAltName=IP:127.0.0.1\n');
-  assert.equal(ssl(['x509', '-req', '-in', 'srv.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'srv.pem', '-days', '2', '-extfile', 'ext']), 0);
+  assert.equal(
+    ssl([
+      'x509',
+      '-req',
+      '-in',
+      'srv.csr',
+      '-CA',
+      'ca.pem',
+      '-CAkey',
+      'ca.key',
+      '-CAcreateserial',
+      '-out',
+      'srv.pem',
+      '-days',
+      '2',
+      '-extfile',
+      'ext',
+    ]),
+    0,
+  );
   const tlsPort = await freePort();
-  const server = spawn('/usr/bin/redis-server', ['--port', '0', '--tls-port', String(tlsPort), '--bind', '127.0.0.1', '--tls-cert-file', join(root, 'srv.pem'), '--tls-key-file', join(root, 'srv.key'),
-    '--tls-ca-cert-file', join(root, 'ca.pem'), '--tls-auth-clients', 'no', '--save', '', '--appendonly', 'no', '--dir', root, '--requirepass', PASS], { stdio: 'ignore' });
+  const server = spawn(
+    '/usr/bin/redis-server',
+    [
+      '--port',
+      '0',
+      '--tls-port',
+      String(tlsPort),
+      '--bind',
+      '127.0.0.1',
+      '--tls-cert-file',
+      join(root, 'srv.pem'),
+      '--tls-key-file',
+      join(root, 'srv.key'),
+      '--tls-ca-cert-file',
+      join(root, 'ca.pem'),
+      '--tls-auth-clients',
+      'no',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--dir',
+      root,
+      '--requirepass',
+      PASS,
+    ],
+    { stdio: 'ignore' },
+  );
   try {
     const url = `rediss://:${PASS}@127.0.0.1:${tlsPort}`;
-    const status = (env: NodeJS.ProcessEnv) => spawnSync(process.execPath, [BIN, 'pipeline', 'status', '--queue', url], { encoding: 'utf8', env });
+    const status = (env: NodeJS.ProcessEnv) =>
+      spawnSync(process.execPath, [BIN, 'pipeline', 'status', '--queue', url], { encoding: 'utf8', env });
     let ok = status({ ...ENV, NODE_EXTRA_CA_CERTS: join(root, 'ca.pem') });
     for (let i = 0; i < 50 && ok.status !== 0; i++) {
       await new Promise((r) => setTimeout(r, 100));
@@ -103,7 +202,10 @@ test('rediss:// (TLS) passes through to ioredis: trusted through NODE_EXTRA_CA_C
     assert.match(ok.stdout, /at rediss:\/\/:\*\*\*@127\.0\.0\.1:\d+: 0 job\(s\)/);
     const untrusted = status(ENV);
     assert.equal(untrusted.status, 2);
-    assert.match(untrusted.stderr, /its TLS certificate is not trusted .*hint: give the CA that signed it: NODE_EXTRA_CA_CERTS/s);
+    assert.match(
+      untrusted.stderr,
+      /its TLS certificate is not trusted .*hint: give the CA that signed it: NODE_EXTRA_CA_CERTS/s,
+    );
     assert.doesNotMatch(untrusted.stderr + ok.stdout, /Very-Secret/);
   } finally {
     server.kill('SIGTERM');

@@ -10,14 +10,35 @@ import { UserError } from '../../src/util/errors.js';
 const root = mkdtempSync(join(tmpdir(), 'od-pipeline-spec-'));
 after(() => rmSync(root, { recursive: true, force: true }));
 let n = 0;
-const file = (text: string) => { const p = join(root, `p${n++}.yaml`); writeFileSync(p, text); return p; };
+const file = (text: string) => {
+  const p = join(root, `p${n++}.yaml`);
+  writeFileSync(p, text);
+  return p;
+};
 
 test('a matrix expands over any keys, last key fastest; jobs are added; defaults fill both', async () => {
   assert.deepEqual(expandMatrix({ method: ['kd', 'dml'], seed: [0, 1] }), [
-    { method: 'kd', seed: 0 }, { method: 'kd', seed: 1 }, { method: 'dml', seed: 0 }, { method: 'dml', seed: 1 }]);
-  const p = await loadPipelineFile(file('defaults: { command: distill, student: zoo:cnn, epochs: 2 }\nmatrix: { method: [kd, dml], seed: [0, 1] }\njobs:\n  - { method: fitnet, data: imgs }\n'));
+    { method: 'kd', seed: 0 },
+    { method: 'kd', seed: 1 },
+    { method: 'dml', seed: 0 },
+    { method: 'dml', seed: 1 },
+  ]);
+  const p = await loadPipelineFile(
+    file(
+      'defaults: { command: distill, student: zoo:cnn, epochs: 2 }\nmatrix: { method: [kd, dml], seed: [0, 1] }\njobs:\n  - { method: fitnet, data: imgs }\n',
+    ),
+  );
   assert.equal(p.jobs.length, 5);
-  assert.deepEqual(p.jobs.map((j) => [j.config.method, j.config.seed, j.config.epochs]), [['kd', 0, 2], ['kd', 1, 2], ['dml', 0, 2], ['dml', 1, 2], ['fitnet', 0, 2]]);
+  assert.deepEqual(
+    p.jobs.map((j) => [j.config.method, j.config.seed, j.config.epochs]),
+    [
+      ['kd', 0, 2],
+      ['kd', 1, 2],
+      ['dml', 0, 2],
+      ['dml', 1, 2],
+      ['fitnet', 0, 2],
+    ],
+  );
   assert.deepEqual(p.jobs[0]!.config.student, ['zoo:cnn']);
   assert.equal(p.jobs[4]!.config.data, join(root, 'imgs'), 'paths are relative to the pipeline file');
   assert.equal(p.jobs[0]!.config.lr, 0.05, 'defaults of the option table are filled in');
@@ -28,7 +49,9 @@ test('a matrix expands over any keys, last key fastest; jobs are added; defaults
 
 test('ids hash the resolved config: key order, defaults written out and threads do not change them', async () => {
   const a = await loadPipelineFile(file('jobs:\n  - { method: kd, epochs: 3 }\n'));
-  const b = await loadPipelineFile(file('jobs:\n  - { epochs: 3, method: kd, lr: 0.05, command: distill, threads: 4 }\n'));
+  const b = await loadPipelineFile(
+    file('jobs:\n  - { epochs: 3, method: kd, lr: 0.05, command: distill, threads: 4 }\n'),
+  );
   const c = await loadPipelineFile(file('jobs:\n  - { method: kd, epochs: 4 }\n'));
   assert.equal(a.jobs[0]!.id, b.jobs[0]!.id);
   assert.notEqual(a.jobs[0]!.id, c.jobs[0]!.id);
@@ -41,7 +64,10 @@ test('mistakes name the file, the line and the key', async () => {
     ['defaults: { epochs: 2 }\n', /no jobs: give `jobs:` or `matrix:`/],
     ['jobs:\n  - { method: kd }\nmatrixx: { seed: [0] }\n', /:3: unknown key 'matrixx'/],
     ['matrix:\n  seed: 3\n', /:2: 'matrix.seed' must be array/],
-    ['defaults:\n  epochs: 2\nmatrix:\n  method: [kd]\n  epocs: [1, 2]\n', /:5: matrix \{method: "kd", epocs: 1\}: unknown key 'epocs'/],
+    [
+      'defaults:\n  epochs: 2\nmatrix:\n  method: [kd]\n  epocs: [1, 2]\n',
+      /:5: matrix \{method: "kd", epocs: 1\}: unknown key 'epocs'/,
+    ],
     ['jobs:\n  - method: kd\n  - method: kd\n    epochs: zero\n', /:4: jobs\[1\]: 'epochs' must be integer/],
     ['jobs:\n  - { method: kd, out: runs/x }\n', /:2: jobs\[0\]: 'out' is set by the pipeline/],
     ['jobs:\n  - { command: compres, student: zoo:cnn }\n', /:2: jobs\[0\]: unknown command 'compres'/],
@@ -50,6 +76,10 @@ test('mistakes name the file, the line and the key', async () => {
     ['jobs: [ { method: kd }\n', /:\d+: /],
   ];
   for (const [text, msg] of cases) {
-    await assert.rejects(loadPipelineFile(file(text)), (e: unknown) => e instanceof UserError && msg.test(e.message), `${text} -> ${msg}`);
+    await assert.rejects(
+      loadPipelineFile(file(text)),
+      (e: unknown) => e instanceof UserError && msg.test(e.message),
+      `${text} -> ${msg}`,
+    );
   }
 });

@@ -13,7 +13,8 @@ let copy: string;
 
 before(() => {
   copy = mkdtempSync(join(tmpdir(), 'check-layers-'));
-  for (const p of ['src', '.dependency-cruiser.cjs', 'tsconfig.json']) cpSync(join(root, p), join(copy, p), { recursive: true });
+  for (const p of ['src', '.dependency-cruiser.cjs', 'tsconfig.json'])
+    cpSync(join(root, p), join(copy, p), { recursive: true });
 });
 after(() => rmSync(copy, { recursive: true, force: true }));
 
@@ -66,7 +67,10 @@ test('a cycle between two files of one folder fails as no-circular', () => {
     const r = check(copy);
     assert.equal(r.status, 1, r.out);
     assert.match(r.out, /src\/util\/(errors|fs)\.ts:1: import '\.\/(fs|errors)\.js' breaks no-circular/);
-    assert.match(r.out, /cycle: src\/util\/(errors|fs)\.ts -> src\/util\/(fs|errors)\.ts -> src\/util\/(errors|fs)\.ts/);
+    assert.match(
+      r.out,
+      /cycle: src\/util\/(errors|fs)\.ts -> src\/util\/(fs|errors)\.ts -> src\/util\/(errors|fs)\.ts/,
+    );
   } finally {
     restore2();
     restore();
@@ -75,7 +79,10 @@ test('a cycle between two files of one folder fails as no-circular', () => {
 
 test('a new top-level folder of src/ without a row in the table fails', () => {
   mkdirSync(join(copy, 'src/extra'));
-  writeFileSync(join(copy, 'src/extra/y.ts'), "import { UserError } from '../util/errors.js';\nexport const y = UserError;\n");
+  writeFileSync(
+    join(copy, 'src/extra/y.ts'),
+    "import { UserError } from '../util/errors.js';\nexport const y = UserError;\n",
+  );
   try {
     const r = check(copy);
     assert.equal(r.status, 1, r.out);

@@ -19,7 +19,10 @@ import type { RunTerm } from '../../src/methods/types.js';
 import { weightAt } from '../../src/methods/weights.js';
 import { assertClose } from '../helpers/close.js';
 
-interface T { shape: number[]; values: number[] }
+interface T {
+  shape: number[];
+  values: number[];
+}
 interface MethodRef {
   networks: Record<string, string>;
   trainable: string[];
@@ -29,20 +32,33 @@ interface MethodRef {
   modules?: Record<string, Record<string, T>>;
   // momentum_buffer left out (reviewkd's fusion modules, for the file's size): after one step from zero it is
   // (init − after) / lr, both PyTorch's.
-  after?: Record<string, { params: Record<string, T>; momentum_buffer?: Record<string, T>; buffers: Record<string, T> }>;
+  after?: Record<
+    string,
+    { params: Record<string, T>; momentum_buffer?: Record<string, T>; buffers: Record<string, T> }
+  >;
 }
 const ref = JSON.parse(readFileSync(new URL('../fixtures/method_steps.json', import.meta.url), 'utf8')) as {
-  networks: Record<string, { file: string }>; x: T; y: { values: number[] };
+  networks: Record<string, { file: string }>;
+  x: T;
+  y: { values: number[] };
   meta: { optimizer: { lr: number; momentum: number; weight_decay: number } };
   methods: Record<string, MethodRef>;
 };
 // Methods whose fixture is the sibling file (same networks and batch; reviewkd's fusion modules are large).
-Object.assign(ref.methods, (JSON.parse(readFileSync(new URL('../fixtures/method_steps_review.json', import.meta.url), 'utf8')) as { methods: Record<string, MethodRef> }).methods);
+Object.assign(
+  ref.methods,
+  (
+    JSON.parse(readFileSync(new URL('../fixtures/method_steps_review.json', import.meta.url), 'utf8')) as {
+      methods: Record<string, MethodRef>;
+    }
+  ).methods,
+);
 // One SGD step of the methods method_steps.json has none for (same script; a file of its own to stay small).
 const updates = JSON.parse(readFileSync(new URL('../fixtures/method_updates.json', import.meta.url), 'utf8')) as {
   after: Record<string, NonNullable<MethodRef['after']>>;
 };
-const N = 8, CLASSES = 10;
+const N = 8,
+  CLASSES = 10;
 const rt = new Runtime({ threads: 1 });
 after(() => rt.close());
 
@@ -52,30 +68,50 @@ let worstSeen = { ratio: 0, name: '' };
 // The shared check, also recording the worst comparison of the running test.
 function close(name: string, got: ArrayLike<number>, want: number[], atol = 2e-5, rtol = 1e-3): void {
   const w = assertClose(name, got, want, atol, rtol);
-  if (w.ratio > worstSeen.ratio) worstSeen = { ratio: w.ratio, name: `${name}[${w.at}] |Δ| ${Math.abs(got[w.at]! - want[w.at]!).toExponential(2)}` };
+  if (w.ratio > worstSeen.ratio)
+    worstSeen = { ratio: w.ratio, name: `${name}[${w.at}] |Δ| ${Math.abs(got[w.at]! - want[w.at]!).toExponential(2)}` };
 }
 
 const scalar = (v: number): TensorData => ({ type: 'float32', dims: [], data: Float32Array.of(v) });
-const zeros = (shape: number[]): TensorData => ({ type: 'float32', dims: shape, data: new Float32Array(shape.reduce((a, b) => a * b, 1)) });
+const zeros = (shape: number[]): TensorData => ({
+  type: 'float32',
+  dims: shape,
+  data: new Float32Array(shape.reduce((a, b) => a * b, 1)),
+});
 
 // The networks, terms and compiled step of one method, assembled as src/pipeline/distill.ts does.
 function build(method: string): { step: CompiledStep; terms: RunTerm[]; r: MethodRef } {
   const r = ref.methods[method]!;
   const def = METHODS.get(method)!;
   const networks: NetworkSpec[] = Object.entries(r.networks).map(([name, file]) => ({
-    name, model: loadModel(new URL(`../fixtures/${ref.networks[file]!.file}`, import.meta.url).pathname),
-    role: name === 'teacher' ? 'teacher' : 'student', trainable: name === 'teacher' ? def.teacher === 'trainable' : true,
+    name,
+    model: loadModel(new URL(`../fixtures/${ref.networks[file]!.file}`, import.meta.url).pathname),
+    role: name === 'teacher' ? 'teacher' : 'student',
+    trainable: name === 'teacher' ? def.teacher === 'trainable' : true,
   }));
   // Networks the method adds (SOKD's KBM, grafted at the default tap); their weights come from PyTorch (r.modules).
-  if (def.networks) networks.push(...def.networks({ teacher: networks[0]!.model, teacherName: 'teacher', seed: 0 }).networks);
-  assert.deepEqual(networks.filter((n) => n.trainable).map((n) => n.name), r.trainable, `${method}: trainable networks`);
+  if (def.networks)
+    networks.push(...def.networks({ teacher: networks[0]!.model, teacherName: 'teacher', seed: 0 }).networks);
+  assert.deepEqual(
+    networks.filter((n) => n.trainable).map((n) => n.name),
+    r.trainable,
+    `${method}: trainable networks`,
+  );
   const students = networks.filter((n) => n.role === 'student').map((n) => n.name);
   const teacher = networks.some((n) => n.name === 'teacher') ? 'teacher' : undefined;
   const terms = def.terms({ teacher, students, stages: stageTaps(networks) });
-  assert.deepEqual(terms.map((t) => t.name), Object.keys(r.terms), `${method}: term names`);
+  assert.deepEqual(
+    terms.map((t) => t.name),
+    Object.keys(r.terms),
+    `${method}: term names`,
+  );
   const o = ref.meta.optimizer;
   const step = compileStep({
-    networks, terms, batch: N, optimizer: 'sgd', seed: 0,
+    networks,
+    terms,
+    batch: N,
+    optimizer: 'sgd',
+    seed: 0,
     hyper: { weightDecay: o.weight_decay, momentum: o.momentum, nesterov: false, beta1: 0.9, beta2: 0.999, eps: 1e-8 },
   });
   return { step, terms, r };
@@ -111,7 +147,12 @@ function epoch0Weights(terms: RunTerm[]): Record<string, number> {
   return Object.fromEntries(terms.map((t) => [t.name, weightAt(t.weight, t.schedule, 0)]));
 }
 
-async function runStep(session: Session, step: CompiledStep, state: Record<string, TensorData>, weights: Record<string, number>) {
+async function runStep(
+  session: Session,
+  step: CompiledStep,
+  state: Record<string, TensorData>,
+  weights: Record<string, number>,
+) {
   await rt.clearState();
   await rt.setState(state);
   const fetch = ['loss', ...Object.keys(weights).map((n) => `term_${n}`), ...Object.values(step.logits)];
@@ -124,7 +165,13 @@ const data = (t: TensorData | undefined) => t!.data as Float32Array;
 
 test('every method preset has a PyTorch golden', () => {
   // Staged methods (mgd) are checked stage by stage in staged-golden.test.ts.
-  assert.deepEqual([...METHODS.values()].filter((m) => !m.stages).map((m) => m.name).sort(), Object.keys(ref.methods).sort());
+  assert.deepEqual(
+    [...METHODS.values()]
+      .filter((m) => !m.stages)
+      .map((m) => m.name)
+      .sort(),
+    Object.keys(ref.methods).sort(),
+  );
 });
 
 for (const method of Object.keys(ref.methods)) {
@@ -132,17 +179,31 @@ for (const method of Object.keys(ref.methods)) {
     worstSeen = { ratio: 0, name: '' };
     const { step, terms, r } = build(method);
     const weights = epoch0Weights(terms);
-    for (const [name, w] of Object.entries(weights)) assert.ok(Math.abs(w - r.terms[name]!.weight) < 1e-12, `${method}: w_${name} is ${w}, PyTorch used ${r.terms[name]!.weight}`);
+    for (const [name, w] of Object.entries(weights))
+      assert.ok(
+        Math.abs(w - r.terms[name]!.weight) < 1e-12,
+        `${method}: w_${name} is ${w}, PyTorch used ${r.terms[name]!.weight}`,
+      );
     const session = await rt.session(step.bytes, `${method} step`);
     try {
       const { out, state } = await runStep(session, step, startState(step, r), weights);
       // A term is compared at rtol 1e-3 and at the absolute tolerance its weighted contribution gets (atol / w), so a
       // small term under a large weight (PKT's 30000) is held to what it adds to the loss, not waved through by 2e-5.
-      for (const [name, { weight, value }] of Object.entries(r.terms)) close(`${method} term_${name}`, data(out[`term_${name}`]), [value], weight > 0 ? Math.min(2e-5, 2e-5 / weight) : 2e-5);
+      for (const [name, { weight, value }] of Object.entries(r.terms))
+        close(
+          `${method} term_${name}`,
+          data(out[`term_${name}`]),
+          [value],
+          weight > 0 ? Math.min(2e-5, 2e-5 / weight) : 2e-5,
+        );
       close(`${method} loss`, data(out.loss), [r.loss]);
-      for (const [net, want] of Object.entries(r.logits)) close(`${method} logits.${net}`, data(out[step.logits[net]!]), want.values);
+      for (const [net, want] of Object.entries(r.logits))
+        close(`${method} logits.${net}`, data(out[step.logits[net]!]), want.values);
       const after = r.after ?? updates.after[method];
-      assert.ok(after, `${method}: no PyTorch update in method_steps.json or method_updates.json (run scripts/fixtures/method_steps.py)`);
+      assert.ok(
+        after,
+        `${method}: no PyTorch update in method_steps.json or method_updates.json (run scripts/fixtures/method_steps.py)`,
+      );
       let compared = 0;
       for (const e of step.params) {
         const want = after[e.network]!;
@@ -152,14 +213,21 @@ for (const method of Object.keys(ref.methods)) {
       }
       for (const s of step.slots) {
         const a = after[s.network]!;
-        const want = a.momentum_buffer?.[s.source]?.values ?? r.modules![s.network]![s.source]!.values.map((v, i) => (v - a.params[s.source]!.values[i]!) / ref.meta.optimizer.lr);
+        const want =
+          a.momentum_buffer?.[s.source]?.values ??
+          r.modules![s.network]![s.source]!.values.map(
+            (v, i) => (v - a.params[s.source]!.values[i]!) / ref.meta.optimizer.lr,
+          );
         close(`${method} ${s.name}`, data(state[s.name]), want);
       }
       for (const e of step.buffers) {
         close(`${method} ${e.name}`, data(state[e.name]), after[e.network]!.buffers[e.source]!.values);
         compared++;
       }
-      const expected = Object.values(after).reduce((n, a) => n + Object.keys(a.params).length + Object.keys(a.buffers).length, 0);
+      const expected = Object.values(after).reduce(
+        (n, a) => n + Object.keys(a.params).length + Object.keys(a.buffers).length,
+        0,
+      );
       assert.equal(compared, expected, `${method}: every trainable tensor of PyTorch has a state entry`);
     } finally {
       t.diagnostic(`worst: ${worstSeen.ratio.toFixed(3)} of the tolerance at ${worstSeen.name}`);
@@ -176,13 +244,25 @@ test("dml: a peer's update sees only its own loss (the other peer's terms change
     const base = await runStep(session, step, startState(step, r), w);
     // student2's own terms reweighted: kl.student2<-student1 reads student1 only as a stop-gradient target, so without
     // the mark its gradient would reach student1 and change student1's update with this weight.
-    const other = await runStep(session, step, startState(step, r), { ...w, 'ce.student2': 3, 'kl.student2<-student1': 7 });
+    const other = await runStep(session, step, startState(step, r), {
+      ...w,
+      'ce.student2': 3,
+      'kl.student2<-student1': 7,
+    });
     const mine = [...step.params, ...step.slots, ...step.buffers].filter((e) => e.network === 'student1');
     const theirs = step.params.filter((e) => e.network === 'student2');
     assert.ok(mine.length > 0 && theirs.length > 0);
-    for (const e of mine) assert.deepEqual(data(other.state[e.name]), data(base.state[e.name]), `${e.name} changed with student2's term weights`);
+    for (const e of mine)
+      assert.deepEqual(
+        data(other.state[e.name]),
+        data(base.state[e.name]),
+        `${e.name} changed with student2's term weights`,
+      );
     // and the reweighting is real: student2's update does move.
-    assert.ok(theirs.some((e) => data(other.state[e.name]).some((v, i) => v !== data(base.state[e.name])[i])), "student2's update ignored its term weights");
+    assert.ok(
+      theirs.some((e) => data(other.state[e.name]).some((v, i) => v !== data(base.state[e.name])[i])),
+      "student2's update ignored its term weights",
+    );
   } finally {
     await session.release();
   }
@@ -190,7 +270,11 @@ test("dml: a peer's update sees only its own loss (the other peer's terms change
 
 test('kd: the frozen teacher is not in the state and its logits repeat bit for bit on the next step', async () => {
   const { step, terms, r } = build('kd');
-  assert.deepEqual([...step.params, ...step.buffers, ...step.slots].filter((e) => e.network === 'teacher'), [], 'teacher tensors in the state');
+  assert.deepEqual(
+    [...step.params, ...step.buffers, ...step.slots].filter((e) => e.network === 'teacher'),
+    [],
+    'teacher tensors in the state',
+  );
   const session = await rt.session(step.bytes, 'kd step');
   try {
     const w = epoch0Weights(terms);
@@ -198,7 +282,11 @@ test('kd: the frozen teacher is not in the state and its logits repeat bit for b
     await rt.setState(startState(step, r));
     const first = await session.run(feeds(step, w), [step.logits.teacher!, step.logits.student!], step.carry);
     const second = await session.run(feeds(step, w), [step.logits.teacher!, step.logits.student!], step.carry);
-    assert.deepEqual(data(second[step.logits.teacher!]), data(first[step.logits.teacher!]), 'teacher logits changed between steps');
+    assert.deepEqual(
+      data(second[step.logits.teacher!]),
+      data(first[step.logits.teacher!]),
+      'teacher logits changed between steps',
+    );
     // the student did train in between, so the repeat is not a step that did nothing.
     assert.notDeepEqual(data(second[step.logits.student!]), data(first[step.logits.student!]));
   } finally {

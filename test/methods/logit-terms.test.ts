@@ -19,21 +19,49 @@ const ctx = { teacher: 'teacher', students: ['student1', 'student2'], stages: ()
 test('--logit-standardize: bare/all selects every KL-based term, keys select some, ce and other terms are untouched', () => {
   const terms = mixTerms(parseMethods('kd+dkd+dist+ctkd+dml'), ctx);
   const on = (ts: typeof terms) => ts.filter((t) => t.options?.standardize === 1).map((t) => t.name);
-  const kl = ['kd.student1', 'kd.student2', 'dkd.student1', 'dkd.student2', 'ctkd.student1', 'ctkd.student2', 'kl.student1<-student2', 'kl.student2<-student1'];
+  const kl = [
+    'kd.student1',
+    'kd.student2',
+    'dkd.student1',
+    'dkd.student2',
+    'ctkd.student1',
+    'ctkd.student2',
+    'kl.student1<-student2',
+    'kl.student2<-student1',
+  ];
   assert.deepEqual(on(standardizeTerms(terms, '')).sort(), kl.sort());
   assert.deepEqual(on(standardizeTerms(terms, 'all')).sort(), kl.sort());
-  assert.deepEqual(on(standardizeTerms(terms, 'kd, kl.student2')), ['kd.student1', 'kd.student2', 'kl.student2<-student1']);
+  assert.deepEqual(on(standardizeTerms(terms, 'kd, kl.student2')), [
+    'kd.student1',
+    'kd.student2',
+    'kl.student2<-student1',
+  ]);
   // the other options of a term are kept (dkd's α, β, τ from the preset).
   assert.equal(standardizeTerms(terms, 'dkd').find((t) => t.name === 'dkd.student1')!.options!.beta, 8);
   for (const bad of ['ce', 'dist', 'nope']) {
-    assert.throws(() => standardizeTerms(terms, bad), (e: unknown) => e instanceof UserError && e.message.startsWith(`--logit-standardize: '${bad}'`));
+    assert.throws(
+      () => standardizeTerms(terms, bad),
+      (e: unknown) => e instanceof UserError && e.message.startsWith(`--logit-standardize: '${bad}'`),
+    );
   }
   // a staged method's stage without the key is left alone instead of failing.
-  assert.deepEqual(on(standardizeTerms(terms.filter((t) => t.term === 'ce'), 'kd', false)), []);
+  assert.deepEqual(
+    on(
+      standardizeTerms(
+        terms.filter((t) => t.term === 'ce'),
+        'kd',
+        false,
+      ),
+    ),
+    [],
+  );
 });
 
 test('every KL-based term has the standardize option and the terms without a KL do not', () => {
-  const withOption = [...TERMS.values()].filter((t) => 'standardize' in t.defaults).map((t) => t.name).sort();
+  const withOption = [...TERMS.values()]
+    .filter((t) => 'standardize' in t.defaults)
+    .map((t) => t.name)
+    .sort();
   assert.deepEqual(withOption, ['ctkd', 'dkd', 'gkd', 'kd', 'kdavg', 'kl']);
 });
 
@@ -48,11 +76,18 @@ test("ctkd's λ follows the reference CosineDecay(0, −1, 10): 0 → 1 over the
 });
 
 test('the new presets exist, mix with + and carry their papers', () => {
-  for (const [name, paper] of [['dist', '2205.10536'], ['ctkd', '2211.16231'], ['wsld', '2102.00650'], ['nkd', '2303.13005']] as const) {
+  for (const [name, paper] of [
+    ['dist', '2205.10536'],
+    ['ctkd', '2211.16231'],
+    ['wsld', '2102.00650'],
+    ['nkd', '2303.13005'],
+  ] as const) {
     assert.ok(METHODS.get(name)?.paper?.includes(paper), name);
     assert.ok(termByName(name).paper?.includes(paper), name);
   }
-  const names = mixTerms(parseMethods('kd+dist'), { ...ctx, students: ['student'] }).map((t) => `${t.name}:${t.weight}`);
+  const names = mixTerms(parseMethods('kd+dist'), { ...ctx, students: ['student'] }).map(
+    (t) => `${t.name}:${t.weight}`,
+  );
   assert.deepEqual(names, ['ce:0.1', 'kd:0.9', 'dist:1']);
 });
 
@@ -67,8 +102,18 @@ test('ctkd in the compiled step: λ is the input in_ctkd.lambda and the temperat
     { name: 'student', model: fixture('student_w4'), role: 'student', trainable: true },
   ];
   const terms = METHODS.get('ctkd')!.terms({ teacher: 'teacher', students: ['student'], stages: stageTaps(networks) });
-  const step = compileStep({ networks, terms, batch: 4, optimizer: 'sgd', exposeGradients: true, hyper: { weightDecay: 0, momentum: 0, nesterov: false, beta1: 0.9, beta2: 0.999, eps: 1e-8 } });
-  assert.deepEqual(step.termInputs.map((e) => e.input), ['in_ctkd.lambda']);
+  const step = compileStep({
+    networks,
+    terms,
+    batch: 4,
+    optimizer: 'sgd',
+    exposeGradients: true,
+    hyper: { weightDecay: 0, momentum: 0, nesterov: false, beta1: 0.9, beta2: 0.999, eps: 1e-8 },
+  });
+  assert.deepEqual(
+    step.termInputs.map((e) => e.input),
+    ['in_ctkd.lambda'],
+  );
   const g = step.params.find((p) => p.name === 'ctkd/temperature');
   assert.ok(g, `the temperature is a trained parameter: ${step.params.map((p) => p.name).join(', ')}`);
   assert.deepEqual(Array.from(step.initial[g.name]!.data as Float32Array), [1]);
@@ -77,15 +122,33 @@ test('ctkd in the compiled step: λ is the input in_ctkd.lambda and the temperat
   const run = async (lambda: number) => {
     await rt.clearState();
     await rt.setState({
-      ...Object.fromEntries([...step.params, ...step.buffers].map((e) => [e.name, { type: 'float32', dims: e.shape, data: Float32Array.from(step.initial[e.name]!.data as Float32Array) }])),
-      ...Object.fromEntries(step.slots.map((s) => [s.name, { type: 'float32', dims: s.shape, data: new Float32Array(s.shape.reduce((a, d) => a * d, 1)) }])),
+      ...Object.fromEntries(
+        [...step.params, ...step.buffers].map((e) => [
+          e.name,
+          { type: 'float32', dims: e.shape, data: Float32Array.from(step.initial[e.name]!.data as Float32Array) },
+        ]),
+      ),
+      ...Object.fromEntries(
+        step.slots.map((s) => [
+          s.name,
+          { type: 'float32', dims: s.shape, data: new Float32Array(s.shape.reduce((a, d) => a * d, 1)) },
+        ]),
+      ),
     });
     const feeds: Record<string, TensorData> = {
-      [step.inputName]: { type: 'float32', dims: step.inputShape, data: x }, labels: { type: 'float32', dims: [4, 10], data: oneHot(Int32Array.of(1, 4, 7, 2), 4, 10) },
-      lr: scalar(0), w_ce: scalar(0.1), w_ctkd: scalar(0.9), 'in_ctkd.lambda': scalar(lambda),
+      [step.inputName]: { type: 'float32', dims: step.inputShape, data: x },
+      labels: { type: 'float32', dims: [4, 10], data: oneHot(Int32Array.of(1, 4, 7, 2), 4, 10) },
+      lr: scalar(0),
+      w_ce: scalar(0.1),
+      w_ctkd: scalar(0.9),
+      'in_ctkd.lambda': scalar(lambda),
     };
     const out = await session.run(feeds, ['loss', `grad.${g.name}`, 'grad.student/fc.weight'], step.carry);
-    return { loss: out.loss!.data[0] as number, dg: out[`grad.${g.name}`]!.data[0] as number, dw: Array.from(out['grad.student/fc.weight']!.data as Float32Array) };
+    return {
+      loss: out.loss!.data[0] as number,
+      dg: out[`grad.${g.name}`]!.data[0] as number,
+      dw: Array.from(out['grad.student/fc.weight']!.data as Float32Array),
+    };
   };
   try {
     const plain = await run(-1);

@@ -15,14 +15,17 @@ import { FIXTURES } from '../cli/helpers.js';
 const io = { input: [1, 28, 28] as [number, number, number], classes: 10 };
 const shippedLike = buildZooModel('cnn-wide', { ...io, seed: 0 });
 
-test('a quarter of the shipped teacher\'s architecture: under the budget, as large as the candidates allow', () => {
+test("a quarter of the shipped teacher's architecture: under the budget, as large as the candidates allow", () => {
   const c = chooseStudent(shippedLike, io, 0.25);
   assert.equal(c.teacherParams, countParameters(shippedLike.graph).count);
   assert.equal(c.budget, Math.floor(0.25 * c.teacherParams));
   assert.ok(c.params <= c.budget, `${c.spec}: ${c.params} > ${c.budget}`);
   const fit = c.candidates.filter((x) => x.params <= c.budget);
   const largest = Math.max(...fit.map((x) => x.params));
-  assert.ok(c.params >= 0.85 * largest, `${c.spec} (${c.params}) is far below the largest fitting candidate (${largest})`);
+  assert.ok(
+    c.params >= 0.85 * largest,
+    `${c.spec} (${c.params}) is far below the largest fitting candidate (${largest})`,
+  );
   // zoo:cnn (98,682) is just over a quarter of cnn-wide (390,890), so it must not be chosen; a slim: copy near it is.
   assert.ok(c.candidates.some((x) => x.spec === 'zoo:cnn' && x.params > c.budget));
   assert.match(c.spec, /^slim:0\.4\d$/);
@@ -36,7 +39,10 @@ test('every budget is respected, and a larger budget never gives a smaller stude
   for (const size of [0.1, 0.3, 0.6, 1]) {
     const c = chooseStudent(shippedLike, io, size);
     assert.ok(c.params <= c.budget, `--size ${size}: ${c.spec} has ${c.params} > ${c.budget}`);
-    assert.ok(c.params >= previous, `--size ${size}: ${c.spec} (${c.params}) is smaller than the choice at a smaller size (${previous})`);
+    assert.ok(
+      c.params >= previous,
+      `--size ${size}: ${c.spec} (${c.params}) is smaller than the choice at a smaller size (${previous})`,
+    );
     previous = c.params;
   }
 });
@@ -50,11 +56,23 @@ test('a file teacher smaller than the whole zoo gets a slimmed copy of itself', 
 
 test('nothing under the budget, or a budget out of range: a UserError that says what to do', () => {
   const teacher = loadModel(join(FIXTURES, 'small_resnet_eval.onnx'));
-  assert.throws(() => chooseStudent(teacher, io, 0.001), (e: unknown) => e instanceof UserError &&
-    /--size 0\.001: no student fits 5 parameters \(0\.001 × the teacher's 5,122\); the smallest candidate is slim:\S+ with [\d,]+/.test(e.message) &&
-    /raise --size to at least 0\.\d+, or name a student with --student/.test(e.hint ?? ''));
+  assert.throws(
+    () => chooseStudent(teacher, io, 0.001),
+    (e: unknown) =>
+      e instanceof UserError &&
+      /--size 0\.001: no student fits 5 parameters \(0\.001 × the teacher's 5,122\); the smallest candidate is slim:\S+ with [\d,]+/.test(
+        e.message,
+      ) &&
+      /raise --size to at least 0\.\d+, or name a student with --student/.test(e.hint ?? ''),
+  );
   for (const size of [0, -0.5, 1.5, Number.NaN]) {
-    assert.throws(() => chooseStudent(teacher, io, size), (e: unknown) => e instanceof UserError && /--size: .* must be a fraction of the teacher's parameters in \(0, 1\]/.test(e.message), String(size));
+    assert.throws(
+      () => chooseStudent(teacher, io, size),
+      (e: unknown) =>
+        e instanceof UserError &&
+        /--size: .* must be a fraction of the teacher's parameters in \(0, 1\]/.test(e.message),
+      String(size),
+    );
   }
 });
 

@@ -16,14 +16,20 @@ import { sampleHistory, sampleRows } from './sample.js';
 
 const DARK = 110; // a grey level below which a pixel counts as ink (text is #000-#555, grid lines #e6e6e6)
 
-interface Raw { data: Buffer; width: number; height: number; channels: number }
+interface Raw {
+  data: Buffer;
+  width: number;
+  height: number;
+  channels: number;
+}
 async function raw(png: Buffer): Promise<Raw> {
   const { data, info } = await sharp(png).greyscale().raw().toBuffer({ resolveWithObject: true });
   return { data, width: info.width, height: info.height, channels: info.channels };
 }
 function darkPixels(img: Raw, box = { x0: 0, y0: 0, x1: img.width, y1: img.height }): number {
   let n = 0;
-  for (let y = box.y0; y < box.y1; y++) for (let x = box.x0; x < box.x1; x++) if (img.data[(y * img.width + x) * img.channels]! < DARK) n++;
+  for (let y = box.y0; y < box.y1; y++)
+    for (let x = box.x0; x < box.x1; x++) if (img.data[(y * img.width + x) * img.channels]! < DARK) n++;
   return n;
 }
 
@@ -56,7 +62,10 @@ describe('plot rendering', () => {
     const { info } = await sharp(png).trim({ threshold: 50 }).toBuffer({ resolveWithObject: true });
     const advance = textWidth(text, 40);
     // Ink is narrower than the advance by the side bearings of the first and last glyphs (a few px at 40 px).
-    assert.ok(info.width > advance - 12 && info.width <= advance + 2, `ink ${info.width} px vs advance ${advance.toFixed(1)} px`);
+    assert.ok(
+      info.width > advance - 12 && info.width <= advance + 2,
+      `ink ${info.width} px vs advance ${advance.toFixed(1)} px`,
+    );
     assert.ok(textWidth(text, 40, true) > advance, 'bold metrics are wider');
   });
 
@@ -75,7 +84,10 @@ describe('plot rendering', () => {
     await checkPlot(accuracySizeSpec([teacher!]));
     const rows = sampleRows().map((r, i) => (i % 2 ? { ...r, latencyMsBatch1: 0 } : r));
     await checkPlot(accuracyLatencySpec(rows));
-    assert.throws(() => accuracyLatencySpec(rows.map((r) => ({ ...r, latencyMsBatch1: 0 }))), /no row has a positive finite value/);
+    assert.throws(
+      () => accuracyLatencySpec(rows.map((r) => ({ ...r, latencyMsBatch1: 0 }))),
+      /no row has a positive finite value/,
+    );
   });
 
   test('training curves: two panels with legends', async () => {
@@ -92,7 +104,11 @@ describe('plot rendering', () => {
         terms: i === 3 ? { 'ce(resnet8)': Number.POSITIVE_INFINITY } : e.terms,
         ensembleValAcc: undefined,
       })),
-      singleNetwork: [1, 2, 3].map((epoch) => ({ epoch, networks: { student: { valAcc: 0.3 * epoch, loss: 2 / epoch } }, terms: {} })),
+      singleNetwork: [1, 2, 3].map((epoch) => ({
+        epoch,
+        networks: { student: { valAcc: 0.3 * epoch, loss: 2 / epoch } },
+        terms: {},
+      })),
       lossOnly: [1, 2].map((epoch) => ({ epoch, networks: {}, terms: { ce: 1 / epoch } })),
       manyEpochs: sampleHistory(200),
     };
@@ -100,7 +116,10 @@ describe('plot rendering', () => {
       await assert.doesNotReject(checkPlot(trainingCurvesSpec(history)), name);
     }
     assert.throws(() => trainingCurvesSpec([]), /no finite accuracy or loss/);
-    assert.throws(() => trainingCurvesSpec([{ epoch: 1, networks: { a: { valAcc: Number.NaN } }, terms: {} }]), /no finite/);
+    assert.throws(
+      () => trainingCurvesSpec([{ epoch: 1, networks: { a: { valAcc: Number.NaN } }, terms: {} }]),
+      /no finite/,
+    );
   });
 });
 
@@ -108,13 +127,23 @@ describe('label placement', () => {
   test('labels of crowded points do not overlap each other or the other points', () => {
     const points = [0, 1, 2, 3].map((i) => ({ x: 100 + 12 * i, y: 100 + 3 * i, radius: 6, width: 90, height: 14 }));
     const placed = placeLabels(points, { width: 400, height: 300 });
-    const boxes = placed.map((p, i) => ({ x0: p.left, y0: p.middle - 7, x1: p.left + points[i]!.width, y1: p.middle + 7 }));
-    const hit = (a: typeof boxes[0], b: typeof boxes[0]) => a.x0 < b.x1 && b.x0 < a.x1 && a.y0 < b.y1 && b.y0 < a.y1;
+    const boxes = placed.map((p, i) => ({
+      x0: p.left,
+      y0: p.middle - 7,
+      x1: p.left + points[i]!.width,
+      y1: p.middle + 7,
+    }));
+    const hit = (a: (typeof boxes)[0], b: (typeof boxes)[0]) =>
+      a.x0 < b.x1 && b.x0 < a.x1 && a.y0 < b.y1 && b.y0 < a.y1;
     for (let i = 0; i < boxes.length; i++) {
       for (let j = 0; j < boxes.length; j++) {
         if (i !== j) assert.ok(!hit(boxes[i]!, boxes[j]!), `label ${i} overlaps label ${j}`);
         const p = points[j]!;
-        if (i !== j) assert.ok(!hit(boxes[i]!, { x0: p.x - 6, y0: p.y - 6, x1: p.x + 6, y1: p.y + 6 }), `label ${i} covers point ${j}`);
+        if (i !== j)
+          assert.ok(
+            !hit(boxes[i]!, { x0: p.x - 6, y0: p.y - 6, x1: p.x + 6, y1: p.y + 6 }),
+            `label ${i} covers point ${j}`,
+          );
       }
     }
   });

@@ -18,7 +18,13 @@ test('NCHWc-lowered step equals the portable step (loss, logits, every new weigh
   if (!block) return t.skip('this onnxruntime build has no NCHWc kernels on this CPU');
   const batch = 4;
   const model = resolveModelSpec('zoo:resnet8', { input: [1, 16, 16], classes: 10, seed: 3 });
-  const step = compileTrainStep({ model, batch, terms: [{ term: 'ce' }], optimizer: 'sgd', hyper: { weightDecay: 5e-4, momentum: 0.9, nesterov: false, beta1: 0.9, beta2: 0.999, eps: 1e-8 } });
+  const step = compileTrainStep({
+    model,
+    batch,
+    terms: [{ term: 'ce' }],
+    optimizer: 'sgd',
+    hyper: { weightDecay: 5e-4, momentum: 0.9, nesterov: false, beta1: 0.9, beta2: 0.999, eps: 1e-8 },
+  });
   const lowered = lowerModelToNchwc(step.bytes, block);
   assert.ok(lowered.lowered >= 10, `only ${lowered.lowered} Convs lowered`);
   const x = Float32Array.from({ length: batch * 256 }, (_, i) => Math.sin(i * 0.7));
@@ -31,12 +37,18 @@ test('NCHWc-lowered step equals the portable step (loss, logits, every new weigh
     const s = await rt.session(step.bytes, 'step', { portable });
     const out: Record<string, TensorData>[] = [];
     for (let k = 0; k < 2; k++) {
-      out.push(await s.run({
-        [step.inputName]: { type: 'float32', dims: [batch, 1, 16, 16], data: x.slice() },
-        labels: { type: 'float32', dims: [batch, 10], data: labels.slice() },
-        lr: { type: 'float32', dims: [], data: Float32Array.of(0.1) },
-        w_ce: { type: 'float32', dims: [], data: Float32Array.of(1) },
-      }, fetch, step.carry));
+      out.push(
+        await s.run(
+          {
+            [step.inputName]: { type: 'float32', dims: [batch, 1, 16, 16], data: x.slice() },
+            labels: { type: 'float32', dims: [batch, 10], data: labels.slice() },
+            lr: { type: 'float32', dims: [], data: Float32Array.of(0.1) },
+            w_ce: { type: 'float32', dims: [], data: Float32Array.of(1) },
+          },
+          fetch,
+          step.carry,
+        ),
+      );
     }
     await s.release();
     return out;
@@ -44,6 +56,13 @@ test('NCHWc-lowered step equals the portable step (loss, logits, every new weigh
   const portable = await runTwo(true);
   const cpu = await runTwo(false);
   for (let k = 0; k < 2; k++) {
-    for (const name of fetch) assertClose(`step ${k + 1} ${name}`, cpu[k]![name]!.data as Float32Array, Array.from(portable[k]![name]!.data as Float32Array), 1e-5, 1e-3);
+    for (const name of fetch)
+      assertClose(
+        `step ${k + 1} ${name}`,
+        cpu[k]![name]!.data as Float32Array,
+        Array.from(portable[k]![name]!.data as Float32Array),
+        1e-5,
+        1e-3,
+      );
   }
 });

@@ -22,25 +22,52 @@ after(() => rmSync(root, { recursive: true, force: true }));
 const bin = new URL('../../bin/onnx-distill.js', import.meta.url).pathname;
 // SwiftShader unless the caller chose a Vulkan driver; chromium's own libvulkan where no libvulkan1 is installed.
 const env = {
-  ...process.env, ONNX_DISTILL_SOURCE: '1',
+  ...process.env,
+  ONNX_DISTILL_SOURCE: '1',
   VK_ICD_FILENAMES: process.env.VK_ICD_FILENAMES ?? SWIFTSHADER_ICD,
   LD_LIBRARY_PATH: [process.env.LD_LIBRARY_PATH, '/usr/lib/chromium'].filter(Boolean).join(':'),
 };
-const run = (args: string[]) => spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', env, timeout: 600_000 });
+const run = (args: string[]) =>
+  spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', env, timeout: 600_000 });
 const images = join(root, 'images');
 const teacher = join(FIXTURES, 'small_resnet_eval.onnx');
-const small = ['--data', images, '--batch-size', '16', '--threads', '1', '--teacher', teacher, '--student', 'zoo:cnn-tiny', '--epochs', '1'];
+const small = [
+  '--data',
+  images,
+  '--batch-size',
+  '16',
+  '--threads',
+  '1',
+  '--teacher',
+  teacher,
+  '--student',
+  'zoo:cnn-tiny',
+  '--epochs',
+  '1',
+];
 let adapter: string | undefined;
 
 before(async () => {
   // A child process, so the driver variables apply from its start (the Vulkan loader reads them once).
-  const probe = spawnSync(process.execPath, ['--import', 'tsx', '-e',
-    `import(${JSON.stringify(new URL('../../src/runtime/probe.ts', import.meta.url).href)}).then(async (m) => console.log(JSON.stringify(await m.probeDevice('webgpu'))))`], { encoding: 'utf8', env });
+  const probe = spawnSync(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      '-e',
+      `import(${JSON.stringify(new URL('../../src/runtime/probe.ts', import.meta.url).href)}).then(async (m) => console.log(JSON.stringify(await m.probeDevice('webgpu'))))`,
+    ],
+    { encoding: 'utf8', env },
+  );
   const line = probe.stdout.trim().split('\n').pop() ?? '';
-  const verdict = line.startsWith('{') ? JSON.parse(line) as { loads: boolean; reason?: string } : { loads: false, reason: probe.stderr.trim().slice(-300) };
+  const verdict = line.startsWith('{')
+    ? (JSON.parse(line) as { loads: boolean; reason?: string })
+    : { loads: false, reason: probe.stderr.trim().slice(-300) };
   if (!verdict.loads) {
     adapter = verdict.reason ?? 'unknown';
-    console.log(`# WebGPU tests skipped: no WebGPU adapter here (${existsSync(SWIFTSHADER_ICD) ? 'SwiftShader is installed but did not start' : 'install Debian\'s chromium for its SwiftShader driver'}): ${adapter}`);
+    console.log(
+      `# WebGPU tests skipped: no WebGPU adapter here (${existsSync(SWIFTSHADER_ICD) ? 'SwiftShader is installed but did not start' : "install Debian's chromium for its SwiftShader driver"}): ${adapter}`,
+    );
     return;
   }
   const idx = openIdx(new URL('../../models/fashion-mnist-subset', import.meta.url).pathname);
@@ -48,7 +75,10 @@ before(async () => {
   await exportSplit(idx.val as MemoryImages, idx.classes, join(images, 'val'), 32);
 });
 
-interface Summary { history: { loss: number; terms: Record<string, number> }[]; stages?: { loss: string }[] }
+interface Summary {
+  history: { loss: number; terms: Record<string, number> }[];
+  stages?: { loss: string }[];
+}
 
 // The same run on both devices; returns each run's summary and folder.
 function both(name: string, method: string[]): Record<'cpu' | 'webgpu', { s: Summary; dir: string }> {
@@ -67,15 +97,21 @@ const rel = (a: number, b: number) => Math.abs(a - b) / Math.max(Math.abs(b), 1e
 // Every initializer of two exported students, max |Δ| relative to the tensor's largest |value| (at least 1e-3, so a
 // zero-initialised bias that stays at rounding noise is judged in absolute terms).
 function weightsDelta(a: string, b: string): number {
-  const ma = loadModel(a).graph, mb = loadModel(b).graph;
+  const ma = loadModel(a).graph,
+    mb = loadModel(b).graph;
   let worst = 0;
   for (const v of ma.initializers) {
     const w = mb.values.get(v.name)?.constant;
     assert.ok(w, `initializer ${v.name} is missing from ${b}`);
     if (v.constant!.dtype !== 'float32') continue;
-    const x = v.constant!.data as Float32Array, y = w.data as Float32Array;
-    let scale = 0, d = 0;
-    for (let i = 0; i < x.length; i++) { scale = Math.max(scale, Math.abs(x[i]!)); d = Math.max(d, Math.abs(x[i]! - y[i]!)); }
+    const x = v.constant!.data as Float32Array,
+      y = w.data as Float32Array;
+    let scale = 0,
+      d = 0;
+    for (let i = 0; i < x.length; i++) {
+      scale = Math.max(scale, Math.abs(x[i]!));
+      d = Math.max(d, Math.abs(x[i]! - y[i]!));
+    }
     worst = Math.max(worst, d / Math.max(scale, 1e-3));
   }
   return worst;
@@ -85,8 +121,12 @@ function compare(name: string, runs: ReturnType<typeof both>): void {
   const [c, g] = [runs.cpu.s.history, runs.webgpu.s.history];
   assert.equal(g.length, c.length);
   for (let e = 0; e < c.length; e++) {
-    assert.ok(rel(g[e]!.loss, c[e]!.loss) < 1e-4, `${name} epoch ${e + 1} loss: webgpu ${g[e]!.loss}, cpu ${c[e]!.loss}`);
-    for (const [t, v] of Object.entries(c[e]!.terms)) assert.ok(rel(g[e]!.terms[t]!, v) < 1e-4, `${name} term ${t}: webgpu ${g[e]!.terms[t]}, cpu ${v}`);
+    assert.ok(
+      rel(g[e]!.loss, c[e]!.loss) < 1e-4,
+      `${name} epoch ${e + 1} loss: webgpu ${g[e]!.loss}, cpu ${c[e]!.loss}`,
+    );
+    for (const [t, v] of Object.entries(c[e]!.terms))
+      assert.ok(rel(g[e]!.terms[t]!, v) < 1e-4, `${name} term ${t}: webgpu ${g[e]!.terms[t]}, cpu ${v}`);
   }
   const d = weightsDelta(join(runs.cpu.dir, 'student.onnx'), join(runs.webgpu.dir, 'student.onnx'));
   assert.ok(d < 1e-4, `${name}: exported student weights differ by ${d.toExponential(2)} of their scale`);
@@ -107,14 +147,42 @@ test('a staged method (mgd+kd: teacher heads, then the student) on WebGPU equals
 test('eval and export verification on WebGPU', (t) => {
   if (adapter) return t.skip(`no WebGPU adapter: ${adapter}`);
   const student = join(root, 'kd-cpu', 'student.onnx');
-  const ev = run(['eval', student, '--data', images, '--device', 'webgpu', '--runs', '2', '--latency-batches', '1', '--json']);
+  const ev = run([
+    'eval',
+    student,
+    '--data',
+    images,
+    '--device',
+    'webgpu',
+    '--runs',
+    '2',
+    '--latency-batches',
+    '1',
+    '--json',
+  ]);
   assert.equal(ev.status, 0, ev.stderr.slice(-2000));
   const report = JSON.parse(ev.stdout) as { runtime: { device: string }; accuracy: { images: number } };
   assert.equal(report.runtime.device, 'webgpu');
   assert.equal(report.accuracy.images, 32);
-  const ex = run(['export', student, '--format', 'fp32', '--data', images, '--verify-images', '32', '--device', 'webgpu', '--out', join(root, 'student.fp32.onnx'), '--json']);
+  const ex = run([
+    'export',
+    student,
+    '--format',
+    'fp32',
+    '--data',
+    images,
+    '--verify-images',
+    '32',
+    '--device',
+    'webgpu',
+    '--out',
+    join(root, 'student.fp32.onnx'),
+    '--json',
+  ]);
   assert.equal(ex.status, 0, ex.stderr.slice(-2000));
-  const v = (JSON.parse(ex.stdout) as { verification: { nodeDevice: string; passed: boolean; node: { maxRelDelta: number } } }).verification;
+  const v = (
+    JSON.parse(ex.stdout) as { verification: { nodeDevice: string; passed: boolean; node: { maxRelDelta: number } } }
+  ).verification;
   assert.equal(v.nodeDevice, 'webgpu');
   assert.ok(v.passed && v.node.maxRelDelta < 1e-4, `export on webgpu: ${JSON.stringify(v)}`);
 });

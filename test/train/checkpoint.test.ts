@@ -14,11 +14,25 @@ import { quadrantData } from './synthetic.js';
 
 const dirs: string[] = [];
 after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
-const tmp = () => { const d = mkdtempSync(join(tmpdir(), 'od-ckpt-')); dirs.push(d); return d; };
+const tmp = () => {
+  const d = mkdtempSync(join(tmpdir(), 'od-ckpt-'));
+  dirs.push(d);
+  return d;
+};
 const realWrite = fileIO.writeSync;
-afterEach(() => { fileIO.writeSync = realWrite; });
+afterEach(() => {
+  fileIO.writeSync = realWrite;
+});
 
-const meta = (epoch: number): CheckpointMeta => ({ version: 1, epoch, step: epoch * 10, batchInEpoch: 0, config: { lr: 0.1 }, history: [], reason: 'epoch' });
+const meta = (epoch: number): CheckpointMeta => ({
+  version: 1,
+  epoch,
+  step: epoch * 10,
+  batchInEpoch: 0,
+  config: { lr: 0.1 },
+  history: [],
+  reason: 'epoch',
+});
 const state = (v: number): Record<string, TensorData> => ({
   'conv.weight': { type: 'float32', dims: [4, 3], data: Float32Array.from({ length: 12 }, (_, i) => v + i) },
   'bn.running_var': { type: 'float32', dims: [4], data: new Float32Array(4).fill(v) },
@@ -28,20 +42,24 @@ const state = (v: number): Record<string, TensorData> => ({
 function diskFullAfter(okBytes: number): void {
   let written = 0;
   fileIO.writeSync = ((fd: number, data: Uint8Array | string, ...rest: unknown[]) => {
-    const n = typeof data === 'string' ? Buffer.byteLength(data) : (rest[1] as number | undefined) ?? data.byteLength;
-    if (written + n > okBytes) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+    const n = typeof data === 'string' ? Buffer.byteLength(data) : ((rest[1] as number | undefined) ?? data.byteLength);
+    if (written + n > okBytes)
+      throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
     written += n;
     return (realWrite as (...a: unknown[]) => number)(fd, data, ...rest);
   }) as typeof fileIO.writeSync;
 }
 
 function refused(dir: string, pattern: RegExp): void {
-  assert.throws(() => loadCheckpoint(dir), (err: unknown) => {
-    assert.ok(err instanceof UserError, String(err));
-    assert.match(err.message, pattern);
-    assert.match(err.message, /checkpoint\.bin/);
-    return true;
-  });
+  assert.throws(
+    () => loadCheckpoint(dir),
+    (err: unknown) => {
+      assert.ok(err instanceof UserError, String(err));
+      assert.match(err.message, pattern);
+      assert.match(err.message, /checkpoint\.bin/);
+      return true;
+    },
+  );
 }
 
 describe('checkpoint file', () => {
@@ -60,8 +78,12 @@ describe('checkpoint file', () => {
     const good = readFileSync(path);
     const hlen = Number(good.readBigUInt64LE(8));
     const cases: [number, RegExp][] = [
-      [3, /signature/], [8, /truncated|corrupt/], [20, /metadata checksum/], [48 + 10, /metadata checksum/],
-      [48 + hlen + 5, /tensor 'conv\.weight' does not match its checksum/], [good.length - 1, /tensor 'bn\.running_var' does not match/],
+      [3, /signature/],
+      [8, /truncated|corrupt/],
+      [20, /metadata checksum/],
+      [48 + 10, /metadata checksum/],
+      [48 + hlen + 5, /tensor 'conv\.weight' does not match its checksum/],
+      [good.length - 1, /tensor 'bn\.running_var' does not match/],
     ];
     for (const [at, pattern] of cases) {
       const bad = Buffer.from(good);
@@ -93,8 +115,12 @@ describe('checkpoint file', () => {
     const d = tmp();
     saveCheckpoint(d, meta(1), state(1));
     diskFullAfter(100);
-    assert.throws(() => saveCheckpoint(d, meta(2), state(2)), (err: unknown) =>
-      err instanceof UserError && /ENOSPC: the disk is full.*last good checkpoint .*checkpoint\.bin is kept/.test(err.message));
+    assert.throws(
+      () => saveCheckpoint(d, meta(2), state(2)),
+      (err: unknown) =>
+        err instanceof UserError &&
+        /ENOSPC: the disk is full.*last good checkpoint .*checkpoint\.bin is kept/.test(err.message),
+    );
     fileIO.writeSync = realWrite;
     const ck = loadCheckpoint(d);
     assert.equal(ck.meta.epoch, 1);
@@ -106,9 +132,18 @@ describe('checkpoint file', () => {
 const classes = Array.from({ length: 10 }, (_, i) => `c${i}`);
 function options(outDir: string, over: Partial<TrainOptions> = {}): TrainOptions {
   return {
-    model: loadModel(new URL('../fixtures/small_resnet_eval.onnx', import.meta.url).pathname), train: quadrantData(128, 1),
-    classes, epochs: 2, batchSize: 32, schedule: { kind: 'constant', lr: 0.05, epochs: 2 }, optimizer: 'sgd',
-    hyper: { weightDecay: 5e-4, momentum: 0.9, nesterov: false, beta1: 0.9, beta2: 0.999, eps: 1e-8 }, seed: 3, outDir, threads: 1, ...over,
+    model: loadModel(new URL('../fixtures/small_resnet_eval.onnx', import.meta.url).pathname),
+    train: quadrantData(128, 1),
+    classes,
+    epochs: 2,
+    batchSize: 32,
+    schedule: { kind: 'constant', lr: 0.05, epochs: 2 },
+    optimizer: 'sgd',
+    hyper: { weightDecay: 5e-4, momentum: 0.9, nesterov: false, beta1: 0.9, beta2: 0.999, eps: 1e-8 },
+    seed: 3,
+    outDir,
+    threads: 1,
+    ...over,
   };
 }
 
@@ -116,8 +151,16 @@ test('train: a full disk at the epoch-2 checkpoint stops with a user error, keep
   const [full, cut] = [tmp(), tmp()];
   await train(options(full));
   let saves = 0;
-  const data = quadrantData(128, 1, (epoch, i) => { if (epoch === 1 && i === 3) { saves++; diskFullAfter(0); } });
-  await assert.rejects(train(options(cut, { train: data })), (err: unknown) => err instanceof UserError && /disk is full.*is kept unchanged/.test(err.message));
+  const data = quadrantData(128, 1, (epoch, i) => {
+    if (epoch === 1 && i === 3) {
+      saves++;
+      diskFullAfter(0);
+    }
+  });
+  await assert.rejects(
+    train(options(cut, { train: data })),
+    (err: unknown) => err instanceof UserError && /disk is full.*is kept unchanged/.test(err.message),
+  );
   fileIO.writeSync = realWrite;
   assert.equal(saves, 1);
   assert.equal(loadCheckpoint(cut).meta.epoch, 1);

@@ -31,14 +31,28 @@ test('step and constant schedules, and linear warm-up per step', () => {
 });
 
 test('bad schedule text names the option', () => {
-  assert.throws(() => parseSchedule('wobbly', 0.1, 10), (e: unknown) => e instanceof UserError && /--schedule: unknown schedule 'wobbly'/.test(e.message));
+  assert.throws(
+    () => parseSchedule('wobbly', 0.1, 10),
+    (e: unknown) => e instanceof UserError && /--schedule: unknown schedule 'wobbly'/.test(e.message),
+  );
   assert.throws(() => parseSchedule('multistep:5,x', 0.1, 10), /--schedule: 'x' in 'multistep:5,x'/);
 });
 
 // torch.optim.lr_scheduler stepped as each recipe says (scripts/fixtures/lr_schedules.py): lrs[k] is what global
 // optimizer step k used; ours is lrAt at the step's fractional epoch, as the training loop feeds it.
-interface Case { name: string; schedule: string; update: LrUpdate; lr: number; epochs: number; steps: number; warmup: number; lrs: number[] }
-const golden = JSON.parse(readFileSync(new URL('../fixtures/lr_schedules.json', import.meta.url), 'utf8')) as { cases: Case[] };
+interface Case {
+  name: string;
+  schedule: string;
+  update: LrUpdate;
+  lr: number;
+  epochs: number;
+  steps: number;
+  warmup: number;
+  lrs: number[];
+}
+const golden = JSON.parse(readFileSync(new URL('../fixtures/lr_schedules.json', import.meta.url), 'utf8')) as {
+  cases: Case[];
+};
 
 for (const c of golden.cases) {
   test(`lr per step equals PyTorch's: ${c.name}`, () => {
@@ -58,7 +72,16 @@ test('the default update is per step for cosine (PyTorch CosineAnnealingLR with 
   const s = parseSchedule('cosine', perStep.lr, perStep.epochs);
   assert.equal(s.update, 'step');
   const k = perStep.lrs.length - 1;
-  assert.ok(Math.abs(lrAt(s, Math.floor(k / perStep.steps) + (k % perStep.steps) / perStep.steps) - perStep.lrs[k]!) < 1e-12);
-  assert.deepEqual(['cosine', 'constant', 'step:3', 'multistep:2,4', 'step', 'multistep'].map(defaultLrUpdate), ['step', 'step', 'epoch', 'epoch', 'epoch', 'epoch']);
+  assert.ok(
+    Math.abs(lrAt(s, Math.floor(k / perStep.steps) + (k % perStep.steps) / perStep.steps) - perStep.lrs[k]!) < 1e-12,
+  );
+  assert.deepEqual(['cosine', 'constant', 'step:3', 'multistep:2,4', 'step', 'multistep'].map(defaultLrUpdate), [
+    'step',
+    'step',
+    'epoch',
+    'epoch',
+    'epoch',
+    'epoch',
+  ]);
   assert.equal(parseSchedule('multistep', 0.1, 10).update, 'epoch');
 });

@@ -13,16 +13,29 @@ import { quadrantData } from './synthetic.js';
 
 const dirs: string[] = [];
 after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
-const tmp = () => { const d = mkdtempSync(join(tmpdir(), 'od-train-')); dirs.push(d); return d; };
+const tmp = () => {
+  const d = mkdtempSync(join(tmpdir(), 'od-train-'));
+  dirs.push(d);
+  return d;
+};
 const model = () => loadModel(new URL('../fixtures/small_resnet_eval.onnx', import.meta.url).pathname);
 const classes = Array.from({ length: 10 }, (_, i) => `c${i}`);
 
 function options(outDir: string, over: Partial<TrainOptions> = {}): TrainOptions {
   return {
-    model: model(), train: quadrantData(192, 1), val: quadrantData(64, 2), classes, epochs: 3, batchSize: 32,
-    schedule: { kind: 'constant', lr: 0.05, epochs: 3 }, optimizer: 'sgd',
+    model: model(),
+    train: quadrantData(192, 1),
+    val: quadrantData(64, 2),
+    classes,
+    epochs: 3,
+    batchSize: 32,
+    schedule: { kind: 'constant', lr: 0.05, epochs: 3 },
+    optimizer: 'sgd',
     hyper: { weightDecay: 5e-4, momentum: 0.9, nesterov: false, beta1: 0.9, beta2: 0.999, eps: 1e-8 },
-    seed: 3, outDir, threads: 1, ...over,
+    seed: 3,
+    outDir,
+    threads: 1,
+    ...over,
   };
 }
 
@@ -30,7 +43,10 @@ test('a short run learns: loss falls and validation accuracy is far above chance
   const out = tmp();
   const rec = await train(options(out, { epochs: 4, schedule: { kind: 'constant', lr: 0.05, epochs: 4 } }));
   assert.equal(rec.history.length, 4);
-  assert.ok(rec.history[3]!.loss < rec.history[0]!.loss * 0.7, `loss ${rec.history.map((h) => h.loss.toFixed(3)).join(' -> ')}`);
+  assert.ok(
+    rec.history[3]!.loss < rec.history[0]!.loss * 0.7,
+    `loss ${rec.history.map((h) => h.loss.toFixed(3)).join(' -> ')}`,
+  );
   assert.ok((rec.lastValAcc ?? 0) > 0.7, `val acc ${rec.lastValAcc}`);
   assert.ok(existsSync(join(out, 'model.onnx')) && existsSync(join(out, 'run.json')));
   const exported = loadModel(join(out, 'model.onnx'));
@@ -63,7 +79,9 @@ test('a run resumed from its epoch checkpoint ends with the same weights as an u
 test('Ctrl-C saves a mid-epoch checkpoint, and resuming from it reproduces the uninterrupted run', async () => {
   const [full, cut] = [tmp(), tmp()];
   await train(options(full, { epochs: 2 }));
-  const data = quadrantData(192, 1, (epoch, i) => { if (epoch === 1 && i === 3) process.emit('SIGINT'); });
+  const data = quadrantData(192, 1, (epoch, i) => {
+    if (epoch === 1 && i === 3) process.emit('SIGINT');
+  });
   const rec = await train(options(cut, { epochs: 2, train: data }));
   assert.equal(rec.interrupted, true);
   const ck = loadCheckpoint(cut);
@@ -76,8 +94,15 @@ test('Ctrl-C saves a mid-epoch checkpoint, and resuming from it reproduces the u
 
 test('a NaN loss stops the run with a clear error and keeps the last good checkpoint', async () => {
   const out = tmp();
-  const o = options(out, { epochs: 3, schedule: { kind: 'multistep', lr: 0.05, epochs: 3, milestones: [1], gamma: 1e30 } });
-  await assert.rejects(train(o), (err: unknown) => err instanceof UserError && /loss became (NaN|Infinity|-Infinity)/.test(err.message) && err.message.includes(out));
+  const o = options(out, {
+    epochs: 3,
+    schedule: { kind: 'multistep', lr: 0.05, epochs: 3, milestones: [1], gamma: 1e30 },
+  });
+  await assert.rejects(
+    train(o),
+    (err: unknown) =>
+      err instanceof UserError && /loss became (NaN|Infinity|-Infinity)/.test(err.message) && err.message.includes(out),
+  );
   const ck = loadCheckpoint(out);
   assert.equal(ck.meta.epoch, 1);
   assert.ok(Object.values(ck.tensors).every((t) => (t.data as Float32Array).every(Number.isFinite)));
@@ -90,7 +115,10 @@ test('time spent waiting for the loader is measured and a loader-bound epoch is 
   const slow: typeof fast = {
     size: fast.size,
     async *batches(o) {
-      for await (const b of fast.batches(o)) { await new Promise((r) => setTimeout(r, 60)); yield b; }
+      for await (const b of fast.batches(o)) {
+        await new Promise((r) => setTimeout(r, 60));
+        yield b;
+      }
     },
   };
   const lines: string[] = [];

@@ -16,7 +16,18 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 async function cli(argv: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = '';
   let err = '';
-  const code = await main(argv, { stdout: (t) => { out += t; }, stderr: (t) => { err += t; } }, [models, initModel]);
+  const code = await main(
+    argv,
+    {
+      stdout: (t) => {
+        out += t;
+      },
+      stderr: (t) => {
+        err += t;
+      },
+    },
+    [models, initModel],
+  );
   return { code, out, err };
 }
 
@@ -34,7 +45,18 @@ test('models lists the zoo with parameters and MACs, as a table and as JSON', as
 
 test('init-model writes a seeded zoo model and a slimmed teacher', async () => {
   const out = join(dir, 's.onnx');
-  const r = await cli(['init-model', 'zoo:resnet8', '--input', '1x28x28', '--classes', '10', '--seed', '0', '--out', out]);
+  const r = await cli([
+    'init-model',
+    'zoo:resnet8',
+    '--input',
+    '1x28x28',
+    '--classes',
+    '10',
+    '--seed',
+    '0',
+    '--out',
+    out,
+  ]);
   assert.equal(r.code, 0, r.err);
   const m = loadModel(out);
   assert.deepEqual(m.graph.inputs[0]!.type!.shape, ['N', 1, 28, 28]);

@@ -17,7 +17,11 @@ import { quadrantData } from '../train/synthetic.js';
 const dirs: string[] = [];
 after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 // Counts of timm's configurations computed with torchvision's equivalent modules (scripts/fixtures/token_steps.py).
-const ref = (JSON.parse(readFileSync(new URL('../fixtures/token_steps.json', import.meta.url), 'utf8')) as { zoo_params: Record<string, number> }).zoo_params;
+const ref = (
+  JSON.parse(readFileSync(new URL('../fixtures/token_steps.json', import.meta.url), 'utf8')) as {
+    zoo_params: Record<string, number>;
+  }
+).zoo_params;
 // What the compiler trains and what `inspect`/`models` report must both be timm's count.
 const count = (m: Model) => {
   const trained = classifyInitializers(m.graph).params.reduce((s, v) => s + v.constant!.size, 0);
@@ -34,7 +38,11 @@ test("ViT parameter counts equal timm's DeiT-tiny/-small for every input size, p
     const side = Number.parseInt(px, 10);
     const p = Number(patch.slice(5));
     for (const spec of [`${name}-p${p}`, ...(p === (side >= 128 ? 16 : 4) ? [name] : [])]) {
-      assert.equal(count(buildZooModel(spec, { input: [3, side, side], classes: Number(classes) })), want, `${spec} ${key}`);
+      assert.equal(
+        count(buildZooModel(spec, { input: [3, side, side], classes: Number(classes) })),
+        want,
+        `${spec} ${key}`,
+      );
     }
   }
   const m = buildZooModel('vit-tiny', { input: [3, 32, 32], classes: 10 });
@@ -48,10 +56,18 @@ test("ConvNeXt parameter counts equal timm's atto/femto (3 or 1 input channels, 
   assert.equal(ref['convnext-femto in3 1000'], 5217784); // convnext_femto: 5.22M
   for (const [key, want] of Object.entries(ref).filter(([k]) => k.startsWith('convnext'))) {
     const [name, ch, classes] = key.split(' ') as [string, string, string];
-    for (const side of [32, 224]) assert.equal(count(buildZooModel(name, { input: [Number(ch.slice(2)), side, side], classes: Number(classes) })), want, `${key} ${side}px`);
+    for (const side of [32, 224])
+      assert.equal(
+        count(buildZooModel(name, { input: [Number(ch.slice(2)), side, side], classes: Number(classes) })),
+        want,
+        `${key} ${side}px`,
+      );
   }
   // below 32 px the stem patchifies 2x2 instead of 4x4: only the stem's kernel changes
-  assert.equal(count(buildZooModel('convnext-atto', { input: [1, 28, 28], classes: 10 })), ref['convnext-atto in1 10']! - 40 * 16 + 40 * 4);
+  assert.equal(
+    count(buildZooModel('convnext-atto', { input: [1, 28, 28], classes: 10 })),
+    ref['convnext-atto in1 10']! - 40 * 16 + 40 * 4,
+  );
   assert.match(zooEntry('convnext-femto').describe, /48\/96\/192\/384/);
 });
 
@@ -59,12 +75,19 @@ test("ConvNeXt parameter counts equal timm's atto/femto (3 or 1 input channels, 
 // (its embedding only scales), which is all the quadrant task shows, so the class is also drawn as stripes (rows,
 // columns, diagonals, anti-diagonals), which change the embedding's direction.
 function striped(d: TrainSplit): TrainSplit {
-  const on = [(i: number, _j: number) => i % 4 < 2, (_i: number, j: number) => j % 4 < 2, (i: number, j: number) => (i + j) % 4 < 2, (i: number, j: number) => (i - j + 28) % 4 < 2];
+  const on = [
+    (i: number, _j: number) => i % 4 < 2,
+    (_i: number, j: number) => j % 4 < 2,
+    (i: number, j: number) => (i + j) % 4 < 2,
+    (i: number, j: number) => (i - j + 28) % 4 < 2,
+  ];
   return {
     size: d.size,
     async *batches(o) {
       for await (const bt of d.batches(o)) {
-        for (let n = 0; n < bt.n; n++) for (let i = 0; i < 28; i++) for (let j = 0; j < 28; j++) if (on[bt.y[n]!]!(i, j)) bt.x[n * 784 + i * 28 + j]! += 0.5;
+        for (let n = 0; n < bt.n; n++)
+          for (let i = 0; i < 28; i++)
+            for (let j = 0; j < 28; j++) if (on[bt.y[n]!]!(i, j)) bt.x[n * 784 + i * 28 + j]! += 0.5;
         yield bt;
       }
     },
@@ -73,9 +96,20 @@ function striped(d: TrainSplit): TrainSplit {
 
 test('`onnx-distill models` lists the ViTs and ConvNeXts with their counts', async () => {
   let out = '';
-  const code = await main(['models', '--input', '3x32x32', '--classes', '10', '--json'], { stdout: (t) => { out += t; }, stderr: () => {} }, [modelsCommand]);
+  const code = await main(
+    ['models', '--input', '3x32x32', '--classes', '10', '--json'],
+    {
+      stdout: (t) => {
+        out += t;
+      },
+      stderr: () => {},
+    },
+    [modelsCommand],
+  );
   assert.equal(code, 0);
-  const rows = new Map((JSON.parse(out) as { models: { name: string; params: number }[] }).models.map((r) => [r.name, r.params]));
+  const rows = new Map(
+    (JSON.parse(out) as { models: { name: string; params: number }[] }).models.map((r) => [r.name, r.params]),
+  );
   assert.equal(rows.get('vit-tiny'), ref['vit-tiny 32px patch4 10']);
   assert.equal(rows.get('vit-small'), ref['vit-small 32px patch4 10']);
   assert.equal(rows.get('convnext-atto'), ref['convnext-atto in3 10']);
@@ -83,15 +117,26 @@ test('`onnx-distill models` lists the ViTs and ConvNeXts with their counts', asy
 });
 
 // vit-tiny-p7: 16 tokens of 7x7 px (stripes of period 4 show in each), a quick run.
-for (const [name, lr, data] of [['vit-tiny-p7', 5e-4, striped], ['convnext-atto', 1e-3, (d: TrainSplit) => d]] as const) {
+for (const [name, lr, data] of [
+  ['vit-tiny-p7', 5e-4, striped],
+  ['convnext-atto', 1e-3, (d: TrainSplit) => d],
+] as const) {
   test(`${name} learns in a short run (AdamW on the quadrant task)`, async () => {
     const outDir = mkdtempSync(join(tmpdir(), 'od-zoo-tok-'));
     dirs.push(outDir);
     const rec = await train({
-      model: buildZooModel(name, { input: [1, 28, 28], classes: 10 }), train: data(quadrantData(256, 1)), val: data(quadrantData(64, 2)),
-      classes: Array.from({ length: 10 }, (_, i) => `c${i}`), epochs: 4, batchSize: 32,
-      schedule: { kind: 'constant', lr, epochs: 4 }, optimizer: 'adamw',
-      hyper: { weightDecay: 0.05, momentum: 0, nesterov: false, beta1: 0.9, beta2: 0.999, eps: 1e-8 }, seed: 1, outDir, threads: 2,
+      model: buildZooModel(name, { input: [1, 28, 28], classes: 10 }),
+      train: data(quadrantData(256, 1)),
+      val: data(quadrantData(64, 2)),
+      classes: Array.from({ length: 10 }, (_, i) => `c${i}`),
+      epochs: 4,
+      batchSize: 32,
+      schedule: { kind: 'constant', lr, epochs: 4 },
+      optimizer: 'adamw',
+      hyper: { weightDecay: 0.05, momentum: 0, nesterov: false, beta1: 0.9, beta2: 0.999, eps: 1e-8 },
+      seed: 1,
+      outDir,
+      threads: 2,
     });
     const losses = rec.history.map((h) => h.loss);
     assert.ok(losses[3]! < losses[0]! * 0.8, `loss ${losses.map((l) => l.toFixed(3)).join(' -> ')}`);

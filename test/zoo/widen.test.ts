@@ -16,7 +16,11 @@ test('cnn-tiny → cnn → cnn-wide: doubling walks the named plain CNNs', () =>
   assert.equal(zooBuildOf(widenZooModel(wide, 2)!)!.name, 'cnn-x64');
 });
 
-for (const [name, taps] of [['resnet20', ['f0', 'f1', 'f2', 'f3', 'embedding']], ['wrn-16-2', ['f0', 'f1', 'f2', 'f3', 'embedding']], ['vgg8', ['f1', 'f3', 'f4', 'embedding']]] as const) {
+for (const [name, taps] of [
+  ['resnet20', ['f0', 'f1', 'f2', 'f3', 'embedding']],
+  ['wrn-16-2', ['f0', 'f1', 'f2', 'f3', 'embedding']],
+  ['vgg8', ['f1', 'f3', 'f4', 'embedding']],
+] as const) {
   test(`${name} widened: every tapped layer has twice the channels, the same spatial size and the same classes`, () => {
     const m = build(name);
     const w = widenZooModel(m, 3)!;

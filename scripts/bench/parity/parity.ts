@@ -18,7 +18,10 @@ import { writeFileAtomic } from '../../../src/util/fs.js';
 import { replaceSection } from '../sections.js';
 
 const root = new URL('../../..', import.meta.url).pathname;
-const arg = (k: string, d: string) => { const i = process.argv.indexOf(`--${k}`); return i > 0 ? process.argv[i + 1]! : d; };
+const arg = (k: string, d: string) => {
+  const i = process.argv.indexOf(`--${k}`);
+  return i > 0 ? process.argv[i + 1]! : d;
+};
 const data = arg('data', 'models/fashion-mnist-subset');
 const dataDir = data === 'fashion-mnist' ? '/usr/share/datasets/fashion-mnist' : data;
 const epochs = Number(arg('epochs', '4'));
@@ -37,7 +40,17 @@ mkdirSync(out, { recursive: true });
 const teacherPath = join(root, 'models/fashion-mnist-teacher/model.onnx');
 const teacherJson = join(out, 'teacher.json');
 const teacher = loadModel(teacherPath);
-writeFileAtomic(teacherJson, JSON.stringify(Object.fromEntries(teacher.graph.initializers.map((v) => [v.name, { shape: v.constant!.dims, values: Array.from(v.constant!.data as Float32Array) }]))));
+writeFileAtomic(
+  teacherJson,
+  JSON.stringify(
+    Object.fromEntries(
+      teacher.graph.initializers.map((v) => [
+        v.name,
+        { shape: v.constant!.dims, values: Array.from(v.constant!.data as Float32Array) },
+      ]),
+    ),
+  ),
+);
 
 function sh(cmd: string, argv: string[]): string {
   const r = spawnSync(cmd, argv, { cwd: root, encoding: 'utf8', maxBuffer: 1 << 26 });
@@ -46,12 +59,23 @@ function sh(cmd: string, argv: string[]): string {
 }
 const lastJson = (s: string) => JSON.parse(s.slice(s.lastIndexOf('\n{') + 1)) as Record<string, unknown>;
 
-interface Run { side: 'ours' | 'pytorch'; method: string; seed: number; best: number; last: number; recal?: number; wall: number; accs: number[] }
+interface Run {
+  side: 'ours' | 'pytorch';
+  method: string;
+  seed: number;
+  best: number;
+  last: number;
+  recal?: number;
+  wall: number;
+  accs: number[];
+}
 // One results file per side (the sides may run at the same time); the table reads both.
 const resultsOf = (side: string) => join(root, 'bench-results', `${section}-${side}.json`);
 const keptRuns = (side: string): Run[] => {
   const f = resultsOf(side);
-  const kept = existsSync(f) ? JSON.parse(readFileSync(f, 'utf8')) as { data: string; epochs: number; runs: Run[] } : undefined;
+  const kept = existsSync(f)
+    ? (JSON.parse(readFileSync(f, 'utf8')) as { data: string; epochs: number; runs: Run[] })
+    : undefined;
   return kept && kept.data === data && kept.epochs === epochs ? kept.runs : [];
 };
 const runs: Run[] = ['pytorch', 'ours'].filter((s) => !sides.includes(s)).flatMap(keptRuns);
@@ -60,22 +84,103 @@ const load: number[] = [loadavg()[0]!];
 function ours(student: string, method: string, seed: number): Run {
   const dir = join(out, `ours-${method}-s${seed}`);
   const t = performance.now();
-  const argv = ['bin/onnx-distill.js', 'distill', '--student', student, '--method', method, '--teacher', teacherPath, '--data', data, '--epochs', String(epochs),
-    '--batch-size', '128', '--lr', '0.05', '--optimizer', 'sgd', '--momentum', '0.9', '--weight-decay', '5e-4', '--schedule', 'cosine', '--lr-update', 'step',
-    '--warmup', '0', '--augment', 'cifar', '--mean', '0.2860', '--std', '0.3530', '--seed', String(seed), '--threads', String(threads), '--out', dir, '--json', ...(recal ? ['--bn-recalibrate', String(recal)] : [])];
-  const j = JSON.parse(sh(process.execPath, argv)) as { networks: { role: string; bestValAcc: number; lastValAcc: number }[]; history: { valAcc?: number; networks: Record<string, { valAcc?: number }> }[] };
+  const argv = [
+    'bin/onnx-distill.js',
+    'distill',
+    '--student',
+    student,
+    '--method',
+    method,
+    '--teacher',
+    teacherPath,
+    '--data',
+    data,
+    '--epochs',
+    String(epochs),
+    '--batch-size',
+    '128',
+    '--lr',
+    '0.05',
+    '--optimizer',
+    'sgd',
+    '--momentum',
+    '0.9',
+    '--weight-decay',
+    '5e-4',
+    '--schedule',
+    'cosine',
+    '--lr-update',
+    'step',
+    '--warmup',
+    '0',
+    '--augment',
+    'cifar',
+    '--mean',
+    '0.2860',
+    '--std',
+    '0.3530',
+    '--seed',
+    String(seed),
+    '--threads',
+    String(threads),
+    '--out',
+    dir,
+    '--json',
+    ...(recal ? ['--bn-recalibrate', String(recal)] : []),
+  ];
+  const j = JSON.parse(sh(process.execPath, argv)) as {
+    networks: { role: string; bestValAcc: number; lastValAcc: number }[];
+    history: { valAcc?: number; networks: Record<string, { valAcc?: number }> }[];
+  };
   const s = j.networks.find((n) => n.role === 'student')!;
-  const run: Run = { side: 'ours', method, seed, best: s.bestValAcc, last: s.lastValAcc, wall: (performance.now() - t) / 1000, accs: j.history.map((h) => h.networks.student?.valAcc ?? NaN) };
-  const rc = (JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8')) as { bnRecalibrated?: { valAcc?: number } }).bnRecalibrated?.valAcc;
+  const run: Run = {
+    side: 'ours',
+    method,
+    seed,
+    best: s.bestValAcc,
+    last: s.lastValAcc,
+    wall: (performance.now() - t) / 1000,
+    accs: j.history.map((h) => h.networks.student?.valAcc ?? NaN),
+  };
+  const rc = (JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8')) as { bnRecalibrated?: { valAcc?: number } })
+    .bnRecalibrated?.valAcc;
   if (rc !== undefined) run.recal = rc;
   return run;
 }
 
 function torch(student: string, method: string, seed: number): Run {
   const t = performance.now();
-  const j = lastJson(sh('/usr/bin/python3', [py, 'train', '--student', student, '--method', method, '--seed', String(seed), '--data', dataDir, '--epochs', String(epochs),
-    '--teacher', teacherJson, '--threads', String(torchThreads), ...(recal ? ['--recal', String(recal)] : [])])) as { best_acc: number; last_acc: number; recal_acc?: number; accs: number[] };
-  return { side: 'pytorch', method, seed, best: j.best_acc, last: j.last_acc, ...(j.recal_acc !== undefined ? { recal: j.recal_acc } : {}), wall: (performance.now() - t) / 1000, accs: j.accs };
+  const j = lastJson(
+    sh('/usr/bin/python3', [
+      py,
+      'train',
+      '--student',
+      student,
+      '--method',
+      method,
+      '--seed',
+      String(seed),
+      '--data',
+      dataDir,
+      '--epochs',
+      String(epochs),
+      '--teacher',
+      teacherJson,
+      '--threads',
+      String(torchThreads),
+      ...(recal ? ['--recal', String(recal)] : []),
+    ]),
+  ) as { best_acc: number; last_acc: number; recal_acc?: number; accs: number[] };
+  return {
+    side: 'pytorch',
+    method,
+    seed,
+    best: j.best_acc,
+    last: j.last_acc,
+    ...(j.recal_acc !== undefined ? { recal: j.recal_acc } : {}),
+    wall: (performance.now() - t) / 1000,
+    accs: j.accs,
+  };
 }
 
 for (const seed of seeds) {
@@ -86,8 +191,26 @@ for (const seed of seeds) {
       const r = side(student, method, seed);
       runs.push(r);
       load.push(loadavg()[0]!);
-      process.stderr.write(`${r.side} ${method} seed ${seed}: best ${(100 * r.best).toFixed(2)} last ${(100 * r.last).toFixed(2)}${r.recal !== undefined ? ` recal ${(100 * r.recal).toFixed(2)}` : ''} (${r.wall.toFixed(0)} s)\n`);
-      writeFileAtomic(resultsOf(r.side), JSON.stringify({ date: new Date().toISOString(), data, epochs, seeds, threads, torchThreads, recal, runs: runs.filter((x) => x.side === r.side) }, null, 2));
+      process.stderr.write(
+        `${r.side} ${method} seed ${seed}: best ${(100 * r.best).toFixed(2)} last ${(100 * r.last).toFixed(2)}${r.recal !== undefined ? ` recal ${(100 * r.recal).toFixed(2)}` : ''} (${r.wall.toFixed(0)} s)\n`,
+      );
+      writeFileAtomic(
+        resultsOf(r.side),
+        JSON.stringify(
+          {
+            date: new Date().toISOString(),
+            data,
+            epochs,
+            seeds,
+            threads,
+            torchThreads,
+            recal,
+            runs: runs.filter((x) => x.side === r.side),
+          },
+          null,
+          2,
+        ),
+      );
     }
   }
 }
@@ -97,15 +220,21 @@ const stat = (v: number[]) => {
   const sd = v.length > 1 ? Math.sqrt(v.reduce((a, b) => a + (b - m) ** 2, 0) / (v.length - 1)) : 0;
   return { mean: m, std: sd };
 };
-const fmt = (v: number[]) => { const s = stat(v); return `${(100 * s.mean).toFixed(2)} ± ${(100 * s.std).toFixed(2)}`; };
+const fmt = (v: number[]) => {
+  const s = stat(v);
+  return `${(100 * s.mean).toFixed(2)} ± ${(100 * s.std).toFixed(2)}`;
+};
 const rows: string[] = [];
 for (const method of methods) {
-  const mean = (side: string, k: 'best' | 'last') => stat(runs.filter((r) => r.side === side && r.method === method).map((r) => r[k])).mean;
+  const mean = (side: string, k: 'best' | 'last') =>
+    stat(runs.filter((r) => r.side === side && r.method === method).map((r) => r[k])).mean;
   for (const side of ['pytorch', 'ours'] as const) {
     const rs = runs.filter((r) => r.side === side && r.method === method);
     const rc = rs.filter((r) => r.recal !== undefined).map((r) => r.recal!);
     const gap = side === 'ours' ? ` (${(100 * (mean('ours', 'last') - mean('pytorch', 'last'))).toFixed(2)})` : '';
-    rows.push(`| ${method.toUpperCase()} | ${side === 'ours' ? 'onnx-distill' : 'PyTorch'} | ${rs.length} | ${fmt(rs.map((r) => r.best))} | ${fmt(rs.map((r) => r.last))}${gap} | ${rc.length ? fmt(rc) : '—'} | ${rs.map((r) => (100 * r.last).toFixed(2)).join(' / ')} | ${(rs.reduce((a, r) => a + r.wall, 0) / rs.length).toFixed(0)} |`);
+    rows.push(
+      `| ${method.toUpperCase()} | ${side === 'ours' ? 'onnx-distill' : 'PyTorch'} | ${rs.length} | ${fmt(rs.map((r) => r.best))} | ${fmt(rs.map((r) => r.last))}${gap} | ${rc.length ? fmt(rc) : '—'} | ${rs.map((r) => (100 * r.last).toFixed(2)).join(' / ')} | ${(rs.reduce((a, r) => a + r.wall, 0) / rs.length).toFixed(0)} |`,
+    );
   }
 }
 const lines = [
@@ -118,5 +247,16 @@ const lines = [
   ...rows,
 ];
 const md = join(root, 'BENCHMARKS.md');
-writeFileAtomic(md, replaceSection(existsSync(md) ? readFileSync(md, 'utf8') : '# Benchmarks\n', section, [`## Parity with PyTorch: the same student file and recipe (\`npm run bench:parity\`${section === 'parity' ? '' : `, section ${section}`})`, '', ...lines].join('\n')));
+writeFileAtomic(
+  md,
+  replaceSection(
+    existsSync(md) ? readFileSync(md, 'utf8') : '# Benchmarks\n',
+    section,
+    [
+      `## Parity with PyTorch: the same student file and recipe (\`npm run bench:parity\`${section === 'parity' ? '' : `, section ${section}`})`,
+      '',
+      ...lines,
+    ].join('\n'),
+  ),
+);
 console.log(lines.join('\n'));

@@ -16,11 +16,13 @@ export const rule: GradRuleDef = {
       // x == lo or x == hi also gets 0: inside means lo < x < hi.
       const atLo = lo !== undefined ? b.op.LessOrEqual!([x, lo]) : undefined;
       const atHi = hi !== undefined ? b.op.GreaterOrEqual!([x, hi]) : undefined;
-      const out = atLo && atHi ? b.op.Or!([atLo, atHi]) : atLo ?? atHi;
+      const out = atLo && atHi ? b.op.Or!([atLo, atHi]) : (atLo ?? atHi);
       grads[0] = out ? b.op.Where!([out, zero, dy]) : dy;
     }
-    if (needs[1] && node.inputs[1]) grads[1] = unbroadcast(b, b.op.Where!([b.op.Less!([x, node.inputs[1]]), dy, zero]), node.inputs[1].shape);
-    if (needs[2] && node.inputs[2]) grads[2] = unbroadcast(b, b.op.Where!([b.op.Greater!([x, node.inputs[2]]), dy, zero]), node.inputs[2].shape);
+    if (needs[1] && node.inputs[1])
+      grads[1] = unbroadcast(b, b.op.Where!([b.op.Less!([x, node.inputs[1]]), dy, zero]), node.inputs[1].shape);
+    if (needs[2] && node.inputs[2])
+      grads[2] = unbroadcast(b, b.op.Where!([b.op.Greater!([x, node.inputs[2]]), dy, zero]), node.inputs[2].shape);
     return grads;
   },
 };

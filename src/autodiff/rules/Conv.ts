@@ -16,14 +16,38 @@ function inputGrad(b: Builder, node: Node, dy: Value, x: Value, w: Value, win: W
   const r = win.kernel.length;
   if (group === 1 && win.strides.every((s) => s === 1)) {
     const axes = win.kernel.map((_, i) => i + 2);
-    const flipped = b.op.Slice!([w, b.constant(axes.map(() => -1), 'int64'), b.constant(axes.map(() => -(2 ** 62)), 'int64'), b.constant(axes, 'int64'), b.constant(axes.map(() => -1), 'int64')]);
+    const flipped = b.op.Slice!([
+      w,
+      b.constant(
+        axes.map(() => -1),
+        'int64',
+      ),
+      b.constant(
+        axes.map(() => -(2 ** 62)),
+        'int64',
+      ),
+      b.constant(axes, 'int64'),
+      b.constant(
+        axes.map(() => -1),
+        'int64',
+      ),
+    ]);
     const wt = b.transpose(flipped, [1, 0, ...axes]);
-    const pads = win.kernel.map((k, i) => (k - 1) * win.dilations[i]! - win.pads[i]!).concat(win.kernel.map((k, i) => (k - 1) * win.dilations[i]! - win.pads[i + r]!));
-    if (pads.every((p) => p >= 0)) return b.op.Conv!([dy, wt], { pads, dilations: win.dilations, kernel_shape: win.kernel });
+    const pads = win.kernel
+      .map((k, i) => (k - 1) * win.dilations[i]! - win.pads[i]!)
+      .concat(win.kernel.map((k, i) => (k - 1) * win.dilations[i]! - win.pads[i + r]!));
+    if (pads.every((p) => p >= 0))
+      return b.op.Conv!([dy, wt], { pads, dilations: win.dilations, kernel_shape: win.kernel });
   }
-  const outPad = win.kernel.map((k, i) => (x.shape[2 + i]! + win.pads[i]! + win.pads[i + r]! - ((k - 1) * win.dilations[i]! + 1)) % win.strides[i]!);
+  const outPad = win.kernel.map(
+    (k, i) => (x.shape[2 + i]! + win.pads[i]! + win.pads[i + r]! - ((k - 1) * win.dilations[i]! + 1)) % win.strides[i]!,
+  );
   return b.op.ConvTranspose!([dy, w], {
-    strides: win.strides, pads: win.pads, dilations: win.dilations, group, kernel_shape: win.kernel,
+    strides: win.strides,
+    pads: win.pads,
+    dilations: win.dilations,
+    group,
+    kernel_shape: win.kernel,
     ...(outPad.some((p) => p > 0) ? { output_padding: outPad } : {}),
   });
 }
@@ -39,7 +63,9 @@ function weightGradDense(b: Builder, dy: Value, x: Value, wShape: number[], win:
   const xt = b.transpose(padSpatial(b, x, win.pads), [1, 0, ...spatial]);
   const dyt = b.reshape(b.transpose(dy, [1, 0, ...spatial]), [co, n * l]);
   const offsets = kernelOffsets(win.kernel);
-  const perTap = offsets.map((o) => b.reshape(b.op.Gemm!([dyt, b.reshape(windowTap(b, xt, win, o), [ci, n * l])], { transB: 1 }), [1, co, ci]));
+  const perTap = offsets.map((o) =>
+    b.reshape(b.op.Gemm!([dyt, b.reshape(windowTap(b, xt, win, o), [ci, n * l])], { transB: 1 }), [1, co, ci]),
+  );
   const stacked = perTap.length === 1 ? perTap[0]! : b.op.Concat!(perTap, { axis: 0 });
   return b.reshape(b.transpose(stacked, [1, 2, 0]), wShape);
 }
@@ -78,8 +104,12 @@ export const rule: GradRuleDef = {
     if (needs[0]) grads[0] = inputGrad(b, node, dy, x, w, win, group);
     if (needs[1]) {
       const depthwise = group > 1 && group === x.shape[1] && w.shape[1] === 1 && dy.shape[1] === group;
-      grads[1] = group === 1 ? weightGradDense(b, dy, x, w.shape, win)
-        : depthwise ? weightGradDepthwise(b, dy, x, w, win) : weightGradGrouped(b, dy, x, w, win, group);
+      grads[1] =
+        group === 1
+          ? weightGradDense(b, dy, x, w.shape, win)
+          : depthwise
+            ? weightGradDepthwise(b, dy, x, w, win)
+            : weightGradGrouped(b, dy, x, w, win, group);
     }
     if (needs[2]) {
       const spatial = win.kernel.map((_, i) => i + 2);

@@ -27,7 +27,16 @@ export const rule: GradRuleDef = {
       const xt = b.reshape(b.transpose(x, [1, 0, ...kernel.map((_, i) => i + 2)]), [ci, n * l]);
       grads[1] = b.reshape(b.op.Gemm!([xt, patches], { transB: 1 }), w.shape);
     }
-    if (needs[2]) grads[2] = b.reduceSum(b.reduceSum(dy, kernel.map((_, i) => i + 2), false), [0], false);
+    if (needs[2])
+      grads[2] = b.reduceSum(
+        b.reduceSum(
+          dy,
+          kernel.map((_, i) => i + 2),
+          false,
+        ),
+        [0],
+        false,
+      );
     return grads;
   },
 };

@@ -20,7 +20,8 @@ export const rule: GradRuleDef = {
       m.producer = node;
     }
     const zero = b.constant(0, dy.dtype);
-    const scale: Value | number = ratioConst !== undefined ? 1 / (1 - ratioConst) : b.div(1, b.sub(b.constant(1, r!.dtype), r!));
+    const scale: Value | number =
+      ratioConst !== undefined ? 1 / (1 - ratioConst) : b.div(1, b.sub(b.constant(1, r!.dtype), r!));
     const masked = b.mul(b.op.Where!([m, dy, zero]), scale);
     return [training === undefined ? b.op.Where!([t!, masked, dy]) : masked];
   },

@@ -17,7 +17,11 @@ export const rule: GradRuleDef = {
     const k = idx.shape.reduce((s, v) => s * v, 1);
     const c = idx.constant?.toNumbers();
     let flatIdx: Value;
-    if (c) flatIdx = b.constant(c.map((i) => (i < 0 ? i + d : i)), 'int64');
+    if (c)
+      flatIdx = b.constant(
+        c.map((i) => (i < 0 ? i + d : i)),
+        'int64',
+      );
     else {
       const i64 = idx.dtype === 'int64' ? idx : b.op.Cast!([idx], { to: 7 });
       const flat = b.reshape(i64, [k]);

@@ -8,6 +8,8 @@ export const rule: GradRuleDef = {
     if (!dy || !needs[0]) return [];
     const [x, idx] = [node.input(0), node.input(1)];
     const zeros = b.op.ConstantOfShape!([b.constant(x.shape, 'int64')]);
-    return [b.op.ScatterElements!([zeros, idx, dy], { axis: normAxis(node.attrInt('axis', 0), x.rank), reduction: 'add' })];
+    return [
+      b.op.ScatterElements!([zeros, idx, dy], { axis: normAxis(node.attrInt('axis', 0), x.rank), reduction: 'add' }),
+    ];
   },
 };

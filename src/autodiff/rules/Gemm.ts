@@ -12,7 +12,8 @@ export const rule: GradRuleDef = {
     const beta = node.attrFloat('beta', 1);
     const ta = node.attrInt('transA', 0);
     const tb = node.attrInt('transB', 0);
-    const gemm = (x: typeof a, y: typeof a, transA: number, transB: number) => b.op.Gemm!([x, y], { alpha, transA, transB });
+    const gemm = (x: typeof a, y: typeof a, transA: number, transB: number) =>
+      b.op.Gemm!([x, y], { alpha, transA, transB });
     return [
       needs[0] ? (ta ? gemm(bm, dy, tb, 1) : gemm(dy, bm, 0, tb ? 0 : 1)) : undefined,
       needs[1] ? (tb ? gemm(dy, a, 1, ta) : gemm(a, dy, ta ? 0 : 1, 0)) : undefined,

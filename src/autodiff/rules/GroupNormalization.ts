@@ -7,7 +7,9 @@ import { normBackward, normStats } from './_norm-util.js';
 // (told apart by length; when groups == channels both read the same).
 function perChannel(b: Builder, v: Value, groups: number, channels: number): Value {
   if (v.shape[0] === channels) return v;
-  return b.reshape(b.op.Expand!([b.reshape(v, [groups, 1]), b.constant([groups, channels / groups], 'int64')]), [channels]);
+  return b.reshape(b.op.Expand!([b.reshape(v, [groups, 1]), b.constant([groups, channels / groups], 'int64')]), [
+    channels,
+  ]);
 }
 
 // y = xhat * scale + bias, xhat standardised over each group of C/G channels and the spatial axes (Wu & He 2018,

@@ -10,7 +10,8 @@ import { normBackward, type NormStats } from './_norm-util.js';
 export const rule: GradRuleDef = {
   ops: ['LayerNormalization'],
   grad: ({ b, node, gradOut: [dy, dMean, dInvstd], needs }) => {
-    if (dMean || dInvstd) throw new Error(`${node.label}: gradients through LayerNormalization's Mean/InvStdDev outputs are not supported`);
+    if (dMean || dInvstd)
+      throw new Error(`${node.label}: gradients through LayerNormalization's Mean/InvStdDev outputs are not supported`);
     if (!dy) return [];
     const x = node.input(0);
     const r = x.rank;

@@ -16,7 +16,10 @@ export const rule: GradRuleDef = {
     }
     const size = x.shape.reduce((p, d) => p * d, 1);
     const zeros = b.op.ConstantOfShape!([b.constant([size], 'int64')]);
-    const flat = b.op.ScatterElements!([zeros, b.reshape(idx, [-1]), b.reshape(dy, [-1])], { axis: 0, reduction: 'add' });
+    const flat = b.op.ScatterElements!([zeros, b.reshape(idx, [-1]), b.reshape(dy, [-1])], {
+      axis: 0,
+      reduction: 'add',
+    });
     return [b.reshape(flat, x.shape)];
   },
 };

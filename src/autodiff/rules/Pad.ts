@@ -8,7 +8,13 @@ import type { GradRuleDef } from '../types.js';
 function cut(b: Builder, g: Value, ax: number, lo: number, hi: number, reverse = false): Value {
   const a = b.constant([ax], 'int64');
   if (!reverse) return b.op.Slice!([g, b.constant([lo], 'int64'), b.constant([hi], 'int64'), a]);
-  return b.op.Slice!([g, b.constant([hi - 1], 'int64'), b.constant([lo - 1 < 0 ? -(2 ** 62) : lo - 1], 'int64'), a, b.constant([-1], 'int64')]);
+  return b.op.Slice!([
+    g,
+    b.constant([hi - 1], 'int64'),
+    b.constant([lo - 1 < 0 ? -(2 ** 62) : lo - 1], 'int64'),
+    a,
+    b.constant([-1], 'int64'),
+  ]);
 }
 
 // Zero-pad g along one axis by (before, after).
@@ -25,7 +31,9 @@ function pad1(b: Builder, g: Value, ax: number, before: number, after: number): 
 function foldAxis(b: Builder, g: Value, ax: number, n: number, pb: number, pe: number, mode: string): Value {
   if (pb === 0 && pe === 0) return g;
   let acc = cut(b, g, ax, pb, pb + n);
-  const add = (v: Value) => { acc = b.add(acc, v); };
+  const add = (v: Value) => {
+    acc = b.add(acc, v);
+  };
   if (mode === 'reflect') {
     // y[pb - 1 - k] = x[k + 1] and y[pb + n + k] = x[n - 2 - k]: reversed strips land on x[1 .. pb] and x[n-1-pe .. n-2].
     if (pb > 0) add(pad1(b, cut(b, g, ax, 0, pb, true), ax, 1, n - 1 - pb));
@@ -53,13 +61,32 @@ export const rule: GradRuleDef = {
     if (!axesRaw) throw new UserError(`${node.label}: cannot differentiate a Pad with non-constant axes`);
     const axes = axesRaw.map((a) => (a < 0 ? a + r : a));
     const pads = new Array<number>(2 * r).fill(0);
-    axes.forEach((ax, i) => { pads[ax] = raw[i]!; pads[ax + r] = raw[i + axes.length]!; });
+    axes.forEach((ax, i) => {
+      pads[ax] = raw[i]!;
+      pads[ax + r] = raw[i + axes.length]!;
+    });
     const grads: (Value | undefined)[] = [];
     if (mode === 'constant') {
       const crop = pads.map((p) => Math.max(p, 0));
       const starts = crop.slice(0, r);
-      const inner = b.op.Slice!([dy, b.constant(starts, 'int64'), b.constant(dy.shape.map((d, i) => d - crop[i + r]!), 'int64')]);
-      if (needs[0]) grads[0] = pads.some((p) => p < 0) ? b.op.Pad!([inner, b.constant(pads.map((p) => Math.max(-p, 0)), 'int64')]) : inner;
+      const inner = b.op.Slice!([
+        dy,
+        b.constant(starts, 'int64'),
+        b.constant(
+          dy.shape.map((d, i) => d - crop[i + r]!),
+          'int64',
+        ),
+      ]);
+      if (needs[0])
+        grads[0] = pads.some((p) => p < 0)
+          ? b.op.Pad!([
+              inner,
+              b.constant(
+                pads.map((p) => Math.max(-p, 0)),
+                'int64',
+              ),
+            ])
+          : inner;
       const cv = node.inputs[2];
       if (needs[2] && cv) {
         const all = dy.shape.map((_, i) => i);
@@ -68,8 +95,10 @@ export const rule: GradRuleDef = {
       }
       return grads;
     }
-    if (!['reflect', 'edge'].includes(mode)) throw new UserError(`${node.label}: gradient of Pad in '${mode}' mode is not supported`);
-    if (pads.some((p) => p < 0)) throw new UserError(`${node.label}: gradient of Pad in '${mode}' mode with negative pads is not supported`);
+    if (!['reflect', 'edge'].includes(mode))
+      throw new UserError(`${node.label}: gradient of Pad in '${mode}' mode is not supported`);
+    if (pads.some((p) => p < 0))
+      throw new UserError(`${node.label}: gradient of Pad in '${mode}' mode with negative pads is not supported`);
     if (!needs[0]) return [];
     let g = dy;
     for (let ax = 0; ax < r; ax++) g = foldAxis(b, g, ax, x.shape[ax]!, pads[ax]!, pads[ax + r]!, mode);

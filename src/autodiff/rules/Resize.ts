@@ -8,25 +8,37 @@ import type { GradRuleDef } from '../types.js';
 // Source coordinate of output index i on one axis (ONNX Resize coordinate_transformation_mode).
 function sourceCoord(mode: string, i: number, n: number, m: number, s: number, label: string): number {
   switch (mode) {
-    case 'half_pixel': return (i + 0.5) / s - 0.5;
-    case 'pytorch_half_pixel': return m > 1 ? (i + 0.5) / s - 0.5 : 0;
-    case 'align_corners': return m === 1 ? 0 : (i * (n - 1)) / (m - 1);
-    case 'asymmetric': return i / s;
-    case 'tf_half_pixel_for_nn': return (i + 0.5) / s;
+    case 'half_pixel':
+      return (i + 0.5) / s - 0.5;
+    case 'pytorch_half_pixel':
+      return m > 1 ? (i + 0.5) / s - 0.5 : 0;
+    case 'align_corners':
+      return m === 1 ? 0 : (i * (n - 1)) / (m - 1);
+    case 'asymmetric':
+      return i / s;
+    case 'tf_half_pixel_for_nn':
+      return (i + 0.5) / s;
     case 'half_pixel_symmetric': {
       const adj = m / (s * n);
       return (n / 2) * (1 - adj) + (i + 0.5) / s - 0.5;
     }
-    default: throw new UserError(`${label}: gradient of Resize with coordinate_transformation_mode '${mode}' is not supported`);
+    default:
+      throw new UserError(
+        `${label}: gradient of Resize with coordinate_transformation_mode '${mode}' is not supported`,
+      );
   }
 }
 
 function nearestIndex(mode: string, x: number): number {
   switch (mode) {
-    case 'round_prefer_ceil': return Math.round(x);
-    case 'floor': return Math.floor(x);
-    case 'ceil': return Math.ceil(x);
-    default: return x === Math.floor(x) + 0.5 ? Math.floor(x) : Math.round(x);
+    case 'round_prefer_ceil':
+      return Math.round(x);
+    case 'floor':
+      return Math.floor(x);
+    case 'ceil':
+      return Math.ceil(x);
+    default:
+      return x === Math.floor(x) + 0.5 ? Math.floor(x) : Math.round(x);
   }
 }
 
@@ -92,22 +104,30 @@ export const rule: GradRuleDef = {
   grad: ({ b, node, gradOut: [dy], needs }) => {
     if (!dy || !needs[0]) return [];
     const x = node.input(0);
-    if (node.attrInt('antialias', 0) === 1) throw new UserError(`${node.label}: gradient of Resize with antialias is not supported`);
+    if (node.attrInt('antialias', 0) === 1)
+      throw new UserError(`${node.label}: gradient of Resize with antialias is not supported`);
     const r = x.rank;
     const axes = node.hasAttr('axes') ? node.attrInts('axes').map((a) => normAxis(a, r)) : x.shape.map((_, i) => i);
     const scalesIn = node.inputs[2]?.constant?.toNumbers();
     const sizesIn = node.inputs[3]?.constant?.toNumbers();
     const scale = new Array<number>(r).fill(1);
-    if (scalesIn && scalesIn.length > 0) axes.forEach((a, j) => { scale[a] = scalesIn[j]!; });
+    if (scalesIn && scalesIn.length > 0)
+      axes.forEach((a, j) => {
+        scale[a] = scalesIn[j]!;
+      });
     else if (sizesIn && sizesIn.length > 0) {
       const policy = node.attrString('keep_aspect_ratio_policy', 'stretch');
       const ratios = axes.map((a, j) => sizesIn[j]! / x.shape[a]!);
-      const common = policy === 'not_larger' ? Math.min(...ratios) : policy === 'not_smaller' ? Math.max(...ratios) : undefined;
-      axes.forEach((a, j) => { scale[a] = common ?? ratios[j]!; });
+      const common =
+        policy === 'not_larger' ? Math.min(...ratios) : policy === 'not_smaller' ? Math.max(...ratios) : undefined;
+      axes.forEach((a, j) => {
+        scale[a] = common ?? ratios[j]!;
+      });
     } else throw new UserError(`${node.label}: cannot differentiate a Resize whose scales and sizes are not constant`);
     let g = dy;
     for (const a of [...axes].reverse()) {
-      const n = x.shape[a]!, m = dy.shape[a]!;
+      const n = x.shape[a]!,
+        m = dy.shape[a]!;
       const w = interpolationMatrix(node, n, m, scale[a]!);
       const identity = n === m && w.every((v, k) => v === (Math.floor(k / n) === k % n ? 1 : 0));
       if (!identity) g = adjointAxis(b, g, a, w, n, m);

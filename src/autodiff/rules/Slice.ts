@@ -26,13 +26,29 @@ export const rule: GradRuleDef = {
     if (!dy || !needs[0]) return [];
     const x = node.input(0);
     const p = sliceParams(node, x.shape);
-    if (!p) throw new UserError(`${node.label}: cannot differentiate a Slice with non-constant starts, ends, axes or steps`);
+    if (!p)
+      throw new UserError(`${node.label}: cannot differentiate a Slice with non-constant starts, ends, axes or steps`);
     const r = x.rank;
     if (dy.shape.some((d) => d === 0)) return [b.op.ConstantOfShape!([b.constant(x.shape, 'int64')])];
     let g = dy;
     const rev = p.axes.filter((_, i) => p.steps[i]! < 0);
     if (rev.length > 0) {
-      g = b.op.Slice!([g, b.constant(rev.map(() => -1), 'int64'), b.constant(rev.map(() => -(2 ** 62)), 'int64'), b.constant(rev, 'int64'), b.constant(rev.map(() => -1), 'int64')]);
+      g = b.op.Slice!([
+        g,
+        b.constant(
+          rev.map(() => -1),
+          'int64',
+        ),
+        b.constant(
+          rev.map(() => -(2 ** 62)),
+          'int64',
+        ),
+        b.constant(rev, 'int64'),
+        b.constant(
+          rev.map(() => -1),
+          'int64',
+        ),
+      ]);
     }
     const lo = new Array<number>(r).fill(0);
     const extent = [...dy.shape];
@@ -51,7 +67,18 @@ export const rule: GradRuleDef = {
     const over = extent.map((e, i) => Math.max(0, lo[i]! + e - x.shape[i]!));
     if (over.some((o) => o > 0)) {
       const axes = over.map((_, i) => i).filter((i) => over[i]! > 0);
-      g = b.op.Slice!([g, b.constant(axes.map(() => 0), 'int64'), b.constant(axes.map((a) => extent[a]! - over[a]!), 'int64'), b.constant(axes, 'int64')]);
+      g = b.op.Slice!([
+        g,
+        b.constant(
+          axes.map(() => 0),
+          'int64',
+        ),
+        b.constant(
+          axes.map((a) => extent[a]! - over[a]!),
+          'int64',
+        ),
+        b.constant(axes, 'int64'),
+      ]);
     }
     const pads = [...lo, ...x.shape.map((d, i) => d - lo[i]! - (extent[i]! - over[i]!))];
     return [pads.every((q) => q === 0) ? g : b.op.Pad!([g, b.constant(pads, 'int64')])];

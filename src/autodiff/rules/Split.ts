@@ -11,7 +11,9 @@ export const rule: GradRuleDef = {
     const x = node.input(0);
     const ax = normAxis(node.attrInt('axis', 0), x.rank);
     const zero = new Tensor(x.dtype, [1], new (arrayCtor(x.dtype))(1));
-    const parts = node.outputs.map((o, i) => gradOut[i] ?? b.op.ConstantOfShape!([b.constant(o.shape, 'int64')], { value: zero }));
+    const parts = node.outputs.map(
+      (o, i) => gradOut[i] ?? b.op.ConstantOfShape!([b.constant(o.shape, 'int64')], { value: zero }),
+    );
     return [parts.length === 1 ? parts[0]! : b.op.Concat!(parts, { axis: ax })];
   },
 };

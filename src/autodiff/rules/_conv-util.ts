@@ -26,7 +26,13 @@ export function windowTap(b: Builder, xp: Value, w: Window, offset: number[]): V
   const starts = offset.map((o, i) => o * w.dilations[i]!);
   const ends = starts.map((s, i) => s + w.strides[i]! * (w.out[i]! - 1) + 1);
   const axes = Array.from({ length: r }, (_, i) => i + 2);
-  return b.op.Slice!([xp, b.constant(starts, 'int64'), b.constant(ends, 'int64'), b.constant(axes, 'int64'), b.constant(w.strides, 'int64')]);
+  return b.op.Slice!([
+    xp,
+    b.constant(starts, 'int64'),
+    b.constant(ends, 'int64'),
+    b.constant(axes, 'int64'),
+    b.constant(w.strides, 'int64'),
+  ]);
 }
 
 // All kernel offsets in row-major order.

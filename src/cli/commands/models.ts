@@ -23,8 +23,12 @@ function zooRows(input: [number, number, number], classes: number): ZooRow[] {
     const m = buildZooModel(e.name, { input, classes });
     inferShapes(m.graph, { inputShapes: { input: [1, ...input] } });
     return {
-      name: e.name, family: e.family, params: countParameters(m.graph).count, macs: countMacs(m.graph).total,
-      describe: e.describe, reference: e.reference,
+      name: e.name,
+      family: e.family,
+      params: countParameters(m.graph).count,
+      macs: countMacs(m.graph).total,
+      describe: e.describe,
+      reference: e.reference,
     };
   });
 }
@@ -33,9 +37,10 @@ function zooRows(input: [number, number, number], classes: number): ZooRow[] {
 export const command: CommandDef = {
   command: 'models',
   describe: 'list the model zoo (students built as ONNX) with parameters and MACs at an input size',
-  builder: (y: Argv) => y
-    .option('input', { type: 'string', default: '3x32x32', describe: 'image shape CxHxW the models are built for' })
-    .option('classes', { type: 'number', default: 100, describe: 'number of classes' }),
+  builder: (y: Argv) =>
+    y
+      .option('input', { type: 'string', default: '3x32x32', describe: 'image shape CxHxW the models are built for' })
+      .option('classes', { type: 'number', default: 100, describe: 'number of classes' }),
   examples: [
     ['$0 models', 'the zoo at CIFAR-100 size (3x32x32, 100 classes)'],
     ['$0 models --input 1x28x28 --classes 10 --json', 'at MNIST size, as JSON'],

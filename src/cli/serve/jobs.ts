@@ -48,7 +48,13 @@ export interface CompileRequest {
   std: number[];
 }
 
-interface Job { dir: string; run: RunOptions; step: CompiledStep; contract: ArtifactContract; preprocess: Preprocess }
+interface Job {
+  dir: string;
+  run: RunOptions;
+  step: CompiledStep;
+  contract: ArtifactContract;
+  preprocess: Preprocess;
+}
 
 const quiet: CliContext = { json: true, verbose: false, print: () => {}, log: () => {} };
 
@@ -66,7 +72,10 @@ export class Jobs {
     writeFileSync(path, bytes);
     const info = describeClassifier(parseModel(bytes, 'the teacher'), 'the teacher');
     const t: TeacherInfo = {
-      id, input: info.input, classes: info.classes, ...(info.classNames ? { classNames: info.classNames } : {}),
+      id,
+      input: info.input,
+      classes: info.classes,
+      ...(info.classNames ? { classNames: info.classNames } : {}),
       ...(info.preprocess ? { mean: info.preprocess.mean, std: info.preprocess.std } : {}),
     };
     this.teachers.set(id, t);
@@ -74,24 +83,63 @@ export class Jobs {
   }
 
   // Compile the run's artifacts; the page fetches them with file().
-  async compile(r: CompileRequest): Promise<{ job: string; contract: ArtifactContract; files: Record<string, string> }> {
+  async compile(
+    r: CompileRequest,
+  ): Promise<{ job: string; contract: ArtifactContract; files: Record<string, string> }> {
     const t = this.teachers.get(r.teacher);
     if (!t) throw new UserError(`teacher '${r.teacher}': pick the teacher file again`);
-    if (r.classes.length !== t.classes) throw new UserError(`the teacher predicts ${t.classes} classes but the image folder has ${r.classes.length} (${r.classes.join(', ')})`);
-    if (!(r.trainSize >= r.batchSize)) throw new UserError(`${r.trainSize} training images are fewer than one batch of ${r.batchSize}`);
+    if (r.classes.length !== t.classes)
+      throw new UserError(
+        `the teacher predicts ${t.classes} classes but the image folder has ${r.classes.length} (${r.classes.join(', ')})`,
+      );
+    if (!(r.trainSize >= r.batchSize))
+      throw new UserError(`${r.trainSize} training images are fewer than one batch of ${r.batchSize}`);
     const id = `j${this.next++}`;
     const dir = join(this.root, id);
     mkdirSync(dir, { recursive: true });
-    const preprocess: Preprocess = { input: t.input, mean: r.mean, std: r.std, statsFrom: t.mean ? 'given' : 'data', cropFraction: 1 };
-    const data: TrainingData = { train: { size: r.trainSize } as TrainSplit, val: undefined, classes: r.classes, labelled: true, augmentation: 'none', input: t.input, preprocess, report: () => {} };
-    const { run, step, contract } = await compileDistillOn({
-      teacher: join(this.root, `${r.teacher}.onnx`), student: [r.student], method: r.method, epochs: r.epochs, batchSize: r.batchSize,
-      ...(r.lr ? { lr: r.lr } : {}), ...(r.optimizer ? { optimizer: r.optimizer } : {}),
-    }, data, dir);
+    const preprocess: Preprocess = {
+      input: t.input,
+      mean: r.mean,
+      std: r.std,
+      statsFrom: t.mean ? 'given' : 'data',
+      cropFraction: 1,
+    };
+    const data: TrainingData = {
+      train: { size: r.trainSize } as TrainSplit,
+      val: undefined,
+      classes: r.classes,
+      labelled: true,
+      augmentation: 'none',
+      input: t.input,
+      preprocess,
+      report: () => {},
+    };
+    const { run, step, contract } = await compileDistillOn(
+      {
+        teacher: join(this.root, `${r.teacher}.onnx`),
+        student: [r.student],
+        method: r.method,
+        epochs: r.epochs,
+        batchSize: r.batchSize,
+        ...(r.lr ? { lr: r.lr } : {}),
+        ...(r.optimizer ? { optimizer: r.optimizer } : {}),
+      },
+      data,
+      dir,
+    );
     // The step as the WebGPU device runs it (its MaxPool gradients without an Indices output).
-    writeFileSync(join(dir, 'train_step.webgpu.onnx'), await DEVICES.get('webgpu')!.lower!(readFileSync(join(dir, 'train_step.onnx'))));
+    writeFileSync(
+      join(dir, 'train_step.webgpu.onnx'),
+      await DEVICES.get('webgpu')!.lower!(readFileSync(join(dir, 'train_step.onnx'))),
+    );
     this.jobs.set(id, { dir, run, step, contract, preprocess });
-    const files = { step: 'train_step.onnx', stepWebgpu: 'train_step.webgpu.onnx', eval: 'eval.onnx', initialState: 'initial_state.onnx', contract: 'contract.json' };
+    const files = {
+      step: 'train_step.onnx',
+      stepWebgpu: 'train_step.webgpu.onnx',
+      eval: 'eval.onnx',
+      initialState: 'initial_state.onnx',
+      contract: 'contract.json',
+    };
     return { job: id, contract, files };
   }
 
@@ -104,22 +152,51 @@ export class Jobs {
 
   // Export the student the page trained: its state tensors, and labelled images (uint8 [N,C,H,W] at the input size)
   // for int8 calibration and for verification.
-  async export(job: string, format: Format, state: Record<string, TensorData>, images: { pixels: Uint8Array; labels: Int32Array }): Promise<{ bytes: Uint8Array; verification: unknown }> {
+  async export(
+    job: string,
+    format: Format,
+    state: Record<string, TensorData>,
+    images: { pixels: Uint8Array; labels: Int32Array },
+  ): Promise<{ bytes: Uint8Array; verification: unknown }> {
     const j = this.jobs.get(job);
     if (!j) throw new UserError(`no job '${job}': compile again`);
     const run = { ...j.run, outDir: j.dir };
-    const missing = [...j.step.params, ...j.step.buffers].filter((e) => e.network === 'student' && !state[e.name]).map((e) => e.name);
-    if (missing.length) throw new UserError(`the export needs the student's state: missing ${missing.slice(0, 3).join(', ')}`);
+    const missing = [...j.step.params, ...j.step.buffers]
+      .filter((e) => e.network === 'student' && !state[e.name])
+      .map((e) => e.name);
+    if (missing.length)
+      throw new UserError(`the export needs the student's state: missing ${missing.slice(0, 3).join(', ')}`);
     const full: Record<string, TensorData> = { ...state };
-    for (const e of [...j.step.params, ...j.step.buffers]) full[e.name] ??= { type: 'float32', dims: e.shape, data: j.step.initial[e.name]!.data as Float32Array };
+    for (const e of [...j.step.params, ...j.step.buffers])
+      full[e.name] ??= { type: 'float32', dims: e.shape, data: j.step.initial[e.name]!.data as Float32Array };
     const path = exportNetworks(run, j.step, full).student!;
-    const split = new DataSplit({ kind: 'memory', images: images.pixels, labels: images.labels, shape: j.preprocess.input }, {
-      input: j.preprocess.input, stats: { mean: j.preprocess.mean, std: j.preprocess.std }, strict: false, center: { kind: 'center', fraction: 1 },
-    });
-    const data: ModelData = { train: split, val: split, classes: j.run.classes, labelled: true, preprocess: j.preprocess, description: 'images from the browser page' };
+    const split = new DataSplit(
+      { kind: 'memory', images: images.pixels, labels: images.labels, shape: j.preprocess.input },
+      {
+        input: j.preprocess.input,
+        stats: { mean: j.preprocess.mean, std: j.preprocess.std },
+        strict: false,
+        center: { kind: 'center', fraction: 1 },
+      },
+    );
+    const data: ModelData = {
+      train: split,
+      val: split,
+      classes: j.run.classes,
+      labelled: true,
+      preprocess: j.preprocess,
+      description: 'images from the browser page',
+    };
     const n = images.labels.length;
-    const r = await exportModel(path, { format, data: 'the page\'s images', opened: data, verifyImages: n, calibration: n, threads: 1 }, quiet);
-    return { bytes: r.bytes, verification: { ...r.verification, ...(r.calibration ? { calibration: r.calibration } : {}) } };
+    const r = await exportModel(
+      path,
+      { format, data: "the page's images", opened: data, verifyImages: n, calibration: n, threads: 1 },
+      quiet,
+    );
+    return {
+      bytes: r.bytes,
+      verification: { ...r.verification, ...(r.calibration ? { calibration: r.calibration } : {}) },
+    };
   }
 
   close(): void {

@@ -15,57 +15,99 @@ import { decodeParts } from './wire.js';
 
 const PAGE = fileURLToPath(new URL('../../../web/', import.meta.url));
 const ORT = dirname(createRequire(import.meta.url).resolve('onnxruntime-web'));
-const TYPES: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.mjs': 'text/javascript', '.wasm': 'application/wasm', '.json': 'application/json', '.css': 'text/css' };
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript',
+  '.mjs': 'text/javascript',
+  '.wasm': 'application/wasm',
+  '.json': 'application/json',
+  '.css': 'text/css',
+};
 const LIMIT = 512 * 2 ** 20;
 
 function body(req: IncomingMessage): Promise<Uint8Array> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    req.on('data', (c: Buffer) => { size += c.length; if (size > LIMIT) reject(new UserError('request over 512 MiB')); else chunks.push(c); });
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > LIMIT) reject(new UserError('request over 512 MiB'));
+      else chunks.push(c);
+    });
     req.on('end', () => resolve(new Uint8Array(Buffer.concat(chunks))));
     req.on('error', reject);
   });
 }
 
-function send(res: ServerResponse, status: number, data: Uint8Array | string, type: string, extra: Record<string, string> = {}): void {
+function send(
+  res: ServerResponse,
+  status: number,
+  data: Uint8Array | string,
+  type: string,
+  extra: Record<string, string> = {},
+): void {
   res.writeHead(status, {
-    'content-type': type, 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp',
-    'cross-origin-resource-policy': 'same-origin', 'cache-control': 'no-store', ...extra,
+    'content-type': type,
+    'cross-origin-opener-policy': 'same-origin',
+    'cross-origin-embedder-policy': 'require-corp',
+    'cross-origin-resource-policy': 'same-origin',
+    'cache-control': 'no-store',
+    ...extra,
   });
   res.end(data);
 }
-const json = (res: ServerResponse, v: unknown, status = 200) => send(res, status, JSON.stringify(v), 'application/json');
+const json = (res: ServerResponse, v: unknown, status = 200) =>
+  send(res, status, JSON.stringify(v), 'application/json');
 
 // A static file under `root`, never outside it.
 function staticFile(res: ServerResponse, root: string, rel: string): void {
   const path = normalize(join(root, rel));
-  if (!path.startsWith(root) || !existsSync(path) || extname(path) === '') return json(res, { error: `no ${rel}` }, 404);
+  if (!path.startsWith(root) || !existsSync(path) || extname(path) === '')
+    return json(res, { error: `no ${rel}` }, 404);
   send(res, 200, readFileSync(path), TYPES[extname(path)] ?? 'application/octet-stream');
 }
 
 async function api(jobs: Jobs, req: IncomingMessage, res: ServerResponse, path: string[]): Promise<void> {
   const [what, a, b] = path;
   if (req.method === 'GET' && what === 'info') {
-    return json(res, { zoo: [...ZOO.keys()], methods: [...METHODS.values()].filter((m) => !m.stages && !m.networks && m.teacher !== 'trainable' && m.minStudents <= 1).map((m) => m.name), formats: FORMATS.filter((f) => f !== 'fp16') });
+    return json(res, {
+      zoo: [...ZOO.keys()],
+      methods: [...METHODS.values()]
+        .filter((m) => !m.stages && !m.networks && m.teacher !== 'trainable' && m.minStudents <= 1)
+        .map((m) => m.name),
+      formats: FORMATS.filter((f) => f !== 'fp16'),
+    });
   }
   if (req.method === 'POST' && what === 'teacher') return json(res, jobs.teacher(await body(req)));
-  if (req.method === 'POST' && what === 'compile') return json(res, await jobs.compile(JSON.parse(Buffer.from(await body(req)).toString('utf8')) as CompileRequest));
-  if (req.method === 'GET' && what === 'job' && a && b) return send(res, 200, jobs.file(a, b), b.endsWith('.json') ? 'application/json' : 'application/octet-stream');
+  if (req.method === 'POST' && what === 'compile')
+    return json(res, await jobs.compile(JSON.parse(Buffer.from(await body(req)).toString('utf8')) as CompileRequest));
+  if (req.method === 'GET' && what === 'job' && a && b)
+    return send(res, 200, jobs.file(a, b), b.endsWith('.json') ? 'application/json' : 'application/octet-stream');
   if (req.method === 'POST' && what === 'export' && a && b) {
     if (!FORMATS.includes(b as Format)) throw new UserError(`format '${b}': choose one of ${FORMATS.join(', ')}`);
     const { meta, buffers } = decodeParts(await body(req));
     const m = meta as { state: { name: string; dims: number[] }[]; labels: number[] };
-    const state: Record<string, TensorData> = Object.fromEntries(m.state.map((s, i) => [s.name, { type: 'float32', dims: s.dims, data: new Float32Array(buffers[i]!.slice().buffer) }]));
+    const state: Record<string, TensorData> = Object.fromEntries(
+      m.state.map((s, i) => [
+        s.name,
+        { type: 'float32', dims: s.dims, data: new Float32Array(buffers[i]!.slice().buffer) },
+      ]),
+    );
     const pixels = buffers[m.state.length]!;
     const r = await jobs.export(a, b as Format, state, { pixels, labels: Int32Array.from(m.labels) });
-    return send(res, 200, r.bytes, 'application/octet-stream', { 'x-verification': encodeURIComponent(JSON.stringify(r.verification)) });
+    return send(res, 200, r.bytes, 'application/octet-stream', {
+      'x-verification': encodeURIComponent(JSON.stringify(r.verification)),
+    });
   }
   json(res, { error: `no API ${req.method} /api/${path.join('/')}` }, 404);
 }
 
 // Start serving; resolves once listening (port 0 picks a free one: read `address()`).
-export async function startServer(o: { port: number; host: string; log?: (line: string) => void }): Promise<{ server: Server; url: string; jobs: Jobs; close(): Promise<void> }> {
+export async function startServer(o: {
+  port: number;
+  host: string;
+  log?: (line: string) => void;
+}): Promise<{ server: Server; url: string; jobs: Jobs; close(): Promise<void> }> {
   const jobs = new Jobs();
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
@@ -82,11 +124,23 @@ export async function startServer(o: { port: number; host: string; log?: (line: 
       done(err);
     }
   });
-  await new Promise<void>((resolve, reject) => { server.once('error', reject); server.listen(o.port, o.host, () => resolve()); });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(o.port, o.host, () => resolve());
+  });
   const addr = server.address();
   const port = typeof addr === 'object' && addr ? addr.port : o.port;
   return {
-    server, jobs, url: `http://${o.host.includes(':') ? `[${o.host}]` : o.host}:${port}/`,
-    close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(() => { jobs.close(); resolve(); }); }),
+    server,
+    jobs,
+    url: `http://${o.host.includes(':') ? `[${o.host}]` : o.host}:${port}/`,
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => {
+          jobs.close();
+          resolve();
+        });
+      }),
   };
 }

@@ -26,5 +26,12 @@ export interface OptimizerDef {
   slots: string[];
   // Whether bc1/bc2 scalars are needed.
   biasCorrection: boolean;
-  update(b: Builder, p: Value, g: Value, state: Value[], s: StepScalars, h: GroupHyper): { param: Value; state: Value[] };
+  update(
+    b: Builder,
+    p: Value,
+    g: Value,
+    state: Value[],
+    s: StepScalars,
+    h: GroupHyper,
+  ): { param: Value; state: Value[] };
 }

@@ -5,12 +5,20 @@ import { UserError } from '../../util/errors.js';
 
 // Sum of every element as a scalar (shape []): terms return scalars.
 export function sumAll(b: Builder, x: Value): Value {
-  return b.reduceSum(x, x.shape.map((_, i) => i), false);
+  return b.reduceSum(
+    x,
+    x.shape.map((_, i) => i),
+    false,
+  );
 }
 
 // Mean of every element as a scalar, as torch's `.mean()` / nn.MSELoss(reduction='mean').
 export function meanAll(b: Builder, x: Value): Value {
-  return b.reduceMean(x, x.shape.map((_, i) => i), false);
+  return b.reduceMean(
+    x,
+    x.shape.map((_, i) => i),
+    false,
+  );
 }
 
 // [N, ...] -> [N, prod(...)], as torch's `x.view(N, -1)`.
@@ -53,7 +61,12 @@ export function softKL(b: Builder, student: Value, teacher: Value, tau: number |
   const n = student.shape[0]!;
   const s = b.div(student, tau);
   const t = b.div(teacher, tau);
-  const kl = klSum(b, b.op.Softmax!([t], { axis: 1 }), b.op.LogSoftmax!([t], { axis: 1 }), b.op.LogSoftmax!([s], { axis: 1 }));
+  const kl = klSum(
+    b,
+    b.op.Softmax!([t], { axis: 1 }),
+    b.op.LogSoftmax!([t], { axis: 1 }),
+    b.op.LogSoftmax!([s], { axis: 1 }),
+  );
   return typeof tau === 'number' ? b.mul(kl, (tau * tau) / n) : b.mul(kl, b.div(b.mul(tau, tau), n));
 }
 
@@ -79,18 +92,27 @@ export function checkSameShape(term: string, shapes: Record<string, number[]>, a
 export function checkLogits(term: string, shapes: Record<string, number[]>, a: string, c: string): void {
   checkSameShape(term, shapes, a, c);
   const sa = shapes[a]!;
-  if (sa.length !== 2) throw new UserError(`${term}: slots '${a}' and '${c}' must be logits [N, classes]; they are ${fmt(sa)}`);
+  if (sa.length !== 2)
+    throw new UserError(`${term}: slots '${a}' and '${c}' must be logits [N, classes]; they are ${fmt(sa)}`);
 }
 
 // Two slots that must agree on rank and batch size (batch-relational and channel-free terms).
-export function checkBatchAndRank(term: string, shapes: Record<string, number[]>, a: string, c: string, rank?: number): void {
+export function checkBatchAndRank(
+  term: string,
+  shapes: Record<string, number[]>,
+  a: string,
+  c: string,
+  rank?: number,
+): void {
   const sa = slotShape(term, shapes, a);
   const sc = slotShape(term, shapes, c);
   if (rank !== undefined && (sa.length !== rank || sc.length !== rank)) {
     throw new UserError(`${term}: slots '${a}' ${fmt(sa)} and '${c}' ${fmt(sc)} must both have rank ${rank}`);
   }
-  if (sa.length < 2 || sc.length < 2) throw new UserError(`${term}: slots '${a}' ${fmt(sa)} and '${c}' ${fmt(sc)} need a batch axis and features`);
-  if (sa[0] !== sc[0]) throw new UserError(`${term}: slots '${a}' ${fmt(sa)} and '${c}' ${fmt(sc)} have different batch sizes`);
+  if (sa.length < 2 || sc.length < 2)
+    throw new UserError(`${term}: slots '${a}' ${fmt(sa)} and '${c}' ${fmt(sc)} need a batch axis and features`);
+  if (sa[0] !== sc[0])
+    throw new UserError(`${term}: slots '${a}' ${fmt(sa)} and '${c}' ${fmt(sc)} have different batch sizes`);
 }
 
 export { fmt as formatShape };

@@ -9,16 +9,22 @@ import { checkBatchAndRank, flatten2, formatShape, meanAll, normalizeRows, slotS
 import type { LossTermDef } from './types.js';
 
 // Which side is pooled and by what kernel (= stride), or a UserError naming the slots when sizes do not divide.
-export function atPooling(shapes: Record<string, number[]>): { side: 'student' | 'teacher' | undefined; kernel: number[] } {
+export function atPooling(shapes: Record<string, number[]>): {
+  side: 'student' | 'teacher' | undefined;
+  kernel: number[];
+} {
   checkBatchAndRank('at', shapes, 'student', 'teacher', 4);
   const s = slotShape('at', shapes, 'student');
   const t = slotShape('at', shapes, 'teacher');
   const [hs, ws, ht, wt] = [s[2]!, s[3]!, t[2]!, t[3]!];
   if (hs === ht && ws === wt) return { side: undefined, kernel: [1, 1] };
-  const [big, small, side] = hs >= ht ? [[hs, ws], [ht, wt], 'student' as const] : [[ht, wt], [hs, ws], 'teacher' as const];
+  const [big, small, side] =
+    hs >= ht ? [[hs, ws], [ht, wt], 'student' as const] : [[ht, wt], [hs, ws], 'teacher' as const];
   const kernel = [big[0]! / small[0]!, big[1]! / small[1]!];
   if (!kernel.every((k) => Number.isInteger(k) && k >= 1)) {
-    throw new UserError(`at: slots 'student' ${formatShape(s)} and 'teacher' ${formatShape(t)} need spatial sizes that divide each other (the larger map is average-pooled to the smaller)`);
+    throw new UserError(
+      `at: slots 'student' ${formatShape(s)} and 'teacher' ${formatShape(t)} need spatial sizes that divide each other (the larger map is average-pooled to the smaller)`,
+    );
   }
   return { side, kernel };
 }
@@ -34,7 +40,10 @@ export const term: LossTermDef = {
   name: 'at',
   describe: 'attention transfer: mean (A_s − A_t)², A = normalised channel mean of f^p',
   paper: 'arXiv 1612.03928',
-  slots: [{ name: 'student', tap: 'f1' }, { name: 'teacher', tap: 'f1', target: true }],
+  slots: [
+    { name: 'student', tap: 'f1' },
+    { name: 'teacher', tap: 'f1', target: true },
+  ],
   defaults: { p: 2 },
   label: (o) => (o.p === 2 ? '' : `p ${o.p}`),
   check: (shapes) => void atPooling(shapes),

@@ -23,7 +23,8 @@ export const term: LossTermDef = {
   label: (o) => (o.smoothing ? `smoothing ${o.smoothing}` : ''),
   check: (shapes) => {
     const s = slotShape('ce', shapes, 'logits');
-    if (s.length !== 2 || s[1]! < 2) throw new UserError(`ce: slot 'logits' [${s.join(',')}] must be logits [N, classes] with at least 2 classes`);
+    if (s.length !== 2 || s[1]! < 2)
+      throw new UserError(`ce: slot 'logits' [${s.join(',')}] must be logits [N, classes] with at least 2 classes`);
   },
   build: ({ b, labels, taps, options }) => crossEntropy(b, taps.logits!, labels, options.smoothing ?? 0),
 };

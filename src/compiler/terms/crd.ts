@@ -64,7 +64,14 @@ function classLists(size: number, labelOf: (i: number) => number) {
 // 'exact' sampling; without labels for the split, K of the other samples.
 export function contrastIndices(ctx: BatchContext, k: number): BigInt64Array {
   let s = (ctx.seed * 1000003 + ctx.step * 7919 + 1) >>> 0 || 1;
-  const next = () => { s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0; return s / 4294967296; };
+  const next = () => {
+    s ^= s << 13;
+    s >>>= 0;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    s >>>= 0;
+    return s / 4294967296;
+  };
   const lists = ctx.labelOf ? classLists(ctx.size, ctx.labelOf) : undefined;
   const out = new BigInt64Array(ctx.indices.length * (k + 1));
   ctx.indices.forEach((i, n) => {
@@ -73,11 +80,17 @@ export function contrastIndices(ctx: BatchContext, k: number): BigInt64Array {
     if (lists) {
       const y = lists.label[i]!;
       pool = lists.others.get(y);
-      if (!pool) { pool = Int32Array.from(Array.from(lists.label).flatMap((c, j) => (c === y ? [] : [j]))); lists.others.set(y, pool); }
+      if (!pool) {
+        pool = Int32Array.from(Array.from(lists.label).flatMap((c, j) => (c === y ? [] : [j])));
+        lists.others.set(y, pool);
+      }
     }
     for (let j = 1; j <= k; j++) {
       if (pool && pool.length) out[n * (k + 1) + j] = BigInt(pool[Math.floor(next() * pool.length)]!);
-      else { const r = Math.floor(next() * (ctx.size - 1)); out[n * (k + 1) + j] = BigInt(r >= i ? r + 1 : r); }
+      else {
+        const r = Math.floor(next() * (ctx.size - 1));
+        out[n * (k + 1) + j] = BigInt(r >= i ? r + 1 : r);
+      }
     }
   });
   return out;
@@ -88,20 +101,36 @@ export const term: LossTermDef = {
   name: 'crd',
   describe: 'contrastive representation distillation: NCE of embedding heads against memory banks of negatives',
   paper: 'arXiv 1910.10699',
-  slots: [{ name: 'student', tap: 'embedding' }, { name: 'teacher', tap: 'embedding', target: true }],
+  slots: [
+    { name: 'student', tap: 'embedding' },
+    { name: 'teacher', tap: 'embedding', target: true },
+  ],
   defaults: { feat_dim: 128, nce_k: 16384, nce_t: 0.07, nce_m: 0.5, n_data: 0 },
   label: (o) => `K ${o.nce_k} T ${o.nce_t} d ${o.feat_dim}, memory ${o.n_data}`,
   check: (shapes, o) => {
-    const s = slotShape('crd', shapes, 'student'), t = slotShape('crd', shapes, 'teacher');
-    if (s[0] !== t[0] || s.length < 2 || t.length < 2) throw new UserError(`crd: slots 'student' ${formatShape(s)} and 'teacher' ${formatShape(t)} must be features of one batch`);
-    if (!(o.n_data! >= 2)) throw new UserError(`crd: option n_data (the memory size, the training split's size) is ${o.n_data}; the run sets it`);
+    const s = slotShape('crd', shapes, 'student'),
+      t = slotShape('crd', shapes, 'teacher');
+    if (s[0] !== t[0] || s.length < 2 || t.length < 2)
+      throw new UserError(
+        `crd: slots 'student' ${formatShape(s)} and 'teacher' ${formatShape(t)} must be features of one batch`,
+      );
+    if (!(o.n_data! >= 2))
+      throw new UserError(
+        `crd: option n_data (the memory size, the training split's size) is ${o.n_data}; the run sets it`,
+      );
   },
   batchInputs: {
     index: { shape: (n) => [n], make: (ctx) => BigInt64Array.from(ctx.indices, (i) => BigInt(i)) },
     contrast: { shape: (n, o) => [n, o.nce_k! + 1], make: (ctx, o) => contrastIndices(ctx, o.nce_k!) },
   },
   build: ({ b, taps, options, module, stop, batchInput }) => {
-    const [feat, k, temp, mom, nData] = [options.feat_dim!, options.nce_k!, options.nce_t!, options.nce_m!, options.n_data!];
+    const [feat, k, temp, mom, nData] = [
+      options.feat_dim!,
+      options.nce_k!,
+      options.nce_t!,
+      options.nce_m!,
+      options.n_data!,
+    ];
     const vs = embed(b, module, 'embed_s', flatten2(b, taps.student!), feat);
     const vt = embed(b, module, 'embed_t', flatten2(b, taps.teacher!), feat);
     const stdv = 1 / Math.sqrt(feat / 3);
@@ -111,10 +140,12 @@ export const term: LossTermDef = {
     const zT = module.buffer('z_v2', Tensor.float32([], [-1]));
     const index = batchInput('index');
     const contrast = batchInput('contrast');
-    const scores = (v: Value, mem: Value) => b.op.GatherElements!([b.op.Exp!([b.div(b.matmul(v, b.transpose(mem, [1, 0])), temp)]), contrast], { axis: 1 });
+    const scores = (v: Value, mem: Value) =>
+      b.op.GatherElements!([b.op.Exp!([b.div(b.matmul(v, b.transpose(mem, [1, 0])), temp)]), contrast], { axis: 1 });
     const outS = scores(vs, memT);
     const outT = scores(vt, memS);
-    const z = (out: Value, cur: Value) => b.op.Where!([b.op.Less!([cur, 0]), stop(b.mul(b.reduceMean(out, [0, 1], false), nData)), cur]);
+    const z = (out: Value, cur: Value) =>
+      b.op.Where!([b.op.Less!([cur, 0]), stop(b.mul(b.reduceMean(out, [0, 1], false), nData)), cur]);
     const [zs, zt] = [z(outS, zS), z(outT, zT)];
     module.carry(zS, zs);
     module.carry(zT, zt);

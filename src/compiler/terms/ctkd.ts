@@ -15,9 +15,13 @@ import type { LossTermDef } from './types.js';
 // KD with a temperature the student's adversary learns, on an easy-to-hard schedule.
 export const term: LossTermDef = {
   name: 'ctkd',
-  describe: 'curriculum temperature KD: τ²·KL at a learned τ = 1 + 20·sigmoid(g), g trained through gradient reversal λ 0→1',
+  describe:
+    'curriculum temperature KD: τ²·KL at a learned τ = 1 + 20·sigmoid(g), g trained through gradient reversal λ 0→1',
   paper: 'arXiv 2211.16231',
-  slots: [{ name: 'student', tap: 'logits' }, { name: 'teacher', tap: 'logits', target: true }],
+  slots: [
+    { name: 'student', tap: 'logits' },
+    { name: 'teacher', tap: 'logits', target: true },
+  ],
   defaults: { t_start: 1, t_range: 20, loops: 10, standardize: 0 },
   label: (o) => `τ ${o.t_start}+${o.t_range}·σ(g), λ over ${o.loops} epochs${lsLabel(o)}`,
   check: (shapes) => checkLogits('ctkd', shapes, 'student', 'teacher'),

@@ -23,7 +23,10 @@ export const term: LossTermDef = {
   name: 'dist',
   describe: 'DIST: τ²·(β·inter-class + γ·intra-class Pearson distance) of the tempered probabilities',
   paper: 'arXiv 2205.10536',
-  slots: [{ name: 'student', tap: 'logits' }, { name: 'teacher', tap: 'logits', target: true }],
+  slots: [
+    { name: 'student', tap: 'logits' },
+    { name: 'teacher', tap: 'logits', target: true },
+  ],
   defaults: { beta: 2, gamma: 2, tau: 4 },
   label: (o) => `β ${o.beta} γ ${o.gamma} τ ${o.tau}`,
   check: (shapes) => checkLogits('dist', shapes, 'student', 'teacher'),

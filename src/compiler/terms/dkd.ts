@@ -17,7 +17,13 @@ function catMask(b: Builder, p: Value, gt: Value, other: Value): Value {
 }
 
 // TCKD and NCKD of one batch; exported so methods can weight the two parts separately.
-export function dkdParts(b: Builder, student: Value, teacher: Value, gt: Value, tau: number): { tckd: Value; nckd: Value } {
+export function dkdParts(
+  b: Builder,
+  student: Value,
+  teacher: Value,
+  gt: Value,
+  tau: number,
+): { tckd: Value; nckd: Value } {
   const scale = (tau * tau) / student.shape[0]!;
   const other = b.sub(1, gt);
   const s = b.div(student, tau);
@@ -28,7 +34,12 @@ export function dkdParts(b: Builder, student: Value, teacher: Value, gt: Value, 
   const tckd = klSum(b, binT, b.op.Log!([b.op.Max!([binT, 1e-30])]), b.op.Log!([binS]));
   const s2 = b.sub(s, b.mul(gt, 1000));
   const t2 = b.sub(t, b.mul(gt, 1000));
-  const nckd = klSum(b, b.op.Softmax!([t2], { axis: 1 }), b.op.LogSoftmax!([t2], { axis: 1 }), b.op.LogSoftmax!([s2], { axis: 1 }));
+  const nckd = klSum(
+    b,
+    b.op.Softmax!([t2], { axis: 1 }),
+    b.op.LogSoftmax!([t2], { axis: 1 }),
+    b.op.LogSoftmax!([s2], { axis: 1 }),
+  );
   return { tckd: b.mul(tckd, scale), nckd: b.mul(nckd, scale) };
 }
 
@@ -37,13 +48,22 @@ export const term: LossTermDef = {
   name: 'dkd',
   describe: 'decoupled KD: α·TCKD + β·NCKD (mdistiller dkd_loss; warm-up through the term weight)',
   paper: 'arXiv 2203.08679',
-  slots: [{ name: 'student', tap: 'logits' }, { name: 'teacher', tap: 'logits', target: true }],
+  slots: [
+    { name: 'student', tap: 'logits' },
+    { name: 'teacher', tap: 'logits', target: true },
+  ],
   needsLabels: true,
   defaults: { alpha: 1, beta: 8, tau: 4, standardize: 0 },
   label: (o) => `α ${o.alpha} β ${o.beta} τ ${o.tau}${lsLabel(o)}`,
   check: (shapes) => checkLogits('dkd', shapes, 'student', 'teacher'),
   build: ({ b, labels, taps, options }) => {
-    const { tckd, nckd } = dkdParts(b, maybeStandardize(b, taps.student!, options), maybeStandardize(b, taps.teacher!, options), labels, options.tau ?? 4);
+    const { tckd, nckd } = dkdParts(
+      b,
+      maybeStandardize(b, taps.student!, options),
+      maybeStandardize(b, taps.teacher!, options),
+      labels,
+      options.tau ?? 4,
+    );
     return b.add(b.mul(tckd, options.alpha ?? 1), b.mul(nckd, options.beta ?? 8));
   },
 };

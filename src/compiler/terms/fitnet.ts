@@ -28,20 +28,39 @@ export function convRegPlan(shapes: Record<string, number[]>): ConvRegPlan {
   let plan: ConvRegPlan;
   let out: number[];
   if (hs === 2 * ht) {
-    plan = { op: 'Conv', weight: [ct, cs, 3, 3], attrs: { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] }, fanIn: cs * 9 };
+    plan = {
+      op: 'Conv',
+      weight: [ct, cs, 3, 3],
+      attrs: { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] },
+      fanIn: cs * 9,
+    };
     out = [Math.floor((hs - 1) / 2) + 1, Math.floor((ws - 1) / 2) + 1];
   } else if (2 * hs === ht) {
-    plan = { op: 'ConvTranspose', weight: [cs, ct, 4, 4], attrs: { kernel_shape: [4, 4], strides: [2, 2], pads: [1, 1, 1, 1] }, fanIn: ct * 16 };
+    plan = {
+      op: 'ConvTranspose',
+      weight: [cs, ct, 4, 4],
+      attrs: { kernel_shape: [4, 4], strides: [2, 2], pads: [1, 1, 1, 1] },
+      fanIn: ct * 16,
+    };
     out = [2 * hs, 2 * ws];
   } else if (hs >= ht && ws >= wt) {
     const k = [1 + hs - ht, 1 + ws - wt];
-    plan = { op: 'Conv', weight: [ct, cs, k[0]!, k[1]!], attrs: { kernel_shape: k, strides: [1, 1], pads: [0, 0, 0, 0] }, fanIn: cs * k[0]! * k[1]! };
+    plan = {
+      op: 'Conv',
+      weight: [ct, cs, k[0]!, k[1]!],
+      attrs: { kernel_shape: k, strides: [1, 1], pads: [0, 0, 0, 0] },
+      fanIn: cs * k[0]! * k[1]!,
+    };
     out = [ht, wt];
   } else {
-    throw new UserError(`fitnet: slot 'student' ${formatShape(s)} is smaller than slot 'teacher' ${formatShape(t)} and not half its size; ConvReg cannot map it`);
+    throw new UserError(
+      `fitnet: slot 'student' ${formatShape(s)} is smaller than slot 'teacher' ${formatShape(t)} and not half its size; ConvReg cannot map it`,
+    );
   }
   if (out[0] !== ht || out[1] !== wt) {
-    throw new UserError(`fitnet: ConvReg maps slot 'student' ${formatShape(s)} to ${formatShape([s[0]!, ct, ...out])}, not to slot 'teacher' ${formatShape(t)}`);
+    throw new UserError(
+      `fitnet: ConvReg maps slot 'student' ${formatShape(s)} to ${formatShape([s[0]!, ct, ...out])}, not to slot 'teacher' ${formatShape(t)}`,
+    );
   }
   return plan;
 }
@@ -65,7 +84,10 @@ export const term: LossTermDef = {
   name: 'fitnet',
   describe: 'FitNets hint: mse(ConvReg(student), teacher) with a trained regressor',
   paper: 'arXiv 1412.6550',
-  slots: [{ name: 'student', tap: 'f2' }, { name: 'teacher', tap: 'f2', target: true }],
+  slots: [
+    { name: 'student', tap: 'f2' },
+    { name: 'teacher', tap: 'f2', target: true },
+  ],
   defaults: {},
   check: (shapes) => void convRegPlan(shapes),
   build: ({ b, taps, module }) => {

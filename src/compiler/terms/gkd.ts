@@ -13,17 +13,31 @@ export const term: LossTermDef = {
   name: 'gkd',
   describe: 'granularity KD: τ²·KL(σ_τ(teacher code) ‖ σ_τ(student encoder(embedding))), batchmean',
   paper: 'arXiv 2108.06681',
-  slots: [{ name: 'student', tap: 'embedding' }, { name: 'teacher', tap: 'code', target: true }],
+  slots: [
+    { name: 'student', tap: 'embedding' },
+    { name: 'teacher', tap: 'code', target: true },
+  ],
   defaults: { tau: 2, standardize: 0 },
   label: (o) => `τ ${o.tau}${lsLabel(o)}`,
   check: (shapes) => {
-    const s = shapes.student!, t = shapes.teacher!;
-    if (s.length !== 2 || t.length !== 2 || s[0] !== t[0]) throw new UserError(`gkd: slots 'student' ${formatShape(s)} and 'teacher' ${formatShape(t)} must be [N, D] embeddings and [N, d] codes of one batch`);
+    const s = shapes.student!,
+      t = shapes.teacher!;
+    if (s.length !== 2 || t.length !== 2 || s[0] !== t[0])
+      throw new UserError(
+        `gkd: slots 'student' ${formatShape(s)} and 'teacher' ${formatShape(t)} must be [N, D] embeddings and [N, d] codes of one batch`,
+      );
   },
   build: ({ b, taps, options, module }) => {
     const h = taps.student!;
     const d = taps.teacher!.shape[1]!;
-    const code = linear(b, b.op.Relu!([linear(b, h, 'enc.0', h.shape[1]!, module.param, module.rng)]), 'enc.2', d, module.param, module.rng);
+    const code = linear(
+      b,
+      b.op.Relu!([linear(b, h, 'enc.0', h.shape[1]!, module.param, module.rng)]),
+      'enc.2',
+      d,
+      module.param,
+      module.rng,
+    );
     return softKL(b, maybeStandardize(b, code, options), maybeStandardize(b, taps.teacher!, options), options.tau ?? 2);
   },
 };

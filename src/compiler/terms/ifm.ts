@@ -75,20 +75,31 @@ function jeffreysSum(b: Builder, pt: Value, ps: Value, eye: Value | undefined): 
 
 // I [n, n], or 1 − I with `off`.
 const eyeMatrix = (n: number, off = false): Tensor =>
-  new Tensor('float32', [n, n], Float32Array.from({ length: n * n }, (_, i) => ((i % (n + 1) === 0) !== off ? 1 : 0)));
+  new Tensor(
+    'float32',
+    [n, n],
+    Float32Array.from({ length: n * n }, (_, i) => ((i % (n + 1) === 0) !== off ? 1 : 0)),
+  );
 
 // Matches one layer's neighbourhood structure (two kernels, symmetric KL); layer widths may differ.
 export const term: LossTermDef = {
   name: 'ifm',
-  describe: 'information-flow KD layer loss: Jeffreys divergence of cosine and Student-t kernel conditional probabilities',
+  describe:
+    'information-flow KD layer loss: Jeffreys divergence of cosine and Student-t kernel conditional probabilities',
   paper: 'arXiv 2005.00727',
-  slots: [{ name: 'student', tap: 'embedding' }, { name: 'teacher', tap: 'embedding', target: true }],
+  slots: [
+    { name: 'student', tap: 'embedding' },
+    { name: 'teacher', tap: 'embedding', target: true },
+  ],
   defaults: { exclude_diagonal: 1, eps: 1e-6, grid: 0 },
   label: (o) => (o.exclude_diagonal === 0 ? 'diagonal included' : ''),
   check: (shapes) => {
     checkBatchAndRank('ifm', shapes, 'student', 'teacher');
     const n = slotShape('ifm', shapes, 'student')[0]!;
-    if (n < 2) throw new UserError(`ifm: slots 'student' ${formatShape(shapes.student!)} and 'teacher' ${formatShape(shapes.teacher!)} need a batch of at least 2 (the kernels compare samples)`);
+    if (n < 2)
+      throw new UserError(
+        `ifm: slots 'student' ${formatShape(shapes.student!)} and 'teacher' ${formatShape(shapes.teacher!)} need a batch of at least 2 (the kernels compare samples)`,
+      );
   },
   build: ({ b, taps, options }) => {
     const eps = options.eps ?? 1e-6;

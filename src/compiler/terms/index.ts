@@ -4,7 +4,10 @@ import type { LossTermDef } from './types.js';
 
 // Every loss term file in this folder, by name.
 export const TERMS: Map<string, LossTermDef> = new Map(
-  (await importFolder(new URL('./', import.meta.url), (m) => m.term as LossTermDef | undefined)).map((t) => [t.name, t]),
+  (await importFolder(new URL('./', import.meta.url), (m) => m.term as LossTermDef | undefined)).map((t) => [
+    t.name,
+    t,
+  ]),
 );
 
 // Look up a term by name or fail naming it.

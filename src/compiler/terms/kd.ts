@@ -10,9 +10,18 @@ export const term: LossTermDef = {
   name: 'kd',
   describe: 'Hinton KD: τ²·KL(σ_τ(teacher) ‖ σ_τ(student)), batchmean',
   paper: 'arXiv 1503.02531',
-  slots: [{ name: 'student', tap: 'logits' }, { name: 'teacher', tap: 'logits', target: true }],
+  slots: [
+    { name: 'student', tap: 'logits' },
+    { name: 'teacher', tap: 'logits', target: true },
+  ],
   defaults: { tau: 4, standardize: 0 },
   label: (o) => `τ ${o.tau}${lsLabel(o)}`,
   check: (shapes) => checkLogits('kd', shapes, 'student', 'teacher'),
-  build: ({ b, taps, options }) => softKL(b, maybeStandardize(b, taps.student!, options), maybeStandardize(b, taps.teacher!, options), options.tau ?? 4),
+  build: ({ b, taps, options }) =>
+    softKL(
+      b,
+      maybeStandardize(b, taps.student!, options),
+      maybeStandardize(b, taps.teacher!, options),
+      options.tau ?? 4,
+    ),
 };

@@ -10,12 +10,16 @@ export const term: LossTermDef = {
   describe: 'KD towards the mean of three teacher logit heads (MGD stable excitation), τ²·KL, batchmean',
   paper: 'arXiv 2108.06681',
   slots: [
-    { name: 'student', tap: 'logits' }, { name: 'teacher', tap: 'logits', target: true },
-    { name: 'head1', tap: 'logits', target: true }, { name: 'head2', tap: 'logits', target: true },
+    { name: 'student', tap: 'logits' },
+    { name: 'teacher', tap: 'logits', target: true },
+    { name: 'head1', tap: 'logits', target: true },
+    { name: 'head2', tap: 'logits', target: true },
   ],
   defaults: { tau: 4, standardize: 0 },
   label: (o) => `τ ${o.tau}${lsLabel(o)}`,
-  check: (shapes) => { for (const h of ['teacher', 'head1', 'head2']) checkLogits('kdavg', shapes, 'student', h); },
+  check: (shapes) => {
+    for (const h of ['teacher', 'head1', 'head2']) checkLogits('kdavg', shapes, 'student', h);
+  },
   build: ({ b, taps, options }) => {
     const mean = b.div(b.add(b.add(taps.teacher!, taps.head1!), taps.head2!), 3);
     return softKL(b, maybeStandardize(b, taps.student!, options), maybeStandardize(b, mean, options), options.tau ?? 4);

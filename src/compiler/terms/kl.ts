@@ -9,9 +9,13 @@ export const term: LossTermDef = {
   name: 'kl',
   describe: 'peer KL (DML): τ²·KL(σ_τ(peer) ‖ σ_τ(student)), batchmean, τ 1 by default',
   paper: 'arXiv 1706.00384',
-  slots: [{ name: 'student', tap: 'logits' }, { name: 'peer', tap: 'logits', target: true }],
+  slots: [
+    { name: 'student', tap: 'logits' },
+    { name: 'peer', tap: 'logits', target: true },
+  ],
   defaults: { tau: 1, standardize: 0 },
   label: (o) => (o.tau === 1 ? (o.standardize ? 'LS' : '') : `τ ${o.tau}${lsLabel(o)}`),
   check: (shapes) => checkLogits('kl', shapes, 'student', 'peer'),
-  build: ({ b, taps, options }) => softKL(b, maybeStandardize(b, taps.student!, options), maybeStandardize(b, taps.peer!, options), options.tau ?? 1),
+  build: ({ b, taps, options }) =>
+    softKL(b, maybeStandardize(b, taps.student!, options), maybeStandardize(b, taps.peer!, options), options.tau ?? 1),
 };

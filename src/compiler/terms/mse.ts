@@ -6,7 +6,10 @@ import type { LossTermDef } from './types.js';
 export const term: LossTermDef = {
   name: 'mse',
   describe: 'mean squared error over all elements (shapes must match)',
-  slots: [{ name: 'student', tap: 'logits' }, { name: 'teacher', tap: 'logits', target: true }],
+  slots: [
+    { name: 'student', tap: 'logits' },
+    { name: 'teacher', tap: 'logits', target: true },
+  ],
   defaults: {},
   check: (shapes) => checkSameShape('mse', shapes, 'student', 'teacher'),
   build: ({ b, taps }) => {

@@ -14,14 +14,18 @@ export const term: LossTermDef = {
   describe: 'normalized KD: −T_y·log S_y − γ·τ²·Σ_{c≠y} T̂_c·log Ŝ_c (non-targets renormalised)',
   needsLabels: true,
   paper: 'arXiv 2303.13005',
-  slots: [{ name: 'student', tap: 'logits' }, { name: 'teacher', tap: 'logits', target: true }],
+  slots: [
+    { name: 'student', tap: 'logits' },
+    { name: 'teacher', tap: 'logits', target: true },
+  ],
   defaults: { tau: 1, gamma: 1.5 },
   label: (o) => `τ ${o.tau} γ ${o.gamma}`,
   check: (shapes) => checkLogits('nkd', shapes, 'student', 'teacher'),
   build: ({ b, labels, taps, options }) => {
     const tau = options.tau ?? 1;
     const n = taps.student!.shape[0]!;
-    const s = taps.student!, t = taps.teacher!;
+    const s = taps.student!,
+      t = taps.teacher!;
     const tTarget = b.reduceSum(b.mul(b.op.Softmax!([t], { axis: 1 }), labels), [1], false);
     const sTarget = b.reduceSum(b.mul(b.op.LogSoftmax!([s], { axis: 1 }), labels), [1], false);
     const lossT = b.mul(b.reduceSum(b.mul(tTarget, sTarget), [0], false), -1 / n);

@@ -24,7 +24,10 @@ export const term: LossTermDef = {
   name: 'pkt',
   describe: 'probabilistic knowledge transfer: KL between cosine-kernel conditional probabilities',
   paper: 'arXiv 1803.10837',
-  slots: [{ name: 'student', tap: 'embedding' }, { name: 'teacher', tap: 'embedding', target: true }],
+  slots: [
+    { name: 'student', tap: 'embedding' },
+    { name: 'teacher', tap: 'embedding', target: true },
+  ],
   defaults: {},
   check: (shapes) => checkBatchAndRank('pkt', shapes, 'student', 'teacher'),
   build: ({ b, taps }) => {

@@ -48,12 +48,17 @@ function checkShapes(shapes: Record<string, number[]>): void {
   for (const side of ['s', 't'] as const) {
     const [a, c, e] = LEVELS.map((i) => slotShape('reviewkd', shapes, `${side}${i}`));
     if (a!.length !== 4 || c!.length !== 4 || (e!.length !== 2 && e!.length !== 4)) {
-      throw new UserError(`reviewkd: slots '${side}1' ${formatShape(a!)} and '${side}2' ${formatShape(c!)} must be stage maps [N, C, H, W] and '${side}3' ${formatShape(e!)} an embedding [N, D] or map`);
+      throw new UserError(
+        `reviewkd: slots '${side}1' ${formatShape(a!)} and '${side}2' ${formatShape(c!)} must be stage maps [N, C, H, W] and '${side}3' ${formatShape(e!)} an embedding [N, D] or map`,
+      );
     }
   }
   const n = shapes.s1![0];
   for (const k of Object.keys(shapes)) {
-    if (shapes[k]![0] !== n) throw new UserError(`reviewkd: slots 's1' ${formatShape(shapes.s1!)} and '${k}' ${formatShape(shapes[k]!)} have different batch sizes`);
+    if (shapes[k]![0] !== n)
+      throw new UserError(
+        `reviewkd: slots 's1' ${formatShape(shapes.s1!)} and '${k}' ${formatShape(shapes[k]!)} have different batch sizes`,
+      );
   }
 }
 
@@ -62,8 +67,12 @@ function convBn(b: Builder, m: ModuleBuilder, name: string, x: Value, cout: numb
   const cin = x.shape[1]!;
   const w = m.param(`${name}.conv.weight`, uniformTensor(m.rng, [cout, cin, k, k], Math.sqrt(3 / (cin * k * k))));
   const y = b.op.Conv!([x, w], { kernel_shape: [k, k], pads: k === 3 ? [1, 1, 1, 1] : [0, 0, 0, 0] });
-  const bn = [m.param(`${name}.bn.weight`, filledTensor([cout], 1)), m.param(`${name}.bn.bias`, filledTensor([cout], 0)),
-    m.buffer(`${name}.bn.running_mean`, filledTensor([cout], 0)), m.buffer(`${name}.bn.running_var`, filledTensor([cout], 1))];
+  const bn = [
+    m.param(`${name}.bn.weight`, filledTensor([cout], 1)),
+    m.param(`${name}.bn.bias`, filledTensor([cout], 0)),
+    m.buffer(`${name}.bn.running_mean`, filledTensor([cout], 0)),
+    m.buffer(`${name}.bn.running_var`, filledTensor([cout], 1)),
+  ];
   return b.op.BatchNormalization!([y, ...bn], { epsilon: 1e-5, momentum: 0.9 });
 }
 
@@ -80,9 +89,14 @@ function fuse(b: Builder, m: ModuleBuilder, name: string, x: Value, y: Value): V
 
 // The hierarchical context loss of one level.
 export function hcl(b: Builder, o: Value, t: Value): Value {
-  const mse = (p: Value, q: Value) => { const d = b.sub(p, q); return meanAll(b, b.mul(d, d)); };
+  const mse = (p: Value, q: Value) => {
+    const d = b.sub(p, q);
+    return meanAll(b, b.mul(d, d));
+  };
   const h = o.shape[2]!;
-  let loss = mse(o, t), cnt = 1, tot = 1;
+  let loss = mse(o, t),
+    cnt = 1,
+    tot = 1;
   for (const l of [4, 2, 1]) {
     if (l >= h) continue;
     cnt /= 2;
@@ -95,11 +109,15 @@ export function hcl(b: Builder, o: Value, t: Value): Value {
 // The student reviews its deeper stages through fusion modules and matches every teacher level.
 export const term: LossTermDef = {
   name: 'reviewkd',
-  describe: 'knowledge review: attention-fused student levels (ABF) against the teacher\'s, hierarchical context loss',
+  describe: "knowledge review: attention-fused student levels (ABF) against the teacher's, hierarchical context loss",
   paper: 'arXiv 2104.09044',
   slots: [
-    { name: 's1', tap: 'f2' }, { name: 's2', tap: 'f3' }, { name: 's3', tap: 'embedding' },
-    { name: 't1', tap: 'f2', target: true }, { name: 't2', tap: 'f3', target: true }, { name: 't3', tap: 'embedding', target: true },
+    { name: 's1', tap: 'f2' },
+    { name: 's2', tap: 'f3' },
+    { name: 's3', tap: 'embedding' },
+    { name: 't1', tap: 'f2', target: true },
+    { name: 't2', tap: 'f3', target: true },
+    { name: 't3', tap: 'embedding', target: true },
   ],
   defaults: { mid: 64 },
   label: (o) => `mid ${o.mid}`,

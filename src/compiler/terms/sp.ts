@@ -16,7 +16,10 @@ export const term: LossTermDef = {
   name: 'sp',
   describe: 'similarity-preserving: ‖G_t − G_s‖²_F / N², G = row-normalised batch Gram matrix',
   paper: 'arXiv 1907.09682',
-  slots: [{ name: 'student', tap: 'f3' }, { name: 'teacher', tap: 'f3', target: true }],
+  slots: [
+    { name: 'student', tap: 'f3' },
+    { name: 'teacher', tap: 'f3', target: true },
+  ],
   defaults: {},
   check: (shapes) => checkBatchAndRank('sp', shapes, 'student', 'teacher'),
   build: ({ b, taps }) => {

@@ -15,7 +15,10 @@ export const term: LossTermDef = {
   describe: 'weighted soft labels: τ²·mean(w·softCE(teacher, student)), w = 1 − exp(−CE_s/CE_t)',
   needsLabels: true,
   paper: 'arXiv 2102.00650',
-  slots: [{ name: 'student', tap: 'logits' }, { name: 'teacher', tap: 'logits', target: true }],
+  slots: [
+    { name: 'student', tap: 'logits' },
+    { name: 'teacher', tap: 'logits', target: true },
+  ],
   defaults: { tau: 4 },
   label: (o) => `τ ${o.tau}`,
   check: (shapes) => checkLogits('wsld', shapes, 'student', 'teacher'),
@@ -23,7 +26,9 @@ export const term: LossTermDef = {
     const tau = options.tau ?? 4;
     const n = taps.student!.shape[0]!;
     const pt = b.op.Softmax!([b.div(taps.teacher!, tau)], { axis: 1 });
-    const softCE = b.neg(b.reduceSum(b.mul(pt, b.op.LogSoftmax!([b.div(taps.student!, tau)], { axis: 1 })), [1], false));
+    const softCE = b.neg(
+      b.reduceSum(b.mul(pt, b.op.LogSoftmax!([b.div(taps.student!, tau)], { axis: 1 })), [1], false),
+    );
     const ce = (z: Value) => b.neg(b.reduceSum(b.mul(labels, b.op.LogSoftmax!([z], { axis: 1 })), [1], false));
     const ratio = b.div(ce(stop(taps.student!)), b.add(ce(taps.teacher!), 1e-7));
     const w = b.sub(1, b.op.Exp!([b.neg(b.op.Max!([ratio, 0]))]));

@@ -4,14 +4,27 @@ import { UserError } from '../../util/errors.js';
 import { UNLABELED, type OpenedSource, type Sample } from '../types.js';
 
 // File extensions sharp decodes.
-export const IMAGE_EXTENSIONS = new Set(['.png', '.jpg', '.jpeg', '.webp', '.avif', '.tif', '.tiff', '.gif', '.bmp', '.heic', '.heif', '.jxl']);
+export const IMAGE_EXTENSIONS = new Set([
+  '.png',
+  '.jpg',
+  '.jpeg',
+  '.webp',
+  '.avif',
+  '.tif',
+  '.tiff',
+  '.gif',
+  '.bmp',
+  '.heic',
+  '.heif',
+  '.jxl',
+]);
 
 // Entries of a folder, or a UserError naming it (unreadable, not a folder): never a stack trace.
 function listFolder(dir: string, what: string): string[] {
   try {
     return readdirSync(dir);
   } catch (err: unknown) {
-    throw new UserError(`${dir}: cannot read the ${what} (${codeOf(err)})`, 'check the folder\'s permissions');
+    throw new UserError(`${dir}: cannot read the ${what} (${codeOf(err)})`, "check the folder's permissions");
   }
 }
 
@@ -20,17 +33,21 @@ const codeOf = (err: unknown) => String((err as { code?: unknown }).code ?? (err
 // Class folders of a root: links are followed once (the tree is two levels deep, so a loop cannot recurse), a link
 // loop or an entry that cannot be examined is reported with its path, and a dangling link is not a class.
 function classDirs(root: string): string[] {
-  return listFolder(root, 'image folder').filter((d) => {
-    if (d.startsWith('.')) return false;
-    try {
-      return statSync(join(root, d)).isDirectory();
-    } catch (err: unknown) {
-      const code = codeOf(err);
-      if (code === 'ENOENT') return false;
-      throw new UserError(`${join(root, d)}: cannot examine this entry of the image folder (${code === 'ELOOP' ? 'a symbolic link loop' : code})`,
-        'remove or fix it, or move it out of the dataset folder');
-    }
-  }).sort();
+  return listFolder(root, 'image folder')
+    .filter((d) => {
+      if (d.startsWith('.')) return false;
+      try {
+        return statSync(join(root, d)).isDirectory();
+      } catch (err: unknown) {
+        const code = codeOf(err);
+        if (code === 'ENOENT') return false;
+        throw new UserError(
+          `${join(root, d)}: cannot examine this entry of the image folder (${code === 'ELOOP' ? 'a symbolic link loop' : code})`,
+          'remove or fix it, or move it out of the dataset folder',
+        );
+      }
+    })
+    .sort();
 }
 
 function samplesOf(root: string, classes: string[], where: string): Sample[] {
@@ -38,8 +55,13 @@ function samplesOf(root: string, classes: string[], where: string): Sample[] {
   classes.forEach((c, label) => {
     const dir = join(root, c);
     if (!existsSync(dir)) return;
-    const files = listFolder(dir, `class folder '${c}'`).filter((f) => IMAGE_EXTENSIONS.has(extname(f).toLowerCase())).sort();
-    if (files.length === 0) throw new UserError(`${dir}: class folder '${c}' of the ${where} set has no images (${[...IMAGE_EXTENSIONS].join(', ')})`);
+    const files = listFolder(dir, `class folder '${c}'`)
+      .filter((f) => IMAGE_EXTENSIONS.has(extname(f).toLowerCase()))
+      .sort();
+    if (files.length === 0)
+      throw new UserError(
+        `${dir}: class folder '${c}' of the ${where} set has no images (${[...IMAGE_EXTENSIONS].join(', ')})`,
+      );
     for (const f of files) out.push({ path: join(dir, f), label });
   });
   return out;
@@ -49,11 +71,18 @@ const isImage = (f: string) => IMAGE_EXTENSIONS.has(extname(f).toLowerCase());
 
 // Does this folder hold image files directly (not only in sub-folders)? Then it is not a folder of class folders.
 function holdsImages(dir: string): boolean {
-  return existsSync(dir) && listFolder(dir, 'image folder').some((f) => !f.startsWith('.') && isImage(f) && isFile(join(dir, f)));
+  return (
+    existsSync(dir) &&
+    listFolder(dir, 'image folder').some((f) => !f.startsWith('.') && isImage(f) && isFile(join(dir, f)))
+  );
 }
 
 function isFile(path: string): boolean {
-  try { return statSync(path).isFile(); } catch { return false; }
+  try {
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
 }
 
 // Every image under `dir`, at any depth (sub-folders only organise the files; links are followed once, dot-entries
@@ -63,10 +92,16 @@ function allImages(dir: string, seen = new Set<string>()): Sample[] {
   if (seen.has(real)) return [];
   seen.add(real);
   const out: Sample[] = [];
-  for (const f of listFolder(dir, 'image folder').filter((e) => !e.startsWith('.')).sort()) {
+  for (const f of listFolder(dir, 'image folder')
+    .filter((e) => !e.startsWith('.'))
+    .sort()) {
     const path = join(dir, f);
     let st;
-    try { st = statSync(path); } catch { continue; }
+    try {
+      st = statSync(path);
+    } catch {
+      continue;
+    }
     if (st.isDirectory()) out.push(...allImages(path, seen));
     else if (st.isFile() && isImage(f)) out.push({ path, label: UNLABELED });
   }
@@ -75,7 +110,8 @@ function allImages(dir: string, seen = new Set<string>()): Sample[] {
 
 function unlabeledSplit(dir: string): { kind: 'files'; samples: Sample[] } {
   const samples = allImages(dir);
-  if (samples.length === 0) throw new UserError(`${dir}: no images (${[...IMAGE_EXTENSIONS].join(', ')}) in the folder or its sub-folders`);
+  if (samples.length === 0)
+    throw new UserError(`${dir}: no images (${[...IMAGE_EXTENSIONS].join(', ')}) in the folder or its sub-folders`);
   return { kind: 'files', samples };
 }
 
@@ -83,9 +119,20 @@ function unlabeledSplit(dir: string): { kind: 'files'; samples: Sample[] } {
 function openUnlabeledFolder(root: string, why: string): OpenedSource {
   const sub = ['val', 'test', 'validation'].find((d) => existsSync(join(root, d)));
   if (existsSync(join(root, 'train')) && sub) {
-    return { classes: [], unlabeled: true, train: unlabeledSplit(join(root, 'train')), val: unlabeledSplit(join(root, sub)), description: `unlabeled image folder ${root} (train/ and ${sub}/; ${why})` };
+    return {
+      classes: [],
+      unlabeled: true,
+      train: unlabeledSplit(join(root, 'train')),
+      val: unlabeledSplit(join(root, sub)),
+      description: `unlabeled image folder ${root} (train/ and ${sub}/; ${why})`,
+    };
   }
-  return { classes: [], unlabeled: true, train: unlabeledSplit(root), description: `unlabeled image folder ${root} (${why})` };
+  return {
+    classes: [],
+    unlabeled: true,
+    train: unlabeledSplit(root),
+    description: `unlabeled image folder ${root} (${why})`,
+  };
 }
 
 // Open `root/<class>/*`, or `root/{train,val|test}/<class>/*`; class names sorted are the label indices.
@@ -93,13 +140,15 @@ function openUnlabeledFolder(root: string, why: string): OpenedSource {
 // files directly: a folder of class folders holds none, so its sub-folders are then taken as mere organisation.
 export function openFolder(root: string, opts: { unlabeled?: boolean } = {}): OpenedSource {
   if (opts.unlabeled) return openUnlabeledFolder(root, '--unlabeled');
-  if (holdsImages(root) || holdsImages(join(root, 'train'))) return openUnlabeledFolder(root, 'it holds image files directly, so its sub-folders are not classes');
+  if (holdsImages(root) || holdsImages(join(root, 'train')))
+    return openUnlabeledFolder(root, 'it holds image files directly, so its sub-folders are not classes');
   const sub = ['val', 'test', 'validation'].find((d) => existsSync(join(root, d)));
   if (existsSync(join(root, 'train')) && sub) {
     const classes = classDirs(join(root, 'train'));
     if (classes.length === 0) throw new UserError(`${join(root, 'train')}: no class folders`);
     const extra = classDirs(join(root, sub)).filter((c) => !classes.includes(c));
-    if (extra.length) throw new UserError(`${join(root, sub)}: class '${extra[0]}' is absent from ${join(root, 'train')}`);
+    if (extra.length)
+      throw new UserError(`${join(root, sub)}: class '${extra[0]}' is absent from ${join(root, 'train')}`);
     return {
       classes,
       train: { kind: 'files', samples: samplesOf(join(root, 'train'), classes, 'training') },
@@ -107,8 +156,14 @@ export function openFolder(root: string, opts: { unlabeled?: boolean } = {}): Op
       description: `image folder ${root} (train/ and ${sub}/)`,
     };
   }
-  if (existsSync(join(root, 'train')) && classDirs(root).length === 1) return { ...openFolder(join(root, 'train')), description: `image folder ${join(root, 'train')}` };
+  if (existsSync(join(root, 'train')) && classDirs(root).length === 1)
+    return { ...openFolder(join(root, 'train')), description: `image folder ${join(root, 'train')}` };
   const classes = classDirs(root);
-  if (classes.length === 0) throw new UserError(`${root}: no class folders; expected root/<class>/<image> or root/{train,val}/<class>/<image>`);
-  return { classes, train: { kind: 'files', samples: samplesOf(root, classes, 'training') }, description: `image folder ${root}` };
+  if (classes.length === 0)
+    throw new UserError(`${root}: no class folders; expected root/<class>/<image> or root/{train,val}/<class>/<image>`);
+  return {
+    classes,
+    train: { kind: 'files', samples: samplesOf(root, classes, 'training') },
+    description: `image folder ${root}`,
+  };
 }

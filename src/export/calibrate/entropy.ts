@@ -2,11 +2,12 @@ import type { Calibrator, TensorStats } from './types.js';
 
 // KL(p || q) of two unnormalised histograms, over the bins where p has mass (q smoothed where it has none).
 function kl(p: Float64Array, q: Float64Array): number {
-  const sp = p.reduce((a, b) => a + b, 0), sq = q.reduce((a, b) => a + b, 0);
+  const sp = p.reduce((a, b) => a + b, 0),
+    sq = q.reduce((a, b) => a + b, 0);
   let d = 0;
   for (let i = 0; i < p.length; i++) {
     if (!p[i]) continue;
-    d += (p[i]! / sp) * Math.log((p[i]! / sp) / Math.max(q[i]! / sq, 1e-12));
+    d += (p[i]! / sp) * Math.log(p[i]! / sp / Math.max(q[i]! / sq, 1e-12));
   }
   return d;
 }
@@ -31,20 +32,29 @@ function magnitudes(s: TensorStats): { h: Float64Array; width: number } {
 export function entropyThreshold(s: TensorStats, levels: number): number {
   const { h, width } = magnitudes(s);
   if (s.min >= 0) h[0] = 0;
-  let best = h.length, bestD = Infinity;
+  let best = h.length,
+    bestD = Infinity;
   for (let i = levels; i <= h.length; i += 16) {
     const p = h.slice(0, i);
     for (let k = i; k < h.length; k++) p[i - 1]! += h[k]!;
     const q = new Float64Array(i);
     const per = i / levels;
     for (let l = 0; l < levels; l++) {
-      const a = Math.floor(l * per), b = l === levels - 1 ? i : Math.floor((l + 1) * per);
-      let sum = 0, nz = 0;
-      for (let k = a; k < b; k++) { sum += h[k]!; if (h[k]) nz++; }
+      const a = Math.floor(l * per),
+        b = l === levels - 1 ? i : Math.floor((l + 1) * per);
+      let sum = 0,
+        nz = 0;
+      for (let k = a; k < b; k++) {
+        sum += h[k]!;
+        if (h[k]) nz++;
+      }
       for (let k = a; k < b; k++) if (h[k]) q[k] = sum / nz;
     }
     const d = kl(p, q);
-    if (d < bestD) { bestD = d; best = i; }
+    if (d < bestD) {
+      bestD = d;
+      best = i;
+    }
   }
   return best * width;
 }

@@ -25,7 +25,10 @@ export type CalibrationImages = () => AsyncIterable<{ x: Float32Array; dims: num
 // Run the fp32 model (with the tensors to calibrate as extra outputs) over the calibration images: min/max in a
 // first pass, then, when the calibrator reads one, a histogram over [min, max] in a second.
 export async function collectStats(
-  runner: InferenceRunner, names: string[], images: CalibrationImages, histogram: boolean,
+  runner: InferenceRunner,
+  names: string[],
+  images: CalibrationImages,
+  histogram: boolean,
   progress?: (pass: string, done: number) => void,
 ): Promise<Map<string, TensorStats>> {
   const stats = new Map<string, TensorStats>(names.map((n) => [n, { min: Infinity, max: -Infinity }]));
@@ -35,9 +38,15 @@ export async function collectStats(
     for (const n of names) {
       const s = stats.get(n)!;
       const d = out[n]!.data;
-      let lo = s.min, hi = s.max;
-      for (let i = 0; i < d.length; i++) { const v = d[i]!; if (v < lo) lo = v; if (v > hi) hi = v; }
-      s.min = lo; s.max = hi;
+      let lo = s.min,
+        hi = s.max;
+      for (let i = 0; i < d.length; i++) {
+        const v = d[i]!;
+        if (v < lo) lo = v;
+        if (v > hi) hi = v;
+      }
+      s.min = lo;
+      s.max = hi;
     }
     progress?.('calibrating: ranges', (seen += b.n));
   }
@@ -48,7 +57,8 @@ export async function collectStats(
     const out = await runner.run(b.x, b.dims, names);
     for (const n of names) {
       const s = stats.get(n)!;
-      const h = s.hist!, d = out[n]!.data;
+      const h = s.hist!,
+        d = out[n]!.data;
       const k = s.max > s.min ? HIST_BINS / (s.max - s.min) : 0;
       for (let i = 0; i < d.length; i++) h[Math.min(HIST_BINS - 1, Math.floor((d[i]! - s.min) * k))]! += 1;
     }

@@ -18,7 +18,9 @@ function toTensor(a: Arr): Tensor {
   const data = new (arrayCtor(a.dtype))(a.v.length) as unknown as (number | bigint)[];
   const big = a.dtype === 'int64' || a.dtype === 'uint64';
   const int = big || a.dtype.startsWith('int') || a.dtype.startsWith('uint') || a.dtype === 'bool';
-  a.v.forEach((x, i) => { data[i] = big ? BigInt(Math.trunc(x)) : int ? Math.trunc(x) : x; });
+  a.v.forEach((x, i) => {
+    data[i] = big ? BigInt(Math.trunc(x)) : int ? Math.trunc(x) : x;
+  });
   return new Tensor(a.dtype, a.dims, data as unknown as Float32Array);
 }
 
@@ -43,12 +45,15 @@ function forEachIndex(dims: number[], f: (idx: number[], flat: number) => void):
 
 function broadcastBinary(a: Arr, b: Arr, f: (x: number, y: number) => number, dtype = a.dtype): Arr {
   const dims = broadcastShapes(a.dims, b.dims);
-  const sa = strides(a.dims), sb = strides(b.dims);
+  const sa = strides(a.dims),
+    sb = strides(b.dims);
   const v: number[] = [];
   forEachIndex(dims, (idx) => {
-    let ia = 0, ib = 0;
+    let ia = 0,
+      ib = 0;
     idx.forEach((x, d) => {
-      const da = d - (dims.length - a.dims.length), db = d - (dims.length - b.dims.length);
+      const da = d - (dims.length - a.dims.length),
+        db = d - (dims.length - b.dims.length);
       if (da >= 0 && a.dims[da]! > 1) ia += x * sa[da]!;
       if (db >= 0 && b.dims[db]! > 1) ib += x * sb[db]!;
     });
@@ -61,29 +66,43 @@ const isIntType = (d: DType) => d !== 'float32' && d !== 'float64' && d !== 'flo
 
 type Evaluator = (n: Node, ins: (Arr | undefined)[]) => Arr[] | undefined;
 
-const binary = (f: (x: number, y: number) => number, cmp = false): Evaluator => (_n, [a, b]) =>
-  a && b ? [broadcastBinary(a, b, f, cmp ? 'bool' : a.dtype)] : undefined;
+const binary =
+  (f: (x: number, y: number) => number, cmp = false): Evaluator =>
+  (_n, [a, b]) =>
+    a && b ? [broadcastBinary(a, b, f, cmp ? 'bool' : a.dtype)] : undefined;
 
 const EVAL: Record<string, Evaluator> = {
   Identity: (_n, [a]) => (a ? [a] : undefined),
-  Add: binary((x, y) => x + y), Sub: binary((x, y) => x - y), Mul: binary((x, y) => x * y),
-  Div: (n, [a, b]) => (a && b ? [broadcastBinary(a, b, isIntType(a.dtype) ? (x, y) => Math.trunc(x / y) : (x, y) => x / y)] : undefined),
+  Add: binary((x, y) => x + y),
+  Sub: binary((x, y) => x - y),
+  Mul: binary((x, y) => x * y),
+  Div: (n, [a, b]) =>
+    a && b ? [broadcastBinary(a, b, isIntType(a.dtype) ? (x, y) => Math.trunc(x / y) : (x, y) => x / y)] : undefined,
   // Integer tensors only (pads and shapes being re-laid out, as in Swin's window padding); weights stay for onnxruntime.
   Transpose: (n, [a]) => {
     if (!a || !isIntType(a.dtype)) return undefined;
-    const perm = n.attrInts('perm', a.dims.map((_, i) => a.dims.length - 1 - i));
+    const perm = n.attrInts(
+      'perm',
+      a.dims.map((_, i) => a.dims.length - 1 - i),
+    );
     const dims = perm.map((p) => a.dims[p]!);
     const sa = strides(a.dims);
     const v: number[] = [];
-    forEachIndex(dims, (idx) => { v.push(a.v[idx.reduce((s, x, d) => s + x * sa[perm[d]!]!, 0)]!); });
+    forEachIndex(dims, (idx) => {
+      v.push(a.v[idx.reduce((s, x, d) => s + x * sa[perm[d]!]!, 0)]!);
+    });
     return [{ dims, v, dtype: a.dtype }];
   },
   // fmod=0: the remainder takes the divisor's sign (Python's %, what torch exports for Swin's window padding); 1: C's fmod.
-  Mod: (n, [a, b]) => (a && b ? [broadcastBinary(a, b, n.attrInt('fmod', 0) === 1 ? (x, y) => x % y : (x, y) => ((x % y) + y) % y)] : undefined),
+  Mod: (n, [a, b]) =>
+    a && b
+      ? [broadcastBinary(a, b, n.attrInt('fmod', 0) === 1 ? (x, y) => x % y : (x, y) => ((x % y) + y) % y)]
+      : undefined,
   Equal: binary((x, y) => (x === y ? 1 : 0), true),
   Less: binary((x, y) => (x < y ? 1 : 0), true),
   Greater: binary((x, y) => (x > y ? 1 : 0), true),
-  Max: binary(Math.max), Min: binary(Math.min),
+  Max: binary(Math.max),
+  Min: binary(Math.min),
   Neg: (_n, [a]) => (a ? [{ ...a, v: a.v.map((x) => -x) }] : undefined),
   Floor: (_n, [a]) => (a ? [{ ...a, v: a.v.map(Math.floor) }] : undefined),
   Ceil: (_n, [a]) => (a ? [{ ...a, v: a.v.map(Math.ceil) }] : undefined),
@@ -93,7 +112,9 @@ const EVAL: Record<string, Evaluator> = {
     const ab = broadcastBinary(a, b, (x) => x);
     const ba = broadcastBinary(b, a, (x) => x);
     const cc = broadcastBinary(c, ab, (x) => x);
-    return [{ dims: cc.dims, dtype: a.dtype, v: cc.v.map((x, i) => (x ? ab.v[i % ab.v.length]! : ba.v[i % ba.v.length]!)) }];
+    return [
+      { dims: cc.dims, dtype: a.dtype, v: cc.v.map((x, i) => (x ? ab.v[i % ab.v.length]! : ba.v[i % ba.v.length]!)) },
+    ];
   },
   Cast: (n, [a]) => (a ? [{ ...a, dtype: castType(n.attrInt('to')) }] : undefined),
   Reshape: (n, [a]) => (a ? [{ ...a, dims: n.outputs[0]!.shape }] : undefined),
@@ -122,7 +143,9 @@ const EVAL: Record<string, Evaluator> = {
     const sa = strides(a.dims);
     const v: number[] = [];
     forEachIndex(dims, (o) => {
-      const pre = o.slice(0, ax), mid = o.slice(ax, ax + idx.dims.length), post = o.slice(ax + idx.dims.length);
+      const pre = o.slice(0, ax),
+        mid = o.slice(ax, ax + idx.dims.length),
+        post = o.slice(ax + idx.dims.length);
       let k = idx.v[mid.reduce((s, x, i) => s + x * strides(idx.dims)[i]!, 0)]!;
       if (k < 0) k += a.dims[ax]!;
       const src = [...pre, k, ...post];
@@ -179,8 +202,14 @@ export function foldNode(n: Node): Tensor[] | undefined {
     if (a?.kind === 'tensor') return [a.value];
     if (n.hasAttr('value_float')) return [Tensor.scalar(n.attrFloat('value_float'))];
     if (n.hasAttr('value_int')) return [Tensor.scalar(n.attrInt('value_int'), 'int64')];
-    if (n.hasAttr('value_ints')) { const v = n.attrInts('value_ints'); return [Tensor.int64([v.length], v)]; }
-    if (n.hasAttr('value_floats')) { const v = n.attrInts('value_floats'); return [Tensor.float32([v.length], v)]; }
+    if (n.hasAttr('value_ints')) {
+      const v = n.attrInts('value_ints');
+      return [Tensor.int64([v.length], v)];
+    }
+    if (n.hasAttr('value_floats')) {
+      const v = n.attrInts('value_floats');
+      return [Tensor.float32([v.length], v)];
+    }
     return undefined;
   }
   if (n.opType === 'Shape') {
@@ -196,7 +225,9 @@ export function foldNode(n: Node): Tensor[] | undefined {
   }
   const ev = EVAL[n.opType];
   if (!ev) return undefined;
-  const ins = n.inputs.map((v) => (v?.constant && v.constant.size <= MAX_FOLD && v.dtype !== 'float16' ? arr(v.constant) : undefined));
+  const ins = n.inputs.map((v) =>
+    v?.constant && v.constant.size <= MAX_FOLD && v.dtype !== 'float16' ? arr(v.constant) : undefined,
+  );
   if (n.inputs.some((v, i) => v && !ins[i])) return undefined;
   if (n.outputs.some((o) => !o.hasStaticShape() || numel(o.shape) > MAX_FOLD)) return undefined;
   const out = ev(n, ins);

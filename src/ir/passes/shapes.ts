@@ -35,7 +35,10 @@ export function inferShapes(g: Graph, opts: InferOptions = {}): boolean {
           else if (t && !o.type) o.type = t;
         });
       }
-      const folded = opts.keep && node.inputs.some((v) => v && opts.keep!.has(v)) ? undefined : modelProblem(node, () => foldNode(node));
+      const folded =
+        opts.keep && node.inputs.some((v) => v && opts.keep!.has(v))
+          ? undefined
+          : modelProblem(node, () => foldNode(node));
       if (folded) {
         node.outputs.forEach((o, i) => {
           o.constant = folded[i];
@@ -53,10 +56,44 @@ export function inferShapes(g: Graph, opts: InferOptions = {}): boolean {
 }
 
 // Ops defined on floating-point tensors only (every input), and ops whose inputs share one element type.
-const FLOAT_ONLY = new Set(['Conv', 'ConvTranspose', 'BatchNormalization', 'InstanceNormalization', 'LayerNormalization', 'AveragePool',
-  'GlobalAveragePool', 'LpPool', 'Softmax', 'LogSoftmax', 'Sigmoid', 'Tanh', 'Elu', 'HardSigmoid', 'HardSwish', 'Gelu']);
-const SAME_TYPE = new Set(['Add', 'Sub', 'Mul', 'Div', 'Max', 'Min', 'Sum', 'Mean', 'Concat', 'Gemm', 'Conv', 'ConvTranspose', 'MatMul',
-  'Equal', 'Less', 'Greater', 'LessOrEqual', 'GreaterOrEqual']);
+const FLOAT_ONLY = new Set([
+  'Conv',
+  'ConvTranspose',
+  'BatchNormalization',
+  'InstanceNormalization',
+  'LayerNormalization',
+  'AveragePool',
+  'GlobalAveragePool',
+  'LpPool',
+  'Softmax',
+  'LogSoftmax',
+  'Sigmoid',
+  'Tanh',
+  'Elu',
+  'HardSigmoid',
+  'HardSwish',
+  'Gelu',
+]);
+const SAME_TYPE = new Set([
+  'Add',
+  'Sub',
+  'Mul',
+  'Div',
+  'Max',
+  'Min',
+  'Sum',
+  'Mean',
+  'Concat',
+  'Gemm',
+  'Conv',
+  'ConvTranspose',
+  'MatMul',
+  'Equal',
+  'Less',
+  'Greater',
+  'LessOrEqual',
+  'GreaterOrEqual',
+]);
 
 // The element types onnxruntime's type check would refuse, where the file declares them (inputs, initializers).
 function checkInputTypes(node: Node): void {
@@ -71,11 +108,17 @@ function checkInputTypes(node: Node): void {
 }
 
 // A graph output declared with another element type than its node computes.
-function checkDeclaredOutputs(node: Node, types: ReturnType<NonNullable<(typeof SHAPE_RULES)[string]>>, g: Graph): void {
+function checkDeclaredOutputs(
+  node: Node,
+  types: ReturnType<NonNullable<(typeof SHAPE_RULES)[string]>>,
+  g: Graph,
+): void {
   node.outputs.forEach((o, i) => {
     const t = types[i];
     if (t && o.type && g.outputs.includes(o) && o.type.dtype !== t.dtype) {
-      throw new Error(`it computes ${t.dtype} for graph output '${o.name}', which the model declares as ${o.type.dtype}`);
+      throw new Error(
+        `it computes ${t.dtype} for graph output '${o.name}', which the model declares as ${o.type.dtype}`,
+      );
     }
   });
 }
@@ -87,7 +130,10 @@ function modelProblem<T>(node: Node, f: () => T): T {
     return f();
   } catch (err: unknown) {
     if (err instanceof Error && err.constructor === Error) {
-      throw new UserError(`shape inference failed at ${node.label}: ${err.message.replace(`${node.label}: `, '')}`, undefined);
+      throw new UserError(
+        `shape inference failed at ${node.label}: ${err.message.replace(`${node.label}: `, '')}`,
+        undefined,
+      );
     }
     throw err;
   }

@@ -42,38 +42,72 @@ export function windowOut(inp: number, k: number, s: number, d: number, pb: numb
   return out;
 }
 
-function convLike(n: Node, outChannels: (x: number[], w: number[] | undefined) => number, kernelOf: (x: number[], w: number[] | undefined) => number[]) {
+function convLike(
+  n: Node,
+  outChannels: (x: number[], w: number[] | undefined) => number,
+  kernelOf: (x: number[], w: number[] | undefined) => number[],
+) {
   const x = staticShape(n, 0);
   if (!x) return [like(n, 0, undefined)];
   const isConv = n.opType === 'Conv' || n.opType === 'ConvTranspose';
   const w = isConv ? staticShape(n, 1) : undefined;
   if (isConv && !w) return [like(n, 0, undefined)];
   // A model whose input rank or channels disagree with its weights is refused here, before anything is sized from it.
-  if (w && w.length !== x.length) throw new Error(`${n.label}: input ${JSON.stringify(x)} and weight ${JSON.stringify(w)} differ in rank`);
+  if (w && w.length !== x.length)
+    throw new Error(`${n.label}: input ${JSON.stringify(x)} and weight ${JSON.stringify(w)} differ in rank`);
   if (n.opType === 'Conv' && w && x[1] !== w[1]! * n.attrInt('group', 1)) {
-    throw new Error(`${n.label}: input has ${x[1]} channels but the weight ${JSON.stringify(w)} with group ${n.attrInt('group', 1)} expects ${w[1]! * n.attrInt('group', 1)}`);
+    throw new Error(
+      `${n.label}: input has ${x[1]} channels but the weight ${JSON.stringify(w)} with group ${n.attrInt('group', 1)} expects ${w[1]! * n.attrInt('group', 1)}`,
+    );
   }
   const k = kernelOf(x, w);
-  if (x.length !== k.length + 2) throw new Error(`${n.label}: a ${k.length}-d kernel needs a rank-${k.length + 2} input, got ${JSON.stringify(x)}`);
+  if (x.length !== k.length + 2)
+    throw new Error(`${n.label}: a ${k.length}-d kernel needs a rank-${k.length + 2} input, got ${JSON.stringify(x)}`);
   const a = spatialAttrs(n, x, k);
   const r = k.length;
   if (a.strides.length !== r || a.dilations.length !== r || a.pads.length !== 2 * r) {
     throw new Error(`${n.label}: strides, dilations or pads do not match its ${r}-d kernel`);
   }
-  const spatial = k.map((kk, i) => windowOut(x[2 + i]!, kk, a.strides[i]!, a.dilations[i]!, a.pads[i]!, a.pads[i + r]!, a.ceil));
-  if (spatial.some((d) => !(d >= 1))) throw new Error(`${n.label}: input ${JSON.stringify(x)} is too small for its window (output ${JSON.stringify(spatial)})`);
+  const spatial = k.map((kk, i) =>
+    windowOut(x[2 + i]!, kk, a.strides[i]!, a.dilations[i]!, a.pads[i]!, a.pads[i + r]!, a.ceil),
+  );
+  if (spatial.some((d) => !(d >= 1)))
+    throw new Error(
+      `${n.label}: input ${JSON.stringify(x)} is too small for its window (output ${JSON.stringify(spatial)})`,
+    );
   return [like(n, 0, [x[0]!, outChannels(x, w), ...spatial])];
 }
 
 // Shape rules for convolutions and pooling.
 export const convRules: Record<string, ShapeRule> = {
-  Conv: (n) => convLike(n, (_, w) => w![0]!, (_, w) => n.attrInts('kernel_shape', w!.slice(2))),
+  Conv: (n) =>
+    convLike(
+      n,
+      (_, w) => w![0]!,
+      (_, w) => n.attrInts('kernel_shape', w!.slice(2)),
+    ),
   MaxPool: (n) => {
-    const out = convLike(n, (x) => x[1]!, () => n.attrInts('kernel_shape'));
-    return n.outputs.length > 1 ? [out[0], out[0] ? { dtype: 'int64', ...(out[0].shape ? { shape: out[0].shape } : {}) } : undefined] : out;
+    const out = convLike(
+      n,
+      (x) => x[1]!,
+      () => n.attrInts('kernel_shape'),
+    );
+    return n.outputs.length > 1
+      ? [out[0], out[0] ? { dtype: 'int64', ...(out[0].shape ? { shape: out[0].shape } : {}) } : undefined]
+      : out;
   },
-  AveragePool: (n) => convLike(n, (x) => x[1]!, () => n.attrInts('kernel_shape')),
-  LpPool: (n) => convLike(n, (x) => x[1]!, () => n.attrInts('kernel_shape')),
+  AveragePool: (n) =>
+    convLike(
+      n,
+      (x) => x[1]!,
+      () => n.attrInts('kernel_shape'),
+    ),
+  LpPool: (n) =>
+    convLike(
+      n,
+      (x) => x[1]!,
+      () => n.attrInts('kernel_shape'),
+    ),
   ConvTranspose: (n) => {
     const x = staticShape(n, 0);
     const w = staticShape(n, 1);

@@ -26,7 +26,10 @@ export function squeezeAxes(n: Node): number[] | undefined {
 }
 
 // Slice parameters from inputs (opset 10+) or attributes (opset 1), clamped like onnxruntime.
-export function sliceParams(n: Node, x: number[]): { starts: number[]; ends: number[]; axes: number[]; steps: number[] } | undefined {
+export function sliceParams(
+  n: Node,
+  x: number[],
+): { starts: number[]; ends: number[]; axes: number[]; steps: number[] } | undefined {
   const starts = n.inputs.length > 1 ? constInts(n, 1) : n.attrInts('starts');
   const ends = n.inputs.length > 2 ? constInts(n, 2) : n.attrInts('ends');
   if (!starts || !ends) return undefined;
@@ -41,8 +44,13 @@ export function sliceParams(n: Node, x: number[]): { starts: number[]; ends: num
     const step = steps[i]!;
     let st = starts[i]! < 0 ? starts[i]! + dim : starts[i]!;
     let en = ends[i]! < 0 ? ends[i]! + dim : ends[i]!;
-    if (step > 0) { st = Math.min(Math.max(st, 0), dim); en = Math.min(Math.max(en, 0), dim); }
-    else { st = Math.min(Math.max(st, -1), dim - 1); en = Math.min(Math.max(en, -1), dim - 1); }
+    if (step > 0) {
+      st = Math.min(Math.max(st, 0), dim);
+      en = Math.min(Math.max(en, 0), dim);
+    } else {
+      st = Math.min(Math.max(st, -1), dim - 1);
+      en = Math.min(Math.max(en, -1), dim - 1);
+    }
     s.push(st);
     e.push(en);
   });
@@ -51,8 +59,15 @@ export function sliceParams(n: Node, x: number[]): { starts: number[]; ends: num
 
 // Shape rules for layout, indexing, matrix and reduction ops.
 export const tensorRules: Record<string, ShapeRule> = {
-  ReduceMean: reduce, ReduceSum: reduce, ReduceMax: reduce, ReduceMin: reduce, ReduceProd: reduce,
-  ReduceL2: reduce, ReduceL1: reduce, ReduceSumSquare: reduce, ReduceLogSumExp: reduce,
+  ReduceMean: reduce,
+  ReduceSum: reduce,
+  ReduceMax: reduce,
+  ReduceMin: reduce,
+  ReduceProd: reduce,
+  ReduceL2: reduce,
+  ReduceL1: reduce,
+  ReduceSumSquare: reduce,
+  ReduceLogSumExp: reduce,
   ArgMax: (n) => {
     const x = staticShape(n, 0);
     if (!x) return [{ dtype: 'int64' }];
@@ -64,12 +79,16 @@ export const tensorRules: Record<string, ShapeRule> = {
     const a = staticShape(n, 0);
     const b = staticShape(n, 1);
     if (!a || !b) return [like(n, 0, undefined)];
-    if (a.length !== 2 || b.length !== 2) throw new Error(`${n.label}: Gemm takes matrices, got ${JSON.stringify(a)} and ${JSON.stringify(b)}`);
+    if (a.length !== 2 || b.length !== 2)
+      throw new Error(`${n.label}: Gemm takes matrices, got ${JSON.stringify(a)} and ${JSON.stringify(b)}`);
     const m = n.attrInt('transA', 0) ? a[1]! : a[0]!;
     const k = n.attrInt('transB', 0) ? b[0]! : b[1]!;
     const ka = n.attrInt('transA', 0) ? a[0]! : a[1]!;
     const kb = n.attrInt('transB', 0) ? b[1]! : b[0]!;
-    if (ka !== kb) throw new Error(`${n.label}: inner dims differ (${JSON.stringify(a)} x ${JSON.stringify(b)}, transA ${n.attrInt('transA', 0)}, transB ${n.attrInt('transB', 0)})`);
+    if (ka !== kb)
+      throw new Error(
+        `${n.label}: inner dims differ (${JSON.stringify(a)} x ${JSON.stringify(b)}, transA ${n.attrInt('transA', 0)}, transB ${n.attrInt('transB', 0)})`,
+      );
     return [like(n, 0, [m, k])];
   },
   MatMul: (n) => {
@@ -110,8 +129,17 @@ export const tensorRules: Record<string, ShapeRule> = {
   Transpose: (n) => {
     const x = staticShape(n, 0);
     if (!x) return [like(n, 0, undefined)];
-    const perm = n.attrInts('perm', x.map((_, i) => x.length - 1 - i));
-    return [like(n, 0, perm.map((p) => x[p]!))];
+    const perm = n.attrInts(
+      'perm',
+      x.map((_, i) => x.length - 1 - i),
+    );
+    return [
+      like(
+        n,
+        0,
+        perm.map((p) => x[p]!),
+      ),
+    ];
   },
   Concat: (n) => {
     const shapes = n.inputs.map((_, i) => staticShape(n, i));
@@ -126,9 +154,19 @@ export const tensorRules: Record<string, ShapeRule> = {
     if (!x) return n.outputs.map(() => like(n, 0, undefined));
     const ax = normAxis(n.attrInt('axis', 0), x.length);
     const k = n.outputs.length;
-    const split = (n.inputs[1] ? constInts(n, 1) : n.hasAttr('split') ? n.attrInts('split') : undefined)
-      ?? Array.from({ length: k }, (_, i) => Math.ceil(x[ax]! / k) - (i === k - 1 ? Math.ceil(x[ax]! / k) * k - x[ax]! : 0));
-    return split.map((s) => like(n, 0, x.map((d, i) => (i === ax ? s : d))));
+    const split =
+      (n.inputs[1] ? constInts(n, 1) : n.hasAttr('split') ? n.attrInts('split') : undefined) ??
+      Array.from(
+        { length: k },
+        (_, i) => Math.ceil(x[ax]! / k) - (i === k - 1 ? Math.ceil(x[ax]! / k) * k - x[ax]! : 0),
+      );
+    return split.map((s) =>
+      like(
+        n,
+        0,
+        x.map((d, i) => (i === ax ? s : d)),
+      ),
+    );
   },
   Slice: (n) => {
     const x = staticShape(n, 0);
@@ -147,14 +185,22 @@ export const tensorRules: Record<string, ShapeRule> = {
     if (!x || !pads) return [like(n, 0, undefined)];
     const axes = n.inputs[3] ? constInts(n, 3)!.map((a) => normAxis(a, x.length)) : x.map((_, i) => i);
     const out = [...x];
-    axes.forEach((ax, i) => { out[ax] = x[ax]! + pads[i]! + pads[i + axes.length]!; });
+    axes.forEach((ax, i) => {
+      out[ax] = x[ax]! + pads[i]! + pads[i + axes.length]!;
+    });
     return [like(n, 0, out)];
   },
   Squeeze: (n) => {
     const x = staticShape(n, 0);
     if (!x) return [like(n, 0, undefined)];
     const axes = squeezeAxes(n)?.map((a) => normAxis(a, x.length));
-    return [like(n, 0, x.filter((d, i) => (axes ? !axes.includes(i) : d !== 1)))];
+    return [
+      like(
+        n,
+        0,
+        x.filter((d, i) => (axes ? !axes.includes(i) : d !== 1)),
+      ),
+    ];
   },
   Unsqueeze: (n) => {
     const x = staticShape(n, 0);
@@ -233,13 +279,18 @@ export const tensorRules: Record<string, ShapeRule> = {
     if (sizes && sizes.length) {
       const policy = n.attrString('keep_aspect_ratio_policy', 'stretch');
       const ratios = axes.map((a, j) => sizes[j]! / x[a]!);
-      const common = policy === 'not_larger' ? Math.min(...ratios) : policy === 'not_smaller' ? Math.max(...ratios) : undefined;
-      axes.forEach((a, j) => { out[a] = common === undefined ? sizes[j]! : Math.round(common * x[a]!); });
+      const common =
+        policy === 'not_larger' ? Math.min(...ratios) : policy === 'not_smaller' ? Math.max(...ratios) : undefined;
+      axes.forEach((a, j) => {
+        out[a] = common === undefined ? sizes[j]! : Math.round(common * x[a]!);
+      });
       return [like(n, 0, out)];
     }
     const scales = n.inputs[2]?.constant?.toNumbers();
     if (scales && scales.length) {
-      axes.forEach((a, j) => { out[a] = Math.floor(x[a]! * scales[j]!); });
+      axes.forEach((a, j) => {
+        out[a] = Math.floor(x[a]! * scales[j]!);
+      });
       return [like(n, 0, out)];
     }
     return [like(n, 0, undefined)];

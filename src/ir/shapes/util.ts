@@ -24,7 +24,9 @@ export function broadcastShapes(a: readonly number[], b: readonly number[], node
     const x = a[a.length - n + i] ?? 1;
     const y = b[b.length - n + i] ?? 1;
     if (x !== y && x !== 1 && y !== 1) {
-      throw new Error(`${node ? node.label + ': ' : ''}shapes ${JSON.stringify(a)} and ${JSON.stringify(b)} do not broadcast`);
+      throw new Error(
+        `${node ? node.label + ': ' : ''}shapes ${JSON.stringify(a)} and ${JSON.stringify(b)} do not broadcast`,
+      );
     }
     out.push(x === 1 ? y : x);
   }

@@ -19,7 +19,15 @@ export const kind: JobKind = {
   },
   argv(jobFile, dir, resume, threads) {
     // The job file keeps compress's own keys (size, formats) that the resumed run's saved config does not hold.
-    return ['compress', '--config', jobFile, ...(resume ? ['--resume', dir] : ['--out', dir]), '--threads', String(threads), '--json'];
+    return [
+      'compress',
+      '--config',
+      jobFile,
+      ...(resume ? ['--resume', dir] : ['--out', dir]),
+      '--threads',
+      String(threads),
+      '--json',
+    ];
   },
   progress: (line, config) => distillKind.progress(line, config),
   finished(dir) {

@@ -18,12 +18,24 @@ export const kind: JobKind = {
   },
   argv(jobFile, dir, resume, threads) {
     // A resumed run reads its config from dir/config.yaml; only the thread count may differ on another machine.
-    return resume ? ['distill', '--resume', dir, '--threads', String(threads), '--json'] : ['distill', '--config', jobFile, '--out', dir, '--threads', String(threads), '--json'];
+    return resume
+      ? ['distill', '--resume', dir, '--threads', String(threads), '--json']
+      : ['distill', '--config', jobFile, '--out', dir, '--threads', String(threads), '--json'];
   },
   progress(line, config) {
     const epochs = Number(config.epochs);
     const epoch = /^epoch (\d+)\/(\d+):/.exec(line);
-    if (epoch) return { value: Number(epoch[1]), total: Number(epoch[2]), status: line.replace(/^epoch \d+\/\d+: /, '').split(', ').slice(0, 1).concat(/val acc ([^,]+)/.exec(line)?.[0] ?? []).join(', ') };
+    if (epoch)
+      return {
+        value: Number(epoch[1]),
+        total: Number(epoch[2]),
+        status: line
+          .replace(/^epoch \d+\/\d+: /, '')
+          .split(', ')
+          .slice(0, 1)
+          .concat(/val acc ([^,]+)/.exec(line)?.[0] ?? [])
+          .join(', '),
+      };
     const resumed = /^resumed from .*: epoch (\d+)/.exec(line);
     if (resumed) return { value: Number(resumed[1]), total: epochs, status: `resumed at epoch ${resumed[1]}` };
     if (line.startsWith('compiled training step')) return { value: 0, total: epochs, status: 'training' };
@@ -32,7 +44,9 @@ export const kind: JobKind = {
   finished(dir) {
     const record = readRecord(dir);
     if (!record || record.interrupted) return undefined;
-    const files = Object.entries(record.outputs).filter(([k, p]) => k !== 'checkpoint' && p).map(([, p]) => join(dir, basename(p)));
+    const files = Object.entries(record.outputs)
+      .filter(([k, p]) => k !== 'checkpoint' && p)
+      .map(([, p]) => join(dir, basename(p)));
     if (!files.every((f) => existsSync(f))) return undefined;
     return metrics(record);
   },

@@ -13,9 +13,17 @@ export interface LabelPoint {
 }
 
 // Where a label ended up: its left edge and vertical middle, px (the text mark draws align left, baseline middle).
-export interface LabelPlacement { left: number; middle: number }
+export interface LabelPlacement {
+  left: number;
+  middle: number;
+}
 
-interface Box { x0: number; y0: number; x1: number; y1: number }
+interface Box {
+  x0: number;
+  y0: number;
+  x1: number;
+  y1: number;
+}
 
 const GAP = 4;
 
@@ -49,7 +57,12 @@ function candidates(p: LabelPoint): LabelPlacement[] {
 
 // One placement per point, in the order given; earlier points get the better spots.
 export function placeLabels(points: LabelPoint[], plot: { width: number; height: number }): LabelPlacement[] {
-  const markers: Box[] = points.map((p) => ({ x0: p.x - p.radius, y0: p.y - p.radius, x1: p.x + p.radius, y1: p.y + p.radius }));
+  const markers: Box[] = points.map((p) => ({
+    x0: p.x - p.radius,
+    y0: p.y - p.radius,
+    x1: p.x + p.radius,
+    y1: p.y + p.radius,
+  }));
   const area: Box = { x0: 0, y0: 0, x1: plot.width, y1: plot.height };
   const placed: Box[] = [];
   return points.map((p, i) => {
@@ -62,7 +75,8 @@ export function placeLabels(points: LabelPoint[], plot: { width: number; height:
       for (const q of placed) cost += overlap(box, { x0: q.x0 - 3, y0: q.y0 - 2, x1: q.x1 + 3, y1: q.y1 + 2 });
       // A label nearer to another marker than to its own reads as that marker's label.
       const own = distance(box, p);
-      for (let j = 0; j < points.length; j++) if (j !== i && distance(box, points[j]!) < own + 2) cost += (p.width * p.height) / 2;
+      for (let j = 0; j < points.length; j++)
+        if (j !== i && distance(box, points[j]!) < own + 2) cost += (p.width * p.height) / 2;
       if (!best || cost < best.cost) best = { at, box, cost };
       if (cost === 0) break;
     }

@@ -26,7 +26,13 @@ const LABEL_FONT_SIZE = 12;
 const MARKER_AREA = { teacher: 260, other: 110 };
 const ROLE_PRIORITY: Record<ReportRole, number> = { teacher: 0, ensemble: 1, student: 2 };
 
-interface Datum { label: string; role: ReportRole; format: ReportFormat; x: number; accuracy: number }
+interface Datum {
+  label: string;
+  role: ReportRole;
+  format: ReportFormat;
+  x: number;
+  accuracy: number;
+}
 
 // Accuracy (y) against a cost on a log x axis: one point per row, coloured by role, shaped by format, each with
 // its "model format" label. The domains are fixed here (not left to Vega) so that the labels can be placed in
@@ -35,20 +41,36 @@ export function tradeoffSpec(rows: ReportRow[], o: TradeoffOptions): TopLevelSpe
   const width = o.width ?? 640;
   const height = o.height ?? 420;
   const data: Datum[] = rows
-    .map((r) => ({ label: `${r.model} ${r.format}`, role: r.role, format: r.format, x: o.x.value(r), accuracy: r.accuracy }))
+    .map((r) => ({
+      label: `${r.model} ${r.format}`,
+      role: r.role,
+      format: r.format,
+      x: o.x.value(r),
+      accuracy: r.accuracy,
+    }))
     .filter((d) => Number.isFinite(d.x) && d.x > 0 && Number.isFinite(d.accuracy));
   if (!data.length) throw new Error(`${o.title}: no row has a positive finite value for the x axis`);
   const xd = logDomain(data.map((d) => d.x));
   const yd = accuracyDomain(data.map((d) => d.accuracy));
   const px = (v: number) => (width * Math.log(v / xd[0])) / Math.log(xd[1] / xd[0]);
   const py = (v: number) => height * (1 - (v - yd[0]) / (yd[1] - yd[0]));
-  const order = data.map((_, i) => i).sort((a, b) => ROLE_PRIORITY[data[a]!.role] - ROLE_PRIORITY[data[b]!.role] || a - b);
-  const placed = placeLabels(order.map((i) => {
-    const d = data[i]!;
-    const teacher = d.role === 'teacher';
-    return { x: px(d.x), y: py(d.accuracy), radius: Math.sqrt(teacher ? MARKER_AREA.teacher : MARKER_AREA.other) / 2 + 1,
-      width: textWidth(d.label, LABEL_FONT_SIZE, teacher), height: LABEL_FONT_SIZE + 2 };
-  }), { width, height });
+  const order = data
+    .map((_, i) => i)
+    .sort((a, b) => ROLE_PRIORITY[data[a]!.role] - ROLE_PRIORITY[data[b]!.role] || a - b);
+  const placed = placeLabels(
+    order.map((i) => {
+      const d = data[i]!;
+      const teacher = d.role === 'teacher';
+      return {
+        x: px(d.x),
+        y: py(d.accuracy),
+        radius: Math.sqrt(teacher ? MARKER_AREA.teacher : MARKER_AREA.other) / 2 + 1,
+        width: textWidth(d.label, LABEL_FONT_SIZE, teacher),
+        height: LABEL_FONT_SIZE + 2,
+      };
+    }),
+    { width, height },
+  );
   const values = data.map((d) => ({ ...d, labelX: 0, labelY: 0 }));
   order.forEach((i, k) => {
     const at = placed[k]!;
@@ -60,12 +82,30 @@ export function tradeoffSpec(rows: ReportRow[], o: TradeoffOptions): TopLevelSpe
   const formats = (Object.keys(FORMAT_SHAPES) as ReportFormat[]).filter((k) => data.some((d) => d.format === k));
   const xScale = { type: 'log', domain: xd, nice: false } as const;
   const yScale = { domain: yd, nice: false, zero: false } as const;
-  const x = { field: 'x', type: 'quantitative', title: o.x.title, scale: xScale, axis: { format: '~g', labelOverlap: 'greedy', values: logTicks(xd[0], xd[1]) } } as const;
-  const y = { field: 'accuracy', type: 'quantitative', title: 'Top-1 accuracy', scale: yScale, axis: { format: accuracyFormat(yd) } } as const;
+  const x = {
+    field: 'x',
+    type: 'quantitative',
+    title: o.x.title,
+    scale: xScale,
+    axis: { format: '~g', labelOverlap: 'greedy', values: logTicks(xd[0], xd[1]) },
+  } as const;
+  const y = {
+    field: 'accuracy',
+    type: 'quantitative',
+    title: 'Top-1 accuracy',
+    scale: yScale,
+    axis: { format: accuracyFormat(yd) },
+  } as const;
   const label = (teacher: boolean) => ({
     transform: [{ filter: `datum.role ${teacher ? '===' : '!=='} 'teacher'` }],
-    mark: { type: 'text', align: 'left', baseline: 'middle', fontSize: LABEL_FONT_SIZE,
-      fontWeight: teacher ? 'bold' : 'normal', color: teacher ? ROLE_COLORS.teacher : '#333' },
+    mark: {
+      type: 'text',
+      align: 'left',
+      baseline: 'middle',
+      fontSize: LABEL_FONT_SIZE,
+      fontWeight: teacher ? 'bold' : 'normal',
+      color: teacher ? ROLE_COLORS.teacher : '#333',
+    },
     encoding: {
       x: { field: 'labelX', type: 'quantitative', scale: xScale },
       y: { field: 'labelY', type: 'quantitative', scale: yScale },
@@ -76,16 +116,32 @@ export function tradeoffSpec(rows: ReportRow[], o: TradeoffOptions): TopLevelSpe
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     config: plotConfig(),
     title: o.subtitle ? { text: o.title, subtitle: o.subtitle } : o.title,
-    width, height,
+    width,
+    height,
     data: { values },
     layer: [
       {
         mark: { type: 'point', filled: true, opacity: 0.9, stroke: 'white', strokeWidth: 1 },
         encoding: {
-          x, y,
-          color: { field: 'role', type: 'nominal', title: 'Role', scale: { domain: roles, range: roles.map((k) => ROLE_COLORS[k]) } },
-          shape: { field: 'format', type: 'nominal', title: 'Format', scale: { domain: formats, range: formats.map((k) => FORMAT_SHAPES[k]) } },
-          size: { condition: { test: "datum.role === 'teacher'", value: MARKER_AREA.teacher }, value: MARKER_AREA.other, legend: null },
+          x,
+          y,
+          color: {
+            field: 'role',
+            type: 'nominal',
+            title: 'Role',
+            scale: { domain: roles, range: roles.map((k) => ROLE_COLORS[k]) },
+          },
+          shape: {
+            field: 'format',
+            type: 'nominal',
+            title: 'Format',
+            scale: { domain: formats, range: formats.map((k) => FORMAT_SHAPES[k]) },
+          },
+          size: {
+            condition: { test: "datum.role === 'teacher'", value: MARKER_AREA.teacher },
+            value: MARKER_AREA.other,
+            legend: null,
+          },
         },
       },
       ...(o.labels === false ? [] : [label(true), label(false)]),

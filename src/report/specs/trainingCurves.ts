@@ -12,8 +12,17 @@ export interface TrainingCurvesOptions {
   lossScale?: 'linear' | 'log' | 'auto';
 }
 
-interface AccPoint { epoch: number; network: string; split: 'validation' | 'training' | 'agreement'; value: number }
-interface LossPoint { epoch: number; term: string; value: number }
+interface AccPoint {
+  epoch: number;
+  network: string;
+  split: 'validation' | 'training' | 'agreement';
+  value: number;
+}
+interface LossPoint {
+  epoch: number;
+  term: string;
+  value: number;
+}
 
 const finite = (v: number | undefined): v is number => typeof v === 'number' && Number.isFinite(v);
 
@@ -30,8 +39,10 @@ export function trainingCurvePoints(history: TrainingHistory): { acc: AccPoint[]
       if (finite(s.agreement)) acc.push({ epoch: e.epoch, network, split: 'agreement', value: s.agreement });
       if (finite(s.loss)) networkLoss.push({ epoch: e.epoch, term: `loss (${network})`, value: s.loss });
     }
-    if (finite(e.ensembleValAcc)) acc.push({ epoch: e.epoch, network: 'ensemble', split: 'validation', value: e.ensembleValAcc });
-    if (finite(e.ensembleAgreement)) acc.push({ epoch: e.epoch, network: 'ensemble', split: 'agreement', value: e.ensembleAgreement });
+    if (finite(e.ensembleValAcc))
+      acc.push({ epoch: e.epoch, network: 'ensemble', split: 'validation', value: e.ensembleValAcc });
+    if (finite(e.ensembleAgreement))
+      acc.push({ epoch: e.epoch, network: 'ensemble', split: 'agreement', value: e.ensembleAgreement });
     for (const [term, v] of Object.entries(e.terms ?? {})) if (finite(v)) loss.push({ epoch: e.epoch, term, value: v });
   }
   // Without per-term values (a plain `train` run) the per-network loss is the one loss curve there is.
@@ -42,7 +53,8 @@ export function trainingCurvePoints(history: TrainingHistory): { acc: AccPoint[]
 // A panel with no finite value is left out; a history with none at all is an error.
 export function trainingCurvesSpec(history: TrainingHistory, o: TrainingCurvesOptions = {}): TopLevelSpec {
   const { acc, loss } = trainingCurvePoints(history);
-  if (!acc.length && !loss.length) throw new Error('training curves: the history has no finite accuracy or loss value to plot');
+  if (!acc.length && !loss.length)
+    throw new Error('training curves: the history has no finite accuracy or loss value to plot');
   const width = o.panelWidth ?? 460;
   const height = o.panelHeight ?? 320;
   const epochs = [...acc, ...loss].map((p) => p.epoch);
@@ -50,7 +62,13 @@ export function trainingCurvesSpec(history: TrainingHistory, o: TrainingCurvesOp
   const hi = Math.max(...epochs);
   // One epoch would give a zero-width domain; pad it so the single point sits in the middle.
   const domain = hi > lo ? [lo, hi] : [lo - 1, hi + 1];
-  const x = { field: 'epoch', type: 'quantitative', title: 'Epoch', scale: { domain, nice: false }, axis: { format: 'd', tickMinStep: 1 } } as const;
+  const x = {
+    field: 'epoch',
+    type: 'quantitative',
+    title: 'Epoch',
+    scale: { domain, nice: false },
+    axis: { format: 'd', tickMinStep: 1 },
+  } as const;
   const legend = { orient: 'bottom', direction: 'horizontal', columns: 3, title: null, labelLimit: 300 } as const;
   // Markers show single epochs and gaps; past a few dozen epochs they only blur the line.
   const markers = new Set(epochs).size <= 40;
@@ -62,18 +80,51 @@ export function trainingCurvesSpec(history: TrainingHistory, o: TrainingCurvesOp
     const agreement = splits.includes('agreement');
     panels.push({
       title: { text: agreement ? 'Accuracy and agreement with the teacher' : 'Accuracy per network', fontSize: 13 },
-      width, height,
+      width,
+      height,
       data: { values: acc },
       mark: line,
       encoding: {
         x,
-        y: { field: 'value', type: 'quantitative', title: agreement ? 'Accuracy / agreement' : 'Accuracy', scale: { domain: paddedDomain(acc.map((p) => p.value), 0, 1), nice: false },
-          axis: { format: '.0%' } },
-        color: { field: 'network', type: 'nominal', scale: { domain: networks, range: seriesColors(networks) }, legend },
-        strokeDash: { field: 'split', type: 'nominal', scale: { domain: splits, range: splits.map((s) => (s === 'validation' ? [1, 0] : s === 'training' ? [6, 4] : [2, 2])) },
-          legend: splits.length > 1 ? { ...legend, columns: 2, symbolType: 'stroke', symbolSize: 400,
-            // Vega-Lite paints this legend's symbols with a transparent stroke; a line style needs a visible one.
-            encode: { symbols: { update: { stroke: { value: '#333' }, strokeWidth: { value: 2 } } } } } : null },
+        y: {
+          field: 'value',
+          type: 'quantitative',
+          title: agreement ? 'Accuracy / agreement' : 'Accuracy',
+          scale: {
+            domain: paddedDomain(
+              acc.map((p) => p.value),
+              0,
+              1,
+            ),
+            nice: false,
+          },
+          axis: { format: '.0%' },
+        },
+        color: {
+          field: 'network',
+          type: 'nominal',
+          scale: { domain: networks, range: seriesColors(networks) },
+          legend,
+        },
+        strokeDash: {
+          field: 'split',
+          type: 'nominal',
+          scale: {
+            domain: splits,
+            range: splits.map((s) => (s === 'validation' ? [1, 0] : s === 'training' ? [6, 4] : [2, 2])),
+          },
+          legend:
+            splits.length > 1
+              ? {
+                  ...legend,
+                  columns: 2,
+                  symbolType: 'stroke',
+                  symbolSize: 400,
+                  // Vega-Lite paints this legend's symbols with a transparent stroke; a line style needs a visible one.
+                  encode: { symbols: { update: { stroke: { value: '#333' }, strokeWidth: { value: 2 } } } },
+                }
+              : null,
+        },
         detail: { field: 'split' },
       },
     });
@@ -86,16 +137,34 @@ export function trainingCurvesSpec(history: TrainingHistory, o: TrainingCurvesOp
     const lossDomain = [Math.min(...loss.map((p) => p.value)) / 1.25, Math.max(...loss.map((p) => p.value)) * 1.25];
     panels.push({
       title: { text: log ? 'Loss per term (log scale)' : 'Loss per term', fontSize: 13 },
-      width, height,
+      width,
+      height,
       data: { values: loss },
       mark: line,
       encoding: {
         x,
         y: log
-          ? { field: 'value', type: 'quantitative', title: 'Loss', scale: { type: 'log', domain: lossDomain, nice: false },
-              axis: { format: '~g', values: logTicks(lossDomain[0]!, lossDomain[1]!) } }
-          : { field: 'value', type: 'quantitative', title: 'Loss', scale: { domain: paddedDomain(loss.map((p) => p.value), positive ? 0 : -Infinity, Infinity), nice: false },
-              axis: { format: '~g' } },
+          ? {
+              field: 'value',
+              type: 'quantitative',
+              title: 'Loss',
+              scale: { type: 'log', domain: lossDomain, nice: false },
+              axis: { format: '~g', values: logTicks(lossDomain[0]!, lossDomain[1]!) },
+            }
+          : {
+              field: 'value',
+              type: 'quantitative',
+              title: 'Loss',
+              scale: {
+                domain: paddedDomain(
+                  loss.map((p) => p.value),
+                  positive ? 0 : -Infinity,
+                  Infinity,
+                ),
+                nice: false,
+              },
+              axis: { format: '~g' },
+            },
         color: { field: 'term', type: 'nominal', scale: { domain: terms, range: seriesColors(terms) }, legend },
       },
     });
@@ -106,7 +175,10 @@ export function trainingCurvesSpec(history: TrainingHistory, o: TrainingCurvesOp
     title: o.title ?? 'Training curves',
     hconcat: panels,
     spacing: 40,
-    resolve: { scale: { color: 'independent', strokeDash: 'independent', y: 'independent' }, legend: { color: 'independent' } },
+    resolve: {
+      scale: { color: 'independent', strokeDash: 'independent', y: 'independent' },
+      legend: { color: 'independent' },
+    },
   } as TopLevelSpec;
 }
 

@@ -12,7 +12,8 @@ export function resolveDevices(spec: string): Device[] {
   if (spec === 'auto') return [...DEVICES.values()].sort((a, b) => a.priority - b.priority);
   return spec.split(',').map((s) => {
     const d = DEVICES.get(s.trim());
-    if (!d) throw new UserError(`--device: unknown device '${s}'; choose one of auto, ${[...DEVICES.keys()].join(', ')}`);
+    if (!d)
+      throw new UserError(`--device: unknown device '${s}'; choose one of auto, ${[...DEVICES.keys()].join(', ')}`);
     return d;
   });
 }

@@ -13,7 +13,8 @@ export const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
 export const device: Device = {
   name: 'webgpu',
   priority: 20,
-  description: 'onnxruntime WebGPU execution provider (bundled; needs a Vulkan/Metal/D3D12 capable GPU and driver, or SwiftShader)',
+  description:
+    'onnxruntime WebGPU execution provider (bundled; needs a Vulkan/Metal/D3D12 capable GPU and driver, or SwiftShader)',
   providers: () => ['webgpu'],
   async lower(bytes) {
     const m = parseModel(bytes);
@@ -21,7 +22,8 @@ export const device: Device = {
     inferShapes(m.graph);
     return lowerMaxPoolIndices(m.graph) ? serializeModel(m).onnx : bytes;
   },
-  hint: (message) => (/adapter/i.test(message)
-    ? ` (no WebGPU adapter: without a GPU driver, SwiftShader gives one: VK_ICD_FILENAMES=${SWIFTSHADER_ICD} LD_LIBRARY_PATH=/usr/lib/chromium, from Debian's chromium package)`
-    : undefined),
+  hint: (message) =>
+    /adapter/i.test(message)
+      ? ` (no WebGPU adapter: without a GPU driver, SwiftShader gives one: VK_ICD_FILENAMES=${SWIFTSHADER_ICD} LD_LIBRARY_PATH=/usr/lib/chromium, from Debian's chromium package)`
+      : undefined,
 };

@@ -15,14 +15,23 @@ import { topoSort } from '../../ir/passes/toposort.js';
 interface Pool {
   x: Value;
   y: Value;
-  n: number; c: number; h: number; w: number; ho: number; wo: number;
-  k: [number, number]; s: [number, number]; d: [number, number]; pads: [number, number, number, number];
+  n: number;
+  c: number;
+  h: number;
+  w: number;
+  ho: number;
+  wo: number;
+  k: [number, number];
+  s: [number, number];
+  d: [number, number];
+  pads: [number, number, number, number];
 }
 
 function geometry(node: Node): Pool | undefined {
   const x = node.inputs[0];
   const y = node.outputs[0];
-  const fixed = (v: Value | undefined) => !!v?.type?.shape && v.type.shape.length === 4 && v.type.shape.every((d) => typeof d === 'number');
+  const fixed = (v: Value | undefined) =>
+    !!v?.type?.shape && v.type.shape.length === 4 && v.type.shape.every((d) => typeof d === 'number');
   if (!fixed(x) || !fixed(y)) return undefined;
   const autoPad = node.hasAttr('auto_pad') ? node.attrString('auto_pad') : 'NOTSET';
   if (autoPad !== 'NOTSET' && autoPad !== 'VALID') return undefined;
@@ -45,16 +54,24 @@ function firstMaxMasks(b: Builder, p: Pool): Value[] {
   // Pad with −∞ up to every position a window reads (ceil_mode windows may run past the declared end pads).
   const pb = Math.max(0, span(p.ho, p.k[0], p.s[0], p.d[0]) - p.h - pt);
   const pr = Math.max(0, span(p.wo, p.k[1], p.s[1], p.d[1]) - p.w - pl);
-  const xp = pt || pl || pb || pr
-    ? b.op.Pad!([p.x, Tensor.int64([8], [0, 0, pt, pl, 0, 0, pb, pr]), Tensor.scalar(-Infinity)], { mode: 'constant' })
-    : p.x;
+  const xp =
+    pt || pl || pb || pr
+      ? b.op.Pad!([p.x, Tensor.int64([8], [0, 0, pt, pl, 0, 0, pb, pr]), Tensor.scalar(-Infinity)], {
+          mode: 'constant',
+        })
+      : p.x;
   const masks: Value[] = [];
   let taken: Value | undefined;
   for (let i = 0; i < p.k[0]; i++) {
     for (let j = 0; j < p.k[1]; j++) {
       const [r0, c0] = [i * p.d[0], j * p.d[1]];
-      const xs = b.op.Slice!([xp, Tensor.int64([2], [r0, c0]), Tensor.int64([2], [r0 + (p.ho - 1) * p.s[0] + 1, c0 + (p.wo - 1) * p.s[1] + 1]),
-        Tensor.int64([2], [2, 3]), Tensor.int64([2], p.s)]);
+      const xs = b.op.Slice!([
+        xp,
+        Tensor.int64([2], [r0, c0]),
+        Tensor.int64([2], [r0 + (p.ho - 1) * p.s[0] + 1, c0 + (p.wo - 1) * p.s[1] + 1]),
+        Tensor.int64([2], [2, 3]),
+        Tensor.int64([2], p.s),
+      ]);
       const eq = b.op.Equal!([xs, p.y]);
       const last = i === p.k[0] - 1 && j === p.k[1] - 1;
       masks.push(taken ? b.op.And!([eq, b.op.Not!([taken])]) : eq);
@@ -80,27 +97,49 @@ function maskedGradient(b: Builder, p: Pool, masks: Value[], dy: Value): Value {
     const wt = new Float32Array(p.c * K * kh * kw);
     for (let c = 0; c < p.c; c++) for (let q = 0; q < K; q++) wt[(c * K + q) * K + q] = 1;
     const kernel = b.constant(new Tensor('float32', [p.c * K, 1, kh, kw], wt));
-    full = b.op.ConvTranspose!([b.reshape(stacked, [p.n, p.c * K, p.ho, p.wo]), kernel], { group: p.c, strides: p.s, dilations: p.d, kernel_shape: p.k });
+    full = b.op.ConvTranspose!([b.reshape(stacked, [p.n, p.c * K, p.ho, p.wo]), kernel], {
+      group: p.c,
+      strides: p.s,
+      dilations: p.d,
+      kernel_shape: p.k,
+    });
   }
   // `full` covers the padded grid from its origin: crop the pads, zero-fill positions no window reached.
   const [fh, fw] = [span(p.ho, kh, p.s[0], p.d[0]), span(p.wo, kw, p.s[1], p.d[1])];
   const [eh, ew] = [Math.max(0, p.pads[0] + p.h - fh), Math.max(0, p.pads[1] + p.w - fw)];
-  if (eh || ew) full = b.op.Pad!([full, Tensor.int64([8], [0, 0, 0, 0, 0, 0, eh, ew]), Tensor.scalar(0)], { mode: 'constant' });
-  return b.op.Slice!([full, Tensor.int64([2], [p.pads[0], p.pads[1]]), Tensor.int64([2], [p.pads[0] + p.h, p.pads[1] + p.w]), Tensor.int64([2], [2, 3])]);
+  if (eh || ew)
+    full = b.op.Pad!([full, Tensor.int64([8], [0, 0, 0, 0, 0, 0, eh, ew]), Tensor.scalar(0)], { mode: 'constant' });
+  return b.op.Slice!([
+    full,
+    Tensor.int64([2], [p.pads[0], p.pads[1]]),
+    Tensor.int64([2], [p.pads[0] + p.h, p.pads[1] + p.w]),
+    Tensor.int64([2], [2, 3]),
+  ]);
 }
 
 // The Indices output rebuilt from the masks: flat positions into x (storage_order 0), as onnxruntime's MaxPool gives.
 function indicesFromMasks(b: Builder, p: Pool, masks: Value[]): Value {
-  const base = Tensor.int64([p.n, p.c, 1, 1], Array.from({ length: p.n * p.c }, (_, i) => i * p.h * p.w));
+  const base = Tensor.int64(
+    [p.n, p.c, 1, 1],
+    Array.from({ length: p.n * p.c }, (_, i) => i * p.h * p.w),
+  );
   let idx: Value = b.constant(base, 'int64');
   let q = 0;
   for (let i = 0; i < p.k[0]; i++) {
     for (let j = 0; j < p.k[1]; j++, q++) {
       const pos = new Array<number>(p.ho * p.wo);
       for (let a = 0; a < p.ho; a++) {
-        for (let c = 0; c < p.wo; c++) pos[a * p.wo + c] = (a * p.s[0] + i * p.d[0] - p.pads[0]) * p.w + (c * p.s[1] + j * p.d[1] - p.pads[1]);
+        for (let c = 0; c < p.wo; c++)
+          pos[a * p.wo + c] = (a * p.s[0] + i * p.d[0] - p.pads[0]) * p.w + (c * p.s[1] + j * p.d[1] - p.pads[1]);
       }
-      idx = b.op.Add!([idx, b.op.Where!([masks[q]!, b.constant(Tensor.int64([p.ho, p.wo], pos), 'int64'), b.constant(Tensor.scalar(0, 'int64'), 'int64')])]);
+      idx = b.op.Add!([
+        idx,
+        b.op.Where!([
+          masks[q]!,
+          b.constant(Tensor.int64([p.ho, p.wo], pos), 'int64'),
+          b.constant(Tensor.scalar(0, 'int64'), 'int64'),
+        ]),
+      ]);
     }
   }
   return idx;
@@ -110,8 +149,12 @@ function indicesFromMasks(b: Builder, p: Pool, masks: Value[]): Value {
 function isGradientScatter(use: Node): boolean {
   if (use.opType !== 'Reshape' || use.outputs[0]!.uses.length !== 1) return false;
   const scatter = use.outputs[0]!.uses[0]!;
-  return scatter.node.opType === 'ScatterElements' && scatter.index === 1 && scatter.node.attrString('reduction', 'none') === 'add'
-    && scatter.node.inputs[0]?.producer?.opType === 'ConstantOfShape';
+  return (
+    scatter.node.opType === 'ScatterElements' &&
+    scatter.index === 1 &&
+    scatter.node.attrString('reduction', 'none') === 'add' &&
+    scatter.node.inputs[0]?.producer?.opType === 'ConstantOfShape'
+  );
 }
 
 // Rewrite every MaxPool with an Indices output in place; returns how many were rewritten. Shapes must be inferred.

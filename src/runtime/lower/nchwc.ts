@@ -20,7 +20,8 @@ function lowerable(g: Graph, n: Node, block: number): boolean {
   if (n.opType !== 'Conv' || n.domain !== '') return false;
   const w = n.inputs[1];
   const x = n.inputs[0];
-  const fixed = (v: Value | undefined) => !!v?.type?.shape && v.type.shape.length === 4 && v.type.shape.every((d) => typeof d === 'number');
+  const fixed = (v: Value | undefined) =>
+    !!v?.type?.shape && v.type.shape.length === 4 && v.type.shape.every((d) => typeof d === 'number');
   if (!fixed(x) || !fixed(w) || !fixed(n.outputs[0]) || w!.constant) return false;
   const autoPad = n.hasAttr('auto_pad') ? n.attrString('auto_pad') : 'NOTSET';
   if (autoPad !== 'NOTSET' || n.attrInt('group', 1) !== 1) return false;
@@ -45,7 +46,12 @@ export function lowerConvsToNchwc(g: Graph, block: number): number {
       reordered.set(x, xb);
     }
     // OIHW -> [O/B, I/B, kh, kw, Bi, Bo], keeping the logical [O, I, kh, kw] shape the kernel expects.
-    const wb = b.reshape(b.transpose(b.reshape(w, [o / block, block, c / block, block, kh, kw]), [0, 2, 4, 5, 3, 1]), [o, c, kh, kw]);
+    const wb = b.reshape(b.transpose(b.reshape(w, [o / block, block, c / block, block, kh, kw]), [0, 2, 4, 5, 3, 1]), [
+      o,
+      c,
+      kh,
+      kw,
+    ]);
     const attrs: Record<string, number[]> = { kernel_shape: [kh, kw] };
     for (const k of ['pads', 'strides', 'dilations']) if (n.hasAttr(k)) attrs[k] = n.attrInts(k);
     const yb = b.node('Conv', bias ? [xb, wb, bias] : [xb, wb], attrs, { domain: NCHWC_DOMAIN })[0]!;
@@ -89,8 +95,20 @@ export function nchwcBlockSize(): Promise<number> {
     const y = new Builder(g).node('ReorderInput', [x], {}, { domain: NCHWC_DOMAIN })[0]!;
     g.outputs = [y];
     try {
-      const bytes = serializeModel(new Model(g, new Map([['', 18], [NCHWC_DOMAIN, 1]]))).onnx;
-      const s = await ort.InferenceSession.create(bytes, { executionProviders: ['cpu'], intraOpNumThreads: 1, logSeverityLevel: 4 });
+      const bytes = serializeModel(
+        new Model(
+          g,
+          new Map([
+            ['', 18],
+            [NCHWC_DOMAIN, 1],
+          ]),
+        ),
+      ).onnx;
+      const s = await ort.InferenceSession.create(bytes, {
+        executionProviders: ['cpu'],
+        intraOpNumThreads: 1,
+        logSeverityLevel: 4,
+      });
       const r = await s.run({ x: new ort.Tensor('float32', new Float32Array(4), [1, 4, 1, 1]) });
       await s.release();
       const block = r[s.outputNames[0]!]!.dims[1]!;

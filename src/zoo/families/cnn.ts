@@ -16,7 +16,9 @@ function buildCnn(name: string, widths: number[], opts: ZooOptions) {
 }
 
 const NAMED: Record<number, { name: string; note: string }> = {
-  16: { name: 'cnn', note: '' }, 32: { name: 'cnn-wide', note: ' (the shipped teacher)' }, 8: { name: 'cnn-tiny', note: '' },
+  16: { name: 'cnn', note: '' },
+  32: { name: 'cnn-wide', note: ' (the shipped teacher)' },
+  8: { name: 'cnn-tiny', note: '' },
 };
 
 // A CNN of first width w (then 2w, 4w, 8w); doubling gives the next named one (cnn-tiny → cnn → cnn-wide → cnn-x16...).
@@ -25,8 +27,12 @@ function entry(w: number): ZooEntry {
   const named = NAMED[w];
   const name = named?.name ?? `cnn-x${w}`;
   return {
-    name, family: 'cnn', reference: 'ours', describe: `plain CNN, ${widths.join('/')} channels${named?.note ?? ''}`,
-    build: (o) => buildCnn(name, widths, o), widen: () => entry(2 * w),
+    name,
+    family: 'cnn',
+    reference: 'ours',
+    describe: `plain CNN, ${widths.join('/')} channels${named?.note ?? ''}`,
+    build: (o) => buildCnn(name, widths, o),
+    widen: () => entry(2 * w),
   };
 }
 

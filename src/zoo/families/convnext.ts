@@ -41,7 +41,8 @@ export function stemPatch(height: number, width: number): number {
 function buildConvnext(name: string, dims: number[], opts: ZooOptions) {
   const net = new Net(name, opts);
   const s = stemPatch(opts.height, opts.width);
-  if (Math.min(opts.height, opts.width) < 8) throw new Error('ConvNeXt needs images of at least 8x8 (three 2x downsamplings after the stem)');
+  if (Math.min(opts.height, opts.width) < 8)
+    throw new Error('ConvNeXt needs images of at least 8x8 (three 2x downsamplings after the stem)');
   let x = layerNorm2d(net, conv(net, net.input, 'stem.0', dims[0]!, s, s), 'stem.1');
   const stages: Value[] = [];
   dims.forEach((d, i) => {
@@ -51,14 +52,32 @@ function buildConvnext(name: string, dims: number[], opts: ZooOptions) {
   });
   const emb = layerNorm(net, net.pool(x), 'head.norm');
   const w = param(net, 'head.fc.weight', normalTensor(net.rng, [opts.classes, dims[3]!], 0.02));
-  const logits = net.b.node('Gemm', [emb, w, param(net, 'head.fc.bias', filledTensor([opts.classes], 0))], { transB: 1 }, { name: 'head.fc', outputNames: ['logits'] })[0]!;
-  return net.finish(logits, { f0: stages[0]!, f1: stages[1]!, f2: stages[2]!, f3: stages[3]!, f4: emb, embedding: emb });
+  const logits = net.b.node(
+    'Gemm',
+    [emb, w, param(net, 'head.fc.bias', filledTensor([opts.classes], 0))],
+    { transB: 1 },
+    { name: 'head.fc', outputNames: ['logits'] },
+  )[0]!;
+  return net.finish(logits, {
+    f0: stages[0]!,
+    f1: stages[1]!,
+    f2: stages[2]!,
+    f3: stages[3]!,
+    f4: emb,
+    embedding: emb,
+  });
 }
 
-const WIDTHS: [string, number[]][] = [['convnext-atto', [40, 80, 160, 320]], ['convnext-femto', [48, 96, 192, 384]]];
+const WIDTHS: [string, number[]][] = [
+  ['convnext-atto', [40, 80, 160, 320]],
+  ['convnext-femto', [48, 96, 192, 384]],
+];
 
 // timm's ConvNeXt-atto and -femto.
 export const models: ZooEntry[] = WIDTHS.map(([name, dims]) => ({
-  name, family: 'convnext', reference: REF, describe: `ConvNeXt, ${dims.join('/')} channels, depths ${DEPTHS.join('-')}`,
+  name,
+  family: 'convnext',
+  reference: REF,
+  describe: `ConvNeXt, ${dims.join('/')} channels, depths ${DEPTHS.join('-')}`,
   build: (o) => buildConvnext(name, dims, o),
 }));

@@ -9,7 +9,13 @@ const REF = 'HobbitLong/RepDistiller models/mobilenetv2.py';
 
 // t (expansion), c (channels), n (repeats), s (first stride).
 const SETTING: [number, number, number, number][] = [
-  [1, 16, 1, 1], [6, 24, 2, 1], [6, 32, 3, 2], [6, 64, 4, 2], [6, 96, 3, 1], [6, 160, 3, 2], [6, 320, 1, 1],
+  [1, 16, 1, 1],
+  [6, 24, 2, 1],
+  [6, 32, 3, 2],
+  [6, 64, 4, 2],
+  [6, 96, 3, 1],
+  [6, 160, 3, 2],
+  [6, 320, 1, 1],
 ];
 
 function invertedResidual(net: Net, x: Value, name: string, out: number, stride: number, t: number): Value {
@@ -30,7 +36,8 @@ function buildMobilenetV2(name: string, widthMult: number, expand: number, opts:
   const ends: Value[] = [];
   SETTING.forEach(([t, c, n, s], bi) => {
     const out = Math.trunc(c * widthMult);
-    for (let i = 0; i < n; i++) x = invertedResidual(net, x, `blocks.${bi}.${i}`, out, i === 0 ? s : 1, bi === 0 ? t : expand);
+    for (let i = 0; i < n; i++)
+      x = invertedResidual(net, x, `blocks.${bi}.${i}`, out, i === 0 ? s : 1, bi === 0 ? t : expand);
     ends.push(x);
   });
   const last = widthMult > 1 ? Math.trunc(1280 * widthMult) : 1280;
@@ -42,8 +49,18 @@ function buildMobilenetV2(name: string, widthMult: number, expand: number, opts:
 
 // MobileNetV2 at width 1.0 and RepDistiller's `mobile_half` (width 0.5).
 export const models: ZooEntry[] = [
-  { name: 'mobilenetv2', family: 'mobilenetv2', reference: REF, describe: 'MobileNetV2, expansion 6, width 1.0 (CIFAR stem)',
-    build: (o) => buildMobilenetV2('mobilenetv2', 1, 6, o) },
-  { name: 'mobile-half', family: 'mobilenetv2', reference: REF, describe: "MobileNetV2, expansion 6, width 0.5 (RepDistiller's MobileNetV2)",
-    build: (o) => buildMobilenetV2('mobile-half', 0.5, 6, o) },
+  {
+    name: 'mobilenetv2',
+    family: 'mobilenetv2',
+    reference: REF,
+    describe: 'MobileNetV2, expansion 6, width 1.0 (CIFAR stem)',
+    build: (o) => buildMobilenetV2('mobilenetv2', 1, 6, o),
+  },
+  {
+    name: 'mobile-half',
+    family: 'mobilenetv2',
+    reference: REF,
+    describe: "MobileNetV2, expansion 6, width 0.5 (RepDistiller's MobileNetV2)",
+    build: (o) => buildMobilenetV2('mobile-half', 0.5, 6, o),
+  },
 ];

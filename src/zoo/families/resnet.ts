@@ -38,7 +38,9 @@ const X4: [number, number, number, number] = [32, 64, 128, 256];
 
 function entry(name: string, depth: number, filters: [number, number, number, number]): ZooEntry {
   return {
-    name, family: 'resnet', reference: REF,
+    name,
+    family: 'resnet',
+    reference: REF,
     describe: `CIFAR ResNet-${depth}, stage widths ${filters.slice(1).join('/')}`,
     build: (o) => buildResnet(name, depth, filters, o),
     widen: () => entry(`${name}-x2`, depth, filters.map((f) => 2 * f) as [number, number, number, number]),

@@ -42,5 +42,11 @@ function buildShuffleV1(name: string, opts: ZooOptions) {
 
 // RepDistiller's ShuffleV1.
 export const models: ZooEntry[] = [
-  { name: 'shufflev1', family: 'shufflenetv1', reference: REF, describe: 'ShuffleNet V1, g = 3, CIFAR stem', build: (o) => buildShuffleV1('shufflev1', o) },
+  {
+    name: 'shufflev1',
+    family: 'shufflenetv1',
+    reference: REF,
+    describe: 'ShuffleNet V1, g = 3, CIFAR stem',
+    build: (o) => buildShuffleV1('shufflev1', o),
+  },
 ];

@@ -9,14 +9,17 @@ const REF = 'HobbitLong/RepDistiller models/ShuffleNetv2.py';
 const init = 'torch-default' as const;
 
 const CONFIGS: Record<string, { out: [number, number, number, number]; blocks: [number, number, number] }> = {
-  'shufflev2': { out: [116, 232, 464, 1024], blocks: [3, 7, 3] },
+  shufflev2: { out: [116, 232, 464, 1024], blocks: [3, 7, 3] },
   'shufflev2-0.5': { out: [48, 96, 192, 1024], blocks: [3, 7, 3] },
 };
 
 function basicBlock(net: Net, x: Value, name: string): Value {
   const c = net.channels(x);
   const half = Math.trunc(c * 0.5);
-  const [x1, x2] = net.b.node('Split', [x, Tensor.int64([2], [half, c - half])], { axis: 1 }, { outputs: 2 }) as [Value, Value];
+  const [x1, x2] = net.b.node('Split', [x, Tensor.int64([2], [half, c - half])], { axis: 1 }, { outputs: 2 }) as [
+    Value,
+    Value,
+  ];
   let y = net.convBn(x2, `${name}.conv1`, `${name}.bn1`, { k: 1, out: half, pad: 0, init });
   y = net.convBn(y, `${name}.conv2`, `${name}.bn2`, { k: 3, out: half, groups: half, init }, false);
   y = net.convBn(y, `${name}.conv3`, `${name}.bn3`, { k: 1, out: half, pad: 0, init });
@@ -53,7 +56,9 @@ function buildShuffleV2(name: string, opts: ZooOptions) {
 
 // RepDistiller's ShuffleV2 (net size 1) and the 0.5× size of the same file's config table.
 export const models: ZooEntry[] = Object.keys(CONFIGS).map((name) => ({
-  name, family: 'shufflenetv2', reference: REF,
+  name,
+  family: 'shufflenetv2',
+  reference: REF,
   describe: `ShuffleNet V2 ${name === 'shufflev2' ? '1.0×' : '0.5×'}, CIFAR stem`,
   build: (o: ZooOptions) => buildShuffleV2(name, o),
 }));

@@ -10,16 +10,37 @@ const REF = 'HobbitLong/RepDistiller models/vgg.py';
 const CFG: Record<string, number[][]> = {
   vgg8: [[64], [128], [256], [512], [512]],
   vgg11: [[64], [128], [256, 256], [512, 512], [512, 512]],
-  vgg13: [[64, 64], [128, 128], [256, 256], [512, 512], [512, 512]],
-  vgg16: [[64, 64], [128, 128], [256, 256, 256], [512, 512, 512], [512, 512, 512]],
-  vgg19: [[64, 64], [128, 128], [256, 256, 256, 256], [512, 512, 512, 512], [512, 512, 512, 512]],
+  vgg13: [
+    [64, 64],
+    [128, 128],
+    [256, 256],
+    [512, 512],
+    [512, 512],
+  ],
+  vgg16: [
+    [64, 64],
+    [128, 128],
+    [256, 256, 256],
+    [512, 512, 512],
+    [512, 512, 512],
+  ],
+  vgg19: [
+    [64, 64],
+    [128, 128],
+    [256, 256, 256, 256],
+    [512, 512, 512, 512],
+    [512, 512, 512, 512],
+  ],
 };
 
 // One block: conv-BN-ReLU repeated, the last ReLU applied by the caller (as the reference's forward does).
 function block(net: Net, x: Value, name: string, widths: number[]): Value {
   let y = x;
   widths.forEach((w, i) => {
-    y = net.bn(net.conv(y, `${name}.${3 * i}`, { k: 3, out: w, bias: true, init: 'kaiming-fan-out' }), `${name}.${3 * i + 1}`);
+    y = net.bn(
+      net.conv(y, `${name}.${3 * i}`, { k: 3, out: w, bias: true, init: 'kaiming-fan-out' }),
+      `${name}.${3 * i + 1}`,
+    );
     y = net.relu(y);
   });
   return y;
@@ -36,15 +57,33 @@ function buildVgg(name: string, cfg: number[][], opts: ZooOptions) {
   }
   const emb = net.pool(x);
   const logits = net.classifier(emb, 'classifier', 'normal-0.01');
-  return net.finish(logits, { f0: feats[0]!, f1: feats[1]!, f2: feats[2]!, f3: feats[3]!, f4: feats[4]!, embedding: emb });
+  return net.finish(logits, {
+    f0: feats[0]!,
+    f1: feats[1]!,
+    f2: feats[2]!,
+    f3: feats[3]!,
+    f4: feats[4]!,
+    embedding: emb,
+  });
 }
 
 function entry(name: string, cfg: number[][], describe: string): ZooEntry {
   return {
-    name, family: 'vgg', reference: REF, describe, build: (o: ZooOptions) => buildVgg(name, cfg, o),
-    widen: () => entry(`${name}-x2`, cfg.map((b) => b.map((w) => 2 * w)), `${describe}, every conv twice as wide`),
+    name,
+    family: 'vgg',
+    reference: REF,
+    describe,
+    build: (o: ZooOptions) => buildVgg(name, cfg, o),
+    widen: () =>
+      entry(
+        `${name}-x2`,
+        cfg.map((b) => b.map((w) => 2 * w)),
+        `${describe}, every conv twice as wide`,
+      ),
   };
 }
 
 // VGG-8/11/13/16/19 with BN (RepDistiller's vgg8 … vgg19).
-export const models: ZooEntry[] = Object.entries(CFG).map(([name, cfg]) => entry(name, cfg, `VGG-${name.slice(3)} with BatchNorm, CIFAR head (one Linear)`));
+export const models: ZooEntry[] = Object.entries(CFG).map(([name, cfg]) =>
+  entry(name, cfg, `VGG-${name.slice(3)} with BatchNorm, CIFAR head (one Linear)`),
+);

@@ -12,7 +12,9 @@ function block(net: Net, x: Value, name: string, out: number, stride: number): V
   let y = net.conv(act, `${name}.conv1`, { k: 3, out, stride, init: 'kaiming-fan-out' });
   y = net.relu(net.bn(y, `${name}.bn2`));
   y = net.conv(y, `${name}.conv2`, { k: 3, out, init: 'kaiming-fan-out' });
-  const short = equal ? x : net.conv(act, `${name}.convShortcut`, { k: 1, out, stride, pad: 0, init: 'kaiming-fan-out' });
+  const short = equal
+    ? x
+    : net.conv(act, `${name}.convShortcut`, { k: 1, out, stride, pad: 0, init: 'kaiming-fan-out' });
   return net.b.add(short, y);
 }
 
@@ -34,11 +36,27 @@ function buildWrn(name: string, depth: number, widths: number[], opts: ZooOption
 // WRN-d with stem and stage widths; widening doubles all four (the stem too, so it is not WRN-d-2k).
 function entry(name: string, depth: number, widths: number[], describe: string): ZooEntry {
   return {
-    name, family: 'wrn', reference: REF, describe, build: (o: ZooOptions) => buildWrn(name, depth, widths, o),
-    widen: () => entry(`${name}-x2`, depth, widths.map((w) => 2 * w), `Wide ResNet depth ${depth}, widths ${widths.map((w) => 2 * w).join('/')}`),
+    name,
+    family: 'wrn',
+    reference: REF,
+    describe,
+    build: (o: ZooOptions) => buildWrn(name, depth, widths, o),
+    widen: () =>
+      entry(
+        `${name}-x2`,
+        depth,
+        widths.map((w) => 2 * w),
+        `Wide ResNet depth ${depth}, widths ${widths.map((w) => 2 * w).join('/')}`,
+      ),
   };
 }
 
 // WRN-d-k as RepDistiller names them (wrn_16_1 … wrn_40_2).
-export const models: ZooEntry[] = ([[16, 1], [16, 2], [40, 1], [40, 2]] as const).map(([d, k]) =>
-  entry(`wrn-${d}-${k}`, d, [16, 16 * k, 32 * k, 64 * k], `Wide ResNet depth ${d}, widen factor ${k}`));
+export const models: ZooEntry[] = (
+  [
+    [16, 1],
+    [16, 2],
+    [40, 1],
+    [40, 2],
+  ] as const
+).map(([d, k]) => entry(`wrn-${d}-${k}`, d, [16, 16 * k, 32 * k, 64 * k], `Wide ResNet depth ${d}, widen factor ${k}`));

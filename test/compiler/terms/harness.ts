@@ -41,18 +41,41 @@ export function labelShape(c: TermCase): number[] {
 }
 
 // Call term.build with params taken from `param` (graph inputs), buffers as constants, scheduled inputs from `input`.
-function wire(b: Builder, c: TermCase, taps: Record<string, Value>, labels: Value, param: (name: string, init: Tensor) => Value, input: (key: string) => Value, stop: Set<Value>, nexts: Record<string, Value> = {}): Value {
+function wire(
+  b: Builder,
+  c: TermCase,
+  taps: Record<string, Value>,
+  labels: Value,
+  param: (name: string, init: Tensor) => Value,
+  input: (key: string) => Value,
+  stop: Set<Value>,
+  nexts: Record<string, Value> = {},
+): Value {
   const options = { ...c.term.defaults, ...c.options };
   const names = new Map<Value, string>();
   const buffer = (name: string, init: Tensor) => {
     const given = c.buffers?.[name];
     // a named initializer, not b.constant: equal constants are shared, and two buffers must stay two values
-    const v = b.graph.addInitializer(`${c.term.name}.buffer.${name}`, given ? Tensor.float32([...init.dims], given) : init);
+    const v = b.graph.addInitializer(
+      `${c.term.name}.buffer.${name}`,
+      given ? Tensor.float32([...init.dims], given) : init,
+    );
     names.set(v, name);
     return v;
   };
-  const module: ModuleBuilder = { param, buffer, carry: (buf, next) => { nexts[names.get(buf)!] = next; }, rng: new Rng(c.seed ?? 7) };
-  const sg = (v: Value) => { const o = b.identity(v); stop.add(o); return o; };
+  const module: ModuleBuilder = {
+    param,
+    buffer,
+    carry: (buf, next) => {
+      nexts[names.get(buf)!] = next;
+    },
+    rng: new Rng(c.seed ?? 7),
+  };
+  const sg = (v: Value) => {
+    const o = b.identity(v);
+    stop.add(o);
+    return o;
+  };
   const batchInput = (key: string) => {
     const shape = c.term.batchInputs![key]!.shape(labels.shape[0]!, options);
     return b.constant(Tensor.int64(shape, c.batch![key]!));
@@ -73,10 +96,19 @@ export function buildTermGraph(c: TermCase): BuiltTerm {
   const params: BuiltTerm['params'] = [];
   const stop = new Set<Value>();
   const nexts: Record<string, Value> = {};
-  const loss = wire(b, c, taps, labels, (name, init) => {
-    params.push({ name, init });
-    return addInput(graph, name, 'float32', [...init.dims]);
-  }, (key) => addInput(graph, `in.${key}`, 'float32', []), stop, nexts);
+  const loss = wire(
+    b,
+    c,
+    taps,
+    labels,
+    (name, init) => {
+      params.push({ name, init });
+      return addInput(graph, name, 'float32', [...init.dims]);
+    },
+    (key) => addInput(graph, `in.${key}`, 'float32', []),
+    stop,
+    nexts,
+  );
   return { graph, loss, slots, params, stop, nexts };
 }
 
@@ -89,7 +121,12 @@ export function lowerForRun(g: Graph): void {
 // `scale` multiplies the loss so small terms (SP, AT) have gradients well above gradcheck's atol.
 export function termCheckCase(c: TermCase, labels: number[], scale = 1, extra: Partial<CheckCase> = {}): CheckCase {
   const { params } = buildTermGraph(c);
-  const slotInputs: CheckInput[] = c.term.slots.map((s) => ({ name: s.name, shape: c.shapes[s.name]!, grad: !s.target, ...(c.values?.[s.name] ? { values: c.values[s.name] } : {}) }));
+  const slotInputs: CheckInput[] = c.term.slots.map((s) => ({
+    name: s.name,
+    shape: c.shapes[s.name]!,
+    grad: !s.target,
+    ...(c.values?.[s.name] ? { values: c.values[s.name] } : {}),
+  }));
   const [n, k] = labelShape(c);
   const onehot = Array.from({ length: n! * k! }, (_, i) => (labels[Math.floor(i / k!)] === i % k! ? 1 : 0));
   const inputs: CheckInput[] = [
@@ -104,7 +141,15 @@ export function termCheckCase(c: TermCase, labels: number[], scale = 1, extra: P
     build: (b, ins) => {
       const by = new Map(ins.map((v) => [v.name, v]));
       const taps = Object.fromEntries(c.term.slots.map((s) => [s.name, by.get(s.name)!]));
-      const loss = wire(b, c, taps, by.get('labels')!, (name) => by.get(name)!, (key) => by.get(`in.${key}`)!, stop);
+      const loss = wire(
+        b,
+        c,
+        taps,
+        by.get('labels')!,
+        (name) => by.get(name)!,
+        (key) => by.get(`in.${key}`)!,
+        stop,
+      );
       return scale === 1 ? loss : b.mul(loss, scale);
     },
     lower: lowerForRun,

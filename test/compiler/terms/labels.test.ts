@@ -6,8 +6,14 @@ import { test } from 'node:test';
 import { TERMS } from '../../../src/compiler/terms/index.js';
 import { buildTermGraph } from './harness.js';
 
-interface Case { term: string; options: Record<string, number>; inputs: Record<string, { shape: number[] }> }
-const fixture = JSON.parse(readFileSync(new URL('../../fixtures/loss_terms.json', import.meta.url), 'utf8')) as { cases: Case[] };
+interface Case {
+  term: string;
+  options: Record<string, number>;
+  inputs: Record<string, { shape: number[] }>;
+}
+const fixture = JSON.parse(readFileSync(new URL('../../fixtures/loss_terms.json', import.meta.url), 'utf8')) as {
+  cases: Case[];
+};
 
 // Terms without a PyTorch case: [N, C] logits and [N, D] embeddings/codes for every slot.
 const FLAT = ['ce', 'gkd', 'kdavg'];
@@ -18,8 +24,13 @@ for (const term of TERMS.values()) {
     // other sample without them: it must not declare needsLabels (it runs on unlabeled data).
     if (term.batchInputs) return assert.equal(!!term.needsLabels, false);
     const c = fixture.cases.find((x) => x.term === term.name);
-    assert.ok(c || FLAT.includes(term.name), `no case of term '${term.name}' in test/fixtures/loss_terms.json to build it from`);
-    const shapes = c ? Object.fromEntries(Object.entries(c.inputs).map(([k, t]) => [k, t.shape])) : Object.fromEntries(term.slots.map((s) => [s.name, [4, 5]]));
+    assert.ok(
+      c || FLAT.includes(term.name),
+      `no case of term '${term.name}' in test/fixtures/loss_terms.json to build it from`,
+    );
+    const shapes = c
+      ? Object.fromEntries(Object.entries(c.inputs).map(([k, t]) => [k, t.shape]))
+      : Object.fromEntries(term.slots.map((s) => [s.name, [4, 5]]));
     const built = buildTermGraph({ term, options: c?.options ?? {}, shapes });
     const labels = built.graph.inputs.find((v) => v.name === 'labels')!;
     assert.equal(labels.uses.length > 0, !!term.needsLabels);
