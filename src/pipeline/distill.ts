@@ -348,7 +348,6 @@ async function prepareDistill(
     students: students.map((s) => s.name),
     stages,
     blocks,
-    trainSize: data.train.size,
     ...(cfg.tau !== undefined ? { tau: cfg.tau } : {}),
   };
   let terms = mixTerms(
