@@ -1,6 +1,7 @@
 import type { DataRng } from './random.js';
 import {
   applyTrivial,
+  SIGNED_OPS,
   TRIVIAL_BINS,
   TRIVIAL_OPS,
   torchLinspace,
@@ -39,25 +40,13 @@ export function randMagnitude(op: TrivialOp, bin: number, h: number, w: number):
   }
 }
 
-const SIGNED = new Set<TrivialOp>([
-  'ShearX',
-  'ShearY',
-  'TranslateX',
-  'TranslateY',
-  'Rotate',
-  'Brightness',
-  'Color',
-  'Contrast',
-  'Sharpness',
-]);
-
 // RandAugment on one image: `ops` draws of (op, sign), each applied at bin `magnitude`.
 export function randAugment(img: Planar, ops: number, magnitude: number, rng: DataRng): Planar {
   let out = img;
   for (let k = 0; k < ops; k++) {
     const op = TRIVIAL_OPS[rng.int(TRIVIAL_OPS.length)]!;
     let m = randMagnitude(op, magnitude, img.h, img.w);
-    if (SIGNED.has(op) && rng.int(2)) m = -m;
+    if (SIGNED_OPS.has(op) && rng.int(2)) m = -m;
     out = applyTrivial(out, op, m);
   }
   return out;

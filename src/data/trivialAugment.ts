@@ -32,7 +32,8 @@ export const TRIVIAL_OPS = [
 ] as const;
 export type TrivialOp = (typeof TRIVIAL_OPS)[number];
 export const TRIVIAL_BINS = 31;
-const SIGNED = new Set<TrivialOp>([
+// The ops whose magnitude takes a random sign (torchvision's `signed` flag), shared with RandAugment.
+export const SIGNED_OPS: ReadonlySet<TrivialOp> = new Set<TrivialOp>([
   'ShearX',
   'ShearY',
   'TranslateX',
@@ -89,7 +90,7 @@ export function drawTrivial(rng: DataRng): { op: TrivialOp; magnitude: number } 
   const op = TRIVIAL_OPS[rng.int(TRIVIAL_OPS.length)]!;
   const hasBins = !['Identity', 'AutoContrast', 'Equalize'].includes(op);
   let magnitude = hasBins ? trivialMagnitude(op, rng.int(TRIVIAL_BINS)) : 0;
-  if (SIGNED.has(op) && rng.int(2)) magnitude = -magnitude;
+  if (SIGNED_OPS.has(op) && rng.int(2)) magnitude = -magnitude;
   return { op, magnitude };
 }
 
