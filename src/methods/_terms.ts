@@ -51,3 +51,23 @@ export function lastFeature(ctx: MethodContext, network: string): string | undef
 export function middleStage(stages: string[]): string | undefined {
   return stages[Math.floor((stages.length - 1) / 2)];
 }
+
+// CE for each student plus one distillation term per student against the frozen teacher on the same tap of both
+// (the shape of every single-term preset: KD, DKD, DIST, NKD, WSLD, CTKD on logits, PKT on embeddings).
+export function ceAndTeacherTerm(
+  ctx: MethodContext,
+  ceWeight: number,
+  use: Omit<RunTerm, 'name' | 'taps'> & { tap?: 'logits' | 'embedding' },
+): RunTerm[] {
+  const t = teacherOf(ctx, use.term);
+  const { tap = 'logits', term, ...rest } = use;
+  return [
+    ...ceTerms(ctx, ceWeight),
+    ...ctx.students.map((s) => ({
+      term,
+      name: termName(term, s, ctx),
+      taps: { student: `${s}.${tap}`, teacher: `${t}.${tap}` },
+      ...rest,
+    })),
+  ];
+}

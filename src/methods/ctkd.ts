@@ -1,4 +1,4 @@
-import { ceTerms, teacherOf, termName } from './_terms.js';
+import { ceAndTeacherTerm } from './_terms.js';
 import type { MethodDef } from './types.js';
 
 // CTKD (arXiv 2211.16231) as its CIFAR script: 0.1·CE + 0.9·τ²·KL at a learned global temperature
@@ -9,16 +9,5 @@ export const method: MethodDef = {
   paper: 'arXiv 2211.16231',
   teacher: 'frozen',
   minStudents: 1,
-  terms: (ctx) => {
-    const t = teacherOf(ctx, 'ctkd');
-    return [
-      ...ceTerms(ctx, 0.1),
-      ...ctx.students.map((s) => ({
-        term: 'ctkd',
-        name: termName('ctkd', s, ctx),
-        taps: { student: `${s}.logits`, teacher: `${t}.logits` },
-        weight: 0.9,
-      })),
-    ];
-  },
+  terms: (ctx) => ceAndTeacherTerm(ctx, 0.1, { term: 'ctkd', weight: 0.9 }),
 };

@@ -1,4 +1,4 @@
-import { ceTerms, teacherOf, termName } from './_terms.js';
+import { ceAndTeacherTerm } from './_terms.js';
 import type { MethodDef } from './types.js';
 
 // DIST (arXiv 2205.10536) on CIFAR-100 as the paper: CE + τ²·(2·inter-class + 2·intra-class Pearson distance), τ 4.
@@ -8,17 +8,5 @@ export const method: MethodDef = {
   paper: 'arXiv 2205.10536',
   teacher: 'frozen',
   minStudents: 1,
-  terms: (ctx) => {
-    const t = teacherOf(ctx, 'dist');
-    return [
-      ...ceTerms(ctx, 1),
-      ...ctx.students.map((s) => ({
-        term: 'dist',
-        name: termName('dist', s, ctx),
-        taps: { student: `${s}.logits`, teacher: `${t}.logits` },
-        options: { tau: ctx.tau ?? 4 },
-        weight: 1,
-      })),
-    ];
-  },
+  terms: (ctx) => ceAndTeacherTerm(ctx, 1, { term: 'dist', options: { tau: ctx.tau ?? 4 }, weight: 1 }),
 };

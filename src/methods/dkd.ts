@@ -1,4 +1,4 @@
-import { ceTerms, teacherOf, termName } from './_terms.js';
+import { ceAndTeacherTerm } from './_terms.js';
 import type { MethodDef } from './types.js';
 
 // Decoupled KD (arXiv 2203.08679) as mdistiller: CE + min(epoch/20, 1)·(α·TCKD + β·NCKD), α 1, β 8, τ 4.
@@ -8,18 +8,11 @@ export const method: MethodDef = {
   paper: 'arXiv 2203.08679',
   teacher: 'frozen',
   minStudents: 1,
-  terms: (ctx) => {
-    const t = teacherOf(ctx, 'dkd');
-    return [
-      ...ceTerms(ctx, 1),
-      ...ctx.students.map((s) => ({
-        term: 'dkd',
-        name: termName('dkd', s, ctx),
-        taps: { student: `${s}.logits`, teacher: `${t}.logits` },
-        options: { alpha: 1, beta: 8, tau: ctx.tau ?? 4 },
-        weight: 1,
-        schedule: { kind: 'warmup' as const, epochs: 20 },
-      })),
-    ];
-  },
+  terms: (ctx) =>
+    ceAndTeacherTerm(ctx, 1, {
+      term: 'dkd',
+      options: { alpha: 1, beta: 8, tau: ctx.tau ?? 4 },
+      weight: 1,
+      schedule: { kind: 'warmup', epochs: 20 },
+    }),
 };

@@ -1,4 +1,4 @@
-import { ceTerms, teacherOf, termName } from './_terms.js';
+import { ceAndTeacherTerm } from './_terms.js';
 import type { MethodDef } from './types.js';
 
 // NKD (arXiv 2303.13005) as yzd-v/cls_KD: CE + (−T_y·log S_y − 1.5·τ²·Σ_{c≠y} T̂ log Ŝ), τ 1.
@@ -8,17 +8,5 @@ export const method: MethodDef = {
   paper: 'arXiv 2303.13005',
   teacher: 'frozen',
   minStudents: 1,
-  terms: (ctx) => {
-    const t = teacherOf(ctx, 'nkd');
-    return [
-      ...ceTerms(ctx, 1),
-      ...ctx.students.map((s) => ({
-        term: 'nkd',
-        name: termName('nkd', s, ctx),
-        taps: { student: `${s}.logits`, teacher: `${t}.logits` },
-        options: { tau: ctx.tau ?? 1 },
-        weight: 1,
-      })),
-    ];
-  },
+  terms: (ctx) => ceAndTeacherTerm(ctx, 1, { term: 'nkd', options: { tau: ctx.tau ?? 1 }, weight: 1 }),
 };

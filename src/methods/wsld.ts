@@ -1,4 +1,4 @@
-import { ceTerms, teacherOf, termName } from './_terms.js';
+import { ceAndTeacherTerm } from './_terms.js';
 import type { MethodDef } from './types.js';
 
 // WSLD (arXiv 2102.00650): CE + 2.25·τ²·mean(w·softCE), w from the student/teacher CE ratio; τ 4 on CIFAR-size data.
@@ -9,17 +9,5 @@ export const method: MethodDef = {
   paper: 'arXiv 2102.00650',
   teacher: 'frozen',
   minStudents: 1,
-  terms: (ctx) => {
-    const t = teacherOf(ctx, 'wsld');
-    return [
-      ...ceTerms(ctx, 1),
-      ...ctx.students.map((s) => ({
-        term: 'wsld',
-        name: termName('wsld', s, ctx),
-        taps: { student: `${s}.logits`, teacher: `${t}.logits` },
-        options: { tau: ctx.tau ?? 4 },
-        weight: 2.25,
-      })),
-    ];
-  },
+  terms: (ctx) => ceAndTeacherTerm(ctx, 1, { term: 'wsld', options: { tau: ctx.tau ?? 4 }, weight: 2.25 }),
 };
