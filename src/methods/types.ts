@@ -19,6 +19,8 @@ export interface MethodContext {
   blocks?(network: string): string[];
   // The KD temperature from --tau, when given.
   tau?: number;
+  // The training split's size (CRD's memory banks hold one embedding per training sample).
+  trainSize?: number;
 }
 
 // A named preset of networks, terms, weights and schedules (one file per method in this folder).

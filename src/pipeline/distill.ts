@@ -348,6 +348,7 @@ async function prepareDistill(
     students: students.map((s) => s.name),
     stages,
     blocks,
+    trainSize: data.train.size,
     ...(cfg.tau !== undefined ? { tau: cfg.tau } : {}),
   };
   let terms = mixTerms(
