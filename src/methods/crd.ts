@@ -10,6 +10,7 @@ export const method: MethodDef = {
   paper: 'arXiv 1910.10699',
   teacher: 'frozen',
   minStudents: 1,
+  loopOnly: true,
   terms: (ctx) => {
     const t = teacherOf(ctx, 'crd');
     if (!ctx.trainSize) throw new Error('crd: the run did not give the training split size its memory banks need');

@@ -1,14 +1,16 @@
 // `onnx-distill distill --method crd` through main() on a small image folder: the run gives the preset the training
 // split's size (the memory banks' rows), the loop feeds every batch's sample indices and other-class negatives, and
-// the banks end in the checkpoint with every sample's row written by the step.
+// the banks end in the checkpoint with every sample's row written by the step. `compile` says in its contract what a
+// loop elsewhere must feed.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { exportSplit } from '../../scripts/export-fashion-mnist-png.js';
 import { openIdx } from '../../src/data/sources/idx.js';
 import type { MemoryImages } from '../../src/data/types.js';
+import type { ArtifactContract } from '../../src/train/artifacts.js';
 import { loadCheckpoint } from '../../src/train/checkpoint.js';
 import { cli, FIXTURES } from './helpers.js';
 
@@ -60,4 +62,33 @@ test('distill --method crd: memory of the split size, every sample fed to its ba
     assert.deepEqual(stale, [], `${name}: rows of samples never fed as the batch's index`);
   }
   for (const z of ['crd/z_v1', 'crd/z_v2']) assert.ok((tensors[z]!.data as Float32Array)[0]! > 0, `${z} unset`);
+});
+
+test('compile --method crd: the contract names the per-batch index inputs a loop elsewhere must make', async () => {
+  const out = join(root, 'crd-artifacts');
+  const r = await cli([
+    'compile',
+    '--data',
+    images,
+    '--teacher',
+    join(FIXTURES, 'small_resnet_eval.onnx'),
+    '--student',
+    'zoo:cnn-tiny',
+    '--method',
+    'crd',
+    '--batch-size',
+    '50',
+    '--out',
+    out,
+  ]);
+  assert.equal(r.code, 0, r.stderr);
+  const c = JSON.parse(readFileSync(join(out, 'contract.json'), 'utf8')) as ArtifactContract;
+  assert.deepEqual(
+    c.step.batchInputs?.map((e) => [e.input, e.shape, e.dtype]),
+    [
+      ['bin_crd.index', [50], 'int64'],
+      ['bin_crd.contrast', [50, 16385], 'int64'],
+    ],
+  );
+  assert.match(c.step.batchInputs![1]!.fill, /other classes/);
 });
