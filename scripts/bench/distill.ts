@@ -80,7 +80,7 @@ const ROWS: Row[] = [
     unlabeled: true,
     flags: ['--pseudo-labels'],
   },
-  // Issue 20's terms (section distill-logit: --rows kd,dkd,dist,kd-ls,dkd-ls,ctkd,wsld,nkd,reviewkd --all-seeds). The LS
+  // Issue 20's terms (section distill-logit: --rows kd,dkd,dist,kd-ls,dkd-ls,ctkd,wsld,nkd,reviewkd,crd --all-seeds). The LS
   // rows use the logit-standardization-KD README's CIFAR settings: base temperature 2, KD weight 9.
   { label: 'DIST', method: 'dist', k: 1, allSeeds: false },
   {
@@ -103,6 +103,7 @@ const ROWS: Row[] = [
   { label: 'WSLD', method: 'wsld', k: 1, allSeeds: false },
   { label: 'NKD', method: 'nkd', k: 1, allSeeds: false },
   { label: 'ReviewKD', method: 'reviewkd', k: 1, allSeeds: false },
+  { label: 'CRD', method: 'crd', k: 1, allSeeds: false },
 ];
 
 // The data's images without their labels: its IDX image files linked into a folder of their own.

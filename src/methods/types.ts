@@ -19,6 +19,8 @@ export interface MethodContext {
   blocks?(network: string): string[];
   // The KD temperature from --tau, when given.
   tau?: number;
+  // The training split's size (CRD's memory banks hold one embedding per training sample).
+  trainSize?: number;
 }
 
 // A named preset of networks, terms, weights and schedules (one file per method in this folder).
@@ -29,6 +31,8 @@ export interface MethodDef {
   // The teacher this method wants: frozen (offline KD), trained with the students (online), or none (DML).
   teacher: 'frozen' | 'trainable' | 'none';
   minStudents: number;
+  // Its terms read per-batch inputs only onnx-distill's own loop makes (CRD's sample indices): serve's page cannot run it.
+  loopOnly?: boolean;
   terms(ctx: MethodContext): RunTerm[];
   // Networks the method adds beside teacher and students (SOKD's knowledge bridge module), placed after them.
   networks?(env: MethodEnv): MethodNetworks;

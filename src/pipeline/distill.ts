@@ -21,6 +21,7 @@ import { mixing } from '../data/mix.js';
 import { defaultLrUpdate, parseSchedule } from '../train/schedule.js';
 import { compileInference } from '../compiler/inference.js';
 import { compileStep, type CompiledStep } from '../compiler/step.js';
+import { termByName } from '../compiler/terms/index.js';
 import { writeArtifacts, type ArtifactContract } from '../train/artifacts.js';
 import { configRunId, newRunId } from '../train/checkpoint.js';
 import { runNetworks, type RunOptions, type RunRecord } from '../train/loop.js';
@@ -208,6 +209,11 @@ export async function compileDistillOn(
     throw new UserError(
       `--method ${cfg.method}: a staged method trains its stages one after another; run it with \`onnx-distill distill\``,
     );
+  const hostFed = run.terms.filter((t) => termByName(t.term).batchInputs);
+  if (hostFed.length)
+    throw new UserError(
+      `--method ${cfg.method}: term ${hostFed.map((t) => t.name).join(', ')} reads per-batch inputs (sample indices and negatives) that only onnx-distill's own loop makes; run it with \`onnx-distill distill\``,
+    );
   return { run, ...compileRunStep(run, dir) };
 }
 
@@ -348,6 +354,7 @@ async function prepareDistill(
     students: students.map((s) => s.name),
     stages,
     blocks,
+    trainSize: data.train.size,
     ...(cfg.tau !== undefined ? { tau: cfg.tau } : {}),
   };
   let terms = mixTerms(

@@ -7,7 +7,7 @@ import { writeFileAtomic } from '../util/fs.js';
 import type { RunOptions } from './types.js';
 import { lrAt } from './schedule.js';
 import { weightAt } from '../methods/weights.js';
-import { termInputAt } from '../compiler/terms/index.js';
+import { termByName, termInputAt } from '../compiler/terms/index.js';
 
 // The JSON contract beside the artifacts: everything a plain onnxruntime loop in any language needs to repeat the run.
 export interface ArtifactContract {
@@ -23,6 +23,8 @@ export interface ArtifactContract {
     termWeights: { input: string; term: string; weight: number; schedule: unknown; perEpoch: number[] }[];
     // Scalar inputs of terms (CTKD's gradient-reversal weight), per epoch.
     termInputs?: { input: string; term: string; key: string; perEpoch: number[] }[];
+    // Per-batch int64 inputs of terms (CRD's sample indices and negatives), made by the loop for every batch.
+    batchInputs?: { input: string; term: string; key: string; shape: number[]; dtype: 'int64'; fill: string }[];
     // Step output -> the input it feeds on the next step (weights, optimizer slots, BatchNorm statistics).
     carry: Record<string, string>;
     report: { loss: string; terms: Record<string, string>; logits: Record<string, string> };
@@ -89,6 +91,21 @@ export function writeArtifacts(
               key: e.key,
               perEpoch: Array.from({ length: o.epochs }, (_, ep) => termInputAt(e, ep)),
             })),
+          }
+        : {}),
+      ...(step.batchInputs.length
+        ? {
+            batchInputs: step.batchInputs.map((e) => {
+              const d = termByName(e.term).batchInputs![e.key]!;
+              return {
+                input: e.input,
+                term: e.term,
+                key: e.key,
+                shape: d.shape(step.inputShape[0]!, e.options),
+                dtype: 'int64' as const,
+                fill: d.describe,
+              };
+            }),
           }
         : {}),
       carry: step.carry,

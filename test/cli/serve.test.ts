@@ -234,6 +234,28 @@ test('serve API: COOP/COEP page, unknown teacher, paths outside a job, a slim: s
       ((await mismatch.json()) as { error: string }).error,
       /predicts 10 classes but the image folder has 2/,
     );
+    // CRD's step reads sample indices and negatives only onnx-distill's loop makes: not offered, refused if asked for.
+    const info = (await (await fetch(`${server.url}api/info`)).json()) as { methods: string[] };
+    assert.ok(info.methods.includes('kd') && !info.methods.includes('crd'), info.methods.join(', '));
+    const crd = await fetch(`${server.url}api/compile`, {
+      method: 'POST',
+      body: JSON.stringify({
+        teacher: teacher.id,
+        student: 'zoo:cnn',
+        method: 'crd',
+        epochs: 1,
+        batchSize: 8,
+        classes,
+        trainSize: 40,
+        mean: [0.3],
+        std: [0.35],
+      }),
+    });
+    assert.equal(crd.status, 400);
+    assert.match(
+      ((await crd.json()) as { error: string }).error,
+      /term crd reads per-batch inputs .*run it with `onnx-distill distill`/,
+    );
   } finally {
     await server.close();
   }

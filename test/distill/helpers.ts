@@ -73,16 +73,18 @@ export function methodRun(
     networks.push(...added.networks);
     Object.assign(composed, added.composed);
   }
+  const train = over.train ?? quadrantData(512, 1);
   const terms = mixTerms(ms, {
     teacher: mode === 'none' ? undefined : 'teacher',
     students: names,
     stages: stageTaps(networks),
+    trainSize: train.size,
   });
   const epochs = over.epochs ?? 3;
   return {
     networks,
     terms,
-    train: quadrantData(512, 1),
+    train,
     val: quadrantData(64, 2),
     classes,
     epochs,

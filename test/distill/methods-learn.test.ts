@@ -20,6 +20,7 @@ const cases: [string, number][] = [
   ['nkd', 1],
   ['kd+dist', 1],
   ['reviewkd', 1],
+  ['crd', 1],
 ];
 
 for (const [method, k] of cases) {

@@ -3,6 +3,9 @@
 // weights, momentum buffers and BatchNorm running stats after one SGD step (method_updates.json for the six whose
 // update is not in method_steps.json). Plus two structural checks: a DML peer's
 // update never sees the gradient of the other peer's loss, and a frozen teacher is not in the state at all.
+// CRD's golden (method_steps_crd.json) is written from HobbitLong/RepDistiller crd/criterion.py and crd/memory.py: its
+// Embed heads, memory banks and normalisers are injected like any module's, its sampled indices are fed to the step's
+// per-batch inputs (bin_crd.index, bin_crd.contrast) from the fixture, and the banks after the step are compared.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, test } from 'node:test';
@@ -23,8 +26,18 @@ interface T {
   shape: number[];
   values: number[];
 }
+// A per-batch int64 input of a step: its values, or one byte per value in base64 (CRD's 8 × 16,385 indices).
+interface IntT {
+  shape: number[];
+  values?: number[];
+  uint8_base64?: string;
+}
 interface MethodRef {
   networks: Record<string, string>;
+  // The training split's size the preset reads (MethodContext.trainSize: CRD's memory size).
+  train_size?: number;
+  // Values of the step's per-batch inputs (step.batchInputs), by input name.
+  batch_inputs?: Record<string, IntT>;
   trainable: string[];
   terms: Record<string, { weight: number; value: number }>;
   loss: number;
@@ -44,15 +57,16 @@ const ref = JSON.parse(readFileSync(new URL('../fixtures/method_steps.json', imp
   meta: { optimizer: { lr: number; momentum: number; weight_decay: number } };
   methods: Record<string, MethodRef>;
 };
-// Methods whose fixture is the sibling file (same networks and batch; reviewkd's fusion modules are large).
-Object.assign(
-  ref.methods,
-  (
-    JSON.parse(readFileSync(new URL('../fixtures/method_steps_review.json', import.meta.url), 'utf8')) as {
-      methods: Record<string, MethodRef>;
-    }
-  ).methods,
-);
+// Methods whose fixture is a sibling file (same networks and batch; reviewkd's fusion modules and CRD's memory are large).
+for (const file of ['method_steps_review.json', 'method_steps_crd.json'])
+  Object.assign(
+    ref.methods,
+    (
+      JSON.parse(readFileSync(new URL(`../fixtures/${file}`, import.meta.url), 'utf8')) as {
+        methods: Record<string, MethodRef>;
+      }
+    ).methods,
+  );
 // One SGD step of the methods method_steps.json has none for (same script; a file of its own to stay small).
 const updates = JSON.parse(readFileSync(new URL('../fixtures/method_updates.json', import.meta.url), 'utf8')) as {
   after: Record<string, NonNullable<MethodRef['after']>>;
@@ -99,7 +113,12 @@ function build(method: string): { step: CompiledStep; terms: RunTerm[]; r: Metho
   );
   const students = networks.filter((n) => n.role === 'student').map((n) => n.name);
   const teacher = networks.some((n) => n.name === 'teacher') ? 'teacher' : undefined;
-  const terms = def.terms({ teacher, students, stages: stageTaps(networks) });
+  const terms = def.terms({
+    teacher,
+    students,
+    stages: stageTaps(networks),
+    ...(r.train_size !== undefined ? { trainSize: r.train_size } : {}),
+  });
   assert.deepEqual(
     terms.map((t) => t.name),
     Object.keys(r.terms),
@@ -130,8 +149,20 @@ function startState(step: CompiledStep, r: MethodRef): Record<string, TensorData
   return out;
 }
 
-// The feeds of one step at epoch 0: the batch, the labels, lr and each term's weight as the host computes it.
-function feeds(step: CompiledStep, weights: Record<string, number>): Record<string, TensorData> {
+// A fixture's int64 tensor as a step feed.
+function int64(t: IntT): TensorData {
+  const values = t.uint8_base64 !== undefined ? Buffer.from(t.uint8_base64, 'base64') : t.values!;
+  assert.equal(
+    values.length,
+    t.shape.reduce((a, b) => a * b, 1),
+    'int64 fixture size',
+  );
+  return { type: 'int64', dims: t.shape, data: BigInt64Array.from(values, (v) => BigInt(v)) };
+}
+
+// The feeds of one step at epoch 0: the batch, the labels, lr and each term's weight as the host computes it, and the
+// terms' per-batch inputs (CRD's indices) from the fixture.
+function feeds(step: CompiledStep, weights: Record<string, number>, r?: MethodRef): Record<string, TensorData> {
   const f: Record<string, TensorData> = {
     [step.inputName]: { type: 'float32', dims: ref.x.shape, data: Float32Array.from(ref.x.values) },
     labels: { type: 'float32', dims: [N, CLASSES], data: oneHot(Int32Array.from(ref.y.values), N, CLASSES) },
@@ -140,6 +171,11 @@ function feeds(step: CompiledStep, weights: Record<string, number>): Record<stri
   for (const [name, w] of Object.entries(weights)) f[`w_${name}`] = scalar(w);
   // Terms' scheduled inputs at epoch 0 (CTKD's reversal weight λ), as the host feeds them.
   for (const e of step.termInputs) f[e.input] = scalar(termInputAt(e, 0));
+  for (const e of step.batchInputs) {
+    const given = r?.batch_inputs?.[e.input];
+    assert.ok(given, `${e.input}: the step reads it but the fixture has no values for it`);
+    f[e.input] = int64(given);
+  }
   return f;
 }
 
@@ -152,11 +188,12 @@ async function runStep(
   step: CompiledStep,
   state: Record<string, TensorData>,
   weights: Record<string, number>,
+  r?: MethodRef,
 ) {
   await rt.clearState();
   await rt.setState(state);
   const fetch = ['loss', ...Object.keys(weights).map((n) => `term_${n}`), ...Object.values(step.logits)];
-  const out = await session.run(feeds(step, weights), fetch, step.carry);
+  const out = await session.run(feeds(step, weights, r), fetch, step.carry);
   const names = [...step.params, ...step.buffers, ...step.slots].map((e) => e.name);
   return { out, state: await rt.getState(names) };
 }
@@ -186,7 +223,7 @@ for (const method of Object.keys(ref.methods)) {
       );
     const session = await rt.session(step.bytes, `${method} step`);
     try {
-      const { out, state } = await runStep(session, step, startState(step, r), weights);
+      const { out, state } = await runStep(session, step, startState(step, r), weights, r);
       // A term is compared at rtol 1e-3 and at the absolute tolerance its weighted contribution gets (atol / w), so a
       // small term under a large weight (PKT's 30000) is held to what it adds to the loss, not waved through by 2e-5.
       for (const [name, { weight, value }] of Object.entries(r.terms))

@@ -27,6 +27,7 @@ export function quadrantData(size: number, seed: number, onBatch?: (epoch: numbe
   return {
     size,
     identity: () => `quadrant:${size}:${seed}`,
+    labelOf: (i) => ys[i]!,
     async *batches({ batchSize, epoch, seed: sd, shuffle, dropLast, skip = 0 }): AsyncIterable<TrainBatch> {
       const order = Array.from({ length: size }, (_, i) => i);
       if (shuffle) {

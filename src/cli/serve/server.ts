@@ -73,7 +73,7 @@ async function api(jobs: Jobs, req: IncomingMessage, res: ServerResponse, path: 
     return json(res, {
       zoo: [...ZOO.keys()],
       methods: [...METHODS.values()]
-        .filter((m) => !m.stages && !m.networks && m.teacher !== 'trainable' && m.minStudents <= 1)
+        .filter((m) => !m.stages && !m.networks && !m.loopOnly && m.teacher !== 'trainable' && m.minStudents <= 1)
         .map((m) => m.name),
       formats: FORMATS.filter((f) => f !== 'fp16'),
     });

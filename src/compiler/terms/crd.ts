@@ -120,8 +120,17 @@ export const term: LossTermDef = {
       );
   },
   batchInputs: {
-    index: { shape: (n) => [n], make: (ctx) => BigInt64Array.from(ctx.indices, (i) => BigInt(i)) },
-    contrast: { shape: (n, o) => [n, o.nce_k! + 1], make: (ctx, o) => contrastIndices(ctx, o.nce_k!) },
+    index: {
+      describe: "the batch's samples as indices into the training split (the memory rows they update)",
+      shape: (n) => [n],
+      make: (ctx) => BigInt64Array.from(ctx.indices, (i) => BigInt(i)),
+    },
+    contrast: {
+      describe:
+        'per sample: its own index, then nce_k indices of training samples of other classes, uniform with replacement',
+      shape: (n, o) => [n, o.nce_k! + 1],
+      make: (ctx, o) => contrastIndices(ctx, o.nce_k!),
+    },
   },
   build: ({ b, taps, options, module, stop, batchInput }) => {
     const [feat, k, temp, mom, nData] = [

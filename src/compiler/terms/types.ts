@@ -54,6 +54,8 @@ export interface BatchContext {
 
 // A per-batch int64 input of a term (CRD's sample and negative indices): its shape and how the host fills it.
 export interface BatchInputDef {
+  // What the host puts in it, for the artifacts' contract (a loop outside onnx-distill must make it).
+  describe: string;
   shape(batch: number, options: Record<string, number>): number[];
   make(ctx: BatchContext, options: Record<string, number>): BigInt64Array;
 }
