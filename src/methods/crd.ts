@@ -1,4 +1,4 @@
-import { ceTerms, teacherOf, termName } from './_terms.js';
+import { ceAndTeacherTerm } from './_terms.js';
 import type { MethodDef } from './types.js';
 
 // CRD (arXiv 1910.10699) as RepDistiller's CIFAR-100 recipe (`--distill crd -r 1 -a 0 -b 0.8`): CE + 0.8·NCE of the
@@ -12,17 +12,7 @@ export const method: MethodDef = {
   minStudents: 1,
   loopOnly: true,
   terms: (ctx) => {
-    const t = teacherOf(ctx, 'crd');
     if (!ctx.trainSize) throw new Error('crd: the run did not give the training split size its memory banks need');
-    return [
-      ...ceTerms(ctx, 1),
-      ...ctx.students.map((s) => ({
-        term: 'crd',
-        name: termName('crd', s, ctx),
-        weight: 0.8,
-        taps: { student: `${s}.embedding`, teacher: `${t}.embedding` },
-        options: { n_data: ctx.trainSize! },
-      })),
-    ];
+    return ceAndTeacherTerm(ctx, 1, { term: 'crd', tap: 'embedding', options: { n_data: ctx.trainSize }, weight: 0.8 });
   },
 };
