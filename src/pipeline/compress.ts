@@ -35,7 +35,7 @@ import { distill } from './distill.js';
 import { EMBEDDED_DATA, SHIPPED_TEACHER } from './assets.js';
 import { describeClassifier, openModelData, type ModelData } from '../data/modelData.js';
 import { applyRecipe, explicitKeys } from './recipe.js';
-import { teacherInput } from './unlabeled.js';
+import { teacherInput } from './distillInputs.js';
 import type { DistillOptions } from './options.js';
 import { META_CLASSES, META_PREPROCESS } from '../ir/metadata.js';
 

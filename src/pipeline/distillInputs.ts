@@ -10,7 +10,9 @@ import { META_PREPROCESS } from '../ir/metadata.js';
 import { EMBEDDED_DATA, SHIPPED_TEACHER } from './assets.js';
 import { loadTrainingData, type TrainingData } from './data.js';
 import type { DistillOptions } from './options.js';
-import { checkUnlabeledRun, teacherClasses, teacherInput } from './unlabeled.js';
+import { checkUnlabeledRun, teacherClasses } from './unlabeled.js';
+import { classifierIO, staticClassifierIO } from '../ir/classifier.js';
+import { describeClassifier } from '../data/modelData.js';
 
 // What a distill run reads before any network is built: the teacher's file (its input size, class count and recorded
 // normalisation) and the training data, opened at the size and with the normalisation the teacher implies.
@@ -97,6 +99,30 @@ export async function openDistillData(
 }
 
 // The normalisation a teacher this tool trained was fed (so the students see the same inputs).
+// The teacher's input size and class count: from its graph, or, when its image size is dynamic (a deployed model
+// exported for any size), from --input CxHxW, fixed on the loaded model so the training step has static shapes.
+export function teacherInput(
+  model: Model,
+  file: string,
+  input: [number, number, number] | undefined,
+): { input: [number, number, number]; classes: number } {
+  const io = classifierIO(model.graph, file);
+  const shape = io.shape;
+  if (!io.layout || !shape || io.image) return staticClassifierIO(model.graph, file);
+  if (!input)
+    throw new UserError(
+      `${file}: the teacher's input '${io.inputName}' is [${shape.join(', ')}], its image size is dynamic`,
+      'give the size to train at with --input CxHxW',
+    );
+  const fixed = shape.slice(1).findIndex((d, i) => typeof d === 'number' && d !== input[i]);
+  if (fixed >= 0)
+    throw new UserError(
+      `--input ${input.join('x')} disagrees with ${file}, whose input '${io.inputName}' is [${shape.join(', ')}]`,
+    );
+  io.input.type = { ...io.input.type!, shape: [shape[0]!, ...input] };
+  return { input, classes: describeClassifier(model, file, { input }).classes };
+}
+
 function teacherPreprocess(m: Model): TeacherPreprocess | undefined {
   const text = m.metadata().get(META_PREPROCESS);
   if (!text) return undefined;

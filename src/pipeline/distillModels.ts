@@ -4,7 +4,8 @@ import type { NetworkSpec } from '../compiler/network.js';
 import type { Model } from '../ir/model.js';
 import { deriveStudent } from '../models/student.js';
 import { UserError } from '../util/errors.js';
-import { buildZooModel, loadTrainableModel, resolveModelSpec, teacherIO } from '../zoo/index.js';
+import { buildZooModel, loadTrainableModel, resolveModelSpec } from '../zoo/index.js';
+import { staticClassifierIO } from '../ir/classifier.js';
 import { fileSha256 } from './distillConfig.js';
 import type { TeacherSource } from './distillInputs.js';
 import { frozenNames } from './freeze.js';
@@ -58,7 +59,7 @@ export function buildStudents(
     };
   });
   for (const s of students) {
-    const k = teacherIO(s.model).classes;
+    const k = staticClassifierIO(s.model.graph).classes;
     if (k !== data.classes)
       throw new UserError(
         `student '${s.name}' predicts ${k} classes but the data has ${data.classes}${teacher.model ? ` (and the teacher ${teacher.classes ?? data.classes})` : ''}`,
@@ -71,7 +72,7 @@ export function buildStudents(
 export function proxyModel(spec: string, data: DataShape, seed: number): { model: Model; key: string } {
   const { input, classes } = data;
   const model = resolveModelSpec(spec, { input, classes, seed: seed + 1000 });
-  const k = teacherIO(model).classes;
+  const k = staticClassifierIO(model.graph, `--proxy ${spec}`).classes;
   if (k !== classes) throw new UserError(`--proxy ${spec} predicts ${k} classes but the data has ${classes}`);
   return {
     model,
