@@ -12,7 +12,7 @@ import { applyRecipe } from './recipe.js';
 import { UserError } from '../util/errors.js';
 import type { CliContext } from '../util/output.js';
 import { DEFAULT_SIZE, type CompressOptions } from './compressConfig.js';
-import { teacherInput } from './distillInputs.js';
+import { parseNumbers, parseShape, teacherInput } from './distillInputs.js';
 
 // The teacher as compress sees it: a model to choose the student for (before training), and a file to evaluate
 // (after), with the preprocessing flags it is evaluated with when it records none.
@@ -26,14 +26,10 @@ export async function teacherForChoice(
     const model = loadModel(resolve(spec));
     return {
       model,
-      io: teacherInput(
-        model,
-        spec,
-        cfg.input ? (cfg.input.toLowerCase().split('x').map(Number) as [number, number, number]) : undefined,
-      ),
+      io: teacherInput(model, spec, cfg.input ? parseShape(cfg.input) : undefined),
     };
   }
-  const input = cfg.input ? (cfg.input.toLowerCase().split('x').map(Number) as [number, number, number]) : undefined;
+  const input = cfg.input ? parseShape(cfg.input) : undefined;
   const ds = await openData(cfg.data ?? EMBEDDED_DATA, {
     ...(input ? { input } : {}),
     augment: 'none',
@@ -63,11 +59,10 @@ export function teacherFile(spec: string, run: RunRecord, studentFile: string, o
 
 // A teacher file without recorded preprocessing is evaluated with the --input/--mean/--std the run was given.
 export function teacherPreprocessFlags(cfg: CompressOptions) {
-  const nums = (t: string) => t.split(',').map(Number);
   return {
-    ...(cfg.input ? { input: cfg.input.toLowerCase().split('x').map(Number) as [number, number, number] } : {}),
-    ...(cfg.mean ? { mean: nums(cfg.mean) } : {}),
-    ...(cfg.std ? { std: nums(cfg.std) } : {}),
+    ...(cfg.input ? { input: parseShape(cfg.input) } : {}),
+    ...(cfg.mean ? { mean: parseNumbers(cfg.mean, '--mean') } : {}),
+    ...(cfg.std ? { std: parseNumbers(cfg.std, '--std') } : {}),
   };
 }
 

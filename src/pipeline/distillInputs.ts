@@ -74,8 +74,8 @@ export async function openDistillData(
       strict: cfg.strict!,
       augment: cfg.augment!,
       ...(cfg.valSplit !== undefined ? { valSplit: cfg.valSplit } : {}),
-      ...(cfg.mean ? { mean: numbers(cfg.mean, '--mean') } : pre?.mean ? { mean: pre.mean } : {}),
-      ...(cfg.std ? { std: numbers(cfg.std, '--std') } : pre?.std ? { std: pre.std } : {}),
+      ...(cfg.mean ? { mean: parseNumbers(cfg.mean, '--mean') } : pre?.mean ? { mean: pre.mean } : {}),
+      ...(cfg.std ? { std: parseNumbers(cfg.std, '--std') } : pre?.std ? { std: pre.std } : {}),
       ...(cfg.computeStats !== undefined ? { computeStats: cfg.computeStats } : {}),
       ...(cfg.cropFraction !== undefined
         ? { cropFraction: cfg.cropFraction }
@@ -139,14 +139,16 @@ function teacherPreprocess(m: Model): TeacherPreprocess | undefined {
   }
 }
 
-function parseShape(text: string): [number, number, number] {
+// --input CxHxW as a shape, or a UserError naming the option.
+export function parseShape(text: string): [number, number, number] {
   const d = text.toLowerCase().split('x').map(Number);
   if (d.length !== 3 || d.some((x) => !Number.isInteger(x) || x <= 0))
     throw new UserError(`--input: '${text}' is not a shape like 3x32x32`);
   return d as [number, number, number];
 }
 
-function numbers(text: string, option: string): number[] {
+// --mean / --std as numbers, or a UserError naming the option.
+export function parseNumbers(text: string, option: string): number[] {
   const v = text.split(',').map((p) => Number(p.trim()));
   if (v.some((x) => !Number.isFinite(x)))
     throw new UserError(`${option}: '${text}' is not a comma-separated list of numbers`);
