@@ -29,6 +29,7 @@ import { distill } from './distill.js';
 // format, evaluate teacher and exports and write the report. Config in compressConfig.ts, the teacher's two roles in
 // compressTeacher.ts, exports in compressExport.ts, evaluation in compressEvaluate.ts, report rows in compressReport.ts.
 
+// The config side, re-exported where the CLI, the jobs and the library have always imported it from.
 export { DEFAULT_SIZE, parseFormats, resolveCompressConfig, type CompressOptions } from './compressConfig.js';
 export type { SkippedExport } from './compressExport.js';
 

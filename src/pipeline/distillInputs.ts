@@ -98,7 +98,6 @@ export async function openDistillData(
   );
 }
 
-// The normalisation a teacher this tool trained was fed (so the students see the same inputs).
 // The teacher's input size and class count: from its graph, or, when its image size is dynamic (a deployed model
 // exported for any size), from --input CxHxW, fixed on the loaded model so the training step has static shapes.
 export function teacherInput(
@@ -123,6 +122,7 @@ export function teacherInput(
   return { input, classes: describeClassifier(model, file, { input }).classes };
 }
 
+// The normalisation a teacher this tool trained was fed (so the students see the same inputs).
 function teacherPreprocess(m: Model): TeacherPreprocess | undefined {
   const text = m.metadata().get(META_PREPROCESS);
   if (!text) return undefined;
