@@ -14,7 +14,7 @@ import { planTeacherCache, TeacherReplay, type EpochReplay } from './teacherCach
 import { initialState } from './state.js';
 import type { Evaluation } from './evaluate.js';
 import { exportNetworks } from './exports.js';
-import type { EpochRecord, RunOptions, RunRecord } from './types.js';
+import type { CachePlan, EpochRecord, RunOptions, RunRecord } from './types.js';
 import { evaluateEpoch, evaluateFrozen, fidelityReference, recalibrate } from './runEvaluation.js';
 import {
   ensembleSummary,
@@ -42,34 +42,7 @@ export async function runNetworks(o: RunOptions): Promise<RunRecord> {
     log(
       `warning: --threads ${o.threads} is more than this machine's ${cpus().length} cores; onnxruntime's threads will contend (slower, not faster)`,
     );
-  const t0 = performance.now();
-  const plan = o.teacherCache ? planTeacherCache(o.networks, o.terms, o.train) : undefined;
-  for (const b of plan?.bypassed ?? []) log(`teacher cache: not used for '${b.network}': ${b.reason}`);
-  const step = compileStep({
-    networks: o.networks,
-    terms: o.terms,
-    batch: o.batchSize,
-    optimizer: o.optimizer,
-    hyper: o.hyper,
-    seed: o.seed,
-    ...(plan?.replay.length ? { logitInputs: plan.replay } : {}),
-    ...(o.pseudoLabels ? { pseudoLabels: o.pseudoLabels } : {}),
-  });
-  if (o.unlabeled && step.labels.from === 'input')
-    throw new UserError(
-      `the training data has no labels, but ${step.terms
-        .filter((t) => termByName(t.term).needsLabels)
-        .map((t) => t.name)
-        .join(', ')} read them`,
-    );
-  const compileSeconds = (performance.now() - t0) / 1000;
-  if (o.classes.length !== step.classes)
-    throw new UserError(`the data has ${o.classes.length} classes but the networks output ${step.classes} logits`);
-  const formula = lossFormula(step, o.terms);
-  log(
-    `compiled training step: ${o.networks.length} network(s), ${step.params.length} parameter tensors, ${(step.bytes.byteLength / 1e6).toFixed(1)} MB graph, ${compileSeconds.toFixed(2)} s`,
-  );
-  log(`loss = ${formula}`);
+  const { step, plan, compileSeconds, formula } = compileRun(o, log);
   const rt = new Runtime({ device: o.device ?? 'cpu', threads: o.threads ?? cpus().length });
   let interrupted = false;
   const onSigint = () => {
@@ -231,4 +204,41 @@ async function startState(
     await rt.setState(initialState(step));
   }
   return meta;
+}
+
+// The run's training step, compiled once (teacher-cache replay inputs included), checked against the data, and logged
+// with its loss formula.
+function compileRun(
+  o: RunOptions,
+  log: (l: string) => void,
+): { step: CompiledStep; plan: CachePlan | undefined; compileSeconds: number; formula: string } {
+  const t0 = performance.now();
+  const plan = o.teacherCache ? planTeacherCache(o.networks, o.terms, o.train) : undefined;
+  for (const b of plan?.bypassed ?? []) log(`teacher cache: not used for '${b.network}': ${b.reason}`);
+  const step = compileStep({
+    networks: o.networks,
+    terms: o.terms,
+    batch: o.batchSize,
+    optimizer: o.optimizer,
+    hyper: o.hyper,
+    seed: o.seed,
+    ...(plan?.replay.length ? { logitInputs: plan.replay } : {}),
+    ...(o.pseudoLabels ? { pseudoLabels: o.pseudoLabels } : {}),
+  });
+  if (o.unlabeled && step.labels.from === 'input')
+    throw new UserError(
+      `the training data has no labels, but ${step.terms
+        .filter((t) => termByName(t.term).needsLabels)
+        .map((t) => t.name)
+        .join(', ')} read them`,
+    );
+  const compileSeconds = (performance.now() - t0) / 1000;
+  if (o.classes.length !== step.classes)
+    throw new UserError(`the data has ${o.classes.length} classes but the networks output ${step.classes} logits`);
+  const formula = lossFormula(step, o.terms);
+  log(
+    `compiled training step: ${o.networks.length} network(s), ${step.params.length} parameter tensors, ${(step.bytes.byteLength / 1e6).toFixed(1)} MB graph, ${compileSeconds.toFixed(2)} s`,
+  );
+  log(`loss = ${formula}`);
+  return { step, plan, compileSeconds, formula };
 }
