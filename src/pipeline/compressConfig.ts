@@ -1,8 +1,6 @@
-import { existsSync } from 'node:fs';
-import { isAbsolute, join, resolve } from 'node:path';
-import { loadConfigFile } from '../config/file.js';
+import { isAbsolute, resolve } from 'node:path';
 import { COMMON_OPTIONS, compressOptionTable, DISTILL_OPTIONS } from '../config/options.js';
-import { resolveConfig } from '../config/resolve.js';
+import { resolveResumable } from '../config/resolve.js';
 import { FORMATS, type Format } from '../export/index.js';
 import { defaultLrUpdate } from '../train/schedule.js';
 import { UserError } from '../util/errors.js';
@@ -46,11 +44,7 @@ export function resolveWithKeys(given: CompressOptions & { config?: string }): {
   recipe?: string;
 } {
   const table = compressOptionTable();
-  const { config, ...flags } = given;
-  const saved = flags.resume ? join(resolve(flags.resume), 'config.yaml') : undefined;
-  const base = saved && existsSync(saved) ? loadConfigFile(saved, table) : {};
-  const cfg = resolveConfig(table, { ...base, ...flags } as Record<string, unknown>, config) as CompressOptions;
-  if (flags.resume) cfg.out = resolve(flags.resume);
+  const { cfg, flags, config, base } = resolveResumable(table, given);
   cfg.lrUpdate ??= defaultLrUpdate(cfg.schedule!);
   const explicit = explicitKeys(flags, config, table, base);
   const recipe = cfg.student !== undefined ? applyRecipe(cfg, [cfg.student].flat(), explicit) : undefined;

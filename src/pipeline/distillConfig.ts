@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { resolveConfig } from '../config/resolve.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { resolveResumable } from '../config/resolve.js';
 import { COMMON_OPTIONS, DISTILL_OPTIONS } from '../config/options.js';
 import { configToYaml, loadConfigFile, locateKey } from '../config/file.js';
 import { defaultLrUpdate } from '../train/schedule.js';
@@ -32,11 +32,7 @@ export function resolveWithSource(given: DistillOptions & { config?: string }): 
   where: KeyLocator;
   recipe?: string;
 } {
-  const { config, ...flags } = given;
-  const saved = flags.resume ? join(resolve(flags.resume), 'config.yaml') : undefined;
-  const base = saved && existsSync(saved) ? loadConfigFile(saved, ALL_OPTIONS) : {};
-  const cfg = resolveConfig(ALL_OPTIONS, { ...base, ...flags } as Record<string, unknown>, config) as DistillOptions;
-  if (flags.resume) cfg.out = resolve(flags.resume);
+  const { cfg, flags, config, base, saved } = resolveResumable(ALL_OPTIONS, given);
   const recipe = applyRecipe(cfg, expandStudents(cfg), explicitKeys(flags, config, ALL_OPTIONS, base));
   // Resolved, so --print-config and run.json say when the lr moves.
   cfg.lrUpdate ??= defaultLrUpdate(cfg.schedule!);
