@@ -1,14 +1,10 @@
 // The library: the same operations as the CLI, as typed functions taking the same options as a run config file.
 
 // Distil students from a teacher (options as in a `--config` file), or only write the training artifacts.
-export {
-  distill,
-  compileDistill,
-  resolveDistillConfig,
-  SHIPPED_TEACHER,
-  EMBEDDED_DATA,
-  type StagedArtifacts,
-} from './pipeline/distill.js';
+export { distill } from './pipeline/distill.js';
+export { compileDistill, type StagedArtifacts } from './pipeline/compileDistill.js';
+export { resolveDistillConfig } from './pipeline/distillConfig.js';
+export { SHIPPED_TEACHER, EMBEDDED_DATA } from './pipeline/assets.js';
 // A staged run's record (each stage's folder, reuse and record) and a `stages:` entry.
 export type { StagedRecord, StageSummary } from './train/stages.js';
 export type { StageConfig } from './config/options.js';

@@ -5,7 +5,7 @@
 import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { EMBEDDED_DATA } from '../../src/pipeline/distill.js';
+import { EMBEDDED_DATA } from '../../src/pipeline/assets.js';
 import { percentile } from '../../src/eval/latency.js';
 import { evaluateModel } from '../../src/eval/index.js';
 import { exportModel, writeExport, type Format } from '../../src/export/index.js';

@@ -1,5 +1,6 @@
 import { Builder } from '../ir/builder.js';
 import { Graph, type Value } from '../ir/graph.js';
+import { classifierIO } from '../ir/classifier.js';
 import { Model, serializeModel } from '../ir/model.js';
 import { eliminateDeadCode } from '../ir/passes/dce.js';
 import { Tensor } from '../ir/tensor.js';
@@ -19,7 +20,7 @@ export function compileBnStatistics(
 ): { bytes: Uint8Array; stats: { mean: string; var: string }[] } {
   const g = new Graph('bn_statistics');
   const order = networks.filter((n) => n.trainable || networks.some((m) => m.input?.network === n.name));
-  const dims = order[0]!.model.graph.inputs.find((v) => !v.constant)?.type?.shape ?? [];
+  const dims = classifierIO(order[0]!.model.graph).shape ?? [];
   const x = g.value('input', { dtype: 'float32', shape: [batch, ...dims.slice(1)] });
   g.inputs.push(x);
   const placed = placeNetworks(g, x, order, { mode: 'train', batch });

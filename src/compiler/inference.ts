@@ -1,5 +1,6 @@
 import { Builder } from '../ir/builder.js';
 import { Graph, type Value } from '../ir/graph.js';
+import { classifierIO } from '../ir/classifier.js';
 import { Model, serializeModel } from '../ir/model.js';
 import { eliminateDeadCode } from '../ir/passes/dce.js';
 import { Tensor } from '../ir/tensor.js';
@@ -31,7 +32,7 @@ export function compileInference(
   const g = new Graph('inference');
   const feeders = (o.feeders ?? []).filter((f) => !networks.some((n) => n.name === f.name));
   const order = [...feeders, ...networks].sort((a, c) => rankOf(a, networks, feeders) - rankOf(c, networks, feeders));
-  const dims = order[0]!.model.graph.inputs.find((v) => !v.constant)?.type?.shape ?? [];
+  const dims = classifierIO(order[0]!.model.graph).shape ?? [];
   const x = g.value('input', { dtype: 'float32', shape: ['N', ...dims.slice(1)] });
   g.inputs.push(x);
   const all = placeNetworks(g, x, order, { mode: 'infer' });

@@ -9,7 +9,7 @@ import { UserError } from '../util/errors.js';
 import { upgradeToOpset18 } from './opset.js';
 import { classifyInitializers, normAndBiasParams } from '../ir/params.js';
 import { toInferenceForm } from './inferenceForm.js';
-import { copyGraph, imageInput } from '../ir/classifier.js';
+import { classifierIO, copyGraph, probeShapes } from '../ir/classifier.js';
 
 // One network of a step as the compiler takes it: a model, its role, and whether (and how) it learns.
 export interface NetworkSpec {
@@ -94,7 +94,7 @@ export function placeNetwork(target: Graph, input: Value, spec: NetworkSpec, o: 
     throw new UserError(`network name '${spec.name}' must be a letter followed by letters, digits, '_' or '-'`);
   const g = copyGraph(spec.model);
   upgradeToOpset18(g);
-  const x = imageInput(g);
+  const x = classifierIO(g).input;
   let taps: Taps | undefined;
   if (o.batch !== undefined) {
     const dims = x.type?.shape ?? [];
@@ -135,9 +135,7 @@ export function placeNetwork(target: Graph, input: Value, spec: NetworkSpec, o: 
 function probeTaps(spec: NetworkSpec): Taps | undefined {
   const g = copyGraph(spec.model);
   upgradeToOpset18(g);
-  const x = imageInput(g);
-  const dims = x.type?.shape ?? [];
-  inferShapes(g, { inputShapes: { [x.name]: [1, ...dims.slice(1).map((d) => (typeof d === 'number' ? d : 1))] } });
+  probeShapes(g);
   return tapsOf(spec, g);
 }
 

@@ -1,6 +1,7 @@
 import { backward } from '../autodiff/backward.js';
 import { Builder } from '../ir/builder.js';
 import { Graph, type Value } from '../ir/graph.js';
+import { classifierIO } from '../ir/classifier.js';
 import { Model, serializeModel } from '../ir/model.js';
 import { eliminateDeadCode } from '../ir/passes/dce.js';
 import { Tensor } from '../ir/tensor.js';
@@ -40,7 +41,7 @@ export function compileStep(spec: StepSpec): CompiledStep {
   }
   if (placedSpecs.length === 0) throw new UserError('a step needs at least one network that runs in it');
   const first = placedSpecs[0]!;
-  const dims = first.model.graph.inputs.find((v) => !v.constant)?.type?.shape ?? [];
+  const dims = classifierIO(first.model.graph).shape ?? [];
   const inputShape = [spec.batch, ...dims.slice(1).map((d) => (typeof d === 'number' ? d : NaN))];
   const x = g.value('input', { dtype: 'float32', shape: inputShape });
   g.inputs.push(x);

@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import type { Argv } from 'yargs';
 import { UserError } from '../util/errors.js';
 import { loadConfigFile, locateKey } from './file.js';
@@ -103,4 +105,18 @@ export function resolveConfig(
     if (v !== undefined) out[o.key] = checkValue(o, v, o.fileOnly ? o.key : `--${flagOf(o.key)}`);
   }
   return out;
+}
+
+// A run's config when it may resume: defaults, then the config the resumed run saved (`resume`/config.yaml), then
+// the config file, then the flags; a resumed run writes into its own folder. `base` and `flags` say who set what.
+export function resolveResumable<T extends { resume?: string; out?: string }>(
+  options: OptionDef[],
+  given: T & { config?: string },
+): { cfg: T; flags: Omit<T, 'config'>; config: string | undefined; base: Record<string, unknown>; saved?: string } {
+  const { config, ...flags } = given;
+  const saved = flags.resume ? join(resolve(flags.resume), 'config.yaml') : undefined;
+  const base = saved && existsSync(saved) ? loadConfigFile(saved, options) : {};
+  const cfg = resolveConfig(options, { ...base, ...flags } as Record<string, unknown>, config) as T;
+  if (flags.resume) cfg.out = resolve(flags.resume);
+  return { cfg, flags, config, base, ...(saved ? { saved } : {}) };
 }

@@ -1,6 +1,7 @@
 import { openData, type DataSplit, type Preprocess } from './index.js';
 import { parseModel, serializeModel, type Model } from '../ir/model.js';
 import { inferShapes } from '../ir/passes/shapes.js';
+import { classifierIO } from '../ir/classifier.js';
 import type { CliContext } from '../util/output.js';
 import { StageBar } from '../util/progress.js';
 import { messageOf, UserError } from '../util/errors.js';
@@ -52,20 +53,13 @@ function metaJson<T>(model: Model, key: string, file: string): T | undefined {
 // Shape inference runs on a copy, so the model's declared (dynamic) shapes stay as they are.
 export function describeClassifier(model: Model, file: string, flags: PreprocessFlags = {}): ClassifierInfo {
   const g = parseModel(serializeModel(model).onnx, file).graph;
-  const ins = g.inputs.filter((v) => !v.constant);
-  if (ins.length !== 1)
-    throw new UserError(
-      `${file}: expected one image input, the model has ${ins.length} (${ins.map((v) => v.name).join(', ')})`,
-    );
-  const x = ins[0]!;
+  const io = classifierIO(g, file);
+  const x = io.input;
   const pre = metaJson<Preprocess>(model, META_PREPROCESS, file);
-  const declared = x.type?.shape;
-  if (declared && declared.length !== 4)
+  const declared = io.shape;
+  if (declared && !io.layout)
     throw new UserError(`${file}: input '${x.name}' has rank ${declared.length}; expected an image batch NxCxHxW`);
-  const fromFile =
-    declared && declared.slice(1).every((d) => typeof d === 'number')
-      ? (declared.slice(1) as [number, number, number])
-      : undefined;
+  const fromFile = io.image;
   const input = pre?.input ?? flags.input ?? fromFile;
   if (!input)
     throw new UserError(
@@ -76,20 +70,21 @@ export function describeClassifier(model: Model, file: string, flags: Preprocess
     throw new UserError(
       `--input ${input.join('x')} disagrees with ${file}, whose input '${x.name}' is ${fromFile.join('x')}`,
     );
-  const batch = typeof declared?.[0] === 'number' ? declared[0] : undefined;
+  const batch = io.batch;
   if (batch !== undefined && batch < 1)
     throw new UserError(
       `${file}: input '${x.name}' declares batch size ${batch}; give it a dynamic or positive batch dim`,
     );
   // At batch 2 unless fixed: a graph that mixes the batch into other axes (a Flatten from axis 0) only runs at batch 1.
   const n = batch ?? 2;
-  const declaredOut = model.graph.outputs[0]?.type?.shape;
+  const declaredOut = io.outputShape && [...io.outputShape];
   try {
     inferShapes(g, { inputShapes: { [x.name]: [n, ...input] } });
   } catch (err: unknown) {
     throw new UserError(`${file}: the model cannot run at input ${n}x${input.join('x')} (${messageOf(err)})`);
   }
-  const y = g.outputs[0];
+  // Read again after inference: the output's shape as computed at this input.
+  const y = classifierIO(g, file).output;
   const s = y?.type?.shape;
   const dtype = y?.type?.dtype;
   if (
@@ -123,8 +118,8 @@ export function describeClassifier(model: Model, file: string, flags: Preprocess
   if (classNames && classNames.length !== s[1])
     throw new UserError(`${file}: metadata lists ${classNames.length} classes but the output has ${s[1]}`);
   return {
-    inputName: x.name,
-    inputType: x.type?.dtype ?? 'float32',
+    inputName: io.inputName,
+    inputType: io.dtype,
     input,
     ...(batch !== undefined ? { batch } : {}),
     outputName: y.name,

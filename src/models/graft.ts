@@ -1,10 +1,9 @@
 // Grafting (methods.md §1.3, §5): the part of a classifier between a tap and its logits (last stage, pooling,
 // classifier) copied out as a model of its own, fed by that tap. SOKD's knowledge bridge module is such a graft.
 import { classifyInitializers } from '../ir/params.js';
-import { copyGraph, imageInput } from '../ir/classifier.js';
+import { copyGraph, probeShapes } from '../ir/classifier.js';
 import type { Graph, Node, Value } from '../ir/graph.js';
 import { Model } from '../ir/model.js';
-import { inferShapes } from '../ir/passes/shapes.js';
 import { UserError } from '../util/errors.js';
 import { filledTensor, normalTensor, Rng, uniformTensor } from '../ir/init.js';
 import { looksFolded, restoreBatchNorm } from './slim/restoreBn.js';
@@ -75,9 +74,7 @@ export function tapShape(model: Model, tapName: string): number[] {
 }
 
 function withShapes(g: Graph, model: Model): Model {
-  const x = imageInput(g);
-  const dims = x.type?.shape ?? [];
-  inferShapes(g, { inputShapes: { [x.name]: [1, ...dims.slice(1).map((d) => (typeof d === 'number' ? d : 1))] } });
+  probeShapes(g);
   return new Model(g, model.opsets, model.proto);
 }
 

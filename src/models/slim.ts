@@ -1,5 +1,6 @@
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import type { Graph, Node, ValueType } from '../ir/graph.js';
+import { classifierIO } from '../ir/classifier.js';
 import { parseModel, serializeModel, type Model } from '../ir/model.js';
 import { inferShapes } from '../ir/passes/shapes.js';
 import { topoSort } from '../ir/passes/toposort.js';
@@ -36,16 +37,12 @@ function cloneWithoutValueInfo(model: Model): Model {
 // Static shapes at batch 1, so the analysis knows every channel count; returns the declared I/O types to restore.
 function staticShapes(g: Graph): Map<string, ValueType | undefined> {
   const declared = new Map([...g.inputs, ...g.outputs].map((v) => [v.name, v.type && { ...v.type }]));
-  const x = g.inputs.filter((v) => !v.constant);
-  const inputShapes: Record<string, number[]> = {};
-  for (const v of x) {
-    const s = v.type?.shape;
-    if (!s || s.slice(1).some((d) => typeof d !== 'number')) {
-      throw new UserError(`cannot slim: input '${v.name}' has shape ${JSON.stringify(s)}; slimming needs fixed channel and spatial dims`);
-    }
-    inputShapes[v.name] = [1, ...(s.slice(1) as number[])];
+  const io = classifierIO(g);
+  const s = io.shape;
+  if (!s || s.slice(1).some((d) => typeof d !== 'number')) {
+    throw new UserError(`cannot slim: input '${io.inputName}' has shape ${JSON.stringify(s)}; slimming needs fixed channel and spatial dims`);
   }
-  inferShapes(g, { inputShapes });
+  inferShapes(g, { inputShapes: { [io.inputName]: [1, ...(s.slice(1) as number[])] } });
   return declared;
 }
 

@@ -2,7 +2,8 @@
 // name or a file (zoo/). Lives in models/ so the zoo never reads the slimming code.
 import type { Model } from '../ir/model.js';
 import { UserError } from '../util/errors.js';
-import { resolveModelSpec, teacherIO } from '../zoo/index.js';
+import { resolveModelSpec } from '../zoo/index.js';
+import { staticClassifierIO } from '../ir/classifier.js';
 import { slimModel, type SlimCriterion } from './slim.js';
 
 // Parse `slim:<ratio>[:l1|bn-gamma]`.
@@ -21,6 +22,6 @@ export function deriveStudent(teacher: Model, spec: string, opts: { input?: [num
     const { ratio, criterion } = parseSlimSpec(spec);
     return slimModel(teacher, ratio, { criterion });
   }
-  const io = teacherIO(teacher);
+  const io = staticClassifierIO(teacher.graph);
   return resolveModelSpec(spec, { input: opts.input ?? io.input, classes: opts.classes ?? io.classes, ...(opts.seed !== undefined ? { seed: opts.seed } : {}) });
 }

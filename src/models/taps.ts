@@ -1,4 +1,5 @@
 import type { Graph, Node, Shape, Value } from '../ir/graph.js';
+import { classifierIO } from '../ir/classifier.js';
 import type { Model } from '../ir/model.js';
 import { UserError } from '../util/errors.js';
 import { TAPS_METADATA_KEY } from '../zoo/types.js';
@@ -199,7 +200,7 @@ function tokenBlocks(chain: Value[], nodes: Node[]): Value[] {
 // Taps found by walking the graph (after shape inference): works for any CNN classifier ending in pool → Gemm/MatMul.
 export function autoTaps(g: Graph): Taps {
   const logits = g.outputs[0];
-  const source = g.inputs.find((v) => !v.constant);
+  const source = classifierIO(g).input;
   if (!logits || !source) throw new UserError(`graph '${g.name}' has no input or output, so it has no taps`);
   const lin = finalLinear(logits);
   if (!lin) {

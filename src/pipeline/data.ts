@@ -5,6 +5,7 @@ import { openData, openValData, type DataOptions, type Preprocess } from '../dat
 import { StageBar } from '../util/progress.js';
 import type { CliContext } from '../util/output.js';
 import { loadModel } from '../ir/model.js';
+import { classifierIO } from '../ir/classifier.js';
 import type { TrainSplit } from '../train/types.js';
 import { UserError } from '../util/errors.js';
 import { zooEntry } from '../zoo/index.js';
@@ -63,11 +64,7 @@ function modelInput(spec: string): [number, number, number] | undefined {
     throw new UserError(
       `--model: '${spec}' is neither a zoo:<name> nor an existing .onnx file (list the zoo with \`onnx-distill models\`)`,
     );
-  const g = loadModel(spec).graph;
-  const x = g.inputs.find((v) => !v.constant);
-  const s = x?.type?.shape;
-  if (!s || s.length !== 4 || s.slice(1).some((d) => typeof d !== 'number')) return undefined;
-  return s.slice(1) as [number, number, number];
+  return classifierIO(loadModel(spec).graph, spec).image;
 }
 
 // Open `--data` for a model spec: the input shape comes from --input, the model file, or the data's own size.

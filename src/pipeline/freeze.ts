@@ -5,8 +5,7 @@
 // BatchNorm whose scale is frozen normalises with its running statistics, which stay as they are.
 import type { Graph } from '../ir/graph.js';
 import { Model } from '../ir/model.js';
-import { inferShapes } from '../ir/passes/shapes.js';
-import { copyGraph, imageInput } from '../ir/classifier.js';
+import { copyGraph, probeShapes } from '../ir/classifier.js';
 import { classifyInitializers } from '../ir/params.js';
 import { findTaps, resolveTap } from '../models/taps.js';
 import { UserError } from '../util/errors.js';
@@ -38,10 +37,7 @@ export function frozenNames(model: Model, spec: string, option = '--freeze'): Se
 
 function shapedCopy(model: Model): Graph {
   const g = copyGraph(model);
-  const x = imageInput(g);
-  inferShapes(g, {
-    inputShapes: { [x.name]: [1, ...(x.type?.shape ?? []).slice(1).map((d) => (typeof d === 'number' ? d : 1))] },
-  });
+  probeShapes(g);
   return g;
 }
 

@@ -3,8 +3,6 @@ import type { Model } from '../ir/model.js';
 import type { MethodDef } from '../methods/index.js';
 import type { RunTerm } from '../methods/types.js';
 import { UserError } from '../util/errors.js';
-import { teacherIO } from '../zoo/index.js';
-import { describeClassifier } from '../data/modelData.js';
 
 // Distillation without labels: KD needs only the teacher's outputs, so a folder of images (or a list without labels)
 // is enough to compress a deployed model whose training set is not at hand. This file holds the rules a run on such
@@ -103,28 +101,4 @@ export function checkUnlabeledRun(
       `--method ${o.method}: the staged method ${staged.name} trains its stages on labels, and the training data has none`,
       'use a single-stage method (kd, kd+at, ...), or labelled data',
     );
-}
-
-// The teacher's input size and class count: from its graph, or, when its image size is dynamic (a deployed model
-// exported for any size), from --input CxHxW, fixed on the loaded model so the training step has static shapes.
-export function teacherInput(
-  model: Model,
-  file: string,
-  input: [number, number, number] | undefined,
-): { input: [number, number, number]; classes: number } {
-  const x = model.graph.inputs.find((v) => !v.constant);
-  const shape = x?.type?.shape;
-  if (!x || !shape || shape.length !== 4 || shape.slice(1).every((d) => typeof d === 'number')) return teacherIO(model);
-  if (!input)
-    throw new UserError(
-      `${file}: the teacher's input '${x.name}' is [${shape.join(', ')}], its image size is dynamic`,
-      'give the size to train at with --input CxHxW',
-    );
-  const fixed = shape.slice(1).findIndex((d, i) => typeof d === 'number' && d !== input[i]);
-  if (fixed >= 0)
-    throw new UserError(
-      `--input ${input.join('x')} disagrees with ${file}, whose input '${x.name}' is [${shape.join(', ')}]`,
-    );
-  x.type = { ...x.type!, shape: [shape[0]!, ...input] };
-  return { input, classes: describeClassifier(model, file, { input }).classes };
 }

@@ -105,26 +105,6 @@ export function widenZooModel(model: Model, seed: number): Model | undefined {
   return wide.build({ inChannels, height, width, classes: z.classes, seed });
 }
 
-// Image shape [C,H,W] and class count of a classifier, from its first input and first output.
-export function teacherIO(model: Model): { input: [number, number, number]; classes: number } {
-  const x = model.graph.inputs.find((v) => !v.constant);
-  const y = model.graph.outputs[0];
-  const xs = x?.type?.shape;
-  const ys = y?.type?.shape;
-  if (
-    !xs ||
-    xs.length !== 4 ||
-    xs.slice(1).some((d) => typeof d !== 'number') ||
-    !ys ||
-    typeof ys[ys.length - 1] !== 'number'
-  ) {
-    throw new UserError(
-      `cannot read the teacher's input [N,C,H,W] and class count from its graph (input ${JSON.stringify(xs)}, output ${JSON.stringify(ys)}); give --input and --classes`,
-    );
-  }
-  return { input: xs.slice(1) as [number, number, number], classes: ys[ys.length - 1] as number };
-}
-
 export type { ZooEntry, ZooOptions };
 export { TAP_NAMES, TAPS_METADATA_KEY, ZOO_METADATA_KEY } from './types.js';
 

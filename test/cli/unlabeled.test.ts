@@ -20,7 +20,7 @@ import { openIdx } from '../../src/data/sources/idx.js';
 import type { MemoryImages } from '../../src/data/types.js';
 import { fromBinary, toBinary } from '@bufbuild/protobuf';
 import { ModelProtoSchema } from '../../src/onnx/onnx_pb.js';
-import { SHIPPED_TEACHER } from '../../src/pipeline/distill.js';
+import { SHIPPED_TEACHER } from '../../src/pipeline/assets.js';
 import { cli } from './helpers.js';
 
 const root = mkdtempSync(join(tmpdir(), 'od-cli-unlabeled-'));

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { test } from 'node:test';
 import * as ort from 'onnxruntime-node';
-import { compileDistill } from '../../src/pipeline/distill.js';
+import { compileDistill } from '../../src/pipeline/compileDistill.js';
 import type { ArtifactContract } from '../../src/train/artifacts.js';
 import { randn } from '../autodiff/gradcheck.js';
 

@@ -17,7 +17,7 @@ import { trivialAugment } from '../../src/data/trivialAugment.js';
 import type { MemoryImages } from '../../src/data/types.js';
 import { affine, writeNormalized } from '../../src/data/transforms.js';
 import { loadModel } from '../../src/ir/model.js';
-import { printConfig, resolveDistillConfig } from '../../src/pipeline/distill.js';
+import { printConfig, resolveDistillConfig } from '../../src/pipeline/distillConfig.js';
 import { UserError } from '../../src/util/errors.js';
 import { cli, FIXTURES } from '../cli/helpers.js';
 

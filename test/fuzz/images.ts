@@ -1,7 +1,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { EMBEDDED_DATA } from '../../src/pipeline/distill.js';
+import { EMBEDDED_DATA } from '../../src/pipeline/assets.js';
 
 // A tiny labelled image set for the export target: two images per class from each split of the embedded
 // Fashion-MNIST subset (the fixtures take 1x28x28 and give 10 classes), written once per fuzz run as an IDX folder so

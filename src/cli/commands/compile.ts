@@ -1,7 +1,7 @@
 import type { Argv } from 'yargs';
 import { COMMON_OPTIONS, DISTILL_OPTIONS } from '../../config/options.js';
 import { declareOptions } from '../../config/resolve.js';
-import { compileDistill } from '../../pipeline/distill.js';
+import { compileDistill } from '../../pipeline/compileDistill.js';
 import type { CommandDef } from '../command.js';
 import { givenOptions } from './distill.js';
 

@@ -2,7 +2,7 @@ import type { Argv } from 'yargs';
 import { compressOptionTable } from '../../config/options.js';
 import { declareOptions } from '../../config/resolve.js';
 import { compress, resolveCompressConfig, type CompressOptions } from '../../pipeline/compress.js';
-import { printConfig } from '../../pipeline/distill.js';
+import { printConfig } from '../../pipeline/distillConfig.js';
 import { UserError } from '../../util/errors.js';
 import type { CommandDef } from '../command.js';
 import { interruptedError } from '../exit.js';

@@ -4,7 +4,7 @@ import type { PreprocessFlags } from '../../data/modelData.js';
 import type { CommandDef } from '../command.js';
 import { bytes, grouped, si, table } from '../format.js';
 import { parseDims, parseNumbers, positive } from '../options.js';
-import { EMBEDDED_DATA } from '../../pipeline/distill.js';
+import { EMBEDDED_DATA } from '../../pipeline/assets.js';
 
 // The preprocessing flags export and eval share, for models whose metadata does not record it.
 export function preprocessOptions(y: Argv): Argv {

@@ -10,7 +10,7 @@ import type { CliContext, CommandDef } from '../command.js';
 import { bytes, table } from '../format.js';
 import { positive } from '../options.js';
 import { preprocessFlags, preprocessOptions } from './eval.js';
-import { EMBEDDED_DATA } from '../../pipeline/distill.js';
+import { EMBEDDED_DATA } from '../../pipeline/assets.js';
 
 // Default output beside the input: model.onnx -> model.int8.onnx.
 function defaultOut(model: string, format: Format): string {

@@ -4,7 +4,7 @@ import { COMMON_OPTIONS, TRAIN_OPTIONS } from '../../config/options.js';
 import { declareOptions, resolveConfig } from '../../config/resolve.js';
 import { augmentParamsOf } from '../../data/augment.js';
 import { loadTrainingData } from '../../pipeline/data.js';
-import { EMBEDDED_DATA } from '../../pipeline/distill.js';
+import { EMBEDDED_DATA } from '../../pipeline/assets.js';
 import { resolveStudentModel } from '../../pipeline/models.js';
 import type { DistillOptions } from '../../pipeline/options.js';
 import { defaultLrUpdate, parseSchedule } from '../../train/schedule.js';

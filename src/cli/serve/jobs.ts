@@ -11,7 +11,7 @@ import type { Preprocess } from '../../data/index.js';
 import { exportModel, type Format } from '../../export/index.js';
 import { parseModel } from '../../ir/model.js';
 import { describeClassifier, type ModelData } from '../../data/modelData.js';
-import { compileDistillOn } from '../../pipeline/distill.js';
+import { compileDistillOn } from '../../pipeline/compileDistill.js';
 import type { TrainingData } from '../../pipeline/data.js';
 import { DEVICES } from '../../runtime/devices/index.js';
 import type { TensorData } from '../../runtime/tensor.js';

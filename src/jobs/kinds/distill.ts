@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { COMMON_OPTIONS, DISTILL_OPTIONS } from '../../config/options.js';
-import { resolveDistillConfig } from '../../pipeline/distill.js';
+import { resolveDistillConfig } from '../../pipeline/distillConfig.js';
 import type { RunRecord } from '../../train/loop.js';
 import type { JobKind, JobMetrics } from '../kind.js';
 
