@@ -36,10 +36,16 @@ export function lastStageInput(model: Model): string {
   const taps = findTaps(m);
   const stages = taps.stages.filter((t) => t.shape?.length === 4);
   if (!stages.length && taps.blocks?.length) {
-    throw new UserError('the teacher is a transformer: its blocks are token maps [N, T, D], and a graft (SOKD\'s knowledge bridge module) copies the teacher from a 4-D stage map [N, C, H, W]',
-      'distil a transformer teacher with a logit method (kd, dkd, dml) or sp/pkt');
+    throw new UserError(
+      "the teacher is a transformer: its blocks are token maps [N, T, D], and a graft (SOKD's knowledge bridge module) copies the teacher from a 4-D stage map [N, C, H, W]",
+      'distil a transformer teacher with a logit method (kd, dkd, dml) or sp/pkt',
+    );
   }
-  if (stages.length < 2) throw new UserError(`the teacher has ${stages.length} 4-D stage output(s); grafting at the input of its last stage needs at least 2`, 'name the tap with --kbm-tap');
+  if (stages.length < 2)
+    throw new UserError(
+      `the teacher has ${stages.length} 4-D stage output(s); grafting at the input of its last stage needs at least 2`,
+      'name the tap with --kbm-tap',
+    );
   return stages[stages.length - 2]!.name;
 }
 
@@ -51,20 +57,29 @@ export function graftHead(model: Model, o: GraftOptions): Graft {
   const tap = resolveTap(probeModel, tapName);
   const shape = tap.shape;
   if (!shape || shape.length !== 4 || shape.slice(1).some((d) => typeof d !== 'number')) {
-    throw new UserError(`graft tap '${tapName}' (${tap.value}) is ${shape ? JSON.stringify(['N', ...shape.slice(1)]) : 'of unknown shape'}, not a 4-D feature map [N, C, H, W]`,
-      'pick a stage output (f1, f2, ...) with --kbm-tap');
+    throw new UserError(
+      `graft tap '${tapName}' (${tap.value}) is ${shape ? JSON.stringify(['N', ...shape.slice(1)]) : 'of unknown shape'}, not a 4-D feature map [N, C, H, W]`,
+      'pick a stage output (f1, f2, ...) with --kbm-tap',
+    );
   }
   const g = copyGraph(model);
   const folded = looksFolded(g);
   let input = g.values.get(tap.value)!;
   // Zoo models name their taps with Identity side branches: cut at the aliased value itself.
-  while (input.producer?.opType === 'Identity' && input.producer.inputs[0] && !input.producer.inputs[0].constant) input = input.producer.inputs[0];
+  while (input.producer?.opType === 'Identity' && input.producer.inputs[0] && !input.producer.inputs[0].constant)
+    input = input.producer.inputs[0];
   cutAbove(g, input, g.outputs[0]!);
   input.type = { dtype: 'float32', shape: ['N', ...(shape.slice(1) as number[])] };
   if (folded) restoreBatchNorm(g);
   if (o.init === 'random') reinitialise(g, new Rng(o.seed));
   g.name = `${model.graph.name || 'teacher'}_graft`;
-  return { model: new Model(g, new Map(model.opsets)), tap: tapName, value: tap.value, shape: shape.slice(1) as number[], restoredBatchNorm: folded };
+  return {
+    model: new Model(g, new Map(model.opsets)),
+    tap: tapName,
+    value: tap.value,
+    shape: shape.slice(1) as number[],
+    restoredBatchNorm: folded,
+  };
 }
 
 // The per-sample shape of a tap of a model (e.g. the embedding width of a teacher).
@@ -109,11 +124,16 @@ function cutAbove(g: Graph, input: Value, output: Value): void {
     keep.add(n);
     for (const v of n.inputs) {
       if (!v || v === input || v.constant) continue;
-      if (!v.producer) throw new UserError(`tap '${input.name}' does not cut the graph: node '${n.name}' (${n.opType}) after it also reads '${v.name}'`, 'pick a tap every path to the logits goes through');
+      if (!v.producer)
+        throw new UserError(
+          `tap '${input.name}' does not cut the graph: node '${n.name}' (${n.opType}) after it also reads '${v.name}'`,
+          'pick a tap every path to the logits goes through',
+        );
       stack.push(v.producer);
     }
   }
-  if (![...keep].some((n) => n.inputs.includes(input))) throw new UserError(`the logits do not depend on tap '${input.name}'`);
+  if (![...keep].some((n) => n.inputs.includes(input)))
+    throw new UserError(`the logits do not depend on tap '${input.name}'`);
   for (const n of [...g.nodes]) if (!keep.has(n)) g.removeNode(n);
   input.producer = undefined;
   g.inputs = [input];

@@ -18,7 +18,14 @@ export interface HeadOptions {
 }
 
 // Linear layer y = x Wᵀ + b with PyTorch's default init U(±1/√in) for weight and bias.
-export function linear(b: Builder, x: Value, name: string, out: number, param: (name: string, t: Tensor) => Value, rng: Rng): Value {
+export function linear(
+  b: Builder,
+  x: Value,
+  name: string,
+  out: number,
+  param: (name: string, t: Tensor) => Value,
+  rng: Rng,
+): Value {
   const inDim = x.shape[1]!;
   const bound = 1 / Math.sqrt(inDim);
   const w = param(`${name}.weight`, uniformTensor(rng, [out, inDim], bound));
@@ -36,8 +43,14 @@ export function granularityHead(o: HeadOptions): Model {
     const given = o.weights?.[name];
     return g.addInitializer(name, given ? new Tensor('float32', [...t.dims], Float32Array.from(given)) : t);
   };
-  const code = b.identity(linear(b, b.op.Relu!([linear(b, x, 'enc.0', o.inDim, param, rng)]), 'enc.2', o.codeDim, param, rng), 'code');
-  const logits = b.identity(linear(b, b.op.Relu!([linear(b, code, 'dec.0', o.inDim, param, rng)]), 'dec.2', o.classes, param, rng), 'logits');
+  const code = b.identity(
+    linear(b, b.op.Relu!([linear(b, x, 'enc.0', o.inDim, param, rng)]), 'enc.2', o.codeDim, param, rng),
+    'code',
+  );
+  const logits = b.identity(
+    linear(b, b.op.Relu!([linear(b, code, 'dec.0', o.inDim, param, rng)]), 'dec.2', o.classes, param, rng),
+    'logits',
+  );
   // Shapes were built at batch 1; only the input's stays (with a dynamic batch), the rest is inferred where placed.
   for (const v of g.values.values()) if (v !== x && !v.constant) v.type = { dtype: 'float32' };
   x.type = { dtype: 'float32', shape: ['N', o.inDim] };

@@ -40,7 +40,9 @@ function staticShapes(g: Graph): Map<string, ValueType | undefined> {
   const io = classifierIO(g);
   const s = io.shape;
   if (!s || s.slice(1).some((d) => typeof d !== 'number')) {
-    throw new UserError(`cannot slim: input '${io.inputName}' has shape ${JSON.stringify(s)}; slimming needs fixed channel and spatial dims`);
+    throw new UserError(
+      `cannot slim: input '${io.inputName}' has shape ${JSON.stringify(s)}; slimming needs fixed channel and spatial dims`,
+    );
   }
   inferShapes(g, { inputShapes: { [io.inputName]: [1, ...(s.slice(1) as number[])] } });
   return declared;
@@ -65,12 +67,17 @@ function resetTypes(g: Graph, declared: Map<string, ValueType | undefined>): voi
 
 // Slim a copy of a network and report each layer's kept channels (the student starts from the teacher's weights).
 export function slimWithReport(model: Model, ratio: number, opts: SlimOptions): SlimResult {
-  if (!(ratio > 0 && ratio <= 1)) throw new UserError(`slim ratio must be in (0, 1]; got ${ratio}`, 'e.g. slim:0.5 keeps half the channels of each conv');
+  if (!(ratio > 0 && ratio <= 1))
+    throw new UserError(
+      `slim ratio must be in (0, 1]; got ${ratio}`,
+      'e.g. slim:0.5 keeps half the channels of each conv',
+    );
   const out = cloneWithoutValueInfo(model);
   const g = out.graph;
   const declared = staticShapes(g);
   const restore = opts.restoreBatchNorm ?? 'auto';
-  const restored: Set<Node> = restore === true || (restore === 'auto' && looksFolded(g)) ? restoreBatchNorm(g) : new Set<Node>();
+  const restored: Set<Node> =
+    restore === true || (restore === 'auto' && looksFolded(g)) ? restoreBatchNorm(g) : new Set<Node>();
   topoSort(g);
   const cg = analyzeChannels(g);
   const kept = selectChannels(g, cg, ratio, opts.criterion, restored);

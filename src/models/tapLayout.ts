@@ -9,7 +9,19 @@ const TO_NHWC = '0,2,3,1';
 const TO_NCHW = '0,3,1,2';
 
 // Ops whose output is channels first whatever their input (ONNX defines them on NCHW).
-const CHANNELS_FIRST = new Set(['Conv', 'ConvTranspose', 'MaxPool', 'AveragePool', 'GlobalAveragePool', 'GlobalMaxPool', 'BatchNormalization', 'InstanceNormalization', 'GroupNormalization', 'Resize', 'LpPool']);
+const CHANNELS_FIRST = new Set([
+  'Conv',
+  'ConvTranspose',
+  'MaxPool',
+  'AveragePool',
+  'GlobalAveragePool',
+  'GlobalMaxPool',
+  'BatchNormalization',
+  'InstanceNormalization',
+  'GroupNormalization',
+  'Resize',
+  'LpPool',
+]);
 
 // The layout of a value given the layout of the main-path value before it.
 function next(v: Value, before: TapLayout): TapLayout | undefined {

@@ -43,7 +43,8 @@ function layoutOf(v: Value): TapLayout {
 
 function tap(name: string, v: Value, layout: TapLayout = layoutOf(v)): Tap {
   const shape = v.type?.shape;
-  if (layout === 'nhwc') return { name, value: v.name, shape: shape && toNchwShape(shape), layout: 'nchw', view: 'nhwc-to-nchw' };
+  if (layout === 'nhwc')
+    return { name, value: v.name, shape: shape && toNchwShape(shape), layout: 'nchw', view: 'nhwc-to-nchw' };
   return { name, value: v.name, shape, layout };
 }
 
@@ -122,16 +123,31 @@ export function mainPath(g: Graph, source: Value, sink: Value, nodes = pathNodes
   const crossing = new Array<number>(nodes.length).fill(0);
   const only = new Array<Value | undefined>(nodes.length);
   for (const [v, end] of lastUse) {
-    for (let i = Math.max(born.get(v)!, 0); i < end; i++) { crossing[i]! += 1; only[i] = v; }
+    for (let i = Math.max(born.get(v)!, 0); i < end; i++) {
+      crossing[i]! += 1;
+      only[i] = v;
+    }
   }
   const chain = [source];
-  nodes.forEach((n, i) => { if (crossing[i] === 1 && only[i]!.producer === n) chain.push(only[i]!); });
+  nodes.forEach((n, i) => {
+    if (crossing[i] === 1 && only[i]!.producer === n) chain.push(only[i]!);
+  });
   chain.push(sink);
   return chain;
 }
 
 // Single-input ops that follow a conv in a conv→BN→activation unit.
-const UNIT_TAIL = new Set(['BatchNormalization', 'BatchNormTrain', 'Relu', 'Clip', 'LeakyRelu', 'HardSwish', 'Sigmoid', 'Mul', 'PRelu']);
+const UNIT_TAIL = new Set([
+  'BatchNormalization',
+  'BatchNormTrain',
+  'Relu',
+  'Clip',
+  'LeakyRelu',
+  'HardSwish',
+  'Sigmoid',
+  'Mul',
+  'PRelu',
+]);
 
 // The stem: the first conv's output carried through its BN/activation (what RepDistiller calls f0).
 function stemOf(chain: Value[]): Value | undefined {
@@ -187,7 +203,9 @@ function tokenBlocks(chain: Value[], nodes: Node[]): Value[] {
   const fromImage = new Set<Value>([chain[0]!]);
   for (const n of nodes) if (n.inputs.some((v) => v && fromImage.has(v))) n.outputs.forEach((o) => fromImage.add(o));
   const residual = (v: Value) => v.producer!.inputs.filter((i) => i && fromImage.has(i)).length > 1;
-  const sums = chain.filter((v) => v.type?.shape?.length === 3 && ['Add', 'Sum'].includes(v.producer?.opType ?? '') && residual(v));
+  const sums = chain.filter(
+    (v) => v.type?.shape?.length === 3 && ['Add', 'Sum'].includes(v.producer?.opType ?? '') && residual(v),
+  );
   const pos = new Map(nodes.map((n, i) => [n, i]));
   return sums.filter((v, k) => {
     const nextSum = sums[k + 1];
@@ -204,8 +222,10 @@ export function autoTaps(g: Graph): Taps {
   if (!logits || !source) throw new UserError(`graph '${g.name}' has no input or output, so it has no taps`);
   const lin = finalLinear(logits);
   if (!lin) {
-    throw new UserError(`cannot find the classifier (a final Gemm or MatMul before output '${logits.name}'), so no taps were found automatically`,
-      'name the values to tap explicitly');
+    throw new UserError(
+      `cannot find the classifier (a final Gemm or MatMul before output '${logits.name}'), so no taps were found automatically`,
+      'name the values to tap explicitly',
+    );
   }
   const nodes = pathNodes(g, source, lin.input);
   const chain = mainPath(g, source, lin.input, nodes);
@@ -213,13 +233,26 @@ export function autoTaps(g: Graph): Taps {
   const stages = stageValues(chain, stem).map(([v, layout], i) => tap(`f${i + 1}`, v, layout));
   const blocks = tokenBlocks(chain, nodes).map((v, i) => tap(`b${i + 1}`, v, 'tokens'));
   const embedding = lin.conv ? pooledEmbedding(lin.input) : tap('embedding', lin.input);
-  return { stages, ...(stem ? { stem: tap('f0', stem) } : {}), ...(blocks.length ? { blocks } : {}), embedding, logits: tap('logits', logits), source: 'auto' };
+  return {
+    stages,
+    ...(stem ? { stem: tap('f0', stem) } : {}),
+    ...(blocks.length ? { blocks } : {}),
+    embedding,
+    logits: tap('logits', logits),
+    source: 'auto',
+  };
 }
 
 // A conv classifier's embedding: its input map, globally average-pooled to [N, C] when the network is placed.
 function pooledEmbedding(map: Value): Tap {
   const s = map.type?.shape;
-  return { name: 'embedding', value: map.name, shape: s ? [s[0]!, s[1]!] : undefined, layout: 'vector', view: 'global-pool' };
+  return {
+    name: 'embedding',
+    value: map.name,
+    shape: s ? [s[0]!, s[1]!] : undefined,
+    layout: 'vector',
+    view: 'global-pool',
+  };
 }
 
 // Taps a zoo model recorded in its metadata (`onnx_distill.taps`), or undefined when absent or stale.
@@ -227,16 +260,31 @@ export function metadataTaps(model: Model): Taps | undefined {
   const text = model.metadata().get(TAPS_METADATA_KEY);
   if (!text) return undefined;
   let map: Record<string, string>;
-  try { map = JSON.parse(text) as Record<string, string>; } catch { return undefined; }
+  try {
+    map = JSON.parse(text) as Record<string, string>;
+  } catch {
+    return undefined;
+  }
   const g = model.graph;
   const get = (k: string) => (typeof map[k] === 'string' ? g.values.get(map[k]) : undefined);
   const embedding = get('embedding');
   const logits = get('logits') ?? g.outputs[0];
   if (!embedding || !logits) return undefined;
-  const stages = Object.keys(map).filter((k) => /^f[1-9]\d*$/.test(k)).sort((a, b) => Number(a.slice(1)) - Number(b.slice(1)))
-    .flatMap((k) => { const v = get(k); return v ? [tap(k, v)] : []; });
+  const stages = Object.keys(map)
+    .filter((k) => /^f[1-9]\d*$/.test(k))
+    .sort((a, b) => Number(a.slice(1)) - Number(b.slice(1)))
+    .flatMap((k) => {
+      const v = get(k);
+      return v ? [tap(k, v)] : [];
+    });
   const stem = get('f0');
-  return { stages, ...(stem ? { stem: tap('f0', stem) } : {}), embedding: tap('embedding', embedding), logits: tap('logits', logits), source: 'metadata' };
+  return {
+    stages,
+    ...(stem ? { stem: tap('f0', stem) } : {}),
+    embedding: tap('embedding', embedding),
+    logits: tap('logits', logits),
+    source: 'metadata',
+  };
 }
 
 // The taps of a model: the zoo's recorded names when present, else the automatic walk. Run inferShapes first.
@@ -265,6 +313,8 @@ export function resolveTap(model: Model, name: string, taps: Taps = findTaps(mod
   if (known) return known;
   const v = model.graph.values.get(name);
   if (v && !v.constant) return tap(name, v);
-  throw new UserError(`no tap or value named '${name}' in graph '${model.graph.name}'`,
-    `tap names: ${all.map((t) => t.name).join(', ')}; any value name works too (see \`onnx-distill inspect\`)`);
+  throw new UserError(
+    `no tap or value named '${name}' in graph '${model.graph.name}'`,
+    `tap names: ${all.map((t) => t.name).join(', ')}; any value name works too (see \`onnx-distill inspect\`)`,
+  );
 }

@@ -65,7 +65,10 @@ test('a copy graft of a BN-folded MobileNetV2 export gets trainable BatchNorm ba
 test('a random graft has fresh weights; a tap that is not a 4-D feature map is a clear error', async () => {
   const teacher = loadModel(fixture('methods/teacher.onnx'));
   const g = graftHead(teacher, { init: 'random', seed: 1 });
-  assert.ok(await maxDiff(teacher, g.model, g.tap, [2, 1, 28, 28]) > 1e-3);
-  assert.throws(() => graftHead(teacher, { tap: 'embedding', init: 'copy', seed: 0 }), (e: unknown) => e instanceof UserError && /not a 4-D feature map/.test(e.message));
+  assert.ok((await maxDiff(teacher, g.model, g.tap, [2, 1, 28, 28])) > 1e-3);
+  assert.throws(
+    () => graftHead(teacher, { tap: 'embedding', init: 'copy', seed: 0 }),
+    (e: unknown) => e instanceof UserError && /not a 4-D feature map/.test(e.message),
+  );
   assert.throws(() => graftHead(teacher, { tap: 'no_such_value', init: 'copy', seed: 0 }), UserError);
 });

@@ -26,12 +26,17 @@ function loadAt64(name: string): Model {
 
 async function run(m: Model, shape: number[], fetch?: string[]): Promise<Record<string, Float32Array>> {
   const outs = m.graph.outputs;
-  m.graph.outputs = [...outs, ...(fetch ?? []).filter((n) => !outs.some((o) => o.name === n)).map((n) => m.graph.values.get(n)!)];
+  m.graph.outputs = [
+    ...outs,
+    ...(fetch ?? []).filter((n) => !outs.some((o) => o.name === n)).map((n) => m.graph.values.get(n)!),
+  ];
   const bytes = serializeModel(m).onnx;
   m.graph.outputs = outs;
   const s = await rt.session(bytes);
   const x = f32(shape);
-  x.data.forEach((_, i) => { (x.data as Float32Array)[i] = Math.sin(i * 0.37) + 0.5 * Math.cos(i * 0.011); });
+  x.data.forEach((_, i) => {
+    (x.data as Float32Array)[i] = Math.sin(i * 0.37) + 0.5 * Math.cos(i * 0.011);
+  });
   const out = await s.run({ [s.inputNames[0]!]: x }, fetch ?? s.outputNames);
   await s.release();
   return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, v.data as Float32Array]));
@@ -72,7 +77,10 @@ test('ratio 1.0 keeps a zoo model exactly (ResNet residuals, ShuffleNet V2 split
     assert.equal(params(student), params(teacher));
     const [a, b] = [await run(teacher, [2, 3, 32, 32]), await run(student, [2, 3, 32, 32])];
     assert.ok(maxDiff(a.logits!, b.logits!) < 1e-4, name);
-    assert.deepEqual(JSON.parse(student.metadata().get(TAPS_METADATA_KEY)!), JSON.parse(teacher.metadata().get(TAPS_METADATA_KEY)!));
+    assert.deepEqual(
+      JSON.parse(student.metadata().get(TAPS_METADATA_KEY)!),
+      JSON.parse(teacher.metadata().get(TAPS_METADATA_KEY)!),
+    );
   }
 });
 
@@ -95,34 +103,45 @@ test('ratio 1.0 keeps the ResNet-18 fixture exactly', { skip: !existsSync(fixtur
   assert.equal(params(student), 11689512);
 });
 
-test('slim:0.5 of ResNet-18 keeps a quarter of the parameters, exactly as its kept channels predict', { skip: !existsSync(fixture('resnet18.onnx')) }, async () => {
-  const teacher = loadAt64('resnet18.onnx');
-  const { model, layers } = slimWithReport(teacher, 0.5, { criterion: 'l1' });
-  assert.equal(params(model), predictParams(teacher, 0.5, false));
-  const share = params(model) / params(teacher);
-  assert.ok(share > 0.23 && share < 0.28, `kept ${share}`);
-  const layer4 = layers.filter((l) => l.op === 'Conv' && l.node.includes('layer4'));
-  assert.ok(layer4.length >= 5 && layer4.every((l) => l.outChannels === 512 && l.keptOut === 256));
-  const out = await run(model, [1, 3, 64, 64]);
-  assert.equal(out.logits!.length, 1000);
-  assert.ok(out.logits!.every(Number.isFinite));
-});
+test(
+  'slim:0.5 of ResNet-18 keeps a quarter of the parameters, exactly as its kept channels predict',
+  { skip: !existsSync(fixture('resnet18.onnx')) },
+  async () => {
+    const teacher = loadAt64('resnet18.onnx');
+    const { model, layers } = slimWithReport(teacher, 0.5, { criterion: 'l1' });
+    assert.equal(params(model), predictParams(teacher, 0.5, false));
+    const share = params(model) / params(teacher);
+    assert.ok(share > 0.23 && share < 0.28, `kept ${share}`);
+    const layer4 = layers.filter((l) => l.op === 'Conv' && l.node.includes('layer4'));
+    assert.ok(layer4.length >= 5 && layer4.every((l) => l.outChannels === 512 && l.keptOut === 256));
+    const out = await run(model, [1, 3, 64, 64]);
+    assert.equal(out.logits!.length, 1000);
+    assert.ok(out.logits!.every(Number.isFinite));
+  },
+);
 
-test('a BN-folded MobileNetV2 export gets its BatchNorms back, unchanged at ratio 1, slimmed at 0.5', { skip: !existsSync(fixture('mobilenetv2_folded.onnx')) }, async () => {
-  const teacher = loadAt64('mobilenetv2_folded.onnx');
-  const same = slimWithReport(teacher, 1, { criterion: 'bn-gamma' });
-  assert.equal(same.restoredBatchNorms, 52);
-  assert.equal(params(same.model), 700490); // PyTorch's count: conv weights + BN gamma/beta + classifier
-  assert.ok(same.model.graph.nodes.every((n) => n.opType !== 'Conv' || n.inputs.length === 2));
-  const pooled = teacher.graph.nodes.find((n) => n.opType === 'Flatten')!.outputs[0]!.name;
-  const [a, b] = [await run(teacher, [1, 3, 64, 64], ['logits', pooled]), await run(same.model, [1, 3, 64, 64], ['logits', pooled])];
-  assert.ok(maxDiff(a[pooled]!, b[pooled]!) < 1e-4 * Math.max(1, ...a[pooled]!.map(Math.abs)));
-  assert.ok(maxDiff(a.logits!, b.logits!) < 1e-4);
-  const half = slimModel(teacher, 0.5, { criterion: 'l1' });
-  assert.equal(params(half), predictParams(teacher, 0.5, true));
-  const out = await run(half, [1, 3, 64, 64]);
-  assert.equal(out.logits!.length, 10);
-});
+test(
+  'a BN-folded MobileNetV2 export gets its BatchNorms back, unchanged at ratio 1, slimmed at 0.5',
+  { skip: !existsSync(fixture('mobilenetv2_folded.onnx')) },
+  async () => {
+    const teacher = loadAt64('mobilenetv2_folded.onnx');
+    const same = slimWithReport(teacher, 1, { criterion: 'bn-gamma' });
+    assert.equal(same.restoredBatchNorms, 52);
+    assert.equal(params(same.model), 700490); // PyTorch's count: conv weights + BN gamma/beta + classifier
+    assert.ok(same.model.graph.nodes.every((n) => n.opType !== 'Conv' || n.inputs.length === 2));
+    const pooled = teacher.graph.nodes.find((n) => n.opType === 'Flatten')!.outputs[0]!.name;
+    const [a, b] = [
+      await run(teacher, [1, 3, 64, 64], ['logits', pooled]),
+      await run(same.model, [1, 3, 64, 64], ['logits', pooled]),
+    ];
+    assert.ok(maxDiff(a[pooled]!, b[pooled]!) < 1e-4 * Math.max(1, ...a[pooled]!.map(Math.abs)));
+    assert.ok(maxDiff(a.logits!, b.logits!) < 1e-4);
+    const half = slimModel(teacher, 0.5, { criterion: 'l1' });
+    assert.equal(params(half), predictParams(teacher, 0.5, true));
+    const out = await run(half, [1, 3, 64, 64]);
+    assert.equal(out.logits!.length, 10);
+  },
+);
 
 test('bn-gamma keeps the filters whose BatchNorm scales are largest', () => {
   const teacher = buildZooModel('cnn-tiny', { input: [1, 8, 8], classes: 3 });
@@ -139,7 +158,10 @@ test('bn-gamma keeps the filters whose BatchNorm scales are largest', () => {
 test('bad ratios and unsupported patterns are UserErrors that name the problem', () => {
   const teacher = buildZooModel('cnn-tiny', { input: [1, 8, 8], classes: 3 });
   for (const r of [0, -0.5, 1.5, Number.NaN]) {
-    assert.throws(() => slimModel(teacher, r, { criterion: 'l1' }), (e: unknown) => e instanceof UserError && /ratio must be in \(0, 1\]/.test(e.message));
+    assert.throws(
+      () => slimModel(teacher, r, { criterion: 'l1' }),
+      (e: unknown) => e instanceof UserError && /ratio must be in \(0, 1\]/.test(e.message),
+    );
   }
   assert.throws(() => deriveStudent(teacher, 'slim:abc'), UserError);
   assert.throws(() => deriveStudent(teacher, 'slim:0.5:random'), /criterion/);
@@ -148,7 +170,10 @@ test('bad ratios and unsupported patterns are UserErrors that name the problem',
   const y = b.op.Conv!([x, b.constant(Tensor.float32([4, 2, 1, 1], Array(8).fill(0.5)))], {});
   const t = b.node('Transpose', [y], { perm: [0, 2, 3, 1] }, { name: 'to_nhwc' })[0]!;
   graph.outputs = [b.reshape(t, [0, -1])];
-  assert.throws(() => slimModel(newModel(graph), 0.5, { criterion: 'l1' }), (e: unknown) => e instanceof UserError && /Transpose node 'to_nhwc'/.test(e.message));
+  assert.throws(
+    () => slimModel(newModel(graph), 0.5, { criterion: 'l1' }),
+    (e: unknown) => e instanceof UserError && /Transpose node 'to_nhwc'/.test(e.message),
+  );
 });
 
 test('deriveStudent: slim:<ratio> slims the teacher, zoo:<name> is built for its input and classes', () => {

@@ -1,12 +1,40 @@
 import type { Graph } from '../../ir/graph.js';
 import { ChannelGraph } from './channels.js';
 import { axesOp, flatten, pad, reshape, slice, transpose } from './layout.js';
-import { cannotSlim, concat, conv, elementwise, ELEMENTWISE, linear, pass, PASS, SHAPE_ONLY, split, type Handler } from './propagate.js';
+import {
+  cannotSlim,
+  concat,
+  conv,
+  elementwise,
+  ELEMENTWISE,
+  linear,
+  pass,
+  PASS,
+  SHAPE_ONLY,
+  split,
+  type Handler,
+} from './propagate.js';
 
 const HANDLERS: Record<string, Handler> = {
-  Conv: conv, ConvTranspose: conv, Gemm: linear, MatMul: linear, Concat: concat, Split: split, Slice: slice,
-  Flatten: flatten, Reshape: reshape, Transpose: transpose, Squeeze: axesOp, Unsqueeze: axesOp, Pad: pad,
-  ReduceMean: axesOp, ReduceSum: axesOp, ReduceMax: axesOp, ReduceMin: axesOp, ReduceL2: axesOp, ReduceSumSquare: axesOp,
+  Conv: conv,
+  ConvTranspose: conv,
+  Gemm: linear,
+  MatMul: linear,
+  Concat: concat,
+  Split: split,
+  Slice: slice,
+  Flatten: flatten,
+  Reshape: reshape,
+  Transpose: transpose,
+  Squeeze: axesOp,
+  Unsqueeze: axesOp,
+  Pad: pad,
+  ReduceMean: axesOp,
+  ReduceSum: axesOp,
+  ReduceMax: axesOp,
+  ReduceMin: axesOp,
+  ReduceL2: axesOp,
+  ReduceSumSquare: axesOp,
   ...Object.fromEntries([...PASS].map((op) => [op, pass])),
   ...Object.fromEntries([...ELEMENTWISE].map((op) => [op, elementwise])),
 };
@@ -20,7 +48,8 @@ export function analyzeChannels(g: Graph): ChannelGraph {
     if (!n.inputs.some((v) => v && cg.maps.has(v))) continue;
     if (SHAPE_ONLY.has(n.opType)) continue;
     const h = n.domain === '' ? HANDLERS[n.opType] : undefined;
-    if (!h) throw cannotSlim(n, `slimming does not know how ${n.domain ? `${n.domain}::` : ''}${n.opType} treats channels`);
+    if (!h)
+      throw cannotSlim(n, `slimming does not know how ${n.domain ? `${n.domain}::` : ''}${n.opType} treats channels`);
     h(n, cg);
   }
   for (const o of g.outputs) cg.maps.get(o)?.elems.forEach((e) => cg.pin(e));

@@ -88,7 +88,9 @@ export class ChannelGraph {
     const m = this.maps.get(v);
     if (!m) return undefined;
     const out: number[] = [];
-    m.elems.forEach((e, i) => { if (kept(this.find(e))) out.push(i); });
+    m.elems.forEach((e, i) => {
+      if (kept(this.find(e))) out.push(i);
+    });
     return out;
   }
 }

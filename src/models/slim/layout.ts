@@ -58,7 +58,8 @@ export function reshape(n: Node, cg: ChannelGraph): void {
   if (xs.length === 4 && ys.length === 5 && ys[1]! * ys[2]! === xs[1] && same(ys.slice(3), xs.slice(2))) {
     return void cg.maps.set(y, { elems: m.elems, view5: [ys[1]!, ys[2]!] });
   }
-  if (m.view5 && ys.length === 4 && ys[1] === xs[1]! * xs[2]! && same(ys.slice(2), xs.slice(3))) return void cg.maps.set(y, { elems: m.elems });
+  if (m.view5 && ys.length === 4 && ys[1] === xs[1]! * xs[2]! && same(ys.slice(2), xs.slice(3)))
+    return void cg.maps.set(y, { elems: m.elems });
   throw cannotSlim(n, `reshaping ${JSON.stringify(xs)} to ${JSON.stringify(ys)} mixes channels with other axes`);
 }
 
@@ -66,7 +67,10 @@ export function reshape(n: Node, cg: ChannelGraph): void {
 export function transpose(n: Node, cg: ChannelGraph): void {
   const x = n.input(0);
   const m = cg.maps.get(x)!;
-  const perm = n.attrInts('perm', x.shape.map((_, i) => x.rank - 1 - i));
+  const perm = n.attrInts(
+    'perm',
+    x.shape.map((_, i) => x.rank - 1 - i),
+  );
   if (m.view5 && perm.join() === '0,2,1,3,4') {
     const [d1, d2] = m.view5;
     cg.tieBlocks(m.elems, d1);
@@ -90,7 +94,8 @@ export function axesOp(n: Node, cg: ChannelGraph): void {
     if (axes.includes(0)) throw cannotSlim(n, 'reducing over the batch axis is not supported');
     return pass(n, cg);
   }
-  if (axes.includes(0) || axes.includes(1) || (!given && n.opType === 'Squeeze')) throw cannotSlim(n, 'it moves the channel axis');
+  if (axes.includes(0) || axes.includes(1) || (!given && n.opType === 'Squeeze'))
+    throw cannotSlim(n, 'it moves the channel axis');
   pass(n, cg);
 }
 
@@ -100,6 +105,7 @@ export function pad(n: Node, cg: ChannelGraph): void {
   const pads = intsOf(n, 1, 'pads') ?? [];
   const axes = intsOf(n, 3)?.map((a) => norm(a, x.rank)) ?? x.shape.map((_, i) => i);
   const k = axes.indexOf(1);
-  if (k >= 0 && (pads[k] !== 0 || pads[k + axes.length] !== 0)) throw cannotSlim(n, 'padding the channel axis is not supported');
+  if (k >= 0 && (pads[k] !== 0 || pads[k + axes.length] !== 0))
+    throw cannotSlim(n, 'padding the channel axis is not supported');
   pass(n, cg);
 }

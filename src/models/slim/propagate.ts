@@ -4,10 +4,45 @@ import { ChannelGraph, type ChannelMap } from './channels.js';
 
 // Ops whose output channels are their first input's channels, one to one.
 export const PASS = new Set([
-  'Relu', 'LeakyRelu', 'Sigmoid', 'Tanh', 'HardSigmoid', 'HardSwish', 'Clip', 'Identity', 'Dropout', 'Elu', 'Selu',
-  'Softplus', 'Gelu', 'Mish', 'Neg', 'Abs', 'Exp', 'Log', 'Sqrt', 'Erf', 'Softsign', 'Cast', 'MaxPool', 'AveragePool',
-  'LpPool', 'GlobalAveragePool', 'GlobalMaxPool', 'Resize', 'Upsample', 'LRN', 'Softmax', 'LogSoftmax',
-  'BatchNormalization', 'InstanceNormalization', 'Floor', 'Ceil', 'Round', 'Sign', 'Reciprocal',
+  'Relu',
+  'LeakyRelu',
+  'Sigmoid',
+  'Tanh',
+  'HardSigmoid',
+  'HardSwish',
+  'Clip',
+  'Identity',
+  'Dropout',
+  'Elu',
+  'Selu',
+  'Softplus',
+  'Gelu',
+  'Mish',
+  'Neg',
+  'Abs',
+  'Exp',
+  'Log',
+  'Sqrt',
+  'Erf',
+  'Softsign',
+  'Cast',
+  'MaxPool',
+  'AveragePool',
+  'LpPool',
+  'GlobalAveragePool',
+  'GlobalMaxPool',
+  'Resize',
+  'Upsample',
+  'LRN',
+  'Softmax',
+  'LogSoftmax',
+  'BatchNormalization',
+  'InstanceNormalization',
+  'Floor',
+  'Ceil',
+  'Round',
+  'Sign',
+  'Reciprocal',
 ]);
 // Element-wise ops with several inputs: channels of all non-constant inputs are tied together.
 export const ELEMENTWISE = new Set(['Add', 'Sub', 'Mul', 'Div', 'Max', 'Min', 'Sum', 'Mean', 'Pow', 'PRelu', 'Where']);
@@ -16,14 +51,18 @@ export const SHAPE_ONLY = new Set(['Shape', 'Size']);
 
 // The error every unsupported pattern raises: it names the node so the user can find it in Netron.
 export function cannotSlim(n: Node, why: string): UserError {
-  return new UserError(`cannot slim ${n.label}: ${why}`, 'slimming supports Conv/BatchNorm/Gemm networks with residual Adds, Concat, Split/Slice, depthwise and grouped convs, channel shuffles and Flatten heads');
+  return new UserError(
+    `cannot slim ${n.label}: ${why}`,
+    'slimming supports Conv/BatchNorm/Gemm networks with residual Adds, Concat, Split/Slice, depthwise and grouped convs, channel shuffles and Flatten heads',
+  );
 }
 
 // Analysis of one node: sets its outputs' channel maps, ties channels that must share a fate.
 export type Handler = (n: Node, cg: ChannelGraph) => void;
 
 // The channel map of a value, if it has one.
-export const mapOf = (cg: ChannelGraph, v: Value | undefined): ChannelMap | undefined => (v ? cg.maps.get(v) : undefined);
+export const mapOf = (cg: ChannelGraph, v: Value | undefined): ChannelMap | undefined =>
+  v ? cg.maps.get(v) : undefined;
 
 // Channels flow through unchanged (activations, pooling, BatchNorm).
 export function pass(n: Node, cg: ChannelGraph): void {
@@ -66,7 +105,8 @@ export function linear(n: Node, cg: ChannelGraph): void {
   const a = n.input(0);
   const w = n.input(1);
   if (n.opType === 'Gemm' && n.attrInt('transA', 0)) throw cannotSlim(n, 'transA = 1 is not supported');
-  if (!w.constant || w.rank !== 2 || a.rank !== 2) throw cannotSlim(n, 'only [N, features] × constant 2-D weight is supported');
+  if (!w.constant || w.rank !== 2 || a.rank !== 2)
+    throw cannotSlim(n, 'only [N, features] × constant 2-D weight is supported');
   mapOrFixed(cg, a);
   const transB = n.opType === 'Gemm' && n.attrInt('transB', 0) === 1;
   cg.maps.set(n.outputs[0]!, { elems: cg.fresh(n, transB ? w.shape[0]! : w.shape[1]!) });
@@ -79,7 +119,10 @@ export function elementwise(n: Node, cg: ChannelGraph): void {
   const mapped = n.inputs.filter((v): v is Value => !!v && cg.maps.has(v) && v.rank >= 2);
   const full = mapped.filter((v) => cg.maps.get(v)!.elems.length === channels && v.rank === out.rank);
   if (full.length !== mapped.filter((v) => cg.maps.get(v)!.elems.length !== 1 || v.rank !== out.rank).length) {
-    throw cannotSlim(n, `its inputs' channels do not line up (${mapped.map((v) => JSON.stringify(v.shape)).join(' vs ')})`);
+    throw cannotSlim(
+      n,
+      `its inputs' channels do not line up (${mapped.map((v) => JSON.stringify(v.shape)).join(' vs ')})`,
+    );
   }
   if (full.length === 0) return;
   const ref = cg.maps.get(full[0]!)!;
@@ -99,7 +142,10 @@ export function concat(n: Node, cg: ChannelGraph): void {
   const maps = ins.map((v) => mapOrFixed(cg, v).elems);
   const elems = new Int32Array(maps.reduce((s, m) => s + m.length, 0));
   let o = 0;
-  for (const m of maps) { elems.set(m, o); o += m.length; }
+  for (const m of maps) {
+    elems.set(m, o);
+    o += m.length;
+  }
   cg.maps.set(out, { elems });
 }
 

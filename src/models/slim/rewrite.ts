@@ -20,7 +20,11 @@ export interface SlimmedLayer {
 export class Rewriter {
   readonly layers: SlimmedLayer[] = [];
 
-  constructor(readonly g: Graph, readonly cg: ChannelGraph, readonly kept: Set<number>) {}
+  constructor(
+    readonly g: Graph,
+    readonly cg: ChannelGraph,
+    readonly kept: Set<number>,
+  ) {}
 
   // Kept channel positions of a value (all of them when the value has no channel map).
   pos(v: Value): number[] {
@@ -46,13 +50,23 @@ export class Rewriter {
   // Rewrite one node's constants and attributes.
   node(n: Node): void {
     switch (n.opType) {
-      case 'Conv': case 'ConvTranspose': return this.conv(n);
-      case 'Gemm': case 'MatMul': return this.linear(n);
-      case 'BatchNormalization': case 'InstanceNormalization': return this.norm(n);
-      case 'Split': return this.split(n);
-      case 'Slice': return this.slice(n);
-      case 'Reshape': return this.reshape(n);
-      default: if (ELEMENTWISE.has(n.opType)) this.broadcastConsts(n);
+      case 'Conv':
+      case 'ConvTranspose':
+        return this.conv(n);
+      case 'Gemm':
+      case 'MatMul':
+        return this.linear(n);
+      case 'BatchNormalization':
+      case 'InstanceNormalization':
+        return this.norm(n);
+      case 'Split':
+        return this.split(n);
+      case 'Slice':
+        return this.slice(n);
+      case 'Reshape':
+        return this.reshape(n);
+      default:
+        if (ELEMENTWISE.has(n.opType)) this.broadcastConsts(n);
     }
   }
 
@@ -65,7 +79,15 @@ export class Rewriter {
     const inPos = this.pos(x);
     const outPos = this.pos(y);
     const outAll = y.shape[1]!;
-    this.layers.push({ node: n.name, op: n.opType, groups: g, inChannels: inAll, outChannels: outAll, keptIn: inPos.length, keptOut: outPos.length });
+    this.layers.push({
+      node: n.name,
+      op: n.opType,
+      groups: g,
+      inChannels: inAll,
+      outChannels: outAll,
+      keptIn: inPos.length,
+      keptOut: outPos.length,
+    });
     if (n.opType === 'ConvTranspose') {
       this.setConst(n, 1, takeAxis(takeAxis(W, 0, inPos), 1, outPos));
     } else if (g > 1 && g === inAll) {
@@ -73,7 +95,8 @@ export class Rewriter {
       n.attributes.set('group', { kind: 'int', value: outPos.length });
     } else {
       this.setConst(n, 1, takeAxis(takeAxis(W, 0, outPos), 1, this.localInputs(n, inPos, inAll, g)));
-      if (outPos.length % g !== 0) throw cannotSlim(n, `${outPos.length} kept output channels do not split into ${g} groups`);
+      if (outPos.length % g !== 0)
+        throw cannotSlim(n, `${outPos.length} kept output channels do not split into ${g} groups`);
     }
     const B = n.inputs[2]?.constant;
     if (B) this.setConst(n, 2, takeAxis(B, 0, outPos));
@@ -84,7 +107,9 @@ export class Rewriter {
     if (g === 1) return inPos;
     const per = inAll / g;
     const local = inPos.filter((p) => p < per);
-    const ok = inPos.length === local.length * g && inPos.every((p, i) => p === Math.floor(i / local.length) * per + local[i % local.length]!);
+    const ok =
+      inPos.length === local.length * g &&
+      inPos.every((p, i) => p === Math.floor(i / local.length) * per + local[i % local.length]!);
     if (!ok) throw cannotSlim(n, `the kept input channels differ between its ${g} groups`);
     return local;
   }
@@ -96,8 +121,20 @@ export class Rewriter {
     const outPos = this.pos(y);
     const W = n.input(1).constant!;
     const transB = n.opType === 'Gemm' && n.attrInt('transB', 0) === 1;
-    this.layers.push({ node: n.name, op: n.opType, groups: 1, inChannels: a.shape[1]!, outChannels: y.shape[1]!, keptIn: inPos.length, keptOut: outPos.length });
-    this.setConst(n, 1, transB ? takeAxis(takeAxis(W, 0, outPos), 1, inPos) : takeAxis(takeAxis(W, 0, inPos), 1, outPos));
+    this.layers.push({
+      node: n.name,
+      op: n.opType,
+      groups: 1,
+      inChannels: a.shape[1]!,
+      outChannels: y.shape[1]!,
+      keptIn: inPos.length,
+      keptOut: outPos.length,
+    });
+    this.setConst(
+      n,
+      1,
+      transB ? takeAxis(takeAxis(W, 0, outPos), 1, inPos) : takeAxis(takeAxis(W, 0, inPos), 1, outPos),
+    );
     const C = n.inputs[2]?.constant;
     if (C && C.size === y.shape[1] && C.size > 1) this.setConst(n, 2, takeAxis(C, C.dims.length - 1, outPos));
   }
@@ -134,7 +171,9 @@ export class Rewriter {
   private slice(n: Node): void {
     const x = n.input(0);
     if (!this.cg.maps.has(x)) return;
-    const axes = (intsOf(n, 3, 'axes') ?? intsOf(n, 1, 'starts')!.map((_, i) => i)).map((a) => (a < 0 ? a + x.rank : a));
+    const axes = (intsOf(n, 3, 'axes') ?? intsOf(n, 1, 'starts')!.map((_, i) => i)).map((a) =>
+      a < 0 ? a + x.rank : a,
+    );
     const k = axes.indexOf(1);
     if (k < 0) return;
     if (!n.inputs[1]) throw cannotSlim(n, 'Slice with attribute starts/ends (opset < 10) is not supported');

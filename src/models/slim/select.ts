@@ -26,10 +26,17 @@ function outputL1(n: Node): Float64Array {
 }
 
 // Importance of each tied channel class (keyed by union-find root), under both criteria.
-function importance(g: Graph, cg: ChannelGraph, skipGamma: Set<Node>): { l1: Map<number, number>; gamma: Map<number, number> } {
+function importance(
+  g: Graph,
+  cg: ChannelGraph,
+  skipGamma: Set<Node>,
+): { l1: Map<number, number>; gamma: Map<number, number> } {
   const l1 = new Map<number, number>();
   const gamma = new Map<number, number>();
-  const add = (m: Map<number, number>, e: number, v: number) => { const r = cg.find(e); m.set(r, (m.get(r) ?? 0) + v); };
+  const add = (m: Map<number, number>, e: number, v: number) => {
+    const r = cg.find(e);
+    m.set(r, (m.get(r) ?? 0) + v);
+  };
   for (const s of cg.sources) {
     if (!s.node) continue;
     outputL1(s.node).forEach((v, i) => add(l1, s.first + i, v));
@@ -67,7 +74,13 @@ function components(cg: ChannelGraph): number[][] {
 
 // Choose the classes to keep: in each component, round(ratio · classes) (at least 1), pinned ones first, then the
 // most important; returns the kept union-find roots.
-export function selectChannels(g: Graph, cg: ChannelGraph, ratio: number, criterion: SlimCriterion, skipGamma: Set<Node>): Set<number> {
+export function selectChannels(
+  g: Graph,
+  cg: ChannelGraph,
+  ratio: number,
+  criterion: SlimCriterion,
+  skipGamma: Set<Node>,
+): Set<number> {
   const imp = importance(g, cg, skipGamma);
   const kept = new Set<number>();
   for (const roots of components(cg)) {
