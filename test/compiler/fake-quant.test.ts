@@ -85,3 +85,137 @@ test("fake quantisation's forward is onnxruntime's QuantizeLinear→DequantizeLi
     await rt.close();
   }
 });
+
+// Random images in batches, as calibration reads them.
+function images(seed: number, batches: number, n: number, dims: number[]) {
+  return async function* () {
+    const rnd = randn(seed);
+    for (let k = 0; k < batches; k++)
+      yield { x: Float32Array.from({ length: n * dims.reduce((a, b) => a * b, 1) }, rnd), dims: [n, ...dims], n };
+  };
+}
+
+// A depthwise student with BatchNorm statistics and scales away from their initial 0 / 1, so that folding them into
+// the int8 export's weights is exercised.
+function student(seed: number): Model {
+  const m = buildZooModel('mobilenetv2', { input: [1, 28, 28], classes: 10, seed });
+  const rnd = randn(seed + 100);
+  for (const n of m.graph.nodes.filter((x) => x.opType === 'BatchNormalization')) {
+    for (const [i, f] of [
+      [1, (v: number) => v * (0.6 + 0.8 * Math.abs(rnd()))],
+      [3, () => 0.2 * rnd()],
+      [4, () => 0.5 + Math.abs(rnd())],
+    ] as const) {
+      const t = n.input(i).constant!;
+      n.input(i).constant = Tensor.float32(t.dims, Array.from(t.data as Float32Array, (v) => f(v)));
+    }
+  }
+  return m;
+}
+
+async function calibrated(model: Model) {
+  return calibrateQat(model, images(5, 2, 16, [1, 28, 28]), {
+    calibrate: 'minmax',
+    weightBits: 7,
+    count: 32,
+    open: (bytes) => openRunner('node', bytes, { threads: 1 }),
+  });
+}
+
+test('a QAT step on a zoo depthwise student compiles, runs, and trains every fake-quantised weight', async () => {
+  const model = student(1);
+  const record = await calibrated(model);
+  assert.ok(Object.keys(record.ranges).length >= 10, `activations calibrated: ${Object.keys(record.ranges).length}`);
+  const hyper = { weightDecay: 0, momentum: 0.9, nesterov: false, beta1: 0.9, beta2: 0.999, eps: 1e-8 };
+  const step = compileStep({
+    networks: [
+      { name: 'teacher', model: buildZooModel('cnn-tiny', { input: [1, 28, 28], classes: 10, seed: 2 }), role: 'teacher', trainable: false },
+      { name: 'student', model, role: 'student', trainable: true, fakeQuant: fakeQuantSpec(record) },
+    ],
+    terms: [{ term: 'kd', name: 'kd', taps: { student: 'student.logits', teacher: 'teacher.logits' } }],
+    batch: 4,
+    optimizer: 'sgd',
+    hyper,
+    exposeGradients: true,
+  });
+  const onnx = parseModel(step.bytes);
+  const quantize = onnx.graph.nodes.filter((n) => n.opType === 'QuantizeLinear');
+  const convs = model.graph.nodes.filter((n) => n.opType === 'Conv' || n.opType === 'Gemm').length;
+  assert.ok(quantize.length >= convs + 10, `${quantize.length} QuantizeLinear for ${convs} weights and the activations`);
+  assert.ok(!onnx.graph.nodes.some((n) => n.domain !== ''), 'no pseudo-op is left in the step');
+  const rt = new Runtime({ threads: 1 });
+  try {
+    const s = await rt.session(step.bytes, 'qat step');
+    const rnd = randn(9);
+    const feeds: Record<string, { type: 'float32'; dims: number[]; data: Float32Array }> = {
+      input: { type: 'float32', dims: [4, 1, 28, 28], data: Float32Array.from({ length: 4 * 784 }, rnd) },
+      lr: { type: 'float32', dims: [], data: Float32Array.of(0.01) },
+      w_kd: { type: 'float32', dims: [], data: Float32Array.of(1) },
+    };
+    for (const [name, t] of Object.entries(step.initial))
+      feeds[name] = { type: 'float32', dims: [...t.dims], data: Float32Array.from(t.data as Float32Array) };
+    for (const slot of step.slots)
+      feeds[slot.name] = { type: 'float32', dims: slot.shape, data: new Float32Array(slot.shape.reduce((a, b) => a * b, 1)) };
+    const r = await s.run(feeds);
+    assert.ok(Number.isFinite(r.loss!.data[0] as number) && (r.loss!.data[0] as number) > 0);
+    const weights = step.params.filter((p) => p.shape.length >= 2);
+    for (const p of weights) {
+      const g = r[`grad.${p.name}`]!.data as Float32Array;
+      assert.ok(g.some((v) => v !== 0) && g.every(Number.isFinite), `${p.name} gets a finite, non-zero gradient`);
+    }
+  } finally {
+    await rt.close();
+  }
+});
+
+test("the int8 export of a QAT student computes its fake-quantised evaluation graph's outputs (to one step)", async () => {
+  const model = student(4);
+  const record = await calibrated(model);
+  const spec: NetworkSpec = { name: 'student', model, role: 'student', trainable: true, fakeQuant: fakeQuantSpec(record) };
+  const ev = compileInference([spec]);
+  const tagged = parseModel(serializeModel(model).onnx);
+  tagged.setMetadata(META_QAT, JSON.stringify(record));
+  const { model: clean } = cleanInferenceGraph(tagged);
+  // The classifier's input: one quantisation step of it moves each logit by at most step · Σ|W_c|.
+  const gemm = clean.graph.nodes.filter((n) => n.opType === 'Gemm').at(-1)!;
+  const feed = gemm.input(0).name;
+  const params = fakeQuantSpec(record).activations.find((a) => a.name === feed)!;
+  const w = gemm.input(1).constant!;
+  const { q, scales } = quantizeWeights(w, gemm.attrInt('transB', 0) ? 0 : 1, 7);
+  const [rows, cols] = w.dims as [number, number];
+  let bound = 0;
+  for (let c = 0; c < rows; c++) {
+    let s = 0;
+    for (let k = 0; k < cols; k++) s += Math.abs((q.data as Int8Array)[c * cols + k]!) * scales[c]!;
+    bound = Math.max(bound, s * params.scale);
+  }
+  const { model: int8, calibration } = await int8Format.convert(clean, {
+    options: {},
+    data: undefined as never,
+    info: undefined as never,
+    path: 'qat-student.onnx',
+    ctx: quiet,
+  });
+  assert.match(JSON.stringify(calibration), /held through QAT/);
+  const rnd = randn(21);
+  const xs = Float32Array.from({ length: 16 * 784 }, rnd);
+  const rt = new Runtime({ threads: 1 });
+  try {
+    const a = await rt.session(ev.bytes, 'fake-quant eval');
+    const b = await rt.session(serializeModel(int8).onnx, 'int8 export');
+    const za = (await a.run({ input: { type: 'float32', dims: [16, 1, 28, 28], data: xs }, ...stateOf(model, ev.stateNames, 'student/') }))['logits.student']!.data as Float32Array;
+    const zb = Object.values(await b.run({ [clean.graph.inputs[0]!.name]: { type: 'float32', dims: [16, 1, 28, 28], data: xs } }))[0]!.data as Float32Array;
+    let worst = 0;
+    for (let i = 0; i < za.length; i++) worst = Math.max(worst, Math.abs(za[i]! - zb[i]!));
+    assert.ok(worst <= bound, `export and fake-quantised student differ by ${worst} > one step at the classifier (${bound})`);
+    // Not trivially: a PTQ export calibrated anew on other images gives other scales and other outputs.
+    const zf = compileInference([{ ...spec, fakeQuant: undefined } as NetworkSpec]);
+    const f = await rt.session(zf.bytes, 'fp32');
+    const zfp = (await f.run({ input: { type: 'float32', dims: [16, 1, 28, 28], data: xs }, ...stateOf(model, zf.stateNames, 'student/') }))['logits.student']!.data as Float32Array;
+    let off = 0;
+    for (let i = 0; i < za.length; i++) off = Math.max(off, Math.abs(za[i]! - zfp[i]!));
+    assert.ok(off > worst, `the fp32 student is further from the int8 export (${off}) than the fake-quantised one (${worst})`);
+  } finally {
+    await rt.close();
+  }
+});
