@@ -45,10 +45,10 @@ export interface CompressOptions extends DistillOptions {
   size?: number;
   // Comma-separated export formats (default fp32,fp16,int8).
   formats?: string;
-  calibration?: number;
-  calibrate?: string;
-  weightBits?: number;
   verifyImages?: number;
+  // The quantisation-aware fine-tune after the fp32 run (with `qat`, or when PTQ int8 loses more than maxInt8Drop).
+  qatEpochs?: number;
+  maxInt8Drop?: number;
   // Seconds of timed latency runs per model and batch size (default 10).
   latencySeconds?: number;
 }

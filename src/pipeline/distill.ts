@@ -37,6 +37,7 @@ import { featureTaps } from './taps.js';
 import type { DistillOptions } from './options.js';
 import { applyRecipe, explicitKeys } from './recipe.js';
 import { frozenNames } from './freeze.js';
+import { attachQat } from './qat.js';
 import { META_METHOD, META_PREPROCESS, META_TEACHER_SHA256 } from '../ir/metadata.js';
 
 // The teacher shipped in the package (models/fashion-mnist-teacher), used when no --teacher is given.
@@ -383,9 +384,13 @@ async function prepareDistill(
     join(outDir, 'config.yaml'),
     `${runId ? `# onnx-distill run ${runId}\n` : ''}${printConfig({ ...cfg, out: outDir })}`,
   );
+  if (cfg.qat && stagedDef)
+    throw new UserError(`--qat: not available for the staged method ${stagedDef.name}; distil first, then compress --qat`);
+  const qat = cfg.qat ? await attachQat(students, data, cfg, outDir, c.log) : undefined;
   const metadata: Record<string, string> = {
     [META_METHOD]: cfg.method!,
     ...(teacherFile ? { [META_TEACHER_SHA256]: sha256(teacherFile) } : {}),
+    ...qat?.metadata,
   };
   const files: Record<string, string> = Object.fromEntries(students.map((s) => [s.name, `${s.name}.onnx`]));
   if (mode === 'trainable') files.teacher = 'teacher.onnx';
