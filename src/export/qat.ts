@@ -1,6 +1,7 @@
 import { parseModel, serializeModel, type Model } from '../ir/model.js';
 import { META_QAT } from '../ir/metadata.js';
 import type { FakeQuantSpec } from '../compiler/network.js';
+import { compileInference } from '../compiler/inference.js';
 import type { InferenceRunner } from '../runtime/inference.js';
 import { UserError } from '../util/errors.js';
 import { calibratorNamed, collectStats, type CalibrationImages } from './calibrate/index.js';
@@ -86,4 +87,11 @@ export function qatRecordOf(model: Model): QatRecord | undefined {
   if (typeof r !== 'object' || !r || typeof r.ranges !== 'object' || (r.weightBits !== 7 && r.weightBits !== 8))
     throw new UserError(`the model's ${META_QAT} metadata is not a QAT record`);
   return r;
+}
+
+// The student as it trained: its fp32 graph fake-quantised at the record's parameters (QuantizeLinear→DequantizeLinear
+// in float), which a QAT student's int8 export must agree with (its fp32 weights alone are not what it learned to be).
+export function fakeQuantReference(model: Model, r: QatRecord): Uint8Array {
+  const spec = { name: 'student', model, role: 'student' as const, trainable: false, fakeQuant: fakeQuantSpec(r) };
+  return compileInference([spec], { plainOutput: true }).bytes;
 }

@@ -22,6 +22,7 @@ import {
   writeReport,
   type ReportFormat,
   type ReportRole,
+  type QuantizationSummary,
   type ReportRow,
   type WrittenReport,
 } from '../report/index.js';
@@ -36,6 +37,7 @@ import { describeClassifier, openModelData, type ModelData } from '../data/model
 import { applyRecipe, explicitKeys } from './recipe.js';
 import { teacherInput } from './unlabeled.js';
 import type { DistillOptions } from './options.js';
+import { qatFineTune, qatTrigger } from './qat.js';
 import { META_CLASSES, META_PREPROCESS } from '../ir/metadata.js';
 
 // The options of `compress` (and of its library call): every distill option, plus the student budget, the export
@@ -209,7 +211,7 @@ function exportNotes(r: ExportResult): string {
       ? 'dynamic int8; '
       : `calibrated (${cal.calibrator}) on ${cal.images} training images; `
     : '';
-  return `${how}top-1 agreement with fp32 ${(100 * v.node.top1Agreement).toFixed(1)}% (node), ${(100 * v.web.top1Agreement).toFixed(1)}% (web) on ${v.images} images`;
+  return `${how}top-1 agreement with ${r.reference} ${(100 * v.node.top1Agreement).toFixed(1)}% (node), ${(100 * v.web.top1Agreement).toFixed(1)}% (web) on ${v.images} images`;
 }
 
 // The run's config.yaml is read back by --resume with paths relative to the run folder, so the paths given relative
@@ -283,6 +285,7 @@ async function compressLocked(
   const formats = parseFormats(cfg.formats ?? FORMATS.join(','));
   // Checked here, before the student trains, not when the int8 export first reads it.
   const weightBits = checkWeightBits(cfg.weightBits);
+  checkQatOptions(cfg, formats);
   const teacherSpec = cfg.teacher ?? SHIPPED_TEACHER;
   if (cfg.teacher === undefined && !existsSync(SHIPPED_TEACHER))
     throw new UserError(
@@ -317,8 +320,9 @@ async function compressLocked(
     );
 
   stage(c, 2, `distilling (${method}, ${cfg.epochs} epoch${cfg.epochs === 1 ? '' : 's'})`);
+  // The fp32 run trains without fake quantisation: compress's --qat is the fine-tune after it.
   const distillCfg = Object.fromEntries(
-    Object.entries(cfg).filter(([k, v]) => DISTILL_KEYS.has(k) && v !== undefined),
+    Object.entries(cfg).filter(([k, v]) => DISTILL_KEYS.has(k) && k !== 'qat' && v !== undefined),
   ) as DistillOptions;
   const t1 = performance.now();
   const run = await distill({ ...distillCfg, ...absolutePaths({ ...distillCfg, student }), method }, c);
@@ -346,22 +350,17 @@ async function compressLocked(
     '--data',
     split,
   );
-  const { exports, skipped } = await exportAll(
-    trained,
-    formats,
-    {
-      data,
-      calibration: cfg.calibration!,
-      calibrate: cfg.calibrate!,
-      weightBits,
-      verifyImages: cfg.verifyImages!,
-      threads,
-      split,
-      opened,
-    },
-    outDir,
-    c,
-  );
+  const exportOpts = {
+    data,
+    calibration: cfg.calibration!,
+    calibrate: cfg.calibrate!,
+    weightBits,
+    verifyImages: cfg.verifyImages!,
+    threads,
+    split,
+    opened,
+  };
+  const { exports, skipped } = await exportAll(trained, formats, exportOpts, outDir, c);
   seconds.export = (performance.now() - t2) / 1000;
 
   const tFile = teacherFile(teacherSpec, run, run.outputs[trained[0]![0]]!, outDir, cfg.seed ?? 0);
@@ -408,6 +407,19 @@ async function compressLocked(
     rows.push(row(e.model, e.model === 'ensemble' ? 'ensemble' : 'student', e.format, e.file, outDir, ev, e.notes));
   }
   seconds.evaluate = (performance.now() - t3) / 1000;
+  const t4 = performance.now();
+  const quantization = await qatStage(cfg, rows, {
+    distillCfg: { ...distillCfg, ...absolutePaths({ ...distillCfg, student }), method },
+    studentFile: run.outputs.student,
+    outDir,
+    exportOpts,
+    evalOpts: { ...evalOpts, opened: evalData, ...labels },
+    c,
+  });
+  if (quantization) {
+    seconds.qat = (performance.now() - t4) / 1000;
+    skipped.push(...quantization.skipped);
+  }
   seconds.total = (performance.now() - t0) / 1000;
 
   const meta = {
@@ -441,10 +453,12 @@ async function compressLocked(
           }),
       latency: latencyMeta(teacherEval, rows, evals),
     },
+    ...(quantization ? { qat: quantization.summary } : {}),
     skipped,
     seconds,
   };
   const report = await writeReport(outDir, rows, {
+    ...(quantization ? { quantization: quantization.summary } : {}),
     title: `Compression report: ${method} from ${shown(tFile, outDir)}${metric === 'accuracy' ? '' : ' (Top-1: agreement with the teacher)'}`,
     history: run.history,
     meta,
@@ -453,6 +467,68 @@ async function compressLocked(
   });
   const reportJson = JSON.parse(readFileSync(report.json, 'utf8')) as Record<string, unknown>;
   return { outDir, rows, report, reportJson, run, choice, skipped, interrupted: false };
+}
+
+// --qat and --max-int8-drop compare and write int8 students: int8 must be exported, and the fine-tune trains one student.
+function checkQatOptions(cfg: CompressOptions, formats: Format[]): void {
+  const flag = cfg.qat ? '--qat' : cfg.maxInt8Drop !== undefined ? '--max-int8-drop' : undefined;
+  if (!flag) return;
+  if (!formats.includes('int8'))
+    throw new UserError(`${flag}: compares int8 students, but --formats ${formats.join(',')} has no int8`);
+  const students = cfg.students ?? (Array.isArray(cfg.student) ? cfg.student.length : 1);
+  if (students > 1)
+    throw new UserError(`${flag}: the quantisation-aware fine-tune trains one student; this run has ${students}`);
+}
+
+// The QAT stage of compress (pipeline/qat.ts decides and trains): when asked, or when PTQ int8 lost more than
+// --max-int8-drop points, fine-tune the fp32 student quantisation-aware, export it as int8 at its trained parameters
+// (verified like every export), evaluate it, and add its row beside fp32 and PTQ int8.
+async function qatStage(
+  cfg: CompressOptions,
+  rows: ReportRow[],
+  o: {
+    distillCfg: DistillOptions;
+    studentFile: string | undefined;
+    outDir: string;
+    exportOpts: Omit<ExportOptions, 'format'>;
+    evalOpts: Parameters<typeof evaluateModel>[1];
+    c: CliContext;
+  },
+): Promise<{ summary: QuantizationSummary; skipped: SkippedExport[] } | undefined> {
+  const fp32 = rows.find((r) => r.model === 'student' && r.format === 'fp32')?.accuracy;
+  const ptq = rows.find((r) => r.model === 'student' && r.format === 'int8')?.accuracy;
+  const drop = fp32 !== undefined && ptq !== undefined ? 100 * (fp32 - ptq) : undefined;
+  const trigger = qatTrigger(cfg, drop);
+  if (!trigger || !o.studentFile) {
+    if (cfg.maxInt8Drop !== undefined && drop !== undefined)
+      o.c.log(`PTQ int8 loses ${drop.toFixed(2)} points (≤ --max-int8-drop ${cfg.maxInt8Drop}): no QAT fine-tune`);
+    return undefined;
+  }
+  const epochs = cfg.qatEpochs!;
+  o.c.log(
+    `[qat] fine-tuning the student quantisation-aware for ${epochs} epoch${epochs === 1 ? '' : 's'}` +
+      (trigger === 'qat' ? ' (--qat)' : ` (PTQ int8 loses ${drop!.toFixed(2)} points > --max-int8-drop ${cfg.maxInt8Drop})`),
+  );
+  const tuned = await qatFineTune(distill, o.distillCfg, o.studentFile, { epochs, outDir: o.outDir }, o.c);
+  const { exports, skipped } = await exportAll([['student-qat', tuned.student]], ['int8'], o.exportOpts, o.outDir, o.c);
+  let qat: number | undefined;
+  for (const e of exports) {
+    const ev = await evaluateModel(e.file, o.evalOpts, o.c);
+    rows.push(row(e.model, 'student', e.format, e.file, o.outDir, ev, `QAT (${epochs} epoch${epochs === 1 ? '' : 's'}); ${e.notes}`));
+    qat = ev.accuracy.top1;
+  }
+  const summary: QuantizationSummary = {
+    model: 'student',
+    trigger,
+    epochs,
+    lr: tuned.lr,
+    ...(cfg.maxInt8Drop !== undefined ? { maxInt8Drop: cfg.maxInt8Drop } : {}),
+    ...(fp32 !== undefined ? { fp32 } : {}),
+    ...(ptq !== undefined ? { ptq } : {}),
+    ...(qat !== undefined ? { qat } : {}),
+    run: shown(join(o.outDir, 'qat'), o.outDir),
+  };
+  return { summary, skipped };
 }
 
 // --val-data opened like the run's data (input, normalisation, crop), labels mapped onto the students' classes.

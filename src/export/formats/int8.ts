@@ -7,7 +7,7 @@ import { calibratorNamed, collectStats } from '../calibrate/index.js';
 import { BATCH, DEFAULTS, wholeBatches } from '../defaults.js';
 import { planInt8, quantizeDynamic, quantizeStatic } from '../int8.js';
 import { checkWeightBits } from '../qdq.js';
-import { qatRecordOf, type QatRecord } from '../qat.js';
+import { fakeQuantReference, qatRecordOf, type QatRecord } from '../qat.js';
 import type { Int8Plan } from '../int8.js';
 import type { TensorStats } from '../calibrate/index.js';
 import type { CalibrationRecord, ConvertJob, ExportFormat } from './types.js';
@@ -101,12 +101,13 @@ async function quantizeAsTrained(
   qat: QatRecord,
   given: number | undefined,
   path: string,
-): Promise<{ model: Model; calibration: CalibrationRecord }> {
+): Promise<{ model: Model; calibration: CalibrationRecord; reference: { bytes: Uint8Array; name: string } }> {
   if (given !== undefined && checkWeightBits(given) !== qat.weightBits)
     throw new UserError(
       `--weight-bits ${given}: ${path} was trained quantisation-aware with ${qat.weightBits}-bit weights`,
       `export it with --weight-bits ${qat.weightBits}, or fine-tune it again with the bits you want`,
     );
+  const reference = { bytes: fakeQuantReference(model, qat), name: 'fake-quantised student (QAT)' };
   const plan: Int8Plan = planInt8(model.graph);
   const stats = new Map<string, TensorStats>();
   for (const v of plan.calibrated) {
@@ -119,6 +120,7 @@ async function quantizeAsTrained(
   }
   const minmax = await calibratorNamed('minmax');
   return {
+    reference,
     model: quantizeStatic(model, plan, stats, minmax, qat.weightBits),
     calibration: { images: qat.images, calibrator: `${qat.calibrator}, held through QAT`, tensors: plan.calibrated.length },
   };
