@@ -1,0 +1,96 @@
+// `npm run bench:qat`: quantisation-aware distillation against post-training int8 on a depthwise student. Runs
+// `compress --qat` for 3 seeds (the shipped teacher, the embedded Fashion-MNIST subset) and writes the fp32, PTQ int8
+// and QAT int8 top-1 of each export (mean ± std over seeds) as the `compress-qat` section of BENCHMARKS.md.
+//   node --import tsx scripts/bench/qat.ts [--student zoo:mobile-half] [--epochs 3] [--qat-epochs 1] [--seeds 0,1,2]
+//                                          [--from <folder with seed<k>/ compress outputs>]
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { join } from 'node:path';
+import type { QuantizationSummary, ReportRow } from '../../src/report/index.js';
+import { writeFileAtomic } from '../../src/util/fs.js';
+import { replaceSection } from './sections.js';
+
+const root = new URL('../..', import.meta.url).pathname;
+const arg = (name: string, fallback: string) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1]! : fallback;
+};
+const student = arg('student', 'zoo:mobile-half');
+const epochs = arg('epochs', '3');
+const qatEpochs = arg('qat-epochs', '1');
+const seeds = arg('seeds', '0,1,2').split(',').map(Number);
+const from = arg('from', '');
+const dir = from || join(root, 'bench-results', 'compress-qat');
+const load = (l: number[]) => l.map((x) => x.toFixed(1)).join(', ');
+const loadStart = loadavg();
+const started = new Date().toISOString().slice(0, 16).replace('T', ' ');
+const command = (seed: number) =>
+  [
+    'node bin/onnx-distill.js compress',
+    `--student ${student} --epochs ${epochs} --qat --qat-epochs ${qatEpochs}`,
+    `--formats fp32,int8 --verify-images 500 --latency-seconds 0.2 --seed ${seed}`,
+    `--out ${join(dir, `seed${seed}`).replace(root, '')}`,
+  ].join(' ');
+
+const walls: number[] = [];
+if (!from) {
+  for (const seed of seeds) {
+    const t = performance.now();
+    const p = spawnSync('sh', ['-c', command(seed)], { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] });
+    if (p.status !== 0) throw new Error(`compress --qat (seed ${seed}) failed (exit ${p.status})`);
+    walls.push((performance.now() - t) / 1000);
+  }
+}
+
+interface Report {
+  rows: ReportRow[];
+  qat?: QuantizationSummary;
+  seconds?: Record<string, number>;
+}
+const runs = seeds.map((seed) => {
+  const r = JSON.parse(readFileSync(join(dir, `seed${seed}`, 'report.json'), 'utf8')) as Report;
+  const acc = (model: string, format: string) => r.rows.find((x) => x.model === model && x.format === format)?.accuracy;
+  return {
+    seed,
+    fp32: acc('student', 'fp32'),
+    ptq: acc('student', 'int8'),
+    qat: acc('student-qat', 'int8'),
+    teacher: acc('teacher', 'fp32'),
+    seconds: r.seconds,
+  };
+});
+const pts = (v: number | undefined) => (v === undefined ? NaN : 100 * v);
+function stat(xs: number[]): string {
+  const m = xs.reduce((a, b) => a + b, 0) / xs.length;
+  const sd = Math.sqrt(xs.reduce((a, b) => a + (b - m) ** 2, 0) / Math.max(1, xs.length - 1));
+  return `${m.toFixed(2)} ± ${sd.toFixed(2)}`;
+}
+const col = (f: (r: (typeof runs)[number]) => number) => runs.map(f);
+const fp32 = col((r) => pts(r.fp32)),
+  ptq = col((r) => pts(r.ptq)),
+  qat = col((r) => pts(r.qat));
+const ptqDrop = fp32.map((v, i) => v - ptq[i]!),
+  qatDrop = fp32.map((v, i) => v - qat[i]!);
+const lines = [
+  `Taken ${started} UTC with \`npm run bench:qat\`: for each seed, \`${command(seeds[0]!).replace(/--seed \d+/, '--seed <k>').replace(/seed\d+$/, 'seed<k>')}\` (seeds ${seeds.join(', ')}): the shipped teacher (models/fashion-mnist-teacher), the embedded subset (12,000 training, 2,000 test images), ${epochs} epochs of KD for the fp32 student, then ${qatEpochs} epoch(s) of quantisation-aware KD from its weights at lr/10 (same terms). PTQ int8: the fp32 student calibrated (percentile, 512 training images), 7-bit per-channel weights, uint8 activations; QAT int8: the same writer at the ranges held through QAT and the scales of the final weights. Top-1 on the 2,000 test images of each written model file (the last epoch; no best-epoch selection).`,
+  `Machine: ${cpus()[0]?.model.trim()}, ${cpus().length} cores, shared with other engineers' jobs: load average ${load(loadStart)} at the start, ${load(loadavg())} at the end; Node ${process.version}, onnxruntime-node 1.30.0 on the CPU.${walls.length ? ` Wall per seed: ${walls.map((w) => `${w.toFixed(0)} s`).join(', ')}.` : ''}`,
+  '',
+  '| seed | teacher % | fp32 % | PTQ int8 % | QAT int8 % | PTQ loss (pt) | QAT loss (pt) |',
+  '|---|---|---|---|---|---|---|',
+  ...runs.map(
+    (r, i) =>
+      `| ${r.seed} | ${pts(r.teacher).toFixed(2)} | ${fp32[i]!.toFixed(2)} | ${ptq[i]!.toFixed(2)} | ${qat[i]!.toFixed(2)} | ${ptqDrop[i]!.toFixed(2)} | ${qatDrop[i]!.toFixed(2)} |`,
+  ),
+  `| mean ± std | | ${stat(fp32)} | ${stat(ptq)} | ${stat(qat)} | ${stat(ptqDrop)} | ${stat(qatDrop)} |`,
+];
+const md = join(root, 'BENCHMARKS.md');
+writeFileAtomic(
+  md,
+  replaceSection(
+    existsSync(md) ? readFileSync(md, 'utf8') : '# Benchmarks\n',
+    'compress-qat',
+    [`## Quantisation-aware distillation: fp32, PTQ int8 and QAT int8 (\`npm run bench:qat\`)`, '', ...lines].join('\n'),
+  ),
+);
+console.log(lines.join('\n'));
