@@ -390,7 +390,6 @@ async function prepareDistill(
   const metadata: Record<string, string> = {
     [META_METHOD]: cfg.method!,
     ...(teacherFile ? { [META_TEACHER_SHA256]: sha256(teacherFile) } : {}),
-    ...qat?.metadata,
   };
   const files: Record<string, string> = Object.fromEntries(students.map((s) => [s.name, `${s.name}.onnx`]));
   if (mode === 'trainable') files.teacher = 'teacher.onnx';
@@ -414,7 +413,14 @@ async function prepareDistill(
       eps: 1e-8,
     },
     ...(students.length >= 2 ? { ensemble: students.map((s) => s.name) } : {}),
-    exports: { files, preprocess: data.preprocess, metadata, ensembleFile: 'ensemble.onnx', composed },
+    exports: {
+      files,
+      preprocess: data.preprocess,
+      metadata,
+      ensembleFile: 'ensemble.onnx',
+      composed,
+      ...(qat ? { networkMetadata: qat.networkMetadata } : {}),
+    },
     device: cfg.device!,
     ...(cfg.threads ? { threads: cfg.threads } : {}),
     seed: cfg.seed!,

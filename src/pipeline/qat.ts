@@ -20,14 +20,14 @@ export const QAT_FILE = 'qat.json';
 
 // Quantisation-aware training as a stage of the one loop: the student's NetworkSpec gets its fake-quant declaration,
 // its activation ranges calibrated on training batches with the export's calibrator (or read back on --resume), and
-// the run's exports carry the record. Returns the record (written to <out>/qat.json) and the metadata to add.
+// the student's exported file carries the record. Returns it (also written to <out>/qat.json) and that metadata.
 export async function attachQat(
   students: NetworkSpec[],
   data: TrainingData,
   cfg: DistillOptions,
   outDir: string,
   log: (line: string) => void,
-): Promise<{ record: QatRecord; metadata: Record<string, string> }> {
+): Promise<{ record: QatRecord; networkMetadata: Record<string, Record<string, string>> }> {
   if (students.length !== 1)
     throw new UserError(`--qat: trains one student at a time; this run has ${students.length} (--students / --student)`);
   const student = students[0]!;
@@ -43,7 +43,7 @@ export async function attachQat(
     `--qat: ${student.name} trains fake-quantised as its int8 export computes: ${record.weightBits}-bit per-channel weights, ` +
       `${acts} uint8 activations at ranges calibrated (${record.calibrator}) on ${record.images} training images, held`,
   );
-  return { record, metadata: { [META_QAT]: JSON.stringify(record) } };
+  return { record, networkMetadata: { [student.name]: { [META_QAT]: JSON.stringify(record) } } };
 }
 
 // The student's activation ranges on the first --calibration training images (seeded order, the run's batch size).
