@@ -1,8 +1,11 @@
 // `npm run bench:qat`: quantisation-aware distillation against post-training int8 on a depthwise student. Runs
 // `compress --qat` for 3 seeds (the shipped teacher, the embedded Fashion-MNIST subset) and writes the fp32, PTQ int8
-// and QAT int8 top-1 of each export (mean ± std over seeds) as the `compress-qat` section of BENCHMARKS.md.
+// and QAT int8 top-1 of each export (mean ± std over seeds) as the `compress-qat` section of BENCHMARKS.md. The QAT
+// fine-tune trains the student for more epochs, so a control runs the same fine-tune without fake quantisation
+// (`distill` from the fp32 student, same epochs, lr and seed): QAT int8 is compared with it as well as with fp32.
+// A seed whose outputs exist in the folder is not run again (the script resumes).
 //   node --import tsx scripts/bench/qat.ts [--student zoo:mobile-half] [--epochs 3] [--qat-epochs 1] [--seeds 0,1,2]
-//                                          [--from <folder with seed<k>/ compress outputs>]
+//                                          [--dir <folder of seed<k>/ outputs>]
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
@@ -20,8 +23,7 @@ const student = arg('student', 'zoo:mobile-half');
 const epochs = arg('epochs', '3');
 const qatEpochs = arg('qat-epochs', '1');
 const seeds = arg('seeds', '0,1,2').split(',').map(Number);
-const from = arg('from', '');
-const dir = from || join(root, 'bench-results', 'compress-qat');
+const dir = arg('dir', join(root, 'bench-results', 'compress-qat'));
 const load = (l: number[]) => l.map((x) => x.toFixed(1)).join(', ');
 const loadStart = loadavg();
 const started = new Date().toISOString().slice(0, 16).replace('T', ' ');
@@ -33,14 +35,22 @@ const command = (seed: number) =>
     `--out ${join(dir, `seed${seed}`).replace(root, '')}`,
   ].join(' ');
 
-const walls: number[] = [];
-if (!from) {
-  for (const seed of seeds) {
-    const t = performance.now();
-    const p = spawnSync('sh', ['-c', command(seed)], { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] });
-    if (p.status !== 0) throw new Error(`compress --qat (seed ${seed}) failed (exit ${p.status})`);
-    walls.push((performance.now() - t) / 1000);
-  }
+// The control: the QAT run's fine-tune (same epochs, lr, no warm-up, seed) from the same fp32 student, in fp32.
+const control = (seed: number, lr: number) =>
+  [
+    'node bin/onnx-distill.js distill',
+    `--student ${join(dir, `seed${seed}`, 'student.onnx').replace(root, '')} --epochs ${qatEpochs} --lr ${lr} --warmup 0`,
+    `--seed ${seed} --out ${join(dir, `seed${seed}`, 'control').replace(root, '')}`,
+  ].join(' ');
+const sh = (cmd: string, what: string) => {
+  const p = spawnSync('sh', ['-c', cmd], { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] });
+  if (p.status !== 0) throw new Error(`${what} failed (exit ${p.status})`);
+};
+for (const seed of seeds)
+  if (!existsSync(join(dir, `seed${seed}`, 'report.json'))) sh(command(seed), `compress --qat (seed ${seed})`);
+for (const seed of seeds) {
+  const r = JSON.parse(readFileSync(join(dir, `seed${seed}`, 'report.json'), 'utf8')) as { qat: QuantizationSummary };
+  if (!existsSync(join(dir, `seed${seed}`, 'control', 'run.json'))) sh(control(seed, r.qat.lr), `control (seed ${seed})`);
 }
 
 interface Report {
@@ -57,7 +67,10 @@ const runs = seeds.map((seed) => {
     ptq: acc('student', 'int8'),
     qat: acc('student-qat', 'int8'),
     teacher: acc('teacher', 'fp32'),
+    control: (JSON.parse(readFileSync(join(dir, `seed${seed}`, 'control', 'run.json'), 'utf8')) as { lastValAcc: number })
+      .lastValAcc,
     seconds: r.seconds,
+    lr: r.qat?.lr ?? NaN,
   };
 });
 const pts = (v: number | undefined) => (v === undefined ? NaN : 100 * v);
@@ -70,19 +83,21 @@ const col = (f: (r: (typeof runs)[number]) => number) => runs.map(f);
 const fp32 = col((r) => pts(r.fp32)),
   ptq = col((r) => pts(r.ptq)),
   qat = col((r) => pts(r.qat));
+const tuned = col((r) => pts(r.control));
 const ptqDrop = fp32.map((v, i) => v - ptq[i]!),
-  qatDrop = fp32.map((v, i) => v - qat[i]!);
+  qatDrop = fp32.map((v, i) => v - qat[i]!),
+  qatVsTuned = tuned.map((v, i) => v - qat[i]!);
 const lines = [
-  `Taken ${started} UTC with \`npm run bench:qat\`: for each seed, \`${command(seeds[0]!).replace(/--seed \d+/, '--seed <k>').replace(/seed\d+$/, 'seed<k>')}\` (seeds ${seeds.join(', ')}): the shipped teacher (models/fashion-mnist-teacher), the embedded subset (12,000 training, 2,000 test images), ${epochs} epochs of KD for the fp32 student, then ${qatEpochs} epoch(s) of quantisation-aware KD from its weights at lr/10 (same terms). PTQ int8: the fp32 student calibrated (percentile, 512 training images), 7-bit per-channel weights, uint8 activations; QAT int8: the same writer at the ranges held through QAT and the scales of the final weights. Top-1 on the 2,000 test images of each written model file (the last epoch; no best-epoch selection).`,
-  `Machine: ${cpus()[0]?.model.trim()}, ${cpus().length} cores, shared with other engineers' jobs: load average ${load(loadStart)} at the start, ${load(loadavg())} at the end; Node ${process.version}, onnxruntime-node 1.30.0 on the CPU.${walls.length ? ` Wall per seed: ${walls.map((w) => `${w.toFixed(0)} s`).join(', ')}.` : ''}`,
+  `Taken ${started} UTC with \`npm run bench:qat\`: for each seed, \`${command(seeds[0]!).replace(/--seed \d+/, '--seed <k>').replace(/seed\d+$/, 'seed<k>')}\` (seeds ${seeds.join(', ')}): the shipped teacher (models/fashion-mnist-teacher), the embedded subset (12,000 training, 2,000 test images), ${epochs} epochs of KD for the fp32 student, then ${qatEpochs} epoch(s) of quantisation-aware KD from its weights at lr/10 (same terms). PTQ int8: the fp32 student calibrated (percentile, 512 training images), 7-bit per-channel weights, uint8 activations; QAT int8: the same writer at the ranges held through QAT and the scales of the final weights. Top-1 on the 2,000 test images of each written model file (the last epoch; no best-epoch selection). Control (fp32 + fine-tune): \`${control(seeds[0]!, runs[0]!.lr).replace(/seed\d+/g, 'seed<k>').replace(/--seed \d+/, '--seed <k>')}\`, the same fine-tune in fp32, its last-epoch top-1 on the same 2,000 images; since QAT trains ${qatEpochs} more epoch(s) than the fp32 student, \"QAT loss vs control\" is the fair measure of what quantisation costs after QAT.`,
+  `Machine: ${cpus()[0]?.model.trim()}, ${cpus().length} cores, shared with other engineers' jobs: load average ${load(loadStart)} at the start, ${load(loadavg())} at the end; Node ${process.version}, onnxruntime-node 1.30.0 on the CPU. compress --qat wall per seed (report.json seconds.total): ${runs.map((r) => `${(r.seconds?.total ?? NaN).toFixed(0)} s`).join(', ')}.`,
   '',
-  '| seed | teacher % | fp32 % | PTQ int8 % | QAT int8 % | PTQ loss (pt) | QAT loss (pt) |',
-  '|---|---|---|---|---|---|---|',
+  '| seed | teacher % | fp32 % | PTQ int8 % | QAT int8 % | control: fp32 + fine-tune % | PTQ loss vs fp32 (pt) | QAT loss vs fp32 (pt) | QAT loss vs control (pt) |',
+  '|---|---|---|---|---|---|---|---|---|',
   ...runs.map(
     (r, i) =>
-      `| ${r.seed} | ${pts(r.teacher).toFixed(2)} | ${fp32[i]!.toFixed(2)} | ${ptq[i]!.toFixed(2)} | ${qat[i]!.toFixed(2)} | ${ptqDrop[i]!.toFixed(2)} | ${qatDrop[i]!.toFixed(2)} |`,
+      `| ${r.seed} | ${pts(r.teacher).toFixed(2)} | ${fp32[i]!.toFixed(2)} | ${ptq[i]!.toFixed(2)} | ${qat[i]!.toFixed(2)} | ${tuned[i]!.toFixed(2)} | ${ptqDrop[i]!.toFixed(2)} | ${qatDrop[i]!.toFixed(2)} | ${qatVsTuned[i]!.toFixed(2)} |`,
   ),
-  `| mean ± std | | ${stat(fp32)} | ${stat(ptq)} | ${stat(qat)} | ${stat(ptqDrop)} | ${stat(qatDrop)} |`,
+  `| mean ± std | | ${stat(fp32)} | ${stat(ptq)} | ${stat(qat)} | ${stat(tuned)} | ${stat(ptqDrop)} | ${stat(qatDrop)} | ${stat(qatVsTuned)} |`,
 ];
 const md = join(root, 'BENCHMARKS.md');
 writeFileAtomic(
