@@ -79,6 +79,7 @@ function stat(xs: number[]): string {
   const sd = Math.sqrt(xs.reduce((a, b) => a + (b - m) ** 2, 0) / Math.max(1, xs.length - 1));
   return `${m.toFixed(2)} ± ${sd.toFixed(2)}`;
 }
+const fix = (v: number) => v.toFixed(2);
 const col = (f: (r: (typeof runs)[number]) => number) => runs.map(f);
 const fp32 = col((r) => pts(r.fp32)),
   ptq = col((r) => pts(r.ptq)),
@@ -87,17 +88,36 @@ const tuned = col((r) => pts(r.control));
 const ptqDrop = fp32.map((v, i) => v - ptq[i]!),
   qatDrop = fp32.map((v, i) => v - qat[i]!),
   qatVsTuned = tuned.map((v, i) => v - qat[i]!);
+const generic = (c: string) => c.replace(/seed\d+/g, 'seed<k>').replace(/--seed \d+/, '--seed <k>');
+const how = [
+  `Taken ${started} UTC with \`npm run bench:qat\`: for each seed (${seeds.join(', ')}), \`${generic(command(seeds[0]!))}\`:`,
+  'the shipped teacher (models/fashion-mnist-teacher), the embedded subset (12,000 training, 2,000 test images),',
+  `${epochs} epochs of KD for the fp32 student, then ${qatEpochs} epoch(s) of quantisation-aware KD from its weights at`,
+  'lr/10 (same terms). PTQ int8: the fp32 student calibrated (percentile, 512 training images), 7-bit per-channel',
+  'weights, uint8 activations; QAT int8: the same writer at the ranges held through QAT and the scales of the final',
+  'weights. Top-1 on the 2,000 test images of each written model file (last epoch; no best-epoch selection).',
+  `Control (fp32 + fine-tune): \`${generic(control(seeds[0]!, runs[0]!.lr))}\`, the same fine-tune in fp32, its`,
+  `last-epoch top-1 on the same 2,000 images: QAT trains ${qatEpochs} more epoch(s) than the fp32 student, so "QAT loss`,
+  'vs control" is the fair measure of what int8 costs after QAT.',
+].join(' ');
+const machine = [
+  `Machine: ${cpus()[0]?.model.trim()}, ${cpus().length} cores, shared with other engineers' jobs: load average`,
+  `${load(loadStart)} at the start, ${load(loadavg())} at the end; Node ${process.version}, onnxruntime-node 1.30.0`,
+  'on the CPU. compress --qat wall per seed (report.json seconds.total):',
+  `${runs.map((r) => `${(r.seconds?.total ?? NaN).toFixed(0)} s`).join(', ')}.`,
+].join(' ');
+const cells = (xs: (string | number)[]) => `| ${xs.join(' | ')} |`;
+const header = ['seed', 'teacher %', 'fp32 %', 'PTQ int8 %', 'QAT int8 %', 'control: fp32 + fine-tune %'];
 const lines = [
-  `Taken ${started} UTC with \`npm run bench:qat\`: for each seed, \`${command(seeds[0]!).replace(/--seed \d+/, '--seed <k>').replace(/seed\d+$/, 'seed<k>')}\` (seeds ${seeds.join(', ')}): the shipped teacher (models/fashion-mnist-teacher), the embedded subset (12,000 training, 2,000 test images), ${epochs} epochs of KD for the fp32 student, then ${qatEpochs} epoch(s) of quantisation-aware KD from its weights at lr/10 (same terms). PTQ int8: the fp32 student calibrated (percentile, 512 training images), 7-bit per-channel weights, uint8 activations; QAT int8: the same writer at the ranges held through QAT and the scales of the final weights. Top-1 on the 2,000 test images of each written model file (the last epoch; no best-epoch selection). Control (fp32 + fine-tune): \`${control(seeds[0]!, runs[0]!.lr).replace(/seed\d+/g, 'seed<k>').replace(/--seed \d+/, '--seed <k>')}\`, the same fine-tune in fp32, its last-epoch top-1 on the same 2,000 images; since QAT trains ${qatEpochs} more epoch(s) than the fp32 student, \"QAT loss vs control\" is the fair measure of what quantisation costs after QAT.`,
-  `Machine: ${cpus()[0]?.model.trim()}, ${cpus().length} cores, shared with other engineers' jobs: load average ${load(loadStart)} at the start, ${load(loadavg())} at the end; Node ${process.version}, onnxruntime-node 1.30.0 on the CPU. compress --qat wall per seed (report.json seconds.total): ${runs.map((r) => `${(r.seconds?.total ?? NaN).toFixed(0)} s`).join(', ')}.`,
+  how,
+  machine,
   '',
-  '| seed | teacher % | fp32 % | PTQ int8 % | QAT int8 % | control: fp32 + fine-tune % | PTQ loss vs fp32 (pt) | QAT loss vs fp32 (pt) | QAT loss vs control (pt) |',
-  '|---|---|---|---|---|---|---|---|---|',
-  ...runs.map(
-    (r, i) =>
-      `| ${r.seed} | ${pts(r.teacher).toFixed(2)} | ${fp32[i]!.toFixed(2)} | ${ptq[i]!.toFixed(2)} | ${qat[i]!.toFixed(2)} | ${tuned[i]!.toFixed(2)} | ${ptqDrop[i]!.toFixed(2)} | ${qatDrop[i]!.toFixed(2)} | ${qatVsTuned[i]!.toFixed(2)} |`,
+  cells([...header, 'PTQ loss vs fp32 (pt)', 'QAT loss vs fp32 (pt)', 'QAT loss vs control (pt)']),
+  cells(Array.from({ length: header.length + 3 }, () => '---')),
+  ...runs.map((r, i) =>
+    cells([r.seed, ...[pts(r.teacher), fp32[i]!, ptq[i]!, qat[i]!, tuned[i]!, ptqDrop[i]!, qatDrop[i]!, qatVsTuned[i]!].map(fix)]),
   ),
-  `| mean ± std | | ${stat(fp32)} | ${stat(ptq)} | ${stat(qat)} | ${stat(tuned)} | ${stat(ptqDrop)} | ${stat(qatDrop)} | ${stat(qatVsTuned)} |`,
+  cells(['mean ± std', '', ...[fp32, ptq, qat, tuned, ptqDrop, qatDrop, qatVsTuned].map(stat)]),
 ];
 const md = join(root, 'BENCHMARKS.md');
 writeFileAtomic(

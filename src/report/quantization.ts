@@ -27,5 +27,6 @@ export function quantizationMarkdown(q: QuantizationSummary): string[] {
 
 // The same comparison as one line for the terminal.
 export function quantizationLine(q: QuantizationSummary): string {
-  return `int8 (${q.model}): fp32 ${pct(q.fp32)}, PTQ int8 ${pct(q.ptq)} (${drop(q.ptq, q.fp32)} pt lost), QAT int8 ${pct(q.qat)} (${drop(q.qat, q.fp32)} pt lost)`;
+  const ptq = `PTQ int8 ${pct(q.ptq)} (${drop(q.ptq, q.fp32)} pt lost)`;
+  return `int8 (${q.model}): fp32 ${pct(q.fp32)}, ${ptq}, QAT int8 ${pct(q.qat)} (${drop(q.qat, q.fp32)} pt lost)`;
 }

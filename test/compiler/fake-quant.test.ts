@@ -34,6 +34,13 @@ function convNet(seed: number): Model {
   return newModel(g, 18);
 }
 
+// Run an evaluation graph of network `student` on images, with its state from the model: the student's logits.
+async function evalLogits(rt: Runtime, ev: { bytes: Uint8Array; stateNames: string[] }, model: Model, dims: number[], x: Float32Array) {
+  const s = await rt.session(ev.bytes, 'evaluation graph');
+  const r = await s.run({ input: { type: 'float32', dims, data: x }, ...stateOf(model, ev.stateNames, 'student/') });
+  return r['logits.student']!.data as Float32Array;
+}
+
 // The state a compiled graph reads, from the model's own initializers (state names are `<network>/<name>`).
 function stateOf(model: Model, names: string[], prefix: string) {
   const init = new Map(model.graph.initializers.map((v) => [v.name, v.constant!]));
@@ -68,9 +75,8 @@ test("fake quantisation's forward is onnxruntime's QuantizeLinear→DequantizeLi
   const xs = Float32Array.from({ length: 2 * 3 * 36 }, () => 1.2 * rnd());
   const rt = new Runtime({ threads: 1 });
   try {
-    const s1 = await rt.session(ev.bytes, 'fake-quant eval');
     const s2 = await rt.session(serializeModel(ref).onnx, 'qdq reference');
-    const a = (await s1.run({ input: { type: 'float32', dims: [2, 3, 6, 6], data: xs }, ...stateOf(model, ev.stateNames, 'student/') }))['logits.student']!.data as Float32Array;
+    const a = await evalLogits(rt, ev, model, [2, 3, 6, 6], xs);
     const r = (await s2.run({ x: { type: 'float32', dims: [2, 3, 6, 6], data: xs } })).logits!.data as Float32Array;
     assert.equal(a.length, r.length);
     let worst = 0;
@@ -78,8 +84,7 @@ test("fake quantisation's forward is onnxruntime's QuantizeLinear→DequantizeLi
     assert.ok(worst < 1e-5, `fake quantisation and onnxruntime's QDQ differ by ${worst}`);
     // And it is quantised: the fp32 network gives something else.
     const plain = compileInference([{ ...spec, fakeQuant: undefined } as NetworkSpec]);
-    const s3 = await rt.session(plain.bytes, 'fp32');
-    const f = (await s3.run({ input: { type: 'float32', dims: [2, 3, 6, 6], data: xs }, ...stateOf(model, plain.stateNames, 'student/') }))['logits.student']!.data as Float32Array;
+    const f = await evalLogits(rt, plain, model, [2, 3, 6, 6], xs);
     assert.ok(f.some((v, i) => Math.abs(v - r[i]!) > 1e-3), 'fake quantisation changes the outputs');
   } finally {
     await rt.close();
@@ -201,17 +206,16 @@ test("the int8 export of a QAT student computes its fake-quantised evaluation gr
   const xs = Float32Array.from({ length: 16 * 784 }, rnd);
   const rt = new Runtime({ threads: 1 });
   try {
-    const a = await rt.session(ev.bytes, 'fake-quant eval');
+    const za = await evalLogits(rt, ev, model, [16, 1, 28, 28], xs);
     const b = await rt.session(serializeModel(int8).onnx, 'int8 export');
-    const za = (await a.run({ input: { type: 'float32', dims: [16, 1, 28, 28], data: xs }, ...stateOf(model, ev.stateNames, 'student/') }))['logits.student']!.data as Float32Array;
-    const zb = Object.values(await b.run({ [clean.graph.inputs[0]!.name]: { type: 'float32', dims: [16, 1, 28, 28], data: xs } }))[0]!.data as Float32Array;
+    const batch = { type: 'float32' as const, dims: [16, 1, 28, 28], data: xs };
+    const zb = Object.values(await b.run({ [clean.graph.inputs[0]!.name]: batch }))[0]!.data as Float32Array;
     let worst = 0;
     for (let i = 0; i < za.length; i++) worst = Math.max(worst, Math.abs(za[i]! - zb[i]!));
     assert.ok(worst <= bound, `export and fake-quantised student differ by ${worst} > one step at the classifier (${bound})`);
     // Not trivially: a PTQ export calibrated anew on other images gives other scales and other outputs.
     const zf = compileInference([{ ...spec, fakeQuant: undefined } as NetworkSpec]);
-    const f = await rt.session(zf.bytes, 'fp32');
-    const zfp = (await f.run({ input: { type: 'float32', dims: [16, 1, 28, 28], data: xs }, ...stateOf(model, zf.stateNames, 'student/') }))['logits.student']!.data as Float32Array;
+    const zfp = await evalLogits(rt, zf, model, [16, 1, 28, 28], xs);
     let off = 0;
     for (let i = 0; i < za.length; i++) off = Math.max(off, Math.abs(za[i]! - zfp[i]!));
     assert.ok(off > worst, `the fp32 student is further from the int8 export (${off}) than the fake-quantised one (${worst})`);
