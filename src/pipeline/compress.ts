@@ -419,6 +419,7 @@ async function compressLocked(
   if (quantization) {
     seconds.qat = (performance.now() - t4) / 1000;
     skipped.push(...quantization.skipped);
+    evals.push(...quantization.evals);
   }
   seconds.total = (performance.now() - t0) / 1000;
 
@@ -494,7 +495,7 @@ async function qatStage(
     evalOpts: Parameters<typeof evaluateModel>[1];
     c: CliContext;
   },
-): Promise<{ summary: QuantizationSummary; skipped: SkippedExport[] } | undefined> {
+): Promise<{ summary: QuantizationSummary; skipped: SkippedExport[]; evals: EvalReport[] } | undefined> {
   const fp32 = rows.find((r) => r.model === 'student' && r.format === 'fp32')?.accuracy;
   const ptq = rows.find((r) => r.model === 'student' && r.format === 'int8')?.accuracy;
   const drop = fp32 !== undefined && ptq !== undefined ? 100 * (fp32 - ptq) : undefined;
@@ -512,8 +513,10 @@ async function qatStage(
   const tuned = await qatFineTune(distill, o.distillCfg, o.studentFile, { epochs, outDir: o.outDir }, o.c);
   const { exports, skipped } = await exportAll([['student-qat', tuned.student]], ['int8'], o.exportOpts, o.outDir, o.c);
   let qat: number | undefined;
+  const evals: EvalReport[] = [];
   for (const e of exports) {
     const ev = await evaluateModel(e.file, o.evalOpts, o.c);
+    evals.push(ev);
     rows.push(row(e.model, 'student', e.format, e.file, o.outDir, ev, `QAT (${epochs} epoch${epochs === 1 ? '' : 's'}); ${e.notes}`));
     qat = ev.accuracy.top1;
   }
@@ -528,7 +531,7 @@ async function qatStage(
     ...(qat !== undefined ? { qat } : {}),
     run: shown(join(o.outDir, 'qat'), o.outDir),
   };
-  return { summary, skipped };
+  return { summary, skipped, evals };
 }
 
 // --val-data opened like the run's data (input, normalisation, crop), labels mapped onto the students' classes.

@@ -64,10 +64,12 @@ test('compress --qat: fp32, PTQ int8 and QAT int8 side by side; the QAT int8 fil
   const report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')) as {
     rows: ReportRow[];
     qat: QuantizationSummary;
+    evaluation: { latency: { runs: Record<string, Record<string, number>> } };
   };
   const row = (model: string, format: string) => report.rows.find((x) => x.model === model && x.format === format);
   const [fp32, ptq, qat] = [row('student', 'fp32'), row('student', 'int8'), row('student-qat', 'int8')];
   assert.ok(fp32 && ptq && qat, `rows: ${report.rows.map((x) => `${x.model} ${x.format}`).join(', ')}`);
+  assert.deepEqual(Object.keys(report.evaluation.latency.runs), ['teacher fp32', 'student fp32', 'student int8', 'student-qat int8']);
   assert.deepEqual(
     [report.qat.fp32, report.qat.ptq, report.qat.qat, report.qat.trigger, report.qat.epochs],
     [fp32.accuracy, ptq.accuracy, qat.accuracy, 'qat', 1],
