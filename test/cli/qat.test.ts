@@ -124,3 +124,11 @@ test('--qat without int8 among --formats, or with two students, exits 2 before t
   assert.equal(two.code, 2, two.stderr);
   assert.match(two.stderr, /--qat: the quantisation-aware fine-tune trains one student; this run has 2/);
 });
+
+test('export --format int8 of the QAT student keeps its weight bits: another --weight-bits exits 2', async () => {
+  const student = join(root, 'qat', 'qat', 'student.onnx');
+  assert.ok(existsSync(student), 'the compress --qat test ran first and left its QAT student');
+  const r = await cli(['export', student, '--format', 'int8', '--weight-bits', '8', '--data', images, '--out', join(root, 'x.onnx')]);
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(r.stderr, /--weight-bits 8: .*student\.onnx was trained quantisation-aware with 7-bit weights/);
+});
