@@ -3,11 +3,12 @@
 // and QAT int8 top-1 of each export (mean ± std over seeds) as the `compress-qat` section of BENCHMARKS.md. The QAT
 // fine-tune trains the student for more epochs, so a control runs the same fine-tune without fake quantisation
 // (`distill` from the fp32 student, same epochs, lr and seed): QAT int8 is compared with it as well as with fp32.
-// A seed whose outputs exist in the folder is not run again (the script resumes).
+// A seed whose outputs exist in the folder is not run again (the script resumes); --load says what the load was
+// while earlier invocations ran them (this one sees only its own).
 //   node --import tsx scripts/bench/qat.ts [--student zoo:mobile-half] [--epochs 3] [--qat-epochs 1] [--seeds 0,1,2]
 //                                          [--dir <folder of seed<k>/ outputs>]
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import type { QuantizationSummary, ReportRow } from '../../src/report/index.js';
@@ -24,9 +25,9 @@ const epochs = arg('epochs', '3');
 const qatEpochs = arg('qat-epochs', '1');
 const seeds = arg('seeds', '0,1,2').split(',').map(Number);
 const dir = arg('dir', join(root, 'bench-results', 'compress-qat'));
+const loadNote = arg('load', '');
 const load = (l: number[]) => l.map((x) => x.toFixed(1)).join(', ');
 const loadStart = loadavg();
-const started = new Date().toISOString().slice(0, 16).replace('T', ' ');
 const command = (seed: number) =>
   [
     'node bin/onnx-distill.js compress',
@@ -57,6 +58,7 @@ interface Report {
   rows: ReportRow[];
   qat?: QuantizationSummary;
   seconds?: Record<string, number>;
+  createdAt?: string;
 }
 const runs = seeds.map((seed) => {
   const r = JSON.parse(readFileSync(join(dir, `seed${seed}`, 'report.json'), 'utf8')) as Report;
@@ -71,6 +73,8 @@ const runs = seeds.map((seed) => {
       .lastValAcc,
     seconds: r.seconds,
     lr: r.qat?.lr ?? NaN,
+    finished: r.createdAt ?? '',
+    controlFinished: statSync(join(dir, `seed${seed}`, 'control', 'run.json')).mtime.toISOString(),
   };
 });
 const pts = (v: number | undefined) => (v === undefined ? NaN : 100 * v);
@@ -89,8 +93,11 @@ const ptqDrop = fp32.map((v, i) => v - ptq[i]!),
   qatDrop = fp32.map((v, i) => v - qat[i]!),
   qatVsTuned = tuned.map((v, i) => v - qat[i]!);
 const generic = (c: string) => c.replace(/seed\d+/g, 'seed<k>').replace(/--seed \d+/, '--seed <k>');
+const minute = (iso: string) => iso.slice(0, 16).replace('T', ' ');
+const first = runs.map((r) => r.finished).sort()[0] ?? '';
+const last = [...runs.map((r) => r.finished), ...runs.map((r) => r.controlFinished)].sort().at(-1) ?? '';
 const how = [
-  `Taken ${started} UTC with \`npm run bench:qat\`: for each seed (${seeds.join(', ')}), \`${generic(command(seeds[0]!))}\`:`,
+  `Runs finished ${minute(first)}–${minute(last)} UTC, taken with \`npm run bench:qat\`: for each seed (${seeds.join(', ')}), \`${generic(command(seeds[0]!))}\`:`,
   'the shipped teacher (models/fashion-mnist-teacher), the embedded subset (12,000 training, 2,000 test images),',
   `${epochs} epochs of KD for the fp32 student, then ${qatEpochs} epoch(s) of quantisation-aware KD from its weights at`,
   'lr/10 (same terms). PTQ int8: the fp32 student calibrated (percentile, 512 training images), 7-bit per-channel',
@@ -102,7 +109,8 @@ const how = [
 ].join(' ');
 const machine = [
   `Machine: ${cpus()[0]?.model.trim()}, ${cpus().length} cores, shared with other engineers' jobs: load average`,
-  `${load(loadStart)} at the start, ${load(loadavg())} at the end; Node ${process.version}, onnxruntime-node 1.30.0`,
+  loadNote || `${load(loadStart)} at the start, ${load(loadavg())} at the end`,
+  `(1, 5, 15 min); Node ${process.version}, onnxruntime-node 1.30.0`,
   'on the CPU. compress --qat wall per seed (report.json seconds.total):',
   `${runs.map((r) => `${(r.seconds?.total ?? NaN).toFixed(0)} s`).join(', ')}.`,
 ].join(' ');
