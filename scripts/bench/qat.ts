@@ -75,8 +75,16 @@ const runs = seeds.map((seed) => {
     lr: r.qat?.lr ?? NaN,
     finished: r.createdAt ?? '',
     controlFinished: statSync(join(dir, `seed${seed}`, 'control', 'run.json')).mtime.toISOString(),
+    qatImgPerSec: imagesPerSecond(join(dir, `seed${seed}`, 'qat', 'run.json')),
+    controlImgPerSec: imagesPerSecond(join(dir, `seed${seed}`, 'control', 'run.json')),
   };
 });
+// Median training throughput over a run's epochs (run.json).
+function imagesPerSecond(file: string): number {
+  const h = (JSON.parse(readFileSync(file, 'utf8')) as { history: { imagesPerSecond: number }[] }).history;
+  const v = h.map((e) => e.imagesPerSecond).sort((a, b) => a - b);
+  return v[Math.floor(v.length / 2)] ?? NaN;
+}
 const pts = (v: number | undefined) => (v === undefined ? NaN : 100 * v);
 function stat(xs: number[]): string {
   const m = xs.reduce((a, b) => a + b, 0) / xs.length;
@@ -116,6 +124,19 @@ const machine = [
 ].join(' ');
 const cells = (xs: (string | number)[]) => `| ${xs.join(' | ')} |`;
 const header = ['seed', 'teacher %', 'fp32 %', 'PTQ int8 %', 'QAT int8 %', 'control: fp32 + fine-tune %'];
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+const reading = [
+  `Reading: PTQ int8 loses ${stat(ptqDrop)} points against fp32 and QAT int8 ${stat(qatDrop)}`,
+  `(${stat(qatVsTuned)} against the control that fine-tunes as long in fp32).`,
+  mean(ptqDrop) <= 0.3
+    ? 'PTQ already keeps the fp32 accuracy of this student, so the issue\'s case (PTQ losing more than 0.3 point, which QAT' +
+      ' should bring back to within 0.3) does not arise here: the table shows QAT int8 level with fp32 and the control' +
+      ' within the seeds\' spread, not QAT recovering a PTQ loss.'
+    : `QAT ${Math.abs(mean(qatDrop)) <= 0.3 ? 'meets' : 'misses'} the issue's target (within 0.3 point of fp32 where PTQ loses more).`,
+  `Training throughput of the QAT epoch (median img/s, per seed): ${runs.map((r) => r.qatImgPerSec.toFixed(0)).join(', ')};`,
+  `of the control's fp32 epoch: ${runs.map((r) => r.controlImgPerSec.toFixed(0)).join(', ')}; the two ran at different times`,
+  'on the shared cores, so their ratio is an indication of the fake-quant cost, not a measurement of it.',
+].join(' ');
 const lines = [
   how,
   machine,
@@ -126,6 +147,8 @@ const lines = [
     cells([r.seed, ...[pts(r.teacher), fp32[i]!, ptq[i]!, qat[i]!, tuned[i]!, ptqDrop[i]!, qatDrop[i]!, qatVsTuned[i]!].map(fix)]),
   ),
   cells(['mean ± std', '', ...[fp32, ptq, qat, tuned, ptqDrop, qatDrop, qatVsTuned].map(stat)]),
+  '',
+  reading,
 ];
 const md = join(root, 'BENCHMARKS.md');
 writeFileAtomic(

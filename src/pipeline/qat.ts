@@ -92,7 +92,7 @@ export async function qatFineTune(
   c: CliContext,
 ): Promise<{ run: RunRecord | StagedRecord; student: string; lr: number }> {
   const { resume: _r, students: _s, ...rest } = base;
-  const lr = (base.lr ?? 0.05) * QAT_LR_FACTOR;
+  const lr = Number(((base.lr ?? 0.05) * QAT_LR_FACTOR).toPrecision(12));
   const run = await distill(
     { ...rest, student: studentFile, qat: true, epochs: o.epochs, lr, warmup: 0, out: join(o.outDir, 'qat') },
     c,
