@@ -8,6 +8,7 @@ import { UserError } from '../util/errors.js';
 import { placeNetworks, type NetworkSpec } from './network.js';
 import { TRAIN_OPSET } from './opset.js';
 import { liftToInputs } from '../ir/params.js';
+import { expandFakeQuant, fakeQuantize } from './fakeQuant.js';
 
 // Options of an inference graph over several networks: which outputs, and where the weights come from.
 export interface InferenceOptions {
@@ -63,6 +64,9 @@ export function compileInference(
       v.constant = new Tensor('float32', v.constant!.dims, w);
     }
   } else liftToInputs(g, learned);
+  // A quantisation-aware student is evaluated as it trains: fake-quantised as its int8 export will compute.
+  for (const p of all) fakeQuantize(g, p);
+  expandFakeQuant(g);
   g.outputs = outputs;
   eliminateDeadCode(g);
   return {

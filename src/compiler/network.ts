@@ -29,6 +29,17 @@ export interface NetworkSpec {
   // come earlier in the list. The tap is read behind a stop-gradient unless `stopGradient` is false (MGD's student
   // encoders back-propagate into the student).
   input?: { network: string; tap: string; stopGradient?: boolean };
+  // Quantisation-aware training: the weights and activations the int8 exporter quantises pass through fake
+  // quantisation in the step and evaluation graphs (compiler/fakeQuant.ts). Students only; a teacher stays fp32.
+  fakeQuant?: FakeQuantSpec;
+}
+
+// What fake quantisation a network gets: per-channel symmetric weights of `weightBits` (the exporter's qdq.ts formula,
+// recomputed from the current weights in every step), and per-tensor uint8 activations at fixed parameters, by value
+// name in the network's own graph (found and calibrated above the compiler, from the exporter's int8 plan).
+export interface FakeQuantSpec {
+  weightBits: 7 | 8;
+  activations: { name: string; scale: number; zeroPoint: number }[];
 }
 
 // A network copied into a shared graph: its values renamed under `<name>/`, fed by the shared image input.
@@ -44,6 +55,8 @@ export interface PlacedNetwork {
   // Values of the placed graph by their original name (for taps named by value).
   byOriginal: Map<string, Value>;
   nodes: Node[];
+  // The value this network reads as its image (the shared input, or the tap that feeds it).
+  input: Value;
 }
 
 // How a network is placed: `train` keeps trainable BatchNorm nodes as they are (the compiler makes them training-mode),
@@ -128,7 +141,7 @@ export function placeNetwork(target: Graph, input: Value, spec: NetworkSpec, o: 
   );
   const byOriginal = new Map(g.values);
   moveInto(target, g, x, input, `${spec.name}/`);
-  return { spec, logits: g.outputs[0]!, params, buffers, source, noDecay, taps, byOriginal, nodes: g.nodes };
+  return { spec, logits: g.outputs[0]!, params, buffers, source, noDecay, taps, byOriginal, nodes: g.nodes, input };
 }
 
 // Tap value names of a network at batch 1 (valid for any batch: taps are named values, not shapes).

@@ -9,6 +9,7 @@ import { UserError } from '../util/errors.js';
 import { Rng } from '../ir/init.js';
 import { expandTrainingBatchNorm, toTrainingBatchNorm } from './bnTrain.js';
 import { expandSilu, toSilu } from './silu.js';
+import { expandFakeQuant, fakeQuantize } from './fakeQuant.js';
 import { termByName } from './terms/index.js';
 import { placeNetworks, tapValue, type NetworkSpec, type PlacedNetwork } from './network.js';
 import { TRAIN_OPSET } from './opset.js';
@@ -100,6 +101,8 @@ export function compileStep(spec: StepSpec): CompiledStep {
   const initial: Record<string, Tensor> = {};
   for (const v of [...groups.map((x) => x.p), ...buffers.map((x) => x.v)]) initial[v.name] = v.constant!;
   liftToInputs(g, [...groups.map((x) => x.p), ...buffers.map((x) => x.v)]);
+  // After lifting, so that each weight's fake-quant scale is computed from the step's weights, not folded once.
+  for (const n of nets) fakeQuantize(g, n);
   if (groups.length === 0) throw new UserError('no network of this step is trainable');
   const grads = backward(g, { loss, wrt: groups.map((x) => x.p), stopGradient: stop });
   const opt = optimizerByName(spec.optimizer);
@@ -155,6 +158,7 @@ export function compileStep(spec: StepSpec): CompiledStep {
   for (const [buf, next] of modules.next) carryOut(next, `${buf.name}.updated`, buf.name);
   expandTrainingBatchNorm(g);
   expandSilu(g);
+  expandFakeQuant(g);
   g.outputs = outputs;
   eliminateDeadCode(g);
   return {

@@ -19,27 +19,21 @@ export const COMPRESS_OPTIONS: OptionDef[] = [
     describe: 'export formats, comma-separated: fp32, fp16, int8',
   },
   {
-    key: 'calibration',
+    key: 'qatEpochs',
     type: 'number',
-    default: 512,
+    default: 2,
     integer: true,
     positive: true,
-    describe: 'int8: training images to calibrate activation ranges on',
-  },
-  {
-    key: 'calibrate',
-    type: 'string',
-    default: 'percentile',
-    choices: ['percentile', 'minmax', 'entropy'],
-    describe: 'int8: activation range calibrator',
-  },
-  {
-    key: 'weightBits',
-    type: 'number',
-    default: 7,
-    integer: true,
     describe:
-      "int8: weight bits: 7 runs unsaturated on every x86 CPU (onnxruntime's AVX2 kernels without VNNI saturate 8-bit weights), 8 keeps one more bit for VNNI or ARM targets",
+      'epochs of the quantisation-aware fine-tune (--qat, --max-int8-drop): from the fp32 student, at a tenth of --lr, with the same distillation terms',
+  },
+  {
+    key: 'maxInt8Drop',
+    type: 'number',
+    nonNegative: true,
+    max: 100,
+    describe:
+      'run the quantisation-aware fine-tune by itself when the PTQ int8 student loses more than this many top-1 points against its fp32 export',
   },
   {
     key: 'verifyImages',

@@ -118,6 +118,35 @@ export const DISTILL_OPTIONS: OptionDef[] = [
       "replay a frozen teacher's logits from disk (methods reading only its logits: kd, dkd): auto = <out>/../.teacher-cache, off, or a folder",
   },
   {
+    key: 'qat',
+    type: 'boolean',
+    describe:
+      "quantisation-aware training: the student's Conv/Gemm weights (per channel) and the activations its int8 export quantises pass through fake quantisation (activation ranges calibrated at the start, then held); its int8 export uses exactly these parameters. In compress: fine-tune the fp32 student for --qat-epochs",
+  },
+  {
+    key: 'calibration',
+    type: 'number',
+    default: 512,
+    integer: true,
+    positive: true,
+    describe: 'int8 (export and --qat): training images to calibrate activation ranges on',
+  },
+  {
+    key: 'calibrate',
+    type: 'string',
+    default: 'percentile',
+    choices: ['percentile', 'minmax', 'entropy'],
+    describe: 'int8 (export and --qat): activation range calibrator',
+  },
+  {
+    key: 'weightBits',
+    type: 'number',
+    default: 7,
+    integer: true,
+    describe:
+      "int8 (export and --qat): weight bits: 7 runs unsaturated on every x86 CPU (onnxruntime's AVX2 kernels without VNNI saturate 8-bit weights), 8 keeps one more bit for VNNI or ARM targets",
+  },
+  {
     key: 'saveArtifacts',
     type: 'string',
     describe:

@@ -58,6 +58,8 @@ export interface ExportResult {
   clean: CleanReport;
   calibration?: CalibrationRecord;
   verification: Verification;
+  // What the export was verified against: 'fp32' (the source), or the fake-quantised student of a QAT run.
+  reference: string;
   classifier: ClassifierInfo;
 }
 
@@ -73,7 +75,7 @@ export async function exportModel(path: string, o: ExportOptions, ctx: CliContex
   const data =
     o.opened ?? (await openModelData(o.data, info, o.preprocess ?? {}, ctx, format.dataRole?.(o) ?? '--data', o.split));
   const { model: clean, report } = cleanInferenceGraph(parseModel(reference, path));
-  const { model, calibration } = await format.convert(clean, { options: o, data, info, path, ctx });
+  const { model, calibration, reference: against } = await format.convert(clean, { options: o, data, info, path, ctx });
   const bytes = serializeModel(model).onnx;
   const batch = info.batch ?? BATCH;
   const n = wholeBatches(
@@ -84,7 +86,7 @@ export async function exportModel(path: string, o: ExportOptions, ctx: CliContex
     info,
   );
   const bar = new StageBar(!ctx.json);
-  const verification = await verifyExport(reference, bytes, () => batchesOf(data.val, batch, n), {
+  const verification = await verifyExport(against?.bytes ?? reference, bytes, () => batchesOf(data.val, batch, n), {
     ...(o.criteria ?? format.criteria),
     ...(o.threads ? { threads: o.threads } : {}),
     ...(o.device ? { device: o.device } : {}),
@@ -97,6 +99,7 @@ export async function exportModel(path: string, o: ExportOptions, ctx: CliContex
     sourceBytes: reference.byteLength,
     clean: report,
     verification,
+    reference: against?.name ?? 'fp32',
     classifier: info,
     ...(calibration ? { calibration } : {}),
   };

@@ -8,6 +8,8 @@ export const META_ENSEMBLE = 'onnx_distill.ensemble';
 export const META_METHOD = 'onnx_distill.method';
 export const META_TEACHER_SHA256 = 'onnx_distill.teacher_sha256';
 export const META_SLIM = 'onnx_distill.slim';
+// A quantisation-aware student's int8 parameters as it trained with them (src/export/qat.ts), read by the int8 export.
+export const META_QAT = 'onnx_distill.qat';
 
 // Record a trained classifier's class names and the preprocessing its inputs had (JSON values).
 export function setClassifierMetadata(m: Model, classes: string[], preprocess: unknown): void {

@@ -22,6 +22,7 @@ import {
 import { evaluateStage } from './compressEvaluate.js';
 import { exportAll, type Exported, type SkippedExport } from './compressExport.js';
 import { latencyMeta, latencyNote, shown } from './compressReport.js';
+import { checkQatOptions, qatStage } from './compressQat.js';
 import { checkTeacher, pickStudent } from './compressTeacher.js';
 import { distill } from './distill.js';
 
@@ -75,6 +76,7 @@ async function compressLocked(
   const formats = parseFormats(cfg.formats ?? FORMATS.join(','));
   // Checked here, before the student trains, not when the int8 export first reads it.
   const weightBits = checkWeightBits(cfg.weightBits);
+  checkQatOptions(cfg, formats);
   const teacherSpec = checkTeacher(cfg);
   if (cfg.student !== undefined && cfg.size !== undefined)
     throw new UserError(
@@ -104,6 +106,20 @@ async function compressLocked(
   const t3 = performance.now();
   const evaluated = await evaluateStage(cfg, run, teacherSpec, exported, outDir, c);
   seconds.evaluate = (performance.now() - t3) / 1000;
+  const t4 = performance.now();
+  const quantization = await qatStage(cfg, evaluated.rows, {
+    distillCfg: distillConfigOf(cfg, student, method),
+    studentFile: run.outputs.student,
+    outDir,
+    exportOpts: exported.options,
+    evalOpts: evaluated.exportEval,
+    c,
+  });
+  if (quantization) {
+    seconds.qat = (performance.now() - t4) / 1000;
+    exported.skipped.push(...quantization.skipped);
+    evaluated.evals.push(...quantization.evals);
+  }
   seconds.total = (performance.now() - t0) / 1000;
 
   const { tFile, evalData, metric, teacherEval, rows, evals } = evaluated;
@@ -138,10 +154,12 @@ async function compressLocked(
           }),
       latency: latencyMeta(teacherEval, rows, evals),
     },
+    ...(quantization ? { qat: quantization.summary } : {}),
     skipped: exported.skipped,
     seconds,
   };
   const report = await writeReport(outDir, rows, {
+    ...(quantization ? { quantization: quantization.summary } : {}),
     title: `Compression report: ${method} from ${shown(tFile, outDir)}${metric === 'accuracy' ? '' : ' (Top-1: agreement with the teacher)'}`,
     history: run.history,
     meta,
@@ -183,21 +201,16 @@ async function exportStage(
     '--data',
     split,
   );
-  const { exports, skipped } = await exportAll(
-    trained,
-    formats,
-    {
-      data,
-      calibration: cfg.calibration!,
-      calibrate: cfg.calibrate!,
-      weightBits,
-      verifyImages: cfg.verifyImages!,
-      threads,
-      split,
-      opened,
-    },
-    outDir,
-    c,
-  );
-  return { data, split, opened, trained, exports, skipped };
+  const options = {
+    data,
+    calibration: cfg.calibration!,
+    calibrate: cfg.calibrate!,
+    weightBits,
+    verifyImages: cfg.verifyImages!,
+    threads,
+    split,
+    opened,
+  };
+  const { exports, skipped } = await exportAll(trained, formats, options, outDir, c);
+  return { data, split, opened, trained, exports, skipped, options };
 }

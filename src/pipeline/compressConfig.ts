@@ -17,10 +17,10 @@ export interface CompressOptions extends DistillOptions {
   size?: number;
   // Comma-separated export formats (default fp32,fp16,int8).
   formats?: string;
-  calibration?: number;
-  calibrate?: string;
-  weightBits?: number;
   verifyImages?: number;
+  // The quantisation-aware fine-tune after the fp32 run (with `qat`, or when PTQ int8 loses more than maxInt8Drop).
+  qatEpochs?: number;
+  maxInt8Drop?: number;
   // Seconds of timed latency runs per model and batch size (default 10).
   latencySeconds?: number;
 }
@@ -64,14 +64,14 @@ export function parseFormats(text: string): Format[] {
 }
 
 // The distill options of a compress config (the keys distill knows, set), with the chosen student and method, and
-// paths made absolute.
+// paths made absolute. The fp32 run trains without fake quantisation: compress's --qat is the fine-tune after it.
 export function distillConfigOf(
   cfg: CompressOptions,
   student: DistillOptions['student'],
   method: string,
 ): DistillOptions {
   const distillCfg = Object.fromEntries(
-    Object.entries(cfg).filter(([k, v]) => DISTILL_KEYS.has(k) && v !== undefined),
+    Object.entries(cfg).filter(([k, v]) => DISTILL_KEYS.has(k) && k !== 'qat' && v !== undefined),
   ) as DistillOptions;
   return { ...distillCfg, ...absolutePaths({ ...distillCfg, student }), method };
 }

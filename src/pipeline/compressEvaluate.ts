@@ -29,6 +29,8 @@ export async function evaluateStage(
   teacherEval: EvalReport;
   rows: ReportRow[];
   evals: EvalReport[];
+  // How each export was evaluated (the QAT stage evaluates its int8 student the same way).
+  exportEval: Parameters<typeof evaluateModel>[1];
 }> {
   const tFile = teacherFile(teacherSpec, run, run.outputs[x.trained[0]![0]]!, outDir, cfg.seed ?? 0);
   const evalData = cfg.valData ? await valDataFor(cfg.valData, x.opened) : x.opened;
@@ -64,12 +66,13 @@ export async function evaluateStage(
     ),
   ];
   const evals = [teacherEval];
+  const exportEval = { ...evalOpts, opened: evalData, ...labels };
   for (const e of x.exports) {
-    const ev = await evaluateModel(e.file, { ...evalOpts, opened: evalData, ...labels }, c);
+    const ev = await evaluateModel(e.file, exportEval, c);
     evals.push(ev);
     rows.push(row(e.model, e.model === 'ensemble' ? 'ensemble' : 'student', e.format, e.file, outDir, ev, e.notes));
   }
-  return { tFile, evalData, metric, teacherEval, rows, evals };
+  return { tFile, evalData, metric, teacherEval, rows, evals, exportEval };
 }
 
 // --val-data opened like the run's data (input, normalisation, crop), labels mapped onto the students' classes.

@@ -59,7 +59,7 @@ function exportNotes(r: ExportResult): string {
       ? 'dynamic int8; '
       : `calibrated (${cal.calibrator}) on ${cal.images} training images; `
     : '';
-  return `${how}top-1 agreement with fp32 ${(100 * v.node.top1Agreement).toFixed(1)}% (node), ${(100 * v.web.top1Agreement).toFixed(1)}% (web) on ${v.images} images`;
+  return `${how}top-1 agreement with ${r.reference} ${(100 * v.node.top1Agreement).toFixed(1)}% (node), ${(100 * v.web.top1Agreement).toFixed(1)}% (web) on ${v.images} images`;
 }
 
 // What the export stage hands to evaluation: the data as opened for the trained networks, and what was written.
@@ -70,4 +70,6 @@ export interface Exported {
   trained: [string, string][];
   exports: WrittenExport[];
   skipped: SkippedExport[];
+  // The options every export of the run was written with (compress's QAT int8 export reuses them).
+  options: Omit<ExportOptions, 'format'>;
 }

@@ -19,6 +19,7 @@ import { buildStudents, teacherModel } from './distillModels.js';
 import { composeNetworks, distillTerms } from './distillNetworks.js';
 import { distillRunOptions, distillStages } from './distillRun.js';
 import type { DistillOptions } from './options.js';
+import { attachQat } from './qat.js';
 import { checkStageNames } from './staged.js';
 
 // The `distill` command's orchestration: config -> teacher and data -> students -> networks and terms -> the run (or
@@ -83,6 +84,11 @@ export async function prepareDistill(
   });
   const outDir = resolve(cfg.out!);
   const runId = saveRunConfig(cfg, outDir);
+  if (cfg.qat && stagedDef)
+    throw new UserError(
+      `--qat: not available for the staged method ${stagedDef.name}; distil first, then compress --qat`,
+    );
+  const qat = cfg.qat ? await attachQat(students, data, cfg, outDir, c.log) : undefined;
   const files: Record<string, string> = Object.fromEntries(students.map((s) => [s.name, `${s.name}.onnx`]));
   if (mode === 'trainable') files.teacher = 'teacher.onnx';
   const run = distillRunOptions(
@@ -97,6 +103,7 @@ export async function prepareDistill(
       composed,
       outDir,
       runId,
+      ...(qat ? { networkMetadata: qat.networkMetadata } : {}),
     },
     c,
   );

@@ -28,6 +28,8 @@ export interface RunParts {
   composed: Record<string, string>;
   outDir: string;
   runId: string | undefined;
+  // Metadata for one network's exported file only (the QAT record goes in the student's, pipeline/qat.ts).
+  networkMetadata?: Record<string, Record<string, string>>;
 }
 
 // The loop's options for the run: data, schedule, optimizer, exports and where it writes, from the config.
@@ -63,6 +65,7 @@ export function distillRunOptions(
       metadata: p.metadata,
       ensembleFile: 'ensemble.onnx',
       composed: p.composed,
+      ...(p.networkMetadata ? { networkMetadata: p.networkMetadata } : {}),
     },
     device: cfg.device!,
     ...(cfg.threads ? { threads: cfg.threads } : {}),

@@ -56,4 +56,9 @@ export interface DistillOptions extends AugmentParams, MixParams {
   resume?: string;
   saveArtifacts?: string;
   teacherCache?: string;
+  // Quantisation-aware training of the student (pipeline/qat.ts), with the int8 settings its export shares.
+  qat?: boolean;
+  calibration?: number;
+  calibrate?: string;
+  weightBits?: number;
 }

@@ -1,5 +1,13 @@
 // The report layer: tables, report.json/report.md and PNG plots for the teacher and every export.
-export type { EpochNetworkStats, CurveEpoch, ReportFormat, ReportRole, ReportRow, TrainingHistory } from './types.js';
+export type {
+  EpochNetworkStats,
+  CurveEpoch,
+  QuantizationSummary,
+  ReportFormat,
+  ReportRole,
+  ReportRow,
+  TrainingHistory,
+} from './types.js';
 export { renderPng, renderSvg, svgToPng, type PngOptions } from './plots.js';
 export { accuracySizeSpec } from './specs/accuracySize.js';
 export { accuracyLatencySpec } from './specs/accuracyLatency.js';

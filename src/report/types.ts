@@ -45,3 +45,17 @@ export interface CurveEpoch {
 
 // Training curves input: epochs in any order (they are plotted by `epoch`).
 export type TrainingHistory = CurveEpoch[];
+
+// fp32, post-training int8 and quantisation-aware int8 of one student, side by side (compress --qat / --max-int8-drop):
+// top-1 as fractions, the fine-tune's epochs and lr, what triggered it, and its run folder.
+export interface QuantizationSummary {
+  model: string;
+  trigger: 'qat' | 'max-int8-drop';
+  epochs: number;
+  lr: number;
+  maxInt8Drop?: number;
+  fp32?: number;
+  ptq?: number;
+  qat?: number;
+  run: string;
+}

@@ -5,7 +5,8 @@ import { accuracyLatencySpec } from './specs/accuracyLatency.js';
 import { accuracySizeSpec } from './specs/accuracySize.js';
 import { trainingCurvesSpec, trainingCurvePoints } from './specs/trainingCurves.js';
 import { formatTable, markdownTable } from './table.js';
-import type { ReportRow, TrainingHistory } from './types.js';
+import type { QuantizationSummary, ReportRow, TrainingHistory } from './types.js';
+import { quantizationLine, quantizationMarkdown } from './quantization.js';
 import { validateRows } from './validate.js';
 
 // File names inside --out; fixed so that scripts and report.md can point at them.
@@ -29,6 +30,8 @@ export interface WriteReportOptions {
   // What Top-1 measures: accuracy on labels (default), or agreement with the teacher (data without labels).
   metric?: 'accuracy' | 'teacher agreement';
   png?: PngOptions;
+  // fp32, PTQ and QAT int8 of the student side by side, when compress fine-tuned quantisation-aware.
+  quantization?: QuantizationSummary;
 }
 
 export interface WrittenReport {
@@ -78,9 +81,10 @@ export async function writeReport(
   const markdown = join(outDir, REPORT_FILES.markdown);
   writeFileAtomic(
     markdown,
-    reportMarkdown(rows, plots, opts.title ?? 'Compression report', opts.metric, opts.latencyNote),
+    reportMarkdown(rows, plots, opts.title ?? 'Compression report', opts.metric, opts.latencyNote, opts.quantization),
   );
-  return { json, markdown, plots, table: formatTable(rows) };
+  const table = formatTable(rows) + (opts.quantization ? `\n${quantizationLine(opts.quantization)}` : '');
+  return { json, markdown, plots, table };
 }
 
 const CAPTIONS: Record<keyof WrittenReport['plots'], string> = {
@@ -95,6 +99,7 @@ function reportMarkdown(
   title: string,
   metric = 'accuracy',
   latencyNote?: string,
+  quantization?: QuantizationSummary,
 ): string {
   const top1 =
     metric === 'accuracy'
@@ -107,6 +112,7 @@ function reportMarkdown(
     '',
     `${top1}; latency is the median time of one forward pass of the whole batch${latencyNote ? ` (${latencyNote})` : ''}.`,
     '',
+    ...(quantization ? quantizationMarkdown(quantization) : []),
   ];
   for (const [k, file] of Object.entries(plots) as [keyof WrittenReport['plots'], string][]) {
     lines.push(`## ${CAPTIONS[k]}`, '', `![${CAPTIONS[k]}](${file})`, '');

@@ -16,8 +16,9 @@ export function exportNetworks(
 ): Record<string, string> {
   const out: Record<string, string> = {};
   const entries = [...step.params, ...step.buffers];
-  const tag = (m: Model) => {
-    for (const [k, v] of Object.entries(o.exports.metadata ?? {})) m.setMetadata(k, v);
+  const tag = (m: Model, network?: string) => {
+    const own = network ? o.exports.networkMetadata?.[network] : undefined;
+    for (const [k, v] of Object.entries({ ...o.exports.metadata, ...own })) m.setMetadata(k, v);
     return m;
   };
   for (const [name, file] of Object.entries(o.exports.files)) {
@@ -27,7 +28,7 @@ export function exportNetworks(
       entries.filter((e) => e.network === name).map((e) => [e.source, state[e.name]!]),
     );
     const path = join(o.outDir, file);
-    saveModel(tag(exportTrained(net.model, bySource, o.classes, o.exports.preprocess)), path);
+    saveModel(tag(exportTrained(net.model, bySource, o.classes, o.exports.preprocess), name), path);
     out[name] = path;
   }
   const weights = Object.fromEntries(entries.map((e) => [e.name, state[e.name]!.data as Float32Array]));

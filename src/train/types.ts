@@ -83,6 +83,8 @@ export interface ExportSpec {
   preprocess?: unknown;
   // Extra metadata entries (method, the teacher's hash).
   metadata?: Record<string, string>;
+  // Entries for one network's file only (a QAT student's int8 parameters), by network name.
+  networkMetadata?: Record<string, Record<string, string>>;
   // The file for the students' ensemble (mean of their softmax), when the run has one.
   ensembleFile?: string;
   // Networks exported together with the networks that feed them, as one model (SOKD's teacher-kbm.onnx): name -> file.

@@ -36,13 +36,13 @@ function render(r: ExportResult, out: string): string[] {
             : `int8: ${cal.tensors} activations calibrated (${cal.calibrator}) on ${cal.images} training images`,
         ]
       : []),
-    `verified on ${v.images} validation images against the fp32 model:`,
+    `verified on ${v.images} validation images against the ${r.reference === 'fp32' ? 'fp32 model' : r.reference}:`,
     ...table([
       [v.nodeDevice === 'cpu' ? 'onnxruntime-node' : `onnxruntime-node (${v.nodeDevice})`, ...agreement(v.node)],
       ['onnxruntime-web (wasm)', ...agreement(v.web)],
       ['node vs web', ...agreement(v.nodeVsWeb)],
     ]),
-    `top-1 accuracy: fp32 ${pct(v.top1.fp32)}, ${r.format} ${pct(v.top1.node)} (node) / ${pct(v.top1.web)} (web)`,
+    `top-1 accuracy: ${r.reference === 'fp32' ? 'fp32' : 'reference'} ${pct(v.top1.fp32)}, ${r.format} ${pct(v.top1.node)} (node) / ${pct(v.top1.web)} (web)`,
   ];
 }
 

@@ -7,6 +7,9 @@ import { calibratorNamed, collectStats } from '../calibrate/index.js';
 import { BATCH, DEFAULTS, wholeBatches } from '../defaults.js';
 import { planInt8, quantizeDynamic, quantizeStatic } from '../int8.js';
 import { checkWeightBits } from '../qdq.js';
+import { fakeQuantReference, qatRecordOf, type QatRecord } from '../qat.js';
+import type { Int8Plan } from '../int8.js';
+import type { TensorStats } from '../calibrate/index.js';
 import type { CalibrationRecord, ConvertJob, ExportFormat } from './types.js';
 
 // Static QDQ int8 calibrated on training images (or dynamic quantisation): judged by predictions, 97% top-1 agreement.
@@ -27,6 +30,8 @@ async function quantize(
 ): Promise<{ model: Model; calibration?: CalibrationRecord }> {
   if (options.io === 'fp16')
     throw new UserError('--io fp16 goes with --format fp16; int8 models take and give float32');
+  const qat = options.dynamic ? undefined : qatRecordOf(model);
+  if (qat) return quantizeAsTrained(model, qat, options.weightBits, path);
   const bits = checkWeightBits(options.weightBits ?? DEFAULTS.weightBits);
   if (options.dynamic) return { model: quantizeDynamic(model, bits), calibration: { dynamic: true } };
   const calibrator = await calibratorNamed(options.calibrate ?? DEFAULTS.calibrate);
@@ -87,4 +92,36 @@ async function quantize(
     bar.stop();
     await runner.close();
   }
+}
+
+// A quantisation-aware student: the activation ranges it trained with (no calibration) and its weight bits, through
+// the same writer as a calibrated export, so the int8 model computes what the fake-quantised student computed.
+async function quantizeAsTrained(
+  model: Model,
+  qat: QatRecord,
+  given: number | undefined,
+  path: string,
+): Promise<{ model: Model; calibration: CalibrationRecord; reference: { bytes: Uint8Array; name: string } }> {
+  if (given !== undefined && checkWeightBits(given) !== qat.weightBits)
+    throw new UserError(
+      `--weight-bits ${given}: ${path} was trained quantisation-aware with ${qat.weightBits}-bit weights`,
+      `export it with --weight-bits ${qat.weightBits}, or fine-tune it again with the bits you want`,
+    );
+  const reference = { bytes: fakeQuantReference(model, qat), name: 'fake-quantised student (QAT)' };
+  const plan: Int8Plan = planInt8(model.graph);
+  const stats = new Map<string, TensorStats>();
+  for (const v of plan.calibrated) {
+    const r = qat.ranges[v.name];
+    if (!r)
+      throw new UserError(
+        `${path}: activation '${v.name}' has no range in the model's QAT record; the graph changed after training`,
+      );
+    stats.set(v.name, { min: r[0], max: r[1] });
+  }
+  const minmax = await calibratorNamed('minmax');
+  return {
+    reference,
+    model: quantizeStatic(model, plan, stats, minmax, qat.weightBits),
+    calibration: { images: qat.images, calibrator: `${qat.calibrator}, held through QAT`, tensors: plan.calibrated.length },
+  };
 }

@@ -46,5 +46,10 @@ export interface ExportFormat {
   dataRole?(o: ConvertOptions): string;
   // The hint a failed verification gives.
   failureHint?: string;
-  convert(model: Model, job: ConvertJob): Promise<{ model: Model; calibration?: CalibrationRecord }>;
+  // `reference`: the model the export is verified against when it is not the fp32 source (a QAT student's int8 is
+  // checked against the fake-quantised student it was trained as).
+  convert(
+    model: Model,
+    job: ConvertJob,
+  ): Promise<{ model: Model; calibration?: CalibrationRecord; reference?: { bytes: Uint8Array; name: string } }>;
 }
