@@ -51,7 +51,8 @@ for (const seed of seeds)
   if (!existsSync(join(dir, `seed${seed}`, 'report.json'))) sh(command(seed), `compress --qat (seed ${seed})`);
 for (const seed of seeds) {
   const r = JSON.parse(readFileSync(join(dir, `seed${seed}`, 'report.json'), 'utf8')) as { qat: QuantizationSummary };
-  if (!existsSync(join(dir, `seed${seed}`, 'control', 'run.json'))) sh(control(seed, r.qat.lr), `control (seed ${seed})`);
+  if (!existsSync(join(dir, `seed${seed}`, 'control', 'run.json')))
+    sh(control(seed, r.qat.lr), `control (seed ${seed})`);
 }
 
 interface Report {
@@ -69,8 +70,9 @@ const runs = seeds.map((seed) => {
     ptq: acc('student', 'int8'),
     qat: acc('student-qat', 'int8'),
     teacher: acc('teacher', 'fp32'),
-    control: (JSON.parse(readFileSync(join(dir, `seed${seed}`, 'control', 'run.json'), 'utf8')) as { lastValAcc: number })
-      .lastValAcc,
+    control: (
+      JSON.parse(readFileSync(join(dir, `seed${seed}`, 'control', 'run.json'), 'utf8')) as { lastValAcc: number }
+    ).lastValAcc,
     seconds: r.seconds,
     lr: r.qat?.lr ?? NaN,
     finished: r.createdAt ?? '',
@@ -129,9 +131,9 @@ const reading = [
   `Reading: PTQ int8 loses ${stat(ptqDrop)} points against fp32 and QAT int8 ${stat(qatDrop)}`,
   `(${stat(qatVsTuned)} against the control that fine-tunes as long in fp32).`,
   mean(ptqDrop) <= 0.3
-    ? 'PTQ already keeps the fp32 accuracy of this student, so the issue\'s case (PTQ losing more than 0.3 point, which QAT' +
+    ? "PTQ already keeps the fp32 accuracy of this student, so the issue's case (PTQ losing more than 0.3 point, which QAT" +
       ' should bring back to within 0.3) does not arise here: the table shows QAT int8 level with fp32 and the control' +
-      ' within the seeds\' spread, not QAT recovering a PTQ loss.'
+      " within the seeds' spread, not QAT recovering a PTQ loss."
     : `QAT ${Math.abs(mean(qatDrop)) <= 0.3 ? 'meets' : 'misses'} the issue's target (within 0.3 point of fp32 where PTQ loses more).`,
   `Training throughput of the QAT epoch (median img/s, per seed): ${runs.map((r) => r.qatImgPerSec.toFixed(0)).join(', ')};`,
   `of the control's fp32 epoch: ${runs.map((r) => r.controlImgPerSec.toFixed(0)).join(', ')}; the two ran at different times`,
@@ -144,7 +146,10 @@ const lines = [
   cells([...header, 'PTQ loss vs fp32 (pt)', 'QAT loss vs fp32 (pt)', 'QAT loss vs control (pt)']),
   cells(Array.from({ length: header.length + 3 }, () => '---')),
   ...runs.map((r, i) =>
-    cells([r.seed, ...[pts(r.teacher), fp32[i]!, ptq[i]!, qat[i]!, tuned[i]!, ptqDrop[i]!, qatDrop[i]!, qatVsTuned[i]!].map(fix)]),
+    cells([
+      r.seed,
+      ...[pts(r.teacher), fp32[i]!, ptq[i]!, qat[i]!, tuned[i]!, ptqDrop[i]!, qatDrop[i]!, qatVsTuned[i]!].map(fix),
+    ]),
   ),
   cells(['mean ± std', '', ...[fp32, ptq, qat, tuned, ptqDrop, qatDrop, qatVsTuned].map(stat)]),
   '',
@@ -156,7 +161,9 @@ writeFileAtomic(
   replaceSection(
     existsSync(md) ? readFileSync(md, 'utf8') : '# Benchmarks\n',
     'compress-qat',
-    [`## Quantisation-aware distillation: fp32, PTQ int8 and QAT int8 (\`npm run bench:qat\`)`, '', ...lines].join('\n'),
+    [`## Quantisation-aware distillation: fp32, PTQ int8 and QAT int8 (\`npm run bench:qat\`)`, '', ...lines].join(
+      '\n',
+    ),
   ),
 );
 console.log(lines.join('\n'));

@@ -25,7 +25,11 @@ export interface QatRecord {
 }
 
 // The activations an int8 export of this fp32 model quantises (the exporter's own plan, on a copy).
-export function int8Activations(model: Model): { calibrated: string[]; shared: Record<string, string>; fp32: Uint8Array } {
+export function int8Activations(model: Model): {
+  calibrated: string[];
+  shared: Record<string, string>;
+  fp32: Uint8Array;
+} {
   const { model: clean } = cleanInferenceGraph(parseModel(serializeModel(model).onnx));
   const fp32 = serializeModel(clean).onnx;
   const plan = planInt8(clean.graph);
@@ -40,7 +44,12 @@ export function int8Activations(model: Model): { calibrated: string[]; shared: R
 export async function calibrateQat(
   model: Model,
   images: CalibrationImages,
-  o: { calibrate: string; weightBits: WeightBits; count: number; open: (bytes: Uint8Array) => Promise<InferenceRunner> },
+  o: {
+    calibrate: string;
+    weightBits: WeightBits;
+    count: number;
+    open: (bytes: Uint8Array) => Promise<InferenceRunner>;
+  },
 ): Promise<QatRecord> {
   const calibrator = await calibratorNamed(o.calibrate);
   const { calibrated, shared, fp32 } = int8Activations(model);

@@ -29,7 +29,9 @@ export async function attachQat(
   log: (line: string) => void,
 ): Promise<{ record: QatRecord; networkMetadata: Record<string, Record<string, string>> }> {
   if (students.length !== 1)
-    throw new UserError(`--qat: trains one student at a time; this run has ${students.length} (--students / --student)`);
+    throw new UserError(
+      `--qat: trains one student at a time; this run has ${students.length} (--students / --student)`,
+    );
   const student = students[0]!;
   const saved = join(outDir, QAT_FILE);
   const record =
@@ -52,7 +54,13 @@ async function calibrate(student: NetworkSpec, data: TrainingData, cfg: DistillO
   const batchSize = cfg.batchSize ?? 128;
   const images = async function* () {
     let seen = 0;
-    for await (const b of data.train.batches({ batchSize, epoch: 0, seed: cfg.seed ?? 0, shuffle: true, dropLast: false })) {
+    for await (const b of data.train.batches({
+      batchSize,
+      epoch: 0,
+      seed: cfg.seed ?? 0,
+      shuffle: true,
+      dropLast: false,
+    })) {
       const n = Math.min(b.n, count - seen);
       if (n <= 0) return;
       const per = data.input.reduce((a, d) => a * d, 1);

@@ -38,10 +38,9 @@ function lowerToSurrogate(g: Graph): void {
     const z = perTensor ? n.input(2).constant!.toNumbers() : [];
     const qmin = n.attrInt('qmin'),
       qmax = n.attrInt('qmax');
-    const y =
-      perTensor
-        ? b.op.Clip!([x, b.constant((qmin - z[0]! - 0.5) * s[0]!), b.constant((qmax - z[0]! + 0.5) * s[0]!)])
-        : b.identity(x);
+    const y = perTensor
+      ? b.op.Clip!([x, b.constant((qmin - z[0]! - 0.5) * s[0]!), b.constant((qmax - z[0]! + 0.5) * s[0]!)])
+      : b.identity(x);
     const out = n.outputs[0]!;
     g.removeNode(n);
     g.replaceAllUses(out, y);
@@ -87,10 +86,16 @@ test('FakeQuantize lowered to QuantizeLinear→DequantizeLinear: values and STE 
   const g = new Graph('fq');
   const b = new Builder(g);
   const x = addInput(g, 'x', 'float32', [n]);
-  const y = fakeQuant(b, x, b.constant(Tensor.float32([], [S])), b.constant(new Tensor('uint8', [], Uint8Array.of(Z))), {
-    qmin: 0,
-    qmax: 255,
-  });
+  const y = fakeQuant(
+    b,
+    x,
+    b.constant(Tensor.float32([], [S])),
+    b.constant(new Tensor('uint8', [], Uint8Array.of(Z))),
+    {
+      qmin: 0,
+      qmax: 255,
+    },
+  );
   const loss = b.op.ReduceSum!([b.mul(y, b.constant(Tensor.float32([n], rs)))], { keepdims: 0 });
   const grads = backward(g, { loss, wrt: [x] });
   g.outputs = [b.identity(y, 'y'), b.identity(grads.get(x)!, 'grad_x')];

@@ -69,18 +69,37 @@ test('compress --qat: fp32, PTQ int8 and QAT int8 side by side; the QAT int8 fil
   const row = (model: string, format: string) => report.rows.find((x) => x.model === model && x.format === format);
   const [fp32, ptq, qat] = [row('student', 'fp32'), row('student', 'int8'), row('student-qat', 'int8')];
   assert.ok(fp32 && ptq && qat, `rows: ${report.rows.map((x) => `${x.model} ${x.format}`).join(', ')}`);
-  assert.deepEqual(Object.keys(report.evaluation.latency.runs), ['teacher fp32', 'student fp32', 'student int8', 'student-qat int8']);
+  assert.deepEqual(Object.keys(report.evaluation.latency.runs), [
+    'teacher fp32',
+    'student fp32',
+    'student int8',
+    'student-qat int8',
+  ]);
   assert.deepEqual(
     [report.qat.fp32, report.qat.ptq, report.qat.qat, report.qat.trigger, report.qat.epochs],
     [fp32.accuracy, ptq.accuracy, qat.accuracy, 'qat', 1],
   );
-  assert.match(qat.notes ?? '', /held through QAT.*agreement with fake-quantised student \(QAT\) (9[7-9]|100)\.\d% \(node\)/);
+  assert.match(
+    qat.notes ?? '',
+    /held through QAT.*agreement with fake-quantised student \(QAT\) (9[7-9]|100)\.\d% \(node\)/,
+  );
   const md = readFileSync(join(out, 'report.md'), 'utf8');
   assert.match(md, /\| \| fp32 \| PTQ int8 \| QAT int8 \|/);
-  assert.ok(md.includes(`| Top-1 | ${(100 * fp32.accuracy).toFixed(2)}% | ${(100 * ptq.accuracy).toFixed(2)}% | ${(100 * qat.accuracy).toFixed(2)}% |`));
+  assert.ok(
+    md.includes(
+      `| Top-1 | ${(100 * fp32.accuracy).toFixed(2)}% | ${(100 * ptq.accuracy).toFixed(2)}% | ${(100 * qat.accuracy).toFixed(2)}% |`,
+    ),
+  );
   // The QAT run's record, the same in its run folder and in its student's metadata...
   const record = JSON.parse(readFileSync(join(out, 'qat', 'qat.json'), 'utf8')) as QatRecord;
-  assert.deepEqual(JSON.parse(loadModel(join(out, 'qat', 'student.onnx')).metadata().get(META_QAT)!), record);
+  assert.deepEqual(
+    JSON.parse(
+      loadModel(join(out, 'qat', 'student.onnx'))
+        .metadata()
+        .get(META_QAT)!,
+    ),
+    record,
+  );
   // ...and every activation of the int8 file quantised at exactly the parameters that record gives.
   const int8 = loadModel(join(out, 'student-qat.int8.onnx'));
   const init = new Map(int8.graph.initializers.map((v) => [v.name, v.constant!.toNumbers()[0]!]));
@@ -128,7 +147,18 @@ test('--qat without int8 among --formats, or with two students, exits 2 before t
 test('export --format int8 of the QAT student keeps its weight bits: another --weight-bits exits 2', async () => {
   const student = join(root, 'qat', 'qat', 'student.onnx');
   assert.ok(existsSync(student), 'the compress --qat test ran first and left its QAT student');
-  const r = await cli(['export', student, '--format', 'int8', '--weight-bits', '8', '--data', images, '--out', join(root, 'x.onnx')]);
+  const r = await cli([
+    'export',
+    student,
+    '--format',
+    'int8',
+    '--weight-bits',
+    '8',
+    '--data',
+    images,
+    '--out',
+    join(root, 'x.onnx'),
+  ]);
   assert.equal(r.code, 2, r.stderr);
   assert.match(r.stderr, /--weight-bits 8: .*student\.onnx was trained quantisation-aware with 7-bit weights/);
 });

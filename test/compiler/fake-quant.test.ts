@@ -35,7 +35,13 @@ function convNet(seed: number): Model {
 }
 
 // Run an evaluation graph of network `student` on images, with its state from the model: the student's logits.
-async function evalLogits(rt: Runtime, ev: { bytes: Uint8Array; stateNames: string[] }, model: Model, dims: number[], x: Float32Array) {
+async function evalLogits(
+  rt: Runtime,
+  ev: { bytes: Uint8Array; stateNames: string[] },
+  model: Model,
+  dims: number[],
+  x: Float32Array,
+) {
   const s = await rt.session(ev.bytes, 'evaluation graph');
   const r = await s.run({ input: { type: 'float32', dims, data: x }, ...stateOf(model, ev.stateNames, 'student/') });
   return r['logits.student']!.data as Float32Array;
@@ -85,7 +91,10 @@ test("fake quantisation's forward is onnxruntime's QuantizeLinear→DequantizeLi
     // And it is quantised: the fp32 network gives something else.
     const plain = compileInference([{ ...spec, fakeQuant: undefined } as NetworkSpec]);
     const f = await evalLogits(rt, plain, model, [2, 3, 6, 6], xs);
-    assert.ok(f.some((v, i) => Math.abs(v - r[i]!) > 1e-3), 'fake quantisation changes the outputs');
+    assert.ok(
+      f.some((v, i) => Math.abs(v - r[i]!) > 1e-3),
+      'fake quantisation changes the outputs',
+    );
   } finally {
     await rt.close();
   }
@@ -112,7 +121,10 @@ function student(seed: number): Model {
       [4, () => 0.5 + Math.abs(rnd())],
     ] as const) {
       const t = n.input(i).constant!;
-      n.input(i).constant = Tensor.float32(t.dims, Array.from(t.data as Float32Array, (v) => f(v)));
+      n.input(i).constant = Tensor.float32(
+        t.dims,
+        Array.from(t.data as Float32Array, (v) => f(v)),
+      );
     }
   }
   return m;
@@ -134,7 +146,12 @@ test('a QAT step on a zoo depthwise student compiles, runs, and trains every fak
   const hyper = { weightDecay: 0, momentum: 0.9, nesterov: false, beta1: 0.9, beta2: 0.999, eps: 1e-8 };
   const step = compileStep({
     networks: [
-      { name: 'teacher', model: buildZooModel('cnn-tiny', { input: [1, 28, 28], classes: 10, seed: 2 }), role: 'teacher', trainable: false },
+      {
+        name: 'teacher',
+        model: buildZooModel('cnn-tiny', { input: [1, 28, 28], classes: 10, seed: 2 }),
+        role: 'teacher',
+        trainable: false,
+      },
       { name: 'student', model, role: 'student', trainable: true, fakeQuant: fakeQuantSpec(record) },
     ],
     terms: [{ term: 'kd', name: 'kd', taps: { student: 'student.logits', teacher: 'teacher.logits' } }],
@@ -146,7 +163,10 @@ test('a QAT step on a zoo depthwise student compiles, runs, and trains every fak
   const onnx = parseModel(step.bytes);
   const quantize = onnx.graph.nodes.filter((n) => n.opType === 'QuantizeLinear');
   const convs = model.graph.nodes.filter((n) => n.opType === 'Conv' || n.opType === 'Gemm').length;
-  assert.ok(quantize.length >= convs + 10, `${quantize.length} QuantizeLinear for ${convs} weights and the activations`);
+  assert.ok(
+    quantize.length >= convs + 10,
+    `${quantize.length} QuantizeLinear for ${convs} weights and the activations`,
+  );
   assert.ok(!onnx.graph.nodes.some((n) => n.domain !== ''), 'no pseudo-op is left in the step');
   const rt = new Runtime({ threads: 1 });
   try {
@@ -160,7 +180,11 @@ test('a QAT step on a zoo depthwise student compiles, runs, and trains every fak
     for (const [name, t] of Object.entries(step.initial))
       feeds[name] = { type: 'float32', dims: [...t.dims], data: Float32Array.from(t.data as Float32Array) };
     for (const slot of step.slots)
-      feeds[slot.name] = { type: 'float32', dims: slot.shape, data: new Float32Array(slot.shape.reduce((a, b) => a * b, 1)) };
+      feeds[slot.name] = {
+        type: 'float32',
+        dims: slot.shape,
+        data: new Float32Array(slot.shape.reduce((a, b) => a * b, 1)),
+      };
     const r = await s.run(feeds);
     assert.ok(Number.isFinite(r.loss!.data[0] as number) && (r.loss!.data[0] as number) > 0);
     const weights = step.params.filter((p) => p.shape.length >= 2);
@@ -176,7 +200,13 @@ test('a QAT step on a zoo depthwise student compiles, runs, and trains every fak
 test("the int8 export of a QAT student computes its fake-quantised evaluation graph's outputs (to one step)", async () => {
   const model = student(4);
   const record = await calibrated(model);
-  const spec: NetworkSpec = { name: 'student', model, role: 'student', trainable: true, fakeQuant: fakeQuantSpec(record) };
+  const spec: NetworkSpec = {
+    name: 'student',
+    model,
+    role: 'student',
+    trainable: true,
+    fakeQuant: fakeQuantSpec(record),
+  };
   const ev = compileInference([spec]);
   const tagged = parseModel(serializeModel(model).onnx);
   tagged.setMetadata(META_QAT, JSON.stringify(record));
@@ -212,13 +242,19 @@ test("the int8 export of a QAT student computes its fake-quantised evaluation gr
     const zb = Object.values(await b.run({ [clean.graph.inputs[0]!.name]: batch }))[0]!.data as Float32Array;
     let worst = 0;
     for (let i = 0; i < za.length; i++) worst = Math.max(worst, Math.abs(za[i]! - zb[i]!));
-    assert.ok(worst <= bound, `export and fake-quantised student differ by ${worst} > one step at the classifier (${bound})`);
+    assert.ok(
+      worst <= bound,
+      `export and fake-quantised student differ by ${worst} > one step at the classifier (${bound})`,
+    );
     // Not trivially: a PTQ export calibrated anew on other images gives other scales and other outputs.
     const zf = compileInference([{ ...spec, fakeQuant: undefined } as NetworkSpec]);
     const zfp = await evalLogits(rt, zf, model, [16, 1, 28, 28], xs);
     let off = 0;
     for (let i = 0; i < za.length; i++) off = Math.max(off, Math.abs(za[i]! - zfp[i]!));
-    assert.ok(off > worst, `the fp32 student is further from the int8 export (${off}) than the fake-quantised one (${worst})`);
+    assert.ok(
+      off > worst,
+      `the fp32 student is further from the int8 export (${off}) than the fake-quantised one (${worst})`,
+    );
   } finally {
     await rt.close();
   }

@@ -122,6 +122,10 @@ async function quantizeAsTrained(
   return {
     reference,
     model: quantizeStatic(model, plan, stats, minmax, qat.weightBits),
-    calibration: { images: qat.images, calibrator: `${qat.calibrator}, held through QAT`, tensors: plan.calibrated.length },
+    calibration: {
+      images: qat.images,
+      calibrator: `${qat.calibrator}, held through QAT`,
+      tensors: plan.calibrated.length,
+    },
   };
 }
