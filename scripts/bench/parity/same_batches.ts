@@ -47,6 +47,8 @@ const lastJson = <T>(s: string) => JSON.parse(s.slice(s.lastIndexOf('\n{') + 1))
 interface Trace {
   accs: number[];
   steps: number[][];
+  // Epoch means of the same, when the steps are not kept (our own run: its history).
+  epochs?: number[][];
 }
 
 // Our loader's training batches for (seed, epoch), exactly as `distill` feeds them, written in torch_parity's format.
@@ -155,12 +157,19 @@ function ours(seed: number, art: string): Trace {
   argv.push('--optimizer', 'sgd', '--momentum', '0.9', '--weight-decay', '5e-4', '--schedule', 'cosine', '--lr-update', 'step');
   argv.push('--warmup', '0', '--augment', 'cifar', '--mean', '0.2860', '--std', '0.3530', '--seed', String(seed));
   argv.push('--threads', String(threads), '--out', dir, '--save-artifacts', art, '--json');
-  const j = JSON.parse(sh(process.execPath, argv)) as { history: { networks: Record<string, { valAcc?: number }> }[] };
-  return { accs: j.history.map((h) => h.networks.student?.valAcc ?? NaN), steps: [] };
+  const j = JSON.parse(sh(process.execPath, argv)) as {
+    history: { loss: number; terms: Record<string, number>; networks: Record<string, { valAcc?: number }> }[];
+  };
+  return {
+    accs: j.history.map((h) => h.networks.student?.valAcc ?? NaN),
+    steps: [],
+    epochs: j.history.map((h) => [h.loss, ...Object.values(h.terms)]),
+  };
 }
 
 // Epoch means of [loss, ce, kd] and how far two traces on the same batches drift apart.
 const epochMeans = (t: Trace) =>
+  t.epochs ??
   t.accs.map((_, e) => {
     const rows = t.steps.slice((e * t.steps.length) / t.accs.length, ((e + 1) * t.steps.length) / t.accs.length);
     return rows[0]!.map((_, k) => rows.reduce((a, r) => a + r[k]!, 0) / rows.length);
@@ -175,7 +184,7 @@ interface SeedResult {
   torchOwn: number[];
   // Step-by-step agreement on identical batches (ours replayed on PyTorch's batches vs PyTorch on them).
   lossDiff: { step0: number; first1e4: number; first1e2: number };
-  epochLoss: { oursOnTorch: number[][]; torchOwn: number[][]; ourReplayOwn: number[][]; torchOnOurs: number[][] };
+  epochLoss: { oursOnTorch: number[][]; torchOwn: number[][]; ourOwn: number[][]; torchOnOurs: number[][] };
 }
 
 const results: SeedResult[] = [];
@@ -192,7 +201,6 @@ for (const seed of seeds) {
     torchBatches = join(out, `batches-torch-s${seed}`);
   const A = ours(seed, art);
   await dumpOurBatches(seed, ourBatches);
-  const Arep = await replay(art, ourBatches, student);
   const Bt = torch(seed, { save: torchBatches });
   const C = await replay(art, torchBatches, student);
   const D = torch(seed, { read: ourBatches });
@@ -206,36 +214,38 @@ for (const seed of seeds) {
     oursOnTorch: C.accs,
     torchOwn: Bt.accs,
     lossDiff: { step0: Math.abs(C.steps[0]![0]! - Bt.steps[0]![0]!), first1e4: firstOver(C, Bt, 1e-4), first1e2: firstOver(C, Bt, 1e-2) },
-    epochLoss: { oursOnTorch: epochMeans(C), torchOwn: epochMeans(Bt), ourReplayOwn: epochMeans(Arep), torchOnOurs: epochMeans(D) },
+    epochLoss: { oursOnTorch: epochMeans(C), torchOwn: epochMeans(Bt), ourOwn: epochMeans(A), torchOnOurs: epochMeans(D) },
   };
-  if (Arep.accs.join() !== A.accs.join())
-    process.stderr.write(`seed ${seed}: the replay of our own batches gives ${Arep.accs} but the run gave ${A.accs}\n`);
   results.push(r);
   process.stderr.write(`${JSON.stringify(r)}\n`);
   writeFileAtomic(join(root, 'bench-results', `${section}.json`), JSON.stringify({ date: new Date().toISOString(), epochs, method, results }, null, 2));
+  writeSection();
 }
 
-const pct = (v: number) => (100 * v).toFixed(2);
-const last = <T>(v: T[]): T => v[v.length - 1]!;
-const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
-const kdIdx = method === 'kd' ? 2 : 1;
-const rows = results.map(
-  (r) =>
-    `| ${r.seed} | ${pct(last(r.ourOwn))} | ${pct(last(r.torchOnOurs))} | ${pct(last(r.oursOnTorch))} | ${pct(last(r.torchOwn))} | ${r.lossDiff.step0.toExponential(1)} / ${r.lossDiff.first1e4} / ${r.lossDiff.first1e2} | ${last(r.epochLoss.ourReplayOwn)[kdIdx]!.toFixed(3)} / ${last(r.epochLoss.torchOnOurs)[kdIdx]!.toFixed(3)} | ${last(r.epochLoss.oursOnTorch)[kdIdx]!.toFixed(3)} / ${last(r.epochLoss.torchOwn)[kdIdx]!.toFixed(3)} |`,
-);
-const col = (f: (r: SeedResult) => number[]) => pct(mean(results.map((r) => last(f(r)))));
-const lines = [
-  `Taken ${new Date().toISOString().slice(0, 10)} with \`node --import tsx scripts/bench/parity/same_batches.ts --seeds ${seeds.join(',')} --epochs ${epochs} --method ${method}\` on ${cpus()[0]?.model.trim()}, ${cpus().length} cores shared with other jobs (1-minute load ${Math.min(...load).toFixed(1)}–${Math.max(...load).toFixed(1)}; accuracy does not depend on it); ${threads} onnxruntime threads, 1 PyTorch thread; Node ${process.version}, PyTorch 1.13 eager (Debian).`,
-  `Same data, student files (PyTorch-exported under each seed), teacher and recipe as the \`parity\` section, ${method.toUpperCase()}, ${epochs} epochs. Each side also trains on the other side's augmented batches (same order, same crops and flips, written to a file): ours is our saved step (\`--save-artifacts\`) run from its contract.json by a plain onnxruntime-node loop, PyTorch is torch_parity.py \`--batches\`. Test accuracy (%) after the last epoch; "loss Δ" compares our step with PyTorch on PyTorch's batches: |Δloss| at step 0 / first step where |Δloss| > 1e-4 / first step > 1e-2 (float rounding grows through SGD: a chaotic system); last-epoch mean training KD term on each batch stream.`,
-  '',
-  '| seed | ours, our batches | PyTorch, our batches | ours, PyTorch\'s batches | PyTorch, its batches | loss Δ: step 0 / >1e-4 / >1e-2 | KD term, our batches: ours / PyTorch | KD term, PyTorch\'s batches: ours / PyTorch |',
-  '|---|---|---|---|---|---|---|---|',
-  ...rows,
-  `| mean | ${col((r) => r.ourOwn)} | ${col((r) => r.torchOnOurs)} | ${col((r) => r.oursOnTorch)} | ${col((r) => r.torchOwn)} | | | |`,
-];
-const md = join(root, 'BENCHMARKS.md');
-writeFileAtomic(
-  md,
-  replaceSection(readFileSync(md, 'utf8'), section, [`## Parity with PyTorch on identical batches (\`scripts/bench/parity/same_batches.ts\`)`, '', ...lines].join('\n')),
-);
-console.log(lines.join('\n'));
+// The table so far (written after every seed: a long run that is stopped keeps what it measured).
+function writeSection(): void {
+  const pct = (v: number) => (100 * v).toFixed(2);
+  const last = <T>(v: T[]): T => v[v.length - 1]!;
+  const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
+  const kdIdx = method === 'kd' ? 2 : 1;
+  const rows = results.map(
+    (r) =>
+      `| ${r.seed} | ${pct(last(r.ourOwn))} | ${pct(last(r.torchOnOurs))} | ${pct(last(r.oursOnTorch))} | ${pct(last(r.torchOwn))} | ${r.lossDiff.step0.toExponential(1)} / ${r.lossDiff.first1e4} / ${r.lossDiff.first1e2} | ${last(r.epochLoss.ourOwn)[kdIdx]!.toFixed(3)} / ${last(r.epochLoss.torchOnOurs)[kdIdx]!.toFixed(3)} | ${last(r.epochLoss.oursOnTorch)[kdIdx]!.toFixed(3)} / ${last(r.epochLoss.torchOwn)[kdIdx]!.toFixed(3)} |`,
+  );
+  const col = (f: (r: SeedResult) => number[]) => pct(mean(results.map((r) => last(f(r)))));
+  const lines = [
+    `Taken ${new Date().toISOString().slice(0, 10)} with \`node --import tsx scripts/bench/parity/same_batches.ts --seeds ${seeds.join(',')} --epochs ${epochs} --method ${method}\` on ${cpus()[0]?.model.trim()}, ${cpus().length} cores shared with other jobs (1-minute load ${Math.min(...load).toFixed(1)}–${Math.max(...load).toFixed(1)}; accuracy does not depend on it); ${threads} onnxruntime threads, 1 PyTorch thread; Node ${process.version}, PyTorch 1.13 eager (Debian).`,
+    `Same data, student files (PyTorch-exported under each seed), teacher and recipe as the \`parity\` section, ${method.toUpperCase()}, ${epochs} epochs. Each side also trains on the other side's augmented batches (same order, same crops and flips, written to a file): ours is our saved step (\`--save-artifacts\`) run from its contract.json by a plain onnxruntime-node loop, PyTorch is torch_parity.py \`--batches\`. Test accuracy (%) after the last epoch; "loss Δ" compares our step with PyTorch on PyTorch's batches: |Δloss| at step 0 / first step where |Δloss| > 1e-4 / first step > 1e-2 (float rounding grows through SGD: a chaotic system); last-epoch mean training KD term on each batch stream.`,
+    '',
+    '| seed | ours, our batches | PyTorch, our batches | ours, PyTorch\'s batches | PyTorch, its batches | loss Δ: step 0 / >1e-4 / >1e-2 | KD term, our batches: ours / PyTorch | KD term, PyTorch\'s batches: ours / PyTorch |',
+    '|---|---|---|---|---|---|---|---|',
+    ...rows,
+    `| mean | ${col((r) => r.ourOwn)} | ${col((r) => r.torchOnOurs)} | ${col((r) => r.oursOnTorch)} | ${col((r) => r.torchOwn)} | | | |`,
+  ];
+  const md = join(root, 'BENCHMARKS.md');
+  writeFileAtomic(
+    md,
+    replaceSection(readFileSync(md, 'utf8'), section, [`## Parity with PyTorch on identical batches (\`scripts/bench/parity/same_batches.ts\`)`, '', ...lines].join('\n')),
+  );
+  console.log(lines.join('\n'));
+}
