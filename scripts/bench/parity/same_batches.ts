@@ -7,6 +7,9 @@
 // A vs D and C vs B compare the two trainings on identical inputs (loss per step, accuracy); A vs B is the parity
 // benchmark's comparison. Results into bench-results/<section>.json and the `<section>` section of BENCHMARKS.md.
 //   node --import tsx scripts/bench/parity/same_batches.ts [--seeds 0,1] [--epochs 4] [--method kd] [--threads 2]
+// --streams-only --student S: is one side's batch stream better than the other's? Only our step trains (A and C), on
+// our stream and on PyTorch's stream (drawn by torch_parity.py --draw-only), one student file (seed S) for every seed;
+// into the `<section>-streams` section.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
@@ -27,7 +30,9 @@ const seeds = arg('seeds', '0,1').split(',').map(Number);
 const epochs = Number(arg('epochs', '4'));
 const method = arg('method', 'kd');
 const threads = Number(arg('threads', '2'));
-const section = arg('section', 'parity-same-batches');
+const streamsOnly = process.argv.includes('--streams-only');
+const studentSeed = arg('student', '');
+const section = arg('section', 'parity-same-batches') + (streamsOnly ? '-streams' : '');
 const data = 'models/fashion-mnist-subset';
 const py = join(root, 'scripts/bench/parity/torch_parity.py');
 const out = join(root, 'bench-results', section);
@@ -56,7 +61,7 @@ async function dumpOurBatches(seed: number, dir: string): Promise<void> {
   const quiet = { json: true, log: () => {} } as unknown as Parameters<typeof loadTrainingData>[2];
   const d = await loadTrainingData(
     data,
-    { model: join(out, `student-s${seed}.onnx`), seed, strict: false, augment: 'cifar', mean: [0.286], std: [0.353] },
+    { model: studentOf(seed), seed, strict: false, augment: 'cifar', mean: [0.286], std: [0.353] },
     quiet,
   );
   const xs: Float32Array[] = [],
@@ -124,13 +129,16 @@ async function replay(art: string, dir: string, student: string): Promise<Trace>
   return trace;
 }
 
-function torch(seed: number, batches: { save?: string; read?: string }): Trace {
+// The student file a seed trains: its own, or one for every seed (--student).
+const studentOf = (seed: number) => join(out, `student-s${studentSeed || seed}.onnx`);
+
+function torch(seed: number, batches: { save?: string; read?: string; drawOnly?: boolean }): Trace {
   const j = lastJson<{ accs: number[]; step_losses: number[][] }>(
     sh('/usr/bin/python3', [
       py,
       'train',
       '--student',
-      join(out, `student-s${seed}.onnx`),
+      studentOf(seed),
       '--method',
       method,
       '--seed',
@@ -145,14 +153,15 @@ function torch(seed: number, batches: { save?: string; read?: string }): Trace {
       '1',
       ...(batches.save ? ['--save-batches', batches.save] : []),
       ...(batches.read ? ['--batches', batches.read] : []),
+      ...(batches.drawOnly ? ['--draw-only'] : []),
     ]),
   );
-  return { accs: j.accs, steps: j.step_losses };
+  return { accs: j.accs ?? [], steps: j.step_losses ?? [] };
 }
 
 function ours(seed: number, art: string): Trace {
   const dir = join(art, '..');
-  const argv = ['bin/onnx-distill.js', 'distill', '--student', join(out, `student-s${seed}.onnx`), '--method', method];
+  const argv = ['bin/onnx-distill.js', 'distill', '--student', studentOf(seed), '--method', method];
   argv.push('--teacher', teacherPath, '--data', data, '--epochs', String(epochs), '--batch-size', String(B), '--lr', '0.05');
   argv.push('--optimizer', 'sgd', '--momentum', '0.9', '--weight-decay', '5e-4', '--schedule', 'cosine', '--lr-update', 'step');
   argv.push('--warmup', '0', '--augment', 'cifar', '--mean', '0.2860', '--std', '0.3530', '--seed', String(seed));
@@ -188,18 +197,29 @@ interface SeedResult {
 }
 
 const results: SeedResult[] = [];
+const streams: { seed: number; ourStream: number[]; torchStream: number[]; kd: number[][][] }[] = [];
 if (!existsSync(join(out, 'teacher.json'))) {
   const t = loadModel(teacherPath);
   const weights = t.graph.initializers.map((v) => [v.name, { shape: v.constant!.dims, values: Array.from(v.constant!.data as Float32Array) }]);
   writeFileAtomic(join(out, 'teacher.json'), JSON.stringify(Object.fromEntries(weights)));
 }
 for (const seed of seeds) {
-  const student = join(out, `student-s${seed}.onnx`);
+  const student = studentOf(seed);
   if (!existsSync(student)) sh('/usr/bin/python3', [py, 'export', '--seed', String(seed), '--out', student]);
   const art = join(out, `ours-s${seed}`, 'artifacts');
   const ourBatches = join(out, `batches-ours-s${seed}`),
     torchBatches = join(out, `batches-torch-s${seed}`);
   const A = ours(seed, art);
+  if (streamsOnly) {
+    torch(seed, { save: torchBatches, drawOnly: true });
+    const C = await replay(art, torchBatches, student);
+    rmSync(torchBatches, { recursive: true, force: true });
+    load.push(loadavg()[0]!);
+    streams.push({ seed, ourStream: A.accs, torchStream: C.accs, kd: [epochMeans(A), epochMeans(C)] });
+    process.stderr.write(`${JSON.stringify(streams[streams.length - 1])}\n`);
+    writeStreams();
+    continue;
+  }
   await dumpOurBatches(seed, ourBatches);
   const Bt = torch(seed, { save: torchBatches });
   const C = await replay(art, torchBatches, student);
@@ -246,6 +266,31 @@ function writeSection(): void {
   writeFileAtomic(
     md,
     replaceSection(readFileSync(md, 'utf8'), section, [`## Parity with PyTorch on identical batches (\`scripts/bench/parity/same_batches.ts\`)`, '', ...lines].join('\n')),
+  );
+  console.log(lines.join('\n'));
+}
+
+// --streams-only: our step on our stream and on PyTorch's, per seed, with the paired difference's mean ± standard error.
+function writeStreams(): void {
+  const pct = (v: number) => (100 * v).toFixed(2);
+  const lastOf = (v: number[]) => v[v.length - 1]!;
+  const d = streams.map((r) => lastOf(r.ourStream) - lastOf(r.torchStream));
+  const m = d.reduce((a, b) => a + b, 0) / d.length;
+  const se = d.length > 1 ? Math.sqrt(d.reduce((a, b) => a + (b - m) ** 2, 0) / (d.length - 1) / d.length) : NaN;
+  const kd = (r: (typeof streams)[number], i: number) => lastOf(r.kd[i]!.map((e) => e[method === 'kd' ? 2 : 1]!)).toFixed(3);
+  const lines = [
+    `Taken ${new Date().toISOString().slice(0, 10)} with \`node --import tsx scripts/bench/parity/same_batches.ts --streams-only --student ${studentSeed || '(each seed)'} --seeds ${seeds.join(',')} --epochs ${epochs} --method ${method}\` on ${cpus()[0]?.model.trim()}, ${cpus().length} cores shared with other jobs (1-minute load ${Math.min(...load).toFixed(1)}–${Math.max(...load).toFixed(1)}); ${threads} onnxruntime threads; Node ${process.version}.`,
+    `Only our step trains, twice per seed: on our loader's batch stream (\`distill --seed S\`) and on the stream torch_parity.py draws under the same seed (its permutation, crops and flips, \`--draw-only\`), from the same student file${studentSeed ? ` (PyTorch-exported under seed ${studentSeed})` : ''}. Test accuracy (%) after the last epoch and the last epoch's mean training KD term. The difference is the streams' alone.`,
+    '',
+    '| seed | our stream % | PyTorch\'s stream % | difference | KD term, our stream / PyTorch\'s |',
+    '|---|---|---|---|---|',
+    ...streams.map((r, i) => `| ${r.seed} | ${pct(lastOf(r.ourStream))} | ${pct(lastOf(r.torchStream))} | ${(100 * d[i]!).toFixed(2)} | ${kd(r, 0)} / ${kd(r, 1)} |`),
+    `| mean ± s.e. | | | ${(100 * m).toFixed(2)} ± ${(100 * se).toFixed(2)} | |`,
+  ];
+  const md = join(root, 'BENCHMARKS.md');
+  writeFileAtomic(
+    md,
+    replaceSection(readFileSync(md, 'utf8'), section, [`## Parity with PyTorch: our batch stream against PyTorch's, our step on both (\`same_batches.ts --streams-only\`)`, '', ...lines].join('\n')),
   );
   console.log(lines.join('\n'));
 }

@@ -20,7 +20,7 @@ Development tool only (Debian's python3-torch 1.13); the CLI never needs Python.
       batches (reset_running_stats + momentum=None, the cumulative average). Prints one JSON object.
       --save-batches DIR writes every augmented batch it trains on (x.f32: float32 [steps, batch, 1, 28, 28]; y.i32:
       int32 labels); --batches DIR trains on such a file instead of drawing its own (same_batches.ts, both sides fed
-      the identical batches). The JSON has the loss (and CE / KD terms) of every step.
+      the identical batches); --draw-only only writes them. The JSON has the loss (and CE / KD terms) of every step.
 """
 import argparse, json, math, os, sys, time
 import numpy as np
@@ -144,6 +144,8 @@ def train(a):
                 xb, yb = given[0][e * steps + s], given[1][e * steps + s]
             if a.save_batches:
                 saved_x.append(xb.numpy().astype(np.float32)); saved_y.append(yb.numpy().astype(np.int32))
+            if a.draw_only:
+                continue
             logits = net(xb)
             loss = ce = F.cross_entropy(logits, yb)
             terms = [ce.item()]
@@ -160,11 +162,15 @@ def train(a):
             total += loss.item()
             step_losses.append([loss.item(), *terms])
         losses.append(total / steps)
-        accs.append(accuracy(net, xte, yte))
+        if not a.draw_only:
+            accs.append(accuracy(net, xte, yte))
     if a.save_batches:
         os.makedirs(a.save_batches, exist_ok=True)
         np.stack(saved_x).tofile(os.path.join(a.save_batches, 'x.f32'))
         np.stack(saved_y).tofile(os.path.join(a.save_batches, 'y.i32'))
+    if a.draw_only:
+        print(json.dumps({'batches': a.save_batches, 'steps': len(saved_y)}))
+        return
     out = {'system': f'pytorch {torch.__version__} eager', 'method': a.method, 'seed': a.seed, 'accs': accs, 'losses': losses,
            'best_acc': max(accs), 'last_acc': accs[-1], 'train_wall_s': time.perf_counter() - t0, 'step_losses': step_losses}
     if a.recal:
@@ -193,6 +199,7 @@ def main():
     t.add_argument('--recal', type=int, default=0)
     t.add_argument('--save-batches')
     t.add_argument('--batches')
+    t.add_argument('--draw-only', action='store_true', help='with --save-batches: draw and write the batches, train nothing')
     a = ap.parse_args()
     export(a) if a.cmd == 'export' else train(a)
 
