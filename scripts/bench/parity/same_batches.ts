@@ -205,7 +205,7 @@ if (!existsSync(join(out, 'teacher.json'))) {
 }
 for (const seed of seeds) {
   const student = studentOf(seed);
-  if (!existsSync(student)) sh('/usr/bin/python3', [py, 'export', '--seed', String(seed), '--out', student]);
+  if (!existsSync(student)) sh('/usr/bin/python3', [py, 'export', '--seed', studentSeed || String(seed), '--out', student]);
   const art = join(out, `ours-s${seed}`, 'artifacts');
   const ourBatches = join(out, `batches-ours-s${seed}`),
     torchBatches = join(out, `batches-torch-s${seed}`);
@@ -254,7 +254,7 @@ function writeSection(): void {
   );
   const col = (f: (r: SeedResult) => number[]) => pct(mean(results.map((r) => last(f(r)))));
   const lines = [
-    `Taken ${new Date().toISOString().slice(0, 10)} with \`node --import tsx scripts/bench/parity/same_batches.ts --seeds ${seeds.join(',')} --epochs ${epochs} --method ${method}\` on ${cpus()[0]?.model.trim()}, ${cpus().length} cores shared with other jobs (1-minute load ${Math.min(...load).toFixed(1)}–${Math.max(...load).toFixed(1)}; accuracy does not depend on it); ${threads} onnxruntime threads, 1 PyTorch thread; Node ${process.version}, PyTorch 1.13 eager (Debian).`,
+    `Taken ${new Date().toISOString().slice(0, 10)} with \`node --import tsx scripts/bench/parity/same_batches.ts --seeds ${results.map((r) => r.seed).join(',')} --epochs ${epochs} --method ${method}\` on ${cpus()[0]?.model.trim()}, ${cpus().length} cores shared with other jobs (1-minute load ${Math.min(...load).toFixed(1)}–${Math.max(...load).toFixed(1)}; accuracy does not depend on it); ${threads} onnxruntime threads, 1 PyTorch thread; Node ${process.version}, PyTorch 1.13 eager (Debian).`,
     `Same data, student files (PyTorch-exported under each seed), teacher and recipe as the \`parity\` section, ${method.toUpperCase()}, ${epochs} epochs. Each side also trains on the other side's augmented batches (same order, same crops and flips, written to a file): ours is our saved step (\`--save-artifacts\`) run from its contract.json by a plain onnxruntime-node loop, PyTorch is torch_parity.py \`--batches\`. Test accuracy (%) after the last epoch; "loss Δ" compares our step with PyTorch on PyTorch's batches: |Δloss| at step 0 / first step where |Δloss| > 1e-4 / first step > 1e-2 (float rounding grows through SGD: a chaotic system); last-epoch mean training KD term on each batch stream.`,
     '',
     '| seed | ours, our batches | PyTorch, our batches | ours, PyTorch\'s batches | PyTorch, its batches | loss Δ: step 0 / >1e-4 / >1e-2 | KD term, our batches: ours / PyTorch | KD term, PyTorch\'s batches: ours / PyTorch |',
@@ -279,7 +279,7 @@ function writeStreams(): void {
   const se = d.length > 1 ? Math.sqrt(d.reduce((a, b) => a + (b - m) ** 2, 0) / (d.length - 1) / d.length) : NaN;
   const kd = (r: (typeof streams)[number], i: number) => lastOf(r.kd[i]!.map((e) => e[method === 'kd' ? 2 : 1]!)).toFixed(3);
   const lines = [
-    `Taken ${new Date().toISOString().slice(0, 10)} with \`node --import tsx scripts/bench/parity/same_batches.ts --streams-only --student ${studentSeed || '(each seed)'} --seeds ${seeds.join(',')} --epochs ${epochs} --method ${method}\` on ${cpus()[0]?.model.trim()}, ${cpus().length} cores shared with other jobs (1-minute load ${Math.min(...load).toFixed(1)}–${Math.max(...load).toFixed(1)}); ${threads} onnxruntime threads; Node ${process.version}.`,
+    `Taken ${new Date().toISOString().slice(0, 10)} with \`node --import tsx scripts/bench/parity/same_batches.ts --streams-only --student ${studentSeed || '(each seed)'} --seeds ${streams.map((r) => r.seed).join(',')} --epochs ${epochs} --method ${method}\` on ${cpus()[0]?.model.trim()}, ${cpus().length} cores shared with other jobs (1-minute load ${Math.min(...load).toFixed(1)}–${Math.max(...load).toFixed(1)}); ${threads} onnxruntime threads; Node ${process.version}.`,
     `Only our step trains, twice per seed: on our loader's batch stream (\`distill --seed S\`) and on the stream torch_parity.py draws under the same seed (its permutation, crops and flips, \`--draw-only\`), from the same student file${studentSeed ? ` (PyTorch-exported under seed ${studentSeed})` : ''}. Test accuracy (%) after the last epoch and the last epoch's mean training KD term. The difference is the streams' alone.`,
     '',
     '| seed | our stream % | PyTorch\'s stream % | difference | KD term, our stream / PyTorch\'s |',
