@@ -18,6 +18,9 @@ Development tool only (Debian's python3-torch 1.13); the CLI never needs Python.
       from the shipped teacher's twin. Test accuracy after every epoch (BatchNorm running statistics, eval mode).
       --recal N also reports the last model's accuracy after re-estimating BatchNorm statistics on N augmented
       batches (reset_running_stats + momentum=None, the cumulative average). Prints one JSON object.
+      --save-batches DIR writes every augmented batch it trains on (x.f32: float32 [steps, batch, 1, 28, 28]; y.i32:
+      int32 labels); --batches DIR trains on such a file instead of drawing its own (same_batches.ts, both sides fed
+      the identical batches); --draw-only only writes them. The JSON has the loss (and CE / KD terms) of every step.
 """
 import argparse, json, math, os, sys, time
 import numpy as np
@@ -81,6 +84,13 @@ def augment(xb, gen, pad=4):
     return padded[i, ch, rows[:, None, :, None], cols[:, None, None, :]]
 
 
+def read_batches(folder, batch):
+    """Batches written by --save-batches (or by same_batches.ts from our loader): x [steps, batch, 1, 28, 28], y [steps, batch]."""
+    y = torch.from_numpy(np.fromfile(os.path.join(folder, 'y.i32'), dtype=np.int32).astype(np.int64)).reshape(-1, batch)
+    x = torch.from_numpy(np.fromfile(os.path.join(folder, 'x.f32'), dtype=np.float32)).reshape(y.shape[0], batch, 1, 28, 28)
+    return x, y
+
+
 def accuracy(net, x, y):
     net.eval()
     with torch.no_grad():
@@ -117,30 +127,52 @@ def train(a):
     opt = torch.optim.SGD(net.parameters(), lr=a.lr, momentum=0.9, weight_decay=5e-4)
     steps = xtr.shape[0] // a.batch
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=steps * a.epochs)
-    accs, losses, t0 = [], [], time.perf_counter()
-    for _ in range(a.epochs):
+    given = read_batches(a.batches, a.batch) if a.batches else None
+    if given is not None and given[0].shape[0] < steps * a.epochs:
+        raise SystemExit(f'{a.batches} holds {given[0].shape[0]} batches, the run needs {steps * a.epochs}')
+    saved_x, saved_y = [], []
+    accs, losses, step_losses, t0 = [], [], [], time.perf_counter()
+    for e in range(a.epochs):
         net.train()
-        perm = torch.randperm(xtr.shape[0], generator=gen)
+        perm = torch.randperm(xtr.shape[0], generator=gen) if given is None else None
         total = 0.0
         for s in range(steps):
-            idx = perm[s * a.batch:(s + 1) * a.batch]
-            xb, yb = augment(xtr[idx], gen), ytr[idx]
+            if given is None:
+                idx = perm[s * a.batch:(s + 1) * a.batch]
+                xb, yb = augment(xtr[idx], gen), ytr[idx]
+            else:
+                xb, yb = given[0][e * steps + s], given[1][e * steps + s]
+            if a.save_batches:
+                saved_x.append(xb.numpy().astype(np.float32)); saved_y.append(yb.numpy().astype(np.int32))
+            if a.draw_only:
+                continue
             logits = net(xb)
-            loss = F.cross_entropy(logits, yb)
+            loss = ce = F.cross_entropy(logits, yb)
+            terms = [ce.item()]
             if teacher is not None:
                 with torch.no_grad():
                     tl = teacher(xb)
                 kd = F.kl_div(F.log_softmax(logits / a.tau, 1), F.softmax(tl / a.tau, 1), reduction='batchmean') * a.tau ** 2
                 loss = 0.1 * loss + 0.9 * kd
+                terms.append(kd.item())
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
             sched.step()
             total += loss.item()
+            step_losses.append([loss.item(), *terms])
         losses.append(total / steps)
-        accs.append(accuracy(net, xte, yte))
+        if not a.draw_only:
+            accs.append(accuracy(net, xte, yte))
+    if a.save_batches:
+        os.makedirs(a.save_batches, exist_ok=True)
+        np.stack(saved_x).tofile(os.path.join(a.save_batches, 'x.f32'))
+        np.stack(saved_y).tofile(os.path.join(a.save_batches, 'y.i32'))
+    if a.draw_only:
+        print(json.dumps({'batches': a.save_batches, 'steps': len(saved_y)}))
+        return
     out = {'system': f'pytorch {torch.__version__} eager', 'method': a.method, 'seed': a.seed, 'accs': accs, 'losses': losses,
-           'best_acc': max(accs), 'last_acc': accs[-1], 'train_wall_s': time.perf_counter() - t0}
+           'best_acc': max(accs), 'last_acc': accs[-1], 'train_wall_s': time.perf_counter() - t0, 'step_losses': step_losses}
     if a.recal:
         recalibrate(net, xtr, a.recal, a.batch, gen)
         out['recal_acc'] = accuracy(net, xte, yte)
@@ -165,6 +197,9 @@ def main():
     t.add_argument('--tau', type=float, default=4.0)
     t.add_argument('--threads', type=int, default=2)
     t.add_argument('--recal', type=int, default=0)
+    t.add_argument('--save-batches')
+    t.add_argument('--batches')
+    t.add_argument('--draw-only', action='store_true', help='with --save-batches: draw and write the batches, train nothing')
     a = ap.parse_args()
     export(a) if a.cmd == 'export' else train(a)
 
