@@ -58,9 +58,15 @@ async function step0(dir: string, c: ArtifactContract): Promise<Golden> {
     [c.step.labels!.input]: new ort.Tensor('float32', labels, [n, k]),
     [c.step.lr.input]: new ort.Tensor('float32', Float32Array.of(c.step.lr.perStep[0]!), []),
   };
-  for (const w of c.step.termWeights) feeds[w.input] = new ort.Tensor('float32', Float32Array.of(w.perEpoch[0]!), []);
-  if (c.step.biasCorrection)
-    for (const b of [c.step.biasCorrection.bc1, c.step.biasCorrection.bc2]) if (!feeds[b]) feeds[b] = state[b]!;
+  const scalar = (v: number) => new ort.Tensor('float32', Float32Array.of(v), []);
+  for (const w of c.step.termWeights) feeds[w.input] = scalar(w.perEpoch[0]!);
+  for (const t of c.step.termInputs ?? []) feeds[t.input] = scalar(t.perEpoch[0]!);
+  if (c.step.biasCorrection) {
+    // The contract's rule at the first optimizer step (t = 1): bc1 = 1 − β1, bc2 = 1 − β2.
+    const hyper = c.optimizer.hyper as { beta1: number; beta2: number };
+    feeds[c.step.biasCorrection.bc1] = scalar(1 - hyper.beta1);
+    feeds[c.step.biasCorrection.bc2] = scalar(1 - hyper.beta2);
+  }
   for (const name of step.inputNames) if (!feeds[name]) feeds[name] = state[name]!;
   const out = await step.run(feeds, [c.step.report.loss, ...Object.values(c.step.report.terms)]);
   const value = (name: string) => Number(out[name]!.data[0]);
