@@ -2,7 +2,7 @@ import type { Graph, Node, Shape, Value } from '../ir/graph.js';
 import { classifierIO } from '../ir/classifier.js';
 import type { Model } from '../ir/model.js';
 import { UserError } from '../util/errors.js';
-import { TAPS_METADATA_KEY } from '../zoo/types.js';
+import { META_TAPS as TAPS_METADATA_KEY } from '../ir/metadata.js';
 import { chainLayouts, resolution, toNchwShape, type TapLayout } from './tapLayout.js';
 
 // How a tap's tensor is made from the graph's value when the two differ: a channels-last map transposed to

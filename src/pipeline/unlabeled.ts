@@ -1,4 +1,5 @@
 import { termByName } from '../compiler/terms/index.js';
+import { META_CLASSES } from '../ir/metadata.js';
 import type { Model } from '../ir/model.js';
 import type { MethodDef } from '../methods/index.js';
 import type { RunTerm } from '../methods/types.js';
@@ -10,7 +11,7 @@ import { UserError } from '../util/errors.js';
 
 // The teacher's class names (its `onnx_distill.classes` metadata) or its output indices, and where they came from.
 export function teacherClasses(teacher: Model, outputs: number): { classes: string[]; classesFrom: string } {
-  const text = teacher.metadata().get('onnx_distill.classes');
+  const text = teacher.metadata().get(META_CLASSES);
   try {
     const names = text === undefined ? undefined : (JSON.parse(text) as unknown);
     if (Array.isArray(names) && names.length === outputs && names.every((n) => typeof n === 'string'))

@@ -26,7 +26,5 @@ export interface ZooEntry {
 export const TAP_NAMES = ['f0', 'f1', 'f2', 'f3', 'f4', 'embedding', 'logits'] as const;
 export type TapName = (typeof TAP_NAMES)[number];
 
-// Metadata key holding the tap map (tap name -> value name) as JSON.
-export const TAPS_METADATA_KEY = 'onnx_distill.taps';
-// Metadata key holding how a zoo model was built (name, input, classes, seed) as JSON.
-export const ZOO_METADATA_KEY = 'onnx_distill.zoo';
+// The metadata keys of the tap map and the zoo recipe, under the names the zoo's callers know (ir/metadata.ts owns them).
+export { META_TAPS as TAPS_METADATA_KEY, META_ZOO as ZOO_METADATA_KEY } from '../ir/metadata.js';
