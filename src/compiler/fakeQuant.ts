@@ -48,7 +48,11 @@ export function fakeQuantize(g: Graph, net: PlacedNetwork, o: { track: boolean }
     const original = net.byOriginal.get(name);
     if (!original) throw new Error(`fake quantisation: network '${net.spec.name}' has no value '${name}'`);
     // The network's own image input was replaced by the value that feeds it (the shared input, read by others too).
-    const v = !original.producer && !original.constant && original.uses.length === 0 ? net.input : original;
+    let v = !original.producer && !original.constant && original.uses.length === 0 ? net.input : original;
+    // A name the export graph took from a dangling Identity (a zoo tap such as `f3`, which the exporter's cleaning
+    // folds onto its source) stands for the value that Identity copies: the one the network's nodes read.
+    const reads = (x: Value) => x.uses.some((u) => mine.has(u.node));
+    while (!reads(v) && v.producer?.opType === 'Identity' && mine.has(v.producer)) v = v.producer.input(0);
     return { v, readers: v.uses.filter((u) => mine.has(u.node)) };
   };
   // Each range's parameters, from the range moved by this batch when tracking (before any reader is rewired).
