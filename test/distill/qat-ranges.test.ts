@@ -109,7 +109,7 @@ async function evalParams(
   const s = await rt.session(serializeModel(m).onnx, 'evaluation graph');
   const feeds = Object.fromEntries(ev.stateNames.map((n) => [n, state[n]!]));
   const r = await s.run({ input: x, ...feeds });
-  const params = new Map(
+  const params = new Map<string, [number, number]>(
     qs.map((q, i) => [names[i]!, [r[q.input(1).name]!.data[0] as number, r[q.input(2).name]!.data[0] as number]]),
   );
   return { params, logits: r['logits.student']!.data as Float32Array };
