@@ -1,6 +1,6 @@
 // `compress --qat` end to end through main() on a tiny configuration (600 training images of the embedded subset, one
 // epoch of KD, one of QAT, zoo:cnn-tiny from the fixture teacher): the fp32, PTQ int8 and QAT int8 rows side by side,
-// the QAT int8 file written at exactly the activation parameters the run trained with (qat/qat.json) and verified
+// the QAT int8 file written at exactly the activation parameters the run ended with (qat/qat.json) and verified
 // against the fake-quantised student; --max-int8-drop deciding by itself; bad values exit 2 naming the option.
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -81,7 +81,7 @@ test('compress --qat: fp32, PTQ int8 and QAT int8 side by side; the QAT int8 fil
   );
   assert.match(
     qat.notes ?? '',
-    /held through QAT.*agreement with fake-quantised student \(QAT\) (9[7-9]|100)\.\d% \(node\)/,
+    /tracked through QAT \(moving average 0\.01\).*agreement with fake-quantised student \(QAT\) (9[7-9]|100)\.\d% \(node\)/,
   );
   const md = readFileSync(join(out, 'report.md'), 'utf8');
   assert.match(md, /\| \| fp32 \| PTQ int8 \| QAT int8 \|/);
@@ -90,8 +90,12 @@ test('compress --qat: fp32, PTQ int8 and QAT int8 side by side; the QAT int8 fil
       `| Top-1 | ${(100 * fp32.accuracy).toFixed(2)}% | ${(100 * ptq.accuracy).toFixed(2)}% | ${(100 * qat.accuracy).toFixed(2)}% |`,
     ),
   );
-  // The QAT run's record, the same in its run folder and in its student's metadata...
+  // The QAT run's record, the same in its run folder and in its student's metadata, with the ranges as training left
+  // them (tracked from the calibrated ones)...
   const record = JSON.parse(readFileSync(join(out, 'qat', 'qat.json'), 'utf8')) as QatRecord;
+  assert.equal(record.averaging, 0.01);
+  assert.ok(record.calibrated, 'the calibrated ranges are kept beside the final ones');
+  assert.notDeepEqual(record.ranges, record.calibrated, 'the ranges moved during the QAT epoch');
   assert.deepEqual(
     JSON.parse(
       loadModel(join(out, 'qat', 'student.onnx'))
