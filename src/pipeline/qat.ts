@@ -42,7 +42,7 @@ export async function attachQat(
   const record = startingRecord(
     cfg.resume !== undefined && existsSync(saved)
       ? (JSON.parse(readFileSync(saved, 'utf8')) as QatRecord)
-      : { ...(await calibrate(student, data, cfg)), averaging: QAT_AVERAGING },
+      : { ...(await calibrate(student, data, cfg)), ...(cfg.qatRanges === 'held' ? {} : { averaging: QAT_AVERAGING }) },
   );
   writeFileAtomic(saved, `${JSON.stringify(record, null, 2)}\n`);
   student.fakeQuant = fakeQuantSpec(record);
