@@ -1,7 +1,8 @@
 // Quantisation-aware distillation through the loop with tracked activation ranges: the ranges are checkpointed state,
 // so a run interrupted mid-epoch and resumed ends with the same ranges and the same student as an uninterrupted one;
 // the exported student's QAT record carries the final ranges (not the calibrated ones), and `export --format int8`
-// writes exactly the scales and zero points the final evaluation graph used, and computes what that graph computes.
+// writes exactly the scales and zero points the final evaluation graph used, and computes what that graph computes in
+// onnxruntime-node and onnxruntime-web.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -175,6 +176,16 @@ test('the int8 export of a tracked-QAT student holds its final ranges and comput
     // Within rounding: the int8 kernels accumulate exactly where the float graph rounds, a step here and there.
     const scale = Math.max(...ev.logits.map(Math.abs));
     assert.ok(worst <= 0.02 * scale, `int8 and the final evaluation graph differ by ${worst} (logits up to ${scale})`);
+    // onnxruntime-web (wasm) runs the same file to the same outputs within the same rounding.
+    const web = await openRunner('web', serializeModel(int8).onnx);
+    try {
+      const zw = Object.values(await web.run(x.data as Float32Array, x.dims))[0]!.data as Float32Array;
+      let w = 0;
+      for (let i = 0; i < zw.length; i++) w = Math.max(w, Math.abs(zw[i]! - ev.logits[i]!));
+      assert.ok(w <= 0.02 * scale, `int8 in web and the final evaluation graph differ by ${w}`);
+    } finally {
+      await web.close();
+    }
     assert.ok(worst < off, `int8 is nearer the fake-quantised student (${worst}) than the fp32 one is (${off})`);
     assert.ok(agree >= 62, `top-1 agreement with the final evaluation graph: ${agree}/64`);
   } finally {
