@@ -82,7 +82,7 @@ test('compress --qat: fp32, PTQ int8 and QAT int8 side by side; the QAT int8 fil
   );
   assert.match(
     qat.notes ?? '',
-    /tracked through QAT \(moving average 0\.01\).*agreement with fake-quantised student \(QAT\) (9[7-9]|100)\.\d% \(node\)/,
+    /then tracked through QAT by a moving average of constant 0\.01.*agreement with fake-quantised student \(QAT\) (9[7-9]|100)\.\d% \(node\)/,
   );
   const md = readFileSync(join(out, 'report.md'), 'utf8');
   assert.match(md, /\| \| fp32 \| PTQ int8 \| QAT int8 \|/);

@@ -139,7 +139,7 @@ test('the int8 export of a tracked-QAT student holds its final ranges and comput
     path: 'student.onnx',
     ctx: quiet,
   });
-  assert.match(JSON.stringify(calibration), /tracked through QAT \(moving average 0\.01\)/);
+  assert.match(JSON.stringify(calibration), /then tracked through QAT by a moving average of constant 0\.01/);
   const init = new Map(int8.graph.initializers.map((v) => [v.name, v.constant!.toNumbers()[0]!]));
   const rnd = randn(17);
   const x: TensorData = { type: 'float32', dims: [64, 1, 28, 28], data: Float32Array.from({ length: 64 * 784 }, rnd) };

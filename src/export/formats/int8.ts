@@ -126,7 +126,7 @@ async function quantizeAsTrained(
       images: qat.images,
       calibrator:
         qat.averaging !== undefined
-          ? `${qat.calibrator}, tracked through QAT (moving average ${qat.averaging})`
+          ? `${qat.calibrator}, then tracked through QAT by a moving average of constant ${qat.averaging}`
           : `${qat.calibrator}, held through QAT`,
       tensors: plan.calibrated.length,
     },
