@@ -3,7 +3,7 @@ import { Node, type Graph, type Value } from '../ir/graph.js';
 import { topoSort } from '../ir/passes/toposort.js';
 import { Tensor } from '../ir/tensor.js';
 import { PSEUDO_DOMAIN } from '../autodiff/pseudo.js';
-import type { PlacedNetwork } from './network.js';
+import type { PlacedNetwork, QatRange } from './network.js';
 
 // Quantisation-aware training (Jacob et al. 2018, arXiv 1712.05877): the student computes in the step what its int8
 // export will compute, so that training adapts its weights to the rounding. Mirrors src/export/int8.ts and qdq.ts:
@@ -13,15 +13,23 @@ import type { PlacedNetwork } from './network.js';
 //   the same formula, are the ones it trained with; BatchNorm folding scales each channel, which per-channel
 //   quantisation commutes with);
 // - activations the exporter quantises (its planInt8, run above the compiler on the student's export graph): per-tensor
-//   asymmetric uint8 at parameters HELD fixed for the whole QAT run, calibrated once at its start with the export's
-//   calibrator on training batches. Held, not tracked by an EMA as PyTorch's MovingAverageMinMaxObserver does: QAT
-//   here fine-tunes a trained fp32 student for a few epochs at a low lr, whose ranges barely move, and fixed
-//   parameters make the step and evaluation graphs, a resumed run and the export agree exactly without more state.
-// Gradients: the FakeQuantize rule's straight-through estimator (src/autodiff/rules/FakeQuantize.ts).
-// Returns how many tensors were fake-quantised.
-export function fakeQuantize(g: Graph, net: PlacedNetwork): number {
+//   asymmetric uint8 from a range [min, max] that starts at the export calibrator's (on training batches) and is
+//   TRACKED as PyTorch's MovingAverageMinMaxObserver (its default QAT qconfig) tracks it: each training step moves it
+//   toward the batch's own min and max, min += c·(min_batch − min) with c = 0.01, and quantises the batch at the moved
+//   range, as PyTorch's FakeQuantize observes before it quantises. The range is state of the student (buffers, like
+//   BatchNorm's running statistics): in the initial state and checkpoint.bin, carried by the step, read unchanged by
+//   the evaluation graph. Scale and zero point follow from it in the graph by the exporter's formula computed in
+//   float32 (activationParams), so that `export --format int8` from the final ranges (the student's META_QAT record)
+//   writes bit for bit the parameters the last evaluation used. Held ranges (FakeQuantSpec.averaging absent) are
+//   constants of the graph.
+// Gradients: the FakeQuantize rule's straight-through estimator (src/autodiff/rules/FakeQuantize.ts); the ranges get
+// none (they are observed, not learned).
+// Returns the tracked ranges' values after this step (buffer -> next value; empty unless `track` and the network's
+// ranges are tracked state).
+export function fakeQuantize(g: Graph, net: PlacedNetwork, o: { track: boolean }): Map<Value, Value> {
   const spec = net.spec.fakeQuant;
-  if (!spec) return 0;
+  const next = new Map<Value, Value>();
+  if (!spec) return next;
   const b = new Builder(g, `${net.spec.name}/fakequant`);
   const learned = new Set<Value>([...net.params, ...net.buffers]);
   const fixed = (v: Value | undefined): v is Value => !!v && !v.producer && (!!v.constant || learned.has(v));
@@ -33,21 +41,66 @@ export function fakeQuantize(g: Graph, net: PlacedNetwork): number {
     g.setInput(n, 1, fakeQuantWeight(b, n.input(1), at.axis, spec.weightBits));
     count++;
   }
-  for (const a of spec.activations) {
-    const original = net.byOriginal.get(a.name);
-    if (!original) throw new Error(`fake quantisation: network '${net.spec.name}' has no value '${a.name}'`);
+  // Tracked ranges are buffers of a trainable network (placeNetwork); a frozen one's, and held ones, are constants.
+  const tracking = o.track && spec.averaging !== undefined && net.spec.trainable;
+  const params = new Map<string, { scale: Value; zero: Value }>();
+  const activation = (name: string) => {
+    const original = net.byOriginal.get(name);
+    if (!original) throw new Error(`fake quantisation: network '${net.spec.name}' has no value '${name}'`);
     // The network's own image input was replaced by the value that feeds it (the shared input, read by others too).
-    const v = !original.producer && !original.constant && original.uses.length === 0 ? net.input : original;
-    const readers = v.uses.filter((u) => mine.has(u.node));
-    if (!readers.length) continue;
-    const scale = b.constant(Tensor.float32([], [a.scale]));
-    const zero = b.constant(new Tensor('uint8', [], Uint8Array.of(a.zeroPoint)), 'uint8');
-    const y = pseudo(b, v, scale, zero, { qmin: 0, qmax: 255 });
+    let v = !original.producer && !original.constant && original.uses.length === 0 ? net.input : original;
+    // A name the export graph took from a dangling Identity (a zoo tap such as `f3`, which the exporter's cleaning
+    // folds onto its source) stands for the value that Identity copies: the one the network's nodes read.
+    const reads = (x: Value) => x.uses.some((u) => mine.has(u.node));
+    while (!reads(v) && v.producer?.opType === 'Identity' && mine.has(v.producer)) v = v.producer.input(0);
+    return { v, readers: v.uses.filter((u) => mine.has(u.node)) };
+  };
+  // Each range's parameters, from the range moved by this batch when tracking (before any reader is rewired).
+  for (const a of spec.activations) {
+    const range = net.ranges.get(a.name)!;
+    const { v } = activation(a.name);
+    const moved = tracking ? track(b, v, range, spec.averaging!) : range;
+    if (tracking) {
+      next.set(range.min, moved.min);
+      next.set(range.max, moved.max);
+    }
+    params.set(a.name, rangeParams(b, moved));
+  }
+  const quantise = (name: string, p: { scale: Value; zero: Value }) => {
+    const { v, readers } = activation(name);
+    if (!readers.length) return;
+    const y = pseudo(b, v, p.scale, p.zero, { qmin: 0, qmax: 255 });
     for (const u of readers) g.setInput(u.node, u.index, y);
     count++;
+  };
+  for (const a of spec.activations) quantise(a.name, params.get(a.name)!);
+  for (const [name, src] of Object.entries(spec.shared)) {
+    const p = params.get(src);
+    if (!p) throw new Error(`fake quantisation: '${name}' shares the parameters of '${src}', which has no range`);
+    quantise(name, p);
   }
   if (count) topoSort(g);
-  return count;
+  return next;
+}
+
+// MovingAverageMinMaxObserver's update on one batch: min + c·(min(x) − min), max + c·(max(x) − max), in float32.
+function track(b: Builder, x: Value, r: QatRange, c: number): QatRange {
+  const ema = (old: Value, batch: Value) => b.add(old, b.mul(b.sub(batch, old), b.constant(Math.fround(c))));
+  return {
+    min: ema(r.min, b.op.ReduceMin!([x], { keepdims: 0 })),
+    max: ema(r.max, b.op.ReduceMax!([x], { keepdims: 0 })),
+  };
+}
+
+// The exporter's activationParams in graph ops (float32 throughout): lo = min(min, 0), hi = max(max, 0),
+// scale = (hi − lo) / 255 (1 when hi = lo), zero point = clamp(round(−lo / scale), 0, 255) as uint8.
+function rangeParams(b: Builder, r: QatRange): { scale: Value; zero: Value } {
+  const lo = b.op.Min!([r.min, b.constant(0)]);
+  const d = b.sub(b.op.Max!([r.max, b.constant(0)]), lo);
+  const scale = b.op.Where!([b.op.Greater!([d, b.constant(0)]), b.div(d, 255), b.constant(1)]);
+  const q = b.op.Round!([b.div(b.op.Neg!([lo]), scale)]);
+  const clamped = b.op.Min!([b.op.Max!([q, b.constant(0)]), b.constant(255)]);
+  return { scale, zero: b.op.Cast!([clamped], { to: 2 }) };
 }
 
 // The weight input's output-channel axis of a node the int8 exporter quantises (src/export/int8.ts, weightOf and

@@ -64,8 +64,9 @@ export function compileInference(
       v.constant = new Tensor('float32', v.constant!.dims, w);
     }
   } else liftToInputs(g, learned);
-  // A quantisation-aware student is evaluated as it trains: fake-quantised as its int8 export will compute.
-  for (const p of all) fakeQuantize(g, p);
+  // A quantisation-aware student is evaluated as it trains: fake-quantised as its int8 export will compute, at its
+  // activation ranges as they stand (read from state, not moved by the evaluated batch).
+  for (const p of all) fakeQuantize(g, p, { track: false });
   expandFakeQuant(g);
   g.outputs = outputs;
   eliminateDeadCode(g);

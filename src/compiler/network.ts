@@ -3,7 +3,7 @@ import { Builder } from '../ir/builder.js';
 import { isFloat } from '../ir/dtype.js';
 import { Model } from '../ir/model.js';
 import { inferShapes } from '../ir/passes/shapes.js';
-import type { Tensor } from '../ir/tensor.js';
+import { Tensor } from '../ir/tensor.js';
 import { allTaps, findTaps, type Tap, type Taps } from '../models/taps.js';
 import { UserError } from '../util/errors.js';
 import { upgradeToOpset18 } from './opset.js';
@@ -35,11 +35,17 @@ export interface NetworkSpec {
 }
 
 // What fake quantisation a network gets: per-channel symmetric weights of `weightBits` (the exporter's qdq.ts formula,
-// recomputed from the current weights in every step), and per-tensor uint8 activations at fixed parameters, by value
-// name in the network's own graph (found and calibrated above the compiler, from the exporter's int8 plan).
+// recomputed from the current weights in every step), and per-tensor uint8 activations by value name in the network's
+// own graph (found and calibrated above the compiler, from the exporter's int8 plan), each from its range [lo, hi].
 export interface FakeQuantSpec {
   weightBits: 7 | 8;
-  activations: { name: string; scale: number; zeroPoint: number }[];
+  activations: { name: string; range: [number, number] }[];
+  // Pass-through values (MaxPool, Flatten, ...) quantised at another activation's parameters: name -> that name.
+  shared: Record<string, string>;
+  // Track each range during training by an exponential moving average of the batch's min and max with this constant
+  // (PyTorch's MovingAverageMinMaxObserver, 0.01 in its default QAT qconfig): the ranges become state of a trainable
+  // network (`<value>:qat_min`, `<value>:qat_max`). Absent: the ranges are held at the given ones.
+  averaging?: number;
 }
 
 // A network copied into a shared graph: its values renamed under `<name>/`, fed by the shared image input.
@@ -57,6 +63,15 @@ export interface PlacedNetwork {
   nodes: Node[];
   // The value this network reads as its image (the shared input, or the tap that feeds it).
   input: Value;
+  // Fake-quantised activations' ranges by value name in the network's own graph: state buffers when tracked, else
+  // constants (see FakeQuantSpec).
+  ranges: Map<string, QatRange>;
+}
+
+// The [min, max] range of one fake-quantised activation, as two float32 scalars (PyTorch's min_val, max_val).
+export interface QatRange {
+  min: Value;
+  max: Value;
 }
 
 // How a network is placed: `train` keeps trainable BatchNorm nodes as they are (the compiler makes them training-mode),
@@ -139,9 +154,41 @@ export function placeNetwork(target: Graph, input: Value, spec: NetworkSpec, o: 
   const noDecay = new Set(
     [...params].filter((p) => exempt.has(p.name) || (typeof spec.noDecay === 'function' && spec.noDecay(p.name))),
   );
+  const ranges = qatRanges(g, spec);
+  if (spec.trainable && spec.fakeQuant?.averaging !== undefined)
+    for (const v of [...ranges.values()].flatMap((r) => [r.min, r.max])) {
+      buffers.push(v);
+      source.set(v, v.name);
+    }
   const byOriginal = new Map(g.values);
   moveInto(target, g, x, input, `${spec.name}/`);
-  return { spec, logits: g.outputs[0]!, params, buffers, source, noDecay, taps, byOriginal, nodes: g.nodes, input };
+  return {
+    spec,
+    logits: g.outputs[0]!,
+    params,
+    buffers,
+    source,
+    noDecay,
+    taps,
+    byOriginal,
+    nodes: g.nodes,
+    input,
+    ranges,
+  };
+}
+
+// The starting ranges of a network's fake-quantised activations, as initializers of its graph.
+function qatRanges(g: Graph, spec: NetworkSpec): Map<string, QatRange> {
+  const out = new Map<string, QatRange>();
+  for (const a of spec.fakeQuant?.activations ?? []) {
+    const [min, max] = (['min', 'max'] as const).map((k, i) => {
+      const name = `${a.name}:qat_${k}`;
+      if (g.values.has(name)) throw new Error(`${spec.name}: value '${name}' already exists`);
+      return g.addInitializer(name, Tensor.float32([], [a.range[i]!]));
+    });
+    out.set(a.name, { min: min!, max: max! });
+  }
+  return out;
 }
 
 // Tap value names of a network at batch 1 (valid for any batch: taps are named values, not shapes).

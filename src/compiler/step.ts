@@ -102,7 +102,7 @@ export function compileStep(spec: StepSpec): CompiledStep {
   for (const v of [...groups.map((x) => x.p), ...buffers.map((x) => x.v)]) initial[v.name] = v.constant!;
   liftToInputs(g, [...groups.map((x) => x.p), ...buffers.map((x) => x.v)]);
   // After lifting, so that each weight's fake-quant scale is computed from the step's weights, not folded once.
-  for (const n of nets) fakeQuantize(g, n);
+  const ranges = new Map(nets.flatMap((n) => [...fakeQuantize(g, n, { track: true })]));
   if (groups.length === 0) throw new UserError('no network of this step is trainable');
   const grads = backward(g, { loss, wrt: groups.map((x) => x.p), stopGradient: stop });
   const opt = optimizerByName(spec.optimizer);
@@ -155,7 +155,7 @@ export function compileStep(spec: StepSpec): CompiledStep {
       if (bufferSet.has(stat)) carryOut(upd, `${stat.name}.updated`, stat.name);
     }
   }
-  for (const [buf, next] of modules.next) carryOut(next, `${buf.name}.updated`, buf.name);
+  for (const [buf, next] of [...modules.next, ...ranges]) carryOut(next, `${buf.name}.updated`, buf.name);
   expandTrainingBatchNorm(g);
   expandSilu(g);
   expandFakeQuant(g);

@@ -121,7 +121,15 @@ export const DISTILL_OPTIONS: OptionDef[] = [
     key: 'qat',
     type: 'boolean',
     describe:
-      "quantisation-aware training: the student's Conv/Gemm weights (per channel) and the activations its int8 export quantises pass through fake quantisation (activation ranges calibrated at the start, then held); its int8 export uses exactly these parameters. In compress: fine-tune the fp32 student for --qat-epochs",
+      "quantisation-aware training: the student's Conv/Gemm weights (per channel) and the activations its int8 export quantises pass through fake quantisation (activation ranges calibrated at the start, then tracked or held: --qat-ranges); its int8 export uses exactly the final parameters. In compress: fine-tune the fp32 student for --qat-epochs",
+  },
+  {
+    key: 'qatRanges',
+    type: 'string',
+    default: 'tracked',
+    choices: ['tracked', 'held'],
+    describe:
+      "--qat: activation ranges from the calibrated ones tracked by a moving average (0.01) of each batch's min/max, as PyTorch's MovingAverageMinMaxObserver (checkpointed state), or held at the calibrated ones",
   },
   {
     key: 'calibration',

@@ -7,22 +7,31 @@ import { UserError } from '../util/errors.js';
 import { calibratorNamed, collectStats, type CalibrationImages } from './calibrate/index.js';
 import { cleanInferenceGraph } from './fp32.js';
 import { planInt8 } from './int8.js';
-import { activationParams, type WeightBits } from './qdq.js';
+import type { WeightBits } from './qdq.js';
 
-// The int8 parameters a quantisation-aware student trained with, stored in its checkpointed run (qat.json) and in the
+// The int8 parameters a quantisation-aware student trained with, stored in its run folder (qat.json) and in the
 // metadata of every model the run exports (META_QAT), so that `export --format int8` writes exactly these instead of
-// calibrating anew. Ranges are the calibrator's [lo, hi]; scales and zero points follow from them by activationParams,
-// the one formula training and export share. Weights need nothing stored: their scales are recomputed from the final
-// weights by quantizeWeights, the formula the step used.
+// calibrating anew. `ranges` are the activations' final [min, max] (tracked through training when `averaging` is set,
+// else held at the calibrator's); scales and zero points follow from them by activationParams, the one formula
+// training and export share. Weights need nothing stored: their scales are recomputed from the final weights by
+// quantizeWeights, the formula the step used.
 export interface QatRecord {
   weightBits: WeightBits;
   calibrator: string;
   images: number;
-  // Activation value name (in the student's own graph) -> calibrated range.
+  // Activation value name (in the student's own graph) -> range: the calibrated one at the start of the run, the
+  // trained student's final one in its exported record.
   ranges: Record<string, [number, number]>;
   // Pass-through outputs (MaxPool, Flatten, ...) that reuse another activation's parameters: name -> source name.
   shared: Record<string, string>;
+  // The moving-average constant the ranges were tracked with (MovingAverageMinMaxObserver's); absent: held.
+  averaging?: number;
+  // The calibrator's ranges the tracking started from (in a record whose `ranges` are the final ones).
+  calibrated?: Record<string, [number, number]>;
 }
+
+// PyTorch's averaging_constant in its default QAT qconfig (torch.ao.quantization.observer, 0.01).
+export const QAT_AVERAGING = 0.01;
 
 // The activations an int8 export of this fp32 model quantises (the exporter's own plan, on a copy).
 export function int8Activations(model: Model): {
@@ -76,16 +85,30 @@ export async function calibrateQat(
   }
 }
 
-// The compiler's fake-quant declaration for a record: every calibrated and shared activation at its uint8 parameters.
+// The compiler's fake-quant declaration for a record: every calibrated and shared activation from its range, tracked
+// with the record's averaging constant (when it has one) by a trainable network.
 export function fakeQuantSpec(r: QatRecord): FakeQuantSpec {
-  const params = (name: string) => activationParams(...r.ranges[name]!);
   return {
     weightBits: r.weightBits,
-    activations: [
-      ...Object.keys(r.ranges).map((name) => ({ name, ...params(name) })),
-      ...Object.entries(r.shared).map(([name, src]) => ({ name, ...params(src) })),
-    ],
+    activations: Object.entries(r.ranges).map(([name, range]) => ({ name, range })),
+    shared: { ...r.shared },
+    ...(r.averaging !== undefined ? { averaging: r.averaging } : {}),
   };
+}
+
+// The record of a trained student: its ranges as the run left them (the tracked state `<value>:qat_min` and
+// `<value>:qat_max`, by the name in the student's graph), the calibrated ones kept beside them.
+export function trainedRecord(r: QatRecord, trained: Record<string, { data: unknown }>): QatRecord {
+  if (r.averaging === undefined) return r;
+  const at = (name: string, k: 'min' | 'max') => {
+    const t = trained[`${name}:qat_${k}`];
+    if (!t) throw new Error(`the trained state has no range '${name}:qat_${k}'`);
+    return (t.data as Float32Array)[0]!;
+  };
+  const ranges = Object.fromEntries(
+    Object.keys(r.ranges).map((name) => [name, [at(name, 'min'), at(name, 'max')] as [number, number]]),
+  );
+  return { ...r, ranges, calibrated: r.calibrated ?? r.ranges };
 }
 
 // The QAT record a model carries in its metadata, if any.

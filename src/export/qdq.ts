@@ -11,13 +11,24 @@ export interface QParams {
 }
 
 // Asymmetric uint8 parameters covering [lo, hi] (widened to include 0, so zero is exact and padding stays zero).
-// A range starting at 0 (after ReLU) gets zero point 0: the quantiser's clamp then is the ReLU.
+// A range starting at 0 (after ReLU) gets zero point 0: the quantiser's clamp then is the ReLU. Computed in float32,
+// op by op, as the QAT graphs compute it from a tracked range (compiler/fakeQuant.ts, rangeParams), so that an export
+// from the final ranges writes bit for bit the scales and zero points the student trained and was evaluated with:
+// scale = (max(hi, 0) − min(lo, 0)) / 255 (1 for an empty range), zero point = round_half_even(−min(lo, 0) / scale).
 export function activationParams(lo: number, hi: number): QParams {
-  const a = Math.min(lo, 0),
-    b = Math.max(hi, 0);
-  const scale = b > a ? (b - a) / 255 : 1;
-  const zeroPoint = Math.max(0, Math.min(255, Math.round(-a / scale)));
+  const f = Math.fround;
+  const a = Math.min(f(lo), 0),
+    b = Math.max(f(hi), 0);
+  const d = f(b - a);
+  const scale = d > 0 ? f(d / 255) : 1;
+  const zeroPoint = Math.max(0, Math.min(255, roundHalfEven(f(-a / scale))));
   return { scale, zeroPoint };
+}
+
+// ONNX Round (and QuantizeLinear's rounding): halves to the even neighbour.
+function roundHalfEven(x: number): number {
+  const r = Math.round(x);
+  return r - x === 0.5 && r % 2 !== 0 ? r - 1 : r;
 }
 
 // Weight bits: 8 uses [−127, 127]; 7 ("reduce range", onnxruntime's name) uses [−63, 63], so that onnxruntime's x86

@@ -4,6 +4,7 @@ import type { Model } from '../ir/model.js';
 import { parseTermWeights } from '../methods/index.js';
 import type { MethodDef, RunTerm } from '../methods/types.js';
 import type { RunOptions } from '../train/loop.js';
+import type { ExportSpec } from '../train/types.js';
 import { parseSchedule } from '../train/schedule.js';
 import type { StageSpec } from '../train/stages.js';
 import type { KeyLocator } from './distillConfig.js';
@@ -28,8 +29,9 @@ export interface RunParts {
   composed: Record<string, string>;
   outDir: string;
   runId: string | undefined;
-  // Metadata for one network's exported file only (the QAT record goes in the student's, pipeline/qat.ts).
-  networkMetadata?: Record<string, Record<string, string>>;
+  // Metadata for one network's exported file only, from its trained state (the QAT record goes in the student's,
+  // pipeline/qat.ts).
+  networkMetadata?: ExportSpec['networkMetadata'];
 }
 
 // The loop's options for the run: data, schedule, optimizer, exports and where it writes, from the config.

@@ -61,4 +61,6 @@ export interface DistillOptions extends AugmentParams, MixParams {
   calibration?: number;
   calibrate?: string;
   weightBits?: number;
+  // --qat: activation ranges tracked by a moving average of batch min/max (the default) or held at the calibrated ones.
+  qatRanges?: string;
 }

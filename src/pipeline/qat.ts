@@ -2,11 +2,13 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { NetworkSpec } from '../compiler/network.js';
 import { DEFAULTS } from '../export/defaults.js';
-import { calibrateQat, fakeQuantSpec, type QatRecord } from '../export/qat.js';
+import { calibrateQat, fakeQuantSpec, QAT_AVERAGING, trainedRecord, type QatRecord } from '../export/qat.js';
 import { checkWeightBits } from '../export/qdq.js';
 import { META_QAT } from '../ir/metadata.js';
 import { openRunner } from '../runtime/inference.js';
 import type { RunRecord } from '../train/loop.js';
+import type { ExportSpec } from '../train/types.js';
+import type { TensorData } from '../runtime/tensor.js';
 import type { StagedRecord } from '../train/stages.js';
 import { UserError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/fs.js';
@@ -14,38 +16,54 @@ import type { CliContext } from '../util/output.js';
 import type { TrainingData } from './data.js';
 import type { DistillOptions } from './options.js';
 
-// The run folder's record of the activation ranges a QAT run trains with (read back by --resume, so that a resumed
-// run holds the same ones; the exported models carry it in their metadata as META_QAT).
+// The run folder's record of the QAT run's activation ranges: the calibrated ones it starts from (read back by
+// --resume, which then restores the tracked ones from checkpoint.bin), replaced by the final ones when it exports its
+// student, whose metadata (META_QAT) carries the same record.
 export const QAT_FILE = 'qat.json';
 
 // Quantisation-aware training as a stage of the one loop: the student's NetworkSpec gets its fake-quant declaration,
-// its activation ranges calibrated on training batches with the export's calibrator (or read back on --resume), and
-// the student's exported file carries the record. Returns it (also written to <out>/qat.json) and that metadata.
+// its activation ranges calibrated on training batches with the export's calibrator (or read back on --resume) and
+// then tracked through training by a moving average of each batch's min and max, and the student's exported file
+// carries the record with the final ranges. Returns the starting record (also written to <out>/qat.json) and the
+// metadata hook that writes the final one.
 export async function attachQat(
   students: NetworkSpec[],
   data: TrainingData,
   cfg: DistillOptions,
   outDir: string,
   log: (line: string) => void,
-): Promise<{ record: QatRecord; networkMetadata: Record<string, Record<string, string>> }> {
+): Promise<{ record: QatRecord; networkMetadata: NonNullable<ExportSpec['networkMetadata']> }> {
   if (students.length !== 1)
     throw new UserError(
       `--qat: trains one student at a time; this run has ${students.length} (--students / --student)`,
     );
   const student = students[0]!;
   const saved = join(outDir, QAT_FILE);
-  const record =
+  const record = startingRecord(
     cfg.resume !== undefined && existsSync(saved)
       ? (JSON.parse(readFileSync(saved, 'utf8')) as QatRecord)
-      : await calibrate(student, data, cfg);
+      : { ...(await calibrate(student, data, cfg)), ...(cfg.qatRanges === 'held' ? {} : { averaging: QAT_AVERAGING }) },
+  );
   writeFileAtomic(saved, `${JSON.stringify(record, null, 2)}\n`);
   student.fakeQuant = fakeQuantSpec(record);
   const acts = Object.keys(record.ranges).length + Object.keys(record.shared).length;
   log(
     `--qat: ${student.name} trains fake-quantised as its int8 export computes: ${record.weightBits}-bit per-channel weights, ` +
-      `${acts} uint8 activations at ranges calibrated (${record.calibrator}) on ${record.images} training images, held`,
+      `${acts} uint8 activations from ranges calibrated (${record.calibrator}) on ${record.images} training images, ` +
+      (record.averaging !== undefined ? `tracked by a moving average of batch min/max (${record.averaging})` : 'held'),
   );
-  return { record, networkMetadata: { [student.name]: { [META_QAT]: JSON.stringify(record) } } };
+  const final = (trained: Record<string, TensorData>) => {
+    const r = trainedRecord(record, trained);
+    writeFileAtomic(saved, `${JSON.stringify(r, null, 2)}\n`);
+    return { [META_QAT]: JSON.stringify(r) };
+  };
+  return { record, networkMetadata: { [student.name]: final } };
+}
+
+// A record as a run starts from it: its calibrated ranges (a finished run's qat.json holds its final ones beside them).
+function startingRecord(r: QatRecord): QatRecord {
+  const { calibrated, ...rest } = r;
+  return calibrated ? { ...rest, ranges: calibrated } : rest;
 }
 
 // The student's activation ranges on the first --calibration training images (seeded order, the run's batch size).

@@ -16,8 +16,7 @@ export function exportNetworks(
 ): Record<string, string> {
   const out: Record<string, string> = {};
   const entries = [...step.params, ...step.buffers];
-  const tag = (m: Model, network?: string) => {
-    const own = network ? o.exports.networkMetadata?.[network] : undefined;
+  const tag = (m: Model, own?: Record<string, string>) => {
     for (const [k, v] of Object.entries({ ...o.exports.metadata, ...own })) m.setMetadata(k, v);
     return m;
   };
@@ -28,7 +27,8 @@ export function exportNetworks(
       entries.filter((e) => e.network === name).map((e) => [e.source, state[e.name]!]),
     );
     const path = join(o.outDir, file);
-    saveModel(tag(exportTrained(net.model, bySource, o.classes, o.exports.preprocess), name), path);
+    const own = o.exports.networkMetadata?.[name]?.(bySource);
+    saveModel(tag(exportTrained(net.model, bySource, o.classes, o.exports.preprocess), own), path);
     out[name] = path;
   }
   const weights = Object.fromEntries(entries.map((e) => [e.name, state[e.name]!.data as Float32Array]));

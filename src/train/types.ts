@@ -2,6 +2,7 @@ import type { NetworkSpec } from '../compiler/network.js';
 import type { GroupHyper } from '../compiler/optim/index.js';
 import type { RunTerm } from '../methods/types.js';
 import type { ScheduleSpec } from './schedule.js';
+import type { TensorData } from '../runtime/tensor.js';
 
 // A batch as the trainer consumes it: NCHW float32 images and integer labels; `indices` says which samples of the
 // split they are (the teacher cache needs it).
@@ -83,8 +84,9 @@ export interface ExportSpec {
   preprocess?: unknown;
   // Extra metadata entries (method, the teacher's hash).
   metadata?: Record<string, string>;
-  // Entries for one network's file only (a QAT student's int8 parameters), by network name.
-  networkMetadata?: Record<string, Record<string, string>>;
+  // Entries for one network's file only, by network name, made from its trained state by source name (a QAT
+  // student's int8 record with the activation ranges it ended with).
+  networkMetadata?: Record<string, (trained: Record<string, TensorData>) => Record<string, string>>;
   // The file for the students' ensemble (mean of their softmax), when the run has one.
   ensembleFile?: string;
   // Networks exported together with the networks that feed them, as one model (SOKD's teacher-kbm.onnx): name -> file.

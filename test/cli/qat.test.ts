@@ -1,6 +1,6 @@
 // `compress --qat` end to end through main() on a tiny configuration (600 training images of the embedded subset, one
 // epoch of KD, one of QAT, zoo:cnn-tiny from the fixture teacher): the fp32, PTQ int8 and QAT int8 rows side by side,
-// the QAT int8 file written at exactly the activation parameters the run trained with (qat/qat.json) and verified
+// the QAT int8 file written at exactly the activation parameters the run ended with (qat/qat.json) and verified
 // against the fake-quantised student; --max-int8-drop deciding by itself; bad values exit 2 naming the option.
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -13,6 +13,7 @@ import type { MemoryImages } from '../../src/data/types.js';
 import type { QatRecord } from '../../src/export/qat.js';
 import { activationParams } from '../../src/export/qdq.js';
 import { loadModel } from '../../src/ir/model.js';
+import { loadCheckpoint } from '../../src/train/checkpoint.js';
 import { META_QAT } from '../../src/ir/metadata.js';
 import type { QuantizationSummary, ReportRow } from '../../src/report/index.js';
 import { cli, FIXTURES } from './helpers.js';
@@ -81,7 +82,7 @@ test('compress --qat: fp32, PTQ int8 and QAT int8 side by side; the QAT int8 fil
   );
   assert.match(
     qat.notes ?? '',
-    /held through QAT.*agreement with fake-quantised student \(QAT\) (9[7-9]|100)\.\d% \(node\)/,
+    /then tracked through QAT by a moving average of constant 0\.01.*agreement with fake-quantised student \(QAT\) (9[7-9]|100)\.\d% \(node\)/,
   );
   const md = readFileSync(join(out, 'report.md'), 'utf8');
   assert.match(md, /\| \| fp32 \| PTQ int8 \| QAT int8 \|/);
@@ -90,8 +91,19 @@ test('compress --qat: fp32, PTQ int8 and QAT int8 side by side; the QAT int8 fil
       `| Top-1 | ${(100 * fp32.accuracy).toFixed(2)}% | ${(100 * ptq.accuracy).toFixed(2)}% | ${(100 * qat.accuracy).toFixed(2)}% |`,
     ),
   );
-  // The QAT run's record, the same in its run folder and in its student's metadata...
+  // The QAT run's record, the same in its run folder and in its student's metadata, with the ranges as training left
+  // them (tracked from the calibrated ones)...
   const record = JSON.parse(readFileSync(join(out, 'qat', 'qat.json'), 'utf8')) as QatRecord;
+  assert.equal(record.averaging, 0.01);
+  assert.ok(record.calibrated, 'the calibrated ranges are kept beside the final ones');
+  assert.notDeepEqual(record.ranges, record.calibrated, 'the ranges moved during the QAT epoch');
+  const state = loadCheckpoint(join(out, 'qat')).tensors;
+  for (const [name, [lo, hi]] of Object.entries(record.ranges))
+    assert.deepEqual(
+      [state[`student/${name}:qat_min`]?.data[0], state[`student/${name}:qat_max`]?.data[0]],
+      [lo, hi],
+      `${name}: the record's range is the checkpointed one`,
+    );
   assert.deepEqual(
     JSON.parse(
       loadModel(join(out, 'qat', 'student.onnx'))
@@ -111,6 +123,30 @@ test('compress --qat: fp32, PTQ int8 and QAT int8 side by side; the QAT int8 fil
     assert.equal(init.get(`${name}_zero_point`), want.zeroPoint, `${name}: zero point`);
   }
   assert.ok(existsSync(join(out, 'student.int8.onnx')), 'the PTQ int8 export is still written');
+});
+
+test('compress --qat --qat-ranges held: the calibrated ranges, no range state, exported as they were', async () => {
+  const out = join(root, 'held');
+  const r = await cli([...tiny(out), '--qat', '--qat-epochs', '1', '--qat-ranges', 'held']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr + r.stdout, /uint8 activations from ranges calibrated .* held/);
+  const record = JSON.parse(readFileSync(join(out, 'qat', 'qat.json'), 'utf8')) as QatRecord;
+  assert.deepEqual([record.averaging, record.calibrated], [undefined, undefined]);
+  const state = Object.keys(loadCheckpoint(join(out, 'qat')).tensors);
+  assert.ok(state.length > 0 && !state.some((k) => k.includes(':qat_')), 'held ranges are no checkpointed state');
+  const report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')) as { rows: ReportRow[] };
+  const qat = report.rows.find((x) => x.model === 'student-qat' && x.format === 'int8');
+  assert.match(qat?.notes ?? '', /held through QAT/);
+  const int8 = loadModel(join(out, 'student-qat.int8.onnx'));
+  const init = new Map(int8.graph.initializers.map((v) => [v.name, v.constant!.toNumbers()[0]!]));
+  for (const [name, range] of Object.entries(record.ranges))
+    assert.equal(init.get(`${name}_scale`), Math.fround(activationParams(...range).scale), `${name}: scale`);
+});
+
+test('--qat-ranges takes tracked or held only: another value exits 2 naming it', async () => {
+  const r = await cli(['compress', '--qat-ranges', 'sometimes', '--out', join(root, 'bad4')]);
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(r.stderr, /qat-ranges.*"sometimes"/);
 });
 
 test('compress --max-int8-drop: no QAT fine-tune while PTQ int8 stays within the allowed drop', async () => {

@@ -6,8 +6,9 @@ import type { GradRuleDef } from '../types.js';
 // y = (clamp(round(x/s) + z, qmin, qmax) − z)·s. Its true derivative is 0 almost everywhere, so training uses the
 // straight-through estimator (Bengio et al. 2013, arXiv 1308.3432), clipped to the representable range as in Jacob et
 // al. 2018 (arXiv 1712.05877) and PyTorch's fake_quantize_per_{tensor,channel}_affine_cachemask backward:
-// dx = dy where qmin ≤ round(x/s) + z ≤ qmax, else 0. Scale and zero point get no gradient (they are held or follow
-// the weights, not learned as LSQ's, arXiv 1902.08153). Per-channel parameters broadcast along `axis`.
+// dx = dy where qmin ≤ round(x/s) + z ≤ qmax, else 0. Scale and zero point get no gradient (they follow observed
+// activation ranges or the weights, not learned as LSQ's, arXiv 1902.08153). Per-channel parameters broadcast along
+// `axis`.
 export const rule: GradRuleDef = {
   ops: ['FakeQuantize'],
   domain: PSEUDO_DOMAIN,

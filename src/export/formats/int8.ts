@@ -94,7 +94,7 @@ async function quantize(
   }
 }
 
-// A quantisation-aware student: the activation ranges it trained with (no calibration) and its weight bits, through
+// A quantisation-aware student: the activation ranges it ended training with (no calibration) and its weight bits, through
 // the same writer as a calibrated export, so the int8 model computes what the fake-quantised student computed.
 async function quantizeAsTrained(
   model: Model,
@@ -124,7 +124,10 @@ async function quantizeAsTrained(
     model: quantizeStatic(model, plan, stats, minmax, qat.weightBits),
     calibration: {
       images: qat.images,
-      calibrator: `${qat.calibrator}, held through QAT`,
+      calibrator:
+        qat.averaging !== undefined
+          ? `${qat.calibrator}, then tracked through QAT by a moving average of constant ${qat.averaging}`
+          : `${qat.calibrator}, held through QAT`,
       tensors: plan.calibrated.length,
     },
   };
