@@ -36,7 +36,9 @@ function images(seed: number, batches: number, n: number) {
 }
 
 // A KD run whose student trains fake-quantised from calibrated ranges, tracked; its export carries the final record.
-async function qatRun(over: Partial<RunOptions>): Promise<{ run: RunOptions; start: Record<string, [number, number]> }> {
+async function qatRun(
+  over: Partial<RunOptions>,
+): Promise<{ run: RunOptions; start: Record<string, [number, number]> }> {
   const teacher = await trainedTeacher();
   const model = zoo('cnn-tiny', 41);
   const calibrated = await calibrateQat(model, images(3, 2, 32), {
@@ -48,7 +50,9 @@ async function qatRun(over: Partial<RunOptions>): Promise<{ run: RunOptions; sta
   const record = { ...calibrated, averaging: QAT_AVERAGING };
   const base = methodRun('kd', teacher, [model], { epochs: 2, ...over });
   const networks = base.networks.map((n) => (n.name === 'student' ? { ...n, fakeQuant: fakeQuantSpec(record) } : n));
-  const final = (trained: Record<string, TensorData>) => ({ [META_QAT]: JSON.stringify(trainedRecord(record, trained)) });
+  const final = (trained: Record<string, TensorData>) => ({
+    [META_QAT]: JSON.stringify(trainedRecord(record, trained)),
+  });
   return {
     run: { ...base, networks, exports: { ...base.exports, networkMetadata: { student: final } } },
     start: record.ranges,
@@ -69,7 +73,8 @@ test('QAT ranges are checkpointed state: an interrupted and resumed run ends as 
   const ranges = rangesOf(done);
   assert.equal(Object.keys(ranges).length, 2 * Object.keys(start).length, 'a min and a max per calibrated activation');
   const moved = Object.keys(start).filter(
-    (name) => ranges[`student/${name}:qat_min`] !== start[name]![0] || ranges[`student/${name}:qat_max`] !== start[name]![1],
+    (name) =>
+      ranges[`student/${name}:qat_min`] !== start[name]![0] || ranges[`student/${name}:qat_max`] !== start[name]![1],
   );
   assert.deepEqual(moved, Object.keys(start), 'every range moved away from the calibrated one');
 
@@ -150,9 +155,12 @@ test('the int8 export of a tracked-QAT student holds its final ranges and comput
     assert.ok(ev.params.size >= Object.keys(start).length, `${[...ev.params.keys()]} quantised`);
     // The export's cleaning names a value after the dangling tap Identity that copies it (Relu_out0 -> f0).
     const named = (name: string) =>
-      [name, ...spec.model.graph.nodes.filter((n) => n.opType === 'Identity' && n.input(0).name === name).map((n) => n.outputs[0]!.name)].find(
-        (n) => init.has(`${n}_scale`),
-      ) ?? name;
+      [
+        name,
+        ...spec.model.graph.nodes
+          .filter((n) => n.opType === 'Identity' && n.input(0).name === name)
+          .map((n) => n.outputs[0]!.name),
+      ].find((n) => init.has(`${n}_scale`)) ?? name;
     for (const [name, [scale, zero]] of ev.params) {
       const at = name === 'input' ? input : named(name);
       assert.deepEqual([init.get(`${at}_scale`), init.get(`${at}_zero_point`)], [scale, zero], `${name}: int8 export`);
@@ -167,7 +175,8 @@ test('the int8 export of a tracked-QAT student holds its final ranges and comput
     let worst = 0,
       off = 0,
       agree = 0;
-    const argmax = (v: Float32Array, i: number) => v.slice(i * 10, i * 10 + 10).reduce((b, c, k, a) => (c > a[b]! ? k : b), 0);
+    const argmax = (v: Float32Array, i: number) =>
+      v.slice(i * 10, i * 10 + 10).reduce((b, c, k, a) => (c > a[b]! ? k : b), 0);
     for (let i = 0; i < z.length; i++) {
       worst = Math.max(worst, Math.abs(z[i]! - ev.logits[i]!));
       off = Math.max(off, Math.abs(zf[i]! - ev.logits[i]!));
